@@ -1,0 +1,85 @@
+# hcsshim for Lua.  `make` builds build/hcsshim/core.so and the Linux
+# monitor; `make demo` and `make test` also set up the host (root).
+# LuaRocks (build.type "make") passes CFLAGS, LIBFLAG, LUA_INCDIR and, for
+# install, LIBDIR and LUADIR; plain make picks sensible defaults.
+
+LUA        ?= lua5.4
+PKG_CONFIG ?= pkg-config
+LUA_INCDIR ?= $(patsubst -I%,%,$(firstword $(shell $(PKG_CONFIG) --cflags-only-I lua5.4 2>/dev/null))) 
+ifeq ($(strip $(LUA_INCDIR)),)
+LUA_INCDIR  = /usr/include/lua5.4
+endif
+CFLAGS     ?= -O2 -g
+LIBFLAG    ?= -shared
+LIBDIR     ?= /usr/local/lib/lua/5.4
+LUADIR     ?= /usr/local/share/lua/5.4
+BUILD      ?= build
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+       -Wpointer-arith -Wcast-qual -Wformat=2 -Wundef -Wvla -Wwrite-strings \
+       -Wold-style-definition -Wnested-externs -Wredundant-decls
+ALL_CFLAGS = $(CFLAGS) -fPIC -std=c11 -D_GNU_SOURCE $(WARN) -I$(LUA_INCDIR) -Isrc
+LINUX_LIBS = -ljansson -larchive -lcrypto -lpthread
+
+CORE_SRC  = $(wildcard src/*.c) $(wildcard src/linux/*.c)
+MON_SRC   = $(wildcard src/linux/*.c) $(wildcard src/linux/monitor/*.c)
+CORE_OBJ  = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
+MON_OBJ   = $(MON_SRC:%.c=$(BUILD)/obj/%.o)
+HEADERS   = $(wildcard src/*.h) $(wildcard src/linux/*.h) $(wildcard src/linux/monitor/*.h)
+
+CORE_SO   = $(BUILD)/hcsshim/core.so
+MONITOR   = $(BUILD)/hcsshim/monitor
+
+RUN_ENV = LUA_PATH="./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;" \
+          LUA_CPATH="./$(BUILD)/?.so;;"
+
+.PHONY: all setup demo test test-lua test-leaks bench clean install sanitize valgrind
+
+all: $(CORE_SO) $(MONITOR)
+
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(CORE_SO): $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(CORE_OBJ) $(LINUX_LIBS)
+
+$(MONITOR): $(MON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(MON_OBJ) $(LINUX_LIBS)
+
+setup:
+	@sh scripts/setup-host.sh
+
+demo: setup
+	@$(MAKE) --no-print-directory all
+	$(RUN_ENV) $(LUA) examples/run_container.lua $(ROOTFS)
+
+test: setup
+	@$(MAKE) --no-print-directory all
+	$(RUN_ENV) sh scripts/run-tests.sh $(LUA)
+
+bench: setup
+	@$(MAKE) --no-print-directory all
+	$(RUN_ENV) $(LUA) bench/lifecycle.lua
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR)/hcsshim $(DESTDIR)$(LUADIR)/hcsshim
+	install -m 0755 $(CORE_SO) $(DESTDIR)$(LIBDIR)/hcsshim/core.so
+	install -m 0755 $(MONITOR) $(DESTDIR)$(LIBDIR)/hcsshim/monitor
+	install -m 0644 lua/hcsshim/*.lua $(DESTDIR)$(LUADIR)/hcsshim/
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/hcsshim
+
+# C tests of the Linux layer store (root: overlay mounts, chown, mknod)
+LAYER_SRC = src/linux/layer.c src/linux/layer_store.c src/linux/tar_import.c \
+            src/linux/fsutil.c src/linux/guid_v5.c
+$(BUILD)/spec/layer_test: spec/c/layer_test.c $(LAYER_SRC:%.c=$(BUILD)/obj/%.o)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LINUX_LIBS)
+
+.PHONY: check-layer
+check-layer: $(BUILD)/spec/layer_test
+	$(BUILD)/spec/layer_test

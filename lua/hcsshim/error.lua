@@ -1,0 +1,260 @@
+--- Error objects and predicates.
+-- Every failure of the API is returned as `nil, err` where `err` is an
+-- `hcsshim.error`: a table with the fields below and a `__tostring` in
+-- hcsshim's own formats (hcs-api.md section 3.3).
+--
+--  * `kind`    "container" | "process" | "hcs" | "hns" | "plain"
+--  * `op`      the operation ("Start", "CreateProcess", "hcsshim::ActivateLayer", ...)
+--  * `id`      compute system id; `pid` process id
+--  * `hresult` the HRESULT as an unsigned 32-bit integer, or nil for
+--              errors that have none (timeouts, closed handles)
+--  * `name`    hcsshim's name for it ("ErrComputeSystemDoesNotExist", "ErrTimeout", ...)
+--  * `message` the human text of the code (or the service's ErrorMessage)
+--  * `events`  ErrorEvents of the HCS result document (array, may be empty)
+--  * `extra`   extra info (the configuration JSON of a failed create)
+--  * `cause`   the wrapped error, for predicates to walk
+-- @module hcsshim.error
+local M = {}
+
+local E = { __name = "hcsshim.error" }
+E.__index = E
+M.metatable = E
+
+--- Known HRESULTs: name and message, as on Windows.
+-- Keys are unsigned 32-bit values.
+M.codes = {
+  [0xC037010E] = { "ErrComputeSystemDoesNotExist", "A virtual machine or container with the specified identifier does not exist." },
+  [0xC037010F] = { "ErrVmcomputeSystemAlreadyExists", "A virtual machine or container with the specified identifier already exists." },
+  [0xC0370110] = { "ErrVmcomputeAlreadyStopped", "The virtual machine or container with the specified identifier is not running." },
+  [0xC0370103] = { "ErrVmcomputeOperationPending", "The operation is pending." },
+  [0xC0370105] = { "ErrVmcomputeOperationInvalidState", "The requested virtual machine or container operation is not valid in the current state." },
+  [0xC0370106] = { "ErrVmcomputeUnexpectedExit", "The virtual machine or container exited unexpectedly." },
+  [0xC0370107] = { "ErrVmcomputeTerminated", "The virtual machine or container was forcefully exited." },
+  [0xC037010A] = { "ErrVmcomputeConnectionClosed", "The connection with the virtual machine or container was closed." },
+  [0xC037010B] = { "ErrVmcomputeUnknownMessage", "An unknown internal message was received by the Host Compute Service." },
+  [0xC037010D] = { "ErrVmcomputeInvalidJSON", "The JSON document is invalid." },
+  [0x8037011F] = { "ErrProcessAlreadyStopped", "The process has already exited." },
+  [0x80070490] = { "ErrElementNotFound", "Element not found." },
+  [0x8007007F] = { "ErrProcNotFound", "The specified procedure could not be found." },
+  [0x80070005] = { "ErrVmcomputeOperationAccessIsDenied", "Access is denied." },
+  [0x80070006] = { "ErrInvalidHandle", "The handle is invalid." },
+  [0x8007000D] = { "ErrInvalidData", "The data is invalid." },
+  [0x80070032] = { "ErrNotSupported", "The request is not supported." },
+  [0x80070057] = { "E_INVALIDARG", "The parameter is incorrect." },
+  [0x80004001] = { "E_NOTIMPL", "Not implemented." },
+  [0x80004005] = { "E_FAIL", "Unspecified error." },
+  [0x8007000E] = { "E_OUTOFMEMORY", "Not enough memory resources are available to complete this operation." },
+  [0x80070002] = { "ERROR_FILE_NOT_FOUND", "The system cannot find the file specified." },
+  [0x80070003] = { "ERROR_PATH_NOT_FOUND", "The system cannot find the path specified." },
+  [0x8007000B] = { "ERROR_BAD_FORMAT", "An attempt was made to load a program with an incorrect format." },
+  [0x80070012] = { "ERROR_NO_MORE_FILES", "There are no more files." },
+  [0x80070070] = { "ERROR_DISK_FULL", "There is not enough space on the disk." },
+  [0x80070091] = { "ERROR_DIR_NOT_EMPTY", "The directory is not empty." },
+  [0x800700AA] = { "ERROR_BUSY", "The requested resource is in use." },
+  [0x800700B7] = { "ERROR_ALREADY_EXISTS", "Cannot create a file when that file already exists." },
+  [0x800705B4] = { "ERROR_TIMEOUT", "This operation returned because the timeout period expired." },
+  [0xC000013A] = { "STATUS_CONTROL_C_EXIT", "The application terminated as a result of a CTRL+C." },
+}
+
+--- Errors that have no HRESULT: name -> message (hcsshim's own strings).
+M.strings = {
+  ErrHandleClose = "hcsshim: the handle generating this notification has been closed",
+  ErrAlreadyClosed = "hcsshim: the handle has already been closed",
+  ErrInvalidNotificationType = "hcsshim: invalid notification type",
+  ErrInvalidProcessState = "the process is in an invalid state for the attempted operation",
+  ErrTimeout = "hcsshim: timeout waiting for notification",
+  ErrUnexpectedContainerExit = "unexpected container exit",
+  ErrUnexpectedProcessAbort = "lost communication with compute service",
+  ErrUnexpectedValue = "unexpected value returned from hcs",
+  ErrPlatformNotSupported = "unsupported platform request",
+  ErrOperationDenied = "operation denied",
+}
+
+--- Predicate tables: predicate name -> set of error names.
+-- Tested against `err.name` of the error and of every `cause` below it.
+M.predicates = {
+  is_not_exist = { ErrComputeSystemDoesNotExist = true, ErrElementNotFound = true,
+                   EndpointNotFound = true, NetworkNotFound = true, LayerNotFound = true },
+  is_already_stopped = { ErrVmcomputeAlreadyStopped = true, ErrElementNotFound = true,
+                         ErrProcessAlreadyStopped = true },
+  is_pending = { ErrVmcomputeOperationPending = true },
+  is_timeout = { ErrTimeout = true, ERROR_TIMEOUT = true },
+  is_already_closed = { ErrAlreadyClosed = true },
+  is_not_supported = { ErrVmcomputeInvalidJSON = true, ErrInvalidData = true, ErrNotSupported = true,
+                       ErrVmcomputeUnknownMessage = true, ErrPlatformNotSupported = true },
+  is_operation_invalid_state = { ErrVmcomputeOperationInvalidState = true },
+  is_access_is_denied = { ErrVmcomputeOperationAccessIsDenied = true },
+}
+
+local function u32(hr)
+  if hr and hr < 0 then return hr + 0x100000000 end
+  return hr
+end
+M.u32 = u32
+
+--- Name of an HRESULT (hcsshim's Err* name where it has one).
+-- @tparam integer hr signed or unsigned 32-bit HRESULT
+-- @treturn string
+function M.hresult_name(hr)
+  hr = u32(hr)
+  local c = M.codes[hr]
+  if c then return c[1] end
+  return string.format("HRESULT 0x%08x", hr)
+end
+
+--- hcsshim's win32FromHresult: FACILITY_WIN32 codes become the Win32 code.
+-- @tparam integer hr
+-- @treturn integer
+function M.win32_from_hresult(hr)
+  hr = u32(hr)
+  if hr & 0x1fff0000 == 0x00070000 then return hr & 0xffff end
+  return hr
+end
+
+local function event_lines(events)
+  local out = {}
+  for _, ev in ipairs(events or {}) do
+    local parts = {}
+    local function add(label, v)
+      if v ~= nil and v ~= "" then parts[#parts + 1] = label .. tostring(v) end
+    end
+    add("", ev.Message)
+    add("Stack Trace: ", ev.StackTrace)
+    add("Provider: ", ev.Provider)
+    add("EventID: ", ev.EventId)
+    add("flags: ", ev.Flags)
+    add("Source: ", ev.Source)
+    out[#out + 1] = "\n[Event Detail: " .. table.concat(parts, " ") .. "]"
+  end
+  return table.concat(out)
+end
+
+-- The text after the operation: hcsshim prints HRESULT errors as a failed
+-- Windows system call and string errors as they are.
+local function inner_text(e)
+  if e.hresult then
+    return string.format("failure in a Windows system call: %s (0x%x)",
+      e.message, M.win32_from_hresult(e.hresult))
+  end
+  return e.message
+end
+
+function E:__tostring()
+  local s
+  if self.kind == "container" then
+    s = "container " .. tostring(self.id)
+    if self.op then s = s .. " encountered an error during " .. self.op end
+    s = s .. ": " .. inner_text(self)
+    if self.extra and self.extra ~= "" then s = s .. " extra info: " .. self.extra end
+  elseif self.kind == "process" then
+    s = "process " .. tostring(self.pid)
+    if self.id then s = s .. " in container " .. self.id end
+    if self.op then s = s .. " encountered an error during " .. self.op end
+    s = s .. ": " .. inner_text(self)
+  elseif self.kind == "hcs" then
+    -- a title that already ends in "failed" (Go callers passed such
+    -- titles) must not print "failed failed"
+    local title = (self.op or ""):gsub("%s*[Ff]ailed%s*$", "")
+    if title ~= "" and title:sub(-1) ~= " " then title = title .. " " end
+    s = title .. "failed in Win32: " .. self.message ..
+      string.format(" (0x%x)", self.hresult and M.win32_from_hresult(self.hresult) or 31)
+    if self.rest and self.rest ~= "" then
+      s = s .. (self.rest:sub(1, 1) == " " and "" or " ") .. self.rest
+    end
+  elseif self.kind == "hns" then
+    s = "HNS failed with error : " .. self.message
+  else
+    s = self.message
+  end
+  return s .. event_lines(self.events)
+end
+
+--- Build an error object.
+-- @tparam table fields any of the documented fields; `hresult` fills
+-- `name` and `message` from the code table when they are not given, and
+-- a string `name` from `M.strings` fills `message`.
+-- @treturn hcsshim.error
+function M.new(fields)
+  local e = setmetatable(fields, E)
+  if e.hresult then
+    e.hresult = u32(e.hresult)
+    local c = M.codes[e.hresult]
+    e.name = e.name or (c and c[1]) or string.format("HRESULT 0x%08x", e.hresult)
+    e.message = e.message or (c and c[2]) or string.format("HRESULT 0x%08x", e.hresult)
+  elseif e.name and not e.message then
+    e.message = M.strings[e.name] or e.name
+  end
+  e.kind = e.kind or "plain"
+  e.events = e.events or {}
+  return e
+end
+
+--- Decode an HCS result document (hcs-api.md 3.4) into message and events.
+-- @tparam string|nil result JSON text
+-- @treturn string|nil ErrorMessage
+-- @treturn table events
+-- @treturn integer|nil Error (HRESULT)
+function M.parse_result(result)
+  if not result or result == "" then return nil, {} end
+  local json = require "hcsshim.json"
+  local doc = json.decode(result)
+  if type(doc) ~= "table" then return nil, {} end
+  local msg = json.get(doc, "ErrorMessage")
+  local events = {}
+  for _, ev in ipairs(json.get(doc, "ErrorEvents") or {}) do
+    events[#events + 1] = {
+      Message = json.get(ev, "Message"), StackTrace = json.get(ev, "StackTrace"),
+      Provider = json.get(ev, "Provider"), EventId = json.get(ev, "EventId"),
+      Flags = json.get(ev, "Flags"), Source = json.get(ev, "Source"),
+    }
+  end
+  if msg == "" then msg = nil end
+  return msg, events, json.get(doc, "Error")
+end
+
+--- Build an error from a core failure triple.
+-- @tparam table fields kind, op, id, pid, extra
+-- @tparam integer hr HRESULT from the core
+-- @tparam string|nil result HCS result document
+-- @tparam string|nil detail a platform message (layer functions)
+function M.from_core(fields, hr, result, detail)
+  local msg, events = M.parse_result(result)
+  fields.hresult = hr
+  fields.events = events
+  local c = M.codes[u32(hr)]
+  local base = c and c[2] or string.format("HRESULT 0x%08x", u32(hr))
+  msg = msg or detail
+  if msg then fields.message = base .. " (" .. msg .. ")" end
+  return M.new(fields)
+end
+
+--- Wrap `cause` with a new context, keeping its identity for predicates.
+function M.wrap(fields, cause)
+  fields.cause = cause
+  fields.hresult = fields.hresult or cause.hresult
+  fields.name = fields.name or cause.name
+  fields.message = fields.message or cause.message
+  fields.events = fields.events or cause.events
+  return M.new(fields)
+end
+
+local function matches(set, err)
+  local seen = 0
+  while type(err) == "table" and seen < 64 do
+    if err.name and set[err.name] then return true end
+    err = err.cause
+    seen = seen + 1
+  end
+  return false
+end
+
+for pname, set in pairs(M.predicates) do
+  M[pname] = function(err) return matches(set, err) end
+end
+
+--- True when `v` is an hcsshim.error.
+function M.is_error(v)
+  return getmetatable(v) == E
+end
+
+return M

@@ -1,0 +1,163 @@
+--- Processes in a compute system: the methods of `hcsshim.process` handles.
+-- They mirror hcsshim's Process interface.
+-- @classmod hcsshim.process
+local core = require "hcsshim.core"
+local errors = require "hcsshim.error"
+local json = require "hcsshim.json"
+local schema = require "hcsshim.schema"
+local N = require "hcsshim.notification"
+
+local M = core.process_methods
+local stdio_of = setmetatable({}, { __mode = "k" })
+
+--- Linux signal numbers -> names, for exit reports.
+M.signal_names = {
+  [1] = "SIGHUP", [2] = "SIGINT", [3] = "SIGQUIT", [4] = "SIGILL", [5] = "SIGTRAP",
+  [6] = "SIGABRT", [7] = "SIGBUS", [8] = "SIGFPE", [9] = "SIGKILL", [10] = "SIGUSR1",
+  [11] = "SIGSEGV", [12] = "SIGUSR2", [13] = "SIGPIPE", [14] = "SIGALRM", [15] = "SIGTERM",
+  [16] = "SIGSTKFLT", [17] = "SIGCHLD", [18] = "SIGCONT", [19] = "SIGSTOP", [20] = "SIGTSTP",
+  [21] = "SIGTTIN", [22] = "SIGTTOU", [23] = "SIGURG", [24] = "SIGXCPU", [25] = "SIGXFSZ",
+  [26] = "SIGVTALRM", [27] = "SIGPROF", [28] = "SIGWINCH", [29] = "SIGIO", [30] = "SIGPWR",
+  [31] = "SIGSYS",
+}
+
+local function perr(self, op, hr, result)
+  return errors.from_core({ kind = "process", op = op, id = self:system_id(), pid = self:pid() }, hr, result)
+end
+
+-- Keeps the stdio files a create returned, for stdio().
+function M._adopt(p, stdin, stdout, stderr)
+  stdio_of[p] = { stdin, stdout, stderr }
+end
+
+--- The process's stdio as ordinary Lua files: stdin (write), stdout and
+-- stderr (read); nil for a stream that was not requested.  The first call
+-- returns the pipes made at creation; a handle from `open_process` asks
+-- the platform for fresh ones (HcsGetProcessInfo).
+-- @treturn file|nil stdin
+-- @treturn file|nil stdout
+-- @treturn file|nil stderr
+function M:stdio()
+  local s = stdio_of[self]
+  if not s then
+    local a, b, c = self:_stdio()
+    if a == nil and math.type(b) == "integer" then return nil, perr(self, "Stdio", b, c) end
+    s = { a, b, c }
+    stdio_of[self] = s
+  end
+  return s[1], s[2], s[3]
+end
+
+--- Close the process's stdin so that it reads end-of-file
+-- (HcsModifyProcess CloseHandle StdIn, then our own end of the pipe).
+-- @treturn true|nil,hcsshim.error
+function M:close_stdin()
+  local text = assert(schema.encode("ProcessModifyRequest",
+    { Operation = "CloseHandle", CloseHandle = { Handle = "StdIn" } }))
+  local ok, hr, result = self:_modify(text)
+  local s = stdio_of[self]
+  if s and s[1] and io.type(s[1]) == "file" then s[1]:close() end
+  if not ok then
+    local e = perr(self, "CloseStdin", hr, result)
+    if errors.is_already_stopped(e) then return true end
+    return nil, e
+  end
+  return true
+end
+
+--- Resize the process's console (HcsModifyProcess ConsoleSize).
+-- @tparam integer width columns
+-- @tparam integer height rows
+-- @treturn true|nil,hcsshim.error
+function M:resize_console(width, height)
+  local text, err = schema.encode("ProcessModifyRequest",
+    { Operation = "ConsoleSize", ConsoleSize = { Height = height, Width = width } })
+  if not text then error(err, 2) end
+  local ok, hr, result = self:_modify(text)
+  if not ok then return nil, perr(self, "ResizeConsole", hr, result) end
+  return true
+end
+
+--- Kill the process (HcsTerminateProcess; SIGKILL on Linux).  Killing an
+-- exited process succeeds.
+-- @treturn true|nil,hcsshim.error
+function M:kill()
+  local ok, hr, result = self:_terminate()
+  if ok then return true end
+  local e = perr(self, "Kill", hr, result)
+  if errors.is_already_stopped(e) then return true end
+  return nil, e
+end
+
+--- Send a signal (HcsSignalProcess, LCOW form `{"Signal": n}`).
+-- Signalling an exited process succeeds.
+-- @tparam integer n signal number (15 = SIGTERM)
+-- @treturn true|nil,hcsshim.error
+function M:signal(n)
+  n = math.tointeger(n)
+  if not n or n < 1 or n > 64 then error("bad argument #1 to 'signal' (signal number 1..64 expected)", 2) end
+  local ok, hr, result = self:_signal(json.encode({ Signal = n }))
+  if ok then return true end
+  local e = perr(self, "Signal", hr, result)
+  if errors.is_already_stopped(e) then return true end
+  return nil, e
+end
+
+--- Wait for the process to exit (ProcessExited).
+-- @tparam[opt] number timeout seconds; nil = forever; 0 = poll
+-- @treturn true|nil,hcsshim.error (ErrTimeout, ErrUnexpectedProcessAbort, ErrHandleClose)
+function M:wait(timeout)
+  local ok, reason, status = self:_wait(N.PROCESS_EXITED, timeout)
+  if ok then return true end
+  local e = errors.new({ kind = "process", op = timeout and "WaitTimeout" or "Wait",
+    id = self:system_id(), pid = self:pid(), name = N.reason_names[reason] })
+  if status and status ~= 0 then e.cause = errors.new({ hresult = status }) end
+  return nil, e
+end
+
+--- Process properties (HcsGetProcessProperties): `{ProcessId, Exited,
+-- ExitCode, LastWaitResult}` (Linux adds `Signal` for a death by signal).
+-- @treturn table|nil,hcsshim.error
+function M:properties()
+  local text, hr, result = self:_properties()
+  if not text then return nil, perr(self, "Properties", hr, result) end
+  local props, derr = json.decode(text)
+  if type(props) ~= "table" then
+    return nil, errors.new({ kind = "process", op = "Properties", id = self:system_id(), pid = self:pid(),
+      name = "ErrUnexpectedValue", message = "unexpected value returned from hcs: " .. tostring(derr) })
+  end
+  return props
+end
+
+--- Decode a process status document into an exit code.
+-- Not exited -> ErrInvalidProcessState; LastWaitResult ~= 0 -> an error
+-- carrying that HRESULT (never a made-up 0).  Death by signal N gives
+-- 128+N and the signal's name.
+-- @tparam table props decoded process status
+-- @treturn integer|nil exit code
+-- @treturn string|hcsshim.error signal name (or nil), or the error
+function M.decode_exit(props)
+  if json.get(props, "Exited") ~= true then
+    return nil, errors.new({ name = "ErrInvalidProcessState" })
+  end
+  local lwr = math.tointeger(json.get(props, "LastWaitResult") or 0)
+  if lwr and lwr ~= 0 then return nil, errors.new({ hresult = lwr }) end
+  local code = math.tointeger(json.get(props, "ExitCode"))
+  if not code then return nil, errors.new({ name = "ErrUnexpectedValue" }) end
+  local sig = math.tointeger(json.get(props, "Signal"))
+  if sig and sig > 0 then return code, M.signal_names[sig] or ("signal " .. sig) end
+  return code
+end
+
+--- The exit code of an exited process.
+-- @treturn integer|nil exit code (128+N after death by signal N)
+-- @treturn string|hcsshim.error the signal's name ("SIGKILL") or nil; or the error
+function M:exit_code()
+  local props, err = self:properties()
+  if not props then return nil, err end
+  local code, x = M.decode_exit(props)
+  if code then return code, x end
+  return nil, errors.wrap({ kind = "process", op = "ExitCode", id = self:system_id(), pid = self:pid() }, x)
+end
+
+return M

@@ -1,0 +1,201 @@
+--- Compute systems (containers): the methods of `hcsshim.system` handles.
+-- They mirror hcsshim's Container interface (v0.5.2, with the later
+-- fixes: a callback per handle, every waiter sees the exit).
+-- @classmod hcsshim.system
+local core = require "hcsshim.core"
+local errors = require "hcsshim.error"
+local json = require "hcsshim.json"
+local schema = require "hcsshim.schema"
+local process = require "hcsshim.process"
+local N = require "hcsshim.notification"
+
+local M = core.system_methods
+local PENDING = 0xC0370103 - 0x100000000
+
+local function cerr(self, op, hr, result, extra)
+  return errors.from_core({ kind = "container", op = op, id = self:id(), extra = extra }, hr, result)
+end
+
+local function wait_error(self, op, reason, status)
+  local name = N.reason_names[reason]
+  local e = errors.new({ kind = "container", op = op, id = self:id(), name = name })
+  if status and status ~= 0 then e.cause = errors.new({ hresult = status }) end
+  return e
+end
+M._wait_error = wait_error
+
+--- Wait for a completion notification (the HCS async pattern).
+-- @local
+function M:_complete(op, ntype, timeout)
+  local ok, reason, status = self:_wait(ntype, timeout)
+  if not ok then return nil, wait_error(self, op, reason, status) end
+  if status ~= 0 then return nil, cerr(self, op, status, nil) end
+  return true
+end
+
+local function async_op(self, opname, op, ntype, timeout)
+  local ok, hr, result = self:_op(op, "")
+  if not ok then return nil, cerr(self, opname, hr, result) end
+  if hr == PENDING then
+    return self:_complete(opname, ntype, N.timeout(timeout, opname))
+  end
+  return true
+end
+
+--- Start the compute system (HcsStartComputeSystem; waits for
+-- SystemStartCompleted when the start is asynchronous).
+-- @tparam[opt] number timeout seconds (default 240, `math.huge` = forever)
+-- @treturn true|nil,hcsshim.error (invalid state 0xC0370105 when not created)
+function M:start(timeout)
+  return async_op(self, "Start", "start", N.START_COMPLETED, timeout)
+end
+
+--- Pause every process of the system (HcsPauseComputeSystem; freezer on Linux).
+-- @tparam[opt] number timeout seconds (default 240)
+-- @treturn true|nil,hcsshim.error
+function M:pause(timeout)
+  return async_op(self, "Pause", "pause", N.PAUSE_COMPLETED, timeout)
+end
+
+--- Resume a paused system (HcsResumeComputeSystem).
+-- @tparam[opt] number timeout seconds (default 240)
+-- @treturn true|nil,hcsshim.error
+function M:resume(timeout)
+  return async_op(self, "Resume", "resume", N.RESUME_COMPLETED, timeout)
+end
+
+local function stop(self, opname, op)
+  local ok, hr, result = self:_op(op, "")
+  if ok then return true end -- S_OK or pending: the request was accepted
+  local e = cerr(self, opname, hr, result)
+  if errors.is_already_stopped(e) then return true end
+  return nil, e
+end
+
+--- Ask the system to shut down gracefully (HcsShutdownComputeSystem).
+-- Every process gets SIGTERM (Linux) and the chance to exit; the call
+-- never force-terminates.  It returns once the request is accepted: use
+-- `wait` for the exit.  Shutting down a stopped system succeeds.
+-- @treturn true|nil,hcsshim.error
+function M:shutdown()
+  return stop(self, "Shutdown", "shutdown")
+end
+
+--- Terminate the system at once (HcsTerminateComputeSystem; SIGKILL to
+-- every process on Linux).  Terminating a stopped system succeeds.
+-- @treturn true|nil,hcsshim.error
+function M:terminate()
+  return stop(self, "Terminate", "terminate")
+end
+
+--- Wait for the system to exit (the SystemExited notification).
+-- Any number of waiters, on any handle, see the exit.
+-- @tparam[opt] number timeout seconds; nil = forever; 0 = poll
+-- @treturn true|nil,hcsshim.error (ErrTimeout, ErrUnexpectedProcessAbort, ErrHandleClose)
+function M:wait(timeout)
+  local ok, reason, status = self:_wait(N.SYSTEM_EXITED, timeout)
+  if ok then return true end
+  return nil, wait_error(self, timeout and "WaitTimeout" or "Wait", reason, status)
+end
+
+--- Query properties (HcsGetComputeSystemProperties).
+-- @tparam[opt] table query an array of property types ({"Statistics"}) or
+-- a `{PropertyTypes = {...}}` table
+-- @treturn table|nil,hcsshim.error decoded ContainerProperties (HCS field names)
+function M:properties(query, op)
+  if query and query.PropertyTypes == nil and #query > 0 then query = { PropertyTypes = query } end
+  local q = ""
+  if query then
+    local err
+    q, err = schema.encode("PropertyQuery", query)
+    if not q then error(err, 2) end
+  end
+  local text, hr, result = self:_properties(q)
+  if not text then return nil, cerr(self, op or "Properties", hr, result) end
+  local props, derr = json.decode(text)
+  if type(props) ~= "table" then
+    return nil, errors.new({ kind = "container", op = op or "Properties", id = self:id(),
+      name = "ErrUnexpectedValue", message = "unexpected value returned from hcs: " .. tostring(derr) })
+  end
+  return props
+end
+
+--- Whether the system has pending updates (PropertyTypes PendingUpdates).
+-- @treturn boolean|nil,hcsshim.error
+function M:has_pending_updates()
+  local p, err = self:properties({ "PendingUpdates" }, "HasPendingUpdates")
+  if not p then return nil, err end
+  return json.get(p, "AreUpdatesPending") == true
+end
+
+--- Statistics (PropertyTypes Statistics): `{Timestamp, ContainerStartTime,
+-- Uptime100ns, Memory = {MemoryUsageCommitBytes, MemoryUsageCommitPeakBytes,
+-- MemoryUsagePrivateWorkingSetBytes}, Processor = {TotalRuntime100ns,
+-- RuntimeUser100ns, RuntimeKernel100ns}, Storage = {ReadCountNormalized,
+-- ReadSizeBytes, WriteCountNormalized, WriteSizeBytes}, Network = {...}}`.
+-- Sizes in bytes, times in 100 ns units.
+-- @treturn table|nil,hcsshim.error
+function M:statistics()
+  local p, err = self:properties({ "Statistics" }, "Statistics")
+  if not p then return nil, err end
+  return json.get(p, "Statistics") or {}
+end
+
+--- Processes of the system (PropertyTypes ProcessList): array of
+-- `{ProcessId, ImageName, CreateTimestamp, UserTime100ns, KernelTime100ns,
+-- MemoryCommitBytes, MemoryWorkingSetPrivateBytes, MemoryWorkingSetSharedBytes}`.
+-- @treturn table|nil,hcsshim.error
+function M:process_list()
+  local p, err = self:properties({ "ProcessList" }, "ProcessList")
+  if not p then return nil, err end
+  return json.get(p, "ProcessList") or {}
+end
+
+--- Modify the running system (HcsModifyComputeSystem), e.g.
+-- `{ResourceType = "Network", RequestType = "Add", Settings = endpoint_id}`.
+-- @tparam table request ResourceModificationRequest
+-- @treturn true|nil,hcsshim.error
+function M:modify(request)
+  local text, err = schema.encode("ResourceModificationRequest", request)
+  if not text then error(err, 2) end
+  local ok, hr, result = self:_modify(text)
+  if not ok then return nil, cerr(self, "Modify", hr, result) end
+  return true
+end
+
+--- Start a process in the system (HcsCreateProcess).
+-- @tparam table config ProcessConfig: ApplicationName, CommandLine,
+-- CommandArgs, User, WorkingDirectory, Environment, EmulateConsole,
+-- ConsoleSize = {height, width}, CreateStdInPipe, CreateStdOutPipe,
+-- CreateStdErrPipe
+-- @treturn hcsshim.process|nil,hcsshim.error
+function M:create_process(config)
+  if type(config) ~= "table" then error("bad argument #1 to 'create_process' (ProcessConfig table expected)", 2) end
+  local doc, err = schema.normalize("ProcessConfig", config)
+  if not doc then error(err, 2) end
+  if not doc.EmulateConsole then
+    doc.ConsoleSize = json.array({ 0, 0 }) -- as hcsshim's CreateProcess does
+  elseif core.platform == "windows" then
+    -- a detached console process without stdin dies at start with
+    -- STATUS_CONTROL_C_EXIT, so Windows always gets a stdin pipe
+    doc.CreateStdInPipe = true
+  end
+  local text = assert(json.encode(doc))
+  local p, a, b, c = self:_create_process(text)
+  if not p then return nil, cerr(self, "CreateProcess", a, b, text) end
+  process._adopt(p, a, b, c)
+  return p
+end
+
+--- Open an existing process of the system by pid (HcsOpenProcess).
+-- @tparam integer pid as `process:pid()` reports it
+-- @treturn hcsshim.process|nil,hcsshim.error
+function M:open_process(pid)
+  local p, hr, result = self:_open_process(pid)
+  if not p then
+    return nil, errors.from_core({ kind = "process", op = "OpenProcess", id = self:id(), pid = pid }, hr, result)
+  end
+  return p
+end
+
+return M

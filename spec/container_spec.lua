@@ -1,0 +1,196 @@
+local hcsshim = require "hcsshim"
+local env = require "support.env"
+
+describe("compute systems", function()
+  local c, cleanup, id
+
+  before_each(function() c, cleanup, id = env.container() end)
+  after_each(function() cleanup() end)
+
+  it("go through create, start, pause, resume, shutdown and wait", function()
+    local props = assert(c:properties())
+    assert.equal("Created", props.State)
+    assert.equal(id, props.Id)
+    assert(c:start())
+    assert.equal("Running", c:properties().State)
+    assert(c:pause())
+    assert.equal("Paused", c:properties().State)
+    assert(c:resume())
+    assert.equal("Running", c:properties().State)
+    assert(c:shutdown())
+    assert(c:wait(30))
+    assert.equal("Stopped", c:properties().State)
+  end)
+
+  it("refuse to start twice, as invalid state", function()
+    assert(c:start())
+    local ok, err = c:start()
+    assert.is_nil(ok)
+    assert.is_true(hcsshim.is_operation_invalid_state(err))
+    assert.matches("container " .. id .. " encountered an error during Start", tostring(err), 1, true)
+  end)
+
+  it("refuse a duplicate id and leave the first container alone", function()
+    local mount = assert(c:properties()).Id
+    local dup, err = hcsshim.create_container(id, { VolumePath = env.tmpdir() })
+    assert.is_nil(dup)
+    assert.equal(0xC037010F, err.hresult)
+    assert.equal(mount, c:properties().Id)
+    assert(c:start())
+  end)
+
+  it("treat stopping a stopped system as success", function()
+    assert(c:start())
+    assert(c:terminate())
+    assert(c:wait(30))
+    assert(c:terminate())
+    assert(c:shutdown())
+    assert.is_true(c:wait(0))
+  end)
+
+  it("honour wait timeouts exactly, and 0 polls", function()
+    assert(c:start())
+    local ok, err = c:wait(0)
+    assert.is_nil(ok)
+    assert.is_true(hcsshim.is_timeout(err))
+    assert.matches("encountered an error during WaitTimeout", tostring(err), 1, true)
+    local t0 = hcsshim.monotime()
+    ok, err = c:wait(0.3)
+    local waited = hcsshim.monotime() - t0
+    assert.is_nil(ok)
+    assert.is_true(hcsshim.is_timeout(err))
+    assert.is_true(waited >= 0.3, "returned early after " .. waited)
+  end)
+
+  it("let any number of waiters and handles see the exit", function()
+    assert(c:start())
+    local h2 = assert(hcsshim.open_container(id))
+    assert(c:shutdown())
+    assert(c:wait(30))
+    assert(c:wait(0))
+    assert(h2:wait(30))
+    assert(h2:wait(0))
+    h2:close()
+  end)
+
+  it("report statistics and a process list in HCS shapes", function()
+    assert(c:start())
+    local p = assert(c:create_process({ CommandLine = "sleep 30" }))
+    local stats = assert(c:statistics())
+    assert.equal("integer", math.type(stats.Memory.MemoryUsageCommitBytes))
+    assert.is_true(stats.Memory.MemoryUsageCommitBytes > 0)
+    assert.equal("integer", math.type(stats.Processor.TotalRuntime100ns))
+    assert.is_true(stats.Processor.TotalRuntime100ns > 0)
+    assert.is_table(stats.Storage)
+    assert.is_string(stats.Timestamp)
+    local list = assert(c:process_list())
+    local found = false
+    for _, item in ipairs(list) do
+      if item.ProcessId == p:pid() then
+        found = true
+        assert.equal("sleep", item.ImageName)
+        assert.equal("integer", math.type(item.MemoryWorkingSetPrivateBytes))
+      end
+    end
+    assert.is_true(found)
+    assert.is_false(c:has_pending_updates())
+    assert(p:kill())
+    p:close()
+  end)
+
+  it("appear in listings filtered by id, name and owner", function()
+    local list = assert(hcsshim.get_containers({ Ids = { id } }))
+    assert.equal(1, #list)
+    assert.equal(id, list[1].Id)
+    assert.equal(id, list[1].Name)
+    assert.equal(0, #assert(hcsshim.get_containers({ Ids = { id }, Owners = { "someone-else" } })))
+    assert.equal(1, #assert(hcsshim.get_containers({ Names = { id } })))
+  end)
+
+  it("raise on a closed handle, and close twice harmlessly", function()
+    c:close()
+    c:close()
+    assert.equal("hcsshim.system (closed)", tostring(c))
+    local ok, err = pcall(c.start, c)
+    assert.is_false(ok)
+    assert.is_true(hcsshim.is_already_closed(err))
+    assert.matches("attempt to use a closed compute system", tostring(err), 1, true)
+  end)
+end)
+
+describe("compute system configuration", function()
+  it("honours HostName, memory, CPU limits and a read-only mapped directory", function()
+    local dir = env.tmpdir()
+    env.must("echo mapped-content > " .. dir .. "/hello.txt")
+    local c, cleanup = env.container({
+      HostName = "luahost", MemoryMaximumInMB = 64, ProcessorCount = 1, ProcessorMaximum = 5000,
+      ProcessorWeight = 200,
+      MappedDirectories = { { HostPath = dir, ContainerPath = "/mnt/data", ReadOnly = true } },
+    })
+    local ok, err = pcall(function()
+      assert(c:start())
+      assert.equal("luahost\n", (env.run(c, "hostname")))
+      assert.equal("mapped-content\n", (env.run(c, "cat /mnt/data/hello.txt")))
+      local _, e2, code = env.run(c, "sh -c 'echo x > /mnt/data/new'")
+      assert.not_equal(0, code)
+      assert.matches("Read%-only", e2)
+      assert.equal(tostring(64 * 1024 * 1024) .. "\n", (env.run(c, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes")))
+      assert.equal("0\n", (env.run(c, "cat /sys/fs/cgroup/cpuset/cpuset.cpus")))
+    end)
+    cleanup()
+    env.must("rm -rf " .. dir)
+    assert(ok, err)
+  end)
+
+  it("refuses Windows-only fields as not supported, naming them", function()
+    for field, value in pairs({ HvPartition = true, Servicing = true, Credentials = "x",
+      HvRuntime = { ImagePath = "C:\\uvm" }, IgnoreFlushesDuringBoot = true }) do
+      local c, err = hcsshim.create_container(env.unique("win"), { VolumePath = env.tmpdir(), [field] = value })
+      assert.is_nil(c)
+      assert.is_true(hcsshim.is_not_supported(err), tostring(err))
+      assert.matches(field, tostring(err), 1, true)
+    end
+  end)
+
+  it("refuses a non-empty EndpointList clearly until HNS exists", function()
+    local c, err = hcsshim.create_container(env.unique("ep"), { VolumePath = env.tmpdir(),
+      EndpointList = { hcsshim.new_guid() } })
+    assert.is_nil(c)
+    assert.matches("EndpointList", tostring(err), 1, true)
+  end)
+
+  it("refuses the real Windows configs with a specific error", function()
+    for _, name in ipairs({ "02-config-process-isolated-isdummy-servicing.json", "04-config-k8s-pod-netshared.json" }) do
+      local f = assert(io.open("spec/fixtures/real-json/" .. name))
+      local doc = hcsshim.json.decode(f:read("a"))
+      f:close()
+      local c, err = hcsshim.create_container(env.unique("real"), doc)
+      assert.is_nil(c)
+      assert.is_true(hcsshim.is_not_supported(err), tostring(err))
+    end
+  end)
+
+  it("refuses ids that could escape their directory", function()
+    for _, bad in ipairs({ "../x", "a/b", "", ".hidden", "a\0b", string.rep("x", 200) }) do
+      local c, err = hcsshim.create_container(bad, { VolumePath = env.tmpdir() })
+      assert.is_nil(c, bad)
+      assert.is_not_nil(err)
+    end
+  end)
+
+  it("reports a missing id as not found", function()
+    local c, err = hcsshim.open_container("no-such-container-" .. hcsshim.new_guid())
+    assert.is_nil(c)
+    assert.is_true(hcsshim.is_not_exist(err))
+    assert.equal(0xC037010E, err.hresult)
+  end)
+
+  it("rolls back a create that fails in the runtime", function()
+    local id = env.unique("bad")
+    local c, err = hcsshim.create_container(id, { VolumePath = "/nonexistent/rootfs" })
+    assert.is_nil(c)
+    assert.is_not_nil(err)
+    assert.is_nil((hcsshim.open_container(id)))
+    assert.equal(0, #assert(hcsshim.get_containers({ Ids = { id } })))
+  end)
+end)

@@ -1,0 +1,144 @@
+-- Shared test environment: a busybox root filesystem imported once as a
+-- base layer, and helpers that make (and always tear down) containers.
+local hcsshim = require "hcsshim"
+
+local M = {}
+
+function M.sh(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1"))
+  local out = p:read("a")
+  local ok, _, code = p:close()
+  return out, ok, code
+end
+
+function M.must(cmd)
+  local out, ok, code = M.sh(cmd)
+  if not ok then error(("command failed (%s): %s\n%s"):format(tostring(code), cmd, out), 2) end
+  return out
+end
+
+local counter = 0
+function M.unique(prefix)
+  counter = counter + 1
+  return ("%s-%d-%d"):format(prefix or "t", os.time() % 100000, counter)
+end
+
+M.data_root = os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hcsshim"
+M.runtime_root = os.getenv("HCSSHIM_RUNTIME_ROOT") or "/run/hcsshim"
+M.cgroup_parent = os.getenv("HCSSHIM_CGROUP_PARENT") or "/hcsshim"
+M.home = M.data_root .. "/layers"
+M.scratch = M.data_root .. "/scratch"
+
+function M.tmpdir()
+  M.must("mkdir -p " .. M.scratch)
+  return (M.must("mktemp -d " .. M.scratch .. "/tmp.XXXXXX"):gsub("%s+$", ""))
+end
+
+-- A busybox root filesystem as a tar, with users for the User tests.
+function M.busybox_tar()
+  if M._busybox_tar then return M._busybox_tar end
+  local d = M.tmpdir()
+  local root = d .. "/root"
+  M.must(("mkdir -p %s/bin %s/etc %s/tmp %s/root %s/home/app %s/proc %s/sys %s/dev %s/data")
+    :format(root, root, root, root, root, root, root, root, root))
+  M.must(("cp /bin/busybox %s/bin/busybox"):format(root))
+  M.must(("cd %s/bin && for a in $(./busybox --list); do [ \"$a\" = busybox ] || ln -s busybox \"$a\"; done"):format(root))
+  local f = assert(io.open(root .. "/etc/passwd", "w"))
+  f:write("root:x:0:0:root:/root:/bin/sh\n",
+    "app:x:1000:1000:app:/home/app:/bin/sh\n",
+    "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+  f:close()
+  f = assert(io.open(root .. "/etc/group", "w"))
+  f:write("root:x:0:\n", "staff:x:50:app\n", "app:x:1000:\n", "nogroup:x:65534:\n")
+  f:close()
+  M.must(("echo busybox-test > %s/etc/os-release && chown 1000:1000 %s/home/app && chmod 1777 %s/tmp")
+    :format(root, root, root))
+  M._busybox_tar = d .. "/busybox.tar"
+  M.must(("tar --numeric-owner -C %s -cf %s ."):format(root, M._busybox_tar))
+  M.must("rm -rf " .. root)
+  return M._busybox_tar
+end
+
+-- The base layer, imported once per test run.
+function M.base_layer()
+  if M._base then return M._base end
+  local id = "busybox-base"
+  if not hcsshim.layer_exists(M.home, id) then
+    assert(hcsshim.import_layer(M.home, id, M.busybox_tar()))
+  end
+  M._base = { id = id, path = M.home .. "/" .. id }
+  return M._base
+end
+
+-- A prepared sandbox over the base layer: returns its mount path and a
+-- function that undoes it all.
+function M.sandbox(id)
+  local base = M.base_layer()
+  assert(hcsshim.create_sandbox_layer(M.home, id, base.id, { base.path }))
+  assert(hcsshim.activate_layer(M.home, id))
+  assert(hcsshim.prepare_layer(M.home, id, { base.path }))
+  local mount = assert(hcsshim.get_layer_mount_path(M.home, id))
+  return mount, function()
+    assert(hcsshim.unprepare_layer(M.home, id))
+    assert(hcsshim.deactivate_layer(M.home, id))
+    assert(hcsshim.destroy_layer(M.home, id))
+  end
+end
+
+-- A created (not started) container over a fresh sandbox.  cleanup()
+-- terminates, waits, closes, and removes the sandbox; safe to call twice.
+function M.container(extra, id)
+  id = id or M.unique("c")
+  local mount, undo = M.sandbox(id .. "-sb")
+  local cfg = { Name = id, VolumePath = mount, LayerFolderPath = M.home .. "/" .. id .. "-sb",
+                Layers = { { ID = hcsshim.new_guid(), Path = M.base_layer().path } } }
+  for k, v in pairs(extra or {}) do cfg[k] = v end
+  local c, err = hcsshim.create_container(id, cfg)
+  if not c then
+    undo()
+    error(tostring(err), 2)
+  end
+  local done = false
+  local function cleanup()
+    if done then return end
+    done = true
+    if c:is_open() then
+      c:terminate()
+      c:wait(30)
+      c:close()
+    end
+    -- the monitor lets go of the compute system once the last handle
+    -- closes; wait until it has unmounted nothing of ours and is gone
+    for _ = 1, 200 do
+      local h = hcsshim.open_container(id)
+      if not h then break end
+      h:close()
+      os.execute("sleep 0.05")
+    end
+    undo()
+  end
+  return c, cleanup, id
+end
+
+-- Run a command to completion in a started container; returns stdout,
+-- stderr, exit code.
+function M.run(c, cmd, opts)
+  opts = opts or {}
+  local cfg = { CommandLine = cmd, CreateStdOutPipe = true, CreateStdErrPipe = true,
+                CreateStdInPipe = opts.stdin ~= nil }
+  for k, v in pairs(opts.config or {}) do cfg[k] = v end
+  local p = assert(c:create_process(cfg))
+  local stdin, stdout, stderr = p:stdio()
+  if opts.stdin then
+    stdin:write(opts.stdin)
+    assert(p:close_stdin())
+  end
+  local out = stdout and stdout:read("a") or ""
+  local err = stderr and stderr:read("a") or ""
+  assert(p:wait(opts.timeout or 60))
+  local code, sig = p:exit_code()
+  p:close()
+  return out, err, code, sig
+end
+
+return M

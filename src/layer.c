@@ -1,0 +1,185 @@
+/* Layer (graph driver) functions.  Each takes a DriverInfo ({Flavour=,
+ * HomeDir=} or a home-dir string) and a layer id, as vmcompute does.
+ * Failure: nil, hr, nil, message (plat_last_error()). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+static int layer_fail(lua_State *L, plat_hresult hr) {
+  const char *msg = plat_last_error();
+  lua_pushnil(L);
+  lua_pushinteger(L, hr);
+  lua_pushnil(L);
+  if (msg) lua_pushstring(L, msg); else lua_pushnil(L);
+  return 4;
+}
+
+static int ok_or_fail(lua_State *L, plat_hresult hr) {
+  if (hr < 0) return layer_fail(L, hr);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static const char *check_str(lua_State *L, int idx) {
+  size_t len;
+  const char *s = luaL_checklstring(L, idx, &len);
+  if (strlen(s) != len) luaL_argerror(L, idx, "contains a NUL byte");
+  return s;
+}
+
+static const char *opt_str(lua_State *L, int idx) {
+  if (lua_isnoneornil(L, idx)) return "";
+  return check_str(L, idx);
+}
+
+static int l_activate(lua_State *L) {
+  plat_driver_info info;
+  core_check_driver_info(L, 1, &info);
+  return ok_or_fail(L, plat_ActivateLayer(&info, check_str(L, 2)));
+}
+
+static int l_create(lua_State *L) {
+  plat_driver_info info;
+  core_check_driver_info(L, 1, &info);
+  return ok_or_fail(L, plat_CreateLayer(&info, check_str(L, 2), opt_str(L, 3)));
+}
+
+static int l_create_sandbox(lua_State *L) {
+  plat_driver_info info;
+  plat_layer_descriptor *d;
+  size_t n;
+  const char *id, *parent;
+  core_check_driver_info(L, 1, &info);
+  id = check_str(L, 2);
+  parent = opt_str(L, 3);
+  n = core_check_layer_descriptors(L, 4, &d);
+  return ok_or_fail(L, plat_CreateSandboxLayer(&info, id, parent, d, n));
+}
+
+static int l_expand(lua_State *L) {
+  plat_driver_info info;
+  lua_Integer size;
+  core_check_driver_info(L, 1, &info);
+  size = luaL_checkinteger(L, 3);
+  luaL_argcheck(L, size >= 0, 3, "size must be >= 0 bytes");
+  return ok_or_fail(L, plat_ExpandSandboxSize(&info, check_str(L, 2), (uint64_t)size));
+}
+
+static int l_deactivate(lua_State *L) {
+  plat_driver_info info;
+  core_check_driver_info(L, 1, &info);
+  return ok_or_fail(L, plat_DeactivateLayer(&info, check_str(L, 2)));
+}
+
+static int l_destroy(lua_State *L) {
+  plat_driver_info info;
+  core_check_driver_info(L, 1, &info);
+  return ok_or_fail(L, plat_DestroyLayer(&info, check_str(L, 2)));
+}
+
+/* GetLayerMountPath's two-call pattern: ask for the length, then fill a
+ * caller-allocated buffer (never CoTaskMem). */
+static int l_mount_path(lua_State *L) {
+  plat_driver_info info;
+  const char *id;
+  size_t length = 0;
+  char *buf;
+  plat_hresult hr;
+  core_check_driver_info(L, 1, &info);
+  id = check_str(L, 2);
+  hr = plat_GetLayerMountPath(&info, id, &length, NULL);
+  if (hr < 0) return layer_fail(L, hr);
+  if (length == 0) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  buf = malloc(length + 1);
+  if (!buf) return luaL_error(L, "not enough memory");
+  hr = plat_GetLayerMountPath(&info, id, &length, buf);
+  if (hr < 0) {
+    free(buf);
+    return layer_fail(L, hr);
+  }
+  buf[length] = '\0';
+  lua_pushstring(L, buf);
+  free(buf);
+  return 1;
+}
+
+static int l_base_images(lua_State *L) {
+  char *buf = NULL;
+  plat_hresult hr = plat_GetBaseImages(&buf);
+  if (hr < 0) {
+    plat_free(buf);
+    return layer_fail(L, hr);
+  }
+  core_push_owned(L, buf);
+  return 1;
+}
+
+static int l_exists(lua_State *L) {
+  plat_driver_info info;
+  int exists = 0;
+  plat_hresult hr;
+  core_check_driver_info(L, 1, &info);
+  hr = plat_LayerExists(&info, check_str(L, 2), &exists);
+  if (hr < 0) return layer_fail(L, hr);
+  lua_pushboolean(L, exists);
+  return 1;
+}
+
+static int l_prepare(lua_State *L) {
+  plat_driver_info info;
+  plat_layer_descriptor *d;
+  size_t n;
+  const char *id;
+  core_check_driver_info(L, 1, &info);
+  id = check_str(L, 2);
+  n = core_check_layer_descriptors(L, 3, &d);
+  return ok_or_fail(L, plat_PrepareLayer(&info, id, d, n));
+}
+
+static int l_unprepare(lua_State *L) {
+  plat_driver_info info;
+  core_check_driver_info(L, 1, &info);
+  return ok_or_fail(L, plat_UnprepareLayer(&info, check_str(L, 2)));
+}
+
+/* core.import_layer_tar(info, id, tar_path, parents) -> size | nil, hr, result */
+static int l_import_tar(lua_State *L) {
+  plat_driver_info info;
+  plat_layer_descriptor *d;
+  size_t n;
+  const char *id, *tar;
+  uint64_t size = 0;
+  char *result = NULL;
+  plat_hresult hr;
+  core_check_driver_info(L, 1, &info);
+  id = check_str(L, 2);
+  tar = check_str(L, 3);
+  n = core_check_layer_descriptors(L, 4, &d);
+  hr = plat_ImportLayerTar(&info, id, tar, d, n, &size, &result);
+  if (hr < 0) return core_fail(L, hr, result);
+  plat_free(result);
+  lua_pushinteger(L, (lua_Integer)size);
+  return 1;
+}
+
+static const luaL_Reg functions[] = {
+  {"activate_layer", l_activate},
+  {"create_layer", l_create},
+  {"create_sandbox_layer", l_create_sandbox},
+  {"expand_sandbox_size", l_expand},
+  {"deactivate_layer", l_deactivate},
+  {"destroy_layer", l_destroy},
+  {"get_layer_mount_path", l_mount_path},
+  {"get_base_images", l_base_images},
+  {"layer_exists", l_exists},
+  {"prepare_layer", l_prepare},
+  {"unprepare_layer", l_unprepare},
+  {"import_layer_tar", l_import_tar},
+  {NULL, NULL}
+};
+
+void core_open_layer(lua_State *L) { luaL_setfuncs(L, functions, 0); }

@@ -1,0 +1,195 @@
+/*
+ * The seam between the Lua binding and the platform: the vmcompute.dll API
+ * (HCS v1, HNS, layer functions) restated in C with UTF-8 strings instead of
+ * UTF-16.  Everything above this header is one code path on every platform.
+ *
+ *   src/win32/  marshals each call to vmcompute.dll / ole32 / iphlpapi.
+ *   src/linux/  is the Linux host compute service (crun, overlayfs, ...).
+ *
+ * Rules shared by both sides (they are vmcompute's own rules):
+ *   - Every function returns an HRESULT; < 0 is failure.
+ *   - "result" out-parameters receive a heap string (a JSON HCS result
+ *     document, or NULL) that the caller frees with plat_free().  Every other
+ *     char** out-parameter is freed the same way.
+ *   - Callbacks run on a platform thread.  They must only copy and enqueue;
+ *     they never touch a lua_State.  Unregistering blocks until an in-flight
+ *     callback has returned (unless called from that callback).
+ *   - Stdio handles in plat_process_info are OS handles the caller owns:
+ *     file descriptors on Linux, HANDLEs on Windows; PLAT_NO_HANDLE if absent.
+ */
+#ifndef HCSSHIM_PLATFORM_H
+#define HCSSHIM_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef int32_t plat_hresult;
+typedef void *plat_system;   /* HCS_SYSTEM   */
+typedef void *plat_process;  /* HCS_PROCESS  */
+typedef void *plat_callback; /* HCS_CALLBACK */
+typedef intptr_t plat_handle;
+#define PLAT_NO_HANDLE ((plat_handle)-1)
+
+/* HRESULTs, with the values vmcompute (0xC037xxxx) and Win32 use. */
+#define PLAT_S_OK                        ((plat_hresult)0)
+#define PLAT_E_NOTIMPL                   ((plat_hresult)0x80004001)
+#define PLAT_E_INVALIDARG                ((plat_hresult)0x80070057)
+#define PLAT_E_OUTOFMEMORY               ((plat_hresult)0x8007000E)
+#define PLAT_E_ACCESSDENIED              ((plat_hresult)0x80070005)
+#define PLAT_E_FAIL                      ((plat_hresult)0x80004005)
+#define PLAT_E_FILE_NOT_FOUND            ((plat_hresult)0x80070002)
+#define PLAT_E_PATH_NOT_FOUND            ((plat_hresult)0x80070003)
+#define PLAT_E_INVALID_HANDLE            ((plat_hresult)0x80070006)
+#define PLAT_E_INVALID_DATA              ((plat_hresult)0x8007000D)
+#define PLAT_E_NOT_SUPPORTED             ((plat_hresult)0x80070032)
+#define PLAT_E_ALREADY_EXISTS            ((plat_hresult)0x800700B7)
+#define PLAT_E_DIR_NOT_EMPTY             ((plat_hresult)0x80070091)
+#define PLAT_E_BUSY                      ((plat_hresult)0x800700AA)
+#define PLAT_E_NOT_FOUND                 ((plat_hresult)0x80070490)
+#define PLAT_E_PROC_NOT_FOUND            ((plat_hresult)0x8007007F)
+#define PLAT_E_NO_MORE_FILES             ((plat_hresult)0x80070012)
+#define PLAT_E_BAD_FORMAT                ((plat_hresult)0x8007000B) /* bad/hostile archive */
+#define PLAT_E_DISK_FULL                 ((plat_hresult)0x80070070)
+#define PLAT_HCS_E_UNKNOWN_MESSAGE       ((plat_hresult)0xC037010B)
+#define PLAT_HCS_E_INVALID_JSON          ((plat_hresult)0xC037010D)
+#define PLAT_HCS_E_SYSTEM_NOT_FOUND      ((plat_hresult)0xC037010E)
+#define PLAT_HCS_E_SYSTEM_ALREADY_EXISTS ((plat_hresult)0xC037010F)
+#define PLAT_HCS_E_SYSTEM_ALREADY_STOPPED ((plat_hresult)0xC0370110)
+#define PLAT_HCS_E_OPERATION_PENDING     ((plat_hresult)0xC0370103)
+#define PLAT_HCS_E_INVALID_STATE         ((plat_hresult)0xC0370105)
+#define PLAT_HCS_E_UNEXPECTED_EXIT       ((plat_hresult)0xC0370106)
+#define PLAT_HCS_E_TERMINATED            ((plat_hresult)0xC0370107)
+#define PLAT_HCS_E_CONNECTION_CLOSED     ((plat_hresult)0xC037010A)
+#define PLAT_HCS_E_PROCESS_ALREADY_STOPPED ((plat_hresult)0x8037011F)
+
+/* Notification types (vmcompute numbering, hcs-api.md section 2). */
+#define PLAT_N_INVALID             0x00000000u
+#define PLAT_N_SYSTEM_EXITED       0x00000001u
+#define PLAT_N_CREATE_COMPLETED    0x00000002u
+#define PLAT_N_START_COMPLETED     0x00000003u
+#define PLAT_N_PAUSE_COMPLETED     0x00000004u
+#define PLAT_N_RESUME_COMPLETED    0x00000005u
+#define PLAT_N_PROCESS_EXITED      0x00010000u
+#define PLAT_N_SERVICE_DISCONNECT  0x01000000u
+
+typedef void (*plat_notification_cb)(uint32_t type, void *context,
+                                     plat_hresult status, const char *data);
+
+/* HCS_PROCESS_INFORMATION */
+typedef struct plat_process_info {
+  uint32_t ProcessId;
+  plat_handle StdInput, StdOutput, StdError;
+} plat_process_info;
+
+/* DriverInfo */
+typedef struct plat_driver_info {
+  int Flavour;           /* 0 DiffDriver, 1 FilterDriver */
+  const char *HomeDir;   /* UTF-8 */
+} plat_driver_info;
+
+/* WC_LAYER_DESCRIPTOR */
+typedef struct plat_layer_descriptor {
+  uint8_t LayerId[16];   /* GUID, Windows byte layout */
+  uint32_t Flags;
+  const char *Path;      /* UTF-8 */
+} plat_layer_descriptor;
+
+void plat_free(void *p); /* CoTaskMemFree of every returned string */
+
+/* A message describing the calling thread's last failure of a function
+ * that has no result document (layer functions, NameToGuid), or NULL.
+ * Windows: FormatMessageW text of the HRESULT; Linux: the service's own
+ * specific message (which path, which entry, why). */
+const char *plat_last_error(void);
+
+/* Availability: NULL when the platform can call the named function, else a
+ * static message naming why not (a missing vmcompute export, for example). */
+const char *plat_unavailable(const char *function);
+
+/* ---- compute systems (vmcompute Hcs* functions) ---- */
+plat_hresult plat_HcsEnumerateComputeSystems(const char *query, char **systems, char **result);
+plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configuration,
+                                         plat_system *system, char **result);
+plat_hresult plat_HcsOpenComputeSystem(const char *id, plat_system *system, char **result);
+plat_hresult plat_HcsCloseComputeSystem(plat_system system);
+plat_hresult plat_HcsStartComputeSystem(plat_system system, const char *options, char **result);
+plat_hresult plat_HcsShutdownComputeSystem(plat_system system, const char *options, char **result);
+plat_hresult plat_HcsTerminateComputeSystem(plat_system system, const char *options, char **result);
+plat_hresult plat_HcsPauseComputeSystem(plat_system system, const char *options, char **result);
+plat_hresult plat_HcsResumeComputeSystem(plat_system system, const char *options, char **result);
+plat_hresult plat_HcsGetComputeSystemProperties(plat_system system, const char *query,
+                                                char **properties, char **result);
+plat_hresult plat_HcsModifyComputeSystem(plat_system system, const char *configuration, char **result);
+plat_hresult plat_HcsRegisterComputeSystemCallback(plat_system system, plat_notification_cb cb,
+                                                   void *context, plat_callback *callback);
+plat_hresult plat_HcsUnregisterComputeSystemCallback(plat_callback callback);
+plat_hresult plat_HcsGetServiceProperties(const char *query, char **properties, char **result);
+
+/* ---- processes ---- */
+plat_hresult plat_HcsCreateProcess(plat_system system, const char *parameters,
+                                   plat_process_info *info, plat_process *process, char **result);
+plat_hresult plat_HcsOpenProcess(plat_system system, uint32_t pid, plat_process *process, char **result);
+plat_hresult plat_HcsCloseProcess(plat_process process);
+plat_hresult plat_HcsTerminateProcess(plat_process process, char **result);
+/* HcsSignalProcess (v0.7.12+); options is {"Signal": n} on Linux */
+plat_hresult plat_HcsSignalProcess(plat_process process, const char *options, char **result);
+plat_hresult plat_HcsGetProcessInfo(plat_process process, plat_process_info *info, char **result);
+plat_hresult plat_HcsGetProcessProperties(plat_process process, char **properties, char **result);
+plat_hresult plat_HcsModifyProcess(plat_process process, const char *settings, char **result);
+plat_hresult plat_HcsRegisterProcessCallback(plat_process process, plat_notification_cb cb,
+                                             void *context, plat_callback *callback);
+plat_hresult plat_HcsUnregisterProcessCallback(plat_callback callback);
+
+/* ---- HNS ---- */
+plat_hresult plat_HNSCall(const char *method, const char *path, const char *request, char **response);
+
+/* ---- layers ---- */
+plat_hresult plat_ActivateLayer(const plat_driver_info *info, const char *id);
+plat_hresult plat_CreateLayer(const plat_driver_info *info, const char *id, const char *parent);
+plat_hresult plat_CreateSandboxLayer(const plat_driver_info *info, const char *id, const char *parent,
+                                     const plat_layer_descriptor *layers, size_t count);
+plat_hresult plat_ExpandSandboxSize(const plat_driver_info *info, const char *id, uint64_t size);
+plat_hresult plat_DeactivateLayer(const plat_driver_info *info, const char *id);
+plat_hresult plat_DestroyLayer(const plat_driver_info *info, const char *id);
+plat_hresult plat_GetLayerMountPath(const plat_driver_info *info, const char *id,
+                                    size_t *length, char *buffer);
+plat_hresult plat_GetBaseImages(char **buffer);
+plat_hresult plat_LayerExists(const plat_driver_info *info, const char *id, int *exists);
+plat_hresult plat_NameToGuid(const char *name, uint8_t guid[16]);
+plat_hresult plat_PrepareLayer(const plat_driver_info *info, const char *id,
+                               const plat_layer_descriptor *layers, size_t count);
+plat_hresult plat_UnprepareLayer(const plat_driver_info *info, const char *id);
+
+/* Linux addition: import an OCI layer tar (libarchive) into a new read-only
+ * layer `id` whose parents are `layers`.  *size receives the sum of regular
+ * file sizes (bytes).  On failure nothing of the layer is left behind and
+ * *result carries a result document naming the offending entry. */
+plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
+                                 const plat_layer_descriptor *layers, size_t count,
+                                 uint64_t *size, char **result);
+
+/* ---- helpers the core needs from the OS ---- */
+/* Wrap an owned stdio handle in a FILE* ("r" or "w"); the FILE owns it. */
+FILE *plat_handle_fdopen(plat_handle h, const char *mode);
+void plat_handle_close(plat_handle h);
+/* Cryptographic random bytes. */
+int plat_random(void *buf, size_t n);
+
+/* Locked queue primitives for notification queues. */
+typedef struct plat_lock plat_lock;
+plat_lock *plat_lock_new(void);
+void plat_lock_free(plat_lock *l);
+void plat_lock_enter(plat_lock *l);
+void plat_lock_leave(plat_lock *l);
+void plat_lock_signal(plat_lock *l);          /* wake waiters; call while held */
+/* Wait while held; timeout in seconds (< 0 = forever); returns 0 if signalled,
+ * 1 on timeout.  Spurious wake-ups are possible. */
+int plat_lock_wait(plat_lock *l, double timeout);
+/* A descriptor that becomes readable after plat_lock_signal (event loops);
+ * -1 where the platform has none. */
+intptr_t plat_lock_pollfd(plat_lock *l);
+void plat_lock_drain(plat_lock *l);
+double plat_monotime(void);
+
+#endif

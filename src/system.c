@@ -1,0 +1,281 @@
+/* Compute-system handles (HCS_SYSTEM) as userdata "hcsshim.system".
+ * Raw methods start with an underscore and return the core's failure
+ * triple; lua/hcsshim/system.lua adds the public methods to the same table. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handle.h"
+#include "process.h"
+
+#define SYSTEM_MT "hcsshim.system"
+
+typedef struct hsystem {
+  plat_system h;
+  plat_callback cb;
+  nqueue *q;
+  char *id;
+  int open;
+} hsystem;
+
+static hsystem *check_system(lua_State *L, int idx) {
+  hsystem *s = (hsystem *)luaL_checkudata(L, idx, SYSTEM_MT);
+  if (!s->open) handle_raise_closed(L, "compute system");
+  return s;
+}
+
+/* One non-raising release shared by close, __gc and __close: unregister
+ * first (it waits for an in-flight callback), then free the queue, then
+ * close the platform handle, as hcsshim orders it. */
+static void release(hsystem *s) {
+  if (!s->open) return;
+  s->open = 0;
+  if (s->q) nq_close(s->q);
+  if (s->cb) plat_HcsUnregisterComputeSystemCallback(s->cb);
+  s->cb = NULL;
+  if (s->q) nq_free(s->q);
+  s->q = NULL;
+  if (s->h) plat_HcsCloseComputeSystem(s->h);
+  s->h = NULL;
+  free(s->id);
+  s->id = NULL;
+}
+
+static hsystem *new_system(lua_State *L) {
+  hsystem *s = (hsystem *)lua_newuserdatauv(L, sizeof *s, 1);
+  memset(s, 0, sizeof *s);
+  luaL_setmetatable(L, SYSTEM_MT);
+  return s;
+}
+
+/* Completes a fresh handle: queue + callback.  Returns 0 or raises. */
+static plat_hresult attach(lua_State *L, hsystem *s, plat_system h, const char *id) {
+  plat_hresult hr;
+  s->h = h;
+  s->open = 1;
+  s->id = strdup(id);
+  s->q = nq_new();
+  if (!s->id || !s->q) {
+    release(s);
+    luaL_error(L, "not enough memory");
+  }
+  hr = plat_HcsRegisterComputeSystemCallback(h, nq_callback, (void *)s->q->id, &s->cb);
+  if (hr < 0) {
+    s->cb = NULL;
+    release(s);
+  }
+  return hr;
+}
+
+static const char *check_id(lua_State *L, int idx) {
+  size_t len;
+  const char *id = luaL_checklstring(L, idx, &len);
+  if (strlen(id) != len) luaL_argerror(L, idx, "id contains a NUL byte");
+  return id;
+}
+
+/* core.create_compute_system(id, config_json) -> system, hr | nil, hr, result */
+static int l_create(lua_State *L) {
+  const char *id = check_id(L, 1);
+  const char *cfg = luaL_checkstring(L, 2);
+  hsystem *s = new_system(L);
+  plat_system h = NULL;
+  char *result = NULL;
+  plat_hresult hr = plat_HcsCreateComputeSystem(id, cfg, &h, &result);
+  plat_hresult rr;
+  if (hr < 0 && hr != PLAT_HCS_E_OPERATION_PENDING) return core_fail(L, hr, result);
+  plat_free(result);
+  rr = attach(L, s, h, id);
+  if (rr < 0) return core_fail(L, rr, NULL);
+  lua_pushinteger(L, hr);
+  return 2;
+}
+
+/* core.open_compute_system(id) -> system | nil, hr, result */
+static int l_open(lua_State *L) {
+  const char *id = check_id(L, 1);
+  hsystem *s = new_system(L);
+  plat_system h = NULL;
+  char *result = NULL;
+  plat_hresult hr = plat_HcsOpenComputeSystem(id, &h, &result);
+  if (hr < 0) return core_fail(L, hr, result);
+  plat_free(result);
+  hr = attach(L, s, h, id);
+  if (hr < 0) return core_fail(L, hr, NULL);
+  return 1;
+}
+
+/* core.enumerate_compute_systems(query_json) -> json | nil, hr, result */
+static int l_enumerate(lua_State *L) {
+  const char *query = luaL_optstring(L, 1, "{}");
+  char *systems = NULL, *result = NULL;
+  plat_hresult hr = plat_HcsEnumerateComputeSystems(query, &systems, &result);
+  if (hr < 0) {
+    plat_free(systems);
+    return core_fail(L, hr, result);
+  }
+  plat_free(result);
+  core_push_owned(L, systems);
+  return 1;
+}
+
+/* core.service_properties(query_json) -> json | nil, hr, result */
+static int l_service_properties(lua_State *L) {
+  const char *query = luaL_optstring(L, 1, "{}");
+  char *props = NULL, *result = NULL;
+  plat_hresult hr = plat_HcsGetServiceProperties(query, &props, &result);
+  if (hr < 0) {
+    plat_free(props);
+    return core_fail(L, hr, result);
+  }
+  plat_free(result);
+  core_push_owned(L, props);
+  return 1;
+}
+
+/* s:_op(name, options) -> true, hr | nil, hr, result; hr may be pending */
+static int m_op(lua_State *L) {
+  static const char *const names[] = {"start", "shutdown", "terminate", "pause", "resume", NULL};
+  hsystem *s = check_system(L, 1);
+  int op = luaL_checkoption(L, 2, NULL, names);
+  const char *options = luaL_optstring(L, 3, "");
+  char *result = NULL;
+  plat_hresult hr;
+  switch (op) {
+  case 0: hr = plat_HcsStartComputeSystem(s->h, options, &result); break;
+  case 1: hr = plat_HcsShutdownComputeSystem(s->h, options, &result); break;
+  case 2: hr = plat_HcsTerminateComputeSystem(s->h, options, &result); break;
+  case 3: hr = plat_HcsPauseComputeSystem(s->h, options, &result); break;
+  default: hr = plat_HcsResumeComputeSystem(s->h, options, &result); break;
+  }
+  if (hr < 0 && hr != PLAT_HCS_E_OPERATION_PENDING) return core_fail(L, hr, result);
+  plat_free(result);
+  lua_pushboolean(L, 1);
+  lua_pushinteger(L, hr);
+  return 2;
+}
+
+/* s:_properties(query_json) -> json | nil, hr, result */
+static int m_properties(lua_State *L) {
+  hsystem *s = check_system(L, 1);
+  const char *query = luaL_optstring(L, 2, "");
+  char *props = NULL, *result = NULL;
+  plat_hresult hr = plat_HcsGetComputeSystemProperties(s->h, query, &props, &result);
+  if (hr < 0) {
+    plat_free(props);
+    return core_fail(L, hr, result);
+  }
+  plat_free(result);
+  core_push_owned(L, props);
+  return 1;
+}
+
+/* s:_modify(json) -> true | nil, hr, result */
+static int m_modify(lua_State *L) {
+  hsystem *s = check_system(L, 1);
+  const char *cfg = luaL_checkstring(L, 2);
+  char *result = NULL;
+  plat_hresult hr = plat_HcsModifyComputeSystem(s->h, cfg, &result);
+  if (hr < 0) return core_fail(L, hr, result);
+  plat_free(result);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int m_wait(lua_State *L) {
+  hsystem *s = check_system(L, 1);
+  return handle_wait(L, s->q, 2, 3);
+}
+
+static int m_has(lua_State *L) {
+  hsystem *s = check_system(L, 1);
+  return handle_has(L, s->q, 2);
+}
+
+static int m_pollfd(lua_State *L) {
+  hsystem *s = check_system(L, 1);
+  lua_pushinteger(L, (lua_Integer)plat_lock_pollfd(s->q->lock));
+  return 1;
+}
+
+static int m_id(lua_State *L) {
+  hsystem *s = check_system(L, 1);
+  lua_pushstring(L, s->id);
+  return 1;
+}
+
+static int m_is_open(lua_State *L) {
+  hsystem *s = (hsystem *)luaL_checkudata(L, 1, SYSTEM_MT);
+  lua_pushboolean(L, s->open);
+  return 1;
+}
+
+/* s:_create_process(json) -> process, stdin, stdout, stderr | nil, hr, result */
+static int m_create_process(lua_State *L) {
+  hsystem *s = check_system(L, 1);
+  const char *params = luaL_checkstring(L, 2);
+  return process_create(L, s->h, s->id, params);
+}
+
+/* s:_open_process(pid) -> process | nil, hr, result */
+static int m_open_process(lua_State *L) {
+  hsystem *s = check_system(L, 1);
+  lua_Integer pid = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, pid >= 0 && pid <= 0xFFFFFFFF, 2, "pid out of range");
+  return process_open(L, s->h, s->id, (uint32_t)pid);
+}
+
+static int m_close(lua_State *L) {
+  hsystem *s = (hsystem *)luaL_checkudata(L, 1, SYSTEM_MT);
+  release(s);
+  return 0;
+}
+
+static int m_tostring(lua_State *L) {
+  hsystem *s = (hsystem *)luaL_checkudata(L, 1, SYSTEM_MT);
+  if (s->open)
+    lua_pushfstring(L, "hcsshim.system (%s)", s->id);
+  else
+    lua_pushliteral(L, "hcsshim.system (closed)");
+  return 1;
+}
+
+static const luaL_Reg methods[] = {
+  {"_op", m_op},
+  {"_properties", m_properties},
+  {"_modify", m_modify},
+  {"_wait", m_wait},
+  {"_has", m_has},
+  {"_create_process", m_create_process},
+  {"_open_process", m_open_process},
+  {"pollfd", m_pollfd},
+  {"id", m_id},
+  {"is_open", m_is_open},
+  {"close", m_close},
+  {NULL, NULL}
+};
+
+static const luaL_Reg metamethods[] = {
+  {"__gc", m_close},
+  {"__close", m_close},
+  {"__tostring", m_tostring},
+  {NULL, NULL}
+};
+
+static const luaL_Reg functions[] = {
+  {"create_compute_system", l_create},
+  {"open_compute_system", l_open},
+  {"enumerate_compute_systems", l_enumerate},
+  {"service_properties", l_service_properties},
+  {NULL, NULL}
+};
+
+void core_open_system(lua_State *L) {
+  luaL_newmetatable(L, SYSTEM_MT);
+  luaL_setfuncs(L, metamethods, 0);
+  luaL_newlib(L, methods);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "__index");
+  lua_setfield(L, -3, "system_methods"); /* core.system_methods */
+  lua_pop(L, 1);
+  luaL_setfuncs(L, functions, 0);
+}
