@@ -83,3 +83,28 @@ $(BUILD)/spec/layer_test: spec/c/layer_test.c $(LAYER_SRC:%.c=$(BUILD)/obj/%.o)
 .PHONY: check-layer
 check-layer: $(BUILD)/spec/layer_test
 	$(BUILD)/spec/layer_test
+
+# The suite again on a build with AddressSanitizer and UBSan (the core is
+# loaded by the system lua, so the sanitizer runtimes are preloaded).
+SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+.PHONY: sanitize valgrind
+sanitize: setup
+	@$(MAKE) --no-print-directory BUILD=build/asan CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" all
+	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	BUSTED_ARGS="--cpath=./build/asan/?.so" $(RUN_ENV) sh scripts/run-tests.sh $(LUA)
+
+# The suite under valgrind (memcheck) on the normal build; the monitor is
+# checked by its own C tests.
+valgrind: setup all
+	TEST_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	  --suppressions=spec/valgrind.supp" $(RUN_ENV) sh scripts/run-tests.sh $(LUA)
+
+# C test driver of the Linux host compute service (root; real containers).
+HCS_TEST = $(BUILD)/hcs_linux_test
+HCS_LINUX_OBJ = $(filter-out $(BUILD)/obj/src/linux/monitor/%,$(MON_OBJ))
+$(HCS_TEST): spec/c/hcs_linux_test.c $(HCS_LINUX_OBJ) $(HEADERS)
+	$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -o $@ spec/c/hcs_linux_test.c $(HCS_LINUX_OBJ) $(LINUX_LIBS) -ldl
+.PHONY: check-c
+check-c: setup $(MONITOR) $(HCS_TEST)
+	HCSSHIM_MONITOR=$(MONITOR) $(HCS_TEST)

@@ -21,6 +21,14 @@ require "hcsshim.process"
 
 local M = {}
 
+-- Ids are caller data: a NUL byte is refused like any other bad id.
+local function bad_id(op, id)
+  if id:find("\0", 1, true) then
+    return errors.new({ kind = "container", op = op, id = id:gsub("%z", "\\0"), hresult = 0x80070057,
+      message = "The parameter is incorrect. (compute system id contains a NUL byte)" })
+  end
+end
+
 M._VERSION = core._VERSION
 --- "linux" or "windows": which backend stands behind the API.
 M.platform = core.platform
@@ -51,6 +59,8 @@ for name in pairs(errors.predicates) do M[name] = errors[name] end
 function M.create_container(id, config, timeout)
   if type(id) ~= "string" then error("bad argument #1 to 'create_container' (string expected, got " .. type(id) .. ")", 2) end
   if type(config) ~= "table" then error("bad argument #2 to 'create_container' (table expected, got " .. type(config) .. ")", 2) end
+  local idErr = bad_id("CreateContainer", id)
+  if idErr then return nil, idErr end
   local cfg = {}
   for k, v in pairs(config) do cfg[k] = v end
   local has_type = false
@@ -82,6 +92,8 @@ end
 -- @treturn hcsshim.system|nil,hcsshim.error (not found 0xC037010E)
 function M.open_container(id)
   if type(id) ~= "string" then error("bad argument #1 to 'open_container' (string expected, got " .. type(id) .. ")", 2) end
+  local idErr = bad_id("OpenContainer", id)
+  if idErr then return nil, idErr end
   local sys, hr, result = core.open_compute_system(id)
   if not sys then
     return nil, errors.from_core({ kind = "container", op = "OpenContainer", id = id }, hr, result)

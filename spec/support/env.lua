@@ -107,11 +107,13 @@ function M.container(extra, id)
       c:wait(30)
       c:close()
     end
-    -- the monitor lets go of the compute system once the last handle
-    -- closes; wait until it has unmounted nothing of ours and is gone
+    -- a created or running system outlives its handles: stop it through a
+    -- fresh one; a stopped one is forgotten once its last handle closes
     for _ = 1, 200 do
       local h = hcsshim.open_container(id)
       if not h then break end
+      h:terminate()
+      h:wait(30)
       h:close()
       os.execute("sleep 0.05")
     end

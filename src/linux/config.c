@@ -314,13 +314,23 @@ static int root_block_device(const char *rootfs, dev_t *dev, char **why) {
     }
     free(mi);
   }
-  if (stat(upper[0] ? upper : rootfs, &st) < 0) {
-    *why = hl_strdup_printf("cannot stat `%s`: %s", upper[0] ? upper : rootfs, strerror(errno));
-    return -1;
-  }
-  if (major(st.st_dev) == 0) {
-    *why = hl_strdup_printf("`%s` is not on a block device", upper[0] ? upper : rootfs);
-    return -1;
+  if (upper[0] != '/' || stat(upper, &st) < 0 || major(st.st_dev) == 0) {
+    /* no usable upperdir (relative or /proc/self/fd paths in mountinfo):
+     * the sandbox lives next to its mount point */
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", rootfs);
+    if (stat(rootfs, &st) < 0 || major(st.st_dev) == 0) {
+      char *slash = strrchr(tmp, '/');
+      if (slash && slash != tmp) *slash = 0;
+      if (stat(tmp, &st) < 0) {
+        *why = hl_strdup_printf("cannot stat `%s`: %s", tmp, strerror(errno));
+        return -1;
+      }
+    }
+    if (major(st.st_dev) == 0) {
+      *why = hl_strdup_printf("the root filesystem `%s` is not on a block device", rootfs);
+      return -1;
+    }
   }
   *dev = st.st_dev;
   snprintf(sys, sizeof sys, "/sys/dev/block/%u:%u/partition", major(st.st_dev), minor(st.st_dev));

@@ -1,5 +1,5 @@
 /* Internals of the Linux host compute service (compute systems, processes,
- * the per-system monitor).  Shared by the library side (src/linux/*.c) and
+ * the per-system monitor).  Shared by the library side (src/linux/) and
  * the monitor executable (src/linux/monitor/).  No Lua here. */
 #ifndef HCSSHIM_LINUX_HCS_INTERNAL_H
 #define HCSSHIM_LINUX_HCS_INTERNAL_H

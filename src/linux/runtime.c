@@ -20,7 +20,6 @@
 #pragma weak plat_UnprepareLayer
 #pragma weak plat_DeactivateLayer
 
-extern char **environ;
 
 static char *crun_error(const char *log) {
   char *text = hl_read_file(log, NULL), *msg = NULL;

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -484,7 +485,11 @@ int main(int argc, char **argv) {
   M.id = argv[2];
   rfd = atoi(argv[3]);
   lockfd = atoi(argv[4]);
-  (void)lockfd; /* held open (and locked) until we exit */
+  /* held (the lock too) until we exit; never inherited by crun or the
+   * container, or a creator would wait forever and a dead monitor's lock
+   * would outlive it */
+  fcntl(rfd, F_SETFD, FD_CLOEXEC);
+  fcntl(lockfd, F_SETFD, FD_CLOEXEC);
   signal(SIGPIPE, SIG_IGN);
   sigemptyset(&ss);
   sigaddset(&ss, SIGCHLD);

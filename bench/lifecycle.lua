@@ -1,0 +1,109 @@
+-- Overhead of the Lua API against the engine it stands on, measured side
+-- by side in one run: create + start + exec `true` + wait + shutdown +
+-- close through hcsshim, against the same steps through the raw crun CLI
+-- on the same root filesystem.  Prints `NAME ratio X.XX` (median of the
+-- Lua rounds / median of the crun rounds; target <= 1.3).
+local hcsshim = require "hcsshim"
+local json = hcsshim.json
+
+local ROUNDS = tonumber(os.getenv("BENCH_ROUNDS") or "") or 15
+local clock = hcsshim.monotime
+
+local function sh(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1"))
+  local out = p:read("a")
+  local ok = p:close()
+  if not ok then error("command failed: " .. cmd .. "\n" .. out) end
+  return out
+end
+
+local root = sh("mktemp -d /var/tmp/hcsshim-bench.XXXXXX"):gsub("%s+$", "")
+local crun_root = root .. "/crun-raw"
+local home = root .. "/layers"
+
+-- a busybox base layer and one prepared sandbox shared by both paths
+local rootfs = root .. "/bb"
+sh(("mkdir -p %s/bin %s/etc %s/proc %s/sys %s/dev %s/tmp && cp /bin/busybox %s/bin/ && cd %s/bin && "
+  .. "for a in $(./busybox --list); do [ \"$a\" = busybox ] || ln -s busybox $a; done")
+  :format(rootfs, rootfs, rootfs, rootfs, rootfs, rootfs, rootfs, rootfs))
+sh(("echo 'root:x:0:0:root:/root:/bin/sh' > %s/etc/passwd && tar -C %s -cf %s/bb.tar ."):format(rootfs, rootfs, root))
+assert(hcsshim.import_layer(home, "base", root .. "/bb.tar"))
+assert(hcsshim.create_sandbox_layer(home, "sb", "base", { home .. "/base" }))
+assert(hcsshim.activate_layer(home, "sb"))
+assert(hcsshim.prepare_layer(home, "sb", { home .. "/base" }))
+local volume = assert(hcsshim.get_layer_mount_path(home, "sb"))
+
+-- the raw crun bundle: crun's own default spec, pointed at the same root,
+-- with the same init (catatonit -P) and no terminal
+local bundle = root .. "/bundle"
+sh("mkdir -p " .. bundle .. " && cd " .. bundle .. " && crun spec")
+local f = assert(io.open(bundle .. "/config.json"))
+local spec = json.decode(f:read("a"))
+f:close()
+spec.root = { path = volume, readonly = false }
+spec.process.terminal = false
+spec.process.args = { "/.init", "-P" }
+spec.mounts[#spec.mounts + 1] = { destination = "/.init", type = "bind", source = "/usr/bin/catatonit", options = { "bind", "ro" } }
+spec.linux.cgroupsPath = "/hcsshim-bench-raw/c"
+f = assert(io.open(bundle .. "/config.json", "w"))
+f:write(assert(json.encode(spec)))
+f:close()
+
+local function lua_round(i)
+  local id = "bench-lua-" .. i
+  local c = assert(hcsshim.create_container(id, { VolumePath = volume }))
+  assert(c:start())
+  local p = assert(c:create_process({ CommandLine = "true" }))
+  assert(p:wait(30))
+  assert(p:exit_code() == 0)
+  p:close()
+  assert(c:shutdown())
+  assert(c:wait(30))
+  c:close()
+end
+
+local function crun_round(i)
+  local id = "bench-raw-" .. i
+  local R = "crun --root " .. crun_root
+  sh(("%s create --bundle %s %s </dev/null >/dev/null"):format(R, bundle, id))
+  sh(("%s start %s"):format(R, id))
+  sh(("%s exec %s true"):format(R, id))
+  sh(("%s kill --all %s 15"):format(R, id))
+  while not sh(("%s state %s"):format(R, id)):find('"stopped"', 1, true) do end
+  sh(("%s delete --force %s"):format(R, id))
+end
+
+local function median(t)
+  table.sort(t)
+  local n = #t
+  return n % 2 == 1 and t[(n + 1) // 2] or (t[n // 2] + t[n // 2 + 1]) / 2
+end
+
+local ok, err = pcall(function()
+  lua_round(0) -- warm-up of both paths
+  crun_round(0)
+  local tl, tc = {}, {}
+  for i = 1, ROUNDS do
+    -- interleaved, so load on the machine hits both alike
+    local t0 = clock(); lua_round(i); tl[#tl + 1] = clock() - t0
+    t0 = clock(); crun_round(i); tc[#tc + 1] = clock() - t0
+  end
+  local ml, mc = median(tl), median(tc)
+  io.stderr:write(("lifecycle: lua median %.1f ms, crun median %.1f ms over %d rounds\n")
+    :format(ml * 1000, mc * 1000, ROUNDS))
+  print(("lifecycle ratio %.2f"):format(ml / mc))
+end)
+
+-- clean up whatever the rounds left
+os.execute("for c in $(crun --root " .. crun_root .. " list -q 2>/dev/null); do crun --root " .. crun_root
+  .. " delete --force $c; done")
+os.execute("rmdir /sys/fs/cgroup/*/hcsshim-bench-raw/c /sys/fs/cgroup/*/hcsshim-bench-raw 2>/dev/null")
+hcsshim.unprepare_layer(home, "sb")
+hcsshim.deactivate_layer(home, "sb")
+hcsshim.destroy_layer(home, "sb")
+hcsshim.destroy_layer(home, "base")
+os.execute("rm -rf --one-file-system " .. root)
+if not ok then
+  io.stderr:write(tostring(err), "\n")
+  os.exit(1)
+end

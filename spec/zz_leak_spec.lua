@@ -1,0 +1,53 @@
+-- Runs last (busted --sort-files): after the whole suite, nothing this run
+-- made may be left on the host.
+local env = require "support.env"
+local hcsshim = require "hcsshim"
+
+local function lines(cmd)
+  local out = {}
+  for l in env.sh(cmd):gmatch("[^\n]+") do out[#out + 1] = l end
+  return out
+end
+
+describe("after the suite", function()
+  setup(function()
+    -- the base layer is shared by every spec: remove it now
+    if hcsshim.layer_exists(env.home, "busybox-base") then
+      assert(hcsshim.destroy_layer(env.home, "busybox-base"))
+    end
+  end)
+
+  it("no compute system is left", function()
+    assert.same({}, assert(hcsshim.get_containers()))
+  end)
+
+  it("no crun container state is left", function()
+    assert.same({}, lines("crun --root " .. env.runtime_root .. "/crun list -q 2>/dev/null"))
+  end)
+
+  it("no mount under the data or runtime root is left", function()
+    local left = {}
+    for _, m in ipairs(lines("findmnt -rn -o TARGET")) do
+      if m:find(env.data_root, 1, true) or m:find(env.runtime_root, 1, true) then left[#left + 1] = m end
+    end
+    assert.same({}, left)
+  end)
+
+  it("no cgroup of this run is left", function()
+    local left = lines("ls -d /sys/fs/cgroup/*" .. env.cgroup_parent .. " 2>/dev/null")
+    assert.same({}, left)
+  end)
+
+  it("no monitor or container process of this run is left", function()
+    local left = {}
+    for _, l in ipairs(lines("ps -eo pid=,args=")) do
+      if l:find(env.runtime_root, 1, true) and not l:find("ps -eo", 1, true) then left[#left + 1] = l end
+    end
+    assert.same({}, left)
+    assert.same({}, lines("ls /sys/fs/cgroup/pids" .. env.cgroup_parent .. "/*/cgroup.procs 2>/dev/null"))
+  end)
+
+  it("no layer is left", function()
+    assert.same({}, lines("ls -A " .. env.home .. " 2>/dev/null | grep -v '^\\.'"))
+  end)
+end)
