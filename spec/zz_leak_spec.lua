@@ -3,9 +3,12 @@
 local env = require "support.env"
 local hcsshim = require "hcsshim"
 
+-- stdout lines of a command (its stderr stays out of the result)
 local function lines(cmd)
   local out = {}
-  for l in env.sh(cmd):gmatch("[^\n]+") do out[#out + 1] = l end
+  local p = assert(io.popen(cmd))
+  for l in p:lines() do out[#out + 1] = l end
+  p:close()
   return out
 end
 

@@ -544,6 +544,26 @@ int main(int argc, char **argv) {
     plat_free(r); r = NULL;
   }
 
+  /* a monitor that died: open cleans up and reports not found */
+  hr = plat_HcsCreateComputeSystem("t5", config(NULL), &s, &r);
+  CHECK(hr == 0, "t5 %s", r ? r : "");
+  if (hr == 0) {
+    plat_HcsStartComputeSystem(s, "", &r);
+    plat_HcsCloseComputeSystem(s);
+    CHECK(sh("kill -9 $(pgrep -f '^[^ ]*monitor %s t5 ')", RUNROOT) == 0, "kill monitor");
+    usleep(200000);
+    hr = plat_HcsOpenComputeSystem("t5", &s, &r);
+    CHECK(hr == PLAT_HCS_E_SYSTEM_NOT_FOUND, "t5 after monitor death: 0x%08x", (unsigned)hr);
+    plat_free(r); r = NULL;
+    hr = plat_HcsCreateComputeSystem("t5", config(NULL), &s, &r);
+    CHECK(hr == 0, "t5 re-create %s", r ? r : "");
+    if (hr == 0) {
+      plat_HcsTerminateComputeSystem(s, "", &r);
+      usleep(200000);
+      plat_HcsCloseComputeSystem(s);
+    }
+  }
+
 cleanup:
   usleep(300000);
   CHECK(leftovers() == 0, "leftovers at the end");

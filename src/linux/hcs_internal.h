@@ -30,6 +30,7 @@ char *hl_path(const char *dir, const char *name); /* dir/name; malloc'd */
 int hl_mkdir_p(const char *path, mode_t mode);
 char *hl_read_file(const char *path, size_t *len);  /* NUL-terminated */
 char *hl_read_fileat(int dirfd, const char *path, size_t *len);
+int hl_open_in_root(int root, const char *path, int flags); /* RESOLVE_IN_ROOT */
 int hl_write_file(const char *path, const char *data, size_t len, mode_t mode);
 void hl_rm_rf(const char *path);       /* stays on one filesystem */
 void hl_cgroup_remove(const char *cgpath);

@@ -10,9 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-#include <linux/openat2.h>
 
 #define BAD PLAT_E_INVALIDARG
 
@@ -136,13 +134,9 @@ static int lookup_group(const char *text, const char *gname, long *gid, const ch
 }
 
 static int exists_exec(int rootfd, const char *path) {
-  struct open_how how;
   struct stat st;
   int fd, ok;
-  memset(&how, 0, sizeof how);
-  how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+  fd = hl_open_in_root(rootfd, path, O_PATH);
   if (fd < 0) return 0;
   ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
   close(fd);

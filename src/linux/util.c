@@ -162,16 +162,68 @@ char *hl_read_file(const char *path, size_t *len) {
   return s;
 }
 
-/* RESOLVE_IN_ROOT: symlinks in a container's root resolve inside it, never
- * to the host's files. */
-char *hl_read_fileat(int dirfd, const char *path, size_t *len) {
+/* Walks path below root by hand, as RESOLVE_IN_ROOT does: absolute
+ * symlinks and ".." never leave root.  For kernels (and valgrind) without
+ * openat2. */
+static int open_in_root_slow(int root, const char *path, int flags) {
+  char buf[PATH_MAX * 2], link[PATH_MAX];
+  int cur = fcntl(root, F_DUPFD_CLOEXEC, 0), hops = 0;
+  char *p = buf, *comp;
+  snprintf(buf, sizeof buf, "%s", path);
+  while (cur >= 0 && (comp = strsep(&p, "/"))) {
+    int next;
+    ssize_t n;
+    if (!*comp || strcmp(comp, ".") == 0) continue;
+    if (strcmp(comp, "..") == 0) {
+      struct stat a, b;
+      /* at the root ".." stays there */
+      if (fstat(cur, &a) == 0 && fstat(root, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) continue;
+    }
+    next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0) { close(cur); return -1; }
+    n = readlinkat(next, "", link, sizeof link - 1);
+    if (n >= 0) {
+      char rest[PATH_MAX * 2];
+      close(next);
+      if (++hops > 40) { close(cur); errno = ELOOP; return -1; }
+      link[n] = 0;
+      snprintf(rest, sizeof rest, "%s%s%s", link, p ? "/" : "", p ? p : "");
+      snprintf(buf, sizeof buf, "%s", rest);
+      p = buf;
+      if (link[0] == '/') { close(cur); cur = fcntl(root, F_DUPFD_CLOEXEC, 0); }
+      continue;
+    }
+    close(cur);
+    cur = next;
+  }
+  if (cur >= 0 && !(flags & O_PATH)) {
+    char self[64];
+    int fd;
+    snprintf(self, sizeof self, "/proc/self/fd/%d", cur);
+    fd = open(self, flags | O_CLOEXEC);
+    close(cur);
+    cur = fd;
+  }
+  return cur;
+}
+
+int hl_open_in_root(int root, const char *path, int flags) {
   struct open_how how;
   int fd;
-  char *s;
   memset(&how, 0, sizeof how);
-  how.flags = O_RDONLY | O_CLOEXEC;
+  how.flags = (uint64_t)(flags | O_CLOEXEC);
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+  fd = (int)syscall(SYS_openat2, root, path, &how, sizeof how);
+  if (fd < 0 && errno == ENOSYS) fd = open_in_root_slow(root, path, flags);
+  return fd;
+}
+
+/* Symlinks in a container's root resolve inside it, never to the host's
+ * files. */
+char *hl_read_fileat(int dirfd, const char *path, size_t *len) {
+  int fd;
+  char *s;
+  fd = hl_open_in_root(dirfd, path, O_RDONLY);
   if (fd < 0) return NULL;
   s = read_fd(fd, len);
   close(fd);
@@ -231,6 +283,13 @@ void hl_cgroup_remove(const char *cgpath) {
       }
     }
     rmdir(p);
+    /* crun removes only the leaf; the parents (HCSSHIM_CGROUP_PARENT) go
+     * once their last container has, and stay while others use them */
+    for (char *slash = strrchr(p, '/'); slash && slash > p + strlen("/sys/fs/cgroup/") + strlen(e->d_name);
+         slash = strrchr(p, '/')) {
+      *slash = '\0';
+      if (rmdir(p) < 0) break;
+    }
   }
   closedir(d);
 }

@@ -201,13 +201,40 @@ static void drain_check(void) {
   }
 }
 
+/* A pid namespace's init only receives the signals it handles, and
+ * catatonit sets its handling up only after exec: a TERM sent in that
+ * window is lost and the shutdown would never finish.  So start reports
+ * success only once the init blocks or catches SIGTERM (catatonit uses a
+ * signalfd, so the signal shows in SigBlk). */
+static void wait_init_ready(void) {
+  char path[64];
+  unsigned long long mask = 1ULL << (SIGTERM - 1);
+  snprintf(path, sizeof path, "/proc/%d/status", (int)M.init);
+  for (int i = 0; i < 2000; i++) {
+    char *st = hl_read_file(path, NULL), *blk, *cgt;
+    int ready = 0;
+    if (!st) return; /* gone: the exit is reported the normal way */
+    blk = strstr(st, "\nSigBlk:");
+    cgt = strstr(st, "\nSigCgt:");
+    if ((blk && (strtoull(blk + 8, NULL, 16) & mask)) || (cgt && (strtoull(cgt + 8, NULL, 16) & mask))) ready = 1;
+    free(st);
+    if (ready) return;
+    usleep(500);
+  }
+  logmsg("init %d did not set up SIGTERM handling within 1 s", (int)M.init);
+}
+
 static void op_transition(conn *c, const char *op) {
   char *err = NULL;
   int rc;
   if (strcmp(op, "start") == 0) {
     if (M.state != S_CREATED) { reply_err(c->fd, PLAT_HCS_E_INVALID_STATE, "compute system %s is %s, not Created: it cannot be started", M.id, state_names[M.state]); return; }
     rc = crun_simple("start", M.id, NULL, NULL, &err);
-    if (rc == 0) { M.state = S_RUNNING; clock_gettime(CLOCK_REALTIME, &M.started); }
+    if (rc == 0) {
+      wait_init_ready();
+      M.state = S_RUNNING;
+      clock_gettime(CLOCK_REALTIME, &M.started);
+    }
   } else if (strcmp(op, "pause") == 0) {
     if (M.state != S_RUNNING) { reply_err(c->fd, PLAT_HCS_E_INVALID_STATE, "compute system %s is %s, not Running: it cannot be paused", M.id, state_names[M.state]); return; }
     rc = crun_simple("pause", M.id, NULL, NULL, &err);
@@ -452,12 +479,14 @@ static void handle_request(conn *c) {
   json_decref(req);
 }
 
+/* consumes j */
 static void report(int fd, json_t *j) {
   char *s = json_dumps(j, JSON_COMPACT);
   if (s) {
     if (write(fd, s, strlen(s)) < 0) { /* creator gone */ }
     free(s);
   }
+  json_decref(j);
   close(fd);
 }
 
