@@ -90,9 +90,14 @@ SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-san
 .PHONY: sanitize valgrind
 sanitize: setup
 	@$(MAKE) --no-print-directory BUILD=build/asan CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" all
+	rm -rf build/asan/reports && mkdir -p build/asan/reports
 	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
-	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	BUSTED_ARGS="--cpath=./build/asan/?.so" $(RUN_ENV) sh scripts/run-tests.sh $(LUA)
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(CURDIR)/build/asan/reports/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build/asan/reports/ubsan \
+	BUSTED_ARGS="--cpath=./build/asan/?.so" HCSSHIM_MONITOR=$(CURDIR)/build/asan/hcsshim/monitor \
+	$(RUN_ENV) sh scripts/run-tests.sh $(LUA)
+	@if ls build/asan/reports/* >/dev/null 2>&1; then cat build/asan/reports/*; echo "sanitizer reports above"; exit 1; fi
+	@echo "sanitize: no AddressSanitizer or UBSan reports (core and monitor)"
 
 # The suite under valgrind (memcheck) on the normal build; the monitor is
 # checked by its own C tests.

@@ -136,9 +136,50 @@ describe("compute system configuration", function()
       assert.matches("Read%-only", e2)
       assert.equal(tostring(64 * 1024 * 1024) .. "\n", (env.run(c, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes")))
       assert.equal("0\n", (env.run(c, "cat /sys/fs/cgroup/cpuset/cpuset.cpus")))
+      -- ProcessorWeight 200 -> shares 200 * 1024 / 100; ProcessorMaximum is
+      -- percent x 100 of the whole host
+      assert.equal("2048\n", (env.run(c, "cat /sys/fs/cgroup/cpu/cpu.shares")))
+      local ncpu = tonumber(env.must("nproc"))
+      assert.equal(tostring(100000 * ncpu * 5000 // 10000) .. "\n", (env.run(c, "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us")))
     end)
     cleanup()
     env.must("rm -rf " .. dir)
+    assert(ok, err)
+  end)
+
+  it("honours StorageIOPSMaximum and StorageBandwidthMaximum as block I/O throttles", function()
+    local c, cleanup = env.container({ StorageIOPSMaximum = 1000, StorageBandwidthMaximum = 10485760 })
+    local ok, err = pcall(function()
+      assert(c:start())
+      local iops = env.run(c, "cat /sys/fs/cgroup/blkio/blkio.throttle.write_iops_device")
+      local bps = env.run(c, "cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device")
+      assert.matches("^%d+:%d+ 1000\n", iops)
+      assert.matches("^%d+:%d+ 10485760\n", bps)
+    end)
+    cleanup()
+    assert(ok, err)
+  end)
+
+  it("mounts the sandbox itself from LayerFolderPath and Layers when VolumePath is absent", function()
+    local hcs = hcsshim
+    local id = env.unique("lfp")
+    local base = env.base_layer()
+    assert(hcs.create_sandbox_layer(env.home, id .. "-sb", base.id, { base.path }))
+    local c = assert(hcs.create_container(id, { LayerFolderPath = env.home .. "/" .. id .. "-sb",
+      Layers = { { ID = hcs.new_guid(), Path = base.path } } }))
+    local ok, err = pcall(function()
+      assert(c:start())
+      assert.equal("busybox-test\n", (env.run(c, "cat /etc/os-release")))
+      assert(c:shutdown())
+      assert(c:wait(30))
+    end)
+    c:close()
+    for _ = 1, 100 do
+      if not hcs.open_container(id) then break end
+      os.execute("sleep 0.05")
+    end
+    -- the service undid its own mount: the layer is no longer in use
+    assert(hcs.destroy_layer(env.home, id .. "-sb"))
     assert(ok, err)
   end)
 

@@ -6,7 +6,7 @@ local hcsshim = require "hcsshim"
 -- stdout lines of a command (its stderr stays out of the result)
 local function lines(cmd)
   local out = {}
-  local p = assert(io.popen(cmd))
+  local p = assert(io.popen("unset LD_PRELOAD; " .. cmd))
   for l in p:lines() do out[#out + 1] = l end
   p:close()
   return out

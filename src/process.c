@@ -111,12 +111,23 @@ int process_open(lua_State *L, plat_system sys, const char *sysid, uint32_t pid)
   return 1;
 }
 
+/***
+ * The process id (HCS ProcessId; the host pid on Linux, as with Windows
+ * process isolation).
+ * @function process:pid
+ * @treturn integer
+ */
 static int m_pid(lua_State *L) {
   hprocess *p = check_process(L, 1);
   lua_pushinteger(L, p->pid);
   return 1;
 }
 
+/***
+ * The id of the compute system the process runs in.
+ * @function process:system_id
+ * @treturn string
+ */
 static int m_system_id(lua_State *L) {
   hprocess *p = check_process(L, 1);
   lua_pushstring(L, p->sysid);
@@ -197,18 +208,34 @@ static int m_has(lua_State *L) {
   return handle_has(L, p->q, 2);
 }
 
+/***
+ * A descriptor that becomes readable when the process's exit notification
+ * arrives, for event loops.
+ * @function process:pollfd
+ * @treturn integer
+ */
 static int m_pollfd(lua_State *L) {
   hprocess *p = check_process(L, 1);
   lua_pushinteger(L, (lua_Integer)plat_lock_pollfd(p->q->lock));
   return 1;
 }
 
+/***
+ * Whether the handle is still open (never raises).
+ * @function process:is_open
+ * @treturn boolean
+ */
 static int m_is_open(lua_State *L) {
   hprocess *p = (hprocess *)luaL_checkudata(L, 1, PROCESS_MT);
   lua_pushboolean(L, p->open);
   return 1;
 }
 
+/***
+ * Close the handle (HcsUnregisterProcessCallback, HcsCloseProcess).  The
+ * process keeps running.  Closing twice is harmless.  Also `__gc`/`__close`.
+ * @function process:close
+ */
 static int m_close(lua_State *L) {
   hprocess *p = (hprocess *)luaL_checkudata(L, 1, PROCESS_MT);
   release(p);

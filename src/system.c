@@ -191,18 +191,34 @@ static int m_has(lua_State *L) {
   return handle_has(L, s->q, 2);
 }
 
+/***
+ * A file descriptor that becomes readable when a notification arrives for
+ * this handle, for event loops (poll it, then call `wait(0)`).
+ * @function system:pollfd
+ * @treturn integer descriptor (an eventfd on Linux)
+ */
 static int m_pollfd(lua_State *L) {
   hsystem *s = check_system(L, 1);
   lua_pushinteger(L, (lua_Integer)plat_lock_pollfd(s->q->lock));
   return 1;
 }
 
+/***
+ * The compute system's id.
+ * @function system:id
+ * @treturn string
+ */
 static int m_id(lua_State *L) {
   hsystem *s = check_system(L, 1);
   lua_pushstring(L, s->id);
   return 1;
 }
 
+/***
+ * Whether the handle is still open (never raises).
+ * @function system:is_open
+ * @treturn boolean
+ */
 static int m_is_open(lua_State *L) {
   hsystem *s = (hsystem *)luaL_checkudata(L, 1, SYSTEM_MT);
   lua_pushboolean(L, s->open);
@@ -224,6 +240,14 @@ static int m_open_process(lua_State *L) {
   return process_open(L, s->h, s->id, (uint32_t)pid);
 }
 
+/***
+ * Close the handle (HcsUnregisterComputeSystemCallback, then
+ * HcsCloseComputeSystem).  The compute system itself keeps running; a
+ * stopped one is forgotten once its last handle closes.  Closing twice is
+ * harmless; any other use of a closed handle raises ErrAlreadyClosed.
+ * Also the `__gc` and `__close` metamethods.
+ * @function system:close
+ */
 static int m_close(lua_State *L) {
   hsystem *s = (hsystem *)luaL_checkudata(L, 1, SYSTEM_MT);
   release(s);

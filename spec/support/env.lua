@@ -4,8 +4,10 @@ local hcsshim = require "hcsshim"
 
 local M = {}
 
+-- Shell commands run without the sanitizer preload of `make sanitize`
+-- (procps' ps deadlocks with libasan preloaded).
 function M.sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
+  local p = assert(io.popen("unset LD_PRELOAD; " .. cmd .. " 2>&1"))
   local out = p:read("a")
   local ok, _, code = p:close()
   return out, ok, code
