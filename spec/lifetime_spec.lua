@@ -10,16 +10,31 @@ local function spawn(code, dir)
   local f = assert(io.open(script, "w"))
   f:write(code)
   f:close()
-  local cmd = ("LUA_PATH=%q LUA_CPATH=%q %s %s"):format(package.path, package.cpath, lua, script)
+  -- keep the sanitizer preload of `make sanitize` (env.sh drops it)
+  local cmd = ("LD_PRELOAD=%q LUA_PATH=%q LUA_CPATH=%q %s %s"):format(os.getenv("LD_PRELOAD") or "",
+    package.path, package.cpath, lua, script)
   return (env.must(cmd .. " >" .. dir .. "/out 2>&1 & echo $!"):gsub("%s+$", ""))
 end
 
 describe("lifetimes", function()
   it("let a second process open a container and process after SIGKILL of the creator", function()
-    local mount, undo = env.sandbox(env.unique("life") .. "-sb")
     local id = env.unique("life")
+    local mount, undo = env.sandbox(id .. "-sb")
+    local creator
+    finally(function()
+      if creator then env.sh("kill -9 " .. creator) end
+      for _ = 1, 100 do
+        local h = hcsshim.open_container(id)
+        if not h then break end
+        h:terminate()
+        h:wait(30)
+        h:close()
+        os.execute("sleep 0.05")
+      end
+      undo()
+    end)
     local dir = env.tmpdir()
-    local pid = spawn(([[
+    creator = spawn(([[
       local hcsshim = require "hcsshim"
       local c = assert(hcsshim.create_container(%q, { VolumePath = %q }))
       assert(c:start())
@@ -29,17 +44,16 @@ describe("lifetimes", function()
       f:close()
       while true do os.execute("sleep 10") end
     ]]):format(id, mount, dir .. "/pid"), dir)
-    local pidfile = dir .. "/pid"
-    local deadline = hcsshim.monotime() + 30
     local ppid
-    while hcsshim.monotime() < deadline do
-      local f = io.open(pidfile)
+    local deadline = hcsshim.monotime() + 30
+    while hcsshim.monotime() < deadline and not ppid do
+      local f = io.open(dir .. "/pid")
       if f then ppid = tonumber(f:read("a")); f:close() end
-      if ppid then break end
-      os.execute("sleep 0.05")
+      if not ppid then os.execute("sleep 0.05") end
     end
     assert.is_not_nil(ppid, "creator did not start: " .. env.sh("cat " .. dir .. "/out"))
-    env.must("kill -9 " .. pid)
+    env.must("kill -9 " .. creator)
+    creator = nil
     local c = assert(hcsshim.open_container(id))
     local p = assert(c:open_process(ppid))
     assert(p:wait(30))
@@ -48,11 +62,6 @@ describe("lifetimes", function()
     assert(c:shutdown())
     assert(c:wait(30))
     c:close()
-    for _ = 1, 100 do
-      if not hcsshim.open_container(id) then break end
-      os.execute("sleep 0.05")
-    end
-    undo()
   end)
 
   it("report 'unexpected container exit' to a wait for another notification, and keep the exit", function()
