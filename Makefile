@@ -57,8 +57,8 @@ demo: setup
 	$(RUN_ENV) $(LUA) examples/run_container.lua $(ROOTFS)
 
 test: setup
-	@$(MAKE) --no-print-directory all
-	$(RUN_ENV) sh scripts/run-tests.sh $(LUA)
+	@$(MAKE) --no-print-directory all $(BUILD)/hcs_linux_test $(BUILD)/spec/layer_test
+	BUILD=$(BUILD) $(RUN_ENV) sh scripts/run-tests.sh $(LUA)
 
 bench: setup
 	@$(MAKE) --no-print-directory all
@@ -94,7 +94,7 @@ sanitize: setup
 	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(CURDIR)/build/asan/reports/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build/asan/reports/ubsan \
-	BUSTED_ARGS="--cpath=./build/asan/?.so" HCSSHIM_MONITOR=$(CURDIR)/build/asan/hcsshim/monitor \
+	BUSTED_ARGS="--cpath=./build/asan/?.so" C_TESTS="" HCSSHIM_MONITOR=$(CURDIR)/build/asan/hcsshim/monitor \
 	$(RUN_ENV) sh scripts/run-tests.sh $(LUA)
 	@if ls build/asan/reports/* >/dev/null 2>&1; then cat build/asan/reports/*; echo "sanitizer reports above"; exit 1; fi
 	@echo "sanitize: no AddressSanitizer or UBSan reports (core and monitor)"
@@ -102,8 +102,8 @@ sanitize: setup
 # The suite under valgrind (memcheck) on the normal build; the monitor is
 # checked by its own C tests.
 valgrind: setup all
-	TEST_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-	  --suppressions=spec/valgrind.supp" $(RUN_ENV) sh scripts/run-tests.sh $(LUA)
+	TEST_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --child-silent-after-fork=yes \
+	  --suppressions=spec/valgrind.supp" C_TESTS="" $(RUN_ENV) sh scripts/run-tests.sh $(LUA)
 
 # C test driver of the Linux host compute service (root; real containers).
 HCS_TEST = $(BUILD)/hcs_linux_test

@@ -1,18 +1,50 @@
 #!/bin/sh
-# Runs the busted suite as root on real containers, in a runtime root, data
-# root and cgroup parent of its own, so that the final leak check (and the
-# cleanup after it) sweeps exactly what this run could have made.
-set -eu
+# Runs the whole suite as root on real containers: the C drivers of the
+# Linux host compute service, then the busted specs.  The specs run in a
+# runtime root, data root and cgroup parent of their own, so that the final
+# leak spec (and the sweep after it) covers exactly what this run could
+# have made.  Ends with one "N passed, N failed" line.
+set -u
 LUA=${1:-lua5.4}
+BUILD=${BUILD:-build}
 run="t$$"
 export HCSSHIM_RUNTIME_ROOT="/run/hcsshim-test/$run"
 export HCSSHIM_DATA_ROOT="/var/tmp/hcsshim-test/$run"
 export HCSSHIM_CGROUP_PARENT="/hcsshim-test-$run"
-mkdir -p "$HCSSHIM_DATA_ROOT"
 export HCSSHIM_TEST_LUA="$LUA"
+mkdir -p "$HCSSHIM_DATA_ROOT"
+log=$(mktemp)
+passed=0
+failed=0
 status=0
-${TEST_WRAPPER:-} "$LUA" /usr/bin/busted --sort-files ${BUSTED_ARGS:-} || status=$?
+
+# C drivers print "... N checks, M failures"
+for t in ${C_TESTS-"$BUILD/spec/layer_test" "$BUILD/hcs_linux_test"}; do
+  [ -x "$t" ] || continue
+  echo "== $t"
+  HCSSHIM_MONITOR="$BUILD/hcsshim/monitor" "$t" >"$log" 2>&1 || status=1
+  tail -n 1 "$log"
+  line=$(grep -oE '[0-9]+ checks, [0-9]+ failures' "$log" | tail -n 1)
+  n=$(echo "$line" | awk '{print $1}')
+  f=$(echo "$line" | awk '{print $3}')
+  if [ -z "$n" ]; then status=1; failed=$((failed + 1)); cat "$log"; continue; fi
+  passed=$((passed + n - f))
+  failed=$((failed + f))
+done
+
+echo "== busted"
+${TEST_WRAPPER:-} "$LUA" /usr/bin/busted --sort-files ${BUSTED_ARGS:-} >"$log" 2>&1 || status=1
+cat "$log"
+p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) tests\?\..*/\1/p' "$log" | tail -n 1)
+f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) tests\?, listed below.*/\1/p' "$log" | tail -n 1)
+if [ -z "$p" ] && [ -z "$f" ]; then status=1; failed=$((failed + 1)); fi
+passed=$((passed + ${p:-0}))
+failed=$((failed + ${f:-0}))
+rm -f "$log"
+
 # belt and braces after the leak spec: nothing of this run may survive
 for m in $(findmnt -rn -o TARGET | grep -F "$HCSSHIM_DATA_ROOT" | sort -r); do umount -l "$m" || true; done
 rm -rf --one-file-system "$HCSSHIM_DATA_ROOT" "$HCSSHIM_RUNTIME_ROOT"
+[ "$failed" -gt 0 ] && status=1
+echo "$passed passed, $failed failed"
 exit $status

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "queue.h"
 
 int core_fail(lua_State *L, plat_hresult hr, char *result) {
   lua_pushnil(L);
@@ -102,9 +103,23 @@ static int l_monotime(lua_State *L) {
   return 1;
 }
 
+/* Finalised when the Lua state closes, after every handle made later
+ * (Lua finalises in reverse order), so the registry is empty by then. */
+static int registry_gc(lua_State *L) {
+  (void)L;
+  nq_shutdown();
+  return 0;
+}
+
 int luaopen_hcsshim_core(lua_State *L);
 
 int luaopen_hcsshim_core(lua_State *L) {
+  lua_newuserdatauv(L, 0, 0);
+  lua_newtable(L);
+  lua_pushcfunction(L, registry_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, LUA_REGISTRYINDEX, "hcsshim.core.sentinel");
   lua_newtable(L);
   lua_pushliteral(L, HCSSHIM_VERSION);
   lua_setfield(L, -2, "_VERSION");

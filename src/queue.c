@@ -74,6 +74,25 @@ void nq_free(nqueue *q) {
   free(q);
 }
 
+void nq_shutdown(void) {
+  size_t i;
+  if (!registry_lock) return;
+  plat_lock_enter(registry_lock);
+  for (i = 0; i < registry_len; i++)
+    if (registry[i]) break;
+  if (i < registry_len) {
+    /* a handle outlives the module (another Lua state): keep it all */
+    plat_lock_leave(registry_lock);
+    return;
+  }
+  free(registry);
+  registry = NULL;
+  registry_len = 0;
+  plat_lock_leave(registry_lock);
+  plat_lock_free(registry_lock);
+  registry_lock = NULL;
+}
+
 static int known_type(uint32_t type) {
   switch (type) {
   case PLAT_N_SYSTEM_EXITED:

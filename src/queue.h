@@ -31,6 +31,8 @@ typedef enum {
 nqueue *nq_new(void);       /* registered; NULL on memory failure */
 void nq_close(nqueue *q);   /* wakes waiters; call before unregistering */
 void nq_free(nqueue *q);    /* after the platform callback is unregistered */
+/* Frees the registry when no queue is left (the module's state closes). */
+void nq_shutdown(void);
 /* The platform callback: context is the queue id. */
 void nq_callback(uint32_t type, void *context, plat_hresult status, const char *data);
 /* Waits for `expected`.  Completion notifications are consumed; exits and
