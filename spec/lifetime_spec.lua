@@ -23,14 +23,7 @@ describe("lifetimes", function()
     local creator
     finally(function()
       if creator then env.sh("kill -9 " .. creator) end
-      for _ = 1, 100 do
-        local h = hcsshim.open_container(id)
-        if not h then break end
-        h:terminate()
-        h:wait(30)
-        h:close()
-        os.execute("sleep 0.05")
-      end
+      env.forget(id)
       undo()
     end)
     local dir = env.tmpdir()

@@ -13,6 +13,23 @@ int core_fail(lua_State *L, plat_hresult hr, char *result) {
   return 3;
 }
 
+int core_json_result(lua_State *L, plat_hresult hr, char *out, char *result) {
+  if (hr < 0) {
+    plat_free(out);
+    return core_fail(L, hr, result);
+  }
+  plat_free(result);
+  core_push_owned(L, out);
+  return 1;
+}
+
+int core_ok_result(lua_State *L, plat_hresult hr, char *result) {
+  if (hr < 0) return core_fail(L, hr, result);
+  plat_free(result);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 void core_push_owned(lua_State *L, char *s) {
   if (s) {
     /* only a memory error can raise here; leaking s then is acceptable */

@@ -20,6 +20,11 @@
 
 /* Pushes nil, hr, result (result freed with plat_free); returns 3. */
 int core_fail(lua_State *L, plat_hresult hr, char *result);
+/* The two result shapes of platform calls: a JSON out-string (pushed; or
+ * the failure triple) and plain success (true; or the failure triple).
+ * Both free what the platform allocated. */
+int core_json_result(lua_State *L, plat_hresult hr, char *out, char *result);
+int core_ok_result(lua_State *L, plat_hresult hr, char *result);
 /* Pushes the string (or nil) and frees it with plat_free. */
 void core_push_owned(lua_State *L, char *s);
 /* Reads a DriverInfo from a table {Flavour=, HomeDir=} or a home-dir string at idx. */

@@ -139,10 +139,7 @@ static int m_terminate(lua_State *L) {
   hprocess *p = check_process(L, 1);
   char *result = NULL;
   plat_hresult hr = plat_HcsTerminateProcess(p->h, &result);
-  if (hr < 0) return core_fail(L, hr, result);
-  plat_free(result);
-  lua_pushboolean(L, 1);
-  return 1;
+  return core_ok_result(L, hr, result);
 }
 
 /* p:_signal(options_json) -> true | nil, hr, result */
@@ -151,10 +148,7 @@ static int m_signal(lua_State *L) {
   const char *options = luaL_checkstring(L, 2);
   char *result = NULL;
   plat_hresult hr = plat_HcsSignalProcess(p->h, options, &result);
-  if (hr < 0) return core_fail(L, hr, result);
-  plat_free(result);
-  lua_pushboolean(L, 1);
-  return 1;
+  return core_ok_result(L, hr, result);
 }
 
 /* p:_stdio() -> stdin, stdout, stderr (fresh handles, HcsGetProcessInfo) */
@@ -177,13 +171,7 @@ static int m_properties(lua_State *L) {
   hprocess *p = check_process(L, 1);
   char *props = NULL, *result = NULL;
   plat_hresult hr = plat_HcsGetProcessProperties(p->h, &props, &result);
-  if (hr < 0) {
-    plat_free(props);
-    return core_fail(L, hr, result);
-  }
-  plat_free(result);
-  core_push_owned(L, props);
-  return 1;
+  return core_json_result(L, hr, props, result);
 }
 
 /* p:_modify(json) -> true | nil, hr, result */
@@ -192,10 +180,7 @@ static int m_modify(lua_State *L) {
   const char *settings = luaL_checkstring(L, 2);
   char *result = NULL;
   plat_hresult hr = plat_HcsModifyProcess(p->h, settings, &result);
-  if (hr < 0) return core_fail(L, hr, result);
-  plat_free(result);
-  lua_pushboolean(L, 1);
-  return 1;
+  return core_ok_result(L, hr, result);
 }
 
 static int m_wait(lua_State *L) {

@@ -109,13 +109,7 @@ static int l_enumerate(lua_State *L) {
   const char *query = luaL_optstring(L, 1, "{}");
   char *systems = NULL, *result = NULL;
   plat_hresult hr = plat_HcsEnumerateComputeSystems(query, &systems, &result);
-  if (hr < 0) {
-    plat_free(systems);
-    return core_fail(L, hr, result);
-  }
-  plat_free(result);
-  core_push_owned(L, systems);
-  return 1;
+  return core_json_result(L, hr, systems, result);
 }
 
 /* core.service_properties(query_json) -> json | nil, hr, result */
@@ -123,13 +117,7 @@ static int l_service_properties(lua_State *L) {
   const char *query = luaL_optstring(L, 1, "{}");
   char *props = NULL, *result = NULL;
   plat_hresult hr = plat_HcsGetServiceProperties(query, &props, &result);
-  if (hr < 0) {
-    plat_free(props);
-    return core_fail(L, hr, result);
-  }
-  plat_free(result);
-  core_push_owned(L, props);
-  return 1;
+  return core_json_result(L, hr, props, result);
 }
 
 /* s:_op(name, options) -> true, hr | nil, hr, result; hr may be pending */
@@ -160,13 +148,7 @@ static int m_properties(lua_State *L) {
   const char *query = luaL_optstring(L, 2, "");
   char *props = NULL, *result = NULL;
   plat_hresult hr = plat_HcsGetComputeSystemProperties(s->h, query, &props, &result);
-  if (hr < 0) {
-    plat_free(props);
-    return core_fail(L, hr, result);
-  }
-  plat_free(result);
-  core_push_owned(L, props);
-  return 1;
+  return core_json_result(L, hr, props, result);
 }
 
 /* s:_modify(json) -> true | nil, hr, result */
@@ -175,10 +157,7 @@ static int m_modify(lua_State *L) {
   const char *cfg = luaL_checkstring(L, 2);
   char *result = NULL;
   plat_hresult hr = plat_HcsModifyComputeSystem(s->h, cfg, &result);
-  if (hr < 0) return core_fail(L, hr, result);
-  plat_free(result);
-  lua_pushboolean(L, 1);
-  return 1;
+  return core_ok_result(L, hr, result);
 }
 
 static int m_wait(lua_State *L) {

@@ -87,6 +87,21 @@ function M.sandbox(id)
   end
 end
 
+-- Stops compute system `id` through fresh handles and waits until the
+-- service has forgotten it (a created or running system outlives its
+-- handles; a stopped one goes once its last handle closes).
+function M.forget(id)
+  for _ = 1, 200 do
+    local h = hcsshim.open_container(id)
+    if not h then return end
+    h:terminate()
+    h:wait(30)
+    h:close()
+    os.execute("sleep 0.05")
+  end
+  error("compute system " .. id .. " is still known after 10 s", 2)
+end
+
 -- A created (not started) container over a fresh sandbox.  cleanup()
 -- terminates, waits, closes, and removes the sandbox; safe to call twice.
 function M.container(extra, id)
@@ -109,16 +124,7 @@ function M.container(extra, id)
       c:wait(30)
       c:close()
     end
-    -- a created or running system outlives its handles: stop it through a
-    -- fresh one; a stopped one is forgotten once its last handle closes
-    for _ = 1, 200 do
-      local h = hcsshim.open_container(id)
-      if not h then break end
-      h:terminate()
-      h:wait(30)
-      h:close()
-      os.execute("sleep 0.05")
-    end
+    M.forget(id)
     undo()
   end
   return c, cleanup, id
