@@ -19,7 +19,7 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
        -Wpointer-arith -Wcast-qual -Wformat=2 -Wundef -Wvla -Wwrite-strings \
        -Wold-style-definition -Wnested-externs -Wredundant-decls
 ALL_CFLAGS = $(CFLAGS) -fPIC -std=c11 -D_GNU_SOURCE $(WARN) -I$(LUA_INCDIR) -Isrc
-LINUX_LIBS = -ljansson -larchive -lcrypto -lpthread
+LINUX_LIBS = -ljansson -larchive -lcrypto -lpthread -lsqlite3
 
 CORE_SRC  = $(wildcard src/*.c) $(wildcard src/linux/*.c)
 MON_SRC   = $(wildcard src/linux/*.c) $(wildcard src/linux/monitor/*.c)
@@ -75,7 +75,7 @@ clean:
 
 # C tests of the Linux layer store (root: overlay mounts, chown, mknod)
 LAYER_SRC = src/linux/layer.c src/linux/layer_store.c src/linux/tar_import.c \
-            src/linux/fsutil.c src/linux/guid_v5.c
+            src/linux/fsutil.c src/linux/guid_v5.c src/linux/layer_users.c
 $(BUILD)/spec/layer_test: spec/c/layer_test.c $(LAYER_SRC:%.c=$(BUILD)/obj/%.o)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LINUX_LIBS)
@@ -109,7 +109,51 @@ valgrind: setup all
 HCS_TEST = $(BUILD)/hcs_linux_test
 HCS_LINUX_OBJ = $(filter-out $(BUILD)/obj/src/linux/monitor/%,$(MON_OBJ))
 $(HCS_TEST): spec/c/hcs_linux_test.c $(HCS_LINUX_OBJ) $(HEADERS)
-	$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -o $@ spec/c/hcs_linux_test.c $(HCS_LINUX_OBJ) $(LINUX_LIBS) -ldl
+	$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -o $@ spec/c/hcs_linux_test.c $(HCS_LINUX_OBJ) $(LINUX_LIBS) -ldl
 .PHONY: check-c
 check-c: setup $(MONITOR) $(HCS_TEST)
 	HCSSHIM_MONITOR=$(MONITOR) $(HCS_TEST)
+
+# ---- Windows: the vmcompute.dll backend, cross-built with mingw-w64 ----
+# `make win32` builds $(BUILD)/win32/hcsshim/core.dll from src/*.c and
+# src/win32/*.c (never src/linux) against an import library for lua54.dll;
+# `make test-win32` runs the Wine suite (spec/win32/) against the test
+# double of vmcompute.dll.  scripts/setup-win32.sh installs what is missing.
+MINGW_CC   ?= x86_64-w64-mingw32-gcc
+W32        = $(BUILD)/win32
+W32_SRC    = $(wildcard src/*.c) $(wildcard src/win32/*.c)
+W32_OBJ    = $(W32_SRC:%.c=$(W32)/obj/%.o)
+W32_HDR    = $(wildcard src/*.h) $(wildcard src/win32/*.h)
+W32_CORE   = $(W32)/hcsshim/core.dll
+W32_CFLAGS = -O2 -std=c11 -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 $(WARN) -I$(LUA_INCDIR) -Isrc
+W32_DOUBLE = $(W32)/spec/vmcompute.dll
+W32_CTL    = $(W32)/spec/doublectl.dll
+
+.PHONY: win32 win32-setup test-win32
+win32: win32-setup
+	@$(MAKE) --no-print-directory $(W32_CORE)
+
+win32-setup:
+	@sh scripts/setup-win32.sh
+
+$(W32)/obj/%.o: %.c $(W32_HDR)
+	@mkdir -p $(dir $@)
+	$(MINGW_CC) $(W32_CFLAGS) -c $< -o $@
+
+$(W32_CORE): $(W32_OBJ) $(W32)/liblua54.dll.a
+	@mkdir -p $(dir $@)
+	$(MINGW_CC) -shared -static-libgcc -o $@ $(W32_OBJ) -L$(W32) -llua54 -lbcrypt
+
+# test code only: the vmcompute.dll double and its Lua control module
+$(W32_DOUBLE): spec/win32/vmcompute_double.c
+	@mkdir -p $(dir $@)
+	$(MINGW_CC) -O2 -Wall -Wextra -Werror -shared -o $@ $< -lole32 -luuid
+
+$(W32_CTL): spec/win32/doublectl.c $(W32)/liblua54.dll.a
+	@mkdir -p $(dir $@)
+	$(MINGW_CC) -O2 -Wall -Wextra -Werror -shared -I$(LUA_INCDIR) -o $@ $< -L$(W32) -llua54
+
+test-win32:
+	@sh scripts/setup-win32.sh --wine
+	@$(MAKE) --no-print-directory $(W32_CORE) $(W32_DOUBLE) $(W32_CTL)
+	@BUILD=$(BUILD) sh scripts/run-win32-tests.sh

@@ -37,6 +37,8 @@ ${TEST_WRAPPER:-} "$LUA" /usr/bin/busted --sort-files ${BUSTED_ARGS:-} >"$log" 2
 cat "$log"
 p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) tests\?\..*/\1/p' "$log" | tail -n 1)
 f=$(sed -n 's/^\[  FAILED  \] \([0-9][0-9]*\) tests\?, listed below.*/\1/p' "$log" | tail -n 1)
+e=$(sed -n 's/^\[  ERROR   \] \([0-9][0-9]*\) errors\?, listed below.*/\1/p' "$log" | tail -n 1)
+f=$(( ${f:-0} + ${e:-0} ))
 if [ -z "$p" ] && [ -z "$f" ]; then status=1; failed=$((failed + 1)); fi
 passed=$((passed + ${p:-0}))
 failed=$((failed + ${f:-0}))

@@ -60,6 +60,11 @@ describe("compute systems", function()
     assert.is_nil(ok)
     assert.is_true(hcsshim.is_timeout(err))
     assert.is_true(waited >= 0.3, "returned early after " .. waited)
+    -- generous bounds: they catch a wait that ignores its timeout, not jitter
+    assert.is_true(waited < 2.3, "overslept: " .. waited)
+    t0 = hcsshim.monotime()
+    assert.is_nil((c:wait(0)))
+    assert.is_true(hcsshim.monotime() - t0 < 1, "wait(0) blocked")
   end)
 
   it("let any number of waiters and handles see the exit", function()
@@ -209,11 +214,28 @@ describe("compute system configuration", function()
   end)
 
   it("refuses ids that could escape their directory", function()
+    local before = env.sh("ls -A " .. env.runtime_root .. "/systems 2>/dev/null")
     for _, bad in ipairs({ "../x", "a/b", "", ".hidden", "a\0b", string.rep("x", 200) }) do
       local c, err = hcsshim.create_container(bad, { VolumePath = env.tmpdir() })
       assert.is_nil(c, bad)
-      assert.is_not_nil(err)
+      assert.equal(0x80070057, err.hresult, tostring(err))
+      assert.is_nil((hcsshim.open_container(bad)))
     end
+    assert.equal(before, env.sh("ls -A " .. env.runtime_root .. "/systems 2>/dev/null"))
+  end)
+
+  it("can be pointed at other state roots before first use, and only then", function()
+    local dir = env.tmpdir()
+    local code = ([[
+      local h = require "hcsshim"
+      assert(h.configure({ RuntimeRoot = %q }))
+      assert(#assert(h.get_containers()) == 0)
+      local ok, err = h.configure({ RuntimeRoot = "/elsewhere" })
+      print(ok, h.is_operation_invalid_state(err))
+    ]]):format(dir .. "/rt")
+    local out = env.sh(("LD_PRELOAD=%q LUA_PATH=%q LUA_CPATH=%q %s -e %q"):format(os.getenv("LD_PRELOAD") or "",
+      package.path, package.cpath, os.getenv("HCSSHIM_TEST_LUA") or "lua5.4", code))
+    assert.equal("nil\ttrue\n", out)
   end)
 
   it("reports a missing id as not found", function()

@@ -47,9 +47,24 @@ describe("JSON numbers", function()
   end)
 
   it("reports invalid JSON instead of raising", function()
-    local v, err = json.decode('{"a":')
-    assert.is_nil(v)
-    assert.matches("invalid JSON", err)
+    for _, bad in ipairs({ '{"a":', "[-]", "[1-2]", "[--5]", "[01]", "[-01]", "[1.]" }) do
+      local v, err = json.decode(bad)
+      assert.is_nil(v, bad)
+      assert.matches("invalid JSON", err)
+    end
+  end)
+
+  it("cannot be fooled by strings that look like its integer marker", function()
+    local v = json.decode('{"a":"\\u0001\\u000242","b":"\\u0001x","c":"\\u0001\\u0003y"}')
+    assert.equal("string", type(v.a))
+    assert.equal("\1\2" .. "42", v.a)
+    assert.equal("\1x", v.b)
+    assert.equal("\1\3y", v.c)
+    assert.same(v, json.decode(assert(json.encode(v))))
+  end)
+
+  it("writes floats in their shortest exact form", function()
+    assert.equal("[0.1,2.5,0.3333333333333333,1e+300]", json.encode({ 0.1, 2.5, 1 / 3, 1e300 }))
   end)
 
   it("encodes strings as Go does", function()

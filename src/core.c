@@ -128,6 +128,14 @@ static int registry_gc(lua_State *L) {
   return 0;
 }
 
+/* core.set_option(name, value) -> true | nil, hr */
+static int l_set_option(lua_State *L) {
+  plat_hresult hr = plat_set_option(luaL_checkstring(L, 1), luaL_checkstring(L, 2));
+  if (hr < 0) return core_fail(L, hr, NULL);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 int luaopen_hcsshim_core(lua_State *L);
 
 int luaopen_hcsshim_core(lua_State *L) {
@@ -148,11 +156,14 @@ int luaopen_hcsshim_core(lua_State *L) {
   lua_setfield(L, -2, "platform");
   lua_pushcfunction(L, l_monotime);
   lua_setfield(L, -2, "monotime");
+  lua_pushcfunction(L, l_set_option);
+  lua_setfield(L, -2, "set_option");
   core_open_guid(L);
   core_open_json(L);
   core_open_system(L);
   core_open_process(L);
   core_open_layer(L);
   core_open_hns(L);
+  core_open_wclayer(L);
   return 1;
 }

@@ -43,5 +43,6 @@ void core_open_layer(lua_State *L);
 void core_open_guid(lua_State *L);
 void core_open_json(lua_State *L);
 void core_open_hns(lua_State *L);
+void core_open_wclayer(lua_State *L); /* src/wclayer.c */
 
 #endif

@@ -55,21 +55,35 @@ static int file_close(lua_State *L) {
   return luaL_fileresult(L, ok, NULL);
 }
 
-void handle_push_file(lua_State *L, plat_handle h, const char *mode) {
-  luaL_Stream *p;
-  if (h == PLAT_NO_HANDLE) {
-    lua_pushnil(L);
-    return;
+void handle_push_files(lua_State *L, plat_handle in, plat_handle out, plat_handle err) {
+  plat_handle h[3] = {in, out, err};
+  static const char *const modes[3] = {"w", "r", "r"};
+  int i, has_io;
+  /* without the io library's metatable the files would have no __gc and
+   * leak their descriptors: refuse before taking any of them over */
+  has_io = luaL_getmetatable(L, LUA_FILEHANDLE) == LUA_TTABLE;
+  lua_pop(L, 1);
+  if (!has_io) {
+    for (i = 0; i < 3; i++) plat_handle_close(h[i]);
+    luaL_error(L, "process stdio needs the io library (luaL_openlibs or require \"io\")");
   }
-  /* created closed first, as liolib does, so a failure below leaves a
-   * consistent object for the collector */
-  p = (luaL_Stream *)lua_newuserdatauv(L, sizeof(luaL_Stream), 0);
-  p->closef = NULL;
-  luaL_setmetatable(L, LUA_FILEHANDLE);
-  p->f = plat_handle_fdopen(h, mode);
-  if (!p->f) {
-    plat_handle_close(h);
-    luaL_error(L, "cannot open stdio handle");
+  for (i = 0; i < 3; i++) {
+    luaL_Stream *p;
+    if (h[i] == PLAT_NO_HANDLE) {
+      lua_pushnil(L);
+      continue;
+    }
+    /* created closed first, as liolib does, so a failure below leaves a
+     * consistent object for the collector */
+    p = (luaL_Stream *)lua_newuserdatauv(L, sizeof(luaL_Stream), 0);
+    p->closef = NULL;
+    luaL_setmetatable(L, LUA_FILEHANDLE);
+    p->f = plat_handle_fdopen(h[i], modes[i]);
+    if (!p->f) {
+      int j;
+      for (j = i; j < 3; j++) plat_handle_close(h[j]);
+      luaL_error(L, "cannot open a stdio handle of the process");
+    }
+    p->closef = &file_close;
   }
-  p->closef = &file_close;
 }

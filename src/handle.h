@@ -14,8 +14,10 @@ int handle_raise_closed(lua_State *L, const char *what);
 int handle_wait(lua_State *L, nqueue *q, int type_idx, int timeout_idx);
 /* h:_has(type) -> bool, status */
 int handle_has(lua_State *L, nqueue *q, int type_idx);
-/* Pushes a Lua file object owning h (nil for PLAT_NO_HANDLE). */
-void handle_push_file(lua_State *L, plat_handle h, const char *mode);
+/* Pushes stdin (write), stdout and stderr (read) as Lua file objects that
+ * own the handles (nil for PLAT_NO_HANDLE).  On any failure it closes
+ * every handle not yet owned by a file, then raises. */
+void handle_push_files(lua_State *L, plat_handle in, plat_handle out, plat_handle err);
 /* Reads an optional timeout in seconds: nil -> dflt, math.huge -> -1. */
 double handle_opt_timeout(lua_State *L, int idx, double dflt);
 

@@ -107,6 +107,10 @@ const char *plat_last_error(void);
  * static message naming why not (a missing vmcompute export, for example). */
 const char *plat_unavailable(const char *function);
 
+/* Service options ("RuntimeRoot", "DataRoot", "CgroupParent" on Linux),
+ * settable only before the service first uses them.  Windows has none. */
+plat_hresult plat_set_option(const char *name, const char *value);
+
 /* ---- compute systems (vmcompute Hcs* functions) ---- */
 plat_hresult plat_HcsEnumerateComputeSystems(const char *query, char **systems, char **result);
 plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configuration,
@@ -168,6 +172,44 @@ plat_hresult plat_UnprepareLayer(const plat_driver_info *info, const char *id);
 plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
                                  const plat_layer_descriptor *layers, size_t count,
                                  uint64_t *size, char **result);
+
+/* ---- functions vmcompute.dll / iphlpapi have that the Linux host compute
+ * service does not: Linux returns PLAT_E_NOT_SUPPORTED (src/linux/
+ * win_only.c).  Windows binds them in src/win32/. ---- */
+plat_hresult plat_HcsModifyServiceSettings(const char *settings, char **result);
+plat_hresult plat_CopyLayer(const plat_driver_info *info, const char *src_id, const char *dst_id,
+                            const plat_layer_descriptor *layers, size_t count);
+/* ExportLayer/ImportLayer: the legacy transport folder (hcs-api.md 7.1) */
+plat_hresult plat_ExportLayer(const plat_driver_info *info, const char *id, const char *folder,
+                              const plat_layer_descriptor *layers, size_t count);
+plat_hresult plat_ImportLayer(const plat_driver_info *info, const char *id, const char *folder,
+                              const plat_layer_descriptor *layers, size_t count);
+plat_hresult plat_ProcessBaseImage(const char *path);
+plat_hresult plat_ProcessUtilityImage(const char *path);
+
+/* FILE_BASIC_INFO (times in 100 ns since 1601-01-01 UTC) */
+typedef struct plat_file_basic_info {
+  int64_t CreationTime, LastAccessTime, LastWriteTime, ChangeTime;
+  uint32_t FileAttributes;
+} plat_file_basic_info;
+typedef void *plat_layer_stream;
+/* Streaming import: names start with "\"; info NULL = tombstone (delete);
+ * data is a Win32 backup stream.  End must be checked. */
+plat_hresult plat_ImportLayerBegin(const plat_driver_info *info, const char *id,
+                                   const plat_layer_descriptor *layers, size_t count, plat_layer_stream *ctx);
+plat_hresult plat_ImportLayerNext(plat_layer_stream ctx, const char *name, const plat_file_basic_info *info);
+plat_hresult plat_ImportLayerWrite(plat_layer_stream ctx, const void *buf, uint32_t len);
+plat_hresult plat_ImportLayerEnd(plat_layer_stream ctx);
+/* Streaming export: Next gives PLAT_E_NO_MORE_FILES at the end; *name is
+ * freed with plat_free; Read's *read == 0 ends the current file. */
+plat_hresult plat_ExportLayerBegin(const plat_driver_info *info, const char *id,
+                                   const plat_layer_descriptor *layers, size_t count, plat_layer_stream *ctx);
+plat_hresult plat_ExportLayerNext(plat_layer_stream ctx, char **name, plat_file_basic_info *info,
+                                  int64_t *size, int *deleted);
+plat_hresult plat_ExportLayerRead(plat_layer_stream ctx, void *buf, uint32_t len, uint32_t *read);
+plat_hresult plat_ExportLayerEnd(plat_layer_stream ctx);
+/* iphlpapi: network compartment of the calling thread */
+plat_hresult plat_SetCurrentThreadCompartmentId(uint32_t compartment);
 
 /* ---- helpers the core needs from the OS ---- */
 /* Wrap an owned stdio handle in a FILE* ("r" or "w"); the FILE owns it. */

@@ -69,13 +69,11 @@ static void close_info(plat_process_info *info) {
   plat_handle_close(info->StdError);
 }
 
+/* The info's handles pass to Lua files; the info keeps none of them. */
 static void push_stdio(lua_State *L, plat_process_info *info) {
-  handle_push_file(L, info->StdInput, "w");
-  info->StdInput = PLAT_NO_HANDLE;
-  handle_push_file(L, info->StdOutput, "r");
-  info->StdOutput = PLAT_NO_HANDLE;
-  handle_push_file(L, info->StdError, "r");
-  info->StdError = PLAT_NO_HANDLE;
+  plat_handle in = info->StdInput, out = info->StdOutput, err = info->StdError;
+  info->StdInput = info->StdOutput = info->StdError = PLAT_NO_HANDLE;
+  handle_push_files(L, in, out, err);
 }
 
 int process_create(lua_State *L, plat_system sys, const char *sysid, const char *params) {
@@ -92,6 +90,17 @@ int process_create(lua_State *L, plat_system sys, const char *sysid, const char 
   plat_free(result);
   hr = attach(L, p, h, sysid, info.ProcessId);
   if (hr < 0) {
+    /* attach released h; kill the process through a fresh handle rather
+     * than leave it running with no handle */
+    plat_process h2 = NULL;
+    char *r2 = NULL;
+    if (plat_HcsOpenProcess(sys, info.ProcessId, &h2, &r2) >= 0) {
+      plat_free(r2);
+      r2 = NULL;
+      plat_HcsTerminateProcess(h2, &r2);
+      plat_HcsCloseProcess(h2);
+    }
+    plat_free(r2);
     close_info(&info);
     return core_fail(L, hr, NULL);
   }

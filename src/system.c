@@ -85,7 +85,20 @@ static int l_create(lua_State *L) {
   if (hr < 0 && hr != PLAT_HCS_E_OPERATION_PENDING) return core_fail(L, hr, result);
   plat_free(result);
   rr = attach(L, s, h, id);
-  if (rr < 0) return core_fail(L, rr, NULL);
+  if (rr < 0) {
+    /* the system exists but this handle could not be completed: undo the
+     * create rather than leave a system nobody holds */
+    plat_system h2 = NULL;
+    char *r2 = NULL;
+    if (plat_HcsOpenComputeSystem(id, &h2, &r2) >= 0) {
+      plat_free(r2);
+      r2 = NULL;
+      plat_HcsTerminateComputeSystem(h2, "", &r2);
+      plat_HcsCloseComputeSystem(h2);
+    }
+    plat_free(r2);
+    return core_fail(L, rr, NULL);
+  }
   lua_pushinteger(L, hr);
   return 2;
 }

@@ -78,7 +78,7 @@ M.predicates = {
   is_already_stopped = { ErrVmcomputeAlreadyStopped = true, ErrElementNotFound = true,
                          ErrProcessAlreadyStopped = true },
   is_pending = { ErrVmcomputeOperationPending = true },
-  is_timeout = { ErrTimeout = true, ERROR_TIMEOUT = true },
+  is_timeout = { ErrTimeout = true },
   is_already_closed = { ErrAlreadyClosed = true },
   is_not_supported = { ErrVmcomputeInvalidJSON = true, ErrInvalidData = true, ErrNotSupported = true,
                        ErrVmcomputeUnknownMessage = true, ErrPlatformNotSupported = true },

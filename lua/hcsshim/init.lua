@@ -126,6 +126,30 @@ function M.get_service_properties(query)
   return json.decode(text)
 end
 
+--- Set where the Linux host compute service keeps its state, instead of
+-- the environment variables.  Only before the first call that uses them
+-- (otherwise ErrVmcomputeOperationInvalidState); not supported on Windows.
+-- @tparam table opts `{RuntimeRoot = "/run/hcsshim", DataRoot = "/var/lib/hcsshim",
+-- CgroupParent = "/hcsshim"}` (any subset; absolute paths)
+-- @treturn true|nil,hcsshim.error
+function M.configure(opts)
+  for _, name in ipairs({ "RuntimeRoot", "DataRoot", "CgroupParent" }) do
+    local v = opts[name]
+    if v ~= nil then
+      local ok, hr = core.set_option(name, v)
+      if not ok then
+        return nil, errors.from_core({ kind = "hcs", op = "hcsshim::Configure", rest = name .. "=" .. tostring(v) }, hr)
+      end
+    end
+  end
+  for k in pairs(opts) do
+    if k ~= "RuntimeRoot" and k ~= "DataRoot" and k ~= "CgroupParent" then
+      error("bad argument #1 to 'configure' (unknown option '" .. tostring(k) .. "')", 2)
+    end
+  end
+  return true
+end
+
 --- Seconds on a monotonic clock (float), for deadlines.
 -- @treturn number
 M.monotime = core.monotime

@@ -19,7 +19,8 @@ local M = {}
 
 M.null = cjson.null
 
-local MARK = "\1\2"
+local MARK = "\1\2"    -- an integer literal follows
+local ESCAPED = "\1\3" -- a document string that began with U+0001 follows
 
 --- A decimal integer outside the int64 range, kept as text.
 local Big = { __name = "hcsshim.json.bignum" }
@@ -37,7 +38,9 @@ end
 local function restore(v)
   local t = type(v)
   if t == "string" then
-    if v:sub(1, 2) == MARK then
+    local head = v:sub(1, 2)
+    if head == ESCAPED then return v:sub(3) end
+    if head == MARK then
       local digits = v:sub(3)
       local n = tonumber(digits)
       -- Lua reads an integer literal beyond int64 as a float: only a
@@ -161,7 +164,13 @@ function encode_value(v, out, depth)
     elseif v == math.floor(v) and math.abs(v) < 2^63 then
       out[#out + 1] = string.format("%d", math.tointeger(v))
     else
-      out[#out + 1] = string.format("%.17g", v)
+      -- Go writes the shortest text that reads back as the same float
+      local text
+      for digits = 15, 17 do
+        text = string.format("%." .. digits .. "g", v)
+        if tonumber(text) == v then break end
+      end
+      out[#out + 1] = text
     end
   elseif t == "string" then
     out[#out + 1] = encode_string(v)

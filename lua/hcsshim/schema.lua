@@ -109,7 +109,67 @@ S.ResourceModificationRequest = {
   { "Settings", "raw", omit = true },
 }
 
+-- HNS (hcs-api.md section 5): HNSNetwork and HNSEndpoint with hcsshim's
+-- omitempty tags (every field omitted when empty; "ID" as from v0.5.5),
+-- plus the endpoint fields of later versions that Linux honours
+-- (DNSDomain, SharedContainers).  Policies are "raw" here: hcsshim.hns
+-- encodes each through the policy schema of its Type first.
+S.MacPool = { { "StartMacAddress", "string", omit = true }, { "EndMacAddress", "string", omit = true } }
+S.Subnet = {
+  { "AddressPrefix", "string", omit = true }, { "GatewayAddress", "string", omit = true },
+  { "Policies", "raw", omit = true },
+}
+S.HNSNetwork = {
+  { "ID", "string", omit = true }, { "Name", "string", omit = true }, { "Type", "string", omit = true },
+  { "NetworkAdapterName", "string", omit = true }, { "SourceMac", "string", omit = true },
+  { "Policies", "raw", omit = true }, { "MacPools", "[]MacPool", omit = true },
+  { "Subnets", "[]Subnet", omit = true }, { "DNSSuffix", "string", omit = true },
+  { "DNSServerList", "string", omit = true }, { "DNSServerCompartment", "uint32", omit = true },
+  { "ManagementIP", "string", omit = true }, { "AutomaticDNS", "bool", omit = true },
+}
+S.HNSEndpoint = {
+  { "ID", "string", omit = true }, { "Name", "string", omit = true },
+  { "VirtualNetwork", "string", omit = true }, { "VirtualNetworkName", "string", omit = true },
+  { "Policies", "raw", omit = true }, { "MacAddress", "string", omit = true },
+  { "IPAddress", "string", omit = true }, { "DNSSuffix", "string", omit = true },
+  { "DNSServerList", "string", omit = true }, { "DNSDomain", "string", omit = true },
+  { "GatewayAddress", "string", omit = true }, { "EnableInternalDNS", "bool", omit = true },
+  { "PrefixLength", "uint8", omit = true }, { "IsRemoteEndpoint", "bool", omit = true },
+  { "SharedContainers", "strings", omit = true },
+}
+-- Policy objects by Type (later hcsshim's hnspolicy.go tags).
+S.NatPolicy = {
+  { "Type", "string" }, { "Protocol", "string", omit = true }, { "InternalPort", "uint16", omit = true },
+  { "ExternalPort", "uint16", omit = true }, { "ExternalPortReserved", "bool", omit = true },
+}
+S.QosPolicy = { { "Type", "string" }, { "MaximumOutgoingBandwidthInBytes", "uint64" } }
+S.VlanPolicy = { { "Type", "string" }, { "VLAN", "uint32" } }
+S.VsidPolicy = { { "Type", "string" }, { "VSID", "uint32" } }
+S.PaPolicy = { { "Type", "string" }, { "PA", "string" } }
+S.ACLPolicy = {
+  { "Type", "string" }, { "Id", "string", omit = true }, { "Protocol", "uint16" },
+  { "Protocols", "string", omit = true }, { "InternalPort", "uint16" }, { "Action", "string" },
+  { "Direction", "string" }, { "LocalAddresses", "string" }, { "RemoteAddresses", "string" },
+  { "LocalPorts", "string", omit = true }, { "LocalPort", "uint16" },
+  { "RemotePorts", "string", omit = true }, { "RemotePort", "uint16" },
+  { "RuleType", "string", omit = true }, { "Priority", "uint16" }, { "ServiceName", "string" },
+}
+S.OutboundNatPolicy = {
+  { "Type", "string" }, { "VIP", "string", omit = true }, { "ExceptionList", "strings", omit = true },
+  { "Destinations", "strings", omit = true }, { "MaxPortPoolUsage", "uint16", omit = true },
+}
+S.RoutePolicy = {
+  { "Type", "string" }, { "DestinationPrefix", "string", omit = true }, { "NextHop", "string", omit = true },
+  { "NeedEncap", "bool", omit = true },
+}
+--- Policy Type -> schema name.
+M.policy_schemas = {
+  NAT = "NatPolicy", QOS = "QosPolicy", VLAN = "VlanPolicy", VSID = "VsidPolicy", PA = "PaPolicy",
+  ACL = "ACLPolicy", OutBoundNAT = "OutboundNatPolicy", ROUTE = "RoutePolicy",
+}
+
 local ranges = {
+  uint8 = { 0, 0xFF },
   uint16 = { 0, 0xFFFF }, uint32 = { 0, 0xFFFFFFFF },
   uint64 = { 0, math.maxinteger }, int64 = { math.mininteger, math.maxinteger },
 }
@@ -122,6 +182,21 @@ local function empty(v)
 end
 
 local encode_doc
+
+-- An array field must be a proper sequence: a table with other keys (a
+-- single MappedDir given without its enclosing array, a hole) would
+-- otherwise lose them without a word.
+local function check_sequence(v, path, what)
+  if type(v) ~= "table" then fail(path, what .. " expected, got " .. type(v)) end
+  local n, count = #v, 0
+  for k in pairs(v) do
+    if math.type(k) ~= "integer" or k < 1 or k > n then
+      fail(path, what .. " expected (a sequence 1.." .. n .. "), found key " .. tostring(k))
+    end
+    count = count + 1
+  end
+  if count ~= n then fail(path, what .. " expected, found a hole (nil) in it") end
+end
 
 local function check_value(ftype, v, path)
   if ftype == "string" then
@@ -138,7 +213,7 @@ local function check_value(ftype, v, path)
     if n < r[1] or n > r[2] then fail(path, ftype .. " out of range: " .. n) end
     return n
   elseif ftype == "strings" then
-    if type(v) ~= "table" then fail(path, "array of strings expected") end
+    check_sequence(v, path, "array of strings")
     local out = json.array()
     for i, s in ipairs(v) do out[i] = check_value("string", s, path .. "[" .. i .. "]") end
     return out
@@ -159,7 +234,7 @@ local function check_value(ftype, v, path)
   elseif ftype == "raw" then
     return v
   elseif ftype:sub(1, 2) == "[]" then
-    if type(v) ~= "table" then fail(path, "array expected") end
+    check_sequence(v, path, "array of " .. ftype:sub(3))
     local out = json.array()
     for i, x in ipairs(v) do out[i] = encode_doc(ftype:sub(3), x, path .. "[" .. i .. "]") end
     return out

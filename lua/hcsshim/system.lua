@@ -172,7 +172,10 @@ end
 function M:create_process(config)
   if type(config) ~= "table" then error("bad argument #1 to 'create_process' (ProcessConfig table expected)", 2) end
   local doc, err = schema.normalize("ProcessConfig", config)
-  if not doc then error(err, 2) end
+  if not doc then
+    return nil, errors.new({ kind = "container", op = "CreateProcess", id = self:id(), hresult = 0x80070057,
+      message = "invalid process configuration: " .. err })
+  end
   if not doc.EmulateConsole then
     doc.ConsoleSize = json.array({ 0, 0 }) -- as hcsshim's CreateProcess does
   elseif core.platform == "windows" then

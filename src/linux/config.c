@@ -166,10 +166,12 @@ plat_hresult hl_parse_config(const char *json, hl_sysconf *c, char **result) {
     } else if (IS("NetworkSharedContainerName")) c->net_share = s;
     else if (IS("TerminateOnLastHandleClosed")) c->terminate_on_last_close = json_is_true(v);
     else if (IS("EndpointList")) {
-      if (json_array_size(v)) {
-        hr = hl_fail(result, NS, "EndpointList: HNS endpoints are not supported on Linux yet");
-        goto fail;
-      }
+      /* HNS endpoint ids: checked and attached by HcsCreateComputeSystem */
+      for (size_t i = 0; i < json_array_size(v); i++)
+        if (!json_is_string(json_array_get(v, i))) {
+          hr = hl_fail(result, BAD, "EndpointList[%zu]: expected an endpoint id (string)", i);
+          goto fail;
+        }
     } else if (IS("DNSSearchList")) {
       if (nonempty(s)) {
         hr = hl_fail(result, NS, "DNSSearchList is not supported on this platform without a network endpoint");

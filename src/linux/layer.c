@@ -38,6 +38,7 @@
 #include "linux/layer.h"
 #include "linux/fsutil.h"
 #include "linux/layer_store.h"
+#include "linux/layer_users.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -131,7 +132,10 @@ plat_hresult plat_LayerExists(const plat_driver_info *info, const char *id, int 
   *exists = 0;
   if ((hr = lyr_init(&l, info, id, "check")) < 0) return hr;
   if (lstat(l.dir, &st) == 0) {
-    *exists = S_ISDIR(st.st_mode);
+    char meta[LYR_PATH_MAX];
+    /* a layer is a folder with its layer.json; any other folder is not */
+    lyr_sub(&l, "layer.json", meta);
+    *exists = S_ISDIR(st.st_mode) && lstat(meta, &st) == 0 && S_ISREG(st.st_mode);
     return PLAT_S_OK;
   }
   if (errno == ENOENT || errno == ENOTDIR) return PLAT_S_OK;
@@ -170,7 +174,10 @@ static plat_hresult unmount_locked(lyr *l) {
   if (m == -ENOENT || m == 0) return PLAT_S_OK;
   if (m < 0)
     return lyr_fail(errno_hr(-m), "%s layer %s: %s: %s", l->op, l->id, mnt, strerror(-m));
-  if (umount2(mnt, UMOUNT_NOFOLLOW) == 0) return PLAT_S_OK;
+  if (umount2(mnt, UMOUNT_NOFOLLOW) == 0) {
+    layer_users_remove(l->dir);
+    return PLAT_S_OK;
+  }
   if (errno == EBUSY)
     return lyr_fail(PLAT_E_BUSY,
                     "%s layer %s: %s is busy (a container or process still uses the overlay); "
@@ -287,6 +294,14 @@ plat_hresult plat_PrepareLayer(const plat_driver_info *info, const char *id,
     n = 1;
   }
   hr = mount_overlay(&l, lowers, n);
+  if (hr >= 0 && n > 0 && lowers[0] != empty) {
+    /* lowers[i] is "<layer>/rootfs": record the layer folders */
+    for (size_t i = 0; i < n; i++) buf[i][strlen(buf[i]) - strlen("/rootfs")] = '\0';
+    if ((m = layer_users_add(l.dir, lowers, n)) < 0) {
+      unmount_locked(&l);
+      hr = lyr_fail(errno_hr(-m), "prepare layer %s: recording its lower layers: %s", id, strerror(-m));
+    }
+  }
 out:
   free(lowers);
   free(buf);
@@ -340,7 +355,18 @@ plat_hresult plat_DestroyLayer(const plat_driver_info *info, const char *id) {
   plat_hresult hr;
   lyr_clear_error();
   if ((hr = lyr_init(&l, info, id, "destroy")) < 0) return hr;
-  if ((hr = lyr_open(&l, 0)) < 0) return hr; /* a folder without layer.json is destroyable */
+  /* only a real layer (with layer.json) is ever destroyed: an id that
+   * names some other folder under HomeDir is refused, not deleted */
+  if ((hr = lyr_open(&l, 1)) < 0) return hr;
+  {
+    char who[LYR_PATH_MAX];
+    if (layer_users_busy(l.dir, who, sizeof who)) {
+      hr = lyr_fail(PLAT_E_BUSY, "destroy layer %s: the prepared sandbox %s uses it as a lower layer; "
+                                 "unprepare that first", id, who);
+      lyr_close(&l);
+      return hr;
+    }
+  }
   m = fs_has_mounts_under(l.dir);
   if (m != 0) {
     hr = m > 0 ? lyr_fail(PLAT_E_BUSY, "destroy layer %s: the layer is mounted (prepared); "

@@ -1,6 +1,7 @@
 /* Running crun and undoing what a compute system left behind; used by the
  * monitor (normal teardown) and by the library (a monitor that died). */
 #include "hcs_internal.h"
+#include "hns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -110,9 +111,14 @@ void hl_teardown_system(const char *id, json_t *meta) {
   const char *cg = hl_str(meta, "CgroupsPath");
   json_t *layer = hl_get(meta, "Layer");
   const char *args[] = {"delete", "--force", id, NULL};
-  char *msg = NULL;
+  char *msg = NULL, *netns;
+  /* CNI DEL while the namespace file still exists (linux-host.md 5) */
+  hns_detach_all(id);
   hl_run_crun(id, args, -1, -1, -1, &msg);
   free(msg);
+  netns = hns_netns_path(id);
+  hns_netns_remove(netns);
+  free(netns);
   if (cg) hl_cgroup_remove(cg);
   if (layer && plat_UnprepareLayer && plat_DeactivateLayer) {
     plat_driver_info di = {1, hl_str(layer, "HomeDir")};

@@ -2,6 +2,7 @@
  * Resume/GetProperties/Modify/Enumerate on top of crun, through one
  * monitor process per system (src/linux/monitor/). */
 #include "monclient.h"
+#include "hns.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -138,13 +139,27 @@ plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configurati
   plat_hresult hr;
   char *dir = NULL, *rootfs = NULL, *netns = NULL, *why = NULL, *lockp = NULL;
   char layer_home[PATH_MAX] = "", layer_id[256] = "";
-  int lockfd = -1, layers_up = 0, dir_made = 0;
-  json_t *spec = NULL, *meta = NULL, *rep = NULL;
+  int lockfd = -1, layers_up = 0, dir_made = 0, net_made = 0;
+  json_t *spec = NULL, *meta = NULL, *rep = NULL, *eplist = NULL;
   hl_system *h = NULL;
   if (result) *result = NULL;
   if (system) *system = NULL;
   if ((hr = hl_check_id("compute system id", id, result)) < 0) return hr;
   if ((hr = hl_parse_config(configuration, &c, result)) < 0) return hr;
+  eplist = hl_get(c.cfg, "EndpointList");
+  if (json_array_size(eplist)) {
+    char *e2 = NULL;
+    if (c.net_share && *c.net_share) {
+      hl_sysconf_free(&c);
+      return hl_fail(result, PLAT_E_INVALIDARG, "EndpointList and NetworkSharedContainerName exclude each other");
+    }
+    if ((hr = hns_check_endpoint_list(eplist, &e2)) < 0) {
+      hl_fail(result, hr, "%s", e2 ? e2 : "EndpointList: invalid");
+      free(e2);
+      hl_sysconf_free(&c);
+      return hr;
+    }
+  }
   if (hl_ensure_root(&why) < 0) { hr = hl_fail(result, PLAT_E_ACCESSDENIED, "%s", why); goto out; }
   dir = hl_sysdir(id);
   if (!dir) { hr = hl_fail(result, PLAT_E_OUTOFMEMORY, "out of memory"); goto out; }
@@ -214,14 +229,60 @@ plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configurati
       hr = hl_fail(result, PLAT_HCS_E_INVALID_STATE, "NetworkSharedContainerName: compute system %s is not running", c.net_share);
       goto out;
     }
-    netns = hl_strdup_printf("/proc/%d/ns/net", (int)json_integer_value(hl_get(st, "InitPid")));
+    netns = hns_netns_path(c.net_share);
+    if (!netns || access(netns, F_OK) < 0) {
+      free(netns);
+      netns = hl_strdup_printf("/proc/%d/ns/net", (int)json_integer_value(hl_get(st, "InitPid")));
+    }
     json_decref(st);
+  } else {
+    /* a namespace file of our own, so that CNI DEL always runs before the
+     * namespace goes away; the monitor's teardown removes it */
+    char *e2 = NULL;
+    netns = hns_netns_path(id);
+    if (!netns || hns_netns_create(netns, &e2) < 0) {
+      hr = hl_fail(result, PLAT_E_FAIL, "%s", e2 ? e2 : "cannot create the network namespace");
+      free(e2);
+      goto out;
+    }
+    net_made = 1;
   }
   if ((hr = hl_build_spec(&c, id, dir, rootfs, netns, &spec, result)) < 0) goto out;
+  if (net_made) {
+    /* /etc/resolv.conf: the DNS settings of the endpoints, else the
+     * image's own; bind-mounted so that hot attach can rewrite it */
+    char *text = hns_resolv_conf(id, eplist), *rp = hl_path(dir, "resolv.conf");
+    if (!text) {
+      int rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      text = rfd >= 0 ? hl_read_fileat(rfd, "/etc/resolv.conf", NULL) : NULL;
+      if (rfd >= 0) close(rfd);
+    }
+    if (!rp || hl_write_file(rp, text ? text : "", text ? strlen(text) : 0, 0644) < 0) {
+      free(text);
+      free(rp);
+      hr = hl_fail(result, PLAT_E_FAIL, "cannot write the resolv.conf of compute system %s", id);
+      goto out;
+    }
+    json_array_append_new(json_object_get(spec, "mounts"),
+                          json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", "/etc/resolv.conf", "type", "bind", "source", rp,
+                                    "options", "bind", "rw"));
+    free(text);
+    free(rp);
+    for (size_t i = 0; i < json_array_size(eplist); i++) {
+      char *e2 = NULL;
+      const char *ep = json_string_value(json_array_get(eplist, i));
+      if ((hr = hns_endpoint_attach(ep, id, netns, &e2)) < 0) {
+        hl_fail(result, hr, "EndpointList: %s", e2 ? e2 : "attach failed");
+        free(e2);
+        goto out;
+      }
+    }
+  }
   meta = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:b}", "Id", id, "Name", c.name ? c.name : "", "Owner",
                    c.owner ? c.owner : "", "SystemType", "Container", "Rootfs", rootfs, "CgroupsPath",
                    json_object_get(json_object_get(spec, "linux"), "cgroupsPath"),
                    "TerminateOnLastHandleClosed", c.terminate_on_last_close);
+  if (net_made) json_object_set_new(meta, "NetNs", json_string(netns));
   if (layers_up) json_object_set_new(meta, "Layer", json_pack("{s:s,s:s}", "HomeDir", layer_home, "Id", layer_id));
   {
     char *cp = hl_path(dir, "config.json"), *mp = hl_path(dir, "meta.json");
@@ -235,6 +296,7 @@ plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configurati
   if (!json_is_true(hl_get(rep, "ok"))) { hr = hl_fail_json(result, rep); goto out; }
   /* from here the monitor owns the system and its teardown */
   layers_up = 0;
+  net_made = 0;
   dir_made = 0;
   close(lockfd);
   lockfd = -1;
@@ -242,6 +304,10 @@ plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configurati
   if (hr >= 0 && system) *system = h;
   else if (hr >= 0) plat_HcsCloseComputeSystem(h);
 out:
+  if (net_made) {
+    hns_detach_all(id);
+    hns_netns_remove(netns);
+  }
   if (layers_up) {
     plat_driver_info di = {1, layer_home};
     plat_UnprepareLayer(&di, layer_id);
@@ -314,11 +380,42 @@ plat_hresult plat_HcsTerminateComputeSystem(plat_system s, const char *o, char *
   return hr < 0 ? hr : PLAT_HCS_E_OPERATION_PENDING;
 }
 
+/* ResourceModificationRequest {ResourceType "Network", RequestType "Add" |
+ * "Remove", Settings <endpoint id>}: hot attach and detach, done by the
+ * monitor so that they serialise with the system's exit teardown. */
 plat_hresult plat_HcsModifyComputeSystem(plat_system system, const char *configuration, char **result) {
-  (void)configuration;
+  hl_system *h = system;
+  json_t *doc, *req, *settings;
+  const char *rtype, *reqtype, *ep = NULL;
+  plat_hresult hr;
   if (result) *result = NULL;
-  if (!system) return hl_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
-  return hl_fail(result, PLAT_E_NOT_SUPPORTED, "ModifyComputeSystem is not supported on this platform until HNS is implemented");
+  if (!h) return hl_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
+  doc = configuration ? json_loads(configuration, 0, NULL) : NULL;
+  if (!json_is_object(doc)) { json_decref(doc); return hl_fail(result, PLAT_HCS_E_INVALID_JSON, "modify: the request must be a JSON object"); }
+  rtype = hl_str(doc, "ResourceType");
+  reqtype = hl_str(doc, "RequestType");
+  settings = hl_get(doc, "Settings");
+  if (json_is_string(settings)) ep = json_string_value(settings);
+  else if (json_is_object(settings)) ep = hl_str(settings, "EndpointId") ? hl_str(settings, "EndpointId") : hl_str(settings, "Id");
+  if (!rtype || strcasecmp(rtype, "Network") != 0) {
+    hr = hl_fail(result, PLAT_E_NOT_SUPPORTED, "modify: ResourceType `%s` is not supported on this platform (only Network)", rtype ? rtype : "");
+    json_decref(doc);
+    return hr;
+  }
+  if (!reqtype || (strcasecmp(reqtype, "Add") && strcasecmp(reqtype, "Remove"))) {
+    hr = hl_fail(result, PLAT_E_INVALIDARG, "modify: RequestType must be Add or Remove (got `%s`)", reqtype ? reqtype : "");
+    json_decref(doc);
+    return hr;
+  }
+  if (!ep || !*ep) {
+    json_decref(doc);
+    return hl_fail(result, PLAT_E_INVALIDARG, "modify: Settings must be the endpoint id");
+  }
+  req = json_pack("{s:s,s:s,s:s}", "op", "network", "RequestType", strcasecmp(reqtype, "Add") == 0 ? "Add" : "Remove", "Endpoint", ep);
+  json_decref(doc);
+  hr = hl_mon_call(h->fd, &h->mu, h->id, req, NULL, 0, NULL, NULL, NULL, result);
+  json_decref(req);
+  return hr;
 }
 
 static void basic_props(json_t *out, const char *id, json_t *meta, json_t *st) {

@@ -95,9 +95,28 @@ static void env_init(void) {
   snprintf(env_cg, sizeof env_cg, "%s", env_or("HCSSHIM_CGROUP_PARENT", "/hcsshim"));
   snprintf(env_crun, sizeof env_crun, "%s", env_or("HCSSHIM_CRUN", "crun"));
 }
-const char *hl_runtime_root(void) { pthread_once(&env_once, env_init); return env_root; }
-const char *hl_cgroup_parent(void) { pthread_once(&env_once, env_init); return env_cg; }
-const char *hl_crun(void) { pthread_once(&env_once, env_init); return env_crun; }
+static int env_read; /* set once env_init ran; options are frozen then */
+static void env_init_mark(void) {
+  env_init();
+  env_read = 1;
+}
+
+plat_hresult plat_set_option(const char *name, const char *value) {
+  static const char *const names[][2] = {{"RuntimeRoot", "HCSSHIM_RUNTIME_ROOT"},
+                                         {"DataRoot", "HCSSHIM_DATA_ROOT"},
+                                         {"CgroupParent", "HCSSHIM_CGROUP_PARENT"}};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    if (strcmp(name, names[i][0]) != 0) continue;
+    if (env_read) return PLAT_HCS_E_INVALID_STATE;
+    if (!value || value[0] != '/') return PLAT_E_INVALIDARG;
+    return setenv(names[i][1], value, 1) == 0 ? PLAT_S_OK : PLAT_E_OUTOFMEMORY;
+  }
+  return PLAT_E_NOT_SUPPORTED;
+}
+
+const char *hl_runtime_root(void) { pthread_once(&env_once, env_init_mark); return env_root; }
+const char *hl_cgroup_parent(void) { pthread_once(&env_once, env_init_mark); return env_cg; }
+const char *hl_crun(void) { pthread_once(&env_once, env_init_mark); return env_crun; }
 
 char *hl_path(const char *dir, const char *name) { return hl_strdup_printf("%s/%s", dir, name); }
 char *hl_sysdir(const char *id) { return hl_strdup_printf("%s/systems/%s", hl_runtime_root(), id); }

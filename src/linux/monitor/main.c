@@ -11,6 +11,7 @@
  * also receives {"Event":"exit","Pid":p,"Status":s} (Pid 0 = the system,
  * Status an HRESULT; else Status is the raw wait status). */
 #include "../hcs_internal.h"
+#include "../hns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -436,6 +437,36 @@ static void op_proc(conn *c, const char *op, json_t *req) {
   }
 }
 
+/* Hot attach / detach of an HNS endpoint (HcsModifyComputeSystem Network
+ * Add/Remove): here, so that it serialises with the exit teardown. */
+static void op_network(conn *c, json_t *req) {
+  const char *rt = hl_str(req, "RequestType"), *ep = hl_str(req, "Endpoint"), *netns = hl_str(M.meta, "NetNs");
+  int add = rt && strcmp(rt, "Add") == 0;
+  char *err = NULL, *text;
+  plat_hresult hr;
+  if (!ep) { reply_err(c->fd, PLAT_E_INVALIDARG, "network: missing endpoint id"); return; }
+  if (M.state == S_STOPPED) {
+    reply_err(c->fd, PLAT_HCS_E_INVALID_STATE, "compute system %s is Stopped: cannot %s endpoint %s", M.id, add ? "attach" : "detach", ep);
+    return;
+  }
+  if (!netns) {
+    reply_err(c->fd, PLAT_E_NOT_SUPPORTED, "compute system %s shares the network namespace of another system: endpoints are attached there", M.id);
+    return;
+  }
+  hr = add ? hns_endpoint_attach(ep, M.id, netns, &err) : hns_endpoint_detach(ep, M.id, &err);
+  if (hr < 0) {
+    reply_err(c->fd, hr, "%s", err ? err : "network modify failed");
+    free(err);
+    return;
+  }
+  free(err);
+  text = hns_resolv_conf(M.id, NULL);
+  if (text) hns_write_resolv(M.id, text);
+  free(text);
+  logmsg("endpoint %s %s", ep, add ? "attached" : "detached");
+  reply_ok(c->fd, NULL, NULL, 0);
+}
+
 static void handle_request(conn *c) {
   int fds[HL_MAX_FDS], nfds = 0;
   json_t *req = hl_recv(c->fd, fds, &nfds);
@@ -470,6 +501,8 @@ static void handle_request(conn *c) {
       if (!pid && M.state == S_STOPPED) send_event(c, 0, M.exit_hr);
       else if (p && p->exited) send_event(c, pid, p->status);
     }
+  } else if (strcmp(op, "network") == 0) {
+    op_network(c, req);
   } else if (!strcmp(op, "proc") || !strcmp(op, "signal") || !strcmp(op, "resize") || !strcmp(op, "closestdin") || !strcmp(op, "getpty")) {
     op_proc(c, op, req);
   } else {

@@ -1,0 +1,384 @@
+--- HNS: host networks and endpoints (hcsshim's hnsfuncs.go, hnsnetwork.go,
+-- hnsendpoint.go).  Loads on its own: it needs only the C core, JSON,
+-- errors and schemas, never the compute-system modules.
+--
+-- On Windows the calls go to vmcompute!HNSCall; on Linux to the Linux HNS
+-- of the C core (SQLite store in the data root, CNI plugins).  Either way
+-- the wire contract is HNS's: the paths below, HNSNetwork / HNSEndpoint
+-- documents with HNS's field names, and the `{Success, Error, Output}`
+-- envelope.  Objects come back as tables with the canonical field names
+-- (`ID`, `Name`, `IPAddress`, ...) whatever case the service used.
+--
+-- Failures return `nil, err` with an `hcsshim.error` of kind "hns"
+-- (`tostring`: "HNS failed with error : <Error>"); a missing network or
+-- endpoint is named NetworkNotFound / EndpointNotFound (HRESULT
+-- 0x80070490), so `hcsshim.is_not_exist(err)` is true.  Bad values are
+-- refused locally, before anything is created, with hresult 0x80070057.
+-- @module hcsshim.hns
+local core = require "hcsshim.core"
+local errors = require "hcsshim.error"
+local json = require "hcsshim.json"
+local schema = require "hcsshim.schema"
+
+local M = {}
+
+local E_INVALIDARG = 0x80070057
+local E_NOT_FOUND = 0x80070490
+
+local function invalid(op, msg)
+  return errors.new({ kind = "hns", op = op, hresult = E_INVALIDARG, message = msg })
+end
+
+--- The raw call (HNSCall): method, path and request as HNS takes them.
+-- @tparam string method "GET", "POST" or "DELETE"
+-- @tparam string path "/networks/", "/networks/<id>", "/endpoints/", "/endpoints/<id>"
+-- @tparam[opt] string|table request JSON text, or a table to encode ("" / nil: no body)
+-- @return the decoded `Output` (a table), or `true` when the envelope has
+-- no Output; or nil and an error: kind "hns" from the envelope's `Error`
+-- (and `ErrorCode` when the service gives one), or kind "hcs"
+-- ("hnsCall failed in Win32: ...") when the call itself failed
+function M.hns_call(method, path, request)
+  if type(method) ~= "string" or type(path) ~= "string" then error("bad argument to 'hns_call' (method and path strings expected)", 2) end
+  if type(request) == "table" then request = assert(json.encode(request)) end
+  local text, hr, result = core.hns_call(method, path, request or "")
+  if not text then return nil, errors.from_core({ kind = "hcs", op = "hnsCall " }, hr, result) end
+  local env, derr = json.decode(text)
+  if type(env) ~= "table" then
+    return nil, errors.new({ kind = "hns", name = "ErrUnexpectedValue", message = "invalid HNS response: " .. tostring(derr) })
+  end
+  if json.get(env, "Success") ~= true then
+    local msg = json.get(env, "Error")
+    if type(msg) ~= "string" or msg == "" then msg = "unknown error" end
+    local code = math.tointeger(json.get(env, "ErrorCode"))
+    local name
+    if code == E_NOT_FOUND or msg:find("Element not found", 1, true) or msg:find(" not found$") then
+      code = code or E_NOT_FOUND
+      name = path:find("^/networks") and "NetworkNotFound" or path:find("^/endpoints") and "EndpointNotFound"
+        or "ErrElementNotFound"
+    end
+    return nil, errors.new({ kind = "hns", op = method .. " " .. path, hresult = code, name = name, message = msg })
+  end
+  local out = json.get(env, "Output")
+  if out == nil or out == json.null then return true end
+  return out
+end
+
+-- Canonical field names for a decoded object (decoding is case-insensitive).
+local function canonical(name, t)
+  if type(t) ~= "table" then return t end
+  local out, seen = {}, {}
+  for _, f in ipairs(schema.schemas[name]) do
+    local v = json.get(t, f[1])
+    if v ~= nil and v ~= json.null then out[f[1]] = v end
+    seen[f[1]:lower()] = true
+  end
+  for k, v in pairs(t) do
+    if type(k) == "string" and not seen[k:lower()] then out[k] = v end
+  end
+  return out
+end
+
+local function canonical_list(name, list)
+  local out = {}
+  for i, t in ipairs(type(list) == "table" and list or {}) do out[i] = canonical(name, t) end
+  return out
+end
+
+-- Policies: each encoded through the schema of its Type.
+local function encode_policies(op, list, where)
+  if list == nil then return nil end
+  if type(list) ~= "table" then return nil, invalid(op, where .. ": array of policies expected") end
+  local out = json.array()
+  for i, p in ipairs(list) do
+    local t = type(p) == "table" and json.get(p, "Type")
+    if type(t) ~= "string" then return nil, invalid(op, ("%s[%d]: a policy with a Type is expected"):format(where, i)) end
+    local sname
+    for k, v in pairs(schema.policy_schemas) do if k:lower() == t:lower() then sname = v end end
+    if sname then
+      local doc, err = schema.normalize(sname, p)
+      if not doc then return nil, invalid(op, ("%s[%d]: %s"):format(where, i, err)) end
+      out[i] = doc
+    else
+      out[i] = p -- a type hcsshim has no struct for: passed as given
+    end
+  end
+  return out
+end
+
+local function parse_ip(s)
+  if type(s) ~= "string" then return nil end
+  local a, b, c, d = s:match("^(%d+)%.(%d+)%.(%d+)%.(%d+)$")
+  if not a then return nil end
+  a, b, c, d = tonumber(a), tonumber(b), tonumber(c), tonumber(d)
+  if a > 255 or b > 255 or c > 255 or d > 255 then return nil end
+  return ((a * 256 + b) * 256 + c) * 256 + d
+end
+
+local function parse_cidr(s)
+  if type(s) ~= "string" then return nil end
+  local ip, p = s:match("^([%d%.]+)/(%d+)$")
+  local n = parse_ip(ip)
+  p = tonumber(p)
+  if not n or not p or p > 32 then return nil end
+  local mask = p == 0 and 0 or (0xFFFFFFFF << (32 - p)) & 0xFFFFFFFF
+  if n & ~mask & 0xFFFFFFFF ~= 0 then return nil end
+  return n, p, mask
+end
+
+--- Check an HNSNetwork table without creating anything: subnets are IPv4
+-- CIDR prefixes, gateways lie inside their subnet, policies are valid.
+-- @tparam table net HNSNetwork
+-- @treturn string|nil JSON text, or nil and an error (0x80070057)
+function M.encode_network(net)
+  local op = "CreateNetwork"
+  if type(net) ~= "table" then error("bad argument #1 (HNSNetwork table expected)", 2) end
+  local doc, err = schema.normalize("HNSNetwork", net)
+  if not doc then return nil, invalid(op, err) end
+  local pols, perr = encode_policies(op, doc.Policies, "Policies")
+  if perr then return nil, perr end
+  doc.Policies = pols
+  for i, s in ipairs(doc.Subnets or {}) do
+    local pre, gw = s.AddressPrefix, s.GatewayAddress
+    local n, _, mask = parse_cidr(pre)
+    if not n then
+      return nil, invalid(op, ("Subnets[%d].AddressPrefix '%s' is not an IPv4 CIDR prefix such as 172.20.0.0/16"):format(i, tostring(pre)))
+    end
+    if gw then
+      local g = parse_ip(gw)
+      if not g then return nil, invalid(op, ("Subnets[%d].GatewayAddress '%s' is not an IPv4 address"):format(i, gw)) end
+      if g & mask ~= n then
+        return nil, invalid(op, ("Subnets[%d].GatewayAddress %s is outside its subnet %s"):format(i, gw, pre))
+      end
+    end
+    local sp
+    sp, perr = encode_policies(op, s.Policies, ("Subnets[%d].Policies"):format(i))
+    if perr then return nil, perr end
+    s.Policies = sp
+  end
+  return json.encode(doc)
+end
+
+--- Check an HNSEndpoint table without creating anything (IP address
+-- format, policy fields and port ranges).
+-- @tparam table ep HNSEndpoint
+-- @treturn string|nil JSON text, or nil and an error (0x80070057)
+function M.encode_endpoint(ep)
+  local op = "CreateEndpoint"
+  if type(ep) ~= "table" then error("bad argument #1 (HNSEndpoint table expected)", 2) end
+  local doc, err = schema.normalize("HNSEndpoint", ep)
+  if not doc then return nil, invalid(op, err) end
+  local pols, perr = encode_policies(op, doc.Policies, "Policies")
+  if perr then return nil, perr end
+  for i, p in ipairs(pols or {}) do
+    if p.Type and p.Type:upper() == "NAT" then
+      for _, k in ipairs({ "InternalPort", "ExternalPort" }) do
+        if p[k] ~= nil and (p[k] < 1 or p[k] > 65535) then
+          return nil, invalid(op, ("Policies[%d].%s %d is out of range (1..65535)"):format(i, k, p[k]))
+        end
+      end
+      if (p.InternalPort or p.ExternalPort) and not p.Protocol then
+        return nil, invalid(op, ("Policies[%d]: a NAT policy with ports needs a Protocol (TCP or UDP)"):format(i))
+      end
+    end
+  end
+  doc.Policies = pols
+  if doc.IPAddress and not parse_ip(doc.IPAddress) then
+    return nil, invalid(op, ("IPAddress '%s' is not an IPv4 address"):format(doc.IPAddress))
+  end
+  return json.encode(doc)
+end
+
+-- ---------------------------------------------------------------- networks
+
+--- List networks (GET /networks/).
+-- @treturn table|nil,hcsshim.error array of HNSNetwork
+function M.list_networks()
+  local out, err = M.hns_call("GET", "/networks/")
+  if not out then return nil, err end
+  return canonical_list("HNSNetwork", out)
+end
+M.HNSListNetworkRequest = M.list_networks
+
+--- Get a network by id (GET /networks/{id}).
+-- @tparam string id network GUID
+-- @treturn table|nil,hcsshim.error HNSNetwork; not found -> NetworkNotFound (is_not_exist)
+function M.get_network(id)
+  if type(id) ~= "string" then error("bad argument #1 to 'get_network' (string expected)", 2) end
+  local out, err = M.hns_call("GET", "/networks/" .. id)
+  if not out then return nil, err end
+  return canonical("HNSNetwork", out)
+end
+
+--- Get a network by name (lists and matches the Name exactly, as hcsshim's
+-- GetHNSNetworkByName does).
+-- @tparam string name
+-- @treturn table|nil,hcsshim.error HNSNetwork; none -> NetworkNotFound
+function M.get_network_by_name(name)
+  local list, err = M.list_networks()
+  if not list then return nil, err end
+  for _, n in ipairs(list) do if n.Name == name then return n end end
+  return nil, errors.new({ kind = "hns", op = "GetNetworkByName", name = "NetworkNotFound", hresult = E_NOT_FOUND,
+    message = "Network name \"" .. tostring(name) .. "\" not found" })
+end
+
+--- Create a network (POST /networks/).
+-- @tparam table net HNSNetwork: `Name`, `Type` ("nat", "internal",
+-- "private", "transparent", "l2bridge"), `Subnets = {{AddressPrefix=,
+-- GatewayAddress=}}`, `MacPools = {{StartMacAddress=, EndMacAddress=}}`,
+-- `DNSServerList` ("a,b"), `DNSSuffix`, `NetworkAdapterName`
+-- (transparent/l2bridge), `Policies` ({Type="VLAN", VLAN=n})
+-- @treturn table|nil,hcsshim.error the created HNSNetwork (with its `ID`);
+-- refused locally: bad subnet or gateway, duplicate name
+function M.create_network(net)
+  local text, err = M.encode_network(net)
+  if not text then return nil, err end
+  local name = json.get(net, "Name")
+  if type(name) == "string" and name ~= "" then
+    local dup = M.get_network_by_name(name)
+    if dup then return nil, invalid("CreateNetwork", ("a network named '%s' already exists (%s)"):format(name, dup.ID)) end
+  end
+  local out
+  out, err = M.hns_call("POST", "/networks/", text)
+  if not out then return nil, err end
+  return canonical("HNSNetwork", out)
+end
+
+--- Delete a network (DELETE /networks/{id}).
+-- @tparam string id
+-- @tparam[opt] table opts `{force = true}`: detach and delete the
+-- network's endpoints first (otherwise a network with endpoints is refused)
+-- @treturn table|nil,hcsshim.error the deleted HNSNetwork
+function M.delete_network(id, opts)
+  if type(id) ~= "string" then error("bad argument #1 to 'delete_network' (string expected)", 2) end
+  local body = ""
+  if opts and opts.force then body = '{"Force":true}' end
+  local out, err = M.hns_call("DELETE", "/networks/" .. id, body)
+  if not out then return nil, err end
+  return canonical("HNSNetwork", out)
+end
+
+-- ---------------------------------------------------------------- endpoints
+
+--- List endpoints (GET /endpoints/).
+-- @treturn table|nil,hcsshim.error array of HNSEndpoint
+function M.list_endpoints()
+  local out, err = M.hns_call("GET", "/endpoints/")
+  if not out then return nil, err end
+  return canonical_list("HNSEndpoint", out)
+end
+
+--- Get an endpoint by id (GET /endpoints/{id}).
+-- @tparam string id
+-- @treturn table|nil,hcsshim.error HNSEndpoint (`SharedContainers` lists
+-- the container it is attached to; `State` 1 created, 2 attached)
+function M.get_endpoint(id)
+  if type(id) ~= "string" then error("bad argument #1 to 'get_endpoint' (string expected)", 2) end
+  local out, err = M.hns_call("GET", "/endpoints/" .. id)
+  if not out then return nil, err end
+  return canonical("HNSEndpoint", out)
+end
+
+--- Get an endpoint by name (lists and matches Name).
+-- @tparam string name
+-- @treturn table|nil,hcsshim.error HNSEndpoint; none -> EndpointNotFound
+function M.get_endpoint_by_name(name)
+  local list, err = M.list_endpoints()
+  if not list then return nil, err end
+  for _, e in ipairs(list) do if e.Name == name then return e end end
+  return nil, errors.new({ kind = "hns", op = "GetEndpointByName", name = "EndpointNotFound", hresult = E_NOT_FOUND,
+    message = "Endpoint name \"" .. tostring(name) .. "\" not found" })
+end
+
+--- Create an endpoint (POST /endpoints/).  On Linux its IP and MAC
+-- addresses are reserved now; it is plumbed when attached.
+-- @tparam table ep HNSEndpoint: `VirtualNetwork` (network id) or
+-- `VirtualNetworkName`, `Name`, optional `IPAddress`, `MacAddress`
+-- ("00-15-5D-.."), `DNSServerList`, `DNSSuffix`, `DNSDomain`, `Policies`
+-- ({Type="NAT", Protocol="TCP", InternalPort=80, ExternalPort=8080},
+-- {Type="QOS", MaximumOutgoingBandwidthInBytes=bytes per second})
+-- @treturn table|nil,hcsshim.error the HNSEndpoint with `IPAddress`,
+-- `MacAddress`, `PrefixLength`, `GatewayAddress`
+function M.create_endpoint(ep)
+  local text, err = M.encode_endpoint(ep)
+  if not text then return nil, err end
+  local name = json.get(ep, "Name")
+  if type(name) == "string" and name ~= "" then
+    local dup = M.get_endpoint_by_name(name)
+    if dup then return nil, invalid("CreateEndpoint", ("an endpoint named '%s' already exists (%s)"):format(name, dup.ID)) end
+  end
+  local out
+  out, err = M.hns_call("POST", "/endpoints/", text)
+  if not out then return nil, err end
+  return canonical("HNSEndpoint", out)
+end
+
+--- Delete an endpoint (DELETE /endpoints/{id}).  An endpoint attached to
+-- a live container is refused; detach it (or stop the container) first.
+-- @tparam string id
+-- @treturn table|nil,hcsshim.error the deleted HNSEndpoint
+function M.delete_endpoint(id)
+  if type(id) ~= "string" then error("bad argument #1 to 'delete_endpoint' (string expected)", 2) end
+  local out, err = M.hns_call("DELETE", "/endpoints/" .. id)
+  if not out then return nil, err end
+  return canonical("HNSEndpoint", out)
+end
+
+local function modify(container_id, endpoint_id, what)
+  local sys, hr, result = core.open_compute_system(container_id)
+  if not sys then return nil, errors.from_core({ kind = "container", op = "OpenContainer", id = container_id }, hr, result) end
+  local text = assert(schema.encode("ResourceModificationRequest",
+    { ResourceType = "Network", RequestType = what, Settings = endpoint_id }))
+  local ok
+  ok, hr, result = sys:_modify(text)
+  sys:close()
+  if not ok then
+    return nil, errors.from_core({ kind = "container", op = "Modify", id = container_id }, hr, result)
+  end
+  return true
+end
+
+--- Attach an endpoint to a running container (hcsshim's HotAttachEndpoint:
+-- HcsModifyComputeSystem with `{ResourceType="Network", RequestType="Add",
+-- Settings=<endpoint id>}`).  Attaching an endpoint already attached to
+-- this container succeeds.
+-- @tparam string container_id
+-- @tparam string endpoint_id
+-- @treturn true|nil,hcsshim.error
+function M.hot_attach_endpoint(container_id, endpoint_id)
+  return modify(container_id, endpoint_id, "Add")
+end
+
+--- Detach an endpoint from a running container (HotDetachEndpoint;
+-- RequestType "Remove").
+-- @tparam string container_id
+-- @tparam string endpoint_id
+-- @treturn true|nil,hcsshim.error
+function M.hot_detach_endpoint(container_id, endpoint_id)
+  return modify(container_id, endpoint_id, "Remove")
+end
+
+--- Remove stale endpoints: those attached to a container that no longer
+-- exists (its creator or monitor died before the teardown).  Each is
+-- detached (CNI DEL on Linux) and deleted.
+-- @tparam[opt] table opts `{all = true}` also deletes endpoints that are
+-- attached to nothing
+-- @treturn table|nil,hcsshim.error array of the removed endpoint ids
+function M.cleanup(opts)
+  local list, err = M.list_endpoints()
+  if not list then return nil, err end
+  local text = core.enumerate_compute_systems("{}")
+  local live = {}
+  for _, s in ipairs(text and json.decode(text) or {}) do live[json.get(s, "Id") or ""] = true end
+  local removed = {}
+  for _, ep in ipairs(list) do
+    local shared = ep.SharedContainers or {}
+    local stale = #shared > 0
+    for _, c in ipairs(shared) do if live[c] then stale = false end end
+    if stale or (opts and opts.all and #shared == 0) then
+      if M.delete_endpoint(ep.ID) then removed[#removed + 1] = ep.ID end
+    end
+  end
+  return removed
+end
+
+return M

@@ -1,0 +1,227 @@
+/* Compute-system calls of vmcompute.dll (HCS v1) and the notification
+ * callback trampoline.  Strings cross as UTF-16; every callee-allocated
+ * string is converted and freed with CoTaskMemFree exactly once. */
+#include <stdlib.h>
+
+#include "win32/w32.h"
+
+typedef HRESULT(WINAPI *str_str_res_fn)(LPCWSTR, PWSTR *, PWSTR *);
+typedef HRESULT(WINAPI *create_fn)(LPCWSTR, LPCWSTR, HANDLE, HANDLE *, PWSTR *);
+typedef HRESULT(WINAPI *open_fn)(LPCWSTR, HANDLE *, PWSTR *);
+typedef HRESULT(WINAPI *close_fn)(HANDLE);
+typedef HRESULT(WINAPI *op_fn)(HANDLE, LPCWSTR, PWSTR *);
+typedef HRESULT(WINAPI *props_fn)(HANDLE, LPCWSTR, PWSTR *, PWSTR *);
+typedef HRESULT(WINAPI *str_res_fn)(LPCWSTR, PWSTR *);
+typedef void(CALLBACK *hcs_cb_fn)(DWORD, void *, HRESULT, PCWSTR);
+typedef HRESULT(WINAPI *register_fn)(HANDLE, hcs_cb_fn, void *, HANDLE *);
+typedef HRESULT(WINAPI *unregister_fn)(HANDLE);
+
+static void init_out(char **a, char **b) {
+  if (a) *a = NULL;
+  if (b) *b = NULL;
+}
+
+/* Converts the callee's result (and optional second out-string). */
+static plat_hresult finish(HRESULT hr, PWSTR out, char **out8, PWSTR res, char **res8) {
+  if (out8) *out8 = w32_take(out); else w32_cotask_free(out);
+  if (res8) *res8 = w32_take(res); else w32_cotask_free(res);
+  return (plat_hresult)hr;
+}
+
+plat_hresult plat_HcsEnumerateComputeSystems(const char *query, char **systems, char **result) {
+  plat_hresult hr;
+  WCHAR *wq;
+  PWSTR out = NULL, res = NULL;
+  init_out(systems, result);
+  {
+    W32_BIND(W32_VMCOMPUTE, str_str_res_fn, fn, "HcsEnumerateComputeSystems", result);
+    if (!(wq = w32_wide(query, "query", &hr))) return hr;
+    hr = fn(wq, &out, &res);
+  }
+  free(wq);
+  return finish(hr, out, systems, res, result);
+}
+
+plat_hresult plat_HcsGetServiceProperties(const char *query, char **properties, char **result) {
+  plat_hresult hr;
+  WCHAR *wq;
+  PWSTR out = NULL, res = NULL;
+  init_out(properties, result);
+  {
+    W32_BIND(W32_VMCOMPUTE, str_str_res_fn, fn, "HcsGetServiceProperties", result);
+    if (!(wq = w32_wide(query, "property query", &hr))) return hr;
+    hr = fn(wq, &out, &res);
+  }
+  free(wq);
+  return finish(hr, out, properties, res, result);
+}
+
+plat_hresult plat_HcsModifyServiceSettings(const char *settings, char **result) {
+  plat_hresult hr;
+  WCHAR *ws;
+  PWSTR res = NULL;
+  init_out(result, NULL);
+  {
+    W32_BIND(W32_VMCOMPUTE, str_res_fn, fn, "HcsModifyServiceSettings", result);
+    if (!(ws = w32_wide(settings, "settings", &hr))) return hr;
+    hr = fn(ws, &res);
+  }
+  free(ws);
+  return finish(hr, NULL, NULL, res, result);
+}
+
+plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configuration, plat_system *system,
+                                         char **result) {
+  plat_hresult hr;
+  WCHAR *wid, *wcfg;
+  HANDLE h = NULL;
+  PWSTR res = NULL;
+  init_out(result, NULL);
+  *system = NULL;
+  {
+    W32_BIND(W32_VMCOMPUTE, create_fn, fn, "HcsCreateComputeSystem", result);
+    if (!(wid = w32_wide(id, "compute system id", &hr))) return hr;
+    if (!(wcfg = w32_wide(configuration, "configuration", &hr))) {
+      free(wid);
+      return hr;
+    }
+    hr = fn(wid, wcfg, NULL, &h, &res);
+  }
+  free(wid);
+  free(wcfg);
+  *system = h;
+  return finish(hr, NULL, NULL, res, result);
+}
+
+plat_hresult plat_HcsOpenComputeSystem(const char *id, plat_system *system, char **result) {
+  plat_hresult hr;
+  WCHAR *wid;
+  HANDLE h = NULL;
+  PWSTR res = NULL;
+  init_out(result, NULL);
+  *system = NULL;
+  {
+    W32_BIND(W32_VMCOMPUTE, open_fn, fn, "HcsOpenComputeSystem", result);
+    if (!(wid = w32_wide(id, "compute system id", &hr))) return hr;
+    hr = fn(wid, &h, &res);
+  }
+  free(wid);
+  *system = h;
+  return finish(hr, NULL, NULL, res, result);
+}
+
+plat_hresult plat_HcsCloseComputeSystem(plat_system system) {
+  W32_BIND(W32_VMCOMPUTE, close_fn, fn, "HcsCloseComputeSystem", NULL);
+  return (plat_hresult)fn((HANDLE)system);
+}
+
+static plat_hresult op(const char *name, plat_system system, const char *options, char **result) {
+  plat_hresult hr;
+  WCHAR *wo;
+  PWSTR res = NULL;
+  init_out(result, NULL);
+  {
+    W32_BIND(W32_VMCOMPUTE, op_fn, fn, name, result);
+    /* options are always L"" (never NULL) in every hcsshim version */
+    if (!(wo = w32_wide(options ? options : "", "options", &hr))) return hr;
+    hr = fn((HANDLE)system, wo, &res);
+  }
+  free(wo);
+  return finish(hr, NULL, NULL, res, result);
+}
+
+plat_hresult plat_HcsStartComputeSystem(plat_system s, const char *o, char **r) {
+  return op("HcsStartComputeSystem", s, o, r);
+}
+plat_hresult plat_HcsShutdownComputeSystem(plat_system s, const char *o, char **r) {
+  return op("HcsShutdownComputeSystem", s, o, r);
+}
+plat_hresult plat_HcsTerminateComputeSystem(plat_system s, const char *o, char **r) {
+  return op("HcsTerminateComputeSystem", s, o, r);
+}
+plat_hresult plat_HcsPauseComputeSystem(plat_system s, const char *o, char **r) {
+  return op("HcsPauseComputeSystem", s, o, r);
+}
+plat_hresult plat_HcsResumeComputeSystem(plat_system s, const char *o, char **r) {
+  return op("HcsResumeComputeSystem", s, o, r);
+}
+plat_hresult plat_HcsModifyComputeSystem(plat_system s, const char *c, char **r) {
+  return op("HcsModifyComputeSystem", s, c, r);
+}
+
+plat_hresult plat_HcsGetComputeSystemProperties(plat_system system, const char *query, char **properties,
+                                                char **result) {
+  plat_hresult hr;
+  WCHAR *wq;
+  PWSTR out = NULL, res = NULL;
+  init_out(properties, result);
+  {
+    W32_BIND(W32_VMCOMPUTE, props_fn, fn, "HcsGetComputeSystemProperties", result);
+    if (!(wq = w32_wide(query, "property query", &hr))) return hr;
+    hr = fn((HANDLE)system, wq, &out, &res);
+  }
+  free(wq);
+  return finish(hr, out, properties, res, result);
+}
+
+/* ---- notifications ---- */
+
+/* The context vmcompute holds: ours, freed only after the unregister call
+ * (which waits for in-flight callbacks) has returned. */
+typedef struct w32_cb {
+  plat_notification_cb cb;
+  void *context;
+  HANDLE hcs;
+  int process;
+} w32_cb;
+
+static void CALLBACK trampoline(DWORD type, void *context, HRESULT status, PCWSTR data) {
+  w32_cb *c = (w32_cb *)context;
+  char *d = data ? w32_utf8(data) : NULL; /* data belongs to vmcompute */
+  c->cb((uint32_t)type, c->context, (plat_hresult)status, d);
+  free(d);
+}
+
+plat_hresult w32_register(const char *name, HANDLE h, plat_notification_cb cb, void *context,
+                          plat_callback *callback, int process) {
+  w32_cb *c;
+  HRESULT hr;
+  *callback = NULL;
+  {
+    W32_BIND(W32_VMCOMPUTE, register_fn, fn, name, NULL);
+    if (!cb) return PLAT_E_INVALIDARG;
+    c = calloc(1, sizeof *c);
+    if (!c) return PLAT_E_OUTOFMEMORY;
+    c->cb = cb;
+    c->context = context;
+    c->process = process;
+    hr = fn(h, trampoline, c, &c->hcs);
+  }
+  if (FAILED(hr)) {
+    free(c);
+    return (plat_hresult)hr;
+  }
+  *callback = c;
+  return PLAT_S_OK;
+}
+
+plat_hresult w32_unregister(const char *name, plat_callback callback) {
+  w32_cb *c = (w32_cb *)callback;
+  HRESULT hr;
+  if (!c) return PLAT_E_INVALID_HANDLE;
+  {
+    W32_BIND(W32_VMCOMPUTE, unregister_fn, fn, name, NULL);
+    hr = fn(c->hcs); /* blocks until an in-flight callback has returned */
+  }
+  free(c);
+  return (plat_hresult)hr;
+}
+
+plat_hresult plat_HcsRegisterComputeSystemCallback(plat_system system, plat_notification_cb cb, void *context,
+                                                   plat_callback *callback) {
+  return w32_register("HcsRegisterComputeSystemCallback", (HANDLE)system, cb, context, callback, 0);
+}
+
+plat_hresult plat_HcsUnregisterComputeSystemCallback(plat_callback callback) {
+  return w32_unregister("HcsUnregisterComputeSystemCallback", callback);
+}

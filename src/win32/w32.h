@@ -1,0 +1,108 @@
+/* Internals of the Windows backend: vmcompute.dll, ole32 and iphlpapi bound
+ * lazily, UTF-8 <-> UTF-16 at the seam, the exact x64 struct layouts. */
+#ifndef HCSSHIM_W32_H
+#define HCSSHIM_W32_H
+
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+
+#include <stddef.h>
+
+#include "platform.h"
+
+/* ---- dll.c: lazy binding ---- */
+typedef enum { W32_VMCOMPUTE = 0, W32_OLE32, W32_IPHLPAPI, W32_NDLLS } w32_dll;
+/* The export `name` of the DLL, or NULL when the DLL or the export is
+ * missing (the reason is then available from plat_unavailable(name)). */
+FARPROC w32_proc(w32_dll dll, const char *name);
+/* A missing export: records the not-supported message naming the function
+ * as the thread's last error, fills *result (when given) with an HCS result
+ * document carrying it, and returns ERROR_PROC_NOT_FOUND as an HRESULT. */
+plat_hresult w32_missing(const char *name, char **result);
+/* CoTaskMemFree through ole32 (once per callee-allocated pointer). */
+void w32_cotask_free(void *p);
+
+/* Resolves `fn` (a function pointer variable of the right type) or returns
+ * the missing-export error from the calling plat_* function. */
+#define W32_BIND(dll, type, fn, name, result)                 \
+  type fn = (type)(void (*)(void))w32_proc(dll, name);        \
+  if (!fn) return w32_missing(name, result)
+
+/* ---- system.c: callback registration shared with process.c ---- */
+plat_hresult w32_register(const char *name, HANDLE h, plat_notification_cb cb, void *context,
+                          plat_callback *callback, int process);
+plat_hresult w32_unregister(const char *name, plat_callback callback);
+
+/* ---- utf.c ---- */
+/* UTF-8 -> new UTF-16 string (free with free()).  NULL on invalid UTF-8 or
+ * memory failure; *hr then says which (E_INVALIDARG with a last-error
+ * message naming `what`, or E_OUTOFMEMORY). */
+WCHAR *w32_wide(const char *s, const char *what, plat_hresult *hr);
+/* UTF-16 -> new UTF-8 string (free with free()); NULL in -> NULL out. */
+char *w32_utf8(const WCHAR *w);
+/* A callee-allocated UTF-16 string -> our UTF-8 copy; the original is
+ * freed with CoTaskMemFree exactly once.  NULL in -> NULL out. */
+char *w32_take(WCHAR *w);
+/* The thread's last-error message (plat_last_error). */
+void w32_set_error(const char *msg);
+void w32_set_error_hr(plat_hresult hr);
+/* An HCS result document {"Error":hr,"ErrorMessage":msg} (malloc'd). */
+char *w32_result_doc(plat_hresult hr, const char *msg);
+
+/* ---- layer structs: exact x64 layouts (hcs-api.md 1.3) ---- */
+typedef struct w32_driver_info {
+  int Flavour;      /* enum GraphDriverType, 32 bits */
+  LPCWSTR HomeDir;
+} w32_driver_info;
+
+typedef struct w32_layer_descriptor {
+  GUID LayerId;
+  ULONG Flags;      /* {Reserved:31, Dirty:1} */
+  PCWSTR Path;
+} w32_layer_descriptor;
+
+typedef struct w32_file_basic_info {
+  LARGE_INTEGER CreationTime;
+  LARGE_INTEGER LastAccessTime;
+  LARGE_INTEGER LastWriteTime;
+  LARGE_INTEGER ChangeTime;
+  DWORD FileAttributes;
+} w32_file_basic_info;
+
+typedef struct w32_process_information {
+  DWORD ProcessId;
+  DWORD Reserved;
+  HANDLE StdInput;
+  HANDLE StdOutput;
+  HANDLE StdError;
+} w32_process_information;
+
+#ifdef _WIN64
+_Static_assert(sizeof(w32_driver_info) == 16, "DriverInfo is 16 bytes on x64");
+_Static_assert(offsetof(w32_driver_info, HomeDir) == 8, "DriverInfo.HomeDir at 8");
+_Static_assert(sizeof(w32_layer_descriptor) == 32, "WC_LAYER_DESCRIPTOR is 32 bytes on x64");
+_Static_assert(offsetof(w32_layer_descriptor, Flags) == 16, "WC_LAYER_DESCRIPTOR.Flags at 16");
+_Static_assert(offsetof(w32_layer_descriptor, Path) == 24, "WC_LAYER_DESCRIPTOR.Path at 24");
+_Static_assert(sizeof(w32_file_basic_info) == 40, "FILE_BASIC_INFO is 40 bytes");
+_Static_assert(offsetof(w32_file_basic_info, FileAttributes) == 32, "FileAttributes at 32");
+_Static_assert(sizeof(w32_process_information) == 32, "HCS_PROCESS_INFORMATION is 32 bytes on x64");
+_Static_assert(offsetof(w32_process_information, StdInput) == 8, "StdInput at 8");
+_Static_assert(offsetof(w32_process_information, StdError) == 24, "StdError at 24");
+#endif
+_Static_assert(sizeof(GUID) == 16, "GUID is 16 bytes");
+
+/* Marshalled DriverInfo + descriptors (layer.c) */
+typedef struct w32_layer_args {
+  w32_driver_info info;
+  WCHAR *home;
+  w32_layer_descriptor *descs;
+  WCHAR **paths;
+  size_t count;
+} w32_layer_args;
+plat_hresult w32_layer_args_init(w32_layer_args *a, const plat_driver_info *info,
+                                 const plat_layer_descriptor *layers, size_t count);
+void w32_layer_args_free(w32_layer_args *a);
+
+#endif
