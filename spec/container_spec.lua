@@ -245,7 +245,7 @@ describe("compute system configuration", function()
     assert.equal(0xC037010E, err.hresult)
   end)
 
-  it("rolls back a create that fails in the runtime", function()
+  it("refuses a VolumePath that does not exist, creating nothing", function()
     local id = env.unique("bad")
     local c, err = hcsshim.create_container(id, { VolumePath = "/nonexistent/rootfs" })
     assert.is_nil(c)

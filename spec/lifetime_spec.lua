@@ -78,3 +78,73 @@ describe("lifetimes", function()
     cleanup()
   end)
 end)
+
+describe("waiters in other processes", function()
+  it("all see one exit at the same time", function()
+    local c, cleanup, id = env.container()
+    finally(cleanup)
+    assert(c:start())
+    local dir = env.tmpdir()
+    local pids = {}
+    for i = 1, 2 do
+      pids[i] = spawn(([[
+        local hcsshim = require "hcsshim"
+        local c = assert(hcsshim.open_container(%q))
+        io.open(%q, "w"):close()
+        local ok, err = c:wait(60)
+        local f = io.open(%q, "w")
+        f:write(tostring(ok), " ", tostring(err))
+        f:close()
+      ]]):format(id, dir .. "/ready" .. i, dir .. "/done" .. i), env.tmpdir())
+    end
+    local function exists(p)
+      local f = io.open(p)
+      if f then f:close() end
+      return f ~= nil
+    end
+    local deadline = hcsshim.monotime() + 30
+    while not (exists(dir .. "/ready1") and exists(dir .. "/ready2")) and hcsshim.monotime() < deadline do
+      os.execute("sleep 0.02")
+    end
+    assert.is_true(exists(dir .. "/ready1") and exists(dir .. "/ready2"), "the waiters did not start")
+    -- both are blocked in wait now: neither has finished before the shutdown
+    assert.is_false(exists(dir .. "/done1") or exists(dir .. "/done2"))
+    assert(c:shutdown())
+    assert(c:wait(30))
+    deadline = hcsshim.monotime() + 30
+    while not (exists(dir .. "/done1") and exists(dir .. "/done2")) and hcsshim.monotime() < deadline do
+      os.execute("sleep 0.02")
+    end
+    for i = 1, 2 do
+      local f = assert(io.open(dir .. "/done" .. i))
+      assert.equal("true nil", f:read("a"))
+      f:close()
+    end
+  end)
+end)
+
+describe("a create that fails inside the runtime", function()
+  it("is rolled back completely", function()
+    local id = env.unique("rollback")
+    local mount, undo = env.sandbox(id .. "-sb")
+    finally(undo)
+    local dir = env.tmpdir()
+    local fake = dir .. "/crun"
+    local f = assert(io.open(fake, "w"))
+    f:write("#!/bin/sh\nfor a; do [ \"$a\" = create ] && { echo 'injected create failure' >&2; exit 1; }; done\n",
+      "exec crun \"$@\"\n")
+    f:close()
+    env.must("chmod +x " .. fake)
+    local out = env.sh(("HCSSHIM_CRUN=%q LD_PRELOAD=%q LUA_PATH=%q LUA_CPATH=%q %s -e %q"):format(fake,
+      os.getenv("LD_PRELOAD") or "", package.path, package.cpath, lua, ([[
+        local h = require "hcsshim"
+        local c, err = h.create_container(%q, { VolumePath = %q })
+        print(c, err and err.hresult)
+      ]]):format(id, mount)))
+    assert.matches("^nil\t%d+\n$", out)
+    assert.is_nil((hcsshim.open_container(id)))
+    assert.equal("", env.sh("ls -d " .. env.runtime_root .. "/systems/" .. id .. " /sys/fs/cgroup/*"
+      .. env.cgroup_parent .. "/" .. id .. " 2>/dev/null"))
+    assert.equal("", env.sh("crun --root " .. env.runtime_root .. "/crun list -q | grep -x " .. id))
+  end)
+end)

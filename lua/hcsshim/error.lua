@@ -80,7 +80,9 @@ M.predicates = {
   is_pending = { ErrVmcomputeOperationPending = true },
   is_timeout = { ErrTimeout = true },
   is_already_closed = { ErrAlreadyClosed = true },
+  -- ErrProcNotFound: a vmcompute export this Windows build lacks
   is_not_supported = { ErrVmcomputeInvalidJSON = true, ErrInvalidData = true, ErrNotSupported = true,
+                       ErrProcNotFound = true,
                        ErrVmcomputeUnknownMessage = true, ErrPlatformNotSupported = true },
   is_operation_invalid_state = { ErrVmcomputeOperationInvalidState = true },
   is_access_is_denied = { ErrVmcomputeOperationAccessIsDenied = true },
@@ -217,6 +219,7 @@ end
 -- @tparam integer hr HRESULT from the core
 -- @tparam string|nil result HCS result document
 -- @tparam string|nil detail a platform message (layer functions)
+-- @treturn hcsshim.error
 function M.from_core(fields, hr, result, detail)
   local msg, events = M.parse_result(result)
   fields.hresult = hr
@@ -224,11 +227,16 @@ function M.from_core(fields, hr, result, detail)
   local c = M.codes[u32(hr)]
   local base = c and c[2] or string.format("HRESULT 0x%08x", u32(hr))
   msg = msg or detail
+  -- Windows' FormatMessage text of a known code repeats the base message
+  if msg and msg:gsub("[%s%.]+$", "") == base:gsub("[%s%.]+$", "") then msg = nil end
   if msg then fields.message = base .. " (" .. msg .. ")" end
   return M.new(fields)
 end
 
 --- Wrap `cause` with a new context, keeping its identity for predicates.
+-- @tparam table fields kind, op, id, pid, ...
+-- @tparam hcsshim.error cause
+-- @treturn hcsshim.error
 function M.wrap(fields, cause)
   fields.cause = cause
   fields.hresult = fields.hresult or cause.hresult
@@ -253,6 +261,8 @@ for pname, set in pairs(M.predicates) do
 end
 
 --- True when `v` is an hcsshim.error.
+-- @param v any value
+-- @treturn boolean
 function M.is_error(v)
   return getmetatable(v) == E
 end

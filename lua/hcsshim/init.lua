@@ -115,6 +115,8 @@ function M.get_containers(query)
   if type(list) ~= "table" then list = {} end
   return list
 end
+--- Alias of `get_containers`.
+-- @function list_containers
 M.list_containers = M.get_containers
 
 --- Properties of the compute service itself (HcsGetServiceProperties).
@@ -194,8 +196,20 @@ end
 
 for k, v in pairs(layer) do M[k] = v end
 
---- Decode a process status document into an exit code (see
--- `process:exit_code`).
+--- HNS networks and endpoints (`hcsshim.hns`), the network workflows
+-- (`hcsshim.network.provision`) and the run workflow (`hcsshim.run{...}`,
+-- see `hcsshim.run`).
+M.hns = require "hcsshim.hns"
+M.network = require "hcsshim.network"
+function M.run(opts) return require("hcsshim.run").run(opts) end
+
+--- Decode a process status document (HcsGetProcessProperties output) into
+-- an exit code, as `process:exit_code` does.
+-- @function decode_process_status
+-- @tparam table status decoded `{ProcessId, Exited, ExitCode, LastWaitResult[, Signal]}`
+-- @treturn integer|nil exit code (128+N after death by signal N)
+-- @treturn string|hcsshim.error the signal's name or nil; or the error
+-- (ErrInvalidProcessState when not exited, the LastWaitResult HRESULT)
 M.decode_process_status = core.process_methods.decode_exit
 
 return M

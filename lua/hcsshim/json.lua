@@ -80,14 +80,20 @@ function M.get(obj, key)
   return nil
 end
 
---- Marks a table as a JSON array even when empty.
 local Array = { __name = "hcsshim.json.array" }
 M.array_mt = Array
+--- Mark a table as a JSON array, so that it encodes as `[]` even when empty.
+-- @tparam[opt] table t
+-- @treturn table t
 function M.array(t) return setmetatable(t or {}, Array) end
 
---- Gives a table a field order for encoding (Go marshals in struct order).
 local Ordered = { __name = "hcsshim.json.object" }
 M.object_mt = Ordered
+--- Give a table a field order for encoding (Go marshals in struct order);
+-- keys missing from `order` are not encoded.
+-- @tparam table order array of key names
+-- @tparam[opt] table t the object
+-- @treturn table t
 function M.object(order, t)
   local o = setmetatable(t or {}, Ordered)
   rawset(o, Ordered, order)

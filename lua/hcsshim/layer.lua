@@ -26,6 +26,10 @@ local function herr(title, rest, hr, result, detail)
   return errors.from_core({ kind = "hcs", op = "hcsshim::" .. title, rest = rest }, hr, result, detail)
 end
 
+-- parents -> descriptors ({ID = NameToGuid(base name), Path} on Windows)
+local vm = require "hcsshim.vmcompute"
+local descriptors = vm._descriptors
+
 local function call(title, rest, f, ...)
   local v, hr, result, detail = f(...)
   if v == nil then return nil, herr(title, rest, hr, result, detail) end
@@ -58,7 +62,7 @@ end
 -- @treturn true|nil,hcsshim.error
 function M.create_sandbox_layer(info, id, parent_id, parents)
   return call("CreateSandboxLayer", string.format("layerId=%s parentId=%s", id, parent_id or ""),
-    core.create_sandbox_layer, info, id, parent_id, parents)
+    core.create_sandbox_layer, info, id, parent_id, descriptors(parents))
 end
 
 --- Grow a sandbox to at least `size` bytes (ExpandSandboxSize).
@@ -73,19 +77,27 @@ function M.expand_sandbox_size(info, id, size)
 end
 
 --- Deactivate a layer (DeactivateLayer).
+-- @tparam table|string info DriverInfo
+-- @tparam string id layer id
 -- @treturn true|nil,hcsshim.error
 function M.deactivate_layer(info, id)
   return call("DeactivateLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.deactivate_layer, info, id)
 end
 
---- Destroy a layer and its files (DestroyLayer).  Refused while mounted.
--- @treturn true|nil,hcsshim.error
+--- Destroy a layer and its files (DestroyLayer).  Refused (ERROR_BUSY)
+-- while it is mounted or while a prepared sandbox uses it as a lower
+-- layer; a folder that is not a layer is never deleted.
+-- @tparam table|string info DriverInfo
+-- @tparam string id layer id
+-- @treturn true|nil,hcsshim.error (ErrElementNotFound when missing)
 function M.destroy_layer(info, id)
   return call("DestroyLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.destroy_layer, info, id)
 end
 
 --- The mount path of an activated layer (GetLayerMountPath): the
 -- directory to pass as a container's VolumePath; "" when not active.
+-- @tparam table|string info DriverInfo
+-- @tparam string id layer id
 -- @treturn string|nil,hcsshim.error
 function M.get_layer_mount_path(info, id)
   return call("GetLayerMountPath", string.format("id=%s flavour=%d", id, flavour(info)), core.get_layer_mount_path, info, id)
@@ -103,6 +115,8 @@ function M.get_shared_base_images()
 end
 
 --- Whether a layer exists (LayerExists).
+-- @tparam table|string info DriverInfo
+-- @tparam string id layer id
 -- @treturn boolean|nil,hcsshim.error
 function M.layer_exists(info, id)
   local v, hr, result, detail = core.layer_exists(info, id)
@@ -117,10 +131,12 @@ end
 -- parents recorded at creation)
 -- @treturn true|nil,hcsshim.error
 function M.prepare_layer(info, id, parents)
-  return call("PrepareLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.prepare_layer, info, id, parents or {})
+  return call("PrepareLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.prepare_layer, info, id, descriptors(parents or {}))
 end
 
 --- Unmount a prepared sandbox (UnprepareLayer).
+-- @tparam table|string info DriverInfo
+-- @tparam string id layer id
 -- @treturn true|nil,hcsshim.error
 function M.unprepare_layer(info, id)
   return call("UnprepareLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.unprepare_layer, info, id)
@@ -141,6 +157,11 @@ function M.import_layer(info, id, tar_path, parents)
     return nil, errors.new({ kind = "hcs", op = "hcsshim::ImportLayer", name = "ErrPlatformNotSupported" })
   end
   return call("ImportLayer", string.format("id=%s tar=%s", id, tar_path), core.import_layer_tar, info, id, tar_path, parents or {})
+end
+
+-- the vmcompute functions beyond the basics (streams, folders, images)
+for k, v in pairs(vm) do
+  if k:sub(1, 1) ~= "_" then M[k] = v end
 end
 
 return M

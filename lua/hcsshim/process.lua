@@ -33,7 +33,10 @@ end
 --- The process's stdio as ordinary Lua files: stdin (write), stdout and
 -- stderr (read); nil for a stream that was not requested.  The first call
 -- returns the pipes made at creation; a handle from `open_process` asks
--- the platform for fresh ones (HcsGetProcessInfo).
+-- the platform for fresh ones (HcsGetProcessInfo).  The files are fully
+-- buffered (64 KiB): call `flush()` after writes the process must see.
+-- A console process (EmulateConsole) always has stdin and stdout, both
+-- on its pseudo-terminal, whatever the CreateStd*Pipe flags say.
 -- @treturn file|nil stdin
 -- @treturn file|nil stdout
 -- @treturn file|nil stderr
@@ -146,6 +149,11 @@ function M.decode_exit(props)
   if not code then return nil, errors.new({ name = "ErrUnexpectedValue" }) end
   local sig = math.tointeger(json.get(props, "Signal"))
   if sig and sig > 0 then return code, M.signal_names[sig] or ("signal " .. sig) end
+  -- Windows reports NTSTATUS exits as the exit code: name the ones we know
+  -- (0xC000013A STATUS_CONTROL_C_EXIT: a console process without stdin)
+  if code >= 0xC0000000 and code <= 0xFFFFFFFF and errors.codes[code] then
+    return code, errors.codes[code][1]
+  end
   return code
 end
 

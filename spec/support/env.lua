@@ -7,7 +7,7 @@ local M = {}
 -- Shell commands run without the sanitizer preload of `make sanitize`
 -- (procps' ps deadlocks with libasan preloaded).
 function M.sh(cmd)
-  local p = assert(io.popen("unset LD_PRELOAD; " .. cmd .. " 2>&1"))
+  local p = assert(io.popen("unset LD_PRELOAD; { " .. cmd .. "\n} 2>&1"))
   local out = p:read("a")
   local ok, _, code = p:close()
   return out, ok, code
@@ -149,6 +149,25 @@ function M.run(c, cmd, opts)
   local code, sig = p:exit_code()
   p:close()
   return out, err, code, sig
+end
+
+-- Host network state before the first spec ran (the leak spec compares):
+-- veths, iptables nat chains.
+local function lines_of(cmd)
+  local out = {}
+  local p = io.popen("unset LD_PRELOAD; " .. cmd .. " 2>/dev/null")
+  if p then
+    for l in p:lines() do out[l] = true end
+    p:close()
+  end
+  return out
+end
+M.net_lines = lines_of
+if not M.net_baseline then
+  M.net_baseline = {
+    veths = lines_of("ip -o link show type veth | awk -F': ' '{print $2}' | cut -d@ -f1"),
+    chains = lines_of("iptables -w -t nat -S | grep '^-N'"),
+  }
 end
 
 return M
