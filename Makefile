@@ -58,11 +58,12 @@ demo: setup
 
 test: setup
 	@$(MAKE) --no-print-directory all $(BUILD)/hcs_linux_test $(BUILD)/spec/layer_test
-	BUILD=$(BUILD) $(RUN_ENV) sh scripts/run-tests.sh $(LUA)
+	BUILD=$(BUILD) HCSSHIM_WIN32_TESTS=1 $(RUN_ENV) sh scripts/run-tests.sh $(LUA)
 
 bench: setup
 	@$(MAKE) --no-print-directory all
 	$(RUN_ENV) $(LUA) bench/lifecycle.lua
+	$(RUN_ENV) $(LUA) bench/hns_endpoint.lua
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/hcsshim $(DESTDIR)$(LUADIR)/hcsshim

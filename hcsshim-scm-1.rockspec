@@ -42,4 +42,37 @@ build = {
     LIBDIR = "$(LIBDIR)",
     LUADIR = "$(LUADIR)",
   },
+  platforms = {
+    -- Windows (MSVC or mingw): the same shared sources plus src/win32/,
+    -- built by LuaRocks itself.  vmcompute.dll, ole32.dll and iphlpapi.dll
+    -- are loaded at run time from System32, so only bcrypt is linked.
+    win32 = {
+      type = "builtin",
+      modules = {
+        ["hcsshim.core"] = {
+          sources = {
+            "src/core.c", "src/guid.c", "src/handle.c", "src/hns.c", "src/json.c", "src/layer.c",
+            "src/process.c", "src/queue.c", "src/system.c", "src/wclayer.c",
+            "src/win32/dll.c", "src/win32/hns.c", "src/win32/layer.c", "src/win32/plat.c",
+            "src/win32/process.c", "src/win32/system.c", "src/win32/utf.c",
+          },
+          incdirs = { "src" },
+          defines = { "_WIN32_WINNT=0x0A00", "WINVER=0x0A00" },
+          libraries = { "bcrypt" },
+        },
+        ["hcsshim"] = "lua/hcsshim/init.lua",
+        ["hcsshim.error"] = "lua/hcsshim/error.lua",
+        ["hcsshim.hns"] = "lua/hcsshim/hns.lua",
+        ["hcsshim.json"] = "lua/hcsshim/json.lua",
+        ["hcsshim.layer"] = "lua/hcsshim/layer.lua",
+        ["hcsshim.network"] = "lua/hcsshim/network.lua",
+        ["hcsshim.notification"] = "lua/hcsshim/notification.lua",
+        ["hcsshim.process"] = "lua/hcsshim/process.lua",
+        ["hcsshim.run"] = "lua/hcsshim/run.lua",
+        ["hcsshim.schema"] = "lua/hcsshim/schema.lua",
+        ["hcsshim.system"] = "lua/hcsshim/system.lua",
+        ["hcsshim.vmcompute"] = "lua/hcsshim/vmcompute.lua",
+      },
+    },
+  },
 }

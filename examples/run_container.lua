@@ -50,6 +50,25 @@ local function main()
   f:write("hello from the host\n")
   f:close()
 
+  -- networking: a nat network, an endpoint with port 80 published on the
+  -- host, and a web server directory (Debian minbase has no web server:
+  -- a copy of the host's static busybox, mapped read-only)
+  local port = 18000 + math.random(0, 999)
+  step("provisioning nat network demo-nat-%s and an endpoint (host port %d -> 80)", tag, port)
+  local net = assert(hcsshim.network.provision({ Name = "demo-nat-" .. tag, Type = "nat",
+    Subnets = { { AddressPrefix = "172.28.99.0/24", GatewayAddress = "172.28.99.1" } } }))
+  later(function() assert(hcsshim.hns.delete_network(net.ID)) end)
+  local ep = assert(hcsshim.hns.create_endpoint({ VirtualNetwork = net.ID, Name = "demo-ep-" .. tag,
+    Policies = { { Type = "NAT", Protocol = "TCP", InternalPort = 80, ExternalPort = port } } }))
+  later(function() assert(hcsshim.hns.delete_endpoint(ep.ID)) end)
+  step("endpoint %s: %s/%d, MAC %s", ep.ID, ep.IPAddress, ep.PrefixLength, ep.MacAddress)
+  local www = shared .. "-www"
+  assert(os.execute(("mkdir -p %s/site && cp /bin/busybox %s/busybox"):format(www, www)))
+  later(function() os.execute("rm -rf " .. www) end)
+  f = assert(io.open(www .. "/site/index.html", "w"))
+  f:write("hello from a web server inside container ", container_id, "\n")
+  f:close()
+
   step("creating container %s (256 MiB, read-only mapped directory)", container_id)
   local c = assert(hcsshim.create_container(container_id, {
     Name = container_id, Owner = "run_container.lua", HostName = "demo",
@@ -57,7 +76,9 @@ local function main()
     LayerFolderPath = home.HomeDir .. "/" .. sandbox_id,
     Layers = { { ID = hcsshim.name_to_guid(base_id), Path = base_path } },
     MemoryMaximumInMB = 256,
-    MappedDirectories = { { HostPath = shared, ContainerPath = "/mnt/host", ReadOnly = true } },
+    MappedDirectories = { { HostPath = shared, ContainerPath = "/mnt/host", ReadOnly = true },
+                          { HostPath = www, ContainerPath = "/opt/www", ReadOnly = true } },
+    EndpointList = { ep.ID },
   }))
   later(function()
     c:terminate()
@@ -96,6 +117,21 @@ local function main()
   assert(run("ls -l /mnt/host") == 0)
   assert(run("sh -c 'echo read-only check > /mnt/host/x'") ~= 0)
   assert(run("sh -c 'while read line; do echo \"stdin: $line\"; done; echo done'", "first line\nsecond line\n") == 0)
+
+  step("starting busybox httpd in the container; fetching http://127.0.0.1:%d/ from the host", port)
+  local web = assert(c:create_process({ CommandLine = "/opt/www/busybox httpd -f -p 80 -h /opt/www/site" }))
+  local page = ""
+  for _ = 1, 50 do
+    local p = assert(io.popen(("curl -s --max-time 3 http://127.0.0.1:%d/"):format(port)))
+    page = p:read("a")
+    p:close()
+    if page ~= "" then break end
+    os.execute("sleep 0.1")
+  end
+  io.write(page)
+  assert(page:find("hello from a web server", 1, true), "no page through the NAT port mapping")
+  web:kill()
+  web:close()
 
   local stats = assert(c:statistics())
   step("statistics")

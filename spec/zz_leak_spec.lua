@@ -53,6 +53,27 @@ describe("after the suite", function()
     assert.same({}, lines("ls /sys/fs/cgroup/pids" .. env.cgroup_parent .. "/*/cgroup.procs 2>/dev/null"))
   end)
 
+  it("no HNS network, endpoint, bridge, veth, netns, CNI chain or IPAM file of the run is left", function()
+    local hns = require "hcsshim.hns"
+    assert.same({}, assert(hns.list_endpoints()))
+    assert.same({}, assert(hns.list_networks()))
+    assert.same({}, lines("ip -o link show type bridge | awk -F': ' '{print $2}' | grep '^hns'"))
+    local veths = {}
+    for v in pairs(env.net_lines("ip -o link show type veth | awk -F': ' '{print $2}' | cut -d@ -f1")) do
+      if not env.net_baseline.veths[v] then veths[#veths + 1] = v end
+    end
+    assert.same({}, veths)
+    assert.same({}, lines("ls -A " .. env.runtime_root .. "/netns 2>/dev/null"))
+    -- portmap's shared CNI-HOSTPORT-* chains stay (linux-host.md 5); per-endpoint ones must not
+    local chains = {}
+    for c in pairs(env.net_lines("iptables -w -t nat -S | grep '^-N'")) do
+      if not env.net_baseline.chains[c] and not c:find("^%-N CNI%-HOSTPORT%-") then chains[#chains + 1] = c end
+    end
+    assert.same({}, chains)
+    assert.same({}, lines("iptables -w -t nat -S | grep -E '172[.]29[.]|10[.]21[34][.]'"))
+    assert.same({}, lines("ls -d /var/lib/cni/networks/hns-* 2>/dev/null"))
+  end)
+
   it("no layer, staging or trash folder is left", function()
     assert.same({}, lines("ls -A " .. env.home .. " 2>/dev/null"))
   end)

@@ -84,6 +84,20 @@ local function canonical_list(name, list)
   return out
 end
 
+--- Decode an HNS document case-insensitively onto the canonical field
+-- names (`id` and `Id` become `ID`, ...); unknown fields are kept as given.
+-- @tparam string kind "HNSNetwork" or "HNSEndpoint"
+-- @tparam string|table doc JSON text or a decoded table
+-- @treturn table|nil the document, or nil and a message
+function M.decode(kind, doc)
+  if type(doc) == "string" then
+    local err
+    doc, err = json.decode(doc)
+    if type(doc) ~= "table" then return nil, err or "JSON object expected" end
+  end
+  return canonical(kind, doc)
+end
+
 -- Policies: each encoded through the schema of its Type.
 local function encode_policies(op, list, where)
   if list == nil then return nil end

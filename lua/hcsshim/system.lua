@@ -27,9 +27,10 @@ M._wait_error = wait_error
 --- Wait for a completion notification (the HCS async pattern).
 -- @local
 function M:_complete(op, ntype, timeout)
-  local ok, reason, status = self:_wait(ntype, timeout)
-  if not ok then return nil, wait_error(self, op, reason, status) end
-  if status ~= 0 then return nil, cerr(self, op, status, nil) end
+  -- _wait: true, status, data | false, reason, status
+  local ok, a, b = self:_wait(ntype, timeout)
+  if not ok then return nil, wait_error(self, op, a, b) end
+  if a ~= 0 then return nil, cerr(self, op, a, nil) end
   return true
 end
 

@@ -710,6 +710,9 @@ static HRESULT reg(const char *name, int kind, HANDLE h, hcs_cb_fn fn, void *ctx
   c->next = cbs;
   cbs = c;
   *out = c;
+  /* a late registration still learns of an exit that already happened */
+  if (kind == 1 && c->s->state == ST_STOPPED) schedule(1, c->s, NULL, 0x00000001, S_OK, 0);
+  if (kind == 2 && c->p->exited) schedule(2, NULL, c->p, 0x00010000, S_OK, 0);
   WakeAllConditionVariable(&CV);
   LeaveCriticalSection(&G);
   return S_OK;

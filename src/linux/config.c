@@ -273,8 +273,14 @@ fail:
   return hr;
 }
 
+/* Docker's and containerd's default set: a container's root can own,
+ * chmod and chown its files, switch users (su, apt's _apt) and ping, as an
+ * administrator in a Windows container can; nothing that reaches the host
+ * (no SYS_ADMIN, NET_ADMIN, SYS_MODULE, ...). */
 json_t *hl_default_caps(void) {
-  return json_pack("[s,s,s]", "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE");
+  return json_pack("[s,s,s,s,s,s,s,s,s,s,s,s,s,s]", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID",
+                   "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP",
+                   "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE");
 }
 
 static const char spec_template[] =
@@ -368,8 +374,8 @@ plat_hresult hl_build_spec(const hl_sysconf *c, const char *id, const char *sysd
   {
     json_t *caps = hl_default_caps();
     json_object_set_new(proc, "capabilities",
-                        json_pack("{s:O,s:O,s:[],s:O,s:O}", "bounding", caps, "effective", caps,
-                                  "inheritable", "permitted", caps, "ambient", caps));
+                        json_pack("{s:O,s:O,s:[],s:O,s:[]}", "bounding", caps, "effective", caps,
+                                  "inheritable", "permitted", caps, "ambient"));
     json_decref(caps);
   }
   snprintf(host, sizeof host, "%s", nonempty(c->hostname) ? c->hostname : id);

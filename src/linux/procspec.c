@@ -324,10 +324,12 @@ plat_hresult hl_parse_process(const char *json, int rootfd, hl_procconf *p, char
 
   {
     json_t *caps = hl_default_caps();
-    p->process = json_pack("{s:b,s:O,s:O,s:O,s:s,s:{s:O,s:O,s:[],s:O,s:O},s:b,s:[{s:s,s:i,s:i}]}",
+    /* no ambient capabilities: a non-root User loses them at exec, as
+     * under Docker */
+    p->process = json_pack("{s:b,s:O,s:O,s:O,s:s,s:{s:O,s:O,s:[],s:O,s:[]},s:b,s:[{s:s,s:i,s:i}]}",
                            "terminal", p->console, "user", user, "args", args, "env", env, "cwd", cwd,
                            "capabilities", "bounding", caps, "effective", caps, "inheritable",
-                           "permitted", caps, "ambient", caps, "noNewPrivileges", 1, "rlimits", "type",
+                           "permitted", caps, "ambient", "noNewPrivileges", 1, "rlimits", "type",
                            "RLIMIT_NOFILE", "hard", 1024, "soft", 1024);
     json_decref(caps);
     if (p->console && p->rows && p->cols)

@@ -23,7 +23,7 @@ plat_hresult plat_HNSCall(const char *method, const char *path, const char *requ
   free(wr);
   *response = w32_take(out);
   if (hr < 0 && !*response) {
-    w32_set_error_hr(hr);
+    if (hr != PLAT_E_INVALIDARG || !plat_last_error()) w32_set_error_hr(hr);
     if (plat_last_error()) *response = w32_result_doc(hr, plat_last_error());
   }
   return hr;

@@ -38,7 +38,7 @@ plat_hresult plat_HcsCreateProcess(plat_system system, const char *parameters, p
   clear_info(info);
   {
     W32_BIND(W32_VMCOMPUTE, create_fn, fn, "HcsCreateProcess", result);
-    if (!(wp = w32_wide(parameters, "process parameters", &hr))) return hr;
+    if (!(wp = w32_wide(parameters, "process parameters", &hr))) return w32_arg_fail(hr, result);
     hr = fn((HANDLE)system, wp, &wi, &h, &res);
   }
   free(wp);
@@ -88,7 +88,7 @@ static plat_hresult str_call(const char *name, plat_process process, const char 
   *result = NULL;
   {
     W32_BIND(W32_VMCOMPUTE, str_res_fn, fn, name, result);
-    if (!(ws = w32_wide(s, what, &hr))) return hr;
+    if (!(ws = w32_wide(s, what, &hr))) return w32_arg_fail(hr, result);
     hr = fn((HANDLE)process, ws, &res);
   }
   free(ws);

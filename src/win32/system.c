@@ -35,7 +35,7 @@ plat_hresult plat_HcsEnumerateComputeSystems(const char *query, char **systems, 
   init_out(systems, result);
   {
     W32_BIND(W32_VMCOMPUTE, str_str_res_fn, fn, "HcsEnumerateComputeSystems", result);
-    if (!(wq = w32_wide(query, "query", &hr))) return hr;
+    if (!(wq = w32_wide(query, "query", &hr))) return w32_arg_fail(hr, result);
     hr = fn(wq, &out, &res);
   }
   free(wq);
@@ -49,7 +49,7 @@ plat_hresult plat_HcsGetServiceProperties(const char *query, char **properties, 
   init_out(properties, result);
   {
     W32_BIND(W32_VMCOMPUTE, str_str_res_fn, fn, "HcsGetServiceProperties", result);
-    if (!(wq = w32_wide(query, "property query", &hr))) return hr;
+    if (!(wq = w32_wide(query, "property query", &hr))) return w32_arg_fail(hr, result);
     hr = fn(wq, &out, &res);
   }
   free(wq);
@@ -63,7 +63,7 @@ plat_hresult plat_HcsModifyServiceSettings(const char *settings, char **result) 
   init_out(result, NULL);
   {
     W32_BIND(W32_VMCOMPUTE, str_res_fn, fn, "HcsModifyServiceSettings", result);
-    if (!(ws = w32_wide(settings, "settings", &hr))) return hr;
+    if (!(ws = w32_wide(settings, "settings", &hr))) return w32_arg_fail(hr, result);
     hr = fn(ws, &res);
   }
   free(ws);
@@ -80,10 +80,10 @@ plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configurati
   *system = NULL;
   {
     W32_BIND(W32_VMCOMPUTE, create_fn, fn, "HcsCreateComputeSystem", result);
-    if (!(wid = w32_wide(id, "compute system id", &hr))) return hr;
+    if (!(wid = w32_wide(id, "compute system id", &hr))) return w32_arg_fail(hr, result);
     if (!(wcfg = w32_wide(configuration, "configuration", &hr))) {
       free(wid);
-      return hr;
+      return w32_arg_fail(hr, result);
     }
     hr = fn(wid, wcfg, NULL, &h, &res);
   }
@@ -102,7 +102,7 @@ plat_hresult plat_HcsOpenComputeSystem(const char *id, plat_system *system, char
   *system = NULL;
   {
     W32_BIND(W32_VMCOMPUTE, open_fn, fn, "HcsOpenComputeSystem", result);
-    if (!(wid = w32_wide(id, "compute system id", &hr))) return hr;
+    if (!(wid = w32_wide(id, "compute system id", &hr))) return w32_arg_fail(hr, result);
     hr = fn(wid, &h, &res);
   }
   free(wid);
@@ -123,7 +123,7 @@ static plat_hresult op(const char *name, plat_system system, const char *options
   {
     W32_BIND(W32_VMCOMPUTE, op_fn, fn, name, result);
     /* options are always L"" (never NULL) in every hcsshim version */
-    if (!(wo = w32_wide(options ? options : "", "options", &hr))) return hr;
+    if (!(wo = w32_wide(options ? options : "", "options", &hr))) return w32_arg_fail(hr, result);
     hr = fn((HANDLE)system, wo, &res);
   }
   free(wo);
@@ -157,7 +157,7 @@ plat_hresult plat_HcsGetComputeSystemProperties(plat_system system, const char *
   init_out(properties, result);
   {
     W32_BIND(W32_VMCOMPUTE, props_fn, fn, "HcsGetComputeSystemProperties", result);
-    if (!(wq = w32_wide(query, "property query", &hr))) return hr;
+    if (!(wq = w32_wide(query, "property query", &hr))) return w32_arg_fail(hr, result);
     hr = fn((HANDLE)system, wq, &out, &res);
   }
   free(wq);

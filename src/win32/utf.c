@@ -97,3 +97,8 @@ char *w32_result_doc(plat_hresult hr, const char *msg) {
   strcpy(out + o, "\"}");
   return out;
 }
+
+plat_hresult w32_arg_fail(plat_hresult hr, char **result) {
+  if (result && plat_last_error()) *result = w32_result_doc(hr, plat_last_error());
+  return hr;
+}

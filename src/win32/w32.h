@@ -40,6 +40,9 @@ plat_hresult w32_unregister(const char *name, plat_callback callback);
  * memory failure; *hr then says which (E_INVALIDARG with a last-error
  * message naming `what`, or E_OUTOFMEMORY). */
 WCHAR *w32_wide(const char *s, const char *what, plat_hresult *hr);
+/* A string argument failed to convert: *result (when given) gets a result
+ * document with the message ("invalid UTF-8 in ..."); returns hr. */
+plat_hresult w32_arg_fail(plat_hresult hr, char **result);
 /* UTF-16 -> new UTF-8 string (free with free()); NULL in -> NULL out. */
 char *w32_utf8(const WCHAR *w);
 /* A callee-allocated UTF-16 string -> our UTF-8 copy; the original is

@@ -1,0 +1,79 @@
+--- Network workflows (pure Lua over `hcsshim.hns`).
+-- @module hcsshim.network
+local hns = require "hcsshim.hns"
+local json = require "hcsshim.json"
+local errors = require "hcsshim.error"
+
+local M = {}
+
+local function same_subnets(a, b)
+  a, b = a or {}, b or {}
+  if #a ~= #b then return false end
+  for i = 1, #a do
+    if json.get(a[i], "AddressPrefix") ~= json.get(b[i], "AddressPrefix") then return false end
+    local ga, gb = json.get(a[i], "GatewayAddress"), json.get(b[i], "GatewayAddress")
+    if (ga or "") ~= (gb or "") then return false end
+  end
+  return true
+end
+
+--- Get the network named `net.Name`, or create it: idempotent, and safe
+-- against a concurrent provisioner (a lost creation race re-reads the
+-- winner's network).  An existing network with another Type or other
+-- Subnets is an error rather than silently different.
+-- @tparam table net HNSNetwork (see `hcsshim.hns.create_network`); `Name` required
+-- @treturn table|nil,hcsshim.error the HNSNetwork
+-- @treturn boolean true when this call created it
+function M.provision(net)
+  if type(net) ~= "table" then error("bad argument #1 to 'provision' (HNSNetwork table expected)", 2) end
+  local name = json.get(net, "Name")
+  if type(name) ~= "string" or name == "" then error("provision: Name is required", 2) end
+  for _ = 1, 3 do
+    local cur, err = hns.get_network_by_name(name)
+    if cur then
+      local want = json.get(net, "Type")
+      if want and want:lower() ~= tostring(cur.Type):lower() then
+        return nil, errors.new({ kind = "hns", op = "Provision", hresult = 0x800700B7,
+          message = ("network '%s' exists with Type %s, not %s"):format(name, tostring(cur.Type), want) })
+      end
+      local subs = json.get(net, "Subnets")
+      if subs and not same_subnets(subs, cur.Subnets) then
+        return nil, errors.new({ kind = "hns", op = "Provision", hresult = 0x800700B7,
+          message = ("network '%s' exists with other Subnets"):format(name) })
+      end
+      return cur, false
+    elseif not errors.is_not_exist(err) then
+      return nil, err
+    end
+    local created
+    created, err = hns.create_network(net)
+    if created then return created, true end
+    -- lost a race to another provisioner: read its network
+    if not tostring(err):find("already exists", 1, true) then return nil, err end
+  end
+  return nil, errors.new({ kind = "hns", op = "Provision", message = "network '" .. name .. "' kept changing" })
+end
+
+--- Turn a `ports` list into NAT policies.
+-- @tparam table ports entries "8080:80", "8080:80/udp", or tables
+-- `{ExternalPort=8080, InternalPort=80, Protocol="TCP"}`
+-- @treturn table|nil array of NAT policies, or nil and a message
+function M.nat_policies(ports)
+  local out = {}
+  for i, p in ipairs(ports or {}) do
+    if type(p) == "string" then
+      local ext, int, proto = p:match("^(%d+):(%d+)/?(%a*)$")
+      if not ext then return nil, ("ports[%d] '%s': expected 'external:internal[/tcp|udp]'"):format(i, p) end
+      out[#out + 1] = { Type = "NAT", Protocol = proto ~= "" and proto:upper() or "TCP",
+        ExternalPort = math.tointeger(tonumber(ext)), InternalPort = math.tointeger(tonumber(int)) }
+    elseif type(p) == "table" then
+      out[#out + 1] = { Type = "NAT", Protocol = (json.get(p, "Protocol") or "TCP"):upper(),
+        ExternalPort = json.get(p, "ExternalPort"), InternalPort = json.get(p, "InternalPort") }
+    else
+      return nil, ("ports[%d]: string or table expected"):format(i)
+    end
+  end
+  return out
+end
+
+return M

@@ -1,0 +1,91 @@
+-- Layer functions: DriverInfo / WC_LAYER_DESCRIPTOR / FILE_BASIC_INFO
+-- marshalling, GetLayerMountPath's two calls, the streams.
+local hcsshim = require "hcsshim"
+local t = require "support"
+local eq, has, ok = t.eq, t.has, t.ok
+local info = { Flavour = 1, HomeDir = "C:\\ProgramData\\docker\\windowsfilter" }
+local it = "flavour=1 home=C:\\ProgramData\\docker\\windowsfilter"
+
+test("NameToGuid is computed by vmcompute.dll", function()
+  eq(hcsshim.name_to_guid("4"), "bd9c3ef9-f239-59b5-a27e-15c523b1d149")
+  eq(hcsshim.name_to_guid("305d84fb4aa7bb0818f672f25e34cf899067db0a9d0b245cdcf9c5d106360954"),
+    "b7751ac9-9da4-5a04-8f41-2d5e61a8b5b7")
+end)
+
+test("graph-driver lifecycle with the exact struct layouts", function()
+  assert(hcsshim.create_layer(info, "base", ""))
+  eq(t.last("CreateLayer"), it .. " id=base parent=")
+  eq(hcsshim.layer_exists(info, "base"), true)
+  eq(hcsshim.layer_exists(info, "nope"), false)
+  assert(hcsshim.create_sandbox_layer(info, "sbx", "base", { "C:\\layers\\4" }))
+  eq(t.last("CreateSandboxLayer"),
+    it .. " id=sbx parent=base layers=[{bd9c3ef9-f239-59b5-a27e-15c523b1d149 flags=0 C:\\layers\\4}]")
+  assert(hcsshim.expand_sandbox_size(info, "sbx", 21474836480))
+  eq(t.last("ExpandSandboxSize"), it .. " id=sbx size=21474836480")
+  eq(hcsshim.get_layer_mount_path(info, "sbx"), "") -- not active: length 0
+  assert(hcsshim.activate_layer(info, "sbx"))
+  local n0, nb = t.calls("GetLayerMountPath.length"), t.calls("GetLayerMountPath.buffer")
+  local path = assert(hcsshim.get_layer_mount_path(info, "sbx"))
+  has(path, "\\\\?\\Volume{")
+  eq(path:sub(-2), "}\\")
+  ok(t.calls("GetLayerMountPath.length") > n0 and t.calls("GetLayerMountPath.buffer") > nb, "two-call pattern")
+  assert(hcsshim.prepare_layer(info, "sbx", { "C:\\layers\\4", { ID = "d422512d-2bf2-4752-809d-7b82b5fcb1b4", Path = "C:\\x" } }))
+  eq(t.last("PrepareLayer"), it .. " id=sbx layers=[{bd9c3ef9-f239-59b5-a27e-15c523b1d149 flags=0 C:\\layers\\4}"
+    .. " {d422512d-2bf2-4752-809d-7b82b5fcb1b4 flags=0 C:\\x}]")
+  assert(hcsshim.unprepare_layer(info, "sbx"))
+  assert(hcsshim.deactivate_layer(info, "sbx"))
+  assert(hcsshim.copy_layer(info, "base", "base2", {}))
+  assert(hcsshim.export_layer(info, "base", "C:\\export", {}))
+  eq(t.last("ExportLayer"), it .. " id=base second=C:\\export layers=[]")
+  assert(hcsshim.import_layer_folder(info, "imp", "C:\\import", { "C:\\layers\\4" }))
+  assert(hcsshim.process_base_layer("C:\\layers\\base"))
+  eq(t.last("ProcessBaseImage"), "C:\\layers\\base")
+  assert(hcsshim.process_utility_vm_image("C:\\layers\\base\\UtilityVM"))
+  local imgs = assert(hcsshim.get_shared_base_images())
+  eq(imgs.Images[1].Size, 1234567890123)
+  for _, id in ipairs({ "sbx", "base", "base2", "imp" }) do assert(hcsshim.destroy_layer(info, id)) end
+end)
+
+test("layer failures read as hcsshim's HcsError", function()
+  local r, err = hcsshim.activate_layer(info, "missing")
+  eq(r, nil)
+  eq(err.hresult, 0x80070003)
+  has(tostring(err), "hcsshim::ActivateLayer failed in Win32: The system cannot find the path specified.")
+  has(tostring(err), "(0x3) id=missing flavour=1")
+  eq(tostring(err):find("failed failed"), nil)
+end)
+
+test("streaming import: Begin/Next/Write/End with FILE_BASIC_INFO and tombstones", function()
+  local w = assert(hcsshim.new_layer_writer(info, "streamed", { "C:\\layers\\4" }))
+  assert(w:add("Files\\a.txt", { CreationTime = 132549434331374447, LastAccessTime = 2, LastWriteTime = 3,
+    ChangeTime = 4, FileAttributes = 32 }))
+  assert(w:write("backup-stream-bytes"))
+  assert(w:remove("Files\\old.txt"))
+  assert(w:close())
+  eq(t.last("ImportLayerEnd"), "next \\Files\\a.txt attr=32 c=132549434331374447 a=2 w=3 ch=4;"
+    .. "write 19:backup-stream-bytes;delete \\Files\\old.txt;")
+  has(t.last("ImportLayerBegin"), "layers=[{bd9c3ef9-f239-59b5-a27e-15c523b1d149 flags=0 C:\\layers\\4}]")
+end)
+
+test("streaming export: Next/Read until ERROR_NO_MORE_FILES, names freed with CoTaskMemFree", function()
+  local r = assert(hcsshim.new_layer_reader(info, "base"))
+  local name, size, fi = r:next()
+  eq(name, "Files\\hello.txt")
+  eq(size, 12)
+  eq(fi.CreationTime, 132549434331374447)
+  eq(fi.FileAttributes, 32)
+  local data = {}
+  repeat
+    local chunk = assert(r:read(4096))
+    data[#data + 1] = chunk
+  until chunk == ""
+  eq(table.concat(data), "hello, layer")
+  name, size, fi = r:next()
+  eq(name, "Files\\dir")
+  eq(fi.FileAttributes, 16)
+  name, size, fi = r:next()
+  eq(name, "Files\\gone.txt")
+  eq(fi, nil) -- deleted
+  eq(r:next(), false)
+  assert(r:close())
+end)

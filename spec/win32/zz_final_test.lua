@@ -1,0 +1,36 @@
+-- Runs last: every function of hcs-api.md section 1 was called, and every
+-- CoTaskMem allocation of the double was freed exactly once.
+local t = require "support"
+
+local section1 = {
+  "HcsEnumerateComputeSystems", "HcsCreateComputeSystem", "HcsOpenComputeSystem", "HcsCloseComputeSystem",
+  "HcsStartComputeSystem", "HcsShutdownComputeSystem", "HcsTerminateComputeSystem", "HcsPauseComputeSystem",
+  "HcsResumeComputeSystem", "HcsGetComputeSystemProperties", "HcsModifyComputeSystem",
+  "HcsRegisterComputeSystemCallback", "HcsUnregisterComputeSystemCallback", "HcsCreateProcess", "HcsOpenProcess",
+  "HcsCloseProcess", "HcsTerminateProcess", "HcsGetProcessInfo", "HcsGetProcessProperties", "HcsModifyProcess",
+  "HcsGetServiceProperties", "HcsRegisterProcessCallback", "HcsUnregisterProcessCallback",
+  "HcsModifyServiceSettings", "HNSCall",
+  "ActivateLayer", "CopyLayer", "CreateLayer", "CreateSandboxLayer", "ExpandSandboxSize", "DeactivateLayer",
+  "DestroyLayer", "ExportLayer", "ImportLayer", "GetLayerMountPath", "GetBaseImages", "LayerExists", "NameToGuid",
+  "PrepareLayer", "UnprepareLayer", "ProcessBaseImage", "ProcessUtilityImage",
+  "ImportLayerBegin", "ImportLayerNext", "ImportLayerWrite", "ImportLayerEnd",
+  "ExportLayerBegin", "ExportLayerNext", "ExportLayerRead", "ExportLayerEnd",
+}
+
+test("every vmcompute function of section 1 was called at least once", function()
+  local missing = {}
+  for _, f in ipairs(section1) do
+    if t.calls(f) < 1 then missing[#missing + 1] = f end
+  end
+  t.eq(table.concat(missing, " "), "", "never called")
+  t.eq(#section1, 50)
+end)
+
+test("CoTaskMemFree was called once per callee allocation", function()
+  collectgarbage()
+  collectgarbage()
+  local a, f, _, spy = t.ctl("allocs"):match("(%d+) (%d+) (%d+) (%d+)")
+  t.eq(spy, "1", "IMallocSpy registered")
+  t.ok(tonumber(a) > 20, "allocations: " .. a)
+  t.eq(f, a, "frees == allocations")
+end)
