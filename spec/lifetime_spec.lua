@@ -92,9 +92,11 @@ describe("waiters in other processes", function()
         local c = assert(hcsshim.open_container(%q))
         io.open(%q, "w"):close()
         local ok, err = c:wait(60)
-        local f = io.open(%q, "w")
+        local done = %q
+        local f = io.open(done .. ".tmp", "w")
         f:write(tostring(ok), " ", tostring(err))
         f:close()
+        os.rename(done .. ".tmp", done) -- the reader never sees it half written
       ]]):format(id, dir .. "/ready" .. i, dir .. "/done" .. i), env.tmpdir())
     end
     local function exists(p)
