@@ -185,6 +185,30 @@ describe("compute system configuration", function()
     assert(ok, err)
   end)
 
+  it("keeps a read-only mapped directory read-only all the way down", function()
+    local dir = env.tmpdir()
+    env.must("mkdir -p " .. dir .. "/sub && mount -t tmpfs hcsshim-test " .. dir .. "/sub")
+    local c, cleanup = env.container({
+      MappedDirectories = { { HostPath = dir, ContainerPath = "/mnt/data", ReadOnly = true } } })
+    finally(function()
+      cleanup() -- the container holds the tmpfs until it is gone
+      env.sh("umount " .. dir .. "/sub")
+    end)
+    assert(c:start())
+    local _, err, code = env.run(c, "touch /mnt/data/sub/x")
+    assert.not_equal(0, code)
+    assert.matches("Read%-only", err)
+  end)
+
+  it("refuses a HostName that is no host name", function()
+    for _, bad in ipairs({ "a b", "x\nevil", string.rep("h", 64), "-x", "tab\t" }) do
+      local c, err = hcsshim.create_container(env.unique("hn"), { VolumePath = env.tmpdir(), HostName = bad })
+      assert.is_nil(c, bad)
+      assert.matches("HostName", tostring(err), 1, true)
+      assert.equal(0x80070057, err.hresult)
+    end
+  end)
+
   it("refuses Windows-only fields as not supported, naming them", function()
     for field, value in pairs({ HvPartition = true, Servicing = true, Credentials = "x",
       HvRuntime = { ImagePath = "C:\\uvm" }, IgnoreFlushesDuringBoot = true }) do

@@ -9,6 +9,7 @@
 #include "hcs_internal.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,6 +209,20 @@ plat_hresult hl_parse_config(const char *json, hl_sysconf *c, char **result) {
       goto fail;
     }
   }
+  if (nonempty(c->hostname)) {
+    /* the name goes into the UTS namespace and the generated /etc/hosts:
+     * an RFC 1123 host name or nothing */
+    size_t n = strlen(c->hostname);
+    int ok = n <= 63 && c->hostname[0] != '-' && c->hostname[0] != '.';
+    for (size_t i = 0; ok && i < n; i++) {
+      char ch = c->hostname[i];
+      ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.';
+    }
+    if (!ok) {
+      hr = hl_fail(result, BAD, "HostName `%s`: must be 1..63 characters of letters, digits, '-' and '.'", c->hostname);
+      goto fail;
+    }
+  }
   if (c->mem_mb > (INT64_MAX >> 20)) { hr = hl_fail(result, BAD, "MemoryMaximumInMB %lld: too large", (long long)c->mem_mb); goto fail; }
   if (nonempty(c->volume_path)) {
     if (strncmp(c->volume_path, "\\\\?\\", 4) == 0) {
@@ -398,8 +413,9 @@ plat_hresult hl_build_spec(const hl_sysconf *c, const char *id, const char *sysd
   }
   for (size_t i = 0; c->mapped && i < json_array_size(c->mapped); i++) {
     json_t *m = json_array_get(c->mapped, i);
+    /* "rro": read-only all the way down, mounts under HostPath included */
     add_mount(mounts, hl_str(m, "ContainerPath"), hl_str(m, "HostPath"), "rbind",
-              json_is_true(hl_get(m, "ReadOnly")) ? "ro" : "rw");
+              json_is_true(hl_get(m, "ReadOnly")) ? "rro" : "rw");
   }
   {
     json_t *ns = json_object_get(linux_, "namespaces");
@@ -415,9 +431,24 @@ plat_hresult hl_build_spec(const hl_sysconf *c, const char *id, const char *sysd
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     json_object_set_new(res, "cpu", cpu);
     if (c->cpu_count) {
-      char cpus[32];
-      if (c->cpu_count == 1) snprintf(cpus, sizeof cpus, "0");
-      else snprintf(cpus, sizeof cpus, "0-%lld", (long long)c->cpu_count - 1);
+      /* the first ProcessorCount processors this service may use: online
+       * CPUs need not be 0..n-1 */
+      char cpus[4096] = "";
+      cpu_set_t set;
+      long long want = (long long)c->cpu_count;
+      size_t len = 0;
+      if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        for (int i = 0; i < CPU_SETSIZE && want > 0 && len + 8 < sizeof cpus; i++) {
+          if (!CPU_ISSET(i, &set)) continue;
+          len += (size_t)snprintf(cpus + len, sizeof cpus - len, "%s%d", len ? "," : "", i);
+          want--;
+        }
+      }
+      if (want > 0) {
+        hr = hl_fail(result, BAD, "ProcessorCount %lld: this service may use fewer processors",
+                     (long long)c->cpu_count);
+        goto fail;
+      }
       json_object_set_new(cpu, "cpus", json_string(cpus));
     }
     if (c->cpu_weight) {

@@ -199,13 +199,16 @@ plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configurati
     for (size_t i = 0; i < n; i++) d[i].Path = hl_str(json_array_get(c.layers, i), "Path");
     if ((hr = plat_ActivateLayer(&di, layer_id)) < 0) {
       free(d);
-      hr = hl_fail(result, hr, "LayerFolderPath `%s`: ActivateLayer failed (0x%08x)", c.layer_folder, (unsigned)hr);
+      hr = hl_fail(result, hr, "LayerFolderPath `%s`: %s", c.layer_folder, plat_last_error() ? plat_last_error() : "ActivateLayer failed");
       goto out;
     }
     if ((hr = plat_PrepareLayer(&di, layer_id, d, n)) < 0) {
+      /* the message first: the rollback below replaces the last error */
+      char *msg = strdup(plat_last_error() ? plat_last_error() : "PrepareLayer failed");
       free(d);
       plat_DeactivateLayer(&di, layer_id);
-      hr = hl_fail(result, hr, "LayerFolderPath `%s`: PrepareLayer failed (0x%08x)", c.layer_folder, (unsigned)hr);
+      hr = hl_fail(result, hr, "LayerFolderPath `%s`: %s", c.layer_folder, msg ? msg : "PrepareLayer failed");
+      free(msg);
       goto out;
     }
     free(d);
@@ -425,7 +428,8 @@ static void basic_props(json_t *out, const char *id, json_t *meta, json_t *st) {
   json_object_set_new(out, "SystemType", json_string("Container"));
   json_object_set_new(out, "Owner", json_string(hl_str(meta, "Owner") ? hl_str(meta, "Owner") : ""));
   json_object_set_new(out, "State", json_string(state ? state : "Unknown"));
-  json_object_set_new(out, "Stopped", json_boolean(state && strcmp(state, "Stopped") == 0));
+  /* omitempty, as in hcsshim's ContainerProperties */
+  if (state && strcmp(state, "Stopped") == 0) json_object_set_new(out, "Stopped", json_true());
   if (hl_str(st, "ExitType")) json_object_set_new(out, "ExitType", json_string(hl_str(st, "ExitType")));
 }
 

@@ -609,15 +609,33 @@ int main(int argc, char **argv) {
   report(rfd, json_pack("{s:b,s:i}", "ok", 1, "InitPid", (int)M.init));
 
   for (;;) {
-    struct pollfd pf[256];
-    conn *cv[256];
-    int n = 0;
+    /* sized to the connections each round: every handle is a connection,
+     * and a fixed array would silently stop serving the oldest ones */
+    struct pollfd *pf;
+    conn **cv;
+    int n = 0, cap = 2;
+    for (conn *c = M.conns; c; c = c->next) cap++;
+    pf = calloc((size_t)cap, sizeof *pf);
+    cv = calloc((size_t)cap, sizeof *cv);
+    if (!pf || !cv) {
+      free(pf);
+      free(cv);
+      logmsg("out of memory polling %d connections", cap);
+      sleep(1);
+      continue;
+    }
     if (M.state == S_STOPPED && !M.conns) finish();
     pf[n].fd = M.lfd; pf[n].events = POLLIN; cv[n++] = NULL;
     pf[n].fd = M.sfd; pf[n].events = POLLIN; cv[n++] = NULL;
-    for (conn *c = M.conns; c && n < 256; c = c->next) { pf[n].fd = c->fd; pf[n].events = POLLIN; cv[n++] = c; }
+    for (conn *c = M.conns; c && n < cap; c = c->next) { pf[n].fd = c->fd; pf[n].events = POLLIN; cv[n++] = c; }
     rc = poll(pf, (nfds_t)n, M.draining ? 20 : -1);
-    if (rc < 0 && errno != EINTR) { logmsg("poll: %s", strerror(errno)); sleep(1); continue; }
+    if (rc < 0 && errno != EINTR) {
+      logmsg("poll: %s", strerror(errno));
+      free(pf);
+      free(cv);
+      sleep(1);
+      continue;
+    }
     if (pf[1].revents) {
       struct signalfd_siginfo si;
       while (read(M.sfd, &si, sizeof si) > 0) {}
@@ -656,6 +674,8 @@ int main(int argc, char **argv) {
       if (crun_simple("kill", "--all", M.id, "9", &e2) != 0) kill(M.init, SIGKILL);
       free(e2);
     }
+    free(pf);
+    free(cv);
     drain_check();
   }
 }
