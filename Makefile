@@ -103,8 +103,11 @@ sanitize: setup
 # The suite under valgrind (memcheck) on the normal build; the monitor is
 # checked by its own C tests.
 valgrind: setup all
-	TEST_WRAPPER="valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --child-silent-after-fork=yes \
-	  --suppressions=spec/valgrind.supp" C_TESTS="" $(RUN_ENV) sh scripts/run-tests.sh $(LUA)
+	rm -rf build/valgrind && mkdir -p build/valgrind
+	TEST_WRAPPER="valgrind --leak-check=full --errors-for-leak-kinds=definite \
+	  --log-file=$(CURDIR)/build/valgrind/vg.%p.log --suppressions=spec/valgrind.supp" \
+	  C_TESTS="" $(RUN_ENV) sh scripts/run-tests.sh $(LUA)
+	sh scripts/valgrind-check.sh build/valgrind
 
 # C test driver of the Linux host compute service (root; real containers).
 HCS_TEST = $(BUILD)/hcs_linux_test

@@ -125,6 +125,7 @@ static int l_monotime(lua_State *L) {
 static int registry_gc(lua_State *L) {
   (void)L;
   nq_shutdown();
+  plat_shutdown();
   return 0;
 }
 

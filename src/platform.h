@@ -107,6 +107,10 @@ const char *plat_last_error(void);
  * static message naming why not (a missing vmcompute export, for example). */
 const char *plat_unavailable(const char *function);
 
+/* Releases what the platform keeps for the whole process (open stores,
+ * loaded libraries) once the last Lua state using the module closes. */
+void plat_shutdown(void);
+
 /* Service options ("RuntimeRoot", "DataRoot", "CgroupParent" on Linux),
  * settable only before the service first uses them.  Windows has none. */
 plat_hresult plat_set_option(const char *name, const char *value);

@@ -27,6 +27,8 @@ const char *hns_data_root(void);
 /* The process-wide connection, opened on first use; hns_lock/unlock
  * serialise its use between threads.  NULL + *err on failure. */
 sqlite3 *hns_db(char **err);
+/* Closes the store's connection (plat_shutdown). */
+void hns_db_close(void);
 void hns_lock(void);
 void hns_unlock(void);
 int hns_begin(sqlite3 *db, char **err);          /* BEGIN IMMEDIATE */

@@ -44,6 +44,13 @@ const char *hns_data_root(void) {
 void hns_lock(void) { pthread_mutex_lock(&mu); }
 void hns_unlock(void) { pthread_mutex_unlock(&mu); }
 
+void hns_db_close(void) {
+  pthread_mutex_lock(&mu);
+  if (the_db && the_pid == getpid()) sqlite3_close(the_db);
+  the_db = NULL;
+  pthread_mutex_unlock(&mu);
+}
+
 sqlite3 *hns_db(char **err) {
   char dir[PATH_MAX], path[PATH_MAX + 16];
   sqlite3 *db = NULL;

@@ -59,7 +59,7 @@ int hns_netns_create(const char *path, char **err) {
         close(pf);
       }
     }
-    if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0) _exit(3);
+    if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL) < 0) _exit(3);
     _exit(0);
   }
   if (pid > 0)

@@ -2,6 +2,7 @@
  * handles and the lock/condition/eventfd trio behind notification queues. */
 #include "platform.h"
 #include "linux/layer.h"
+#include "linux/hns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,8 @@
 #include <unistd.h>
 
 void plat_free(void *p) { free(p); }
+
+void plat_shutdown(void) { hns_db_close(); }
 
 const char *plat_last_error(void) {
   const char *m = plat_layer_last_error();

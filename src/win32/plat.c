@@ -16,6 +16,10 @@
 
 void plat_free(void *p) { free(p); }
 
+/* vmcompute.dll and friends stay loaded for the life of the process, as
+ * hcsshim's lazy DLLs do. */
+void plat_shutdown(void) {}
+
 FILE *plat_handle_fdopen(plat_handle h, const char *mode) {
   int write = mode[0] == 'w' || mode[0] == 'a';
   int fd = _open_osfhandle(h, (write ? _O_WRONLY : _O_RDONLY) | _O_BINARY);
