@@ -30,6 +30,28 @@ int core_ok_result(lua_State *L, plat_hresult hr, char *result) {
   return 1;
 }
 
+int core_fail_last(lua_State *L, plat_hresult hr) {
+  const char *msg = plat_last_error();
+  lua_pushnil(L);
+  lua_pushinteger(L, hr);
+  lua_pushnil(L);
+  if (msg) lua_pushstring(L, msg); else lua_pushnil(L);
+  return 4;
+}
+
+int core_ok_last(lua_State *L, plat_hresult hr) {
+  if (hr < 0) return core_fail_last(L, hr);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+const char *core_check_plain(lua_State *L, int idx) {
+  size_t len;
+  const char *s = luaL_checklstring(L, idx, &len);
+  if (strlen(s) != len) luaL_argerror(L, idx, "contains a NUL byte");
+  return s;
+}
+
 void core_push_owned(lua_State *L, char *s) {
   if (s) {
     /* only a memory error can raise here; leaking s then is acceptable */

@@ -25,6 +25,13 @@ int core_fail(lua_State *L, plat_hresult hr, char *result);
  * Both free what the platform allocated. */
 int core_json_result(lua_State *L, plat_hresult hr, char *out, char *result);
 int core_ok_result(lua_State *L, plat_hresult hr, char *result);
+/* Failure of a platform function without a result document: pushes
+ * nil, hr, nil, plat_last_error() (or nil); returns 4. */
+int core_fail_last(lua_State *L, plat_hresult hr);
+/* true, or core_fail_last's four values. */
+int core_ok_last(lua_State *L, plat_hresult hr);
+/* luaL_checklstring that refuses embedded NUL bytes (argument error). */
+const char *core_check_plain(lua_State *L, int idx);
 /* Pushes the string (or nil) and frees it with plat_free. */
 void core_push_owned(lua_State *L, char *s);
 /* Reads a DriverInfo from a table {Flavour=, HomeDir=} or a home-dir string at idx. */

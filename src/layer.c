@@ -6,43 +6,21 @@
 
 #include "core.h"
 
-static int layer_fail(lua_State *L, plat_hresult hr) {
-  const char *msg = plat_last_error();
-  lua_pushnil(L);
-  lua_pushinteger(L, hr);
-  lua_pushnil(L);
-  if (msg) lua_pushstring(L, msg); else lua_pushnil(L);
-  return 4;
-}
-
-static int ok_or_fail(lua_State *L, plat_hresult hr) {
-  if (hr < 0) return layer_fail(L, hr);
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
-static const char *check_str(lua_State *L, int idx) {
-  size_t len;
-  const char *s = luaL_checklstring(L, idx, &len);
-  if (strlen(s) != len) luaL_argerror(L, idx, "contains a NUL byte");
-  return s;
-}
-
 static const char *opt_str(lua_State *L, int idx) {
   if (lua_isnoneornil(L, idx)) return "";
-  return check_str(L, idx);
+  return core_check_plain(L, idx);
 }
 
 static int l_activate(lua_State *L) {
   plat_driver_info info;
   core_check_driver_info(L, 1, &info);
-  return ok_or_fail(L, plat_ActivateLayer(&info, check_str(L, 2)));
+  return core_ok_last(L, plat_ActivateLayer(&info, core_check_plain(L, 2)));
 }
 
 static int l_create(lua_State *L) {
   plat_driver_info info;
   core_check_driver_info(L, 1, &info);
-  return ok_or_fail(L, plat_CreateLayer(&info, check_str(L, 2), opt_str(L, 3)));
+  return core_ok_last(L, plat_CreateLayer(&info, core_check_plain(L, 2), opt_str(L, 3)));
 }
 
 static int l_create_sandbox(lua_State *L) {
@@ -51,10 +29,10 @@ static int l_create_sandbox(lua_State *L) {
   size_t n;
   const char *id, *parent;
   core_check_driver_info(L, 1, &info);
-  id = check_str(L, 2);
+  id = core_check_plain(L, 2);
   parent = opt_str(L, 3);
   n = core_check_layer_descriptors(L, 4, &d);
-  return ok_or_fail(L, plat_CreateSandboxLayer(&info, id, parent, d, n));
+  return core_ok_last(L, plat_CreateSandboxLayer(&info, id, parent, d, n));
 }
 
 static int l_expand(lua_State *L) {
@@ -63,19 +41,19 @@ static int l_expand(lua_State *L) {
   core_check_driver_info(L, 1, &info);
   size = luaL_checkinteger(L, 3);
   luaL_argcheck(L, size >= 0, 3, "size must be >= 0 bytes");
-  return ok_or_fail(L, plat_ExpandSandboxSize(&info, check_str(L, 2), (uint64_t)size));
+  return core_ok_last(L, plat_ExpandSandboxSize(&info, core_check_plain(L, 2), (uint64_t)size));
 }
 
 static int l_deactivate(lua_State *L) {
   plat_driver_info info;
   core_check_driver_info(L, 1, &info);
-  return ok_or_fail(L, plat_DeactivateLayer(&info, check_str(L, 2)));
+  return core_ok_last(L, plat_DeactivateLayer(&info, core_check_plain(L, 2)));
 }
 
 static int l_destroy(lua_State *L) {
   plat_driver_info info;
   core_check_driver_info(L, 1, &info);
-  return ok_or_fail(L, plat_DestroyLayer(&info, check_str(L, 2)));
+  return core_ok_last(L, plat_DestroyLayer(&info, core_check_plain(L, 2)));
 }
 
 /* GetLayerMountPath's two-call pattern: ask for the length, then fill a
@@ -87,9 +65,9 @@ static int l_mount_path(lua_State *L) {
   char *buf;
   plat_hresult hr;
   core_check_driver_info(L, 1, &info);
-  id = check_str(L, 2);
+  id = core_check_plain(L, 2);
   hr = plat_GetLayerMountPath(&info, id, &length, NULL);
-  if (hr < 0) return layer_fail(L, hr);
+  if (hr < 0) return core_fail_last(L, hr);
   if (length == 0) {
     lua_pushliteral(L, "");
     return 1;
@@ -99,7 +77,7 @@ static int l_mount_path(lua_State *L) {
   hr = plat_GetLayerMountPath(&info, id, &length, buf);
   if (hr < 0) {
     free(buf);
-    return layer_fail(L, hr);
+    return core_fail_last(L, hr);
   }
   buf[length] = '\0';
   lua_pushstring(L, buf);
@@ -112,7 +90,7 @@ static int l_base_images(lua_State *L) {
   plat_hresult hr = plat_GetBaseImages(&buf);
   if (hr < 0) {
     plat_free(buf);
-    return layer_fail(L, hr);
+    return core_fail_last(L, hr);
   }
   core_push_owned(L, buf);
   return 1;
@@ -123,8 +101,8 @@ static int l_exists(lua_State *L) {
   int exists = 0;
   plat_hresult hr;
   core_check_driver_info(L, 1, &info);
-  hr = plat_LayerExists(&info, check_str(L, 2), &exists);
-  if (hr < 0) return layer_fail(L, hr);
+  hr = plat_LayerExists(&info, core_check_plain(L, 2), &exists);
+  if (hr < 0) return core_fail_last(L, hr);
   lua_pushboolean(L, exists);
   return 1;
 }
@@ -135,15 +113,15 @@ static int l_prepare(lua_State *L) {
   size_t n;
   const char *id;
   core_check_driver_info(L, 1, &info);
-  id = check_str(L, 2);
+  id = core_check_plain(L, 2);
   n = core_check_layer_descriptors(L, 3, &d);
-  return ok_or_fail(L, plat_PrepareLayer(&info, id, d, n));
+  return core_ok_last(L, plat_PrepareLayer(&info, id, d, n));
 }
 
 static int l_unprepare(lua_State *L) {
   plat_driver_info info;
   core_check_driver_info(L, 1, &info);
-  return ok_or_fail(L, plat_UnprepareLayer(&info, check_str(L, 2)));
+  return core_ok_last(L, plat_UnprepareLayer(&info, core_check_plain(L, 2)));
 }
 
 /* core.import_layer_tar(info, id, tar_path, parents) -> size | nil, hr, result */
@@ -156,8 +134,8 @@ static int l_import_tar(lua_State *L) {
   char *result = NULL;
   plat_hresult hr;
   core_check_driver_info(L, 1, &info);
-  id = check_str(L, 2);
-  tar = check_str(L, 3);
+  id = core_check_plain(L, 2);
+  tar = core_check_plain(L, 3);
   n = core_check_layer_descriptors(L, 4, &d);
   hr = plat_ImportLayerTar(&info, id, tar, d, n, &size, &result);
   if (hr < 0) return core_fail(L, hr, result);

@@ -11,28 +11,6 @@
 #define READER_MT "hcsshim.layer_reader"
 #define WRITER_MT "hcsshim.layer_writer"
 
-static int fail(lua_State *L, plat_hresult hr) {
-  const char *msg = plat_last_error();
-  lua_pushnil(L);
-  lua_pushinteger(L, hr);
-  lua_pushnil(L);
-  if (msg) lua_pushstring(L, msg); else lua_pushnil(L);
-  return 4;
-}
-
-static int ok_or_fail(lua_State *L, plat_hresult hr) {
-  if (hr < 0) return fail(L, hr);
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
-static const char *check_str(lua_State *L, int idx) {
-  size_t len;
-  const char *s = luaL_checklstring(L, idx, &len);
-  if (strlen(s) != len) luaL_argerror(L, idx, "contains a NUL byte");
-  return s;
-}
-
 /* (info, id, second, parents) */
 static int four(lua_State *L, plat_hresult (*f)(const plat_driver_info *, const char *, const char *,
                                                 const plat_layer_descriptor *, size_t)) {
@@ -41,27 +19,27 @@ static int four(lua_State *L, plat_hresult (*f)(const plat_driver_info *, const 
   const char *id, *second;
   size_t n;
   core_check_driver_info(L, 1, &info);
-  id = check_str(L, 2);
-  second = check_str(L, 3);
+  id = core_check_plain(L, 2);
+  second = core_check_plain(L, 3);
   n = core_check_layer_descriptors(L, 4, &d);
-  return ok_or_fail(L, f(&info, id, second, d, n));
+  return core_ok_last(L, f(&info, id, second, d, n));
 }
 
 static int l_copy(lua_State *L) { return four(L, plat_CopyLayer); }
 static int l_export(lua_State *L) { return four(L, plat_ExportLayer); }
 static int l_import(lua_State *L) { return four(L, plat_ImportLayer); }
-static int l_base(lua_State *L) { return ok_or_fail(L, plat_ProcessBaseImage(check_str(L, 1))); }
-static int l_utility(lua_State *L) { return ok_or_fail(L, plat_ProcessUtilityImage(check_str(L, 1))); }
+static int l_base(lua_State *L) { return core_ok_last(L, plat_ProcessBaseImage(core_check_plain(L, 1))); }
+static int l_utility(lua_State *L) { return core_ok_last(L, plat_ProcessUtilityImage(core_check_plain(L, 1))); }
 
 static int l_compartment(lua_State *L) {
   lua_Integer id = luaL_checkinteger(L, 1);
   luaL_argcheck(L, id >= 0 && id <= 0xFFFFFFFF, 1, "compartment id out of range");
-  return ok_or_fail(L, plat_SetCurrentThreadCompartmentId((uint32_t)id));
+  return core_ok_last(L, plat_SetCurrentThreadCompartmentId((uint32_t)id));
 }
 
 static int l_modify_service(lua_State *L) {
   char *result = NULL;
-  return core_ok_result(L, plat_HcsModifyServiceSettings(check_str(L, 1), &result), result);
+  return core_ok_result(L, plat_HcsModifyServiceSettings(core_check_plain(L, 1), &result), result);
 }
 
 /* ---- streams: userdata owning the vmcompute context until End ---- */
@@ -88,14 +66,14 @@ static int begin(lua_State *L, const char *mt,
   plat_layer_stream ctx = NULL;
   stream *s;
   core_check_driver_info(L, 1, &info);
-  id = check_str(L, 2);
+  id = core_check_plain(L, 2);
   n = core_check_layer_descriptors(L, 3, &d);
   s = (stream *)lua_newuserdatauv(L, sizeof *s, 0);
   s->ctx = NULL;
   s->open = 0;
   luaL_setmetatable(L, mt);
   hr = f(&info, id, d, n, &ctx);
-  if (hr < 0) return fail(L, hr);
+  if (hr < 0) return core_fail_last(L, hr);
   s->ctx = ctx;
   s->open = 1;
   return 1;
@@ -115,16 +93,16 @@ static int64_t opt_field(lua_State *L, int idx, const char *k) {
 /* w:next(name, info|nil) -> true | nil, hr, nil, msg; info nil = tombstone */
 static int w_next(lua_State *L) {
   stream *s = check_stream(L, WRITER_MT);
-  const char *name = check_str(L, 2);
+  const char *name = core_check_plain(L, 2);
   plat_file_basic_info fi;
-  if (lua_isnoneornil(L, 3)) return ok_or_fail(L, plat_ImportLayerNext(s->ctx, name, NULL));
+  if (lua_isnoneornil(L, 3)) return core_ok_last(L, plat_ImportLayerNext(s->ctx, name, NULL));
   luaL_checktype(L, 3, LUA_TTABLE);
   fi.CreationTime = opt_field(L, 3, "CreationTime");
   fi.LastAccessTime = opt_field(L, 3, "LastAccessTime");
   fi.LastWriteTime = opt_field(L, 3, "LastWriteTime");
   fi.ChangeTime = opt_field(L, 3, "ChangeTime");
   fi.FileAttributes = (uint32_t)opt_field(L, 3, "FileAttributes");
-  return ok_or_fail(L, plat_ImportLayerNext(s->ctx, name, &fi));
+  return core_ok_last(L, plat_ImportLayerNext(s->ctx, name, &fi));
 }
 
 static int w_write(lua_State *L) {
@@ -134,7 +112,7 @@ static int w_write(lua_State *L) {
   while (len > 0) {
     uint32_t chunk = len > 0x40000000u ? 0x40000000u : (uint32_t)len;
     plat_hresult hr = plat_ImportLayerWrite(s->ctx, buf, chunk);
-    if (hr < 0) return fail(L, hr);
+    if (hr < 0) return core_fail_last(L, hr);
     buf += chunk;
     len -= chunk;
   }
@@ -150,7 +128,7 @@ static int s_close(lua_State *L, const char *mt, plat_hresult (*end)(plat_layer_
     return 1;
   }
   s->open = 0;
-  return ok_or_fail(L, end(s->ctx));
+  return core_ok_last(L, end(s->ctx));
 }
 
 static int w_close(lua_State *L) { return s_close(L, WRITER_MT, plat_ImportLayerEnd); }
@@ -173,7 +151,7 @@ static int r_next(lua_State *L) {
   }
   if (hr < 0) {
     plat_free(name);
-    return fail(L, hr);
+    return core_fail_last(L, hr);
   }
   core_push_owned(L, name);
   if (deleted) {
@@ -203,7 +181,7 @@ static int r_read(lua_State *L) {
   hr = plat_ExportLayerRead(s->ctx, buf, (uint32_t)n, &got);
   if (hr < 0) {
     free(buf);
-    return fail(L, hr);
+    return core_fail_last(L, hr);
   }
   lua_pushlstring(L, buf, got);
   free(buf);
