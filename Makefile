@@ -132,6 +132,7 @@ W32_CORE   = $(W32)/hcsshim/core.dll
 W32_CFLAGS = -O2 -std=c11 -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 $(WARN) -I$(LUA_INCDIR) -Isrc
 W32_DOUBLE = $(W32)/spec/vmcompute.dll
 W32_CTL    = $(W32)/spec/doublectl.dll
+W32_IPHLP  = $(W32)/spec/iphlpapi.dll
 
 .PHONY: win32 win32-setup test-win32
 win32: win32-setup
@@ -153,11 +154,15 @@ $(W32_DOUBLE): spec/win32/vmcompute_double.c
 	@mkdir -p $(dir $@)
 	$(MINGW_CC) -O2 -Wall -Wextra -Werror -shared -o $@ $< -lole32 -luuid
 
+$(W32_IPHLP): spec/win32/iphlpapi_double.c
+	@mkdir -p $(dir $@)
+	$(MINGW_CC) -O2 -Wall -Wextra -Werror -shared -o $@ $<
+
 $(W32_CTL): spec/win32/doublectl.c $(W32)/liblua54.dll.a
 	@mkdir -p $(dir $@)
 	$(MINGW_CC) -O2 -Wall -Wextra -Werror -shared -I$(LUA_INCDIR) -o $@ $< -L$(W32) -llua54
 
 test-win32:
 	@sh scripts/setup-win32.sh --wine
-	@$(MAKE) --no-print-directory $(W32_CORE) $(W32_DOUBLE) $(W32_CTL)
+	@$(MAKE) --no-print-directory $(W32_CORE) $(W32_DOUBLE) $(W32_CTL) $(W32_IPHLP)
 	@BUILD=$(BUILD) sh scripts/run-win32-tests.sh

@@ -25,6 +25,7 @@ external_dependencies = {
       JANSSON = { header = "jansson.h" },
       LIBARCHIVE = { header = "archive.h" },
       CRYPTO = { header = "openssl/evp.h" },
+      SQLITE3 = { header = "sqlite3.h" },
     },
   },
 }

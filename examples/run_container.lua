@@ -53,11 +53,33 @@ local function main()
   -- networking: a nat network, an endpoint with port 80 published on the
   -- host, and a web server directory (Debian minbase has no web server:
   -- a copy of the host's static busybox, mapped read-only)
+  --
+  -- The network has a fixed name and subnet: provision reuses one left by
+  -- a demo run that crashed, after removing that run's stale endpoints
+  -- (and networks of older demo versions, named demo-nat-<tag>, that hold
+  -- the same subnet).
   local port = 18000 + math.random(0, 999)
-  step("provisioning nat network demo-nat-%s and an endpoint (host port %d -> 80)", tag, port)
-  local net = assert(hcsshim.network.provision({ Name = "demo-nat-" .. tag, Type = "nat",
+  local net_name = "hcsshim-demo-nat"
+  step("provisioning nat network %s and an endpoint (host port %d -> 80)", net_name, port)
+  for _, n in ipairs(assert(hcsshim.hns.list_networks())) do
+    if n.Name:find("^demo%-nat%-") then hcsshim.hns.delete_network(n.ID, { force = true }) end
+  end
+  local net = assert(hcsshim.network.provision({ Name = net_name, Type = "nat",
     Subnets = { { AddressPrefix = "172.28.99.0/24", GatewayAddress = "172.28.99.1" } } }))
-  later(function() assert(hcsshim.hns.delete_network(net.ID)) end)
+  local live = {}
+  for _, c in ipairs(assert(hcsshim.get_containers())) do live[c.Id or c.ID or ""] = true end
+  for _, e in ipairs(assert(hcsshim.hns.list_endpoints())) do
+    local owner = (e.SharedContainers or {})[1]
+    if e.VirtualNetwork == net.ID and e.Name:find("^demo%-ep%-") and not (owner and live[owner]) then
+      step("removing stale endpoint %s of an earlier demo run", e.Name)
+      hcsshim.hns.delete_endpoint(e.ID)
+    end
+  end
+  later(function()
+    -- another demo may still be using it: then it stays for that one
+    local ok, err = hcsshim.hns.delete_network(net.ID)
+    if not ok then step("network %s kept: %s", net_name, tostring(err)) end
+  end)
   local ep = assert(hcsshim.hns.create_endpoint({ VirtualNetwork = net.ID, Name = "demo-ep-" .. tag,
     Policies = { { Type = "NAT", Protocol = "TCP", InternalPort = 80, ExternalPort = port } } }))
   later(function() assert(hcsshim.hns.delete_endpoint(ep.ID)) end)

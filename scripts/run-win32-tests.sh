@@ -10,6 +10,10 @@ export WINEDLLOVERRIDES="winedbg.exe=d;mscoree,mshtml=;vmcompute=n"
 WINE=$(command -v wine64 || echo /usr/lib/wine/wine64)
 sys32="$WINEPREFIX/drive_c/windows/system32"
 cp "$B/spec/vmcompute.dll" "$sys32/vmcompute.dll"
+# Wine's iphlpapi lacks SetCurrentThreadCompartmentId: lua.exe alone gets the
+# double (a per-application override; other processes keep the builtin).
+cp "$B/spec/iphlpapi.dll" "$sys32/iphlpapi.dll"
+"$WINE" reg add 'HKCU\Software\Wine\AppDefaults\lua.exe\DllOverrides' /v iphlpapi /d native /f >/dev/null 2>&1
 b=$(echo "$B" | sed 's|/|\\|g')
 export LUA_PATH="lua\\?.lua;lua\\?\\init.lua;spec\\win32\\?.lua"
 export LUA_CPATH="$b\\?.dll;$b\\lua\\?.dll;$b\\spec\\?.dll"

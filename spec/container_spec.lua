@@ -219,6 +219,21 @@ describe("compute system configuration", function()
     end
   end)
 
+  it("accepts the always-sent MappedDir.CreateInUtilityVM=false and refuses true as not supported", function()
+    local dir = env.tmpdir()
+    local md = { HostPath = dir, ContainerPath = "/mnt/data", CreateInUtilityVM = false }
+    assert.matches('"CreateInUtilityVM":false', assert(hcsshim.schema.encode("ContainerConfig", { MappedDirectories = { md } })), 1, true)
+    local c, err = hcsshim.create_container(env.unique("uvm"), { VolumePath = env.tmpdir(), MappedDirectories = { md } })
+    assert(c, tostring(err))
+    assert(c:terminate())
+    c:close()
+    md.CreateInUtilityVM = true
+    c, err = hcsshim.create_container(env.unique("uvm"), { VolumePath = env.tmpdir(), MappedDirectories = { md } })
+    assert.is_nil(c)
+    assert.is_true(hcsshim.is_not_supported(err), tostring(err))
+    assert.matches("MappedDirectories[0].CreateInUtilityVM is not supported on this platform", tostring(err), 1, true)
+  end)
+
   it("refuses a non-empty EndpointList clearly until HNS exists", function()
     local c, err = hcsshim.create_container(env.unique("ep"), { VolumePath = env.tmpdir(),
       EndpointList = { hcsshim.new_guid() } })

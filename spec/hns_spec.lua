@@ -83,6 +83,15 @@ describe("hcsshim.hns", function()
       assert(hns.delete_endpoint(ep.ID))
       assert(hns.delete_network(net.ID))
     end)
+    it("a network whose bridge name another network already uses", function()
+      local a = assert(hns.create_network({ ID = "c1a5b00e-0000-4000-8000-000000000001", Name = env.unique("hns-br1"), Type = "internal",
+        Subnets = { { AddressPrefix = "172.29.48.0/24" } } }))
+      local ok, err = hns.create_network({ ID = "C1A5B00E-1111-4000-8000-000000000002", Name = env.unique("hns-br2"), Type = "internal",
+        Subnets = { { AddressPrefix = "172.29.49.0/24" } } })
+      assert.is_nil(ok)
+      assert.matches("would use bridge hnsc1a5b00e, which network", tostring(err), 1, true)
+      assert(hns.delete_network(a.ID))
+    end)
     it("and the service refuses the same through the raw call", function()
       local out, err = hns.hns_call("POST", "/networks/", '{"Name":"raw","Type":"nat","Subnets":[{"AddressPrefix":"172.29.44.0/24","GatewayAddress":"172.29.45.1"}]}')
       assert.is_nil(out)
@@ -197,8 +206,17 @@ describe("hcsshim.hns", function()
       assert.same({ id }, hns.get_endpoint(ep.ID).SharedContainers)
       -- attaching again is harmless; a second container cannot take it
       assert(hns.hot_attach_endpoint(id, ep.ID))
+      local c2, id2 = container(nil)
+      local ok2, err2 = c2:modify({ ResourceType = "Network", RequestType = "Add", Settings = ep.ID })
+      assert.is_nil(ok2)
+      assert.matches("already attached to compute system " .. id, tostring(err2), 1, true)
+      assert.not_matches("eth0", env.run(c2, "ip link"))
+      assert.same({ id }, hns.get_endpoint(ep.ID).SharedContainers)
+      assert.is_string(id2)
       assert(c:modify({ ResourceType = "Network", RequestType = "Remove", Settings = ep.ID }))
       assert.not_matches("eth0", env.run(c, "ip link"))
+      -- the last DNS-carrying endpoint is gone: its nameservers go too
+      assert.not_matches("172.29.50", env.run(c, "cat /etc/resolv.conf"))
       assert.equal(1, hns.get_endpoint(ep.ID).State)
       local ok, err = c:modify({ ResourceType = "Network", RequestType = "Add", Settings = "00000000-0000-0000-0000-000000000000" })
       assert.is_nil(ok)
@@ -270,6 +288,39 @@ describe("hcsshim.hns", function()
       assert.equal(0, #assert(hns.list_endpoints()))
     end)
 
+    it("a network deleted while an endpoint create is under way never leaves that endpoint orphaned", function()
+      -- endpoint create pauses after its first read of the network; the
+      -- network is deleted in that window
+      local net = nat_net(60)
+      local script = child(([[
+        local hns = require "hcsshim.hns"
+        local ep, err = hns.create_endpoint({ VirtualNetwork = %q })
+        print(ep and ("created " .. ep.ID) or ("refused " .. tostring(err)))]]):format(net.ID))
+      local out = env.must(("HCSSHIM_TEST_HNS_PAUSE=endpoint-create:700 %s %s > %s.out & sleep 0.3; %s -e 'assert(require(\"hcsshim.hns\").delete_network(%q))'; wait; cat %s.out")
+        :format(LUA, script, script, LUA, net.ID, script))
+      os.remove(script)
+      os.remove(script .. ".out")
+      assert.matches("refused .*not found", out)
+      for _, ep in ipairs(assert(hns.list_endpoints())) do assert.not_equal(net.ID, ep.VirtualNetwork) end
+    end)
+
+    it("an endpoint created while a network delete is under way keeps the network", function()
+      -- network delete pauses after its endpoint check; an endpoint is
+      -- created in that window
+      local net = nat_net(61)
+      local script = child(([[
+        local hns = require "hcsshim.hns"
+        local ok, err = hns.delete_network(%q)
+        print(ok and "deleted" or ("refused " .. tostring(err)))]]):format(net.ID))
+      local out = env.must(("HCSSHIM_TEST_HNS_PAUSE=network-delete:700 %s %s > %s.out & sleep 0.3; %s -e 'assert(require(\"hcsshim.hns\").create_endpoint({VirtualNetwork=%q}))'; wait; cat %s.out")
+        :format(LUA, script, script, LUA, net.ID, script))
+      os.remove(script)
+      os.remove(script .. ".out")
+      assert.matches("refused .*gained an endpoint", out)
+      assert(hns.get_network(net.ID))
+      assert(hns.delete_network(net.ID, { force = true }))
+    end)
+
     it("a client killed with SIGKILL mid-create leaves whole endpoints or none", function()
       local net = assert(hns.create_network({ Name = env.unique("hns-kill"), Type = "nat",
         Subnets = { { AddressPrefix = "10.214.0.0/16", GatewayAddress = "10.214.0.1" } } }))
@@ -280,7 +331,14 @@ describe("hcsshim.hns", function()
         env.must(("%s %s & p=$!; sleep %s; kill -9 $p; wait $p || true"):format(LUA, script, delay))
       end
       os.remove(script)
-      local ips = {}
+      -- the database itself is sound (sqlite3's own check) ...
+      local db = env.data_root .. "/hns/hns.db"
+      local check = env.sh(("if command -v sqlite3 >/dev/null; then sqlite3 %s 'PRAGMA integrity_check'; "
+        .. "else python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"PRAGMA integrity_check\").fetchone()[0])' %s; fi")
+        :format(db, db))
+      assert.equal("ok\n", check)
+      -- ... every row decodes (list fails otherwise), and no address is given twice
+      local ips, macs = {}, {}
       local eps = assert(hns.list_endpoints())
       assert.is_true(#eps > 0)
       for _, ep in ipairs(eps) do
@@ -288,7 +346,8 @@ describe("hcsshim.hns", function()
         assert.is_truthy(again.IPAddress:match("^10%.214%.%d+%.%d+$"))
         assert.is_truthy(again.MacAddress:match("^00%-15%-5D"))
         assert.is_nil(ips[again.IPAddress])
-        ips[again.IPAddress] = true
+        assert.is_nil(macs[again.MacAddress])
+        ips[again.IPAddress], macs[again.MacAddress] = true, true
       end
       -- the store is not left locked
       local ep = assert(hns.create_endpoint({ VirtualNetwork = net.ID }))
@@ -323,6 +382,35 @@ describe("hcsshim.hns", function()
       assert.matches("nameserver 172.29.71.1", r.stdout, 1, true)
       for _, n in ipairs(assert(hns.list_networks())) do
         if n.Name:find("^hns%-run") then assert(hns.delete_network(n.ID)) end
+      end
+    end)
+
+    it("cleanup trusts no failed enumeration of the compute systems", function()
+      local core = require "hcsshim.core"
+      local real = core.enumerate_compute_systems
+      core.enumerate_compute_systems = function() return nil, 0x80004005, nil end
+      local ok, res, err = pcall(hns.cleanup)
+      core.enumerate_compute_systems = real
+      assert.is_true(ok, tostring(res))
+      assert.is_nil(res)
+      assert.is_not_nil(err)
+    end)
+
+    it("run checks every option before it makes anything", function()
+      local function entries()
+        local n = 0
+        for _ in env.sh("ls -A " .. env.home .. " 2>/dev/null"):gmatch("[^\n]+") do n = n + 1 end
+        return n
+      end
+      local before = entries()
+      for _, o in ipairs({ { ports = { "80" } }, { ports = { "8080:80" } }, { network = "n", ports = { "bad" } },
+        { network = "n", ports = "8080:80" }, { timeout = "soon" } }) do
+        o.layers, o.home, o.command = { env.base_layer().path }, env.home, "true"
+        before = entries()
+        local ok, err = pcall(hcsshim.run, o)
+        assert.is_false(ok)
+        assert.matches("run: ", tostring(err), 1, true)
+        assert.equal(before, entries())
       end
     end)
 

@@ -14,7 +14,7 @@ describe("ContainerConfig encoding", function()
       Layers = { { ID = "d422512d-2bf2-4752-809d-7b82b5fcb1b4", Path = "/l" } } }))
     assert.equal('{"SystemType":"Container","Name":"n","Layers":[{"ID":"d422512d-2bf2-4752-809d-7b82b5fcb1b4","Path":"/l"}],'
       .. '"MemoryMaximumInMB":64,"HostName":"h","MappedDirectories":[{"HostPath":"/a","ContainerPath":"/b","ReadOnly":true,'
-      .. '"BandwidthMaximum":0,"IOPSMaximum":0}],"HvPartition":false}', text)
+      .. '"BandwidthMaximum":0,"IOPSMaximum":0,"CreateInUtilityVM":false}],"HvPartition":false}', text)
   end)
 
   it("refuses unknown fields, wrong types and out-of-range numbers, naming them", function()

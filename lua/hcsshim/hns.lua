@@ -380,9 +380,17 @@ end
 function M.cleanup(opts)
   local list, err = M.list_endpoints()
   if not list then return nil, err end
-  local text = core.enumerate_compute_systems("{}")
+  -- a failed enumeration must not make every attached endpoint look stale
+  local text, hr, result = core.enumerate_compute_systems("{}")
+  if not text then
+    return nil, errors.from_core({ kind = "hcs", op = "hcsshim::GetContainers" }, hr, result)
+  end
+  local systems = json.decode(text)
+  if type(systems) ~= "table" then
+    return nil, errors.new({ message = "hns.cleanup: the compute-system enumeration did not decode" })
+  end
   local live = {}
-  for _, s in ipairs(text and json.decode(text) or {}) do live[json.get(s, "Id") or ""] = true end
+  for _, s in ipairs(systems) do live[json.get(s, "Id") or ""] = true end
   local removed = {}
   for _, ep in ipairs(list) do
     local shared = ep.SharedContainers or {}

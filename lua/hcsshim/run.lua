@@ -24,6 +24,20 @@ local function data_root() return os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hc
 --  * `stdin`: text written to the process's stdin
 --  * `id`: compute system id (default a new GUID)
 --  * `detach`: return at once with a handle instead of waiting
+--  * `timeout`: seconds to wait for the process to exit once its output
+--    is read (default: forever); on expiry the container is terminated,
+--    everything removed, and nil plus the ErrTimeout error returned
+--
+-- Every option is checked before anything is made: a bad option raises
+-- an error and leaves nothing behind.
+--
+-- Output is read one pipe after the other: all of stdout (until the
+-- process closes it, normally at exit), then all of stderr.  A process
+-- that writes more than a pipe's worth (64 KiB) to stderr while keeping
+-- stdout open blocks on that write, and the run never returns; merge the
+-- streams in the command (`sh -c '... 2>&1'`) or use `detach` and read
+-- the pipes yourself for such processes.  `timeout` bounds only the wait
+-- for exit after the output was read.
 -- @return without `detach`: `{exit_code=, signal=, stdout=, stderr=}`
 -- (everything is removed before returning); with `detach`: a handle
 -- `{id, container, process, endpoint}` whose `stop()` terminates the
@@ -41,6 +55,26 @@ function M.run(opts)
   end
   local function fail(err) unwind() return nil, err end
 
+  -- every option, before the first layer call
+  if not opts.layers and not opts.rootfs then error("run: `layers` or `rootfs` is required", 2) end
+  if opts.layers ~= nil and type(opts.layers) ~= "table" then error("run: `layers` must be an array of layer paths", 2) end
+  if opts.rootfs == nil and #opts.layers == 0 then error("run: `layers` or `rootfs` is required", 2) end
+  if opts.command == nil and opts.args == nil then error("run: `command` or `args` is required", 2) end
+  if opts.network ~= nil and type(opts.network) ~= "table" and type(opts.network) ~= "string" then
+    error("run: `network` must be a network name or id, or an HNSNetwork table", 2)
+  end
+  if opts.timeout ~= nil and (type(opts.timeout) ~= "number" or opts.timeout < 0) then
+    error("run: `timeout` must be a number of seconds", 2)
+  end
+  local pols
+  if opts.ports ~= nil then
+    if not opts.network then error("run: `ports` needs a `network`", 2) end
+    if type(opts.ports) ~= "table" then error("run: `ports` must be an array", 2) end
+    local perr
+    pols, perr = network.nat_policies(opts.ports)
+    if not pols then error("run: " .. perr, 2) end
+  end
+
   local parents = {}
   for i, p in ipairs(opts.layers or {}) do parents[i] = p end
   if opts.rootfs then
@@ -50,7 +84,6 @@ function M.run(opts)
     later(function() hcsshim.destroy_layer(home, base) end)
     table.insert(parents, home .. "/" .. base)
   end
-  if #parents == 0 then error("run: `layers` or `rootfs` is required", 2) end
   local parent_id = parents[1]:match("([^/]+)$")
   local sb = id .. "-sandbox"
   local ok, err = hcsshim.create_sandbox_layer(home, sb, parent_id, parents)
@@ -79,14 +112,10 @@ function M.run(opts)
       if not net then net, err = hns.get_network(opts.network) end
     end
     if not net then return fail(err) end
-    local pols, perr = network.nat_policies(opts.ports)
-    if not pols then error("run: " .. perr, 2) end
-    ep, err = hns.create_endpoint({ VirtualNetwork = net.ID, Name = id, Policies = pols })
+    ep, err = hns.create_endpoint({ VirtualNetwork = net.ID, Name = id, Policies = pols or {} })
     if not ep then return fail(err) end
     later(function() hns.delete_endpoint(ep.ID) end)
     cfg.EndpointList = { ep.ID }
-  elseif opts.ports then
-    error("run: `ports` needs a `network`", 2)
   end
 
   local c
@@ -124,7 +153,7 @@ function M.run(opts)
   end
   local out = stdout and stdout:read("a") or ""
   local errtext = stderr and stderr:read("a") or ""
-  ok, err = p:wait()
+  ok, err = p:wait(opts.timeout)
   if not ok then return fail(err) end
   local code, sig = p:exit_code()
   unwind()

@@ -20,7 +20,8 @@ S.Layer = { { "ID", "string" }, { "Path", "string" } }
 S.MappedDir = {
   { "HostPath", "string" }, { "ContainerPath", "string" }, { "ReadOnly", "bool" },
   { "BandwidthMaximum", "uint64" }, { "IOPSMaximum", "uint64" },
-  { "CreateInUtilityVM", "bool", omit = true }, { "LinuxMetadata", "bool", omit = true },
+  -- later hcsshim: CreateInUtilityVM always emitted, LinuxMetadata omitempty
+  { "CreateInUtilityVM", "bool" }, { "LinuxMetadata", "bool", omit = true },
 }
 
 S.HvRuntime = {
@@ -146,13 +147,15 @@ S.QosPolicy = { { "Type", "string" }, { "MaximumOutgoingBandwidthInBytes", "uint
 S.VlanPolicy = { { "Type", "string" }, { "VLAN", "uint32" } }
 S.VsidPolicy = { { "Type", "string" }, { "VSID", "uint32" } }
 S.PaPolicy = { { "Type", "string" }, { "PA", "string" } }
+-- ACLPolicy as NatPolicy: the tags of the same later hcsshim (v0.12.9),
+-- where every field but Type, Action and Direction is omitempty.
 S.ACLPolicy = {
-  { "Type", "string" }, { "Id", "string", omit = true }, { "Protocol", "uint16" },
-  { "Protocols", "string", omit = true }, { "InternalPort", "uint16" }, { "Action", "string" },
-  { "Direction", "string" }, { "LocalAddresses", "string" }, { "RemoteAddresses", "string" },
-  { "LocalPorts", "string", omit = true }, { "LocalPort", "uint16" },
-  { "RemotePorts", "string", omit = true }, { "RemotePort", "uint16" },
-  { "RuleType", "string", omit = true }, { "Priority", "uint16" }, { "ServiceName", "string" },
+  { "Type", "string" }, { "Id", "string", omit = true }, { "Protocol", "uint16", omit = true },
+  { "Protocols", "string", omit = true }, { "InternalPort", "uint16", omit = true }, { "Action", "string" },
+  { "Direction", "string" }, { "LocalAddresses", "string", omit = true }, { "RemoteAddresses", "string", omit = true },
+  { "LocalPorts", "string", omit = true }, { "LocalPort", "uint16", omit = true },
+  { "RemotePorts", "string", omit = true }, { "RemotePort", "uint16", omit = true },
+  { "RuleType", "string", omit = true }, { "Priority", "uint16", omit = true }, { "ServiceName", "string", omit = true },
 }
 S.OutboundNatPolicy = {
   { "Type", "string" }, { "VIP", "string", omit = true }, { "ExceptionList", "strings", omit = true },

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "platform.h"
+#include "linux/hns.h"
 
 static int failures, checks;
 #define CHECK(cond, ...)                                                        \
@@ -191,6 +192,110 @@ static int leftovers(void) {
   bad |= sh("test \"$(grep -c %s /proc/self/mountinfo)\" -le 1", T) != 0;
   if (bad) sh("ls -A %s/crun %s/systems; find /sys/fs/cgroup/*%s -mindepth 1 -type d; pgrep -af '[m]onitor %s '; grep %s /proc/self/mountinfo", RUNROOT, RUNROOT, CGPARENT, RUNROOT, T);
   return bad;
+}
+
+/* ---- HNS: failed CNI DEL and a failed record after ADD (fake plugins) ---- */
+static char *hns_do(const char *method, const char *path, const char *body) {
+  char *resp = NULL;
+  plat_HNSCall(method, path, body, &resp);
+  return resp;
+}
+static const char *out_id(const char *resp, char *buf, size_t n) {
+  json_t *j = json_loads(resp ? resp : "", 0, NULL);
+  snprintf(buf, n, "%s", json_string_value(json_object_get(json_object_get(j, "Output"), "ID")) ?: "");
+  json_decref(j);
+  return buf;
+}
+static void test_hns_cni_failures(void) {
+  char dir[300], log[320], net[64], ep[64], ep2[64], path[128], *r, *e = NULL, body[512];
+  plat_hresult hr;
+  FILE *f;
+  snprintf(dir, sizeof dir, "%s/fakecni", T);
+  snprintf(log, sizeof log, "%s/log", dir);
+  sh("mkdir -p %s", dir);
+  /* every plugin: logs its command; ADD prints a result; DEL fails while faildel exists */
+  for (int i = 0; i < 2; i++) {
+    char p[400];
+    snprintf(p, sizeof p, "%s/%s", dir, i ? "tuning" : "bridge");
+    f = fopen(p, "w");
+    if (!f) { CHECK(0, "cannot write %s", p); return; }
+    fprintf(f, "#!/bin/sh\ncat >/dev/null\necho \"$CNI_COMMAND $(basename $0)\" >>%s\n"
+               "if [ \"$CNI_COMMAND\" = DEL ] && [ -e %s/faildel ]; then echo '{\"code\":11,\"msg\":\"fake DEL failure\"}'; exit 1; fi\n"
+               "[ \"$CNI_COMMAND\" = ADD ] && echo '{\"cniVersion\":\"1.0.0\"}'\nexit 0\n", log, dir);
+    fclose(f);
+    chmod(p, 0755);
+  }
+  setenv("HCSSHIM_CNI_PATH", dir, 1);
+  r = hns_do("POST", "/networks/", "{\"Name\":\"ctest-cni\",\"Type\":\"nat\",\"Subnets\":[{\"AddressPrefix\":\"172.29.90.0/24\",\"GatewayAddress\":\"172.29.90.1\"}]}");
+  CHECK(r && strstr(r, "\"Success\":true"), "network: %s", r ?: "");
+  out_id(r, net, sizeof net);
+  plat_free(r);
+  snprintf(body, sizeof body, "{\"VirtualNetwork\":\"%s\"}", net);
+  r = hns_do("POST", "/endpoints/", body);
+  out_id(r, ep, sizeof ep);
+  plat_free(r);
+  r = hns_do("POST", "/endpoints/", body);
+  out_id(r, ep2, sizeof ep2);
+  plat_free(r);
+  CHECK(*ep && *ep2, "endpoints");
+
+  /* a row that does not decode fails the listing instead of vanishing */
+  {
+    sqlite3 *db = NULL;
+    char dbp[600];
+    snprintf(dbp, sizeof dbp, "%s/hns/hns.db", hns_data_root());
+    if (sqlite3_open(dbp, &db) == SQLITE_OK) {
+      sqlite3_busy_timeout(db, 10000);
+      sqlite3_exec(db, "INSERT INTO networks(id, name, doc) VALUES ('ctest-bad', 'ctest-bad', '{not json')", NULL, NULL, NULL);
+      r = hns_do("GET", "/networks/", NULL);
+      CHECK(r && strstr(r, "\"Success\":false") && strstr(r, "does not decode"), "undecodable row: %s", r ?: "");
+      plat_free(r);
+      sqlite3_exec(db, "DELETE FROM networks WHERE id = 'ctest-bad'", NULL, NULL, NULL);
+    }
+    sqlite3_close(db);
+  }
+
+  /* a failed DEL keeps the attachment and reports the error */
+  hr = hns_endpoint_attach(ep, "ctest-gone", "/nonexistent/netns", &e);
+  CHECK(hr == 0, "fake attach: %s", e ?: "");
+  free(e); e = NULL;
+  sh("touch %s/faildel", dir);
+  hr = hns_endpoint_detach(ep, "ctest-gone", &e);
+  CHECK(hr < 0 && e && strstr(e, "fake DEL failure"), "failed DEL must be reported: 0x%08x %s", (unsigned)hr, e ?: "");
+  free(e); e = NULL;
+  snprintf(path, sizeof path, "/endpoints/%s", ep);
+  r = hns_do("GET", path, NULL);
+  CHECK(r && strstr(r, "\"SharedContainers\":[\"ctest-gone\"]"), "still attached after a failed DEL: %s", r ?: "");
+  plat_free(r);
+  r = hns_do("DELETE", path, NULL);
+  CHECK(r && strstr(r, "\"Success\":false") && strstr(r, "fake DEL failure"), "delete after a failed DEL: %s", r ?: "");
+  plat_free(r);
+  CHECK(hns_detach_all("ctest-gone") == 1, "detach_all counts the failure");
+  sh("rm -f %s/faildel", dir);
+  r = hns_do("DELETE", path, NULL);
+  CHECK(r && strstr(r, "\"Success\":true"), "delete once DEL works: %s", r ?: "");
+  plat_free(r);
+
+  /* the record cannot be written after ADD: the plumbing is undone (DEL) */
+  sh(": >%s", log);
+  setenv("HCSSHIM_TEST_HNS_FAIL", "attach-record", 1);
+  hr = hns_endpoint_attach(ep2, "ctest-gone", "/nonexistent/netns", &e);
+  unsetenv("HCSSHIM_TEST_HNS_FAIL");
+  CHECK(hr < 0 && e && strstr(e, "cannot record"), "attach whose record fails: 0x%08x %s", (unsigned)hr, e ?: "");
+  free(e); e = NULL;
+  CHECK(sh("grep -q '^DEL bridge' %s && grep -q '^DEL tuning' %s", log, log) == 0, "ADD rolled back by DEL");
+  snprintf(path, sizeof path, "/endpoints/%s", ep2);
+  r = hns_do("GET", path, NULL);
+  CHECK(r && strstr(r, "\"SharedContainers\":[]"), "not recorded as attached: %s", r ?: "");
+  plat_free(r);
+  r = hns_do("DELETE", path, NULL);
+  plat_free(r);
+  snprintf(path, sizeof path, "/networks/%s", net);
+  r = hns_do("DELETE", path, NULL);
+  CHECK(r && strstr(r, "\"Success\":true"), "network delete: %s", r ?: "");
+  plat_free(r);
+  unsetenv("HCSSHIM_CNI_PATH");
+  sh("rm -rf %s", dir);
 }
 
 int main(int argc, char **argv) {
@@ -563,6 +668,8 @@ int main(int argc, char **argv) {
       plat_HcsCloseComputeSystem(s);
     }
   }
+
+  test_hns_cni_failures();
 
 cleanup:
   usleep(300000);

@@ -58,8 +58,10 @@ test("golden ProcessConfig documents", function()
 end)
 
 test("golden v1 HNS network and endpoint with policies", function()
-  local okh, hns = pcall(require, "hcsshim.hns")
-  if not (okh and hns.create_network and hns.create_endpoint) then return end
+  local hns = require "hcsshim.hns"
+  for _, f in ipairs({ "create_network", "create_endpoint", "delete_endpoint", "delete_network" }) do
+    t.eq(type(hns[f]), "function", "hcsshim.hns." .. f)
+  end
   local net = assert(hns.create_network({ Name = "g-net", Type = "nat",
     Subnets = { { AddressPrefix = "172.30.0.0/16", GatewayAddress = "172.30.0.1" } },
     Policies = { { Type = "VLAN", VLAN = 10 } } }))
@@ -69,5 +71,38 @@ test("golden v1 HNS network and endpoint with policies", function()
                  { Type = "QOS", MaximumOutgoingBandwidthInBytes = 1000000 } } }))
   t.eq(t.last("HNSCall"):gsub("[0-9a-f]+%-0000%-4000%-8000%-[0-9a-f]+", "NETID"), "POST /endpoints/ " .. golden("hns_endpoint"))
   assert(hns.delete_endpoint(ep.Id or ep.ID))
+  assert(hns.delete_network(net.Id or net.ID))
+end)
+
+-- One endpoint per later v1 policy shape (hcs-api.md section 5, the tags of
+-- hcsshim v0.12.9 internal/hns): each body is what hns.create_endpoint sends.
+local policy_shapes = {
+  -- NatPolicy: Protocol, InternalPort, ExternalPort all omitempty
+  hns_policy_nat_no_protocol = { Type = "NAT" },
+  -- ACLPolicy: Action/Direction always, the rest omitempty; plural address lists
+  hns_policy_acl = { Type = "ACL", Action = "Block", Direction = "In", Protocol = 6,
+    LocalAddresses = "172.30.0.0/16", RemoteAddresses = "10.0.0.0/8,192.168.1.5", RemotePorts = "80,443",
+    RuleType = "Switch", Priority = 200 },
+  -- OutboundNatPolicy: Exceptions is encoded as ExceptionList
+  hns_policy_outboundnat = { Type = "OutBoundNAT", VIP = "10.1.0.5", ExceptionList = { "10.0.0.0/8", "172.16.0.0/12" },
+    Destinations = { "1.1.1.1" } },
+  -- RoutePolicy: EncapEnabled is encoded as NeedEncap
+  hns_policy_route = { Type = "ROUTE", DestinationPrefix = "10.2.0.0/16", NextHop = "10.1.0.1", NeedEncap = true },
+}
+
+test("golden later v1 HNS policy shapes (NAT without Protocol, ACL, OutBoundNAT, ROUTE)", function()
+  local hns = require "hcsshim.hns"
+  local net = assert(hns.create_network({ Name = "g-pol-net", Type = "nat",
+    Subnets = { { AddressPrefix = "172.31.0.0/16", GatewayAddress = "172.31.0.1" } } }))
+  for name, pol in pairs(policy_shapes) do
+    local ep = assert(hns.create_endpoint({ Name = name, VirtualNetwork = net.Id or net.ID, Policies = { pol } }))
+    local sent = t.last("HNSCall"):gsub("[0-9a-f]+%-0000%-4000%-8000%-[0-9a-f]+", "NETID")
+    t.eq(sent, "POST /endpoints/ " .. golden(name), name)
+    assert(hns.delete_endpoint(ep.Id or ep.ID))
+  end
+  local nat = golden("hns_policy_nat_no_protocol")
+  for _, k in ipairs({ "Protocol", "InternalPort", "ExternalPort" }) do
+    t.eq(nat:find('"' .. k .. '"', 1, true), nil, "NAT without Protocol carries no " .. k)
+  end
   assert(hns.delete_network(net.Id or net.ID))
 end)

@@ -313,6 +313,15 @@ static DWORD WINAPI notifier(void *arg) {
     while (*pp) {
       event *e = *pp;
       if (e->due <= now) {
+        /* Assumption: the caller registers its callback only after the
+         * create/open call returns (hcsshim's order: HcsCreateComputeSystem,
+         * then HcsRegisterComputeSystemCallback; the same for processes).
+         * A notification due before any callback exists is therefore
+         * re-queued every 2 ms until one is registered; at give_up (2 s)
+         * it is delivered to nobody, i.e. dropped.  How real vmcompute
+         * treats a notification raised before registration is not
+         * documented in the reference; the double assumes it is kept, so
+         * its short test delays never race hcsshim's ordering. */
         if (!has_cb(e->kind, e->s, e->p) && now < e->give_up) {
           e->due = now + 2; /* nobody registered yet: a little later */
         } else {

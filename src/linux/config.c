@@ -261,16 +261,18 @@ plat_hresult hl_parse_config(const char *json, hl_sysconf *c, char **result) {
     if (!json_is_object(m)) { hr = hl_fail(result, BAD, "MappedDirectories[%zu]: expected an object", i); goto fail; }
     json_object_foreach(m, k2, v2) {
       static const char *const ok[] = {"HostPath", "ContainerPath", "ReadOnly", "BandwidthMaximum",
-                                       "IOPSMaximum", "CreateInUtilityVM"};
+                                       "IOPSMaximum", "CreateInUtilityVM", "LinuxMetadata"};
       size_t j;
       for (j = 0; j < sizeof ok / sizeof ok[0]; j++)
         if (strcasecmp(k2, ok[j]) == 0) break;
       if (j == sizeof ok / sizeof ok[0]) { hr = hl_fail(result, BAD, "MappedDirectories[%zu]: unknown field `%s`", i, k2); goto fail; }
       if (j <= 1 && !json_is_string(v2)) { hr = hl_fail(result, BAD, "MappedDirectories[%zu].%s: expected a string", i, ok[j]); goto fail; }
-      if ((j == 2 || j == 5) && !json_is_boolean(v2) && !json_is_null(v2)) { hr = hl_fail(result, BAD, "MappedDirectories[%zu].%s: expected a boolean", i, ok[j]); goto fail; }
+      if ((j == 2 || j >= 5) && !json_is_boolean(v2) && !json_is_null(v2)) { hr = hl_fail(result, BAD, "MappedDirectories[%zu].%s: expected a boolean", i, ok[j]); goto fail; }
       if ((j == 3 || j == 4) && !kind_ok(K_UINT, v2)) { hr = hl_fail(result, BAD, "MappedDirectories[%zu].%s: expected a non-negative integer", i, ok[j]); goto fail; }
       if ((j == 3 || j == 4) && uint_of(v2)) { hr = hl_fail(result, NS, "MappedDirectories[%zu].%s is not supported on this platform", i, ok[j]); goto fail; }
-      if (j == 5 && json_is_true(v2)) { hr = hl_fail(result, NS, "MappedDirectories[%zu].CreateInUtilityVM is not supported on this platform", i); goto fail; }
+      /* later hcsshim always sends CreateInUtilityVM (false); there is no utility VM here */
+      if (j == 5 && json_is_true(v2)) { hr = hl_fail(result, NS, "MappedDirectories[%zu].CreateInUtilityVM is not supported on this platform: there is no utility VM", i); goto fail; }
+      if (j == 6 && json_is_true(v2)) { hr = hl_fail(result, NS, "MappedDirectories[%zu].LinuxMetadata is not supported on this platform", i); goto fail; }
     }
     snprintf(field, sizeof field, "MappedDirectories[%zu].HostPath", i);
     if (!hl_str(m, "HostPath")) { hr = hl_fail(result, BAD, "%s: missing", field); goto fail; }

@@ -75,7 +75,10 @@ plat_hresult plat_HNSCall(const char *method, const char *path, const char *requ
   if (!db) {
     hr = PLAT_E_FAIL;
   } else if (strcmp(coll, "networks") == 0) {
-    if (get && !id[0]) out = hns_query_docs(db, "SELECT doc FROM networks ORDER BY rowid", NULL);
+    if (get && !id[0]) {
+      out = hns_query_docs(db, "SELECT doc FROM networks ORDER BY rowid", NULL, &err);
+      if (!out) hr = PLAT_E_FAIL;
+    }
     else if (get) {
       out = hns_network_get(db, id);
       if (!out) { hr = PLAT_E_NOT_FOUND; err = hl_strdup_printf("network %s not found", id); }
@@ -83,7 +86,10 @@ plat_hresult plat_HNSCall(const char *method, const char *path, const char *requ
     else if (del && id[0]) hr = hns_network_delete(db, id, json_is_true(hl_get(req, "Force")), &out, &err);
     else { hr = PLAT_E_NOT_SUPPORTED; err = hl_strdup_printf("%s %s is not supported on Linux", method, path); }
   } else {
-    if (get && !id[0]) out = hns_query_docs(db, "SELECT doc FROM endpoints ORDER BY rowid", NULL);
+    if (get && !id[0]) {
+      out = hns_query_docs(db, "SELECT doc FROM endpoints ORDER BY rowid", NULL, &err);
+      if (!out) hr = PLAT_E_FAIL;
+    }
     else if (get) {
       out = hns_query_doc(db, "SELECT doc FROM endpoints WHERE id = lower(?1)", id);
       if (!out) { hr = PLAT_E_NOT_FOUND; err = hl_strdup_printf("endpoint %s not found", id); }

@@ -36,10 +36,15 @@ int hns_commit(sqlite3 *db, char **err);
 void hns_rollback(sqlite3 *db);
 /* Runs sql with text parameters (NULL = SQL NULL); 0 or -1 + *err. */
 int hns_exec(sqlite3 *db, char **err, const char *sql, int n, const char *const *params);
-/* The "doc" column of the first row of sql (JSON), or NULL. */
+/* The "doc" column of the first row of sql (JSON), or NULL (none, or an
+ * error). */
 json_t *hns_query_doc(sqlite3 *db, const char *sql, const char *param);
-/* Every "doc" of sql as an array (never NULL). */
-json_t *hns_query_docs(sqlite3 *db, const char *sql, const char *param);
+/* Every "doc" of sql as an array; NULL + *err (err may be NULL) when the
+ * query fails or a row does not decode. */
+json_t *hns_query_docs(sqlite3 *db, const char *sql, const char *param, char **err);
+/* Test hooks: HCSSHIM_TEST_HNS_PAUSE=<point>:<ms>, HCSSHIM_TEST_HNS_FAIL=<point>. */
+void hns_test_pause(const char *point);
+int hns_test_fail(const char *point);
 char *hns_new_id(void);                           /* a random GUID, lower case */
 
 /* IPv4 and MAC helpers */
@@ -65,8 +70,10 @@ plat_hresult hns_endpoint_update(sqlite3 *db, const char *id, json_t *req, json_
 /* The monitor's side: attach (CNI ADD into netns) and detach (CNI DEL). */
 plat_hresult hns_endpoint_attach(const char *endpoint, const char *container, const char *netns, char **err);
 plat_hresult hns_endpoint_detach(const char *endpoint, const char *container, char **err);
-/* CNI DEL of every endpoint attached to container (exit, teardown). */
-void hns_detach_all(const char *container);
+/* CNI DEL of every endpoint attached to container (exit, teardown); an
+ * endpoint whose DEL fails stays recorded as attached (cleanup retries).
+ * Returns the number of failures. */
+int hns_detach_all(const char *container);
 /* resolv.conf text of the endpoints attached to container plus `extra`
  * endpoint ids (not yet attached); NULL when none has DNS settings. */
 char *hns_resolv_conf(const char *container, json_t *extra);

@@ -211,7 +211,17 @@ plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **
 
   id = hns_new_id();
   if (!id) { hr = fail(err, PLAT_E_OUTOFMEMORY, "out of memory"); goto out; }
+  hns_test_pause("endpoint-create");
   if (hns_begin(db, err) < 0) { hr = PLAT_E_FAIL; goto out; }
+  {
+    /* the network read above may be gone by now: re-read it inside the
+     * transaction, so that a network delete never leaves this endpoint
+     * orphaned */
+    json_t *again = hns_network_get(db, hl_str(net, "ID"));
+    if (!again) { hr = fail(err, PLAT_E_NOT_FOUND, "network %s not found (deleted meanwhile)", hl_str(net, "ID")); goto rollback; }
+    json_decref(net);
+    net = again;
+  }
   if (*name) {
     json_t *o = hns_query_doc(db, "SELECT doc FROM endpoints WHERE name = ?1", name);
     if (o) {
@@ -221,7 +231,8 @@ plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **
     }
   }
   /* host ports are one namespace across every nat network */
-  all = hns_query_docs(db, "SELECT doc FROM endpoints", NULL);
+  all = hns_query_docs(db, "SELECT doc FROM endpoints", NULL, err);
+  if (!all) { hr = PLAT_E_FAIL; goto rollback; }
   {
     json_t *p;
     size_t a;
@@ -355,11 +366,18 @@ plat_hresult hns_endpoint_delete(sqlite3 *db, const char *id, json_t **out, char
     }
     {
       char *c2 = strdup(cid), *e2 = NULL;
+      plat_hresult dr;
       hns_unlock();
-      hns_endpoint_detach(hl_str(ep, "ID"), c2, &e2);
+      dr = hns_endpoint_detach(hl_str(ep, "ID"), c2, &e2);
       hns_lock();
-      free(e2);
       free(c2);
+      if (dr < 0) {
+        plat_hresult hr = fail(err, dr, "endpoint %s: %s", hl_str(ep, "ID"), e2 ? e2 : "detach failed");
+        free(e2);
+        json_decref(ep);
+        return hr;
+      }
+      free(e2);
     }
   }
   {
@@ -517,10 +535,36 @@ plat_hresult hns_endpoint_attach(const char *epid, const char *container, const 
   e2 = NULL;
   hns_lock();
   restext = res ? json_dumps(res, JSON_COMPACT) : NULL;
-  if (hns_begin(db, &e2) == 0) {
-    if (hr >= 0) set_attached(db, hl_str(ep, "ID"), ep, container, ifname, conftext, restext, container, &e2);
-    else set_attached(db, hl_str(ep, "ID"), ep, "", "", NULL, NULL, container, &e2);
-    if (hns_commit(db, &e2) < 0 && hr >= 0) hr = fail(err, PLAT_E_FAIL, "%s", e2);
+  if (hr >= 0) {
+    /* record the result; if that fails the record would lie (attached,
+     * without the result DEL needs), so the plumbing is undone */
+    int ok = hns_begin(db, &e2) == 0;
+    if (ok && (set_attached(db, hl_str(ep, "ID"), ep, container, ifname, conftext, restext, container, &e2) < 0 ||
+               sqlite3_changes(db) != 1 || hns_test_fail("attach-record"))) {
+      if (!e2) e2 = strdup(sqlite3_changes(db) != 1 ? "the endpoint's record changed meanwhile" : "injected failure");
+      hns_rollback(db);
+      ok = 0;
+    }
+    if (ok && hns_commit(db, &e2) < 0) ok = 0;
+    if (!ok) {
+      char *e3 = NULL;
+      hr = fail(err, PLAT_E_FAIL, "attaching endpoint %s to compute system %s: cannot record the attachment: %s", epid, container,
+                e2 ? e2 : "HNS store failed");
+      hns_unlock();
+      if (hns_cni("DEL", conf, hl_str(ep, "ID"), netns, ifname, rt, res, NULL, &e3) < 0) {
+        char *m = hl_strdup_printf("%s; undoing the CNI ADD failed too: %s", *err ? *err : "", e3 ? e3 : "CNI DEL failed");
+        free(*err);
+        *err = m;
+      }
+      free(e3);
+      hns_lock();
+    }
+  } /* a failed ADD has undone itself (hns_cni) */
+  free(e2);
+  e2 = NULL;
+  if (hr < 0 && hns_begin(db, &e2) == 0) {
+    set_attached(db, hl_str(ep, "ID"), ep, "", "", NULL, NULL, container, &e2);
+    hns_commit(db, &e2);
   }
   free(e2);
   goto out;
@@ -572,9 +616,14 @@ plat_hresult hns_endpoint_detach(const char *epid, const char *container, char *
   free(e2);
   e2 = NULL;
   hns_lock();
-  if (hns_begin(db, &e2) == 0) {
-    set_attached(db, hl_str(ep, "ID"), ep, "", "", NULL, NULL, container, &e2);
-    hns_commit(db, &e2);
+  /* a failed DEL keeps the attachment recorded: the plumbing may still be
+   * there, and teardown or cleanup retries it (DEL is idempotent) */
+  if (hr >= 0) {
+    if (hns_begin(db, &e2) < 0 || set_attached(db, hl_str(ep, "ID"), ep, "", "", NULL, NULL, container, &e2) < 0 ||
+        hns_commit(db, &e2) < 0) {
+      hns_rollback(db);
+      hr = fail(err, PLAT_E_FAIL, "detaching endpoint %s from compute system %s: %s", epid, container, e2 ? e2 : "HNS store failed");
+    }
   }
   free(e2);
 out:
@@ -587,18 +636,19 @@ out:
   return hr;
 }
 
-void hns_detach_all(const char *container) {
+int hns_detach_all(const char *container) {
   sqlite3 *db;
   json_t *rows;
   char *err = NULL;
   size_t i;
   json_t *r;
+  int failed = 0;
   {
     /* a host that never used HNS has no store: nothing to detach */
     char *p = hl_strdup_printf("%s/hns/hns.db", hns_data_root());
     int none = !p || access(p, F_OK) < 0;
     free(p);
-    if (none) return;
+    if (none) return 0;
   }
   hns_lock();
   db = hns_db(&err);
@@ -607,11 +657,14 @@ void hns_detach_all(const char *container) {
   free(err);
   json_array_foreach(rows, i, r) {
     char *e2 = NULL;
-    if (hns_endpoint_detach(json_string_value(json_array_get(r, 0)), container, &e2) < 0)
-      fprintf(stderr, "hcsshim: %s\n", e2 ? e2 : "detach failed");
+    if (hns_endpoint_detach(json_string_value(json_array_get(r, 0)), container, &e2) < 0) {
+      fprintf(stderr, "hcsshim: %s (the endpoint stays recorded as attached; hns.cleanup retries)\n", e2 ? e2 : "detach failed");
+      failed++;
+    }
     free(e2);
   }
   json_decref(rows);
+  return failed;
 }
 
 plat_hresult hns_check_endpoint_list(json_t *list, char **err) {
@@ -661,7 +714,8 @@ char *hns_resolv_conf(const char *container, json_t *extra) {
   size_t i;
   hns_lock();
   db = hns_db(&err);
-  eps = db ? hns_query_docs(db, "SELECT doc FROM endpoints WHERE container = ?1 ORDER BY ifname", container) : json_array();
+  eps = db ? hns_query_docs(db, "SELECT doc FROM endpoints WHERE container = ?1 ORDER BY ifname", container, NULL) : NULL;
+  if (!eps) eps = json_array();
   json_array_foreach(extra, i, v) {
     json_t *ep = db && json_string_value(v) ? endpoint_get(db, json_string_value(v)) : NULL;
     if (ep) json_array_append_new(eps, ep);

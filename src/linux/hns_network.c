@@ -355,10 +355,21 @@ plat_hresult hns_network_create(sqlite3 *db, json_t *req, json_t **out, char **e
 
   /* one transaction: unique name and id, no overlap with other networks */
   if (hns_begin(db, err) < 0) { hr = PLAT_E_FAIL; goto out; }
-  others = hns_query_docs(db, "SELECT doc FROM networks", NULL);
+  others = hns_query_docs(db, "SELECT doc FROM networks", NULL, err);
+  if (!others) { hr = PLAT_E_FAIL; goto rollback; }
   json_array_foreach(others, i, v) {
     size_t a, b;
     json_t *s1, *s2;
+    char b1[16], b2[16];
+    /* the bridge is named from the id's first 8 hex digits: two networks
+     * whose ids share them would share one bridge */
+    if (is_bridge_type(type) && is_bridge_type(hl_str(v, "Type")) && strcmp(hns_bridge_name(doc, b1), hns_bridge_name(v, b2)) == 0 &&
+        strcmp(hl_str(v, "ID") ? hl_str(v, "ID") : "", id) != 0) {
+      hr = fail(err, PLAT_E_ALREADY_EXISTS,
+                "network %s would use bridge %s, which network `%s` (%s) already uses: the first 8 hex digits of a bridge network's ID must be unique",
+                id, b1, hl_str(v, "Name"), hl_str(v, "ID"));
+      goto rollback;
+    }
     if (*name && hl_str(v, "Name") && strcmp(hl_str(v, "Name"), name) == 0) {
       hr = fail(err, PLAT_E_ALREADY_EXISTS, "a network named `%s` already exists (%s)", name, hl_str(v, "ID"));
       goto rollback;
@@ -411,7 +422,8 @@ plat_hresult hns_network_delete(sqlite3 *db, const char *id, int force, json_t *
   size_t i;
   json_t *e;
   if (!net) return fail(err, PLAT_E_NOT_FOUND, "network %s not found", id);
-  eps = hns_query_docs(db, "SELECT doc FROM endpoints WHERE network = ?1", hl_str(net, "ID"));
+  eps = hns_query_docs(db, "SELECT doc FROM endpoints WHERE network = ?1", hl_str(net, "ID"), err);
+  if (!eps) { json_decref(net); return PLAT_E_FAIL; }
   if (json_array_size(eps) && !force) {
     hr = fail(err, PLAT_E_BUSY, "network %s (`%s`) still has %zu endpoint(s): delete them first, or delete the network with Force",
               hl_str(net, "ID"), hl_str(net, "Name"), json_array_size(eps));
@@ -444,13 +456,25 @@ plat_hresult hns_network_delete(sqlite3 *db, const char *id, int force, json_t *
     json_decref(o);
   }
   json_decref(eps);
+  hns_test_pause("network-delete");
   {
+    /* guarded: an endpoint created since the check above keeps the
+     * network (the check and this delete are not one transaction) */
     const char *p[] = {hl_str(net, "ID")};
+    int changed;
     if (hns_begin(db, err) < 0) { json_decref(net); return PLAT_E_FAIL; }
-    if (hns_exec(db, err, "DELETE FROM networks WHERE id = ?1", 1, p) < 0 || hns_commit(db, err) < 0) {
+    if (hns_exec(db, err, "DELETE FROM networks WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM endpoints WHERE network = ?1)", 1, p) < 0) {
       hns_rollback(db);
       json_decref(net);
       return PLAT_E_FAIL;
+    }
+    changed = sqlite3_changes(db);
+    if (hns_commit(db, err) < 0) { json_decref(net); return PLAT_E_FAIL; }
+    if (changed != 1) {
+      hr = fail(err, PLAT_E_BUSY, "network %s (`%s`) gained an endpoint while being deleted: delete its endpoints first, or delete the network with Force",
+                hl_str(net, "ID"), hl_str(net, "Name"));
+      json_decref(net);
+      return hr;
     }
   }
   unplumb(net);

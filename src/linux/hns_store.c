@@ -24,7 +24,7 @@ static const char schema_sql[] =
     " id TEXT PRIMARY KEY, name TEXT NOT NULL, doc TEXT NOT NULL);"
     "CREATE UNIQUE INDEX IF NOT EXISTS networks_name ON networks(name) WHERE name != '';"
     "CREATE TABLE IF NOT EXISTS endpoints ("
-    " id TEXT PRIMARY KEY, name TEXT NOT NULL, network TEXT NOT NULL,"
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL, network TEXT NOT NULL REFERENCES networks(id),"
     " ip TEXT NOT NULL, mac TEXT NOT NULL,"
     " container TEXT NOT NULL DEFAULT '', ifname TEXT NOT NULL DEFAULT '',"
     " conf TEXT, result TEXT, doc TEXT NOT NULL,"
@@ -133,24 +133,63 @@ int hns_exec(sqlite3 *db, char **err, const char *sql, int n, const char *const 
   return 0;
 }
 
-json_t *hns_query_docs(sqlite3 *db, const char *sql, const char *param) {
+json_t *hns_query_docs(sqlite3 *db, const char *sql, const char *param, char **err) {
   sqlite3_stmt *st = prepare(db, sql, param ? 1 : 0, &param);
-  json_t *out = json_array();
-  if (!st) return out;
-  while (sqlite3_step(st) == SQLITE_ROW) {
+  json_t *out;
+  int rc;
+  if (!st) {
+    if (err) { free(*err); *err = hl_strdup_printf("HNS store: %s", sqlite3_errmsg(db)); }
+    return NULL;
+  }
+  out = json_array();
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *t = (const char *)sqlite3_column_text(st, 0);
-    json_t *d = t ? json_loads(t, 0, NULL) : NULL;
-    if (d) json_array_append_new(out, d);
+    json_error_t je;
+    json_t *d = t ? json_loads(t, 0, &je) : NULL;
+    if (!json_is_object(d)) {
+      /* a row that does not decode is reported, never hidden */
+      if (err) {
+        free(*err);
+        *err = hl_strdup_printf("HNS store: a record does not decode (%s): the store is damaged", t ? je.text : "no document");
+      }
+      json_decref(d);
+      json_decref(out);
+      sqlite3_finalize(st);
+      return NULL;
+    }
+    json_array_append_new(out, d);
+  }
+  if (rc != SQLITE_DONE) {
+    if (err) { free(*err); *err = hl_strdup_printf("HNS store: %s", sqlite3_errmsg(db)); }
+    json_decref(out);
+    out = NULL;
   }
   sqlite3_finalize(st);
   return out;
 }
 
 json_t *hns_query_doc(sqlite3 *db, const char *sql, const char *param) {
-  json_t *a = hns_query_docs(db, sql, param), *d = json_array_get(a, 0);
+  json_t *a = hns_query_docs(db, sql, param, NULL), *d = json_array_get(a, 0);
   json_incref(d);
   json_decref(a);
   return d;
+}
+
+/* Test hooks (spec/c/hcs_linux_test.c, spec/hns_spec.lua), inert unless
+ * the variables are set:
+ *   HCSSHIM_TEST_HNS_PAUSE=<point>:<ms>  sleeps at <point> (a race window)
+ *   HCSSHIM_TEST_HNS_FAIL=<point>        makes <point> fail */
+void hns_test_pause(const char *point) {
+  const char *e = getenv("HCSSHIM_TEST_HNS_PAUSE"), *colon;
+  size_t n = strlen(point);
+  if (!e || strncmp(e, point, n) || e[n] != ':') return;
+  colon = e + n;
+  usleep((useconds_t)(atoi(colon + 1) * 1000));
+}
+
+int hns_test_fail(const char *point) {
+  const char *e = getenv("HCSSHIM_TEST_HNS_FAIL");
+  return e && strcmp(e, point) == 0;
 }
 
 char *hns_new_id(void) {

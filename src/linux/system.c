@@ -254,12 +254,18 @@ plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configurati
   if (net_made) {
     /* /etc/resolv.conf: the DNS settings of the endpoints, else the
      * image's own; bind-mounted so that hot attach can rewrite it */
-    char *text = hns_resolv_conf(id, eplist), *rp = hl_path(dir, "resolv.conf");
-    if (!text) {
+    char *text = hns_resolv_conf(id, eplist), *rp = hl_path(dir, "resolv.conf"), *image = NULL, *ip = hl_path(dir, "resolv.image");
+    {
+      /* the image's own, kept for when the last DNS-carrying endpoint is
+       * hot-detached (the monitor writes it back) */
       int rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-      text = rfd >= 0 ? hl_read_fileat(rfd, "/etc/resolv.conf", NULL) : NULL;
+      image = rfd >= 0 ? hl_read_fileat(rfd, "/etc/resolv.conf", NULL) : NULL;
       if (rfd >= 0) close(rfd);
     }
+    if (ip) hl_write_file(ip, image ? image : "", image ? strlen(image) : 0, 0644);
+    free(ip);
+    if (!text) text = image;
+    else free(image);
     if (!rp || hl_write_file(rp, text ? text : "", text ? strlen(text) : 0, 0644) < 0) {
       free(text);
       free(rp);

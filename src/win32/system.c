@@ -213,7 +213,11 @@ plat_hresult w32_unregister(const char *name, plat_callback callback) {
     W32_BIND(W32_VMCOMPUTE, unregister_fn, fn, name, NULL);
     hr = fn(c->hcs); /* blocks until an in-flight callback has returned */
   }
-  free(c);
+  /* Free only once HCS has let go of the registration.  On failure HCS may
+   * still hold c as the callback context and call the trampoline with it
+   * later, so c is leaked on purpose: a small leak on a failure path that
+   * should not happen beats a use-after-free on the callback thread. */
+  if (SUCCEEDED(hr)) free(c);
   return (plat_hresult)hr;
 }
 

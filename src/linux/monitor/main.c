@@ -461,6 +461,14 @@ static void op_network(conn *c, json_t *req) {
   }
   free(err);
   text = hns_resolv_conf(M.id, NULL);
+  if (!text) {
+    /* no endpoint with DNS settings left: back to the image's own */
+    char *dir = hl_sysdir(M.id), *ip = dir ? hl_path(dir, "resolv.image") : NULL;
+    text = ip ? hl_read_file(ip, NULL) : NULL;
+    if (!text) text = strdup("");
+    free(ip);
+    free(dir);
+  }
   if (text) hns_write_resolv(M.id, text);
   free(text);
   logmsg("endpoint %s %s", ep, add ? "attached" : "detached");
