@@ -130,7 +130,7 @@ static int cmp_u64(const void *a, const void *b) {
 
 plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **err) {
   const char *k, *name, *vn, *vnn, *ipin, *macin, *ntype;
-  json_t *v, *net = NULL, *doc = NULL, *used = NULL, *subnet = NULL, *all = NULL;
+  json_t *v, *net = NULL, *doc = NULL, *used = NULL, *subnet = NULL, *all = NULL, *first_read = NULL;
   plat_hresult hr = PLAT_S_OK;
   uint32_t ip = 0, *ips = NULL;
   uint64_t mac = 0, *macs = NULL;
@@ -219,7 +219,9 @@ plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **
      * orphaned */
     json_t *again = hns_network_get(db, hl_str(net, "ID"));
     if (!again) { hr = fail(err, PLAT_E_NOT_FOUND, "network %s not found (deleted meanwhile)", hl_str(net, "ID")); goto rollback; }
-    json_decref(net);
+    /* ntype and subnet still point into the first read (a network's type
+     * and subnets never change): keep it alive until the end */
+    first_read = net;
     net = again;
   }
   if (*name) {
@@ -340,6 +342,7 @@ rollback:
   hns_rollback(db);
 out:
   json_decref(net);
+  json_decref(first_read);
   json_decref(doc);
   json_decref(used);
   json_decref(all);
