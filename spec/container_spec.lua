@@ -200,6 +200,42 @@ describe("compute system configuration", function()
     assert.matches("Read%-only", err)
   end)
 
+  it("joins another container's network namespace with NetworkSharedContainerName", function()
+    local a, cleanup_a, id_a = env.container()
+    finally(cleanup_a)
+    assert(a:start())
+    local b, cleanup_b = env.container({ NetworkSharedContainerName = id_a })
+    finally(cleanup_b)
+    assert(b:start())
+    local ns_a = env.run(a, "readlink /proc/self/ns/net")
+    local ns_b = env.run(b, "readlink /proc/self/ns/net")
+    assert.matches("^net:%[%d+%]\n$", ns_a)
+    assert.equal(ns_a, ns_b)
+    local c, err = hcsshim.create_container(env.unique("share"), { VolumePath = env.tmpdir(),
+      NetworkSharedContainerName = "no-such-container" })
+    assert.is_nil(c)
+    assert.matches("NetworkSharedContainerName", tostring(err), 1, true)
+  end)
+
+  it("terminates on the last handle's close with TerminateOnLastHandleClosed", function()
+    local c, cleanup, id = env.container({ TerminateOnLastHandleClosed = true })
+    finally(cleanup)
+    assert(c:start())
+    local h2 = assert(hcsshim.open_container(id))
+    c:close()
+    -- one handle is still open: the system keeps running
+    assert.is_nil((h2:wait(0.3)))
+    h2:close()
+    local gone = false
+    for _ = 1, 200 do
+      local h = hcsshim.open_container(id)
+      if not h then gone = true break end
+      h:close()
+      os.execute("sleep 0.05")
+    end
+    assert.is_true(gone)
+  end)
+
   it("refuses a HostName that is no host name", function()
     for _, bad in ipairs({ "a b", "x\nevil", string.rep("h", 64), "-x", "tab\t" }) do
       local c, err = hcsshim.create_container(env.unique("hn"), { VolumePath = env.tmpdir(), HostName = bad })
