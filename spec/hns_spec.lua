@@ -16,6 +16,34 @@ local function nat_net(n, extra)
   return assert(hns.create_network(net))
 end
 
+-- A host interface for transparent networks, unique to the run and removed
+-- by the returned function: a dummy where the kernel has them, else one end
+-- of a veth pair (the leak spec looks for both names).
+local adapters = 0
+local function host_adapter()
+  adapters = adapters + 1
+  local name = ("tpa%05d%d"):format(os.time() % 100000, adapters)
+  local peer = "tpb" .. name:sub(4)
+  local _, ok = env.sh(("ip link add %s type dummy"):format(name))
+  if not ok then
+    env.must(("ip link add %s type veth peer name %s && ip link set %s up"):format(name, peer, peer))
+  else
+    peer = nil
+  end
+  env.must(("ip link set %s up"):format(name))
+  return name, peer, function() env.sh("ip link del " .. name) end
+end
+
+-- new lines of `cmd` compared with `before`
+local function new_lines(cmd, before)
+  local out = {}
+  for l in pairs(env.net_lines(cmd)) do
+    if not before[l] then out[#out + 1] = l end
+  end
+  return out
+end
+local IFBS = "ip -o link show type ifb | awk -F': ' '{print $2}' | cut -d@ -f1"
+
 describe("hcsshim.hns", function()
   it("loads on its own, without the compute-system modules", function()
     local out = env.must(LUA .. [[ -e 'require "hcsshim.hns"; for _, m in ipairs{"hcsshim", "hcsshim.system", "hcsshim.process"} do if package.loaded[m] then print("loaded " .. m) end end']])
@@ -129,6 +157,27 @@ describe("hcsshim.hns", function()
       assert.is_nil(ok)
       assert.matches("no such network interface", tostring(err), 1, true)
       assert(hns.delete_network(net.ID))
+    end)
+  end)
+
+  describe("network settings", function()
+    it("MacPools: endpoints get the pool's MACs in order; an exhausted pool is refused clearly", function()
+      local net = nat_net(53, { MacPools = { { StartMacAddress = "00-15-5D-AB-CD-FE", EndMacAddress = "00-15-5d-ab-ce-00" } } })
+      finally(function() hns.delete_network(net.ID, { force = true }) end)
+      assert.same({ { StartMacAddress = "00-15-5D-AB-CD-FE", EndMacAddress = "00-15-5D-AB-CE-00" } }, hns.get_network(net.ID).MacPools)
+      local eps = {}
+      for i = 1, 3 do eps[i] = assert(hns.create_endpoint({ VirtualNetwork = net.ID })) end
+      assert.same({ "00-15-5D-AB-CD-FE", "00-15-5D-AB-CD-FF", "00-15-5D-AB-CE-00" },
+        { eps[1].MacAddress, eps[2].MacAddress, eps[3].MacAddress })
+      local n0 = #assert(hns.list_endpoints())
+      local ok, err = hns.create_endpoint({ VirtualNetwork = net.ID })
+      assert.is_nil(ok)
+      assert.matches("has no free MAC address left in its MacPools", tostring(err), 1, true)
+      assert.equal(n0, #assert(hns.list_endpoints()))
+      -- a freed MAC is given again, the lowest first
+      assert(hns.delete_endpoint(eps[2].ID))
+      local again = assert(hns.create_endpoint({ VirtualNetwork = net.ID }))
+      assert.equal("00-15-5D-AB-CD-FF", again.MacAddress)
     end)
   end)
 
@@ -247,6 +296,106 @@ describe("hcsshim.hns", function()
       assert.is_nil(hns.get_endpoint(ep.ID))
       assert.is_nil(env.sh("ip -o link show"):find(br, 1, true))
       assert.not_matches("eth0", (env.sh(("nsenter --net=%s ip -o link"):format(netns_of(id)))))
+    end)
+
+    it("a QOS policy limits the container's outgoing bandwidth (bandwidth plugin); detach removes the limit", function()
+      local ifbs0 = env.net_lines(IFBS)
+      local c = container(nil)
+      -- 250000 bytes/s is 2 Mbit/s
+      local ep = assert(hns.create_endpoint({ VirtualNetwork = net.ID, Policies = { { Type = "QOS", MaximumOutgoingBandwidthInBytes = 250000 } } }))
+      assert(c:modify({ ResourceType = "Network", RequestType = "Add", Settings = ep.ID }))
+      assert.matches(ep.IPAddress, env.run(c, "ip addr show eth0"), 1, true)
+      local ifbs = new_lines(IFBS, ifbs0)
+      assert.equal(1, #ifbs)
+      local qd = env.must("tc qdisc show dev " .. ifbs[1])
+      assert.matches("qdisc tbf .* rate 2Mbit", qd)
+      -- the host side of the container's veth redirects what it receives to the ifb
+      local veth = env.must(("ip -o link show master hns%s type veth | awk -F': ' '{print $2}' | cut -d@ -f1"):format(net.ID:sub(1, 8)))
+        :match("^(%S+)")
+      assert.is_string(veth)
+      assert.matches("mirred.*" .. ifbs[1], env.must(("tc filter show dev %s parent ffff:"):format(veth)))
+      assert(c:modify({ ResourceType = "Network", RequestType = "Remove", Settings = ep.ID }))
+      assert.same({}, new_lines(IFBS, ifbs0))
+      assert.not_matches("tbf", (env.sh("tc qdisc show")))
+      assert(hns.delete_endpoint(ep.ID))
+    end)
+
+    it("re-plumbs a network whose bridge is gone (as after a reboot) when it is next used", function()
+      local br = "hns" .. net.ID:sub(1, 8)
+      env.must("ip link del " .. br)
+      assert.is_nil(env.sh("ip -o link show"):find(br, 1, true))
+      local ep = assert(hns.create_endpoint({ VirtualNetwork = net.ID }))
+      local _, id = container({ ep.ID })
+      assert.matches("inet 172.29.50.1/24", env.must("ip -o addr show dev " .. br), 1, true)
+      assert.matches("state UP", env.must("ip link show dev " .. br), 1, true)
+      env.must(("nsenter --net=%s busybox ping -c1 -W3 172.29.50.1"):format(netns_of(id)))
+      assert.equal(2, hns.get_endpoint(ep.ID).State)
+    end)
+
+    describe("transparent networks on NetworkAdapterName", function()
+      local adapter, peer, remove
+      before_each(function() adapter, peer, remove = host_adapter() end)
+      after_each(function()
+        for i = #cleanups, 1, -1 do pcall(cleanups[i]) end
+        cleanups = {}
+        remove()
+        assert.is_nil(env.sh("ip -o link show"):find(adapter, 1, true))
+      end)
+
+      for _, ntype in ipairs({ "transparent", "l2bridge" }) do
+      it(ntype .. ": attach gives the container a macvlan with the endpoint's IP and MAC; detach and delete undo it", function()
+        local t = assert(hns.create_network({ Name = env.unique("hns-tr"), Type = ntype, NetworkAdapterName = adapter,
+          Subnets = { { AddressPrefix = "172.29.54.0/24", GatewayAddress = "172.29.54.1" } } }))
+        cleanups[#cleanups + 1] = function() assert(hns.delete_network(t.ID, { force = true })) end
+        assert.equal(adapter, hns.get_network(t.ID).NetworkAdapterName)
+        local c, id = container(nil)
+        local ep = assert(hns.create_endpoint({ VirtualNetwork = t.ID, MacAddress = "00-15-5D-29-54-0A" }))
+        assert.equal("172.29.54.2", ep.IPAddress)
+        assert(c:modify({ ResourceType = "Network", RequestType = "Add", Settings = ep.ID }))
+        local addr = env.run(c, "ip addr show eth0")
+        assert.matches("inet 172.29.54.2/24", addr, 1, true)
+        assert.matches("link/ether 00:15:5d:29:54:0a", addr, 1, true)
+        assert.matches("default via 172.29.54.1", env.run(c, "ip route"), 1, true)
+        assert.matches("macvlan", env.sh(("nsenter --net=%s ip -d link show eth0"):format(netns_of(id))), 1, true)
+        if peer then
+          -- the other end of the veth is the wire: the container answers there
+          env.must(("ip addr add 172.29.54.200/24 dev %s"):format(peer))
+          env.must("busybox ping -c1 -W3 -I " .. peer .. " 172.29.54.2")
+        end
+        assert(c:modify({ ResourceType = "Network", RequestType = "Remove", Settings = ep.ID }))
+        assert.not_matches("eth0", env.run(c, "ip link"))
+        assert(hns.delete_endpoint(ep.ID))
+        assert(hns.delete_network(t.ID))
+        assert.is_nil(hns.get_network(t.ID))
+        -- the adapter is the host's: deleting the network leaves it
+        assert.matches(adapter, env.sh("ip -o link show"), 1, true)
+      end)
+      end
+
+      it("a VLAN policy uses the vlan plugin on the adapter (or fails clearly where the kernel has no 802.1Q)", function()
+        local t = assert(hns.create_network({ Name = env.unique("hns-vl"), Type = "transparent", NetworkAdapterName = adapter,
+          Policies = { { Type = "VLAN", VLAN = 7 } }, Subnets = { { AddressPrefix = "172.29.55.0/24" } } }))
+        cleanups[#cleanups + 1] = function() assert(hns.delete_network(t.ID, { force = true })) end
+        local c, id = container(nil)
+        local ep = assert(hns.create_endpoint({ VirtualNetwork = t.ID }))
+        local _, has_vlan = env.sh(("ip link add link %s name %s.9 type vlan id 9 && ip link del %s.9"):format(adapter, adapter, adapter))
+        local ok, err = c:modify({ ResourceType = "Network", RequestType = "Add", Settings = ep.ID })
+        if has_vlan then
+          assert.is_true(ok, tostring(err))
+          assert.matches("inet " .. ep.IPAddress .. "/24", env.run(c, "ip addr show eth0"), 1, true)
+          assert.matches("vlan protocol 802.1Q id 7", env.sh(("nsenter --net=%s ip -d link show eth0"):format(netns_of(id))), 1, true)
+          assert(c:modify({ ResourceType = "Network", RequestType = "Remove", Settings = ep.ID }))
+        else
+          assert.is_nil(ok)
+          assert.matches("CNI ADD of plugin `vlan` failed", tostring(err), 1, true)
+          local e = hns.get_endpoint(ep.ID)
+          assert.equal(1, e.State)
+          assert.same({}, e.SharedContainers or {})
+        end
+        assert.not_matches("eth0", env.run(c, "ip link"))
+        assert(hns.delete_endpoint(ep.ID))
+        assert(hns.delete_network(t.ID))
+      end)
     end)
   end)
 

@@ -78,6 +78,19 @@ describe("after the suite", function()
       if not env.net_baseline.hns_rules[r] then rules[#rules + 1] = r end
     end
     assert.same({}, rules)
+    -- the bandwidth plugin's ifb devices and qdiscs (QOS), the specs' host
+    -- adapters for transparent networks (dummies or veth pairs tpa*/tpb*)
+    local ifbs = {}
+    for v in pairs(env.net_lines("ip -o link show type ifb | awk -F': ' '{print $2}' | cut -d@ -f1")) do
+      if not env.net_baseline.ifbs[v] then ifbs[#ifbs + 1] = v end
+    end
+    assert.same({}, ifbs)
+    local qdiscs = {}
+    for q in pairs(env.net_lines("tc qdisc show | grep -vE '^qdisc (noqueue|pfifo_fast|fq_codel|mq|noop) '")) do
+      if not env.net_baseline.qdiscs[q] then qdiscs[#qdiscs + 1] = q end
+    end
+    assert.same({}, qdiscs)
+    assert.same({}, lines("ip -o link show | awk -F': ' '{print $2}' | grep -E '^tp[ab][0-9]+'"))
     -- and the store holds no endpoint row at all (list decodes every row)
     local eps = assert(hns.list_endpoints())
     assert.equal(0, #eps)

@@ -3,6 +3,9 @@
 
 #include "handle.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 int handle_raise_closed(lua_State *L, const char *what) {
   lua_getfield(L, LUA_REGISTRYINDEX, "hcsshim.closed_error");
   if (lua_isfunction(L, -1)) {
@@ -86,4 +89,114 @@ void handle_push_files(lua_State *L, plat_handle in, plat_handle out, plat_handl
     }
     p->closef = &file_close;
   }
+}
+
+hhandle *handle_new(lua_State *L, size_t size, const char *mt, const handle_ops *ops) {
+  hhandle *b = (hhandle *)lua_newuserdatauv(L, size, 1);
+  memset(b, 0, size);
+  b->ops = ops;
+  luaL_setmetatable(L, mt);
+  return b;
+}
+
+hhandle *handle_check(lua_State *L, int idx, const char *mt) {
+  hhandle *b = (hhandle *)luaL_checkudata(L, idx, mt);
+  if (!b->open) handle_raise_closed(L, b->ops->what);
+  return b;
+}
+
+/* Unregister first (it waits for an in-flight callback), then free the
+ * queue, then close the platform handle, as hcsshim orders it. */
+void handle_release(hhandle *b) {
+  if (!b->open) return;
+  b->open = 0;
+  if (b->q) nq_close(b->q);
+  if (b->cb) b->ops->unreg(b->cb);
+  b->cb = NULL;
+  if (b->q) nq_free(b->q);
+  b->q = NULL;
+  if (b->h) b->ops->close(b->h);
+  b->h = NULL;
+  free(b->sysid);
+  b->sysid = NULL;
+}
+
+plat_hresult handle_attach(lua_State *L, hhandle *b, void *h, const char *sysid) {
+  plat_hresult hr;
+  b->h = h;
+  b->open = 1;
+  b->sysid = strdup(sysid);
+  b->q = nq_new();
+  if (!b->sysid || !b->q) {
+    handle_release(b);
+    luaL_error(L, "not enough memory");
+  }
+  hr = b->ops->reg(h, nq_callback, (void *)b->q->id, &b->cb);
+  if (hr < 0) {
+    b->cb = NULL;
+    handle_release(b);
+  }
+  return hr;
+}
+
+/* The shared methods find their metatable name in upvalue 1. */
+static hhandle *self(lua_State *L) {
+  return handle_check(L, 1, lua_tostring(L, lua_upvalueindex(1)));
+}
+
+static int m_wait(lua_State *L) { return handle_wait(L, self(L)->q, 2, 3); }
+static int m_has(lua_State *L) { return handle_has(L, self(L)->q, 2); }
+
+/***
+ * A descriptor that becomes readable when a notification arrives for this
+ * handle, for event loops: poll it, then call `wait(0)`.  An eventfd on
+ * Linux; -1 on Windows (use `wait(0)`).
+ * @function system:pollfd
+ * @function process:pollfd
+ * @treturn integer
+ */
+static int m_pollfd(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)plat_lock_pollfd(self(L)->q->lock));
+  return 1;
+}
+
+/***
+ * Whether the handle is still open (never raises).
+ * @function system:is_open
+ * @function process:is_open
+ * @treturn boolean
+ */
+static int m_is_open(lua_State *L) {
+  hhandle *b = (hhandle *)luaL_checkudata(L, 1, lua_tostring(L, lua_upvalueindex(1)));
+  lua_pushboolean(L, b->open);
+  return 1;
+}
+
+/***
+ * Close the handle (HcsUnregister*Callback, then HcsCloseComputeSystem or
+ * HcsCloseProcess).  The compute system or process itself keeps running; a
+ * stopped system is forgotten once its last handle closes.  Closing twice
+ * is harmless; any other use of a closed handle raises ErrAlreadyClosed.
+ * Also the `__gc` and `__close` metamethods.
+ * @function system:close
+ * @function process:close
+ */
+static int m_close(lua_State *L) {
+  handle_release((hhandle *)luaL_checkudata(L, 1, lua_tostring(L, lua_upvalueindex(1))));
+  return 0;
+}
+
+void handle_register_common(lua_State *L, const char *mt) {
+  static const luaL_Reg methods[] = {
+    {"_wait", m_wait}, {"_has", m_has}, {"pollfd", m_pollfd}, {"is_open", m_is_open},
+    {"close", m_close}, {NULL, NULL}
+  };
+  static const luaL_Reg metamethods[] = {{"__gc", m_close}, {"__close", m_close}, {NULL, NULL}};
+  lua_pushstring(L, mt);
+  luaL_setfuncs(L, metamethods, 1);  /* metatable on top */
+  lua_pushstring(L, mt);
+  lua_pushvalue(L, -3);               /* the methods table */
+  lua_insert(L, -2);
+  luaL_setfuncs(L, methods, 1);
+  lua_pop(L, 1);
 }

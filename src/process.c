@@ -9,58 +9,28 @@
 #define PROCESS_MT "hcsshim.process"
 
 typedef struct hprocess {
-  plat_process h;
-  plat_callback cb;
-  nqueue *q;
+  hhandle b; /* b.sysid is the id of the process's compute system */
   uint32_t pid;
-  char *sysid;
-  int open;
 } hprocess;
 
-static hprocess *check_process(lua_State *L, int idx) {
-  hprocess *p = (hprocess *)luaL_checkudata(L, idx, PROCESS_MT);
-  if (!p->open) handle_raise_closed(L, "process");
-  return p;
+static plat_hresult reg(void *h, plat_notification_cb cb, void *ctx, plat_callback *out) {
+  return plat_HcsRegisterProcessCallback(h, cb, ctx, out);
 }
+static plat_hresult unreg(plat_callback cb) { return plat_HcsUnregisterProcessCallback(cb); }
+static plat_hresult close_h(void *h) { return plat_HcsCloseProcess(h); }
+static const handle_ops process_ops = {"process", reg, unreg, close_h};
 
-static void release(hprocess *p) {
-  if (!p->open) return;
-  p->open = 0;
-  if (p->q) nq_close(p->q);
-  if (p->cb) plat_HcsUnregisterProcessCallback(p->cb);
-  p->cb = NULL;
-  if (p->q) nq_free(p->q);
-  p->q = NULL;
-  if (p->h) plat_HcsCloseProcess(p->h);
-  p->h = NULL;
-  free(p->sysid);
-  p->sysid = NULL;
+static hprocess *check_process(lua_State *L, int idx) {
+  return (hprocess *)handle_check(L, idx, PROCESS_MT);
 }
 
 static hprocess *new_process(lua_State *L) {
-  hprocess *p = (hprocess *)lua_newuserdatauv(L, sizeof *p, 1);
-  memset(p, 0, sizeof *p);
-  luaL_setmetatable(L, PROCESS_MT);
-  return p;
+  return (hprocess *)handle_new(L, sizeof(hprocess), PROCESS_MT, &process_ops);
 }
 
 static plat_hresult attach(lua_State *L, hprocess *p, plat_process h, const char *sysid, uint32_t pid) {
-  plat_hresult hr;
-  p->h = h;
-  p->open = 1;
   p->pid = pid;
-  p->sysid = strdup(sysid);
-  p->q = nq_new();
-  if (!p->sysid || !p->q) {
-    release(p);
-    luaL_error(L, "not enough memory");
-  }
-  hr = plat_HcsRegisterProcessCallback(h, nq_callback, (void *)p->q->id, &p->cb);
-  if (hr < 0) {
-    p->cb = NULL;
-    release(p);
-  }
-  return hr;
+  return handle_attach(L, &p->b, h, sysid);
 }
 
 static void close_info(plat_process_info *info) {
@@ -139,7 +109,7 @@ static int m_pid(lua_State *L) {
  */
 static int m_system_id(lua_State *L) {
   hprocess *p = check_process(L, 1);
-  lua_pushstring(L, p->sysid);
+  lua_pushstring(L, p->b.sysid);
   return 1;
 }
 
@@ -147,7 +117,7 @@ static int m_system_id(lua_State *L) {
 static int m_terminate(lua_State *L) {
   hprocess *p = check_process(L, 1);
   char *result = NULL;
-  plat_hresult hr = plat_HcsTerminateProcess(p->h, &result);
+  plat_hresult hr = plat_HcsTerminateProcess(p->b.h, &result);
   return core_ok_result(L, hr, result);
 }
 
@@ -156,7 +126,7 @@ static int m_signal(lua_State *L) {
   hprocess *p = check_process(L, 1);
   const char *options = luaL_checkstring(L, 2);
   char *result = NULL;
-  plat_hresult hr = plat_HcsSignalProcess(p->h, options, &result);
+  plat_hresult hr = plat_HcsSignalProcess(p->b.h, options, &result);
   return core_ok_result(L, hr, result);
 }
 
@@ -165,7 +135,7 @@ static int m_stdio(lua_State *L) {
   hprocess *p = check_process(L, 1);
   plat_process_info info = {0, PLAT_NO_HANDLE, PLAT_NO_HANDLE, PLAT_NO_HANDLE};
   char *result = NULL;
-  plat_hresult hr = plat_HcsGetProcessInfo(p->h, &info, &result);
+  plat_hresult hr = plat_HcsGetProcessInfo(p->b.h, &info, &result);
   if (hr < 0) {
     close_info(&info);
     return core_fail(L, hr, result);
@@ -179,7 +149,7 @@ static int m_stdio(lua_State *L) {
 static int m_properties(lua_State *L) {
   hprocess *p = check_process(L, 1);
   char *props = NULL, *result = NULL;
-  plat_hresult hr = plat_HcsGetProcessProperties(p->h, &props, &result);
+  plat_hresult hr = plat_HcsGetProcessProperties(p->b.h, &props, &result);
   return core_json_result(L, hr, props, result);
 }
 
@@ -188,58 +158,14 @@ static int m_modify(lua_State *L) {
   hprocess *p = check_process(L, 1);
   const char *settings = luaL_checkstring(L, 2);
   char *result = NULL;
-  plat_hresult hr = plat_HcsModifyProcess(p->h, settings, &result);
+  plat_hresult hr = plat_HcsModifyProcess(p->b.h, settings, &result);
   return core_ok_result(L, hr, result);
-}
-
-static int m_wait(lua_State *L) {
-  hprocess *p = check_process(L, 1);
-  return handle_wait(L, p->q, 2, 3);
-}
-
-static int m_has(lua_State *L) {
-  hprocess *p = check_process(L, 1);
-  return handle_has(L, p->q, 2);
-}
-
-/***
- * A descriptor that becomes readable when the process's exit notification
- * arrives, for event loops.
- * @function process:pollfd
- * @treturn integer
- */
-static int m_pollfd(lua_State *L) {
-  hprocess *p = check_process(L, 1);
-  lua_pushinteger(L, (lua_Integer)plat_lock_pollfd(p->q->lock));
-  return 1;
-}
-
-/***
- * Whether the handle is still open (never raises).
- * @function process:is_open
- * @treturn boolean
- */
-static int m_is_open(lua_State *L) {
-  hprocess *p = (hprocess *)luaL_checkudata(L, 1, PROCESS_MT);
-  lua_pushboolean(L, p->open);
-  return 1;
-}
-
-/***
- * Close the handle (HcsUnregisterProcessCallback, HcsCloseProcess).  The
- * process keeps running.  Closing twice is harmless.  Also `__gc`/`__close`.
- * @function process:close
- */
-static int m_close(lua_State *L) {
-  hprocess *p = (hprocess *)luaL_checkudata(L, 1, PROCESS_MT);
-  release(p);
-  return 0;
 }
 
 static int m_tostring(lua_State *L) {
   hprocess *p = (hprocess *)luaL_checkudata(L, 1, PROCESS_MT);
-  if (p->open)
-    lua_pushfstring(L, "hcsshim.process (%d in %s)", (int)p->pid, p->sysid);
+  if (p->b.open)
+    lua_pushfstring(L, "hcsshim.process (%d in %s)", (int)p->pid, p->b.sysid);
   else
     lua_pushliteral(L, "hcsshim.process (closed)");
   return 1;
@@ -253,17 +179,10 @@ static const luaL_Reg methods[] = {
   {"_stdio", m_stdio},
   {"_properties", m_properties},
   {"_modify", m_modify},
-  {"_wait", m_wait},
-  {"_has", m_has},
-  {"pollfd", m_pollfd},
-  {"is_open", m_is_open},
-  {"close", m_close},
   {NULL, NULL}
 };
 
 static const luaL_Reg metamethods[] = {
-  {"__gc", m_close},
-  {"__close", m_close},
   {"__tostring", m_tostring},
   {NULL, NULL}
 };
@@ -274,6 +193,9 @@ void core_open_process(lua_State *L) {
   luaL_newlib(L, methods);
   lua_pushvalue(L, -1);
   lua_setfield(L, -3, "__index");
+  lua_pushvalue(L, -2);
+  handle_register_common(L, PROCESS_MT);
+  lua_pop(L, 1);
   lua_setfield(L, -3, "process_methods");
   lua_pop(L, 1);
 }

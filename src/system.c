@@ -10,60 +10,22 @@
 #define SYSTEM_MT "hcsshim.system"
 
 typedef struct hsystem {
-  plat_system h;
-  plat_callback cb;
-  nqueue *q;
-  char *id;
-  int open;
+  hhandle b; /* b.sysid is this system's id */
 } hsystem;
 
-static hsystem *check_system(lua_State *L, int idx) {
-  hsystem *s = (hsystem *)luaL_checkudata(L, idx, SYSTEM_MT);
-  if (!s->open) handle_raise_closed(L, "compute system");
-  return s;
+static plat_hresult reg(void *h, plat_notification_cb cb, void *ctx, plat_callback *out) {
+  return plat_HcsRegisterComputeSystemCallback(h, cb, ctx, out);
 }
+static plat_hresult unreg(plat_callback cb) { return plat_HcsUnregisterComputeSystemCallback(cb); }
+static plat_hresult close_h(void *h) { return plat_HcsCloseComputeSystem(h); }
+static const handle_ops system_ops = {"compute system", reg, unreg, close_h};
 
-/* One non-raising release shared by close, __gc and __close: unregister
- * first (it waits for an in-flight callback), then free the queue, then
- * close the platform handle, as hcsshim orders it. */
-static void release(hsystem *s) {
-  if (!s->open) return;
-  s->open = 0;
-  if (s->q) nq_close(s->q);
-  if (s->cb) plat_HcsUnregisterComputeSystemCallback(s->cb);
-  s->cb = NULL;
-  if (s->q) nq_free(s->q);
-  s->q = NULL;
-  if (s->h) plat_HcsCloseComputeSystem(s->h);
-  s->h = NULL;
-  free(s->id);
-  s->id = NULL;
+static hsystem *check_system(lua_State *L, int idx) {
+  return (hsystem *)handle_check(L, idx, SYSTEM_MT);
 }
 
 static hsystem *new_system(lua_State *L) {
-  hsystem *s = (hsystem *)lua_newuserdatauv(L, sizeof *s, 1);
-  memset(s, 0, sizeof *s);
-  luaL_setmetatable(L, SYSTEM_MT);
-  return s;
-}
-
-/* Completes a fresh handle: queue + callback.  Returns 0 or raises. */
-static plat_hresult attach(lua_State *L, hsystem *s, plat_system h, const char *id) {
-  plat_hresult hr;
-  s->h = h;
-  s->open = 1;
-  s->id = strdup(id);
-  s->q = nq_new();
-  if (!s->id || !s->q) {
-    release(s);
-    luaL_error(L, "not enough memory");
-  }
-  hr = plat_HcsRegisterComputeSystemCallback(h, nq_callback, (void *)s->q->id, &s->cb);
-  if (hr < 0) {
-    s->cb = NULL;
-    release(s);
-  }
-  return hr;
+  return (hsystem *)handle_new(L, sizeof(hsystem), SYSTEM_MT, &system_ops);
 }
 
 static const char *check_id(lua_State *L, int idx) {
@@ -84,7 +46,7 @@ static int l_create(lua_State *L) {
   plat_hresult rr;
   if (hr < 0 && hr != PLAT_HCS_E_OPERATION_PENDING) return core_fail(L, hr, result);
   plat_free(result);
-  rr = attach(L, s, h, id);
+  rr = handle_attach(L, &s->b, h, id);
   if (rr < 0) {
     /* the system exists but this handle could not be completed: undo the
      * create rather than leave a system nobody holds */
@@ -112,7 +74,7 @@ static int l_open(lua_State *L) {
   plat_hresult hr = plat_HcsOpenComputeSystem(id, &h, &result);
   if (hr < 0) return core_fail(L, hr, result);
   plat_free(result);
-  hr = attach(L, s, h, id);
+  hr = handle_attach(L, &s->b, h, id);
   if (hr < 0) return core_fail(L, hr, NULL);
   return 1;
 }
@@ -142,11 +104,11 @@ static int m_op(lua_State *L) {
   char *result = NULL;
   plat_hresult hr;
   switch (op) {
-  case 0: hr = plat_HcsStartComputeSystem(s->h, options, &result); break;
-  case 1: hr = plat_HcsShutdownComputeSystem(s->h, options, &result); break;
-  case 2: hr = plat_HcsTerminateComputeSystem(s->h, options, &result); break;
-  case 3: hr = plat_HcsPauseComputeSystem(s->h, options, &result); break;
-  default: hr = plat_HcsResumeComputeSystem(s->h, options, &result); break;
+  case 0: hr = plat_HcsStartComputeSystem(s->b.h, options, &result); break;
+  case 1: hr = plat_HcsShutdownComputeSystem(s->b.h, options, &result); break;
+  case 2: hr = plat_HcsTerminateComputeSystem(s->b.h, options, &result); break;
+  case 3: hr = plat_HcsPauseComputeSystem(s->b.h, options, &result); break;
+  default: hr = plat_HcsResumeComputeSystem(s->b.h, options, &result); break;
   }
   if (hr < 0 && hr != PLAT_HCS_E_OPERATION_PENDING) return core_fail(L, hr, result);
   plat_free(result);
@@ -160,7 +122,7 @@ static int m_properties(lua_State *L) {
   hsystem *s = check_system(L, 1);
   const char *query = luaL_optstring(L, 2, "");
   char *props = NULL, *result = NULL;
-  plat_hresult hr = plat_HcsGetComputeSystemProperties(s->h, query, &props, &result);
+  plat_hresult hr = plat_HcsGetComputeSystemProperties(s->b.h, query, &props, &result);
   return core_json_result(L, hr, props, result);
 }
 
@@ -169,30 +131,8 @@ static int m_modify(lua_State *L) {
   hsystem *s = check_system(L, 1);
   const char *cfg = luaL_checkstring(L, 2);
   char *result = NULL;
-  plat_hresult hr = plat_HcsModifyComputeSystem(s->h, cfg, &result);
+  plat_hresult hr = plat_HcsModifyComputeSystem(s->b.h, cfg, &result);
   return core_ok_result(L, hr, result);
-}
-
-static int m_wait(lua_State *L) {
-  hsystem *s = check_system(L, 1);
-  return handle_wait(L, s->q, 2, 3);
-}
-
-static int m_has(lua_State *L) {
-  hsystem *s = check_system(L, 1);
-  return handle_has(L, s->q, 2);
-}
-
-/***
- * A file descriptor that becomes readable when a notification arrives for
- * this handle, for event loops (poll it, then call `wait(0)`).
- * @function system:pollfd
- * @treturn integer descriptor (an eventfd on Linux)
- */
-static int m_pollfd(lua_State *L) {
-  hsystem *s = check_system(L, 1);
-  lua_pushinteger(L, (lua_Integer)plat_lock_pollfd(s->q->lock));
-  return 1;
 }
 
 /***
@@ -202,18 +142,7 @@ static int m_pollfd(lua_State *L) {
  */
 static int m_id(lua_State *L) {
   hsystem *s = check_system(L, 1);
-  lua_pushstring(L, s->id);
-  return 1;
-}
-
-/***
- * Whether the handle is still open (never raises).
- * @function system:is_open
- * @treturn boolean
- */
-static int m_is_open(lua_State *L) {
-  hsystem *s = (hsystem *)luaL_checkudata(L, 1, SYSTEM_MT);
-  lua_pushboolean(L, s->open);
+  lua_pushstring(L, s->b.sysid);
   return 1;
 }
 
@@ -221,7 +150,7 @@ static int m_is_open(lua_State *L) {
 static int m_create_process(lua_State *L) {
   hsystem *s = check_system(L, 1);
   const char *params = luaL_checkstring(L, 2);
-  return process_create(L, s->h, s->id, params);
+  return process_create(L, s->b.h, s->b.sysid, params);
 }
 
 /* s:_open_process(pid) -> process | nil, hr, result */
@@ -229,27 +158,13 @@ static int m_open_process(lua_State *L) {
   hsystem *s = check_system(L, 1);
   lua_Integer pid = luaL_checkinteger(L, 2);
   luaL_argcheck(L, pid >= 0 && pid <= 0xFFFFFFFF, 2, "pid out of range");
-  return process_open(L, s->h, s->id, (uint32_t)pid);
-}
-
-/***
- * Close the handle (HcsUnregisterComputeSystemCallback, then
- * HcsCloseComputeSystem).  The compute system itself keeps running; a
- * stopped one is forgotten once its last handle closes.  Closing twice is
- * harmless; any other use of a closed handle raises ErrAlreadyClosed.
- * Also the `__gc` and `__close` metamethods.
- * @function system:close
- */
-static int m_close(lua_State *L) {
-  hsystem *s = (hsystem *)luaL_checkudata(L, 1, SYSTEM_MT);
-  release(s);
-  return 0;
+  return process_open(L, s->b.h, s->b.sysid, (uint32_t)pid);
 }
 
 static int m_tostring(lua_State *L) {
   hsystem *s = (hsystem *)luaL_checkudata(L, 1, SYSTEM_MT);
-  if (s->open)
-    lua_pushfstring(L, "hcsshim.system (%s)", s->id);
+  if (s->b.open)
+    lua_pushfstring(L, "hcsshim.system (%s)", s->b.sysid);
   else
     lua_pushliteral(L, "hcsshim.system (closed)");
   return 1;
@@ -259,20 +174,13 @@ static const luaL_Reg methods[] = {
   {"_op", m_op},
   {"_properties", m_properties},
   {"_modify", m_modify},
-  {"_wait", m_wait},
-  {"_has", m_has},
   {"_create_process", m_create_process},
   {"_open_process", m_open_process},
-  {"pollfd", m_pollfd},
   {"id", m_id},
-  {"is_open", m_is_open},
-  {"close", m_close},
   {NULL, NULL}
 };
 
 static const luaL_Reg metamethods[] = {
-  {"__gc", m_close},
-  {"__close", m_close},
   {"__tostring", m_tostring},
   {NULL, NULL}
 };
@@ -291,6 +199,9 @@ void core_open_system(lua_State *L) {
   luaL_newlib(L, methods);
   lua_pushvalue(L, -1);
   lua_setfield(L, -3, "__index");
+  lua_pushvalue(L, -2);
+  handle_register_common(L, SYSTEM_MT);
+  lua_pop(L, 1);
   lua_setfield(L, -3, "system_methods"); /* core.system_methods */
   lua_pop(L, 1);
   luaL_setfuncs(L, functions, 0);

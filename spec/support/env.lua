@@ -169,6 +169,9 @@ if not M.net_baseline then
     chains = lines_of("iptables -w -t nat -S | grep '^-N'"),
     -- rules the CNI plugins tagged with an HNS network's name (hns-<id>)
     hns_rules = lines_of("{ iptables -w -t nat -S; iptables -w -t filter -S; } | grep -F 'hns-'"),
+    -- ifb devices (the bandwidth plugin makes one per QOS endpoint) and tc qdiscs
+    ifbs = lines_of("ip -o link show type ifb | awk -F': ' '{print $2}' | cut -d@ -f1"),
+    qdiscs = lines_of("tc qdisc show | grep -vE '^qdisc (noqueue|pfifo_fast|fq_codel|mq|noop) '"),
   }
 end
 
