@@ -27,6 +27,8 @@ const char *hns_data_root(void);
 /* The process-wide connection, opened on first use; hns_lock/unlock
  * serialise its use between threads.  NULL + *err on failure. */
 sqlite3 *hns_db(char **err);
+/* Replaces *err with a formatted message; returns hr. */
+plat_hresult hns_fail(char **err, plat_hresult hr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Closes the store's connection (plat_shutdown). */
 void hns_db_close(void);
 void hns_lock(void);

@@ -26,17 +26,6 @@
 #define NS PLAT_E_NOT_SUPPORTED
 #define BAD PLAT_E_INVALIDARG
 
-static plat_hresult fail(char **err, plat_hresult hr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static plat_hresult fail(char **err, plat_hresult hr, const char *fmt, ...) {
-  va_list ap;
-  char *s = NULL;
-  va_start(ap, fmt);
-  if (vasprintf(&s, fmt, ap) < 0) s = NULL;
-  va_end(ap);
-  free(*err);
-  *err = s;
-  return hr;
-}
 
 int hns_container_alive(const char *id) {
   char *dir = hl_sysdir(id), *lock = dir ? hl_path(dir, "lock") : NULL;
@@ -78,42 +67,42 @@ static int u16_ok(json_t *v) { return json_is_integer(v) && json_integer_value(v
 static plat_hresult check_policies(json_t *pols, const char *ntype, char **err) {
   size_t i;
   json_t *p;
-  if (pols && !json_is_null(pols) && !json_is_array(pols)) return fail(err, BAD, "Policies: expected an array of policies");
+  if (pols && !json_is_null(pols) && !json_is_array(pols)) return hns_fail(err, BAD, "Policies: expected an array of policies");
   json_array_foreach(pols, i, p) {
     const char *t = hl_str(p, "Type"), *k;
     json_t *v;
-    if (!json_is_object(p) || !t) return fail(err, BAD, "Policies[%zu]: a policy object with a Type is expected", i);
+    if (!json_is_object(p) || !t) return hns_fail(err, BAD, "Policies[%zu]: a policy object with a Type is expected", i);
     if (strcasecmp(t, "NAT") == 0) {
       const char *proto = hl_str(p, "Protocol");
       json_object_foreach(p, k, v) {
         if (strcasecmp(k, "Type") && strcasecmp(k, "Protocol") && strcasecmp(k, "InternalPort") && strcasecmp(k, "ExternalPort") &&
             strcasecmp(k, "ExternalPortReserved"))
-          return fail(err, BAD, "Policies[%zu]: unknown NAT policy field `%s`", i, k);
+          return hns_fail(err, BAD, "Policies[%zu]: unknown NAT policy field `%s`", i, k);
       }
-      if (strcmp(ntype, "nat")) return fail(err, NS, "Policies[%zu]: NAT policies need a nat network (this one is %s)", i, ntype);
+      if (strcmp(ntype, "nat")) return hns_fail(err, NS, "Policies[%zu]: NAT policies need a nat network (this one is %s)", i, ntype);
       if (!proto || (strcasecmp(proto, "TCP") && strcasecmp(proto, "UDP")))
-        return fail(err, BAD, "Policies[%zu]: NAT Protocol must be TCP or UDP (got `%s`)", i, proto ? proto : "");
-      if (!u16_ok(hl_get(p, "InternalPort"))) return fail(err, BAD, "Policies[%zu]: NAT InternalPort must be 1..65535", i);
-      if (!u16_ok(hl_get(p, "ExternalPort"))) return fail(err, BAD, "Policies[%zu]: NAT ExternalPort must be 1..65535", i);
-      if (json_is_true(hl_get(p, "ExternalPortReserved"))) return fail(err, NS, "Policies[%zu]: ExternalPortReserved is not supported on Linux", i);
+        return hns_fail(err, BAD, "Policies[%zu]: NAT Protocol must be TCP or UDP (got `%s`)", i, proto ? proto : "");
+      if (!u16_ok(hl_get(p, "InternalPort"))) return hns_fail(err, BAD, "Policies[%zu]: NAT InternalPort must be 1..65535", i);
+      if (!u16_ok(hl_get(p, "ExternalPort"))) return hns_fail(err, BAD, "Policies[%zu]: NAT ExternalPort must be 1..65535", i);
+      if (json_is_true(hl_get(p, "ExternalPortReserved"))) return hns_fail(err, NS, "Policies[%zu]: ExternalPortReserved is not supported on Linux", i);
     } else if (strcasecmp(t, "QOS") == 0) {
       json_t *b = hl_get(p, "MaximumOutgoingBandwidthInBytes");
       json_object_foreach(p, k, v) {
         if (strcasecmp(k, "Type") && strcasecmp(k, "MaximumOutgoingBandwidthInBytes"))
-          return fail(err, BAD, "Policies[%zu]: unknown QOS policy field `%s`", i, k);
+          return hns_fail(err, BAD, "Policies[%zu]: unknown QOS policy field `%s`", i, k);
       }
       if (!json_is_integer(b) || json_integer_value(b) < 1 || json_integer_value(b) > (INT64_MAX / 8))
-        return fail(err, BAD, "Policies[%zu]: QOS MaximumOutgoingBandwidthInBytes must be a positive number of bytes per second", i);
+        return hns_fail(err, BAD, "Policies[%zu]: QOS MaximumOutgoingBandwidthInBytes must be a positive number of bytes per second", i);
     } else if (strcasecmp(t, "VLAN") == 0) {
       json_t *vl = hl_get(p, "VLAN");
       if (!json_is_integer(vl) || json_integer_value(vl) < 1 || json_integer_value(vl) > 4094)
-        return fail(err, BAD, "Policies[%zu]: VLAN must be 1..4094", i);
+        return hns_fail(err, BAD, "Policies[%zu]: VLAN must be 1..4094", i);
       if (strcmp(ntype, "transparent") && strcmp(ntype, "l2bridge"))
-        return fail(err, NS, "Policies[%zu]: VLAN policies are supported on Linux only on transparent and l2bridge networks (the vlan plugin)", i);
+        return hns_fail(err, NS, "Policies[%zu]: VLAN policies are supported on Linux only on transparent and l2bridge networks (the vlan plugin)", i);
     } else if (strcasecmp(t, "ACL") == 0 || strcasecmp(t, "ROUTE") == 0 || strcasecmp(t, "OutBoundNAT") == 0) {
-      return fail(err, NS, "Policies[%zu]: %s policies are not supported on Linux (no CNI plugin of containernetworking-plugins 1.1.1 implements them)", i, t);
+      return hns_fail(err, NS, "Policies[%zu]: %s policies are not supported on Linux (no CNI plugin of containernetworking-plugins 1.1.1 implements them)", i, t);
     } else {
-      return fail(err, NS, "Policies[%zu]: endpoint policy type `%s` is not supported on Linux (NAT, QOS and VLAN are)", i, t);
+      return hns_fail(err, NS, "Policies[%zu]: endpoint policy type `%s` is not supported on Linux (NAT, QOS and VLAN are)", i, t);
     }
   }
   return PLAT_S_OK;
@@ -137,24 +126,24 @@ plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **
   size_t nused = 0, i;
   char *id = NULL, *text = NULL, ipb[16], macb[18];
   int pfx = 0;
-  if (!json_is_object(req)) return fail(err, BAD, "the endpoint request must be a JSON object (HNSEndpoint)");
+  if (!json_is_object(req)) return hns_fail(err, BAD, "the endpoint request must be a JSON object (HNSEndpoint)");
   json_object_foreach(req, k, v) {
     int known = 0;
     for (int j = 0; ep_fields[j]; j++)
       if (strcasecmp(k, ep_fields[j]) == 0) known = 1;
-    if (!known) return fail(err, BAD, "unknown HNSEndpoint field `%s`", k);
+    if (!known) return hns_fail(err, BAD, "unknown HNSEndpoint field `%s`", k);
   }
-#define REFUSE_TRUE(f) if (json_is_true(hl_get(req, f))) return fail(err, NS, f " is not supported on Linux")
-#define REFUSE_STR(f) if (hl_str(req, f) && *hl_str(req, f)) return fail(err, NS, f " is not supported on Linux (IPv4 only)")
+#define REFUSE_TRUE(f) if (json_is_true(hl_get(req, f))) return hns_fail(err, NS, f " is not supported on Linux")
+#define REFUSE_STR(f) if (hl_str(req, f) && *hl_str(req, f)) return hns_fail(err, NS, f " is not supported on Linux (IPv4 only)")
   REFUSE_TRUE("EnableInternalDNS");
   REFUSE_TRUE("IsRemoteEndpoint");
   REFUSE_TRUE("DisableICC");
   REFUSE_TRUE("EnableLowMetric");
   REFUSE_STR("IPv6Address");
   REFUSE_STR("GatewayAddressV6");
-  if (json_integer_value(hl_get(req, "IPv6PrefixLength"))) return fail(err, NS, "IPv6PrefixLength is not supported on Linux (IPv4 only)");
-  if (json_integer_value(hl_get(req, "EncapOverhead"))) return fail(err, NS, "EncapOverhead is not supported on Linux");
-  if (hl_get(req, "Namespace") && !json_is_null(hl_get(req, "Namespace"))) return fail(err, NS, "Namespace is not supported on Linux");
+  if (json_integer_value(hl_get(req, "IPv6PrefixLength"))) return hns_fail(err, NS, "IPv6PrefixLength is not supported on Linux (IPv4 only)");
+  if (json_integer_value(hl_get(req, "EncapOverhead"))) return hns_fail(err, NS, "EncapOverhead is not supported on Linux");
+  if (hl_get(req, "Namespace") && !json_is_null(hl_get(req, "Namespace"))) return hns_fail(err, NS, "Namespace is not supported on Linux");
 #undef REFUSE_TRUE
 #undef REFUSE_STR
   name = hl_str(req, "Name");
@@ -163,10 +152,10 @@ plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **
   vnn = hl_str(req, "VirtualNetworkName");
   if (vn && *vn) net = hns_network_get(db, vn);
   else if (vnn && *vnn) net = hns_query_doc(db, "SELECT doc FROM networks WHERE name = ?1", vnn);
-  else return fail(err, BAD, "HNSEndpoint: VirtualNetwork (network id) or VirtualNetworkName is required");
-  if (!net) return fail(err, PLAT_E_NOT_FOUND, "network %s not found", vn && *vn ? vn : vnn);
+  else return hns_fail(err, BAD, "HNSEndpoint: VirtualNetwork (network id) or VirtualNetworkName is required");
+  if (!net) return hns_fail(err, PLAT_E_NOT_FOUND, "network %s not found", vn && *vn ? vn : vnn);
   if (vn && *vn && vnn && *vnn && strcmp(vnn, hl_str(net, "Name")))
-    { hr = fail(err, BAD, "VirtualNetworkName `%s` does not name network %s", vnn, vn); goto out; }
+    { hr = hns_fail(err, BAD, "VirtualNetworkName `%s` does not name network %s", vnn, vn); goto out; }
   ntype = hl_str(net, "Type");
   if ((hr = check_policies(hl_get(req, "Policies"), ntype, err)) < 0) goto out;
   {
@@ -176,7 +165,7 @@ plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **
       snprintf(buf, sizeof buf, "%s", dns);
       for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
         uint32_t x;
-        if (hns_parse_ip(t, &x) < 0) { hr = fail(err, BAD, "DNSServerList: `%s` is not an IPv4 address", t); goto out; }
+        if (hns_parse_ip(t, &x) < 0) { hr = hns_fail(err, BAD, "DNSServerList: `%s` is not an IPv4 address", t); goto out; }
       }
     }
   }
@@ -184,33 +173,33 @@ plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **
   macin = hl_str(req, "MacAddress");
   if (ipin && *ipin) {
     json_t *s;
-    if (hns_parse_ip(ipin, &ip) < 0) { hr = fail(err, BAD, "IPAddress `%s`: not an IPv4 address", ipin); goto out; }
+    if (hns_parse_ip(ipin, &ip) < 0) { hr = hns_fail(err, BAD, "IPAddress `%s`: not an IPv4 address", ipin); goto out; }
     json_array_foreach(hl_get(net, "Subnets"), i, s) {
       uint32_t n;
       int p;
       if (hns_parse_cidr(hl_str(s, "AddressPrefix"), &n, &p) == 0 && (ip & hns_mask(p)) == n) { subnet = s; pfx = p; }
     }
-    if (!subnet) { hr = fail(err, BAD, "IPAddress %s is outside every subnet of network `%s`", ipin, hl_str(net, "Name")); goto out; }
+    if (!subnet) { hr = hns_fail(err, BAD, "IPAddress %s is outside every subnet of network `%s`", ipin, hl_str(net, "Name")); goto out; }
     {
       uint32_t n, gw = 0;
       hns_parse_cidr(hl_str(subnet, "AddressPrefix"), &n, &pfx);
       if (hl_str(subnet, "GatewayAddress")) hns_parse_ip(hl_str(subnet, "GatewayAddress"), &gw);
       if (ip == n || ip == (n | ~hns_mask(pfx)) || ip == gw)
-        { hr = fail(err, BAD, "IPAddress %s is the network, broadcast or gateway address of %s", ipin, hl_str(subnet, "AddressPrefix")); goto out; }
+        { hr = hns_fail(err, BAD, "IPAddress %s is the network, broadcast or gateway address of %s", ipin, hl_str(subnet, "AddressPrefix")); goto out; }
     }
   }
   if (macin && *macin) {
-    if (hns_parse_mac(macin, &mac) < 0) { hr = fail(err, BAD, "MacAddress `%s`: not a MAC address (00-15-5D-12-34-56)", macin); goto out; }
-    if ((mac >> 40) & 1) { hr = fail(err, BAD, "MacAddress %s is a multicast address", macin); goto out; }
+    if (hns_parse_mac(macin, &mac) < 0) { hr = hns_fail(err, BAD, "MacAddress `%s`: not a MAC address (00-15-5D-12-34-56)", macin); goto out; }
+    if ((mac >> 40) & 1) { hr = hns_fail(err, BAD, "MacAddress %s is a multicast address", macin); goto out; }
   }
   {
     json_t *pl = hl_get(req, "PrefixLength");
     if (pl && json_integer_value(pl) && subnet && json_integer_value(pl) != pfx)
-      { hr = fail(err, BAD, "PrefixLength %lld does not match subnet %s", (long long)json_integer_value(pl), hl_str(subnet, "AddressPrefix")); goto out; }
+      { hr = hns_fail(err, BAD, "PrefixLength %lld does not match subnet %s", (long long)json_integer_value(pl), hl_str(subnet, "AddressPrefix")); goto out; }
   }
 
   id = hns_new_id();
-  if (!id) { hr = fail(err, PLAT_E_OUTOFMEMORY, "out of memory"); goto out; }
+  if (!id) { hr = hns_fail(err, PLAT_E_OUTOFMEMORY, "out of memory"); goto out; }
   hns_test_pause("endpoint-create");
   if (hns_begin(db, err) < 0) { hr = PLAT_E_FAIL; goto out; }
   {
@@ -218,7 +207,7 @@ plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **
      * transaction, so that a network delete never leaves this endpoint
      * orphaned */
     json_t *again = hns_network_get(db, hl_str(net, "ID"));
-    if (!again) { hr = fail(err, PLAT_E_NOT_FOUND, "network %s not found (deleted meanwhile)", hl_str(net, "ID")); goto rollback; }
+    if (!again) { hr = hns_fail(err, PLAT_E_NOT_FOUND, "network %s not found (deleted meanwhile)", hl_str(net, "ID")); goto rollback; }
     /* ntype and subnet still point into the first read (a network's type
      * and subnets never change): keep it alive until the end */
     first_read = net;
@@ -227,7 +216,7 @@ plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **
   if (*name) {
     json_t *o = hns_query_doc(db, "SELECT doc FROM endpoints WHERE name = ?1", name);
     if (o) {
-      hr = fail(err, PLAT_E_ALREADY_EXISTS, "an endpoint named `%s` already exists (%s)", name, hl_str(o, "ID"));
+      hr = hns_fail(err, PLAT_E_ALREADY_EXISTS, "an endpoint named `%s` already exists (%s)", name, hl_str(o, "ID"));
       json_decref(o);
       goto rollback;
     }
@@ -248,7 +237,7 @@ plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **
           if (hl_str(q, "Type") && strcasecmp(hl_str(q, "Type"), "NAT") == 0 && hl_str(q, "Protocol") &&
               strcasecmp(hl_str(q, "Protocol"), hl_str(p, "Protocol")) == 0 &&
               json_integer_value(hl_get(q, "ExternalPort")) == json_integer_value(hl_get(p, "ExternalPort"))) {
-            hr = fail(err, PLAT_E_ALREADY_EXISTS, "ExternalPort %lld/%s is already mapped by endpoint %s",
+            hr = hns_fail(err, PLAT_E_ALREADY_EXISTS, "ExternalPort %lld/%s is already mapped by endpoint %s",
                       (long long)json_integer_value(hl_get(p, "ExternalPort")), hl_str(p, "Protocol"), hl_str(e, "ID"));
             goto rollback;
           }
@@ -260,7 +249,7 @@ plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **
   nused = json_array_size(used);
   ips = calloc(nused + 1, sizeof *ips);
   macs = calloc(nused + 1, sizeof *macs);
-  if (!ips || !macs) { hr = fail(err, PLAT_E_OUTOFMEMORY, "out of memory"); goto rollback; }
+  if (!ips || !macs) { hr = hns_fail(err, PLAT_E_OUTOFMEMORY, "out of memory"); goto rollback; }
   for (i = 0; i < nused; i++) {
     hns_parse_ip(json_string_value(json_array_get(json_array_get(used, i), 0)), &ips[i]);
     hns_parse_mac(json_string_value(json_array_get(json_array_get(used, i), 1)), &macs[i]);
@@ -268,7 +257,7 @@ plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **
   qsort(ips, nused, sizeof *ips, cmp_u32);
   qsort(macs, nused, sizeof *macs, cmp_u64);
   if (ip) {
-    if (bsearch(&ip, ips, nused, sizeof *ips, cmp_u32)) { hr = fail(err, PLAT_E_ALREADY_EXISTS, "IPAddress %s is already in use on network `%s`", ipin, hl_str(net, "Name")); goto rollback; }
+    if (bsearch(&ip, ips, nused, sizeof *ips, cmp_u32)) { hr = hns_fail(err, PLAT_E_ALREADY_EXISTS, "IPAddress %s is already in use on network `%s`", ipin, hl_str(net, "Name")); goto rollback; }
   } else {
     json_t *s;
     json_array_foreach(hl_get(net, "Subnets"), i, s) {
@@ -285,10 +274,10 @@ plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **
       }
       if (ip) break;
     }
-    if (!ip) { hr = fail(err, PLAT_E_DISK_FULL, "network `%s` has no free IP address left", hl_str(net, "Name")); goto rollback; }
+    if (!ip) { hr = hns_fail(err, PLAT_E_DISK_FULL, "network `%s` has no free IP address left", hl_str(net, "Name")); goto rollback; }
   }
   if (mac) {
-    if (bsearch(&mac, macs, nused, sizeof *macs, cmp_u64)) { hr = fail(err, PLAT_E_ALREADY_EXISTS, "MacAddress %s is already in use on network `%s`", macin, hl_str(net, "Name")); goto rollback; }
+    if (bsearch(&mac, macs, nused, sizeof *macs, cmp_u64)) { hr = hns_fail(err, PLAT_E_ALREADY_EXISTS, "MacAddress %s is already in use on network `%s`", macin, hl_str(net, "Name")); goto rollback; }
   } else {
     json_t *pool;
     json_array_foreach(hl_get(net, "MacPools"), i, pool) {
@@ -301,7 +290,7 @@ plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **
       }
       if (mac) break;
     }
-    if (!mac) { hr = fail(err, PLAT_E_DISK_FULL, "network `%s` has no free MAC address left in its MacPools", hl_str(net, "Name")); goto rollback; }
+    if (!mac) { hr = hns_fail(err, PLAT_E_DISK_FULL, "network `%s` has no free MAC address left in its MacPools", hl_str(net, "Name")); goto rollback; }
   }
   hns_format_ip(ip, ipb);
   hns_format_mac(mac, macb, '-');
@@ -358,11 +347,11 @@ out:
 plat_hresult hns_endpoint_delete(sqlite3 *db, const char *id, json_t **out, char **err) {
   json_t *ep = endpoint_get(db, id);
   const char *cid;
-  if (!ep) return fail(err, PLAT_E_NOT_FOUND, "endpoint %s not found", id);
+  if (!ep) return hns_fail(err, PLAT_E_NOT_FOUND, "endpoint %s not found", id);
   cid = json_string_value(json_array_get(hl_get(ep, "SharedContainers"), 0));
   if (cid) {
     if (hns_container_alive(cid)) {
-      plat_hresult hr = fail(err, PLAT_E_BUSY, "endpoint %s is attached to compute system %s: detach it first (modify Network Remove) or stop the container",
+      plat_hresult hr = hns_fail(err, PLAT_E_BUSY, "endpoint %s is attached to compute system %s: detach it first (modify Network Remove) or stop the container",
                              hl_str(ep, "ID"), cid);
       json_decref(ep);
       return hr;
@@ -375,7 +364,7 @@ plat_hresult hns_endpoint_delete(sqlite3 *db, const char *id, json_t **out, char
       hns_lock();
       free(c2);
       if (dr < 0) {
-        plat_hresult hr = fail(err, dr, "endpoint %s: %s", hl_str(ep, "ID"), e2 ? e2 : "detach failed");
+        plat_hresult hr = hns_fail(err, dr, "endpoint %s: %s", hl_str(ep, "ID"), e2 ? e2 : "detach failed");
         free(e2);
         json_decref(ep);
         return hr;
@@ -392,7 +381,7 @@ plat_hresult hns_endpoint_delete(sqlite3 *db, const char *id, json_t **out, char
       return PLAT_E_FAIL;
     }
     if (sqlite3_changes(db) == 0) {
-      plat_hresult hr = fail(err, PLAT_E_BUSY, "endpoint %s was attached meanwhile", hl_str(ep, "ID"));
+      plat_hresult hr = hns_fail(err, PLAT_E_BUSY, "endpoint %s was attached meanwhile", hl_str(ep, "ID"));
       json_decref(ep);
       return hr;
     }
@@ -405,7 +394,7 @@ plat_hresult hns_endpoint_update(sqlite3 *db, const char *id, json_t *req, json_
   (void)db;
   (void)req;
   (void)out;
-  return fail(err, NS, "updating endpoint %s (POST /endpoints/{id}) is not supported on Linux: delete and re-create it", id);
+  return hns_fail(err, NS, "updating endpoint %s (POST /endpoints/{id}) is not supported on Linux: delete and re-create it", id);
 }
 
 /* ---- attach / detach ---- */
@@ -500,12 +489,12 @@ plat_hresult hns_endpoint_attach(const char *epid, const char *container, const 
   if (!db) { hns_unlock(); return PLAT_E_FAIL; }
   if (hns_begin(db, err) < 0) { hns_unlock(); return PLAT_E_FAIL; }
   ep = endpoint_get(db, epid);
-  if (!ep) { hr = fail(err, PLAT_E_NOT_FOUND, "endpoint %s not found", epid); goto rollback; }
+  if (!ep) { hr = hns_fail(err, PLAT_E_NOT_FOUND, "endpoint %s not found", epid); goto rollback; }
   cur = json_string_value(json_array_get(hl_get(ep, "SharedContainers"), 0));
   if (cur && strcmp(cur, container) == 0) { hns_rollback(db); goto out; } /* already attached here */
-  if (cur) { hr = fail(err, PLAT_E_BUSY, "endpoint %s is already attached to compute system %s", epid, cur); goto rollback; }
+  if (cur) { hr = hns_fail(err, PLAT_E_BUSY, "endpoint %s is already attached to compute system %s", epid, cur); goto rollback; }
   net = hns_network_get(db, hl_str(ep, "VirtualNetwork"));
-  if (!net) { hr = fail(err, PLAT_E_NOT_FOUND, "network %s of endpoint %s not found", hl_str(ep, "VirtualNetwork"), epid); goto rollback; }
+  if (!net) { hr = hns_fail(err, PLAT_E_NOT_FOUND, "network %s of endpoint %s not found", hl_str(ep, "VirtualNetwork"), epid); goto rollback; }
   rows = query_pairs(db, "SELECT ifname, id FROM endpoints WHERE container = ?1", container);
   for (int n = 0; n < 64; n++) {
     size_t i;
@@ -532,7 +521,7 @@ plat_hresult hns_endpoint_attach(const char *epid, const char *container, const 
   hns_unlock();
   hr = hns_network_plumb(net, err);
   if (hr >= 0 && hns_cni("ADD", conf, hl_str(ep, "ID"), netns, ifname, rt, NULL, &res, &e2) < 0) {
-    hr = fail(err, PLAT_E_FAIL, "attaching endpoint %s to compute system %s: %s", epid, container, e2 ? e2 : "CNI ADD failed");
+    hr = hns_fail(err, PLAT_E_FAIL, "attaching endpoint %s to compute system %s: %s", epid, container, e2 ? e2 : "CNI ADD failed");
   }
   free(e2);
   e2 = NULL;
@@ -551,7 +540,7 @@ plat_hresult hns_endpoint_attach(const char *epid, const char *container, const 
     if (ok && hns_commit(db, &e2) < 0) ok = 0;
     if (!ok) {
       char *e3 = NULL;
-      hr = fail(err, PLAT_E_FAIL, "attaching endpoint %s to compute system %s: cannot record the attachment: %s", epid, container,
+      hr = hns_fail(err, PLAT_E_FAIL, "attaching endpoint %s to compute system %s: cannot record the attachment: %s", epid, container,
                 e2 ? e2 : "HNS store failed");
       hns_unlock();
       if (hns_cni("DEL", conf, hl_str(ep, "ID"), netns, ifname, rt, res, NULL, &e3) < 0) {
@@ -596,10 +585,10 @@ plat_hresult hns_endpoint_detach(const char *epid, const char *container, char *
   db = hns_db(err);
   if (!db) { hns_unlock(); return PLAT_E_FAIL; }
   ep = endpoint_get(db, epid);
-  if (!ep) { hr = fail(err, PLAT_E_NOT_FOUND, "endpoint %s not found", epid); goto out; }
+  if (!ep) { hr = hns_fail(err, PLAT_E_NOT_FOUND, "endpoint %s not found", epid); goto out; }
   cur = json_string_value(json_array_get(hl_get(ep, "SharedContainers"), 0));
   if (!cur) goto out; /* not attached: nothing to do */
-  if (strcmp(cur, container)) { hr = fail(err, PLAT_E_INVALIDARG, "endpoint %s is attached to compute system %s, not %s", epid, cur, container); goto out; }
+  if (strcmp(cur, container)) { hr = hns_fail(err, PLAT_E_INVALIDARG, "endpoint %s is attached to compute system %s, not %s", epid, cur, container); goto out; }
   if (sqlite3_prepare_v2(db, "SELECT conf, result, ifname FROM endpoints WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_text(st, 1, hl_str(ep, "ID"), -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -615,7 +604,7 @@ plat_hresult hns_endpoint_detach(const char *epid, const char *container, char *
   netns = hns_netns_path(container);
   if (saved && hns_cni("DEL", json_object_get(saved, "conf"), hl_str(ep, "ID"), netns, ifname ? ifname : "eth0",
                        json_object_get(saved, "rt"), prev, NULL, &e2) < 0)
-    hr = fail(err, PLAT_E_FAIL, "detaching endpoint %s from compute system %s: %s", epid, container, e2 ? e2 : "CNI DEL failed");
+    hr = hns_fail(err, PLAT_E_FAIL, "detaching endpoint %s from compute system %s: %s", epid, container, e2 ? e2 : "CNI DEL failed");
   free(e2);
   e2 = NULL;
   hns_lock();
@@ -625,7 +614,7 @@ plat_hresult hns_endpoint_detach(const char *epid, const char *container, char *
     if (hns_begin(db, &e2) < 0 || set_attached(db, hl_str(ep, "ID"), ep, "", "", NULL, NULL, container, &e2) < 0 ||
         hns_commit(db, &e2) < 0) {
       hns_rollback(db);
-      hr = fail(err, PLAT_E_FAIL, "detaching endpoint %s from compute system %s: %s", epid, container, e2 ? e2 : "HNS store failed");
+      hr = hns_fail(err, PLAT_E_FAIL, "detaching endpoint %s from compute system %s: %s", epid, container, e2 ? e2 : "HNS store failed");
     }
   }
   free(e2);
@@ -682,11 +671,11 @@ plat_hresult hns_check_endpoint_list(json_t *list, char **err) {
   json_array_foreach(list, i, v) {
     json_t *ep;
     const char *id = json_string_value(v);
-    if (!id) { hr = fail(err, BAD, "EndpointList[%zu]: expected an endpoint id", i); break; }
+    if (!id) { hr = hns_fail(err, BAD, "EndpointList[%zu]: expected an endpoint id", i); break; }
     ep = endpoint_get(db, id);
-    if (!ep) { hr = fail(err, PLAT_E_NOT_FOUND, "EndpointList: endpoint %s not found", id); break; }
+    if (!ep) { hr = hns_fail(err, PLAT_E_NOT_FOUND, "EndpointList: endpoint %s not found", id); break; }
     if (json_array_size(hl_get(ep, "SharedContainers"))) {
-      hr = fail(err, PLAT_E_BUSY, "EndpointList: endpoint %s is already attached to compute system %s", id,
+      hr = hns_fail(err, PLAT_E_BUSY, "EndpointList: endpoint %s is already attached to compute system %s", id,
                 json_string_value(json_array_get(hl_get(ep, "SharedContainers"), 0)));
       json_decref(ep);
       break;

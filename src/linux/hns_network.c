@@ -30,17 +30,6 @@
 #define NS PLAT_E_NOT_SUPPORTED
 #define BAD PLAT_E_INVALIDARG
 
-static plat_hresult fail(char **err, plat_hresult hr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static plat_hresult fail(char **err, plat_hresult hr, const char *fmt, ...) {
-  va_list ap;
-  char *s = NULL;
-  va_start(ap, fmt);
-  if (vasprintf(&s, fmt, ap) < 0) s = NULL;
-  va_end(ap);
-  free(*err);
-  *err = s;
-  return hr;
-}
 
 const char *hns_bridge_name(json_t *net, char buf[16]) {
   const char *id = hl_str(net, "ID");
@@ -107,14 +96,14 @@ plat_hresult hns_network_plumb(json_t *net, char **err) {
   if (!is_bridge_type(type)) {
     const char *ad = hl_str(net, "NetworkAdapterName");
     if (!ad || !if_nametoindex(ad))
-      return fail(err, PLAT_E_NOT_FOUND, "NetworkAdapterName `%s`: no such network interface on this host", ad ? ad : "");
+      return hns_fail(err, PLAT_E_NOT_FOUND, "NetworkAdapterName `%s`: no such network interface on this host", ad ? ad : "");
     return PLAT_S_OK;
   }
   hns_bridge_name(net, br);
   if (!if_nametoindex(br)) {
     const char *a1[] = {"link", "add", "name", br, "type", "bridge", NULL};
     if (run_ip(&e, a1) != 0 && !if_nametoindex(br)) {
-      plat_hresult hr = fail(err, PLAT_E_FAIL, "cannot create bridge %s: %s", br, e ? e : "ip failed");
+      plat_hresult hr = hns_fail(err, PLAT_E_FAIL, "cannot create bridge %s: %s", br, e ? e : "ip failed");
       free(e);
       return hr;
     }
@@ -134,7 +123,7 @@ plat_hresult hns_network_plumb(json_t *net, char **err) {
       {
         const char *a2[] = {"addr", "replace", cidr, "dev", br, NULL};
         if (run_ip(&e, a2) != 0) {
-          plat_hresult hr = fail(err, PLAT_E_FAIL, "cannot set gateway %s on bridge %s: %s", cidr, br, e ? e : "ip failed");
+          plat_hresult hr = hns_fail(err, PLAT_E_FAIL, "cannot set gateway %s on bridge %s: %s", cidr, br, e ? e : "ip failed");
           free(e);
           return hr;
         }
@@ -146,7 +135,7 @@ plat_hresult hns_network_plumb(json_t *net, char **err) {
   {
     const char *a3[] = {"link", "set", br, "up", NULL};
     if (run_ip(&e, a3) != 0) {
-      plat_hresult hr = fail(err, PLAT_E_FAIL, "cannot bring bridge %s up: %s", br, e ? e : "ip failed");
+      plat_hresult hr = hns_fail(err, PLAT_E_FAIL, "cannot bring bridge %s up: %s", br, e ? e : "ip failed");
       free(e);
       return hr;
     }
@@ -174,19 +163,19 @@ json_t *hns_network_get(sqlite3 *db, const char *id) {
 static plat_hresult check_net_policies(json_t *pols, const char *where, const char *type, json_t **vlan, char **err) {
   size_t i;
   json_t *p;
-  if (pols && !json_is_null(pols) && !json_is_array(pols)) return fail(err, BAD, "%s: expected an array of policies", where);
+  if (pols && !json_is_null(pols) && !json_is_array(pols)) return hns_fail(err, BAD, "%s: expected an array of policies", where);
   json_array_foreach(pols, i, p) {
     const char *t = hl_str(p, "Type");
-    if (!json_is_object(p) || !t) return fail(err, BAD, "%s[%zu]: a policy object with a Type is expected", where, i);
+    if (!json_is_object(p) || !t) return hns_fail(err, BAD, "%s[%zu]: a policy object with a Type is expected", where, i);
     if (strcasecmp(t, "VLAN") == 0) {
       json_t *v = hl_get(p, "VLAN");
       if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 4094)
-        return fail(err, BAD, "%s[%zu]: VLAN must be 1..4094", where, i);
+        return hns_fail(err, BAD, "%s[%zu]: VLAN must be 1..4094", where, i);
       if (strcmp(type, "transparent") && strcmp(type, "l2bridge"))
-        return fail(err, NS, "%s[%zu]: VLAN policies are supported on Linux only on transparent and l2bridge networks (the vlan plugin)", where, i);
+        return hns_fail(err, NS, "%s[%zu]: VLAN policies are supported on Linux only on transparent and l2bridge networks (the vlan plugin)", where, i);
       *vlan = v;
     } else {
-      return fail(err, NS, "%s[%zu]: network policy type `%s` is not supported on Linux", where, i, t);
+      return hns_fail(err, NS, "%s[%zu]: network policy type `%s` is not supported on Linux", where, i, t);
     }
   }
   return PLAT_S_OK;
@@ -206,83 +195,83 @@ plat_hresult hns_network_create(sqlite3 *db, json_t *req, json_t **out, char **e
   char type[16], *id = NULL, *text = NULL;
   plat_hresult hr = PLAT_S_OK;
   size_t i;
-  if (!json_is_object(req)) return fail(err, BAD, "the network request must be a JSON object (HNSNetwork)");
+  if (!json_is_object(req)) return hns_fail(err, BAD, "the network request must be a JSON object (HNSNetwork)");
   json_object_foreach(req, k, v) {
     int known = 0;
     for (int j = 0; net_fields[j]; j++)
       if (strcasecmp(k, net_fields[j]) == 0) known = 1;
-    if (!known) return fail(err, BAD, "unknown HNSNetwork field `%s`", k);
+    if (!known) return hns_fail(err, BAD, "unknown HNSNetwork field `%s`", k);
   }
   name = hl_str(req, "Name");
   if (!name) name = "";
   type_in = hl_str(req, "Type");
-  if (!type_in || !*type_in) return fail(err, BAD, "HNSNetwork.Type is required (nat, internal, private, transparent, l2bridge)");
+  if (!type_in || !*type_in) return hns_fail(err, BAD, "HNSNetwork.Type is required (nat, internal, private, transparent, l2bridge)");
   snprintf(type, sizeof type, "%s", type_in);
   for (char *c = type; *c; c++) *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
   if (strcmp(type, "nat") && strcmp(type, "internal") && strcmp(type, "private") && strcmp(type, "transparent") &&
       strcmp(type, "l2bridge"))
-    return fail(err, NS, "network type `%s` is not supported on Linux (supported: nat, internal, private, transparent, l2bridge)", type_in);
+    return hns_fail(err, NS, "network type `%s` is not supported on Linux (supported: nat, internal, private, transparent, l2bridge)", type_in);
   ad = hl_str(req, "NetworkAdapterName");
-  if (is_bridge_type(type) && ad && *ad) return fail(err, BAD, "NetworkAdapterName is only used by transparent and l2bridge networks");
-  if (!is_bridge_type(type) && !(ad && *ad)) return fail(err, BAD, "NetworkAdapterName is required for a %s network", type);
-  if (!is_bridge_type(type) && !if_nametoindex(ad)) return fail(err, PLAT_E_NOT_FOUND, "NetworkAdapterName `%s`: no such network interface on this host", ad);
-  if (hl_str(req, "SourceMac") && *hl_str(req, "SourceMac")) return fail(err, NS, "SourceMac is not supported on Linux");
-  if (hl_str(req, "ManagementIP") && *hl_str(req, "ManagementIP")) return fail(err, NS, "ManagementIP is not supported on Linux");
-  if (json_integer_value(hl_get(req, "DNSServerCompartment"))) return fail(err, NS, "DNSServerCompartment is not supported on Linux");
-  if (json_is_true(hl_get(req, "AutomaticDNS"))) return fail(err, NS, "AutomaticDNS is not supported on Linux");
+  if (is_bridge_type(type) && ad && *ad) return hns_fail(err, BAD, "NetworkAdapterName is only used by transparent and l2bridge networks");
+  if (!is_bridge_type(type) && !(ad && *ad)) return hns_fail(err, BAD, "NetworkAdapterName is required for a %s network", type);
+  if (!is_bridge_type(type) && !if_nametoindex(ad)) return hns_fail(err, PLAT_E_NOT_FOUND, "NetworkAdapterName `%s`: no such network interface on this host", ad);
+  if (hl_str(req, "SourceMac") && *hl_str(req, "SourceMac")) return hns_fail(err, NS, "SourceMac is not supported on Linux");
+  if (hl_str(req, "ManagementIP") && *hl_str(req, "ManagementIP")) return hns_fail(err, NS, "ManagementIP is not supported on Linux");
+  if (json_integer_value(hl_get(req, "DNSServerCompartment"))) return hns_fail(err, NS, "DNSServerCompartment is not supported on Linux");
+  if (json_is_true(hl_get(req, "AutomaticDNS"))) return hns_fail(err, NS, "AutomaticDNS is not supported on Linux");
   if ((hr = check_net_policies(hl_get(req, "Policies"), "Policies", type, &vlan, err)) < 0) return hr;
   {
     const char *dns = hl_str(req, "DNSServerList");
-    if (hl_get(req, "DNSServerList") && !json_is_null(hl_get(req, "DNSServerList")) && !dns) return fail(err, BAD, "DNSServerList: expected a string");
+    if (hl_get(req, "DNSServerList") && !json_is_null(hl_get(req, "DNSServerList")) && !dns) return hns_fail(err, BAD, "DNSServerList: expected a string");
     if (dns) {
       char buf[1024], *save = NULL;
       snprintf(buf, sizeof buf, "%s", dns);
       for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
         uint32_t ip;
-        if (hns_parse_ip(t, &ip) < 0) return fail(err, BAD, "DNSServerList: `%s` is not an IPv4 address", t);
+        if (hns_parse_ip(t, &ip) < 0) return hns_fail(err, BAD, "DNSServerList: `%s` is not an IPv4 address", t);
       }
     }
   }
   subs = hl_get(req, "Subnets");
-  if (!json_array_size(subs)) return fail(err, BAD, "Subnets: at least one subnet {AddressPrefix, GatewayAddress} is required on Linux");
+  if (!json_array_size(subs)) return hns_fail(err, BAD, "Subnets: at least one subnet {AddressPrefix, GatewayAddress} is required on Linux");
   json_array_foreach(subs, i, v) {
     uint32_t netw, gw;
     int pfx;
     const char *pre = hl_str(v, "AddressPrefix"), *g = hl_str(v, "GatewayAddress"), *sk;
     json_t *sv;
-    if (!json_is_object(v)) return fail(err, BAD, "Subnets[%zu]: expected an object", i);
+    if (!json_is_object(v)) return hns_fail(err, BAD, "Subnets[%zu]: expected an object", i);
     json_object_foreach(v, sk, sv) {
       if (strcasecmp(sk, "AddressPrefix") && strcasecmp(sk, "GatewayAddress") && strcasecmp(sk, "Policies"))
-        return fail(err, BAD, "Subnets[%zu]: unknown field `%s`", i, sk);
+        return hns_fail(err, BAD, "Subnets[%zu]: unknown field `%s`", i, sk);
     }
     if (!pre || hns_parse_cidr(pre, &netw, &pfx) < 0)
-      return fail(err, BAD, "Subnets[%zu].AddressPrefix `%s`: not an IPv4 CIDR prefix such as 172.20.0.0/16 (host bits must be zero)", i, pre ? pre : "");
-    if (pfx < 8 || pfx > 30) return fail(err, BAD, "Subnets[%zu].AddressPrefix `%s`: the prefix length must be 8..30", i, pre);
+      return hns_fail(err, BAD, "Subnets[%zu].AddressPrefix `%s`: not an IPv4 CIDR prefix such as 172.20.0.0/16 (host bits must be zero)", i, pre ? pre : "");
+    if (pfx < 8 || pfx > 30) return hns_fail(err, BAD, "Subnets[%zu].AddressPrefix `%s`: the prefix length must be 8..30", i, pre);
     if (g && *g) {
-      if (hns_parse_ip(g, &gw) < 0) return fail(err, BAD, "Subnets[%zu].GatewayAddress `%s`: not an IPv4 address", i, g);
-      if ((gw & hns_mask(pfx)) != netw) return fail(err, BAD, "Subnets[%zu].GatewayAddress %s is outside its subnet %s", i, g, pre);
+      if (hns_parse_ip(g, &gw) < 0) return hns_fail(err, BAD, "Subnets[%zu].GatewayAddress `%s`: not an IPv4 address", i, g);
+      if ((gw & hns_mask(pfx)) != netw) return hns_fail(err, BAD, "Subnets[%zu].GatewayAddress %s is outside its subnet %s", i, g, pre);
       if (gw == netw || gw == (netw | ~hns_mask(pfx)))
-        return fail(err, BAD, "Subnets[%zu].GatewayAddress %s is the network or broadcast address of %s", i, g, pre);
+        return hns_fail(err, BAD, "Subnets[%zu].GatewayAddress %s is the network or broadcast address of %s", i, g, pre);
     } else if (strcmp(type, "nat") == 0) {
-      return fail(err, BAD, "Subnets[%zu]: a nat network needs a GatewayAddress for %s", i, pre);
+      return hns_fail(err, BAD, "Subnets[%zu]: a nat network needs a GatewayAddress for %s", i, pre);
     }
     if ((hr = check_net_policies(hl_get(v, "Policies"), "Subnets[].Policies", type, &vlan, err)) < 0) return hr;
     for (size_t j = 0; j < i; j++) {
       uint32_t n2;
       int p2;
       if (hns_parse_cidr(hl_str(json_array_get(subs, j), "AddressPrefix"), &n2, &p2) == 0 && overlaps(netw, pfx, n2, p2))
-        return fail(err, BAD, "Subnets[%zu] %s overlaps Subnets[%zu]", i, pre, j);
+        return hns_fail(err, BAD, "Subnets[%zu] %s overlaps Subnets[%zu]", i, pre, j);
     }
   }
   pools = hl_get(req, "MacPools");
-  if (pools && !json_is_null(pools) && !json_is_array(pools)) return fail(err, BAD, "MacPools: expected an array");
+  if (pools && !json_is_null(pools) && !json_is_array(pools)) return hns_fail(err, BAD, "MacPools: expected an array");
   json_array_foreach(pools, i, v) {
     uint64_t a, b;
     const char *s = hl_str(v, "StartMacAddress"), *e = hl_str(v, "EndMacAddress");
-    if (hns_parse_mac(s, &a) < 0) return fail(err, BAD, "MacPools[%zu].StartMacAddress `%s`: not a MAC address (00-15-5D-00-00-00)", i, s ? s : "");
-    if (hns_parse_mac(e, &b) < 0) return fail(err, BAD, "MacPools[%zu].EndMacAddress `%s`: not a MAC address", i, e ? e : "");
-    if (a > b) return fail(err, BAD, "MacPools[%zu]: StartMacAddress %s is above EndMacAddress %s", i, s, e);
-    if ((a >> 40) & 1) return fail(err, BAD, "MacPools[%zu]: %s is a multicast address", i, s);
+    if (hns_parse_mac(s, &a) < 0) return hns_fail(err, BAD, "MacPools[%zu].StartMacAddress `%s`: not a MAC address (00-15-5D-00-00-00)", i, s ? s : "");
+    if (hns_parse_mac(e, &b) < 0) return hns_fail(err, BAD, "MacPools[%zu].EndMacAddress `%s`: not a MAC address", i, e ? e : "");
+    if (a > b) return hns_fail(err, BAD, "MacPools[%zu]: StartMacAddress %s is above EndMacAddress %s", i, s, e);
+    if ((a >> 40) & 1) return hns_fail(err, BAD, "MacPools[%zu]: %s is a multicast address", i, s);
   }
 
   /* the document, as HNS returns it */
@@ -293,7 +282,7 @@ plat_hresult hns_network_create(sqlite3 *db, json_t *req, json_t **out, char **e
     if (given && *given) {
       char tmp[64];
       size_t n = strlen(given);
-      if (n != 36) return fail(err, BAD, "ID `%s`: not a GUID", given);
+      if (n != 36) return hns_fail(err, BAD, "ID `%s`: not a GUID", given);
       snprintf(tmp, sizeof tmp, "%s", given);
       for (char *c = tmp; *c; c++) *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
       id = strdup(tmp);
@@ -301,7 +290,7 @@ plat_hresult hns_network_create(sqlite3 *db, json_t *req, json_t **out, char **e
       id = hns_new_id();
     }
   }
-  if (!id) return fail(err, PLAT_E_OUTOFMEMORY, "out of memory");
+  if (!id) return hns_fail(err, PLAT_E_OUTOFMEMORY, "out of memory");
   doc = json_object();
   json_object_set_new(doc, "ID", json_string(id));
   json_object_set_new(doc, "Name", json_string(name));
@@ -365,17 +354,17 @@ plat_hresult hns_network_create(sqlite3 *db, json_t *req, json_t **out, char **e
      * whose ids share them would share one bridge */
     if (is_bridge_type(type) && is_bridge_type(hl_str(v, "Type")) && strcmp(hns_bridge_name(doc, b1), hns_bridge_name(v, b2)) == 0 &&
         strcmp(hl_str(v, "ID") ? hl_str(v, "ID") : "", id) != 0) {
-      hr = fail(err, PLAT_E_ALREADY_EXISTS,
+      hr = hns_fail(err, PLAT_E_ALREADY_EXISTS,
                 "network %s would use bridge %s, which network `%s` (%s) already uses: the first 8 hex digits of a bridge network's ID must be unique",
                 id, b1, hl_str(v, "Name"), hl_str(v, "ID"));
       goto rollback;
     }
     if (*name && hl_str(v, "Name") && strcmp(hl_str(v, "Name"), name) == 0) {
-      hr = fail(err, PLAT_E_ALREADY_EXISTS, "a network named `%s` already exists (%s)", name, hl_str(v, "ID"));
+      hr = hns_fail(err, PLAT_E_ALREADY_EXISTS, "a network named `%s` already exists (%s)", name, hl_str(v, "ID"));
       goto rollback;
     }
     if (strcmp(hl_str(v, "ID") ? hl_str(v, "ID") : "", id) == 0) {
-      hr = fail(err, PLAT_E_ALREADY_EXISTS, "network %s already exists", id);
+      hr = hns_fail(err, PLAT_E_ALREADY_EXISTS, "network %s already exists", id);
       goto rollback;
     }
     json_array_foreach(hl_get(doc, "Subnets"), a, s1) {
@@ -384,7 +373,7 @@ plat_hresult hns_network_create(sqlite3 *db, json_t *req, json_t **out, char **e
         int p1, p2;
         if (hns_parse_cidr(hl_str(s1, "AddressPrefix"), &n1, &p1) == 0 && hns_parse_cidr(hl_str(s2, "AddressPrefix"), &n2, &p2) == 0 &&
             overlaps(n1, p1, n2, p2)) {
-          hr = fail(err, PLAT_E_ALREADY_EXISTS, "subnet %s overlaps subnet %s of network `%s` (%s)", hl_str(s1, "AddressPrefix"),
+          hr = hns_fail(err, PLAT_E_ALREADY_EXISTS, "subnet %s overlaps subnet %s of network `%s` (%s)", hl_str(s1, "AddressPrefix"),
                     hl_str(s2, "AddressPrefix"), hl_str(v, "Name"), hl_str(v, "ID"));
           goto rollback;
         }
@@ -421,11 +410,11 @@ plat_hresult hns_network_delete(sqlite3 *db, const char *id, int force, json_t *
   plat_hresult hr;
   size_t i;
   json_t *e;
-  if (!net) return fail(err, PLAT_E_NOT_FOUND, "network %s not found", id);
+  if (!net) return hns_fail(err, PLAT_E_NOT_FOUND, "network %s not found", id);
   eps = hns_query_docs(db, "SELECT doc FROM endpoints WHERE network = ?1", hl_str(net, "ID"), err);
   if (!eps) { json_decref(net); return PLAT_E_FAIL; }
   if (json_array_size(eps) && !force) {
-    hr = fail(err, PLAT_E_BUSY, "network %s (`%s`) still has %zu endpoint(s): delete them first, or delete the network with Force",
+    hr = hns_fail(err, PLAT_E_BUSY, "network %s (`%s`) still has %zu endpoint(s): delete them first, or delete the network with Force",
               hl_str(net, "ID"), hl_str(net, "Name"), json_array_size(eps));
     json_decref(eps);
     json_decref(net);
@@ -447,7 +436,7 @@ plat_hresult hns_network_delete(sqlite3 *db, const char *id, int force, json_t *
       free(r2);
     }
     if (hns_endpoint_delete(db, hl_str(e, "ID"), &o, &e2) < 0) {
-      hr = fail(err, PLAT_E_BUSY, "network %s: cannot delete endpoint %s: %s", hl_str(net, "ID"), hl_str(e, "ID"), e2 ? e2 : "");
+      hr = hns_fail(err, PLAT_E_BUSY, "network %s: cannot delete endpoint %s: %s", hl_str(net, "ID"), hl_str(e, "ID"), e2 ? e2 : "");
       free(e2);
       json_decref(eps);
       json_decref(net);
@@ -471,7 +460,7 @@ plat_hresult hns_network_delete(sqlite3 *db, const char *id, int force, json_t *
     changed = sqlite3_changes(db);
     if (hns_commit(db, err) < 0) { json_decref(net); return PLAT_E_FAIL; }
     if (changed != 1) {
-      hr = fail(err, PLAT_E_BUSY, "network %s (`%s`) gained an endpoint while being deleted: delete its endpoints first, or delete the network with Force",
+      hr = hns_fail(err, PLAT_E_BUSY, "network %s (`%s`) gained an endpoint while being deleted: delete its endpoints first, or delete the network with Force",
                 hl_str(net, "ID"), hl_str(net, "Name"));
       json_decref(net);
       return hr;

@@ -11,6 +11,7 @@
 #include "hns.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -43,6 +44,17 @@ const char *hns_data_root(void) {
 
 void hns_lock(void) { pthread_mutex_lock(&mu); }
 void hns_unlock(void) { pthread_mutex_unlock(&mu); }
+
+plat_hresult hns_fail(char **err, plat_hresult hr, const char *fmt, ...) {
+  va_list ap;
+  char *s = NULL;
+  va_start(ap, fmt);
+  if (vasprintf(&s, fmt, ap) < 0) s = NULL;
+  va_end(ap);
+  free(*err);
+  *err = s;
+  return hr;
+}
 
 void hns_db_close(void) {
   pthread_mutex_lock(&mu);
