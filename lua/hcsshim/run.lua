@@ -35,9 +35,12 @@ local function data_root() return os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hc
 -- process closes it, normally at exit), then all of stderr.  A process
 -- that writes more than a pipe's worth (64 KiB) to stderr while keeping
 -- stdout open blocks on that write, and the run never returns; merge the
--- streams in the command (`sh -c '... 2>&1'`) or use `detach` and read
--- the pipes yourself for such processes.  `timeout` bounds only the wait
--- for exit after the output was read.
+-- streams in the command (`sh -c '... 2>&1'`) for such processes.
+-- `timeout` bounds only the wait for exit after the output was read.
+-- With `detach` the process's stdout and stderr are not connected (they
+-- go to /dev/null, so an unread pipe can never stall a long-running
+-- server): redirect inside the command, e.g. to a file in a mapped
+-- directory, to keep them.
 -- @return without `detach`: `{exit_code=, signal=, stdout=, stderr=}`
 -- (everything is removed before returning); with `detach`: a handle
 -- `{id, container, process, endpoint}` whose `stop()` terminates the
