@@ -110,6 +110,8 @@ describe("compute systems", function()
     assert.equal(id, list[1].Name)
     assert.equal(0, #assert(hcsshim.get_containers({ Ids = { id }, Owners = { "someone-else" } })))
     assert.equal(1, #assert(hcsshim.get_containers({ Names = { id } })))
+    assert.equal(1, #assert(hcsshim.get_containers({ Ids = { id }, Types = { "Container" } })))
+    assert.equal(0, #assert(hcsshim.get_containers({ Ids = { id }, Types = { "VirtualMachine" } })))
   end)
 
   it("raise on a closed handle, and close twice harmlessly", function()
