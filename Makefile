@@ -76,14 +76,14 @@ clean:
 
 # C tests of the Linux layer store (root: overlay mounts, chown, mknod)
 LAYER_SRC = src/linux/layer.c src/linux/layer_store.c src/linux/tar_import.c \
-            src/linux/fsutil.c src/linux/guid_v5.c src/linux/layer_users.c
+            src/linux/fsutil.c src/linux/guid_v5.c src/linux/layer_users.c src/linux/selfpath.c
 $(BUILD)/spec/layer_test: spec/c/layer_test.c $(LAYER_SRC:%.c=$(BUILD)/obj/%.o)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LINUX_LIBS)
 
 .PHONY: check-layer
-check-layer: $(BUILD)/spec/layer_test
-	$(BUILD)/spec/layer_test
+check-layer: $(BUILD)/spec/layer_test $(MONITOR)
+	HCSSHIM_MONITOR=$(MONITOR) $(BUILD)/spec/layer_test
 
 # The suite again on a build with AddressSanitizer and UBSan (the core is
 # loaded by the system lua, so the sanitizer runtimes are preloaded).

@@ -6,4 +6,7 @@
  * a success).  Valid until the next layer call on the same thread. */
 const char *plat_layer_last_error(void);
 
+/* The body of `monitor --extract` (see tar_import.c). */
+int hl_extract_main(void);
+
 #endif

@@ -2,6 +2,7 @@
  * Resume/GetProperties/Modify/Enumerate on top of crun, through one
  * monitor process per system (src/linux/monitor/). */
 #include "monclient.h"
+#include "linux/selfpath.h"
 #include "hns.h"
 
 #include <dirent.h>
@@ -25,25 +26,11 @@
 #pragma weak plat_DeactivateLayer
 #pragma weak plat_GetLayerMountPath
 
-static char *monitor_path(void) {
-  const char *e = getenv("HCSSHIM_MONITOR");
-  Dl_info info;
-  char buf[PATH_MAX];
-  if (e && *e) return realpath(e, buf) ? strdup(buf) : strdup(e); /* we chdir before exec */
-  if (dladdr((void *)(uintptr_t)&plat_HcsCreateComputeSystem, &info) && info.dli_fname) {
-    char *d;
-    if (!realpath(info.dli_fname, buf)) snprintf(buf, sizeof buf, "%s", info.dli_fname);
-    d = dirname(buf);
-    return hl_path(d, "monitor");
-  }
-  return strdup("monitor");
-}
-
 /* Starts the monitor fully detached (setsid + double fork: it is never
  * our child, so the caller's waitpid(-1) or SIGCHLD handling never sees
  * it) and returns its create report. */
 static json_t *spawn_monitor(const char *id, const char *sysdir, int lockfd, char **why) {
-  char *mon = monitor_path(), *log = hl_path(sysdir, "monitor.log");
+  char *mon = hl_monitor_path(), *log = hl_path(sysdir, "monitor.log");
   const char *root = hl_runtime_root();
   int rp[2];
   pid_t pid;

@@ -15,6 +15,7 @@
  * success, so a failed import leaves nothing behind. */
 #include "linux/fsutil.h"
 #include "linux/layer.h"
+#include "linux/selfpath.h"
 #include "linux/layer_store.h"
 
 #include <archive.h>
@@ -23,6 +24,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,14 +266,34 @@ static int write_all(int fd, const void *p, size_t n) {
   return 0;
 }
 
-/* Runs extract() in a child with cwd = rootfs; fills *m. */
+/* The extraction process: `monitor --extract`, started by run_child with
+ * the tar on fd 3, the report pipe on fd 4 and the layer's rootfs as its
+ * working directory.  A fresh process, because archive_write_disk resolves
+ * paths against the working directory and because the caller may have
+ * threads (notification callbacks) that a forked child could not share
+ * libarchive's locks with. */
+int hl_extract_main(void) {
+  xmsg m;
+  memset(&m, 0, sizeof m);
+  extract(&m, 3);
+  return write_all(4, &m, sizeof m) == 0 ? 0 : 1;
+}
+
+/* Runs hl_extract_main() in a new process with cwd = rootfs; fills *m. */
 static void run_child(xmsg *m, const char *rootfs, int tarfd) {
   int p[2], st = 0;
   size_t got = 0;
   pid_t pid;
+  char *mon = hl_monitor_path();
+  char *const argv[] = {(char *)(uintptr_t)"hcsshim-extract", (char *)(uintptr_t)"--extract", NULL};
   memset(m, 0, sizeof *m);
+  if (!mon) {
+    fail(m, PLAT_E_OUTOFMEMORY, NULL, "out of memory");
+    return;
+  }
   if (pipe2(p, O_CLOEXEC) < 0) {
     fail(m, PLAT_E_FAIL, NULL, "pipe: %s", strerror(errno));
+    free(mon);
     return;
   }
   pid = fork();
@@ -279,16 +301,18 @@ static void run_child(xmsg *m, const char *rootfs, int tarfd) {
     fail(m, PLAT_E_FAIL, NULL, "fork: %s", strerror(errno));
     close(p[0]);
     close(p[1]);
+    free(mon);
     return;
   }
   if (pid == 0) {
-    close(p[0]);
+    /* only async-signal-safe calls until execv; move both fds out of the
+     * way first so that neither dup2 can clobber the other */
+    int t = fcntl(tarfd, F_DUPFD, 10), w = fcntl(p[1], F_DUPFD, 10);
+    if (t < 0 || w < 0 || dup2(t, 3) < 0 || dup2(w, 4) < 0) _exit(126);
     umask(022); /* parents created implicitly get 0755 */
-    if (chdir(rootfs) < 0)
-      fail(m, PLAT_E_FAIL, NULL, "chdir %s: %s", rootfs, strerror(errno));
-    else
-      extract(m, tarfd);
-    _exit(write_all(p[1], m, sizeof *m) == 0 ? 0 : 1);
+    if (chdir(rootfs) < 0) _exit(125);
+    execv(mon, argv);
+    _exit(127);
   }
   close(p[1]);
   while (got < sizeof *m) {
@@ -304,10 +328,15 @@ static void run_child(xmsg *m, const char *rootfs, int tarfd) {
     memset(m, 0, sizeof *m);
     if (WIFSIGNALED(st))
       fail(m, PLAT_E_FAIL, NULL, "extraction process died of signal %s", strsignal(WTERMSIG(st)));
+    else if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+      fail(m, PLAT_E_FAIL, NULL, "cannot run the extractor `%s` (set HCSSHIM_MONITOR)", mon);
+    else if (WIFEXITED(st) && WEXITSTATUS(st) == 125)
+      fail(m, PLAT_E_FAIL, NULL, "chdir %s failed", rootfs);
     else
       fail(m, PLAT_E_FAIL, NULL, "extraction process exited without a report");
   }
   m->text[sizeof m->text - 1] = '\0';
+  free(mon);
 }
 
 /* {"Error": hr, "ErrorMessage": msg}; names may hold any bytes, JSON wants

@@ -10,6 +10,7 @@
  * or {"Error":hr,"ErrorMessage":...}.  After "subscribe" the connection
  * also receives {"Event":"exit","Pid":p,"Status":s} (Pid 0 = the system,
  * Status an HRESULT; else Status is the raw wait status). */
+#include "linux/layer.h"
 #include "../hcs_internal.h"
 #include "../hns.h"
 
@@ -547,6 +548,7 @@ int main(int argc, char **argv) {
   int rfd, lockfd, rc;
   sigset_t ss;
   char *err = NULL, *meta_text;
+  if (argc == 2 && strcmp(argv[1], "--extract") == 0) return hl_extract_main();
   if (argc != 5) {
     fprintf(stderr, "usage: %s <runtime-root> <id> <report-fd> <lock-fd>\n", argv[0]);
     return 2;
