@@ -237,7 +237,7 @@ plat_hresult plat_HcsGetProcessInfo(plat_process process, plat_process_info *inf
   if (hr < 0) return hr;
   if (nr > 0) {
     info->StdInput = rfds[0];
-    info->StdOutput = fcntl(rfds[0], F_DUPFD_CLOEXEC, 0);
+    info->StdOutput = pty_reader(fcntl(rfds[0], F_DUPFD_CLOEXEC, 0));
     for (int i = 1; i < nr; i++) close(rfds[i]);
   }
   return PLAT_S_OK;
