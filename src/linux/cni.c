@@ -27,9 +27,6 @@ static int run_plugin(const char *type, const char *cmd, const char *cid, const 
   int pin[2] = {-1, -1}, pout[2] = {-1, -1}, status = -1;
   char *prog, *envv[8];
   const char *argv[2];
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t at;
-  sigset_t none, dfl;
   pid_t pid;
   int e;
   *out = NULL;
@@ -52,21 +49,10 @@ static int run_plugin(const char *type, const char *cmd, const char *cid, const 
   }
   argv[0] = prog;
   argv[1] = NULL;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, pin[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, pout[1], 1);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  sigemptyset(&none);
-  sigemptyset(&dfl);
-  sigaddset(&dfl, SIGPIPE);
-  sigaddset(&dfl, SIGCHLD);
-  posix_spawnattr_init(&at);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &dfl);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  e = posix_spawn(&pid, prog, &fa, &at, (char *const *)(uintptr_t)argv, envv);
-  posix_spawnattr_destroy(&at);
-  posix_spawn_file_actions_destroy(&fa);
+  {
+    int fds[3] = {pin[0], pout[1], -1};
+    e = hl_spawn(&pid, prog, 0, fds, argv, envv);
+  }
   close(pin[0]);
   close(pout[1]);
   pin[0] = pout[1] = -1;

@@ -87,4 +87,9 @@ int hl_shell_split(const char *s, json_t *out, char **errmsg);
 json_t *hl_statistics(const char *cgpath, int64_t start_sec, long start_nsec);
 json_t *hl_process_list(const char *cgpath);
 
+/* posix_spawn(p) of prog with stdio fds[0..2] (-1: /dev/null) and a clean
+ * signal state; returns 0 or an errno value. */
+int hl_spawn(pid_t *pid, const char *prog, int search_path, const int fds[3], const char *const argv[],
+             char *const envp[]);
+
 #endif

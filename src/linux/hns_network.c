@@ -45,9 +45,6 @@ static int is_bridge_type(const char *t) {
 static int run_ip(char **errout, const char *const *args) {
   const char *argv[16];
   int n = 0, p[2], status = -1;
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t at;
-  sigset_t none, dfl;
   pid_t pid;
   char buf[512];
   size_t got = 0;
@@ -55,24 +52,11 @@ static int run_ip(char **errout, const char *const *args) {
   for (int i = 0; args[i] && n < 15; i++) argv[n++] = args[i];
   argv[n] = NULL;
   if (pipe2(p, O_CLOEXEC) < 0) return -1;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-  sigemptyset(&none);
-  sigemptyset(&dfl);
-  sigaddset(&dfl, SIGPIPE);
-  sigaddset(&dfl, SIGCHLD);
-  posix_spawnattr_init(&at);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &dfl);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   {
+    int fds[3] = {-1, -1, p[1]};
     char *envv[] = {(char *)(uintptr_t)"PATH=" HL_DEFAULT_PATH, NULL};
-    if (posix_spawnp(&pid, "ip", &fa, &at, (char *const *)(uintptr_t)argv, envv) != 0) pid = -1;
+    if (hl_spawn(&pid, "ip", 1, fds, argv, envv) != 0) pid = -1;
   }
-  posix_spawnattr_destroy(&at);
-  posix_spawn_file_actions_destroy(&fa);
   close(p[1]);
   for (;;) {
     ssize_t r = read(p[0], buf + got, sizeof buf - 1 - got);

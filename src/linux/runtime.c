@@ -44,7 +44,6 @@ static char *crun_error(const char *log) {
 
 int hl_run_crun(const char *id, const char *const *args, int in, int out, int err, char **errmsg) {
   static atomic_uint counter;
-  posix_spawn_file_actions_t fa;
   const char *argv[32];
   char *rootarg, *log, *logarg;
   int n = 0, status = -1;
@@ -62,31 +61,8 @@ int hl_run_crun(const char *id, const char *const *args, int in, int out, int er
   argv[n++] = "--log-format=json";
   for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
   argv[n] = NULL;
-  posix_spawn_file_actions_init(&fa);
   {
-    int fds[3] = {in, out, err};
-    for (int i = 0; i < 3; i++) {
-      if (fds[i] >= 0) posix_spawn_file_actions_adddup2(&fa, fds[i], i);
-      else posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i ? O_WRONLY : O_RDONLY, 0);
-    }
-  }
-  {
-    /* the monitor blocks SIGCHLD (signalfd) and ignores SIGPIPE: crun and
-     * the container must start with a clean signal state */
-    posix_spawnattr_t at;
-    sigset_t none, dfl;
-    int e;
-    sigemptyset(&none);
-    sigemptyset(&dfl);
-    sigaddset(&dfl, SIGPIPE);
-    sigaddset(&dfl, SIGCHLD);
-    posix_spawnattr_init(&at);
-    posix_spawnattr_setsigmask(&at, &none);
-    posix_spawnattr_setsigdefault(&at, &dfl);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    e = posix_spawnp(&pid, argv[0], &fa, &at, (char *const *)(uintptr_t)argv, environ);
-    posix_spawnattr_destroy(&at);
-    posix_spawn_file_actions_destroy(&fa);
+    int fds[3] = {in, out, err}, e = hl_spawn(&pid, argv[0], 1, fds, argv, environ);
     if (e != 0) {
       if (errmsg) *errmsg = hl_strdup_printf("cannot run `%s`: %s", argv[0], strerror(e));
       goto out;

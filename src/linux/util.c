@@ -4,6 +4,9 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
+#include <signal.h>
+#include <spawn.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
@@ -473,4 +476,32 @@ int hl_seqpacket_connect(const char *path) {
   }
   hl_bigbuf(fd);
   return fd;
+}
+
+int hl_spawn(pid_t *pid, const char *prog, int search_path, const int fds[3], const char *const argv[],
+             char *const envp[]) {
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  sigset_t none, dfl;
+  int e;
+  posix_spawn_file_actions_init(&fa);
+  for (int i = 0; i < 3; i++) {
+    if (fds[i] >= 0) posix_spawn_file_actions_adddup2(&fa, fds[i], i);
+    else posix_spawn_file_actions_addopen(&fa, i, "/dev/null", i ? O_WRONLY : O_RDONLY, 0);
+  }
+  /* the monitor blocks SIGCHLD (signalfd) and ignores SIGPIPE: what we
+   * start (crun, the container, CNI plugins, ip) gets a clean signal state */
+  sigemptyset(&none);
+  sigemptyset(&dfl);
+  sigaddset(&dfl, SIGPIPE);
+  sigaddset(&dfl, SIGCHLD);
+  posix_spawnattr_init(&at);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setsigdefault(&at, &dfl);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  e = search_path ? posix_spawnp(pid, prog, &fa, &at, (char *const *)(uintptr_t)argv, envp)
+                  : posix_spawn(pid, prog, &fa, &at, (char *const *)(uintptr_t)argv, envp);
+  posix_spawnattr_destroy(&at);
+  posix_spawn_file_actions_destroy(&fa);
+  return e;
 }
