@@ -104,6 +104,31 @@ static int reply_ok(int fd, json_t *extra, const int *fds, int nfds) {
   return rc;
 }
 
+/* Exit records are kept so that a late open_process, even from another
+ * process after the creator died, still reads the exit code; beyond this
+ * many the oldest go, unless a connection is waiting on that pid. */
+#define MAX_EXITED 4096
+
+static int watched(pid_t pid) {
+  for (conn *c = M.conns; c; c = c->next)
+    if (c->subpid == pid) return 1;
+  return 0;
+}
+
+static void trim_procs(void) {
+  int n = 0;
+  for (proc **pp = &M.procs; *pp;) {
+    proc *p = *pp;
+    if (p->exited && ++n > MAX_EXITED && !watched(p->pid)) {
+      *pp = p->next;
+      if (p->pty >= 0) close(p->pty);
+      free(p);
+      continue;
+    }
+    pp = &p->next;
+  }
+}
+
 static proc *find_proc(pid_t pid) {
   for (proc *p = M.procs; p; p = p->next)
     if (p->pid == pid) return p;
@@ -394,6 +419,7 @@ static void op_exec(conn *c, json_t *req, int *fds, int nfds) {
     p->pty = master;
     p->next = M.procs;
     M.procs = p;
+    trim_procs();
   }
   logmsg("exec pid %d%s", (int)pid, console ? " (console)" : "");
   reply_ok(c->fd, json_pack("{s:i}", "Pid", (int)pid), master >= 0 ? &master : NULL, master >= 0 ? 1 : 0);
