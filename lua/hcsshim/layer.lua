@@ -18,23 +18,10 @@ local json = require "hcsshim.json"
 
 local M = {}
 
-local function flavour(info)
-  return type(info) == "table" and (info.Flavour or 1) or 1
-end
-
-local function herr(title, rest, hr, result, detail)
-  return errors.from_core({ kind = "hcs", op = "hcsshim::" .. title, rest = rest }, hr, result, detail)
-end
-
--- parents -> descriptors ({ID = NameToGuid(base name), Path} on Windows)
+-- the helpers, and parents -> descriptors ({ID = NameToGuid(base name),
+-- Path} on Windows), are vmcompute.lua's
 local vm = require "hcsshim.vmcompute"
-local descriptors = vm._descriptors
-
-local function call(title, rest, f, ...)
-  local v, hr, result, detail = f(...)
-  if v == nil then return nil, herr(title, rest, hr, result, detail) end
-  return v
-end
+local descriptors, flavour, herr, call = vm._descriptors, vm._flavour, vm._herr, vm._call
 
 --- Activate a layer (ActivateLayer): a sandbox becomes mountable.
 -- @tparam table|string info DriverInfo

@@ -33,19 +33,26 @@ function M._descriptors(parents)
 end
 local descriptors = M._descriptors
 
-local function flavour(info)
+--- The DriverInfo's Flavour (1 when given as a home-dir string).
+-- @local
+function M._flavour(info)
   return type(info) == "table" and (info.Flavour or 1) or 1
 end
 
-local function herr(title, rest, hr, result, detail)
+--- An HcsError ("hcsshim::<title> failed in Win32: ... <rest>").
+-- @local
+function M._herr(title, rest, hr, result, detail)
   return errors.from_core({ kind = "hcs", op = "hcsshim::" .. title, rest = rest }, hr, result, detail)
 end
 
-local function call(title, rest, f, ...)
+--- Calls a core layer function, turning its failure into `nil, HcsError`.
+-- @local
+function M._call(title, rest, f, ...)
   local v, hr, result, detail = f(...)
-  if v == nil then return nil, herr(title, rest, hr, result, detail) end
+  if v == nil then return nil, M._herr(title, rest, hr, result, detail) end
   return v
 end
+local flavour, herr, call = M._flavour, M._herr, M._call
 
 --- Copy a layer (CopyLayer).
 -- @tparam table|string info DriverInfo
