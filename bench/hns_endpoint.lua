@@ -8,15 +8,11 @@ local hcsshim = require "hcsshim"
 local hns = require "hcsshim.hns"
 local json = hcsshim.json
 
-local ROUNDS = tonumber(os.getenv("BENCH_ROUNDS") or "") or 15
+local bench = require "bench.support"
+local ROUNDS = bench.rounds
 local clock = hcsshim.monotime
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  if not p:close() then error("command failed: " .. cmd .. "\n" .. out) end
-  return out
-end
+local sh = bench.sh
 
 local root = sh("mktemp -d /var/tmp/hcsshim-bench-hns.XXXXXX"):gsub("%s+$", "")
 local rootfs = root .. "/bb"
@@ -69,10 +65,7 @@ local function raw_round(i)
   end
 end
 
-local function median(t)
-  table.sort(t)
-  return t[(#t + 1) // 2]
-end
+local median = bench.median
 
 local ok, err = pcall(function()
   lua_round(0) raw_round(0) -- warm up

@@ -6,16 +6,11 @@
 local hcsshim = require "hcsshim"
 local json = hcsshim.json
 
-local ROUNDS = tonumber(os.getenv("BENCH_ROUNDS") or "") or 15
+local bench = require "bench.support"
+local ROUNDS = bench.rounds
 local clock = hcsshim.monotime
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("a")
-  local ok = p:close()
-  if not ok then error("command failed: " .. cmd .. "\n" .. out) end
-  return out
-end
+local sh = bench.sh
 
 local root = sh("mktemp -d /var/tmp/hcsshim-bench.XXXXXX"):gsub("%s+$", "")
 local crun_root = root .. "/crun-raw"
@@ -84,11 +79,7 @@ local function crun_round(i)
   assert(os.execute(("sh %s %s %s %s"):format(round_sh, crun_root, "bench-raw-" .. i, bundle)))
 end
 
-local function median(t)
-  table.sort(t)
-  local n = #t
-  return n % 2 == 1 and t[(n + 1) // 2] or (t[n // 2] + t[n // 2 + 1]) / 2
-end
+local median = bench.median
 
 local ok, err = pcall(function()
   lua_round(0) -- warm-up of both paths
