@@ -134,7 +134,7 @@ W32_DOUBLE = $(W32)/spec/vmcompute.dll
 W32_CTL    = $(W32)/spec/doublectl.dll
 W32_IPHLP  = $(W32)/spec/iphlpapi.dll
 
-.PHONY: win32 win32-setup test-win32
+.PHONY: win32 win32-setup test-win32 check-win32-strict
 win32: win32-setup
 	@$(MAKE) --no-print-directory $(W32_CORE)
 
@@ -162,7 +162,12 @@ $(W32_CTL): spec/win32/doublectl.c $(W32)/liblua54.dll.a
 	@mkdir -p $(dir $@)
 	$(MINGW_CC) -O2 -Wall -Wextra -Werror -shared -I$(LUA_INCDIR) -o $@ $< -L$(W32) -llua54
 
+# The rockspec's win32 sources again in strict C99 (MSVC stand-in).
+check-win32-strict: win32-setup
+	@sh scripts/check-win32-strict.sh $(W32) $(LUA_INCDIR) "$(WARN)"
+
 test-win32:
 	@sh scripts/setup-win32.sh --wine
+	@sh scripts/check-win32-strict.sh $(W32) $(LUA_INCDIR) "$(WARN)"
 	@$(MAKE) --no-print-directory $(W32_CORE) $(W32_DOUBLE) $(W32_CTL) $(W32_IPHLP)
 	@BUILD=$(BUILD) sh scripts/run-win32-tests.sh
