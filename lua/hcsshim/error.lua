@@ -26,6 +26,8 @@ M.codes = {
   [0xC037010E] = { "ErrComputeSystemDoesNotExist", "A virtual machine or container with the specified identifier does not exist." },
   [0xC037010F] = { "ErrVmcomputeSystemAlreadyExists", "A virtual machine or container with the specified identifier already exists." },
   [0xC0370110] = { "ErrVmcomputeAlreadyStopped", "The virtual machine or container with the specified identifier is not running." },
+  -- the same condition in the SDK's 0x8037 form (computecore, modify after stop)
+  [0x80370110] = { "ErrVmcomputeSystemAlreadyStopped", "The virtual machine or container with the specified identifier is not running." },
   [0xC0370103] = { "ErrVmcomputeOperationPending", "The operation is pending." },
   [0xC0370105] = { "ErrVmcomputeOperationInvalidState", "The requested virtual machine or container operation is not valid in the current state." },
   [0xC0370106] = { "ErrVmcomputeUnexpectedExit", "The virtual machine or container exited unexpectedly." },
@@ -75,8 +77,8 @@ M.strings = {
 M.predicates = {
   is_not_exist = { ErrComputeSystemDoesNotExist = true, ErrElementNotFound = true,
                    EndpointNotFound = true, NetworkNotFound = true, LayerNotFound = true },
-  is_already_stopped = { ErrVmcomputeAlreadyStopped = true, ErrElementNotFound = true,
-                         ErrProcessAlreadyStopped = true },
+  is_already_stopped = { ErrVmcomputeAlreadyStopped = true, ErrVmcomputeSystemAlreadyStopped = true,
+                         ErrElementNotFound = true, ErrProcessAlreadyStopped = true },
   is_pending = { ErrVmcomputeOperationPending = true },
   is_timeout = { ErrTimeout = true },
   is_already_closed = { ErrAlreadyClosed = true },

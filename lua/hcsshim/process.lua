@@ -51,21 +51,24 @@ function M:stdio()
   return s[1], s[2], s[3]
 end
 
---- Close the process's stdin so that it reads end-of-file
--- (HcsModifyProcess CloseHandle StdIn, then our own end of the pipe).
+--- Close the process's stdin so that it reads end-of-file.  Everything
+-- written is flushed and our end of the pipe closed first; only then is
+-- HCS told (HcsModifyProcess CloseHandle StdIn), since HCS ends the
+-- process's input at once and bytes still in our buffer would be lost.
+-- On an exited process only our end is closed: HCS refuses the request.
 -- @treturn true|nil,hcsshim.error
 function M:close_stdin()
+  local s = stdio_of[self]
+  -- a closed or broken pipe (the process is gone) is no failure here
+  if s and s[1] then pcall(s[1].close, s[1]) end
+  if self:_has(N.PROCESS_EXITED) then return true end
   local text = assert(schema.encode("ProcessModifyRequest",
     { Operation = "CloseHandle", CloseHandle = { Handle = "StdIn" } }))
   local ok, hr, result = self:_modify(text)
-  local s = stdio_of[self]
-  if s and s[1] and io.type(s[1]) == "file" then s[1]:close() end
-  if not ok then
-    local e = perr(self, "CloseStdin", hr, result)
-    if errors.is_already_stopped(e) then return true end
-    return nil, e
-  end
-  return true
+  if ok then return true end
+  local e = perr(self, "CloseStdin", hr, result)
+  if errors.is_already_stopped(e) then return true end
+  return nil, e
 end
 
 --- Resize the process's console (HcsModifyProcess ConsoleSize).
@@ -81,6 +84,14 @@ function M:resize_console(width, height)
   return true
 end
 
+-- A process that is gone needs no signal: HcsTerminateProcess on an
+-- exited process ends in TerminateProcess, which answers ERROR_ACCESS_DENIED,
+-- and HCS answers a repeated request with ProcessAlreadyStopped (hcsshim's
+-- Kill treats both as success, as do we for signals).
+local function gone(e)
+  return errors.is_already_stopped(e) or errors.is_access_is_denied(e)
+end
+
 --- Kill the process (HcsTerminateProcess; SIGKILL on Linux).  Killing an
 -- exited process succeeds.
 -- @treturn true|nil,hcsshim.error
@@ -88,7 +99,7 @@ function M:kill()
   local ok, hr, result = self:_terminate()
   if ok then return true end
   local e = perr(self, "Kill", hr, result)
-  if errors.is_already_stopped(e) then return true end
+  if gone(e) then return true end
   return nil, e
 end
 
@@ -102,17 +113,23 @@ function M:signal(n)
   local ok, hr, result = self:_signal(json.encode({ Signal = n }))
   if ok then return true end
   local e = perr(self, "Signal", hr, result)
-  if errors.is_already_stopped(e) then return true end
+  if gone(e) then return true end
   return nil, e
 end
 
 --- Wait for the process to exit (ProcessExited).
 -- @tparam[opt] number timeout seconds; nil = forever; 0 = poll
--- @treturn true|nil,hcsshim.error (ErrTimeout, ErrUnexpectedProcessAbort, ErrHandleClose)
+-- @treturn true|nil,hcsshim.error (ErrTimeout, ErrUnexpectedProcessAbort,
+-- ErrHandleClose, or the failure status ProcessExited carried)
 function M:wait(timeout)
+  local op = timeout and "WaitTimeout" or "Wait"
   local ok, reason, status = self:_wait(N.PROCESS_EXITED, timeout)
-  if ok then return true end
-  local e = errors.new({ kind = "process", op = timeout and "WaitTimeout" or "Wait",
+  if ok then
+    -- reason is the notification's status: a failure is the wait's error
+    if reason == 0 then return true end
+    return nil, perr(self, op, reason)
+  end
+  local e = errors.new({ kind = "process", op = op,
     id = self:system_id(), pid = self:pid(), name = N.reason_names[reason] })
   if status and status ~= 0 then e.cause = errors.new({ hresult = status }) end
   return nil, e
@@ -161,6 +178,10 @@ end
 -- @treturn integer|nil exit code (128+N after death by signal N)
 -- @treturn string|hcsshim.error the signal's name ("SIGKILL") or nil; or the error
 function M:exit_code()
+  -- a ProcessExited that carried a failure leaves no exit code (hcsshim's
+  -- ExitCode returns the wait error)
+  local exited, status = self:_has(N.PROCESS_EXITED)
+  if exited and status ~= 0 then return nil, perr(self, "ExitCode", status) end
   local props, err = self:properties()
   if not props then return nil, err end
   local code, x = M.decode_exit(props)

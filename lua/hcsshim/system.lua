@@ -11,6 +11,7 @@ local N = require "hcsshim.notification"
 
 local M = core.system_methods
 local PENDING = 0xC0370103 - 0x100000000
+local UNEXPECTED_EXIT = 0xC0370106
 
 local function cerr(self, op, hr, result, extra)
   return errors.from_core({ kind = "container", op = op, id = self:id(), extra = extra }, hr, result)
@@ -92,11 +93,28 @@ end
 --- Wait for the system to exit (the SystemExited notification).
 -- Any number of waiters, on any handle, see the exit.
 -- @tparam[opt] number timeout seconds; nil = forever; 0 = poll
--- @treturn true|nil,hcsshim.error (ErrTimeout, ErrUnexpectedProcessAbort, ErrHandleClose)
+-- @treturn true|nil,hcsshim.error (ErrTimeout, ErrUnexpectedProcessAbort,
+-- ErrHandleClose, or the failure status SystemExited carried)
 function M:wait(timeout)
+  local op = timeout and "WaitTimeout" or "Wait"
   local ok, reason, status = self:_wait(N.SYSTEM_EXITED, timeout)
-  if ok then return true end
-  return nil, wait_error(self, timeout and "WaitTimeout" or "Wait", reason, status)
+  if not ok then return nil, wait_error(self, op, reason, status) end
+  -- reason is the notification's status here: an unexpected exit is still
+  -- an exit (see exit_error); any other failure is the wait's error, as in
+  -- hcsshim's waitBackground
+  if reason == 0 or errors.u32(reason) == UNEXPECTED_EXIT then return true end
+  return nil, cerr(self, op, reason)
+end
+
+--- Why the system exited, when HCS reported the exit as unexpected
+-- (SystemExited with ErrVmcomputeUnexpectedExit 0xC0370106: the system
+-- stopped without a shutdown or terminate); nil for a requested exit or
+-- while the system runs.  hcsshim's System.ExitError.
+-- @treturn hcsshim.error|nil
+function M:exit_error()
+  local has, status = self:_has(N.SYSTEM_EXITED)
+  if has and errors.u32(status) == UNEXPECTED_EXIT then return cerr(self, "Wait", status) end
+  return nil
 end
 
 --- Query properties (HcsGetComputeSystemProperties).

@@ -32,7 +32,7 @@
 #define E_EXISTS ((HRESULT)0xC037010F)
 #define E_STOPPED ((HRESULT)0xC0370110)
 #define E_STATE ((HRESULT)0xC0370105)
-#define E_PROC_STOPPED ((HRESULT)0x8037011F)
+#define E_SYS_STOPPED ((HRESULT)0x80370110)
 #define E_HANDLE_ ((HRESULT)0x80070006)
 
 typedef void(CALLBACK *hcs_cb_fn)(DWORD, void *, HRESULT, PCWSTR);
@@ -696,6 +696,12 @@ API HcsModifyComputeSystem(HANDLE h, LPCWSTR configuration, PWSTR *result) {
     LeaveCriticalSection(&G);
     return E_HANDLE_;
   }
+  if (sys_of(h)->state == ST_STOPPED) {
+    /* modifying a stopped system: the SDK form 0x80370110, which hcsshim
+     * names ErrVmcomputeSystemAlreadyStopped */
+    LeaveCriticalSection(&G);
+    return fail(result, E_SYS_STOPPED, "The system is not running.");
+  }
   LeaveCriticalSection(&G);
   return S_OK;
 }
@@ -862,8 +868,10 @@ API HcsTerminateProcess(HANDLE process, PWSTR *result) {
     return E_HANDLE_;
   }
   if (p->exited) {
+    /* HcsTerminateProcess ends in TerminateProcess, which answers an
+     * exited process with ERROR_ACCESS_DENIED (hcsshim's Kill says so) */
     LeaveCriticalSection(&G);
-    return fail(result, E_PROC_STOPPED, "The process has already exited.");
+    return fail(result, (HRESULT)0x80070005, "Access is denied.");
   }
   SetEvent(p->kill_ev);
   LeaveCriticalSection(&G);
@@ -922,8 +930,10 @@ API HcsModifyProcess(HANDLE process, LPCWSTR settings, PWSTR *result) {
     return E_HANDLE_;
   }
   if (p->exited) {
+    /* "HcsModifyProcess request to close stdin will fail if the process
+     * has already exited" (hcsshim); the code is the double's choice */
     LeaveCriticalSection(&G);
-    return fail(result, E_PROC_STOPPED, "The process has already exited.");
+    return fail(result, E_STATE, "The process has already exited.");
   }
   LeaveCriticalSection(&G);
   return S_OK;
@@ -1472,13 +1482,14 @@ __declspec(dllexport) int WINAPI DoubleCtl(const char *cmd, char *out, int outle
   } else if (sscanf(cmd, "fail %255s %lli", a, &x) == 2) {
     snprintf(fail_name, sizeof fail_name, "%s", a);
     fail_hr = (HRESULT)(long)x;
-  } else if (sscanf(cmd, "fire %255s %lli %lli", a, &x, &y) == 3) {
-    sys *s = find_any(a);
-    if (s) schedule(1, s, NULL, (DWORD)x, (HRESULT)(long)y, 0); else r = -1;
   } else if (sscanf(cmd, "fireproc %lli %lli %255s", &x, &y, b) == 3) {
+    /* before "fire", whose "%s" would also take "fireproc ..." */
     proc *p;
     for (p = procs; p && p->pid != (DWORD)x; p = p->next) {}
     if (p) schedule(2, NULL, p, (DWORD)y, (HRESULT)strtoll(b, NULL, 0), 0); else r = -1;
+  } else if (sscanf(cmd, "fire %255s %lli %lli", a, &x, &y) == 3) {
+    sys *s = find_any(a);
+    if (s) schedule(1, s, NULL, (DWORD)x, (HRESULT)(long)y, 0); else r = -1;
   } else if (sscanf(cmd, "storm %255s %lld", a, &x) == 2) {
     sys *s = find_any(a);
     if (s) s->storm = (int)x; else r = -1;
