@@ -67,7 +67,11 @@ struct proc {
   int exited;
   DWORD exit_code;
   HANDLE kill_ev;
-  HANDLE in_r, out_w, err_w; /* the double's ends */
+  HANDLE in_r, out_w, err_w; /* the double's (server) ends, overlapped */
+  HANDLE cin, cout, cerr;    /* client ends HCS keeps; callers get duplicates */
+  HANDLE stdin_closed_ev;    /* set by HcsModifyProcess CloseHandle StdIn */
+  int stdin_closed;
+  DWORD stdin_left;          /* bytes the process still reads after that */
   char *cmd;
   struct proc *next;
 };
@@ -411,19 +415,126 @@ static int json_true(const char *doc, const char *key) {
 
 /* ---------------------------------------------------------------- processes */
 
+/* One overlapped read or write on a pipe end, as HCS drives its named
+ * pipes; `stop` (optional) abandons a pending read.  0 on failure or stop. */
+static int pipe_io(HANDLE h, void *buf, DWORD n, DWORD *done, int write, HANDLE stop) {
+  OVERLAPPED o;
+  BOOL ok;
+  memset(&o, 0, sizeof o);
+  o.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  *done = 0;
+  ok = write ? WriteFile(h, buf, n, NULL, &o) : ReadFile(h, buf, n, NULL, &o);
+  if (!ok && GetLastError() == ERROR_IO_PENDING) {
+    HANDLE hs[2];
+    hs[0] = o.hEvent;
+    hs[1] = stop;
+    if (WaitForMultipleObjects(stop ? 2 : 1, hs, FALSE, INFINITE) != WAIT_OBJECT_0) CancelIoEx(h, &o);
+    ok = TRUE;
+  }
+  if (ok) ok = GetOverlappedResult(h, &o, done, TRUE);
+  CloseHandle(o.hEvent);
+  return ok && *done > 0;
+}
+
 static void write_all(HANDLE h, const char *s, size_t n) {
   DWORD w;
-  while (n > 0 && WriteFile(h, s, (DWORD)n, &w, NULL) && w > 0) {
+  while (n > 0 && pipe_io(h, (void *)s, (DWORD)n, &w, 1, NULL)) {
     s += w;
     n -= w;
   }
 }
 
+/* A named pipe pair as HCS makes them: our end overlapped, the client end
+ * overlapped and (strictly) inheritable, so that a caller must clear the
+ * flag itself.  inbound: data flows from the caller to the process. */
+static HANDLE pipe_pair(HANDLE *client, int inbound) {
+  static LONG seq;
+  WCHAR name[128];
+  SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+  HANDLE server;
+  OVERLAPPED o;
+  swprintf(name, 128, L"\\\\.\\pipe\\vmcompute-double-%lu-%ld", (unsigned long)GetCurrentProcessId(),
+           InterlockedIncrement(&seq));
+  server = CreateNamedPipeW(name, (inbound ? PIPE_ACCESS_INBOUND : PIPE_ACCESS_OUTBOUND) | FILE_FLAG_OVERLAPPED |
+                            FILE_FLAG_FIRST_PIPE_INSTANCE, PIPE_TYPE_BYTE | PIPE_WAIT, 1, 65536, 65536, 0, NULL);
+  if (server == INVALID_HANDLE_VALUE) return NULL;
+  memset(&o, 0, sizeof o);
+  o.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  ConnectNamedPipe(server, &o); /* pending until the client below opens */
+  *client = CreateFileW(name, inbound ? GENERIC_WRITE : GENERIC_READ, 0, &sa, OPEN_EXISTING, FILE_FLAG_OVERLAPPED,
+                        NULL);
+  if (*client == INVALID_HANDLE_VALUE) {
+    *client = NULL;
+    CancelIoEx(server, &o);
+  }
+  {
+    DWORD n;
+    GetOverlappedResult(server, &o, &n, TRUE);
+  }
+  CloseHandle(o.hEvent);
+  if (!*client) {
+    CloseHandle(server);
+    return NULL;
+  }
+  return server;
+}
+
+/* A fresh inheritable duplicate of a client end (NULL stays NULL). */
+static HANDLE dup_client(HANDLE h) {
+  HANDLE d = NULL;
+  if (!h) return NULL;
+  if (!DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &d, 0, TRUE, DUPLICATE_SAME_ACCESS)) return NULL;
+  return d;
+}
+
+static void close_h(HANDLE *h) {
+  if (*h) CloseHandle(*h);
+  *h = NULL;
+}
+
 static void close_ends(proc *p) {
-  if (p->in_r) CloseHandle(p->in_r);
-  if (p->out_w) CloseHandle(p->out_w);
-  if (p->err_w) CloseHandle(p->err_w);
-  p->in_r = p->out_w = p->err_w = NULL;
+  EnterCriticalSection(&G);
+  close_h(&p->in_r);
+  close_h(&p->out_w);
+  close_h(&p->err_w);
+  close_h(&p->cin);
+  close_h(&p->cout);
+  close_h(&p->cerr);
+  LeaveCriticalSection(&G);
+}
+
+/* a killed process reads no more input either; G held */
+static void kill_proc(proc *p) {
+  p->stdin_closed = 1;
+  p->stdin_left = 0;
+  SetEvent(p->stdin_closed_ev);
+  SetEvent(p->kill_ev);
+}
+
+/* cat: copies stdin to stdout.  After CloseHandle StdIn it reads only what
+ * was in the pipe at that moment and then sees the end of its input: HCS
+ * ends the process's input at once, whatever the caller still sends. */
+static void cat(proc *p) {
+  char buf[65536];
+  for (;;) {
+    DWORD want = sizeof buf, n;
+    int closed;
+    EnterCriticalSection(&G);
+    closed = p->stdin_closed;
+    if (closed && p->stdin_left < want) want = p->stdin_left;
+    LeaveCriticalSection(&G);
+    if (!p->in_r || want == 0) break;
+    if (!pipe_io(p->in_r, buf, want, &n, 0, closed ? NULL : p->stdin_closed_ev)) {
+      if (!closed && WaitForSingleObject(p->stdin_closed_ev, 0) == WAIT_OBJECT_0) continue;
+      break;
+    }
+    if (closed) {
+      EnterCriticalSection(&G);
+      p->stdin_left -= n;
+      LeaveCriticalSection(&G);
+    }
+    if (p->out_w) write_all(p->out_w, buf, n);
+  }
 }
 
 static void proc_exit(proc *p, DWORD code) {
@@ -445,10 +556,7 @@ static DWORD WINAPI program(void *arg) {
   } else if (strncmp(cmd, "err ", 4) == 0) {
     if (p->err_w) write_all(p->err_w, cmd + 4, strlen(cmd + 4));
   } else if (strcmp(cmd, "cat") == 0) {
-    char buf[65536];
-    DWORD n;
-    while (p->in_r && ReadFile(p->in_r, buf, sizeof buf, &n, NULL) && n > 0)
-      if (p->out_w) write_all(p->out_w, buf, n);
+    cat(p);
   } else if (strncmp(cmd, "exit ", 5) == 0) {
     code = (DWORD)strtoul(cmd + 5, NULL, 0);
   } else if (strcmp(cmd, "sleep") == 0) {
@@ -621,7 +729,7 @@ static HRESULT sys_op(const char *name, HANDLE h, LPCWSTR options, PWSTR *result
       proc *p;
       s->state = ST_STOPPED;
       for (p = procs; p; p = p->next)
-        if (p->s == s && !p->exited) SetEvent(p->kill_ev);
+        if (p->s == s && !p->exited) kill_proc(p);
       schedule(1, s, NULL, 0x00000001, S_OK, delay_ms);
       hr = S_PENDING;
     }
@@ -804,9 +912,13 @@ API HcsCreateProcess(HANDLE h, LPCWSTR params, procinfo *info, HANDLE *process, 
   p->s = s;
   p->cmd = json_str(p8, "CommandLine");
   p->kill_ev = CreateEventW(NULL, TRUE, FALSE, NULL);
-  if (json_true(p8, "CreateStdInPipe")) CreatePipe(&p->in_r, &info->StdInput, NULL, 0);
-  if (json_true(p8, "CreateStdOutPipe")) CreatePipe(&info->StdOutput, &p->out_w, NULL, 0);
-  if (json_true(p8, "CreateStdErrPipe")) CreatePipe(&info->StdError, &p->err_w, NULL, 0);
+  p->stdin_closed_ev = CreateEventW(NULL, TRUE, FALSE, NULL);
+  if (json_true(p8, "CreateStdInPipe")) p->in_r = pipe_pair(&p->cin, 1);
+  if (json_true(p8, "CreateStdOutPipe")) p->out_w = pipe_pair(&p->cout, 0);
+  if (json_true(p8, "CreateStdErrPipe")) p->err_w = pipe_pair(&p->cerr, 0);
+  info->StdInput = dup_client(p->cin);
+  info->StdOutput = dup_client(p->cout);
+  info->StdError = dup_client(p->cerr);
   /* a console process without a stdin pipe dies at start (Windows does this) */
   if (json_true(p8, "EmulateConsole") && !json_true(p8, "CreateStdInPipe")) {
     free(p->cmd);
@@ -873,7 +985,7 @@ API HcsTerminateProcess(HANDLE process, PWSTR *result) {
     LeaveCriticalSection(&G);
     return fail(result, (HRESULT)0x80070005, "Access is denied.");
   }
-  SetEvent(p->kill_ev);
+  kill_proc(p);
   LeaveCriticalSection(&G);
   return S_OK;
 }
@@ -890,7 +1002,11 @@ API HcsGetProcessInfo(HANDLE process, procinfo *info, PWSTR *result) {
     LeaveCriticalSection(&G);
     return E_HANDLE_;
   }
-  info->ProcessId = p->pid; /* no fresh stdio from the double */
+  info->ProcessId = p->pid;
+  /* fresh duplicates of the pipes HCS keeps (none once the process ended) */
+  info->StdInput = dup_client(p->cin);
+  info->StdOutput = dup_client(p->cout);
+  info->StdError = dup_client(p->cerr);
   LeaveCriticalSection(&G);
   return S_OK;
 }
@@ -924,17 +1040,29 @@ API HcsModifyProcess(HANDLE process, LPCWSTR settings, PWSTR *result) {
   record("HcsModifyProcess", "%s", s8);
   if (result) *result = NULL;
   p = proc_of(process);
-  free(s8);
   if (!p) {
+    free(s8);
     LeaveCriticalSection(&G);
     return E_HANDLE_;
   }
   if (p->exited) {
+    free(s8);
     /* "HcsModifyProcess request to close stdin will fail if the process
      * has already exited" (hcsshim); the code is the double's choice */
     LeaveCriticalSection(&G);
     return fail(result, E_STATE, "The process has already exited.");
   }
+  if (strstr(s8, "\"Handle\":\"StdIn\"")) {
+    /* the process's input ends now: what is in the pipe is still read,
+     * nothing sent later; HCS lets go of its copy of the pipe */
+    DWORD avail = 0;
+    if (p->in_r) PeekNamedPipe(p->in_r, NULL, 0, NULL, &avail, NULL);
+    p->stdin_left = avail;
+    p->stdin_closed = 1;
+    close_h(&p->cin);
+    SetEvent(p->stdin_closed_ev);
+  }
+  free(s8);
   LeaveCriticalSection(&G);
   return S_OK;
 }
