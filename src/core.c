@@ -52,6 +52,10 @@ const char *core_check_plain(lua_State *L, int idx) {
   return s;
 }
 
+const char *core_opt_plain(lua_State *L, int idx, const char *def) {
+  return lua_isnoneornil(L, idx) ? def : core_check_plain(L, idx);
+}
+
 void core_push_owned(lua_State *L, char *s) {
   if (s) {
     /* only a memory error can raise here; leaking s then is acceptable */
@@ -153,7 +157,7 @@ static int registry_gc(lua_State *L) {
 
 /* core.set_option(name, value) -> true | nil, hr */
 static int l_set_option(lua_State *L) {
-  plat_hresult hr = plat_set_option(luaL_checkstring(L, 1), luaL_checkstring(L, 2));
+  plat_hresult hr = plat_set_option(core_check_plain(L, 1), core_check_plain(L, 2));
   if (hr < 0) return core_fail(L, hr, NULL);
   lua_pushboolean(L, 1);
   return 1;

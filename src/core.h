@@ -30,8 +30,12 @@ int core_ok_result(lua_State *L, plat_hresult hr, char *result);
 int core_fail_last(lua_State *L, plat_hresult hr);
 /* true, or core_fail_last's four values. */
 int core_ok_last(lua_State *L, plat_hresult hr);
-/* luaL_checklstring that refuses embedded NUL bytes (argument error). */
+/* luaL_checklstring that refuses embedded NUL bytes (argument error):
+ * every string that crosses the seam, which would otherwise be cut at the
+ * NUL on its way to UTF-16 (Go refuses such strings too). */
 const char *core_check_plain(lua_State *L, int idx);
+/* The same for an optional argument (def when none or nil). */
+const char *core_opt_plain(lua_State *L, int idx, const char *def);
 /* Pushes the string (or nil) and frees it with plat_free. */
 void core_push_owned(lua_State *L, char *s);
 /* Reads a DriverInfo from a table {Flavour=, HomeDir=} or a home-dir string at idx. */

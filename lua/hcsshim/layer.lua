@@ -21,7 +21,8 @@ local M = {}
 -- the helpers, and parents -> descriptors ({ID = NameToGuid(base name),
 -- Path} on Windows), are vmcompute.lua's
 local vm = require "hcsshim.vmcompute"
-local descriptors, flavour, herr, call = vm._descriptors, vm._flavour, vm._herr, vm._call
+local flavour, herr, call = vm._flavour, vm._herr, vm._call
+local call_layers = vm._call_layers
 
 --- Activate a layer (ActivateLayer): a sandbox becomes mountable.
 -- @tparam table|string info DriverInfo
@@ -48,8 +49,8 @@ end
 -- @tparam table parents parent layer paths, nearest first
 -- @treturn true|nil,hcsshim.error
 function M.create_sandbox_layer(info, id, parent_id, parents)
-  return call("CreateSandboxLayer", string.format("layerId=%s parentId=%s", id, parent_id or ""),
-    core.create_sandbox_layer, info, id, parent_id, descriptors(parents))
+  return call_layers("CreateSandboxLayer", string.format("layerId=%s parentId=%s", id, parent_id or ""), parents,
+    core.create_sandbox_layer, info, id, parent_id)
 end
 
 --- Grow a sandbox to at least `size` bytes (ExpandSandboxSize).
@@ -118,7 +119,8 @@ end
 -- parents recorded at creation)
 -- @treturn true|nil,hcsshim.error
 function M.prepare_layer(info, id, parents)
-  return call("PrepareLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.prepare_layer, info, id, descriptors(parents or {}))
+  return call_layers("PrepareLayer", string.format("id=%s flavour=%d", id, flavour(info)), parents or {},
+    core.prepare_layer, info, id)
 end
 
 --- Unmount a prepared sandbox (UnprepareLayer).

@@ -15,16 +15,19 @@ local json = require "hcsshim.json"
 local M = {}
 
 --- Parent layer paths -> descriptors: on Windows each gets its LayerId,
--- NameToGuid of the folder's base name, as hcsshim computes it.
+-- NameToGuid of the folder's base name, as hcsshim computes it.  A failed
+-- NameToGuid fails the whole call (never a zero LayerId).
 -- @local
+-- @treturn table|nil,hcsshim.error
 function M._descriptors(parents)
   if core.platform ~= "windows" or type(parents) ~= "table" then return parents end
   local out = {}
   for i, p in ipairs(parents) do
     if type(p) == "string" then
       local base = p:gsub("[\\/]+$", ""):match("([^\\/]+)$") or p
-      local g = core.name_to_guid(base)
-      out[i] = g and { ID = g, Path = p } or p
+      local g, hr = core.name_to_guid(base)
+      if not g then return nil, M._herr("NameToGuid", "name=" .. base, hr) end
+      out[i] = { ID = g, Path = p }
     else
       out[i] = p
     end
@@ -54,6 +57,19 @@ function M._call(title, rest, f, ...)
 end
 local flavour, herr, call = M._flavour, M._herr, M._call
 
+--- `call` with the descriptors of `parents` as the last argument; a
+-- failed NameToGuid is the call's error and nothing is called.
+-- @local
+function M._call_layers(title, rest, parents, f, ...)
+  local d, err = descriptors(parents)
+  if d == nil and parents ~= nil then return nil, err end
+  local args = table.pack(...)
+  args.n = args.n + 1
+  args[args.n] = d
+  return call(title, rest, f, table.unpack(args, 1, args.n))
+end
+local call_layers = M._call_layers
+
 --- Copy a layer (CopyLayer).
 -- @tparam table|string info DriverInfo
 -- @tparam string src_id
@@ -61,23 +77,23 @@ local flavour, herr, call = M._flavour, M._herr, M._call
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn true|nil,hcsshim.error
 function M.copy_layer(info, src_id, dst_id, parents)
-  return call("CopyLayer", string.format("srcId=%s dstId=%s", src_id, dst_id), core.copy_layer, info, src_id,
-    dst_id, descriptors(parents or {}))
+  return call_layers("CopyLayer", string.format("srcId=%s dstId=%s", src_id, dst_id), parents or {},
+    core.copy_layer, info, src_id, dst_id)
 end
 
 --- Export a layer into the legacy transport folder (ExportLayer).
 -- @treturn true|nil,hcsshim.error
 function M.export_layer(info, id, folder, parents)
-  return call("ExportLayer", string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
-    core.export_layer, info, id, folder, descriptors(parents or {}))
+  return call_layers("ExportLayer", string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
+    parents or {}, core.export_layer, info, id, folder)
 end
 
 --- Import a layer from the legacy transport folder (vmcompute ImportLayer;
 -- `import_layer` itself imports an OCI tar on Linux).
 -- @treturn true|nil,hcsshim.error
 function M.import_layer_folder(info, id, folder, parents)
-  return call("ImportLayer", string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
-    core.import_layer_folder, info, id, folder, descriptors(parents or {}))
+  return call_layers("ImportLayer", string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
+    parents or {}, core.import_layer_folder, info, id, folder)
 end
 
 --- Post-process an extracted base layer (ProcessBaseImage).
@@ -122,7 +138,9 @@ end
 -- `{CreationTime, LastAccessTime, LastWriteTime, ChangeTime, FileAttributes}`.
 -- @treturn table|nil,hcsshim.error
 function M.new_layer_writer(info, id, parents)
-  local raw, hr, result, detail = core.import_layer_begin(info, id, descriptors(parents or {}))
+  local d, derr = descriptors(parents or {})
+  if not d then return nil, derr end
+  local raw, hr, result, detail = core.import_layer_begin(info, id, d)
   if not raw then return nil, herr("ImportLayerStart", "id=" .. id, hr, result, detail) end
   local w = {}
   function w.add(_, name, fileinfo)
@@ -147,7 +165,9 @@ end
 -- `r:close()` (ExportLayerEnd).
 -- @treturn table|nil,hcsshim.error
 function M.new_layer_reader(info, id, parents)
-  local raw, hr, result, detail = core.export_layer_begin(info, id, descriptors(parents or {}))
+  local d, derr = descriptors(parents or {})
+  if not d then return nil, derr end
+  local raw, hr, result, detail = core.export_layer_begin(info, id, d)
   if not raw then return nil, herr("ExportLayerBegin", "id=" .. id, hr, result, detail) end
   local r = {}
   function r.next()

@@ -1169,6 +1169,7 @@ typedef struct fbi { LARGE_INTEGER c, a, w, ch; DWORD attr; } fbi;
 
 typedef struct layer { char key[600]; int active, prepared, sandbox; struct layer *next; } layer;
 static layer *layers;
+static int grow_paths, path_growth;
 
 static void info_text(char *out, size_t n, const driver_info *info) {
   char *h = u8(info ? info->HomeDir : NULL);
@@ -1373,15 +1374,30 @@ API GetLayerMountPath(const driver_info *info, LPCWSTR id, SIZE_T *length, PWSTR
     *length = 0;
     LAYER_LEAVE(S_OK);
   }
+  /* "growpath N": the path grows by a component after each of the next N
+   * complete answers, as a path can change between a caller's two calls */
   swprintf(path, 200, L"\\\\?\\Volume{%08x-0000-0000-0000-000000000000}\\", (unsigned)(strlen(l->key) * 2654435761u));
+  for (need = 0; need < (SIZE_T)path_growth && wcslen(path) < 190; need++) wcscat(path, L"d\\");
   need = wcslen(path) + 1;
   if (!buffer) {
     *length = need;
     LAYER_LEAVE(S_OK);
   }
-  if (*length < need) LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER));
+  if (*length < need) {
+    *length = need;
+    LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER));
+  }
   memcpy(buffer, path, need * sizeof(WCHAR));
   *length = need;
+  {
+    char *p8 = u8(path);
+    record("GetLayerMountPath.path", "%s", p8);
+    free(p8);
+  }
+  if (grow_paths > 0) {
+    grow_paths--;
+    path_growth++;
+  }
   LAYER_LEAVE(S_OK);
 }
 
@@ -1410,6 +1426,14 @@ API NameToGuid(LPCWSTR name, GUID *out) {
   n8 = u8(name);
   record("NameToGuid", "%s", n8);
   memset(out, 0, sizeof *out);
+  {
+    HRESULT hr = injected("NameToGuid");
+    if (hr < 0) {
+      free(n8);
+      LeaveCriticalSection(&G);
+      return hr;
+    }
+  }
   for (i = 0; i < sizeof n2g / sizeof n2g[0]; i++)
     if (strcmp(n2g[i].name, n8) == 0) {
       unsigned d1, d2, d3, b[8];
@@ -1588,7 +1612,7 @@ static sys *find_any(const char *id) {
 /* Commands (one per call); the answer goes to out:
  *   delay MS | calls NAME | last NAME | allocs | reset-counts
  *   fail NAME HRESULT | fire SYSID TYPE STATUS | fireproc PID TYPE STATUS
- *   storm SYSID 0|1 | holdstart SYSID 0|1 | callbacks */
+ *   storm SYSID 0|1 | holdstart SYSID 0|1 | callbacks | growpath N */
 __declspec(dllexport) int WINAPI DoubleCtl(const char *cmd, char *out, int outlen) {
   char a[256] = "", b[256] = "";
   long long x = 0, y = 0;
@@ -1625,6 +1649,9 @@ __declspec(dllexport) int WINAPI DoubleCtl(const char *cmd, char *out, int outle
   } else if (sscanf(cmd, "holdstart %255s %lld", a, &x) == 2) {
     sys *s = find_any(a);
     if (s) s->hold_start = (int)x; else r = -1;
+  } else if (sscanf(cmd, "growpath %lld", &x) == 1) {
+    grow_paths = (int)x;
+    path_growth = 0;
   } else if (strcmp(cmd, "callbacks") == 0) {
     cb *c;
     long n = 0;
