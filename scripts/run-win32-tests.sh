@@ -17,6 +17,9 @@ cp "$B/spec/iphlpapi.dll" "$sys32/iphlpapi.dll"
 b=$(echo "$B" | sed 's|/|\\|g')
 export LUA_PATH="lua\\?.lua;lua\\?\\init.lua;spec\\win32\\?.lua"
 export LUA_CPATH="$b\\?.dll;$b\\lua\\?.dll;$b\\spec\\?.dll"
+# the C harness (spec/win32/harness.c) finds lua54.dll next to lua.exe
+cp "$B/spec/harness.exe" "$B/lua/harness.exe"
+export HCSSHIM_HARNESS="$b\\lua\\harness.exe"
 log=$(mktemp)
 "$WINE" "$B/lua/lua.exe" spec/win32/run.lua >"$log" 2>&1
 rc=$?

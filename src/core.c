@@ -146,6 +146,19 @@ static int l_monotime(lua_State *L) {
   return 1;
 }
 
+/* core.sleep(seconds): a portable pause (no os.execute("sleep")), on the
+ * platform's condition variable with nothing to wake it */
+static int l_sleep(lua_State *L) {
+  double t = luaL_checknumber(L, 1), deadline = plat_monotime() + (t > 0 ? t : 0);
+  plat_lock *l = plat_lock_new();
+  if (!l) return luaL_error(L, "not enough memory");
+  plat_lock_enter(l);
+  while (plat_monotime() < deadline) plat_lock_wait(l, deadline - plat_monotime());
+  plat_lock_leave(l);
+  plat_lock_free(l);
+  return 0;
+}
+
 /* Finalised when the Lua state closes, after every handle made later
  * (Lua finalises in reverse order), so the registry is empty by then. */
 static int registry_gc(lua_State *L) {
@@ -183,6 +196,8 @@ int luaopen_hcsshim_core(lua_State *L) {
   lua_setfield(L, -2, "platform");
   lua_pushcfunction(L, l_monotime);
   lua_setfield(L, -2, "monotime");
+  lua_pushcfunction(L, l_sleep);
+  lua_setfield(L, -2, "sleep");
   lua_pushcfunction(L, l_set_option);
   lua_setfield(L, -2, "set_option");
   core_open_guid(L);

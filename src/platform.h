@@ -214,10 +214,24 @@ plat_hresult plat_ExportLayerRead(plat_layer_stream ctx, void *buf, uint32_t len
 plat_hresult plat_ExportLayerEnd(plat_layer_stream ctx);
 /* iphlpapi: network compartment of the calling thread */
 plat_hresult plat_SetCurrentThreadCompartmentId(uint32_t compartment);
+#ifdef _WIN32
+/* Switches the named privileges ("SeBackupPrivilege", ...) on in the
+ * process token (go-winio EnableProcessPrivileges).  Windows only: Linux
+ * has no token privileges, and the core offers no such function there. */
+plat_hresult plat_EnableProcessPrivileges(const char *const *names, size_t count);
+#endif
 
 /* ---- helpers the core needs from the OS ---- */
+#ifdef _WIN32
+/* Windows: pushes stdin, stdout and stderr as the module's own file
+ * objects (src/win32/stdio.c; nil for PLAT_NO_HANDLE), which own the
+ * handles; on failure every handle is closed and a Lua error raised. */
+struct lua_State;
+void plat_push_stdio(struct lua_State *L, const plat_handle h[3]);
+#else
 /* Wrap an owned stdio handle in a FILE* ("r" or "w"); the FILE owns it. */
 FILE *plat_handle_fdopen(plat_handle h, const char *mode);
+#endif
 void plat_handle_close(plat_handle h);
 /* Cryptographic random bytes. */
 int plat_random(void *buf, size_t n);

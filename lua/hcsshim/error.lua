@@ -55,6 +55,9 @@ M.codes = {
   [0x800700AA] = { "ERROR_BUSY", "The requested resource is in use." },
   [0x800700B7] = { "ERROR_ALREADY_EXISTS", "Cannot create a file when that file already exists." },
   [0x800705B4] = { "ERROR_TIMEOUT", "This operation returned because the timeout period expired." },
+  [0x80070514] = { "ERROR_NOT_ALL_ASSIGNED", "Not all privileges or groups referenced are assigned to the caller." },
+  [0x80070521] = { "ERROR_NO_SUCH_PRIVILEGE", "A specified privilege does not exist." },
+  [0x80070522] = { "ERROR_PRIVILEGE_NOT_HELD", "A required privilege is not held by the client." },
   [0xC000013A] = { "STATUS_CONTROL_C_EXIT", "The application terminated as a result of a CTRL+C." },
 }
 

@@ -74,11 +74,15 @@ end
 
 --- Destroy a layer and its files (DestroyLayer).  Refused (ERROR_BUSY)
 -- while it is mounted or while a prepared sandbox uses it as a lower
--- layer; a folder that is not a layer is never deleted.
+-- layer; a folder that is not a layer is never deleted.  On Windows it
+-- first enables SeBackupPrivilege and SeRestorePrivilege (see
+-- `enable_process_privileges`).
 -- @tparam table|string info DriverInfo
 -- @tparam string id layer id
 -- @treturn true|nil,hcsshim.error (ErrElementNotFound when missing)
 function M.destroy_layer(info, id)
+  local ok, perr = vm._privileges(vm._BACKUP_RESTORE)
+  if not ok then return nil, perr end
   return call("DestroyLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.destroy_layer, info, id)
 end
 

@@ -30,11 +30,15 @@ function M._adopt(p, stdin, stdout, stderr)
   stdio_of[p] = { stdin, stdout, stderr }
 end
 
---- The process's stdio as ordinary Lua files: stdin (write), stdout and
--- stderr (read); nil for a stream that was not requested.  The first call
--- returns the pipes made at creation; a handle from `open_process` asks
--- the platform for fresh ones (HcsGetProcessInfo).  The files are fully
--- buffered (64 KiB): call `flush()` after writes the process must see.
+--- The process's stdio: stdin (write), stdout and stderr (read); nil for
+-- a stream that was not requested.  The first call returns the pipes made
+-- at creation; a handle from `open_process` asks the platform for fresh
+-- ones (HcsGetProcessInfo).  On Linux these are ordinary Lua files
+-- (buffered: call `flush()` after writes the process must see); on
+-- Windows the module's own file objects over HCS's overlapped pipes, with
+-- a Lua file's `read` ("a", "l", "L", a count), `write`, `lines`, `close`,
+-- `flush` and `setvbuf`, writing straight to the pipe, never inheritable
+-- by child processes.
 -- A console process (EmulateConsole) always has stdin and stdout, both
 -- on its pseudo-terminal, whatever the CreateStd*Pipe flags say.
 -- @treturn file|nil stdin

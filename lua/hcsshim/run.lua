@@ -5,16 +5,36 @@ local hcsshim = require "hcsshim"
 local hns = require "hcsshim.hns"
 local network = require "hcsshim.network"
 local errors = require "hcsshim.error"
+local core = require "hcsshim.core"
 
 local M = {}
 
-local function data_root() return os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hcsshim" end
+local windows = core.platform == "windows"
+-- the path separator of layer folders on this platform
+local SEP = windows and "\\" or "/"
+
+-- HCSSHIM_DATA_ROOT, else the platform's own place for service data
+local function data_root()
+  local root = os.getenv("HCSSHIM_DATA_ROOT")
+  if root then return root end
+  if windows then return (os.getenv("ProgramData") or "C:\\ProgramData") .. "\\hcsshim" end
+  return "/var/lib/hcsshim"
+end
+
+-- the last component of a layer path, split on / and on \ (C:\... paths):
+-- a layer's id, and the name NameToGuid turns into its LayerId
+local function base_name(path)
+  return path:gsub("[/\\]+$", ""):match("([^/\\]+)$") or path
+end
+M._base_name = base_name
 
 --- Run a command in a new container.
 -- @tparam table opts
 --  * `layers`: array of read-only layer paths, nearest first; or
 --    `rootfs`: a root filesystem tar imported as a temporary base layer
---  * `home`: layer home (default `<data root>/layers`)
+--  * `home`: layer home (default `<data root>/layers`; the data root is
+--    HCSSHIM_DATA_ROOT, else `/var/lib/hcsshim` on Linux and
+--    `%ProgramData%\hcsshim` on Windows)
 --  * `command`: CommandLine string, or `args`: CommandArgs array
 --  * `network`: a network name, or an HNSNetwork table to provision
 --    (`hcsshim.network.provision`); the container gets one endpoint
@@ -49,7 +69,7 @@ local function data_root() return os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hc
 function M.run(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'run' (table expected)", 2) end
   local id = opts.id or hcsshim.new_guid()
-  local home = opts.home or (data_root() .. "/layers")
+  local home = opts.home or (data_root() .. SEP .. "layers")
   local undo = {}
   local function later(f) undo[#undo + 1] = f end
   local function unwind()
@@ -85,9 +105,9 @@ function M.run(opts)
     local ok, err = hcsshim.import_layer(home, base, opts.rootfs)
     if not ok then return fail(err) end
     later(function() hcsshim.destroy_layer(home, base) end)
-    table.insert(parents, home .. "/" .. base)
+    table.insert(parents, home .. SEP .. base)
   end
-  local parent_id = parents[1]:match("([^/]+)$")
+  local parent_id = base_name(parents[1])
   local sb = id .. "-sandbox"
   local ok, err = hcsshim.create_sandbox_layer(home, sb, parent_id, parents)
   if not ok then return fail(err) end
@@ -102,8 +122,13 @@ function M.run(opts)
   mount, err = hcsshim.get_layer_mount_path(home, sb)
   if not mount then return fail(err) end
 
-  local cfg = { Name = id, VolumePath = mount, LayerFolderPath = home .. "/" .. sb, Layers = {} }
-  for i, p in ipairs(parents) do cfg.Layers[i] = { ID = hcsshim.name_to_guid(p:match("([^/]+)$")), Path = p } end
+  local cfg = { Name = id, VolumePath = mount, LayerFolderPath = home .. SEP .. sb, Layers = {} }
+  for i, p in ipairs(parents) do
+    local guid
+    guid, err = hcsshim.name_to_guid(base_name(p))
+    if not guid then return fail(err) end
+    cfg.Layers[i] = { ID = guid, Path = p }
+  end
   for k, v in pairs(opts.config or {}) do cfg[k] = v end
 
   local ep
@@ -132,7 +157,7 @@ function M.run(opts)
       local h = hcsshim.open_container(id)
       if not h then break end
       h:close()
-      os.execute("sleep 0.02")
+      core.sleep(0.02)
     end
   end)
   ok, err = c:start()

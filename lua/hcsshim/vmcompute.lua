@@ -70,6 +70,37 @@ function M._call_layers(title, rest, parents, f, ...)
 end
 local call_layers = M._call_layers
 
+--- Switch privileges on in this process's token (go-winio
+-- EnableProcessPrivileges; AdjustTokenPrivileges).  An elevated token
+-- holds SeBackupPrivilege and SeRestorePrivilege but has them switched
+-- off, and layer import, export and destroy need them: those functions
+-- call this themselves, as hcsshim's wclayer tool does before them.
+-- Windows only (ErrPlatformNotSupported on Linux).
+-- @tparam table names privilege names, e.g. `{"SeBackupPrivilege"}`
+-- @treturn true|nil,hcsshim.error (ERROR_NOT_ALL_ASSIGNED when the token
+-- lacks one, ERROR_NO_SUCH_PRIVILEGE for an unknown name)
+function M.enable_process_privileges(names)
+  if type(names) ~= "table" then error("bad argument #1 to 'enable_process_privileges' (table expected)", 2) end
+  if not core.enable_process_privileges then
+    return nil, errors.new({ kind = "hcs", op = "hcsshim::EnableProcessPrivileges", name = "ErrPlatformNotSupported" })
+  end
+  return call("EnableProcessPrivileges", "privileges=" .. table.concat(names, ","),
+    core.enable_process_privileges, names)
+end
+
+local BACKUP = { "SeBackupPrivilege" }
+local BACKUP_RESTORE = { "SeBackupPrivilege", "SeRestorePrivilege" }
+M._BACKUP_RESTORE = BACKUP_RESTORE
+
+--- The privileges a layer call needs, on Windows (cmd/wclayer: export
+-- takes SeBackup, import and remove both); nothing to do on Linux.
+-- @local
+function M._privileges(names)
+  if core.platform ~= "windows" then return true end
+  return M.enable_process_privileges(names)
+end
+local privileges = M._privileges
+
 --- Copy a layer (CopyLayer).
 -- @tparam table|string info DriverInfo
 -- @tparam string src_id
@@ -84,6 +115,8 @@ end
 --- Export a layer into the legacy transport folder (ExportLayer).
 -- @treturn true|nil,hcsshim.error
 function M.export_layer(info, id, folder, parents)
+  local ok, perr = privileges(BACKUP)
+  if not ok then return nil, perr end
   return call_layers("ExportLayer", string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
     parents or {}, core.export_layer, info, id, folder)
 end
@@ -92,6 +125,8 @@ end
 -- `import_layer` itself imports an OCI tar on Linux).
 -- @treturn true|nil,hcsshim.error
 function M.import_layer_folder(info, id, folder, parents)
+  local ok, perr = privileges(BACKUP_RESTORE)
+  if not ok then return nil, perr end
   return call_layers("ImportLayer", string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
     parents or {}, core.import_layer_folder, info, id, folder)
 end
@@ -138,6 +173,8 @@ end
 -- `{CreationTime, LastAccessTime, LastWriteTime, ChangeTime, FileAttributes}`.
 -- @treturn table|nil,hcsshim.error
 function M.new_layer_writer(info, id, parents)
+  local ok, perr = privileges(BACKUP_RESTORE)
+  if not ok then return nil, perr end
   local d, derr = descriptors(parents or {})
   if not d then return nil, derr end
   local raw, hr, result, detail = core.import_layer_begin(info, id, d)
@@ -165,6 +202,8 @@ end
 -- `r:close()` (ExportLayerEnd).
 -- @treturn table|nil,hcsshim.error
 function M.new_layer_reader(info, id, parents)
+  local ok, perr = privileges(BACKUP)
+  if not ok then return nil, perr end
   local d, derr = descriptors(parents or {})
   if not d then return nil, derr end
   local raw, hr, result, detail = core.export_layer_begin(info, id, d)

@@ -159,3 +159,95 @@ test("GetLayerMountPath: a path that grows between the calls is read whole", fun
   assert(hcsshim.deactivate_layer(info, "f-grow"))
   assert(hcsshim.destroy_layer(info, "f-grow"))
 end)
+
+-- item 6 (cmd/wclayer/{import,export,remove}.go: winio.EnableProcessPrivileges first)
+test("layer import, export and destroy enable SeBackupPrivilege and SeRestorePrivilege", function()
+  ctl("dropprivileges") -- an elevated token holds them switched off
+  assert(hcsshim.create_layer(info, "f-priv", ""))
+  local r, err = hcsshim.export_layer(info, "f-priv", "C:\\export", {})
+  eq(r, true, tostring(err))
+  ctl("dropprivileges")
+  r, err = hcsshim.import_layer_folder(info, "f-priv2", "C:\\import", {})
+  eq(r, true, tostring(err))
+  ctl("dropprivileges")
+  local w = assert(hcsshim.new_layer_writer(info, "f-priv3", {}))
+  assert(w:close())
+  ctl("dropprivileges")
+  local rd = assert(hcsshim.new_layer_reader(info, "f-priv", {}))
+  assert(rd:close())
+  for _, id in ipairs({ "f-priv", "f-priv2" }) do
+    ctl("dropprivileges")
+    r, err = hcsshim.destroy_layer(info, id)
+    eq(r, true, tostring(err))
+  end
+  eq(hcsshim.enable_process_privileges({ "SeBackupPrivilege", "SeRestorePrivilege" }), true)
+  local bad, berr = hcsshim.enable_process_privileges({ "SeNoSuchPrivilege" })
+  eq(bad, nil)
+  has(tostring(berr), "SeNoSuchPrivilege")
+end)
+
+local function harness(mode)
+  local exe = assert(os.getenv("HCSSHIM_HARNESS"), "HCSSHIM_HARNESS is set by run-win32-tests.sh")
+  local f = assert(io.popen(exe .. " " .. mode .. " 2>&1"))
+  local out = f:read("a")
+  local okc, how, code = f:close()
+  return out, okc, how, code
+end
+
+-- item 3 (internal/hcs/callback.go: an integer callbackNumber looked up under callbackMapLock)
+test("callbacks after a failed unregister and after lua_close are dropped (C harness)", function()
+  local out, okc, _, code = harness("late")
+  ok(okc, "harness late exited " .. tostring(code) .. ": " .. out)
+  has(out, "ok: late callbacks")
+end)
+
+-- item 8 (internal/wclayer/preparelayer.go: prepareLayerLock)
+test("PrepareLayer calls from two threads never overlap (C harness)", function()
+  local out, okc, _, code = harness("prepare")
+  ok(okc, "harness prepare exited " .. tostring(code) .. ": " .. out)
+  has(out, "none overlapping")
+end)
+
+-- item 2 (internal/hcs/process.go StdioLegacy/makeOpenFiles: handles wrapped as overlapped files)
+test("stdio: the module's own file objects over the pipes, not inheritable", function()
+  local c = running("f-stdio")
+  local p = assert(c:create_process({ CommandLine = "cat", CreateStdInPipe = true, CreateStdOutPipe = true,
+    CreateStdErrPipe = true }))
+  local i, o, e = p:stdio()
+  ok(i and o and e, "three stdio objects")
+  eq(ctl("inheritable " .. p:pid()), "0", "no handle an io.popen child could inherit")
+  assert(i:write("one\n", "two\n", 3, "\n"))
+  assert(p:close_stdin())
+  local lines = {}
+  for line in o:lines() do lines[#lines + 1] = line end
+  eq(table.concat(lines, ","), "one,two,3")
+  eq(o:read("a"), "")
+  eq(o:read("l"), nil)
+  eq(e:read(1), nil) -- stderr ended empty
+  assert(p:wait(5))
+  eq(o:close(), true)
+  t.raises(function() o:read("a") end, "closed file")
+  e:close() -- stdin was closed by close_stdin
+  p:close()
+  finish(c)
+end)
+
+-- item 2 (HcsGetProcessInfo returns fresh duplicates; the C runtime's 512-stream limit is not ours)
+test("stdio of an opened process: fresh handles, more than the C runtime's 512 streams", function()
+  local c = running("f-many")
+  local p = assert(c:create_process({ CommandLine = "sleep", CreateStdOutPipe = true }))
+  local op = assert(c:open_process(p:pid()))
+  local keep = {}
+  for n = 1, 600 do
+    local a, b, cerr = op:_stdio()
+    ok(b, "stdout " .. n .. ": " .. tostring(cerr))
+    keep[n] = b
+  end
+  eq(ctl("inheritable " .. p:pid()), "0")
+  for _, f in ipairs(keep) do f:close() end
+  assert(p:kill())
+  assert(p:wait(5))
+  op:close()
+  p:close()
+  finish(c)
+end)

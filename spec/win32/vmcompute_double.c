@@ -69,6 +69,7 @@ struct proc {
   HANDLE kill_ev;
   HANDLE in_r, out_w, err_w; /* the double's (server) ends, overlapped */
   HANDLE cin, cout, cerr;    /* client ends HCS keeps; callers get duplicates */
+  HANDLE given[3];           /* the duplicates handed out last (for "inheritable") */
   HANDLE stdin_closed_ev;    /* set by HcsModifyProcess CloseHandle StdIn */
   int stdin_closed;
   DWORD stdin_left;          /* bytes the process still reads after that */
@@ -108,6 +109,11 @@ typedef struct event {
 static sys *systems;
 static proc *procs;
 static cb *cbs;
+/* every registration ever unregistered: HCS may still call one late */
+typedef struct late_cb { hcs_cb_fn fn; void *ctx; struct late_cb *next; } late_cb;
+static late_cb *late_cbs;
+static int fail_unreg; /* "failunreg N": the next N unregisters fail */
+static LONG preparing, prepare_overlaps;
 static event *events;
 static int next_sys = 1;
 static DWORD next_pid = 100;
@@ -487,6 +493,9 @@ static HANDLE dup_client(HANDLE h) {
   return d;
 }
 
+typedef struct procinfo procinfo;
+static void give_stdio(proc *p, procinfo *info);
+
 static void close_h(HANDLE *h) {
   if (*h) CloseHandle(*h);
   *h = NULL;
@@ -852,6 +861,19 @@ static HRESULT unreg(const char *name, HANDLE h) {
     LeaveCriticalSection(&G);
     return E_HANDLE_;
   }
+  if (fail_unreg > 0) {
+    /* the registration stays: HCS goes on calling it */
+    fail_unreg--;
+    LeaveCriticalSection(&G);
+    return E_FAIL;
+  }
+  {
+    late_cb *l = calloc(1, sizeof *l);
+    l->fn = c->fn;
+    l->ctx = c->ctx;
+    l->next = late_cbs;
+    late_cbs = l;
+  }
   c->dead = 1;
   if (GetCurrentThreadId() != notifier_tid)
     while (c->in_flight > 0) SleepConditionVariableCS(&CV, &G, INFINITE);
@@ -873,11 +895,18 @@ API HcsRegisterProcessCallback(HANDLE h, hcs_cb_fn fn, void *ctx, HANDLE *out) {
 }
 API HcsUnregisterProcessCallback(HANDLE c) { return unreg("HcsUnregisterProcessCallback", c); }
 
-typedef struct procinfo {
+struct procinfo {
   DWORD ProcessId;
   DWORD Reserved;
   HANDLE StdInput, StdOutput, StdError;
-} procinfo;
+};
+
+/* fresh inheritable duplicates of the pipes HCS keeps, remembered */
+static void give_stdio(proc *p, procinfo *info) {
+  info->StdInput = p->given[0] = dup_client(p->cin);
+  info->StdOutput = p->given[1] = dup_client(p->cout);
+  info->StdError = p->given[2] = dup_client(p->cerr);
+}
 
 API HcsCreateProcess(HANDLE h, LPCWSTR params, procinfo *info, HANDLE *process, PWSTR *result) {
   sys *s;
@@ -916,9 +945,7 @@ API HcsCreateProcess(HANDLE h, LPCWSTR params, procinfo *info, HANDLE *process, 
   if (json_true(p8, "CreateStdInPipe")) p->in_r = pipe_pair(&p->cin, 1);
   if (json_true(p8, "CreateStdOutPipe")) p->out_w = pipe_pair(&p->cout, 0);
   if (json_true(p8, "CreateStdErrPipe")) p->err_w = pipe_pair(&p->cerr, 0);
-  info->StdInput = dup_client(p->cin);
-  info->StdOutput = dup_client(p->cout);
-  info->StdError = dup_client(p->cerr);
+  give_stdio(p, info);
   /* a console process without a stdin pipe dies at start (Windows does this) */
   if (json_true(p8, "EmulateConsole") && !json_true(p8, "CreateStdInPipe")) {
     free(p->cmd);
@@ -1004,9 +1031,7 @@ API HcsGetProcessInfo(HANDLE process, procinfo *info, PWSTR *result) {
   }
   info->ProcessId = p->pid;
   /* fresh duplicates of the pipes HCS keeps (none once the process ended) */
-  info->StdInput = dup_client(p->cin);
-  info->StdOutput = dup_client(p->cout);
-  info->StdError = dup_client(p->cerr);
+  give_stdio(p, info);
   LeaveCriticalSection(&G);
   return S_OK;
 }
@@ -1232,6 +1257,48 @@ static void forget_layer(layer *x) {
     return hr;                                           \
   }
 
+/* Layer import, export and destroy need SeBackupPrivilege (and for import
+ * and destroy SeRestorePrivilege) enabled in the caller's token, which an
+ * elevated token holds but has switched off: ERROR_PRIVILEGE_NOT_HELD. */
+static int privilege_enabled(const WCHAR *name) {
+  HANDLE tok;
+  LUID luid;
+  BYTE buf[4096];
+  TOKEN_PRIVILEGES *tp = (TOKEN_PRIVILEGES *)buf;
+  DWORD n = 0, i;
+  int on = 0;
+  if (!LookupPrivilegeValueW(NULL, name, &luid)) return 0;
+  if (!OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &tok) &&
+      !OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok))
+    return 0;
+  if (GetTokenInformation(tok, TokenPrivileges, buf, sizeof buf, &n))
+    for (i = 0; i < tp->PrivilegeCount; i++)
+      if (tp->Privileges[i].Luid.LowPart == luid.LowPart && tp->Privileges[i].Luid.HighPart == luid.HighPart)
+        on = (tp->Privileges[i].Attributes & SE_PRIVILEGE_ENABLED) != 0;
+  CloseHandle(tok);
+  return on;
+}
+
+#define E_PRIVILEGE ((HRESULT)0x80070522)
+#define NEED_BACKUP() \
+  if (!privilege_enabled(L"SeBackupPrivilege")) LAYER_LEAVE(E_PRIVILEGE)
+#define NEED_BACKUP_RESTORE() \
+  if (!privilege_enabled(L"SeBackupPrivilege") || !privilege_enabled(L"SeRestorePrivilege")) LAYER_LEAVE(E_PRIVILEGE)
+
+/* switches both privileges off again (DoubleCtl "dropprivileges") */
+static void drop_privileges(void) {
+  HANDLE tok;
+  BYTE buf[sizeof(TOKEN_PRIVILEGES) + sizeof(LUID_AND_ATTRIBUTES)];
+  TOKEN_PRIVILEGES *tp = (TOKEN_PRIVILEGES *)buf;
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY, &tok)) return;
+  tp->PrivilegeCount = 2;
+  LookupPrivilegeValueW(NULL, L"SeBackupPrivilege", &tp->Privileges[0].Luid);
+  LookupPrivilegeValueW(NULL, L"SeRestorePrivilege", &tp->Privileges[1].Luid);
+  tp->Privileges[0].Attributes = tp->Privileges[1].Attributes = 0;
+  AdjustTokenPrivileges(tok, FALSE, tp, 0, NULL, NULL);
+  CloseHandle(tok);
+}
+
 #define LAYER_LEAVE(ret) \
   do {                   \
     free(id8);           \
@@ -1263,6 +1330,7 @@ API DestroyLayer(const driver_info *info, LPCWSTR id) {
   layer *l;
   LAYER_ENTER("DestroyLayer", id);
   record("DestroyLayer", "%s id=%s", it, id8);
+  NEED_BACKUP_RESTORE();
   l = find_layer(info, id, 0);
   if (!l) LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
   forget_layer(l);
@@ -1312,6 +1380,8 @@ static HRESULT two_ids(const char *name, const driver_info *info, LPCWSTR id, LP
   descs_text(dt, sizeof dt, d, n);
   record(name, "%s id=%s second=%s layers=%s", it, id8, s8, dt);
   free(s8);
+  if (strcmp(name, "ExportLayer") == 0) NEED_BACKUP();
+  if (strcmp(name, "ImportLayer") == 0) NEED_BACKUP_RESTORE();
   if (strcmp(name, "CopyLayer") == 0) {
     if (!find_layer(info, id, 0)) LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
     find_layer(info, second, 1);
@@ -1339,6 +1409,12 @@ API PrepareLayer(const driver_info *info, LPCWSTR id, const layer_desc *d, ULONG
   LAYER_ENTER("PrepareLayer", id);
   descs_text(dt, sizeof dt, d, n);
   record("PrepareLayer", "%s id=%s layers=%s", it, id8, dt);
+  /* HCS races in concurrent PrepareLayer calls: count any overlap */
+  LeaveCriticalSection(&G);
+  if (InterlockedIncrement(&preparing) > 1) InterlockedIncrement(&prepare_overlaps);
+  Sleep(2);
+  InterlockedDecrement(&preparing);
+  EnterCriticalSection(&G);
   l = find_layer(info, id, 0);
   if (!l) LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
   l->prepared = 1;
@@ -1494,6 +1570,11 @@ static HRESULT begin(const char *name, int exp, const driver_info *info, LPCWSTR
   LAYER_ENTER(name, id);
   descs_text(dt, sizeof dt, d, n);
   record(name, "%s id=%s layers=%s", it, id8, dt);
+  if (exp) {
+    NEED_BACKUP();
+  } else {
+    NEED_BACKUP_RESTORE();
+  }
   st = calloc(1, sizeof *st);
   st->export_ = exp;
   st->index = -1;
@@ -1612,7 +1693,9 @@ static sys *find_any(const char *id) {
 /* Commands (one per call); the answer goes to out:
  *   delay MS | calls NAME | last NAME | allocs | reset-counts
  *   fail NAME HRESULT | fire SYSID TYPE STATUS | fireproc PID TYPE STATUS
- *   storm SYSID 0|1 | holdstart SYSID 0|1 | callbacks | growpath N */
+ *   storm SYSID 0|1 | holdstart SYSID 0|1 | callbacks | growpath N
+ *   dropprivileges | failunreg N | firelate TYPE | prepareoverlaps
+ *   inheritable PID */
 __declspec(dllexport) int WINAPI DoubleCtl(const char *cmd, char *out, int outlen) {
   char a[256] = "", b[256] = "";
   long long x = 0, y = 0;
@@ -1649,6 +1732,30 @@ __declspec(dllexport) int WINAPI DoubleCtl(const char *cmd, char *out, int outle
   } else if (sscanf(cmd, "holdstart %255s %lld", a, &x) == 2) {
     sys *s = find_any(a);
     if (s) s->hold_start = (int)x; else r = -1;
+  } else if (sscanf(cmd, "failunreg %lld", &x) == 1) {
+    fail_unreg = (int)x;
+  } else if (sscanf(cmd, "firelate %lli", &x) == 1) {
+    /* calls every unregistered callback once more, from this thread */
+    late_cb *l, *all = late_cbs;
+    LeaveCriticalSection(&G);
+    for (l = all; l; l = l->next) l->fn((DWORD)x, l->ctx, S_OK, NULL);
+    EnterCriticalSection(&G);
+  } else if (sscanf(cmd, "inheritable %lli", &x) == 1) {
+    /* how many stdio handles last given for the process are (still)
+     * inheritable: a caller must have cleared the flag */
+    proc *p;
+    int i, n = 0;
+    for (p = procs; p && p->pid != (DWORD)x; p = p->next) {}
+    if (!p) r = -1;
+    for (i = 0; p && i < 3; i++) {
+      DWORD flags = 0;
+      if (p->given[i] && GetHandleInformation(p->given[i], &flags) && (flags & HANDLE_FLAG_INHERIT)) n++;
+    }
+    snprintf(out, (size_t)outlen, "%d", n);
+  } else if (strcmp(cmd, "prepareoverlaps") == 0) {
+    snprintf(out, (size_t)outlen, "%ld", (long)prepare_overlaps);
+  } else if (strcmp(cmd, "dropprivileges") == 0) {
+    drop_privileges();
   } else if (sscanf(cmd, "growpath %lld", &x) == 1) {
     grow_paths = (int)x;
     path_growth = 0;
