@@ -5,6 +5,8 @@
 # crash fails the run.  Ends with one "N passed, N failed" line.
 set -u
 B=${BUILD:-build}/win32
+# the Linux service's state roots are no business of the Windows suite
+unset HCSSHIM_DATA_ROOT HCSSHIM_RUNTIME_ROOT
 export WINEPREFIX="$(cd "$B" && pwd)/wineprefix" WINEDEBUG=-all
 export WINEDLLOVERRIDES="winedbg.exe=d;mscoree,mshtml=;vmcompute=n"
 WINE=$(command -v wine64 || echo /usr/lib/wine/wine64)

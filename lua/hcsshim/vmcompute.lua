@@ -114,21 +114,23 @@ end
 
 --- Export a layer into the legacy transport folder (ExportLayer).
 -- @treturn true|nil,hcsshim.error
-function M.export_layer(info, id, folder, parents)
-  local ok, perr = privileges(BACKUP)
+-- the legacy folder transport, after the privileges it needs
+local function folder_call(title, names, f, info, id, folder, parents)
+  local ok, perr = privileges(names)
   if not ok then return nil, perr end
-  return call_layers("ExportLayer", string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
-    parents or {}, core.export_layer, info, id, folder)
+  return call_layers(title, string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
+    parents or {}, f, info, id, folder)
+end
+
+function M.export_layer(info, id, folder, parents)
+  return folder_call("ExportLayer", BACKUP, core.export_layer, info, id, folder, parents)
 end
 
 --- Import a layer from the legacy transport folder (vmcompute ImportLayer;
 -- `import_layer` itself imports an OCI tar on Linux).
 -- @treturn true|nil,hcsshim.error
 function M.import_layer_folder(info, id, folder, parents)
-  local ok, perr = privileges(BACKUP_RESTORE)
-  if not ok then return nil, perr end
-  return call_layers("ImportLayer", string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
-    parents or {}, core.import_layer_folder, info, id, folder)
+  return folder_call("ImportLayer", BACKUP_RESTORE, core.import_layer_folder, info, id, folder, parents)
 end
 
 --- Post-process an extracted base layer (ProcessBaseImage).
@@ -161,6 +163,17 @@ function M.modify_service_settings(settings)
   return true
 end
 
+-- The privileges, the parents' descriptors, then the stream's Begin.
+local function begin_stream(title, names, begin, info, id, parents)
+  local ok, perr = privileges(names)
+  if not ok then return nil, perr end
+  local d, derr = descriptors(parents or {})
+  if not d then return nil, derr end
+  local raw, hr, result, detail = begin(info, id, d)
+  if not raw then return nil, herr(title, "id=" .. id, hr, result, detail) end
+  return raw
+end
+
 local function with_slash(name)
   if name:sub(1, 1) ~= "\\" then name = "\\" .. name end
   return name
@@ -173,12 +186,8 @@ end
 -- `{CreationTime, LastAccessTime, LastWriteTime, ChangeTime, FileAttributes}`.
 -- @treturn table|nil,hcsshim.error
 function M.new_layer_writer(info, id, parents)
-  local ok, perr = privileges(BACKUP_RESTORE)
-  if not ok then return nil, perr end
-  local d, derr = descriptors(parents or {})
-  if not d then return nil, derr end
-  local raw, hr, result, detail = core.import_layer_begin(info, id, d)
-  if not raw then return nil, herr("ImportLayerStart", "id=" .. id, hr, result, detail) end
+  local raw, err = begin_stream("ImportLayerStart", BACKUP_RESTORE, core.import_layer_begin, info, id, parents)
+  if not raw then return nil, err end
   local w = {}
   function w.add(_, name, fileinfo)
     if type(fileinfo) ~= "table" then error("bad argument #2 to 'add' (FILE_BASIC_INFO table expected)", 2) end
@@ -202,12 +211,8 @@ end
 -- `r:close()` (ExportLayerEnd).
 -- @treturn table|nil,hcsshim.error
 function M.new_layer_reader(info, id, parents)
-  local ok, perr = privileges(BACKUP)
-  if not ok then return nil, perr end
-  local d, derr = descriptors(parents or {})
-  if not d then return nil, derr end
-  local raw, hr, result, detail = core.export_layer_begin(info, id, d)
-  if not raw then return nil, herr("ExportLayerBegin", "id=" .. id, hr, result, detail) end
+  local raw, err = begin_stream("ExportLayerBegin", BACKUP, core.export_layer_begin, info, id, parents)
+  if not raw then return nil, err end
   local r = {}
   function r.next()
     local name, fi, size, detail = raw:next()
