@@ -91,9 +91,15 @@ end
 -- A process that is gone needs no signal: HcsTerminateProcess on an
 -- exited process ends in TerminateProcess, which answers ERROR_ACCESS_DENIED,
 -- and HCS answers a repeated request with ProcessAlreadyStopped (hcsshim's
--- Kill treats both as success, as do we for signals).
+-- Kill treats both as success).
 local function gone(e)
   return errors.is_already_stopped(e) or errors.is_access_is_denied(e)
+end
+
+-- HcsSignalProcess answers a process that is gone with invalid state or
+-- not found as well (hcsshim's processSignalResult: not delivered, no error).
+local function gone_for_signal(e)
+  return gone(e) or errors.is_operation_invalid_state(e) or errors.is_not_exist(e)
 end
 
 --- Kill the process (HcsTerminateProcess; SIGKILL on Linux).  Killing an
@@ -117,7 +123,7 @@ function M:signal(n)
   local ok, hr, result = self:_signal(json.encode({ Signal = n }))
   if ok then return true end
   local e = perr(self, "Signal", hr, result)
-  if gone(e) then return true end
+  if gone_for_signal(e) then return true end
   return nil, e
 end
 

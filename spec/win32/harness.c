@@ -4,7 +4,10 @@
  *                    unregister that fails), is closed (lua_close unloads
  *                    core.dll), and then the double calls them all late;
  *   harness prepare  two threads, each with its own Lua state, call
- *                    PrepareLayer at once; the double counts overlaps.
+ *                    PrepareLayer at once; the double counts overlaps;
+ *   harness missing  a missing export (this process gets Wine's own
+ *                    iphlpapi.dll, which lacks SetCurrentThreadCompartmentId)
+ *                    is a named not-supported error.
  * Exit 0 and one "ok ..." line on success. */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
@@ -86,9 +89,28 @@ static int prepare(void) {
   return 0;
 }
 
+static int missing(void) {
+  lua_State *L = luaL_newstate();
+  int rc;
+  luaL_openlibs(L);
+  rc = run(L, "local hcsshim = require 'hcsshim'\n"
+              "local r, err = hcsshim.set_current_thread_compartment_id(1)\n"
+              "assert(r == nil, 'the export is missing')\n"
+              "assert(err.hresult == 0x8007007F, tostring(err))\n"
+              "assert(hcsshim.is_not_supported(err), tostring(err))\n"
+              "local want = 'SetCurrentThreadCompartmentId is not supported on this system: '\n"
+              "  .. 'iphlpapi.dll has no export SetCurrentThreadCompartmentId'\n"
+              "assert(tostring(err):find(want, 1, true), tostring(err))\n");
+  lua_close(L);
+  if (rc != 0) return 1;
+  printf("ok: a missing export is a named not-supported error\n");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "late") == 0) return late();
   if (argc == 2 && strcmp(argv[1], "prepare") == 0) return prepare();
-  fprintf(stderr, "usage: harness late|prepare\n");
+  if (argc == 2 && strcmp(argv[1], "missing") == 0) return missing();
+  fprintf(stderr, "usage: harness late|prepare|missing\n");
   return 2;
 }

@@ -11,8 +11,8 @@
  *   - every callee-allocated string comes from CoTaskMemAlloc and an
  *     IMallocSpy counts the CoTaskMemFree of each one;
  *   - every call is counted and the last request of each function kept.
- * HcsSignalProcess is deliberately NOT exported (older vmcompute builds
- * lack it), so the backend's missing-export path is exercised.
+ * (The backend's missing-export path is exercised by the C harness, which
+ * gets Wine's own iphlpapi.dll, without SetCurrentThreadCompartmentId.)
  * The test drives it through DoubleCtl (see spec/win32/doublectl.c). */
 #define COBJMACROS
 #define WIN32_LEAN_AND_MEAN
@@ -1011,6 +1011,31 @@ API HcsTerminateProcess(HANDLE process, PWSTR *result) {
      * exited process with ERROR_ACCESS_DENIED (hcsshim's Kill says so) */
     LeaveCriticalSection(&G);
     return fail(result, (HRESULT)0x80070005, "Access is denied.");
+  }
+  kill_proc(p);
+  LeaveCriticalSection(&G);
+  return S_OK;
+}
+
+/* Any signal ends the double's programs.  An exited process refuses it as
+ * not valid in its state, which hcsshim's processSignalResult expects. */
+API HcsSignalProcess(HANDLE process, LPCWSTR options, PWSTR *result) {
+  proc *p;
+  char *o8;
+  init();
+  EnterCriticalSection(&G);
+  o8 = u8(options);
+  record("HcsSignalProcess", "%s", o8);
+  free(o8);
+  if (result) *result = NULL;
+  p = proc_of(process);
+  if (!p) {
+    LeaveCriticalSection(&G);
+    return E_HANDLE_;
+  }
+  if (p->exited) {
+    LeaveCriticalSection(&G);
+    return fail(result, E_STATE, "The process is not running.");
   }
   kill_proc(p);
   LeaveCriticalSection(&G);
