@@ -137,7 +137,8 @@ size_t bind_check_layer_descriptors(lua_State *L, int idx, plat_layer_descriptor
   luaL_checktype(L, idx, LUA_TTABLE);
   n = (size_t)lua_rawlen(L, idx);
   if (n == 0) return 0;
-  if (n > BIND_MAX_LAYERS) luaL_error(L, "too many layers (%I, at most %d)", (lua_Integer)n, BIND_MAX_LAYERS);
+  if (n > BIND_MAX_LAYERS)
+    luaL_error(L, "too many layers (%I, at most %d)", (lua_Integer)n, BIND_MAX_LAYERS);
   d = lua_newuserdatauv(L, n * sizeof *d, 1);
   memset(d, 0, n * sizeof *d);
   lua_createtable(L, (int)n, 0);

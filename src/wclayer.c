@@ -29,8 +29,12 @@ static int four(lua_State *L, plat_hresult (*f)(const plat_driver_info *, const 
 static int l_copy(lua_State *L) { return four(L, plat_CopyLayer); }
 static int l_export(lua_State *L) { return four(L, plat_ExportLayer); }
 static int l_import(lua_State *L) { return four(L, plat_ImportLayer); }
-static int l_base(lua_State *L) { return bind_ok_last(L, plat_ProcessBaseImage(bind_check_plain(L, 1))); }
-static int l_utility(lua_State *L) { return bind_ok_last(L, plat_ProcessUtilityImage(bind_check_plain(L, 1))); }
+static int l_base(lua_State *L) {
+  return bind_ok_last(L, plat_ProcessBaseImage(bind_check_plain(L, 1)));
+}
+static int l_utility(lua_State *L) {
+  return bind_ok_last(L, plat_ProcessUtilityImage(bind_check_plain(L, 1)));
+}
 
 static int l_compartment(lua_State *L) {
   lua_Integer id = luaL_checkinteger(L, 1);
