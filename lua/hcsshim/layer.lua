@@ -11,17 +11,42 @@
 -- mounted on `<HomeDir>/<id>/mount` by `prepare_layer`.
 -- Failures return `nil, err` with hcsshim's HcsError text
 -- ("hcsshim::ActivateLayer failed in Win32: ... id=x flavour=1").
+--
+-- Windows only (ErrNotSupported on Linux, `hcsshim.is_not_supported(err)`):
+-- layer copy, the legacy export/import folder, base and utility-VM image
+-- processing and the streaming layer reader/writer (Import/ExportLayer
+-- Begin/Next/Write/Read/End).  On a Windows build whose vmcompute.dll lacks
+-- an export, calling that function fails with ERROR_PROC_NOT_FOUND and a
+-- message naming the function (also `is_not_supported`).
 -- @module hcsshim.layer
 local core = require "hcsshim.core"
 local errors = require "hcsshim.error"
 local json = require "hcsshim.json"
 
 local M = {}
+local call = errors.hcs_call
 
--- the helpers, and parents -> descriptors ({ID = NameToGuid(base name),
--- Path} on Windows), are vmcompute.lua's
-local vm = require "hcsshim.vmcompute"
-local descriptors, flavour, herr, call = vm._descriptors, vm._flavour, vm._herr, vm._call
+-- Parent layer paths -> descriptors: on Windows each gets its LayerId,
+-- NameToGuid of the folder's base name, as hcsshim computes it.
+local function descriptors(parents)
+  if core.platform ~= "windows" or type(parents) ~= "table" then return parents end
+  local out = {}
+  for i, p in ipairs(parents) do
+    if type(p) == "string" then
+      local base = p:gsub("[\\/]+$", ""):match("([^\\/]+)$") or p
+      local g = core.name_to_guid(base)
+      out[i] = g and { ID = g, Path = p } or p
+    else
+      out[i] = p
+    end
+  end
+  return out
+end
+
+-- The DriverInfo's Flavour (1 when given as a home-dir string).
+local function flavour(info)
+  return type(info) == "table" and (info.Flavour or 1) or 1
+end
 
 --- Activate a layer (ActivateLayer): a sandbox becomes mountable.
 -- @tparam table|string info DriverInfo
@@ -107,7 +132,7 @@ end
 -- @treturn boolean|nil,hcsshim.error
 function M.layer_exists(info, id)
   local v, hr, result, detail = core.layer_exists(info, id)
-  if v == nil then return nil, herr("LayerExists", string.format("id=%s flavour=%d", id, flavour(info)), hr, result, detail) end
+  if v == nil then return nil, errors.hcs("LayerExists", string.format("id=%s flavour=%d", id, flavour(info)), hr, result, detail) end
   return v
 end
 
@@ -146,9 +171,113 @@ function M.import_layer(info, id, tar_path, parents)
   return call("ImportLayer", string.format("id=%s tar=%s", id, tar_path), core.import_layer_tar, info, id, tar_path, parents or {})
 end
 
--- the vmcompute functions beyond the basics (streams, folders, images)
-for k, v in pairs(vm) do
-  if k:sub(1, 1) ~= "_" then M[k] = v end
+--- Copy a layer (CopyLayer).
+-- @tparam table|string info DriverInfo
+-- @tparam string src_id
+-- @tparam string dst_id
+-- @tparam[opt] table parents parent layer paths, nearest first
+-- @treturn true|nil,hcsshim.error
+function M.copy_layer(info, src_id, dst_id, parents)
+  return call("CopyLayer", string.format("srcId=%s dstId=%s", src_id, dst_id), core.copy_layer, info, src_id,
+    dst_id, descriptors(parents or {}))
+end
+
+--- Export a layer into the legacy transport folder (ExportLayer).
+-- @tparam table|string info DriverInfo
+-- @tparam string id layer id
+-- @tparam string folder the transport folder to write
+-- @tparam[opt] table parents parent layer paths, nearest first
+-- @treturn true|nil,hcsshim.error
+function M.export_layer(info, id, folder, parents)
+  return call("ExportLayer", string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
+    core.export_layer, info, id, folder, descriptors(parents or {}))
+end
+
+--- Import a layer from the legacy transport folder (vmcompute ImportLayer;
+-- `import_layer` itself imports an OCI tar on Linux).
+-- @tparam table|string info DriverInfo
+-- @tparam string id new layer id
+-- @tparam string folder the transport folder to read
+-- @tparam[opt] table parents parent layer paths, nearest first
+-- @treturn true|nil,hcsshim.error
+function M.import_layer_folder(info, id, folder, parents)
+  return call("ImportLayer", string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
+    core.import_layer_folder, info, id, folder, descriptors(parents or {}))
+end
+
+--- Post-process an extracted base layer (ProcessBaseImage).
+-- @tparam string path the layer folder
+-- @treturn true|nil,hcsshim.error
+function M.process_base_layer(path)
+  return call("ProcessBaseLayer", "path=" .. path, core.process_base_image, path)
+end
+
+--- Post-process a utility VM image (ProcessUtilityImage).
+-- @tparam string path the UtilityVM folder
+-- @treturn true|nil,hcsshim.error
+function M.process_utility_vm_image(path)
+  return call("ProcessUtilityVMImage", "path=" .. path, core.process_utility_image, path)
+end
+
+local function with_slash(name)
+  if name:sub(1, 1) ~= "\\" then name = "\\" .. name end
+  return name
+end
+
+--- A streaming layer writer (ImportLayerBegin): `w:add(name, info)`,
+-- `w:remove(name)`, `w:write(data)` (a Win32 backup stream), then
+-- `w:close()`, whose result must be checked (ImportLayerEnd).
+-- Names are relative to the layer (`Files\foo`); info is
+-- `{CreationTime, LastAccessTime, LastWriteTime, ChangeTime, FileAttributes}`.
+-- @tparam table|string info DriverInfo
+-- @tparam string id layer id
+-- @tparam[opt] table parents parent layer paths, nearest first
+-- @treturn table|nil,hcsshim.error
+function M.new_layer_writer(info, id, parents)
+  local raw, hr, result, detail = core.import_layer_begin(info, id, descriptors(parents or {}))
+  if not raw then return nil, errors.hcs("ImportLayerStart", "id=" .. id, hr, result, detail) end
+  local w = {}
+  function w.add(_, name, fileinfo)
+    if type(fileinfo) ~= "table" then error("bad argument #2 to 'add' (FILE_BASIC_INFO table expected)", 2) end
+    return call("ImportLayerNext", "name=" .. name, raw.next, raw, with_slash(name), fileinfo)
+  end
+  function w.remove(_, name)
+    return call("ImportLayerNext", "name=" .. name, raw.next, raw, with_slash(name), nil)
+  end
+  function w.write(_, data)
+    return call("ImportLayerWrite", "", raw.write, raw, data)
+  end
+  function w.close()
+    return call("ImportLayerEnd", "id=" .. id, raw.close, raw)
+  end
+  return setmetatable(w, { __close = w.close, __name = "hcsshim.layer_writer" })
+end
+
+--- A streaming layer reader (ExportLayerBegin): `r:next()` returns
+-- name (leading `\` stripped), size, and info (nil for a deleted file), or
+-- false at the end; `r:read(n)` returns data ("" at the end of this file);
+-- `r:close()` (ExportLayerEnd).
+-- @tparam table|string info DriverInfo
+-- @tparam string id layer id
+-- @tparam[opt] table parents parent layer paths, nearest first
+-- @treturn table|nil,hcsshim.error
+function M.new_layer_reader(info, id, parents)
+  local raw, hr, result, detail = core.export_layer_begin(info, id, descriptors(parents or {}))
+  if not raw then return nil, errors.hcs("ExportLayerBegin", "id=" .. id, hr, result, detail) end
+  local r = {}
+  function r.next()
+    local name, fi, size, msg = raw:next()
+    if name == false then return false end
+    if name == nil then return nil, errors.hcs("ExportLayerNext", "", fi, size, msg) end
+    return (name:gsub("^\\", "")), size, fi
+  end
+  function r.read(_, n)
+    return call("ExportLayerRead", "", raw.read, raw, n)
+  end
+  function r.close()
+    return call("ExportLayerEnd", "id=" .. id, raw.close, raw)
+  end
+  return setmetatable(r, { __close = r.close, __name = "hcsshim.layer_reader" })
 end
 
 return M

@@ -1,7 +1,9 @@
 --- The run workflow: sandbox layer + container (+ endpoint) + process,
 -- and everything removed again afterwards.
 -- @module hcsshim.run
-local hcsshim = require "hcsshim"
+local layer = require "hcsshim.layer"
+local system = require "hcsshim.system"
+local guid = require "hcsshim.guid"
 local hns = require "hcsshim.hns"
 local network = require "hcsshim.network"
 local errors = require "hcsshim.error"
@@ -48,7 +50,7 @@ local function data_root() return os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hc
 -- whatever was made already removed.
 function M.run(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'run' (table expected)", 2) end
-  local id = opts.id or hcsshim.new_guid()
+  local id = opts.id or guid.new_guid()
   local home = opts.home or (data_root() .. "/layers")
   local undo = {}
   local function later(f) undo[#undo + 1] = f end
@@ -82,28 +84,28 @@ function M.run(opts)
   for i, p in ipairs(opts.layers or {}) do parents[i] = p end
   if opts.rootfs then
     local base = id .. "-base"
-    local ok, err = hcsshim.import_layer(home, base, opts.rootfs)
+    local ok, err = layer.import_layer(home, base, opts.rootfs)
     if not ok then return fail(err) end
-    later(function() hcsshim.destroy_layer(home, base) end)
+    later(function() layer.destroy_layer(home, base) end)
     table.insert(parents, home .. "/" .. base)
   end
   local parent_id = parents[1]:match("([^/]+)$")
   local sb = id .. "-sandbox"
-  local ok, err = hcsshim.create_sandbox_layer(home, sb, parent_id, parents)
+  local ok, err = layer.create_sandbox_layer(home, sb, parent_id, parents)
   if not ok then return fail(err) end
-  later(function() hcsshim.destroy_layer(home, sb) end)
-  ok, err = hcsshim.activate_layer(home, sb)
+  later(function() layer.destroy_layer(home, sb) end)
+  ok, err = layer.activate_layer(home, sb)
   if not ok then return fail(err) end
-  later(function() hcsshim.deactivate_layer(home, sb) end)
-  ok, err = hcsshim.prepare_layer(home, sb, parents)
+  later(function() layer.deactivate_layer(home, sb) end)
+  ok, err = layer.prepare_layer(home, sb, parents)
   if not ok then return fail(err) end
-  later(function() hcsshim.unprepare_layer(home, sb) end)
+  later(function() layer.unprepare_layer(home, sb) end)
   local mount
-  mount, err = hcsshim.get_layer_mount_path(home, sb)
+  mount, err = layer.get_layer_mount_path(home, sb)
   if not mount then return fail(err) end
 
   local cfg = { Name = id, VolumePath = mount, LayerFolderPath = home .. "/" .. sb, Layers = {} }
-  for i, p in ipairs(parents) do cfg.Layers[i] = { ID = hcsshim.name_to_guid(p:match("([^/]+)$")), Path = p } end
+  for i, p in ipairs(parents) do cfg.Layers[i] = { ID = guid.name_to_guid(p:match("([^/]+)$")), Path = p } end
   for k, v in pairs(opts.config or {}) do cfg[k] = v end
 
   local ep
@@ -122,14 +124,14 @@ function M.run(opts)
   end
 
   local c
-  c, err = hcsshim.create_container(id, cfg)
+  c, err = system.create_container(id, cfg)
   if not c then return fail(err) end
   later(function()
     c:terminate()
     c:wait(60)
     c:close()
     for _ = 1, 200 do -- the system is gone once its last handle closed
-      local h = hcsshim.open_container(id)
+      local h = system.open_container(id)
       if not h then break end
       h:close()
       os.execute("sleep 0.02")
