@@ -48,12 +48,18 @@ local function flavour(info)
   return type(info) == "table" and (info.Flavour or 1) or 1
 end
 
+-- A core layer function f(info, id, ...), its failure an HcsError that
+-- names the layer as hcsshim does ("id=x flavour=1").
+local function by_id(title, f, info, id, ...)
+  return call(title, string.format("id=%s flavour=%d", id, flavour(info)), f, info, id, ...)
+end
+
 --- Activate a layer (ActivateLayer): a sandbox becomes mountable.
 -- @tparam table|string info DriverInfo
 -- @tparam string id layer id
 -- @treturn true|nil,hcsshim.error
 function M.activate_layer(info, id)
-  return call("ActivateLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.activate_layer, info, id)
+  return by_id("ActivateLayer", core.activate_layer, info, id)
 end
 
 --- Create an empty read-only layer (CreateLayer).
@@ -62,8 +68,8 @@ end
 -- @tparam[opt] string parent parent layer id
 -- @treturn true|nil,hcsshim.error (ERROR_ALREADY_EXISTS when it exists)
 function M.create_layer(info, id, parent)
-  return call("CreateLayer", string.format("id=%s parent=%s flavour=%d", id, parent or "", flavour(info)),
-    core.create_layer, info, id, parent)
+  local rest = string.format("id=%s parent=%s flavour=%d", id, parent or "", flavour(info))
+  return call("CreateLayer", rest, core.create_layer, info, id, parent)
 end
 
 --- Create a sandbox (scratch) layer over parent layers (CreateSandboxLayer).
@@ -85,7 +91,8 @@ end
 -- @tparam integer size bytes
 -- @treturn true|nil,hcsshim.error
 function M.expand_sandbox_size(info, id, size)
-  return call("ExpandSandboxSize", string.format("layerId=%s  size=%d", id, size), core.expand_sandbox_size, info, id, size)
+  return call("ExpandSandboxSize", string.format("layerId=%s  size=%d", id, size),
+    core.expand_sandbox_size, info, id, size)
 end
 
 --- Deactivate a layer (DeactivateLayer).
@@ -93,7 +100,7 @@ end
 -- @tparam string id layer id
 -- @treturn true|nil,hcsshim.error
 function M.deactivate_layer(info, id)
-  return call("DeactivateLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.deactivate_layer, info, id)
+  return by_id("DeactivateLayer", core.deactivate_layer, info, id)
 end
 
 --- Destroy a layer and its files (DestroyLayer).  Refused (ERROR_BUSY)
@@ -103,7 +110,7 @@ end
 -- @tparam string id layer id
 -- @treturn true|nil,hcsshim.error (ErrElementNotFound when missing)
 function M.destroy_layer(info, id)
-  return call("DestroyLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.destroy_layer, info, id)
+  return by_id("DestroyLayer", core.destroy_layer, info, id)
 end
 
 --- The mount path of an activated layer (GetLayerMountPath): the
@@ -112,7 +119,7 @@ end
 -- @tparam string id layer id
 -- @treturn string|nil,hcsshim.error
 function M.get_layer_mount_path(info, id)
-  return call("GetLayerMountPath", string.format("id=%s flavour=%d", id, flavour(info)), core.get_layer_mount_path, info, id)
+  return by_id("GetLayerMountPath", core.get_layer_mount_path, info, id)
 end
 
 --- Shared base images (GetBaseImages), decoded.  Linux has none: `{Images = {}}`.
@@ -131,9 +138,7 @@ end
 -- @tparam string id layer id
 -- @treturn boolean|nil,hcsshim.error
 function M.layer_exists(info, id)
-  local v, hr, result, detail = core.layer_exists(info, id)
-  if v == nil then return nil, errors.hcs("LayerExists", string.format("id=%s flavour=%d", id, flavour(info)), hr, result, detail) end
-  return v
+  return by_id("LayerExists", core.layer_exists, info, id)
 end
 
 --- Mount a sandbox over its parents (PrepareLayer): overlayfs on Linux.
@@ -143,7 +148,7 @@ end
 -- parents recorded at creation)
 -- @treturn true|nil,hcsshim.error
 function M.prepare_layer(info, id, parents)
-  return call("PrepareLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.prepare_layer, info, id, descriptors(parents or {}))
+  return by_id("PrepareLayer", core.prepare_layer, info, id, descriptors(parents or {}))
 end
 
 --- Unmount a prepared sandbox (UnprepareLayer).
@@ -151,7 +156,7 @@ end
 -- @tparam string id layer id
 -- @treturn true|nil,hcsshim.error
 function M.unprepare_layer(info, id)
-  return call("UnprepareLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.unprepare_layer, info, id)
+  return by_id("UnprepareLayer", core.unprepare_layer, info, id)
 end
 
 --- Import an OCI layer tar (plain, gzip, xz or zstd) as a new read-only
@@ -166,9 +171,11 @@ end
 -- @treturn integer|nil,hcsshim.error the sum of regular file sizes (bytes)
 function M.import_layer(info, id, tar_path, parents)
   if core.platform ~= "linux" then
-    return nil, errors.new({ kind = "hcs", op = "hcsshim::ImportLayer", name = "ErrPlatformNotSupported" })
+    return nil, errors.new({ kind = "hcs", op = "hcsshim::ImportLayer",
+      name = "ErrPlatformNotSupported" })
   end
-  return call("ImportLayer", string.format("id=%s tar=%s", id, tar_path), core.import_layer_tar, info, id, tar_path, parents or {})
+  return call("ImportLayer", string.format("id=%s tar=%s", id, tar_path), core.import_layer_tar,
+    info, id, tar_path, parents or {})
 end
 
 --- Copy a layer (CopyLayer).
@@ -178,8 +185,14 @@ end
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn true|nil,hcsshim.error
 function M.copy_layer(info, src_id, dst_id, parents)
-  return call("CopyLayer", string.format("srcId=%s dstId=%s", src_id, dst_id), core.copy_layer, info, src_id,
-    dst_id, descriptors(parents or {}))
+  return call("CopyLayer", string.format("srcId=%s dstId=%s", src_id, dst_id), core.copy_layer,
+    info, src_id, dst_id, descriptors(parents or {}))
+end
+
+-- A legacy transport-folder function f(info, id, folder, parents).
+local function by_folder(title, f, info, id, folder, parents)
+  return call(title, string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
+    f, info, id, folder, descriptors(parents or {}))
 end
 
 --- Export a layer into the legacy transport folder (ExportLayer).
@@ -189,8 +202,7 @@ end
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn true|nil,hcsshim.error
 function M.export_layer(info, id, folder, parents)
-  return call("ExportLayer", string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
-    core.export_layer, info, id, folder, descriptors(parents or {}))
+  return by_folder("ExportLayer", core.export_layer, info, id, folder, parents)
 end
 
 --- Import a layer from the legacy transport folder (vmcompute ImportLayer;
@@ -201,8 +213,7 @@ end
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn true|nil,hcsshim.error
 function M.import_layer_folder(info, id, folder, parents)
-  return call("ImportLayer", string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
-    core.import_layer_folder, info, id, folder, descriptors(parents or {}))
+  return by_folder("ImportLayer", core.import_layer_folder, info, id, folder, parents)
 end
 
 --- Post-process an extracted base layer (ProcessBaseImage).
@@ -217,6 +228,14 @@ end
 -- @treturn true|nil,hcsshim.error
 function M.process_utility_vm_image(path)
   return call("ProcessUtilityVMImage", "path=" .. path, core.process_utility_image, path)
+end
+
+-- Gives a stream its close (`title`, the End call; also __close).
+local function closing(stream, title, raw, id, name)
+  function stream.close()
+    return call(title, "id=" .. id, raw.close, raw)
+  end
+  return setmetatable(stream, { __close = stream.close, __name = name })
 end
 
 local function with_slash(name)
@@ -234,11 +253,14 @@ end
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn table|nil,hcsshim.error
 function M.new_layer_writer(info, id, parents)
-  local raw, hr, result, detail = core.import_layer_begin(info, id, descriptors(parents or {}))
-  if not raw then return nil, errors.hcs("ImportLayerStart", "id=" .. id, hr, result, detail) end
+  local raw, err = call("ImportLayerStart", "id=" .. id, core.import_layer_begin, info, id,
+    descriptors(parents or {}))
+  if not raw then return nil, err end
   local w = {}
   function w.add(_, name, fileinfo)
-    if type(fileinfo) ~= "table" then error("bad argument #2 to 'add' (FILE_BASIC_INFO table expected)", 2) end
+    if type(fileinfo) ~= "table" then
+      error("bad argument #2 to 'add' (FILE_BASIC_INFO table expected)", 2)
+    end
     return call("ImportLayerNext", "name=" .. name, raw.next, raw, with_slash(name), fileinfo)
   end
   function w.remove(_, name)
@@ -247,10 +269,7 @@ function M.new_layer_writer(info, id, parents)
   function w.write(_, data)
     return call("ImportLayerWrite", "", raw.write, raw, data)
   end
-  function w.close()
-    return call("ImportLayerEnd", "id=" .. id, raw.close, raw)
-  end
-  return setmetatable(w, { __close = w.close, __name = "hcsshim.layer_writer" })
+  return closing(w, "ImportLayerEnd", raw, id, "hcsshim.layer_writer")
 end
 
 --- A streaming layer reader (ExportLayerBegin): `r:next()` returns
@@ -262,8 +281,9 @@ end
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn table|nil,hcsshim.error
 function M.new_layer_reader(info, id, parents)
-  local raw, hr, result, detail = core.export_layer_begin(info, id, descriptors(parents or {}))
-  if not raw then return nil, errors.hcs("ExportLayerBegin", "id=" .. id, hr, result, detail) end
+  local raw, err = call("ExportLayerBegin", "id=" .. id, core.export_layer_begin, info, id,
+    descriptors(parents or {}))
+  if not raw then return nil, err end
   local r = {}
   function r.next()
     local name, fi, size, msg = raw:next()
@@ -274,10 +294,7 @@ function M.new_layer_reader(info, id, parents)
   function r.read(_, n)
     return call("ExportLayerRead", "", raw.read, raw, n)
   end
-  function r.close()
-    return call("ExportLayerEnd", "id=" .. id, raw.close, raw)
-  end
-  return setmetatable(r, { __close = r.close, __name = "hcsshim.layer_reader" })
+  return closing(r, "ExportLayerEnd", raw, id, "hcsshim.layer_reader")
 end
 
 return M

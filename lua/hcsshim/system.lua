@@ -19,9 +19,30 @@ local E_INVALIDARG = errors.hresult.E_INVALIDARG
 -- Ids are caller data: a NUL byte is refused like any other bad id.
 local function bad_id(op, id)
   if id:find("\0", 1, true) then
-    return errors.new({ kind = "container", op = op, id = id:gsub("%z", "\\0"), hresult = E_INVALIDARG,
+    return errors.new({ kind = "container", op = op, id = id:gsub("%z", "\\0"),
+      hresult = E_INVALIDARG,
       message = "The parameter is incorrect. (compute system id contains a NUL byte)" })
   end
+end
+
+-- Misuse raises, in Lua's own words, at the caller's level.
+local function check_arg(fname, n, v, want)
+  if type(v) ~= want then
+    local msg = string.format("bad argument #%d to '%s' (%s expected, got %s)", n, fname, want, type(v))
+    error(msg, 3)
+  end
+end
+
+-- A copy of the configuration with SystemType "Container" unless it has
+-- one (in any case of the key, as HCS reads keys).
+local function with_system_type(config)
+  local cfg = {}
+  for k, v in pairs(config) do cfg[k] = v end
+  for k in pairs(cfg) do
+    if type(k) == "string" and k:lower() == "systemtype" then return cfg end
+  end
+  cfg.SystemType = "Container"
+  return cfg
 end
 
 --- Create a compute system (HcsCreateComputeSystem, then waits for
@@ -36,26 +57,23 @@ end
 -- @tparam[opt] number timeout seconds (default 240)
 -- @treturn hcsshim.system|nil,hcsshim.error (already exists 0xC037010F, ...)
 function M.create_container(id, config, timeout)
-  if type(id) ~= "string" then error("bad argument #1 to 'create_container' (string expected, got " .. type(id) .. ")", 2) end
-  if type(config) ~= "table" then error("bad argument #2 to 'create_container' (table expected, got " .. type(config) .. ")", 2) end
+  check_arg("create_container", 1, id, "string")
+  check_arg("create_container", 2, config, "table")
   local idErr = bad_id("CreateContainer", id)
   if idErr then return nil, idErr end
-  local cfg = {}
-  for k, v in pairs(config) do cfg[k] = v end
-  local has_type = false
-  for k in pairs(cfg) do if type(k) == "string" and k:lower() == "systemtype" then has_type = true end end
-  if not has_type then cfg.SystemType = "Container" end
-  local text, err = schema.encode("ContainerConfig", cfg)
+  local text, err = schema.encode("ContainerConfig", with_system_type(config))
   if not text then
-    return nil, errors.new({ kind = "container", op = "CreateContainer", id = id, hresult = E_INVALIDARG,
-      message = "invalid configuration: " .. err })
+    return nil, errors.new({ kind = "container", op = "CreateContainer", id = id,
+      hresult = E_INVALIDARG, message = "invalid configuration: " .. err })
   end
   local sys, hr, result = core.create_compute_system(id, text)
   if not sys then
-    return nil, errors.from_core({ kind = "container", op = "CreateContainer", id = id, extra = text }, hr, result)
+    return nil, errors.from_core({ kind = "container", op = "CreateContainer", id = id,
+      extra = text }, hr, result)
   end
   if errors.u32(hr) == PENDING then
-    local ok, werr = sys:_complete("CreateContainer", N.CREATE_COMPLETED, N.timeout(timeout, "CreateContainer"))
+    local ok, werr = sys:_complete("CreateContainer", N.CREATE_COMPLETED,
+      N.timeout(timeout, "CreateContainer"))
     if not ok then
       sys:terminate()
       sys:close()
@@ -70,7 +88,7 @@ end
 -- @tparam string id
 -- @treturn hcsshim.system|nil,hcsshim.error (not found 0xC037010E)
 function M.open_container(id)
-  if type(id) ~= "string" then error("bad argument #1 to 'open_container' (string expected, got " .. type(id) .. ")", 2) end
+  check_arg("open_container", 1, id, "string")
   local idErr = bad_id("OpenContainer", id)
   if idErr then return nil, idErr end
   local sys, hr, result = core.open_compute_system(id)
@@ -262,7 +280,8 @@ function S:create_process(config)
   if type(config) ~= "table" then error("bad argument #1 to 'create_process' (ProcessConfig table expected)", 2) end
   local doc, err = schema.normalize("ProcessConfig", config)
   if not doc then
-    return nil, errors.new({ kind = "container", op = "CreateProcess", id = self:id(), hresult = E_INVALIDARG,
+    return nil, errors.new({ kind = "container", op = "CreateProcess", id = self:id(),
+      hresult = E_INVALIDARG,
       message = "invalid process configuration: " .. err })
   end
   if not doc.EmulateConsole then
