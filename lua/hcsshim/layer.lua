@@ -230,6 +230,11 @@ function M.process_utility_vm_image(path)
   return call("ProcessUtilityVMImage", "path=" .. path, core.process_utility_image, path)
 end
 
+-- Opens a stream (the Begin call); the parents become descriptors.
+local function begin(title, f, info, id, parents)
+  return call(title, "id=" .. id, f, info, id, descriptors(parents or {}))
+end
+
 -- Gives a stream its close (`title`, the End call; also __close).
 local function closing(stream, title, raw, id, name)
   function stream.close()
@@ -253,8 +258,7 @@ end
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn table|nil,hcsshim.error
 function M.new_layer_writer(info, id, parents)
-  local raw, err = call("ImportLayerStart", "id=" .. id, core.import_layer_begin, info, id,
-    descriptors(parents or {}))
+  local raw, err = begin("ImportLayerStart", core.import_layer_begin, info, id, parents)
   if not raw then return nil, err end
   local w = {}
   function w.add(_, name, fileinfo)
@@ -281,8 +285,7 @@ end
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn table|nil,hcsshim.error
 function M.new_layer_reader(info, id, parents)
-  local raw, err = call("ExportLayerBegin", "id=" .. id, core.export_layer_begin, info, id,
-    descriptors(parents or {}))
+  local raw, err = begin("ExportLayerBegin", core.export_layer_begin, info, id, parents)
   if not raw then return nil, err end
   local r = {}
   function r.next()
