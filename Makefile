@@ -172,3 +172,36 @@ test-win32:
 	@sh scripts/setup-win32.sh --wine
 	@$(MAKE) --no-print-directory $(W32_CORE) $(W32_DOUBLE) $(W32_CTL) $(W32_IPHLP)
 	@BUILD=$(BUILD) sh scripts/run-win32-tests.sh
+
+# ---- lint, as CI runs it (.ci/run: `make lint`, then `make test`) ----
+# Every part runs (-k) and says "ok" or what it found; `make lint` fails if
+# any part did.  The tools are Debian's clang-format 14, lua-check and
+# shellcheck, installed by setup-lint (root, once).  `make format` applies
+# .clang-format to the same C files.  lint-rooms runs the rooms' dependency
+# check once the Makefile has a check-rooms target, and says so until then.
+C_STYLE_FILES = $(sort $(shell find src spec/c -name '*.[ch]') $(wildcard spec/win32/*.c))
+LUA_LINT_DIRS = lua spec bench examples
+SH_LINT_FILES = $(wildcard scripts/*.sh) .ci/run
+
+.PHONY: lint setup-lint lint-c lint-lua lint-sh lint-rooms format
+lint: setup-lint
+	@$(MAKE) --no-print-directory -k lint-c lint-lua lint-sh lint-rooms
+
+setup-lint:
+	@sh scripts/apt-install.sh setup-lint clang-format lua-check shellcheck
+
+lint-c:
+	@sh scripts/check-format.sh $(C_STYLE_FILES)
+
+lint-lua:
+	@luacheck -q --no-color $(LUA_LINT_DIRS) && echo "lint-lua: ok"
+
+lint-sh:
+	@shellcheck $(SH_LINT_FILES) && echo "lint-sh: ok ($(words $(SH_LINT_FILES)) files)"
+
+lint-rooms:
+	@if grep -qs '^check-rooms:' $(MAKEFILE_LIST); then $(MAKE) --no-print-directory check-rooms; \
+	else echo "lint-rooms: no check-rooms target yet (skipped)"; fi
+
+format: setup-lint
+	clang-format -i $(C_STYLE_FILES)

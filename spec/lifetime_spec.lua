@@ -85,9 +85,8 @@ describe("waiters in other processes", function()
     finally(cleanup)
     assert(c:start())
     local dir = env.tmpdir()
-    local pids = {}
     for i = 1, 2 do
-      pids[i] = spawn(([[
+      spawn(([[
         local hcsshim = require "hcsshim"
         local c = assert(hcsshim.open_container(%q))
         io.open(%q, "w"):close()

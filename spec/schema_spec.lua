@@ -12,8 +12,10 @@ describe("ContainerConfig encoding", function()
       systemtype = "Container", name = "n", HOSTNAME = "h", memorymaximuminmb = 64,
       mappeddirectories = { { hostpath = "/a", containerpath = "/b", readonly = true } },
       Layers = { { ID = "d422512d-2bf2-4752-809d-7b82b5fcb1b4", Path = "/l" } } }))
-    assert.equal('{"SystemType":"Container","Name":"n","Layers":[{"ID":"d422512d-2bf2-4752-809d-7b82b5fcb1b4","Path":"/l"}],'
-      .. '"MemoryMaximumInMB":64,"HostName":"h","MappedDirectories":[{"HostPath":"/a","ContainerPath":"/b","ReadOnly":true,'
+    assert.equal('{"SystemType":"Container","Name":"n",'
+      .. '"Layers":[{"ID":"d422512d-2bf2-4752-809d-7b82b5fcb1b4","Path":"/l"}],'
+      .. '"MemoryMaximumInMB":64,"HostName":"h",'
+      .. '"MappedDirectories":[{"HostPath":"/a","ContainerPath":"/b","ReadOnly":true,'
       .. '"BandwidthMaximum":0,"IOPSMaximum":0,"CreateInUtilityVM":false}],"HvPartition":false}', text)
   end)
 
@@ -22,12 +24,16 @@ describe("ContainerConfig encoding", function()
     assert.is_nil(v)
     assert.matches("unknown ContainerConfig field 'Bogus'", err, 1, true)
     v, err = schema.encode("ContainerConfig", { Name = 5 })
+    assert.is_nil(v)
     assert.matches("ContainerConfig.Name: string expected", err, 1, true)
     v, err = schema.encode("ContainerConfig", { ProcessorCount = -1 })
+    assert.is_nil(v)
     assert.matches("ContainerConfig.ProcessorCount: uint32 out of range", err, 1, true)
     v, err = schema.encode("ContainerConfig", { MappedDirectories = { { HostPath = "/a", Nope = true } } })
+    assert.is_nil(v)
     assert.matches("MappedDirectories[1]: unknown MappedDir field 'Nope'", err, 1, true)
     v, err = schema.encode("ContainerConfig", { Name = "a", name = "b" })
+    assert.is_nil(v)
     assert.matches("given twice", err, 1, true)
     -- arrays must be sequences: nothing is dropped on the way
     v, err = schema.encode("ContainerConfig", { MappedDirectories = { HostPath = "/a", ContainerPath = "/b" } })
@@ -38,10 +44,12 @@ describe("ContainerConfig encoding", function()
     assert.matches("found key x", err, 1, true)
     v, err = schema.encode("ProcessConfig", { CommandArgs = { "a", nil, "c" } })
     assert.is_nil(v)
+    assert.matches("CommandArgs: array of strings expected, found a hole", err, 1, true)
   end)
 
   it("round-trips the real Windows configs", function()
-    for _, name in ipairs({ "02-config-process-isolated-isdummy-servicing.json", "04-config-k8s-pod-netshared.json" }) do
+    local names = { "02-config-process-isolated-isdummy-servicing.json", "04-config-k8s-pod-netshared.json" }
+    for _, name in ipairs(names) do
       local f = assert(io.open("spec/fixtures/real-json/" .. name))
       local doc = json.decode(f:read("a"))
       f:close()

@@ -15,7 +15,8 @@ end
 local containers = {
   container_minimal = { Name = "g-min" },
   container_full = {
-    Name = "g-full", Owner = "docker", HostName = "web", VolumePath = "\\\\?\\Volume{d422512d-2bf2-4752-809d-7b82b5fcb1b4}",
+    Name = "g-full", Owner = "docker", HostName = "web",
+    VolumePath = "\\\\?\\Volume{d422512d-2bf2-4752-809d-7b82b5fcb1b4}",
     LayerFolderPath = "C:\\layers\\sbx", IgnoreFlushesDuringBoot = true,
     Layers = { { ID = "bd9c3ef9-f239-59b5-a27e-15c523b1d149", Path = "C:\\layers\\4" } },
     MappedDirectories = { { HostPath = "C:\\data", ContainerPath = "C:\\data", ReadOnly = true } },
@@ -69,7 +70,8 @@ test("golden v1 HNS network and endpoint with policies", function()
   local ep = assert(hns.create_endpoint({ Name = "g-ep", VirtualNetwork = net.Id or net.ID,
     Policies = { { Type = "NAT", Protocol = "TCP", InternalPort = 80, ExternalPort = 8080 },
                  { Type = "QOS", MaximumOutgoingBandwidthInBytes = 1000000 } } }))
-  t.eq(t.last("HNSCall"):gsub("[0-9a-f]+%-0000%-4000%-8000%-[0-9a-f]+", "NETID"), "POST /endpoints/ " .. golden("hns_endpoint"))
+  t.eq(t.last("HNSCall"):gsub("[0-9a-f]+%-0000%-4000%-8000%-[0-9a-f]+", "NETID"),
+    "POST /endpoints/ " .. golden("hns_endpoint"))
   assert(hns.delete_endpoint(ep.Id or ep.ID))
   assert(hns.delete_network(net.Id or net.ID))
 end)
