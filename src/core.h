@@ -42,6 +42,12 @@ void core_check_driver_info(lua_State *L, int idx, plat_driver_info *info);
 size_t core_check_layer_descriptors(lua_State *L, int idx, plat_layer_descriptor **out);
 /* GUID helpers (src/guid.c). */
 int core_guid_parse(const char *s, uint8_t out[16]);   /* 0 ok, -1 bad */
+/* Layer ids (src/guid.c): the id at idx, or NULL when it is no valid
+ * folder name; then core_fail_layer_id pushes nil, E_INVALIDARG, nil,
+ * message (4 values, as core_fail_last). */
+const char *core_layer_id_problem(const char *id, size_t len);
+const char *core_check_layer_id(lua_State *L, int idx);
+int core_fail_layer_id(lua_State *L, int idx);
 void core_guid_format(const uint8_t g[16], char out[37]);
 
 void core_open_system(lua_State *L);   /* registers into the table on top */

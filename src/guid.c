@@ -1,5 +1,6 @@
 /* GUIDs: text <-> the 16-byte Windows memory layout (Data1, Data2 and Data3
- * little-endian, Data4 as is), random GUIDs, and NameToGuid. */
+ * little-endian, Data4 as is), random GUIDs, and NameToGuid; and the check
+ * of layer ids, which name folders on both platforms. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -104,6 +105,42 @@ static int l_name_to_guid(lua_State *L) {
   if (hr < 0) return core_fail(L, hr, NULL);
   push_guid(L, g);
   return 1;
+}
+
+/* A layer id is one folder name under HomeDir (vmcompute joins them): no
+ * separators, no "." or "..", nothing Windows forbids in a name or
+ * silently strips (a trailing dot or space would alias another layer). */
+const char *core_layer_id_problem(const char *id, size_t len) {
+  size_t i;
+  if (len == 0) return "it is empty";
+  if (strlen(id) != len) return "it contains a NUL byte";
+  if (len > 255) return "it is longer than 255 bytes";
+  if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0) return "it is \".\" or \"..\"";
+  for (i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)id[i];
+    if (c < 0x20 || c == 0x7f) return "it contains a control character";
+    if (strchr("/\\:*?\"<>|", c)) return "it contains one of / \\ : * ? \" < > |";
+  }
+  if (id[len - 1] == '.' || id[len - 1] == ' ') return "it ends with a dot or a space";
+  return NULL;
+}
+
+const char *core_check_layer_id(lua_State *L, int idx) {
+  size_t len;
+  const char *id = luaL_checklstring(L, idx, &len);
+  return core_layer_id_problem(id, len) ? NULL : id;
+}
+
+int core_fail_layer_id(lua_State *L, int idx) {
+  size_t len;
+  const char *id = luaL_checklstring(L, idx, &len);
+  const char *why = core_layer_id_problem(id, len);
+  lua_pushnil(L);
+  lua_pushinteger(L, (lua_Integer)PLAT_E_INVALIDARG);
+  lua_pushnil(L);
+  /* %s stops at a NUL byte; the reason names it */
+  lua_pushfstring(L, "invalid layer id \"%s\": %s", id, why ? why : "");
+  return 4;
 }
 
 static const luaL_Reg functions[] = {

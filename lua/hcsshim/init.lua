@@ -21,11 +21,12 @@ require "hcsshim.process"
 
 local M = {}
 
--- Ids are caller data: a NUL byte is refused like any other bad id.
+-- Ids are caller data: refused (hcsshim.id) like any other bad value.
 local function bad_id(op, id)
-  if id:find("\0", 1, true) then
-    return errors.new({ kind = "container", op = op, id = id:gsub("%z", "\\0"), hresult = 0x80070057,
-      message = "The parameter is incorrect. (compute system id contains a NUL byte)" })
+  local _, why = require("hcsshim.id").system(id)
+  if why then
+    return errors.new({ kind = "container", op = op, id = id:gsub("%z", "\\0"):gsub("%c", "?"), hresult = 0x80070057,
+      message = "The parameter is incorrect. (" .. why .. ")" })
   end
 end
 

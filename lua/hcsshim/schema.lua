@@ -31,7 +31,7 @@
 --  * strings must be valid UTF-8 without NUL bytes.
 -- @module hcsshim.schema
 local json = require "hcsshim.json"
-local core = require "hcsshim.core"
+local id = require "hcsshim.id"
 
 local M = {}
 
@@ -306,11 +306,12 @@ local function check_string(v, path)
   return v
 end
 
+-- "" is Go's zero value of the field (left out where omitempty)
 local function check_guid(v, path)
   check_string(v, path)
   if v == "" then return v end
-  local g = core.guid_parse(v)
-  if not g then fail(path, "'" .. v .. "' is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)") end
+  local g, err = id.guid(v)
+  if not g then fail(path, err) end
   return g
 end
 M.check_guid = check_guid
