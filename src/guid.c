@@ -1,11 +1,12 @@
 /* GUIDs: text <-> the 16-byte Windows memory layout (Data1, Data2 and Data3
- * little-endian, Data4 as is), random GUIDs, and NameToGuid; and the check
- * of layer ids, which name folders on both platforms. */
+ * little-endian, Data4 as is), random GUIDs, and NameToGuid. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "core.h"
+#include "bind.h"
+#include "guid.h"
+#include "modules.h"
 
 static int hexval(int c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -17,7 +18,7 @@ static int hexval(int c) {
 /* Byte order of the text's hex pairs within the Windows layout. */
 static const int text_order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
 
-int core_guid_parse(const char *s, uint8_t out[16]) {
+int guid_parse(const char *s, uint8_t out[16]) {
   size_t len = strlen(s), i, k = 0;
   if (len == 38 && s[0] == '{' && s[37] == '}') {
     s++;
@@ -40,7 +41,7 @@ int core_guid_parse(const char *s, uint8_t out[16]) {
   return 0;
 }
 
-void core_guid_format(const uint8_t g[16], char out[37]) {
+void guid_format(const uint8_t g[16], char out[37]) {
   static const char hex[] = "0123456789abcdef";
   size_t i, o = 0;
   for (i = 0; i < 16; i++) {
@@ -54,7 +55,7 @@ void core_guid_format(const uint8_t g[16], char out[37]) {
 
 static void push_guid(lua_State *L, const uint8_t g[16]) {
   char buf[37];
-  core_guid_format(g, buf);
+  guid_format(g, buf);
   lua_pushstring(L, buf);
 }
 
@@ -63,7 +64,7 @@ static int l_parse(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   uint8_t g[16];
-  if (strlen(s) != len || core_guid_parse(s, g) != 0) {
+  if (strlen(s) != len || guid_parse(s, g) != 0) {
     lua_pushnil(L);
     lua_pushfstring(L, "invalid GUID \"%s\"", s);
     return 2;
@@ -102,45 +103,9 @@ static int l_name_to_guid(lua_State *L) {
   plat_hresult hr;
   luaL_argcheck(L, strlen(name) == len, 1, "name contains a NUL byte");
   hr = plat_NameToGuid(name, g);
-  if (hr < 0) return core_fail(L, hr, NULL);
+  if (hr < 0) return bind_fail(L, hr, NULL);
   push_guid(L, g);
   return 1;
-}
-
-/* A layer id is one folder name under HomeDir (vmcompute joins them): no
- * separators, no "." or "..", nothing Windows forbids in a name or
- * silently strips (a trailing dot or space would alias another layer). */
-const char *core_layer_id_problem(const char *id, size_t len) {
-  size_t i;
-  if (len == 0) return "it is empty";
-  if (strlen(id) != len) return "it contains a NUL byte";
-  if (len > 255) return "it is longer than 255 bytes";
-  if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0) return "it is \".\" or \"..\"";
-  for (i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)id[i];
-    if (c < 0x20 || c == 0x7f) return "it contains a control character";
-    if (strchr("/\\:*?\"<>|", c)) return "it contains one of / \\ : * ? \" < > |";
-  }
-  if (id[len - 1] == '.' || id[len - 1] == ' ') return "it ends with a dot or a space";
-  return NULL;
-}
-
-const char *core_check_layer_id(lua_State *L, int idx) {
-  size_t len;
-  const char *id = luaL_checklstring(L, idx, &len);
-  return core_layer_id_problem(id, len) ? NULL : id;
-}
-
-int core_fail_layer_id(lua_State *L, int idx) {
-  size_t len;
-  const char *id = luaL_checklstring(L, idx, &len);
-  const char *why = core_layer_id_problem(id, len);
-  lua_pushnil(L);
-  lua_pushinteger(L, (lua_Integer)PLAT_E_INVALIDARG);
-  lua_pushnil(L);
-  /* %s stops at a NUL byte; the reason names it */
-  lua_pushfstring(L, "invalid layer id \"%s\": %s", id, why ? why : "");
-  return 4;
 }
 
 static const luaL_Reg functions[] = {

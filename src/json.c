@@ -16,7 +16,8 @@
  * empty object (cjson gives both as an empty table). */
 #include <string.h>
 
-#include "core.h"
+#include "bind.h"
+#include "modules.h"
 
 static int is_delim(char c) {
   return c == ',' || c == ']' || c == '}' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
