@@ -222,6 +222,20 @@ local function field(json, doc, key, want)
   return nil
 end
 
+--- Decode a JSON document the platform returned (properties, process
+-- status, lists).  Text that is not JSON (NaN, ...) or not an object or
+-- array is ErrUnexpectedValue, never a made-up empty table.
+-- @tparam string text
+-- @tparam table fields kind, op, id, pid of the error
+-- @treturn table|nil,hcsshim.error the decoded document
+function M.decode_output(text, fields)
+  local v, derr = require("hcsshim.json").decode(text)
+  if type(v) == "table" then return v end
+  fields.name = "ErrUnexpectedValue"
+  fields.message = "unexpected value returned from hcs: " .. tostring(derr or "a JSON object or array expected")
+  return nil, M.new(fields)
+end
+
 --- Decode an HCS result document (hcs-api.md 3.4) into message and events.
 -- As in Go's decoder, null (or a value of the wrong type) is absent: an
 -- event whose fields are all null gives an event with no fields.

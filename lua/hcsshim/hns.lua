@@ -44,7 +44,11 @@ end
 -- ("hnsCall failed in Win32: ...") when the call itself failed
 function M.hns_call(method, path, request)
   if type(method) ~= "string" or type(path) ~= "string" then error("bad argument to 'hns_call' (method and path strings expected)", 2) end
-  if type(request) == "table" then request = assert(json.encode(request)) end
+  if type(request) == "table" then
+    local text, jerr = json.encode(request)
+    if not text then error("bad argument #3 to 'hns_call' (" .. jerr .. ")", 2) end
+    request = text
+  end
   local text, hr, result = core.hns_call(method, path, request or "")
   if not text then return nil, errors.from_core({ kind = "hcs", op = "hnsCall " }, hr, result) end
   local env, derr = json.decode(text)

@@ -124,12 +124,7 @@ end
 function M:properties()
   local text, hr, result = self:_properties()
   if not text then return nil, perr(self, "Properties", hr, result) end
-  local props, derr = json.decode(text)
-  if type(props) ~= "table" then
-    return nil, errors.new({ kind = "process", op = "Properties", id = self:system_id(), pid = self:pid(),
-      name = "ErrUnexpectedValue", message = "unexpected value returned from hcs: " .. tostring(derr) })
-  end
-  return props
+  return errors.decode_output(text, { kind = "process", op = "Properties", id = self:system_id(), pid = self:pid() })
 end
 
 -- An integer field of a status document: 0 when absent, nil when it is

@@ -109,9 +109,7 @@ function M.get_containers(query)
   if not q then error(err, 2) end
   local text, hr, result = core.enumerate_compute_systems(q)
   if not text then return nil, errors.hcs("GetContainers", nil, hr, result) end
-  local list = json.decode(text)
-  if type(list) ~= "table" then list = {} end
-  return list
+  return errors.decode_output(text, { kind = "hcs", op = "hcsshim::GetContainers" })
 end
 --- Alias of `get_containers`.
 -- @function list_containers
@@ -220,12 +218,7 @@ function S:properties(query, op)
   end
   local text, hr, result = self:_properties(q)
   if not text then return nil, cerr(self, op or "Properties", hr, result) end
-  local props, derr = json.decode(text)
-  if type(props) ~= "table" then
-    return nil, errors.new({ kind = "container", op = op or "Properties", id = self:id(),
-      name = "ErrUnexpectedValue", message = "unexpected value returned from hcs: " .. tostring(derr) })
-  end
-  return props
+  return errors.decode_output(text, { kind = "container", op = op or "Properties", id = self:id() })
 end
 
 --- Whether the system has pending updates (PropertyTypes PendingUpdates).
