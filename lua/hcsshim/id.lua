@@ -27,7 +27,7 @@ end
 -- @treturn string|nil the id, or nil and a message
 function M.system(id)
   if id == "" then return nil, "compute system id is empty" end
-  if not utf8.len(id) then return nil, "compute system id is not valid UTF-8" end
+  if not utf8.len(id) then return nil, "invalid UTF-8 in compute system id" end
   if id:find("%c") then
     return nil, "compute system id contains a control character" .. (id:find("%z") and " (a NUL byte)" or "")
   end

@@ -54,13 +54,14 @@ M.empty_array = setmetatable({}, { __name = "hcsshim.json.array", __newindex = f
   error("json.empty_array is read-only: use json.array() for an array to fill", 2)
 end })
 
---- Whether `t` is a sequence: keys exactly 1..n, no holes.
+--- Whether `t` is a sequence: keys exactly 1..n, no holes.  Read raw, as
+-- the C core reads tables: no __len, __index or __pairs runs.
 -- @tparam table t
 -- @treturn boolean
 -- @treturn string|nil what is wrong ("found key x", "a hole at 2")
 function M.is_sequence(t)
-  local n, count = #t, 0
-  for k in pairs(t) do
+  local n, count = rawlen(t), 0
+  for k in next, t do
     if math.type(k) ~= "integer" or k < 1 or k > n then
       return false, "found key " .. (type(k) == "string" and ("'" .. k .. "'") or tostring(k))
     end
@@ -146,11 +147,11 @@ end
 -- @return the value, or nil
 function M.get(obj, key)
   if type(obj) ~= "table" then return nil end
-  local v = obj[key]
+  local v = rawget(obj, key)
   if v == cjson.null then return nil end
   if v ~= nil then return v end
   local lk = key:lower()
-  for k, x in pairs(obj) do
+  for k, x in next, obj do
     if type(k) == "string" and k:lower() == lk then
       if x == cjson.null then return nil end
       return x
@@ -229,7 +230,7 @@ local function is_array(t)
   local mt = getmetatable(t)
   if mt == Array or t == M.empty_array then return true end
   if mt == Ordered then return false end
-  return #t > 0 and M.is_sequence(t)
+  return rawlen(t) > 0 and M.is_sequence(t)
 end
 
 local function encode_table(t, out, depth, path)
@@ -243,9 +244,9 @@ local function encode_table(t, out, depth, path)
     local ok, why = M.is_sequence(t)
     if not ok then fail(path, "array is not a sequence: " .. why) end
     out[#out + 1] = "["
-    for i = 1, #t do
+    for i = 1, rawlen(t) do
       if i > 1 then out[#out + 1] = "," end
-      encode_value(t[i], out, depth + 1, path .. "[" .. i .. "]")
+      encode_value(rawget(t, i), out, depth + 1, path .. "[" .. i .. "]")
     end
     out[#out + 1] = "]"
     return
@@ -254,10 +255,11 @@ local function encode_table(t, out, depth, path)
   local keys = {}
   if order then
     for _, k in ipairs(order) do
-      if t[k] ~= nil then keys[#keys + 1] = k end
+      if rawget(t, k) ~= nil then keys[#keys + 1] = k end
     end
   else
-    for k in pairs(t) do
+    -- caller tables are read raw (no __index, __pairs), as the C core reads them
+    for k in next, t do
       if type(k) ~= "string" then
         fail(path, "a table with key " .. tostring(k) .. " is neither an array (keys 1..n) nor an object (string keys)")
       end
@@ -271,7 +273,7 @@ local function encode_table(t, out, depth, path)
     local sub = path == "" and k or path .. "." .. k
     out[#out + 1] = encode_string(k, sub)
     out[#out + 1] = ":"
-    encode_value(t[k], out, depth + 1, sub)
+    encode_value(rawget(t, k), out, depth + 1, sub)
   end
   out[#out + 1] = "}"
 end

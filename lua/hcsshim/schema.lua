@@ -335,7 +335,7 @@ end
 local function list(v, path, what, each)
   check_sequence(v, path, what)
   local out = json.array()
-  for i, x in ipairs(v) do out[i] = each(x, path .. "[" .. i .. "]") end
+  for i = 1, rawlen(v) do out[i] = each(rawget(v, i), path .. "[" .. i .. "]") end
   return out
 end
 
@@ -343,12 +343,12 @@ local function check_console(v, path)
   -- [Height, Width] (docker's order), or {Height=, Width=}
   if type(v) ~= "table" then fail(path, "{height, width} expected, got " .. describe(v)) end
   local h, w
-  if #v > 0 or next(v) == nil then
+  if rawlen(v) > 0 or next(v) == nil then
     check_sequence(v, path, "{height, width}")
-    if #v ~= 2 then fail(path, "{height, width} expected, got " .. #v .. " values") end
-    h, w = v[1], v[2]
+    if rawlen(v) ~= 2 then fail(path, "{height, width} expected, got " .. rawlen(v) .. " values") end
+    h, w = rawget(v, 1), rawget(v, 2)
   else
-    for k in pairs(v) do
+    for k in next, v do
       if type(k) ~= "string" or (k:lower() ~= "height" and k:lower() ~= "width") then
         fail(path, "{height, width} or {Height =, Width =} expected, found key " .. tostring(k))
       end
@@ -373,7 +373,7 @@ local checkers = {
   smap = function(v, path)
     if type(v) ~= "table" then fail(path, "object of strings expected, got " .. describe(v)) end
     local out = {}
-    for k, s in pairs(v) do
+    for k, s in next, v do
       if type(k) ~= "string" then fail(path, "keys must be strings, found " .. tostring(k)) end
       out[check_string(k, path .. " key")] = check_string(s, path .. "." .. k)
     end
@@ -421,7 +421,7 @@ function encode_doc(name, t, path)
   local byname = {}
   for _, f in ipairs(fields) do byname[f[1]:lower()] = f end
   local given = {}
-  for k, v in pairs(t) do
+  for k, v in next, t do
     if type(k) ~= "string" then
       fail(path, name .. " expected (fields by name), found key " .. tostring(k) .. (math.type(k) and " (a list?)" or ""))
     end
@@ -447,7 +447,7 @@ end
 -- A policy of a known Type goes through its schema; one hcsshim has no
 -- struct for is kept as the caller wrote it (as raw JSON).
 function policy_doc(p, path)
-  if type(p) ~= "table" or getmetatable(p) == json.bignum_mt or #p > 0 then
+  if type(p) ~= "table" or getmetatable(p) == json.bignum_mt or rawlen(p) > 0 then
     fail(path, "a policy object {Type = ...} expected, got " .. (type(p) == "table" and "a list" or describe(p)))
   end
   local t = json.get(p, "Type")
