@@ -80,6 +80,14 @@ install: all
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/hcsshim
 
+# The reference bytes of the HCS/HNS documents (spec/fixtures/golden), from
+# Go's encoding/json and hcsshim's structs (tools/golden).  Needs Go (Debian
+# golang-go, standard library only); `make test` only reads the committed files.
+GO ?= go
+.PHONY: goldens
+goldens:
+	cd tools/golden && GOFLAGS=-mod=mod GOPROXY=off $(GO) run . $(CURDIR)/spec/fixtures/golden
+
 # C tests of the Linux layer store (root: overlay mounts, chown, mknod)
 LAYER_SRC = src/linux/layer.c src/linux/layer_store.c src/linux/tar_import.c \
             src/linux/fsutil.c src/linux/guid_v5.c src/linux/layer_users.c src/linux/selfpath.c

@@ -134,12 +134,11 @@ describe("layers", function()
   end)
 
   it("refuse layer ids that could escape HomeDir", function()
-    for _, bad in ipairs({ "../x", "a/b", "", ".." }) do
+    for _, bad in ipairs({ "../x", "a/b", "", "..", "a\0b" }) do
       local ok, err = hcsshim.create_layer(home, bad)
       assert.is_nil(ok, bad)
       assert.matches("CreateLayer failed in Win32", tostring(err), 1, true)
     end
-    assert.has_error(function() hcsshim.create_layer(home, "a\0b") end)
   end)
 
   it("refuse to destroy a layer that a prepared sandbox mounts, and any folder that is no layer", function()

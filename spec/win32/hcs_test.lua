@@ -45,7 +45,7 @@ test("open, enumerate, properties, modify, service properties and settings", fun
   local p = assert(o:properties({ "ProcessList" }))
   eq(p.Id, "enum")
   assert(c:modify({ ResourceType = "Network", RequestType = "Add", Settings = "ep-1" }))
-  eq(t.last("HcsModifyComputeSystem"), '{"ResourceType":"Network","RequestType":"Add","Settings":"ep-1"}')
+  eq(t.last("HcsModifyComputeSystem"), '{"ResourceType":"Network","Settings":"ep-1","RequestType":"Add"}')
   local sp = assert(hcsshim.get_service_properties({ PropertyTypes = { "Basic" } }))
   eq(sp.SupportedSchemaVersions[1].Major, 2)
   assert(hcsshim.modify_service_settings({ Key = "v" }))
