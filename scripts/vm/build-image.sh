@@ -44,8 +44,7 @@ chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive LC_ALL=C sh -c \
   "apt-get update -qq && apt-get -y -qq dist-upgrade && apt-get install -y -qq --no-install-recommends $(echo $pkgs)" \
   >>"$work/log" 2>&1 || { tail -n 30 "$work/log" >&2; exit 1; }
 rm -f "$root/usr/sbin/policy-rc.d"
-chroot "$root" apt-get clean
-rm -rf "$root/var/lib/apt/lists/"*
+chroot "$root" apt-get clean  # the package lists stay: apt-get install works offline
 
 log "configuring systemd, console and the job unit"
 echo hcsshim-vm >"$root/etc/hostname"
@@ -59,6 +58,7 @@ Description=Run the job the host shared over 9p, then power off
 After=multi-user.target
 [Service]
 Type=oneshot
+TimeoutStartSec=infinity
 ExecStart=/usr/local/sbin/hcsshim-vm-job
 StandardOutput=tty
 StandardError=tty
