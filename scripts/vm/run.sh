@@ -6,7 +6,8 @@
 # guest's output appears as it comes (serial console); the last line is the
 # guest's "N passed, N failed".  Exits nonzero on any failure, or when the VM
 # has not powered off after VM_TIMEOUT seconds (default 3600), when QEMU is
-# killed.  KVM is used where /dev/kvm works, TCG otherwise.
+# killed.  KVM is used where the CPU has VMX/SVM, TCG otherwise.  The
+# guest's logs are kept in build/test-vm/.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -51,6 +52,10 @@ timeout -k 10 "$limit" qemu-system-x86_64 $accel -cpu max -smp 2 -m "$mem" \
 sleep 1
 kill "$follow" 2>/dev/null || true
 follow=""
+# the guest's logs stay in build/test-vm/ for a look afterwards
+mkdir -p "$top/build/test-vm"
+cp "$run/console.log" "$top/build/test-vm/console.log"
+cp "$run/share/job.log" "$top/build/test-vm/job.log" 2>/dev/null || true
 echo "test-vm: QEMU ran $(( $(date +%s) - t0 )) s"
 [ "$rc" = 124 ] || [ "$rc" = 137 ] && echo "test-vm: killed after $limit s (VM_TIMEOUT)"
 [ "$rc" = 0 ] || echo "test-vm: qemu exit status $rc"
