@@ -14,7 +14,7 @@ failed=0
 count() { passed=$((passed + $1)); failed=$((failed + $2)); }
 part() { echo; echo "=== $* ($(date +%T))"; }
 
-part "guest: kernel $(uname -r), $(systemctl --version | head -n 1), /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup)"
+part "guest: up $(cut -d" " -f1 /proc/uptime) s, kernel $(uname -r), $(systemctl --version | head -n 1), /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup)"
 echo "job unit's cgroup: $(cat /proc/self/cgroup)"
 rm -rf "$src" && mkdir -p "$src" && tar -C "$src" -xf "$share/src.tar" || { echo "0 passed, 1 failed"; exit 1; }
 cd "$src"
