@@ -17,7 +17,7 @@ part() { echo; echo "=== $* ($(date +%T))"; }
 part "guest: up $(cut -d" " -f1 /proc/uptime) s, kernel $(uname -r), $(systemctl --version | head -n 1), /sys/fs/cgroup is $(stat -fc %T /sys/fs/cgroup)"
 echo "job unit's cgroup: $(cat /proc/self/cgroup)"
 rm -rf "$src" && mkdir -p "$src" && tar -C "$src" -xf "$share/src.tar" || { echo "0 passed, 1 failed"; exit 1; }
-cd "$src"
+cd "$src" || exit 1
 
 part "make test WIN32_TESTS=0 (the Wine suite is left out in the VM)"
 make --no-print-directory test WIN32_TESTS=0 2>&1 | tee /tmp/test.log
