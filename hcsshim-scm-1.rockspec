@@ -53,8 +53,9 @@ build = {
       modules = {
         ["hcsshim.core"] = {
           sources = {
-            "src/core.c", "src/guid.c", "src/handle.c", "src/hns.c", "src/json.c", "src/layer.c",
-            "src/process.c", "src/queue.c", "src/system.c", "src/wclayer.c",
+            "src/bind.c", "src/constants.c", "src/core.c", "src/guid.c", "src/handle.c", "src/hns.c",
+            "src/json.c", "src/layer.c",
+            "src/process.c", "src/queue.c", "src/service.c", "src/system.c", "src/wclayer.c",
             "src/win32/dll.c", "src/win32/hns.c", "src/win32/layer.c", "src/win32/plat.c",
             "src/win32/priv.c", "src/win32/process.c", "src/win32/stdio.c", "src/win32/system.c",
             "src/win32/utf.c",
@@ -65,7 +66,9 @@ build = {
         },
         ["hcsshim"] = "lua/hcsshim/init.lua",
         ["hcsshim.error"] = "lua/hcsshim/error.lua",
+        ["hcsshim.guid"] = "lua/hcsshim/guid.lua",
         ["hcsshim.hns"] = "lua/hcsshim/hns.lua",
+        ["hcsshim.id"] = "lua/hcsshim/id.lua",
         ["hcsshim.json"] = "lua/hcsshim/json.lua",
         ["hcsshim.layer"] = "lua/hcsshim/layer.lua",
         ["hcsshim.network"] = "lua/hcsshim/network.lua",
@@ -73,8 +76,8 @@ build = {
         ["hcsshim.process"] = "lua/hcsshim/process.lua",
         ["hcsshim.run"] = "lua/hcsshim/run.lua",
         ["hcsshim.schema"] = "lua/hcsshim/schema.lua",
+        ["hcsshim.service"] = "lua/hcsshim/service.lua",
         ["hcsshim.system"] = "lua/hcsshim/system.lua",
-        ["hcsshim.vmcompute"] = "lua/hcsshim/vmcompute.lua",
       },
     },
   },

@@ -7,7 +7,8 @@ set -u
 B=${BUILD:-build}/win32
 # the Linux service's state roots are no business of the Windows suite
 unset HCSSHIM_DATA_ROOT HCSSHIM_RUNTIME_ROOT
-export WINEPREFIX="$(cd "$B" && pwd)/wineprefix" WINEDEBUG=-all
+WINEPREFIX="$(cd "$B" && pwd)/wineprefix" || exit 1
+export WINEPREFIX WINEDEBUG=-all
 export WINEDLLOVERRIDES="winedbg.exe=d;mscoree,mshtml=;vmcompute=n"
 WINE=$(command -v wine64 || echo /usr/lib/wine/wine64)
 sys32="$WINEPREFIX/drive_c/windows/system32"

@@ -1,16 +1,17 @@
 /* HNSCall: the raw HNS entry point.  Decoding the {Success, Error, Output}
  * envelope is the Lua layer's job (lua/hcsshim/hns.lua). */
-#include "core.h"
+#include "bind.h"
+#include "modules.h"
 
 /* core.hns_call(method, path, request) -> response_json | nil, hr, nil */
 static int l_hns_call(lua_State *L) {
-  const char *method = core_check_plain(L, 1);
-  const char *path = core_check_plain(L, 2);
-  const char *request = core_opt_plain(L, 3, "");
+  const char *method = bind_check_plain(L, 1);
+  const char *path = bind_check_plain(L, 2);
+  const char *request = bind_opt_plain(L, 3, "");
   char *response = NULL;
   plat_hresult hr = plat_HNSCall(method, path, request, &response);
-  if (hr < 0) return core_fail(L, hr, response);
-  core_push_owned(L, response);
+  if (hr < 0) return bind_fail(L, hr, response);
+  bind_push_owned(L, response);
   return 1;
 }
 

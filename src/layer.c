@@ -4,23 +4,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
+#include "bind.h"
+#include "modules.h"
 
-static const char *opt_str(lua_State *L, int idx) {
-  if (lua_isnoneornil(L, idx)) return "";
-  return core_check_plain(L, idx);
+/* An optional parent layer id: "" when absent, NULL when invalid. */
+static const char *opt_id(lua_State *L, int idx) {
+  if (lua_isnoneornil(L, idx) || (lua_type(L, idx) == LUA_TSTRING && lua_rawlen(L, idx) == 0)) return "";
+  return bind_check_layer_id(L, idx);
 }
 
 static int l_activate(lua_State *L) {
   plat_driver_info info;
-  core_check_driver_info(L, 1, &info);
-  return core_ok_last(L, plat_ActivateLayer(&info, core_check_plain(L, 2)));
+  bind_check_driver_info(L, 1, &info);
+  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
+  return bind_ok_last(L, plat_ActivateLayer(&info, lua_tostring(L, 2)));
 }
 
 static int l_create(lua_State *L) {
   plat_driver_info info;
-  core_check_driver_info(L, 1, &info);
-  return core_ok_last(L, plat_CreateLayer(&info, core_check_plain(L, 2), opt_str(L, 3)));
+  bind_check_driver_info(L, 1, &info);
+  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
+  if (!opt_id(L, 3)) return bind_fail_layer_id(L, 3);
+  return bind_ok_last(L, plat_CreateLayer(&info, lua_tostring(L, 2), opt_id(L, 3)));
 }
 
 static int l_create_sandbox(lua_State *L) {
@@ -28,32 +33,35 @@ static int l_create_sandbox(lua_State *L) {
   plat_layer_descriptor *d;
   size_t n;
   const char *id, *parent;
-  core_check_driver_info(L, 1, &info);
-  id = core_check_plain(L, 2);
-  parent = opt_str(L, 3);
-  n = core_check_layer_descriptors(L, 4, &d);
-  return core_ok_last(L, plat_CreateSandboxLayer(&info, id, parent, d, n));
+  bind_check_driver_info(L, 1, &info);
+  if (!(id = bind_check_layer_id(L, 2))) return bind_fail_layer_id(L, 2);
+  if (!(parent = opt_id(L, 3))) return bind_fail_layer_id(L, 3);
+  n = bind_check_layer_descriptors(L, 4, &d);
+  return bind_ok_last(L, plat_CreateSandboxLayer(&info, id, parent, d, n));
 }
 
 static int l_expand(lua_State *L) {
   plat_driver_info info;
   lua_Integer size;
-  core_check_driver_info(L, 1, &info);
+  bind_check_driver_info(L, 1, &info);
   size = luaL_checkinteger(L, 3);
   luaL_argcheck(L, size >= 0, 3, "size must be >= 0 bytes");
-  return core_ok_last(L, plat_ExpandSandboxSize(&info, core_check_plain(L, 2), (uint64_t)size));
+  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
+  return bind_ok_last(L, plat_ExpandSandboxSize(&info, lua_tostring(L, 2), (uint64_t)size));
 }
 
 static int l_deactivate(lua_State *L) {
   plat_driver_info info;
-  core_check_driver_info(L, 1, &info);
-  return core_ok_last(L, plat_DeactivateLayer(&info, core_check_plain(L, 2)));
+  bind_check_driver_info(L, 1, &info);
+  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
+  return bind_ok_last(L, plat_DeactivateLayer(&info, lua_tostring(L, 2)));
 }
 
 static int l_destroy(lua_State *L) {
   plat_driver_info info;
-  core_check_driver_info(L, 1, &info);
-  return core_ok_last(L, plat_DestroyLayer(&info, core_check_plain(L, 2)));
+  bind_check_driver_info(L, 1, &info);
+  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
+  return bind_ok_last(L, plat_DestroyLayer(&info, lua_tostring(L, 2)));
 }
 
 /* GetLayerMountPath's two-call pattern: ask for the length, then fill a
@@ -65,10 +73,10 @@ static int l_mount_path(lua_State *L) {
   char *buf;
   int tries;
   plat_hresult hr;
-  core_check_driver_info(L, 1, &info);
-  id = core_check_plain(L, 2);
+  bind_check_driver_info(L, 1, &info);
+  if (!(id = bind_check_layer_id(L, 2))) return bind_fail_layer_id(L, 2);
   hr = plat_GetLayerMountPath(&info, id, &length, NULL);
-  if (hr < 0) return core_fail_last(L, hr);
+  if (hr < 0) return bind_fail_last(L, hr);
   if (length == 0) {
     lua_pushliteral(L, "");
     return 1;
@@ -83,7 +91,7 @@ static int l_mount_path(lua_State *L) {
     if (hr >= 0 && length <= cap) break;
     free(buf);
     if (hr >= 0) hr = PLAT_E_FAIL; /* success with a length past the buffer */
-    if (length <= cap || tries == 7) return core_fail_last(L, hr);
+    if (length <= cap || tries == 7) return bind_fail_last(L, hr);
   }
   buf[length] = '\0';
   lua_pushstring(L, buf);
@@ -96,9 +104,9 @@ static int l_base_images(lua_State *L) {
   plat_hresult hr = plat_GetBaseImages(&buf);
   if (hr < 0) {
     plat_free(buf);
-    return core_fail_last(L, hr);
+    return bind_fail_last(L, hr);
   }
-  core_push_owned(L, buf);
+  bind_push_owned(L, buf);
   return 1;
 }
 
@@ -106,9 +114,10 @@ static int l_exists(lua_State *L) {
   plat_driver_info info;
   int exists = 0;
   plat_hresult hr;
-  core_check_driver_info(L, 1, &info);
-  hr = plat_LayerExists(&info, core_check_plain(L, 2), &exists);
-  if (hr < 0) return core_fail_last(L, hr);
+  bind_check_driver_info(L, 1, &info);
+  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
+  hr = plat_LayerExists(&info, lua_tostring(L, 2), &exists);
+  if (hr < 0) return bind_fail_last(L, hr);
   lua_pushboolean(L, exists);
   return 1;
 }
@@ -118,16 +127,17 @@ static int l_prepare(lua_State *L) {
   plat_layer_descriptor *d;
   size_t n;
   const char *id;
-  core_check_driver_info(L, 1, &info);
-  id = core_check_plain(L, 2);
-  n = core_check_layer_descriptors(L, 3, &d);
-  return core_ok_last(L, plat_PrepareLayer(&info, id, d, n));
+  bind_check_driver_info(L, 1, &info);
+  if (!(id = bind_check_layer_id(L, 2))) return bind_fail_layer_id(L, 2);
+  n = bind_check_layer_descriptors(L, 3, &d);
+  return bind_ok_last(L, plat_PrepareLayer(&info, id, d, n));
 }
 
 static int l_unprepare(lua_State *L) {
   plat_driver_info info;
-  core_check_driver_info(L, 1, &info);
-  return core_ok_last(L, plat_UnprepareLayer(&info, core_check_plain(L, 2)));
+  bind_check_driver_info(L, 1, &info);
+  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
+  return bind_ok_last(L, plat_UnprepareLayer(&info, lua_tostring(L, 2)));
 }
 
 /* core.import_layer_tar(info, id, tar_path, parents) -> size | nil, hr, result */
@@ -139,12 +149,12 @@ static int l_import_tar(lua_State *L) {
   uint64_t size = 0;
   char *result = NULL;
   plat_hresult hr;
-  core_check_driver_info(L, 1, &info);
-  id = core_check_plain(L, 2);
-  tar = core_check_plain(L, 3);
-  n = core_check_layer_descriptors(L, 4, &d);
+  bind_check_driver_info(L, 1, &info);
+  if (!(id = bind_check_layer_id(L, 2))) return bind_fail_layer_id(L, 2);
+  tar = bind_check_plain(L, 3);
+  n = bind_check_layer_descriptors(L, 4, &d);
   hr = plat_ImportLayerTar(&info, id, tar, d, n, &size, &result);
-  if (hr < 0) return core_fail(L, hr, result);
+  if (hr < 0) return bind_fail(L, hr, result);
   plat_free(result);
   lua_pushinteger(L, (lua_Integer)size);
   return 1;

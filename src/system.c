@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "handle.h"
+#include "modules.h"
 #include "process.h"
 
 #define SYSTEM_MT "hcsshim.system"
@@ -28,23 +29,16 @@ static hsystem *new_system(lua_State *L) {
   return (hsystem *)handle_new(L, sizeof(hsystem), SYSTEM_MT, &system_ops);
 }
 
-static const char *check_id(lua_State *L, int idx) {
-  size_t len;
-  const char *id = luaL_checklstring(L, idx, &len);
-  if (strlen(id) != len) luaL_argerror(L, idx, "id contains a NUL byte");
-  return id;
-}
-
 /* core.create_compute_system(id, config_json) -> system, hr | nil, hr, result */
 static int l_create(lua_State *L) {
-  const char *id = check_id(L, 1);
-  const char *cfg = core_check_plain(L, 2);
+  const char *id = bind_check_plain(L, 1);
+  const char *cfg = bind_check_plain(L, 2);
   hsystem *s = new_system(L);
   plat_system h = NULL;
   char *result = NULL;
   plat_hresult hr = plat_HcsCreateComputeSystem(id, cfg, &h, &result);
   plat_hresult rr;
-  if (hr < 0 && hr != PLAT_HCS_E_OPERATION_PENDING) return core_fail(L, hr, result);
+  if (hr < 0 && hr != PLAT_HCS_E_OPERATION_PENDING) return bind_fail(L, hr, result);
   plat_free(result);
   rr = handle_attach(L, &s->b, h, id);
   if (rr < 0) {
@@ -59,7 +53,7 @@ static int l_create(lua_State *L) {
       plat_HcsCloseComputeSystem(h2);
     }
     plat_free(r2);
-    return core_fail(L, rr, NULL);
+    return bind_fail(L, rr, NULL);
   }
   lua_pushinteger(L, hr);
   return 2;
@@ -67,32 +61,32 @@ static int l_create(lua_State *L) {
 
 /* core.open_compute_system(id) -> system | nil, hr, result */
 static int l_open(lua_State *L) {
-  const char *id = check_id(L, 1);
+  const char *id = bind_check_plain(L, 1);
   hsystem *s = new_system(L);
   plat_system h = NULL;
   char *result = NULL;
   plat_hresult hr = plat_HcsOpenComputeSystem(id, &h, &result);
-  if (hr < 0) return core_fail(L, hr, result);
+  if (hr < 0) return bind_fail(L, hr, result);
   plat_free(result);
   hr = handle_attach(L, &s->b, h, id);
-  if (hr < 0) return core_fail(L, hr, NULL);
+  if (hr < 0) return bind_fail(L, hr, NULL);
   return 1;
 }
 
 /* core.enumerate_compute_systems(query_json) -> json | nil, hr, result */
 static int l_enumerate(lua_State *L) {
-  const char *query = core_opt_plain(L, 1, "{}");
+  const char *query = bind_opt_plain(L, 1, "{}");
   char *systems = NULL, *result = NULL;
   plat_hresult hr = plat_HcsEnumerateComputeSystems(query, &systems, &result);
-  return core_json_result(L, hr, systems, result);
+  return bind_json_result(L, hr, systems, result);
 }
 
 /* core.service_properties(query_json) -> json | nil, hr, result */
 static int l_service_properties(lua_State *L) {
-  const char *query = core_opt_plain(L, 1, "{}");
+  const char *query = bind_opt_plain(L, 1, "{}");
   char *props = NULL, *result = NULL;
   plat_hresult hr = plat_HcsGetServiceProperties(query, &props, &result);
-  return core_json_result(L, hr, props, result);
+  return bind_json_result(L, hr, props, result);
 }
 
 /* s:_op(name, options) -> true, hr | nil, hr, result; hr may be pending */
@@ -100,7 +94,7 @@ static int m_op(lua_State *L) {
   static const char *const names[] = {"start", "shutdown", "terminate", "pause", "resume", NULL};
   hsystem *s = check_system(L, 1);
   int op = luaL_checkoption(L, 2, NULL, names);
-  const char *options = core_opt_plain(L, 3, "");
+  const char *options = bind_opt_plain(L, 3, "");
   char *result = NULL;
   plat_hresult hr;
   switch (op) {
@@ -110,7 +104,7 @@ static int m_op(lua_State *L) {
   case 3: hr = plat_HcsPauseComputeSystem(s->b.h, options, &result); break;
   default: hr = plat_HcsResumeComputeSystem(s->b.h, options, &result); break;
   }
-  if (hr < 0 && hr != PLAT_HCS_E_OPERATION_PENDING) return core_fail(L, hr, result);
+  if (hr < 0 && hr != PLAT_HCS_E_OPERATION_PENDING) return bind_fail(L, hr, result);
   plat_free(result);
   lua_pushboolean(L, 1);
   lua_pushinteger(L, hr);
@@ -120,19 +114,19 @@ static int m_op(lua_State *L) {
 /* s:_properties(query_json) -> json | nil, hr, result */
 static int m_properties(lua_State *L) {
   hsystem *s = check_system(L, 1);
-  const char *query = core_opt_plain(L, 2, "");
+  const char *query = bind_opt_plain(L, 2, "");
   char *props = NULL, *result = NULL;
   plat_hresult hr = plat_HcsGetComputeSystemProperties(s->b.h, query, &props, &result);
-  return core_json_result(L, hr, props, result);
+  return bind_json_result(L, hr, props, result);
 }
 
 /* s:_modify(json) -> true | nil, hr, result */
 static int m_modify(lua_State *L) {
   hsystem *s = check_system(L, 1);
-  const char *cfg = core_check_plain(L, 2);
+  const char *cfg = bind_check_plain(L, 2);
   char *result = NULL;
   plat_hresult hr = plat_HcsModifyComputeSystem(s->b.h, cfg, &result);
-  return core_ok_result(L, hr, result);
+  return bind_ok_result(L, hr, result);
 }
 
 /***
@@ -149,7 +143,7 @@ static int m_id(lua_State *L) {
 /* s:_create_process(json) -> process, stdin, stdout, stderr | nil, hr, result */
 static int m_create_process(lua_State *L) {
   hsystem *s = check_system(L, 1);
-  const char *params = core_check_plain(L, 2);
+  const char *params = bind_check_plain(L, 2);
   return process_create(L, s->b.h, s->b.sysid, params);
 }
 

@@ -14,51 +14,73 @@
 --  * `extra`   extra info (the configuration JSON of a failed create)
 --  * `cause`   the wrapped error, for predicates to walk
 -- @module hcsshim.error
+local core = require "hcsshim.core"
+
 local M = {}
 
 local E = { __name = "hcsshim.error" }
 E.__index = E
 M.metatable = E
 
+--- HRESULT values by name (`E_INVALIDARG`, `HCS_E_SYSTEM_NOT_FOUND`, ...), as
+-- unsigned 32-bit integers.  Their one source is the C seam
+-- (src/platform.h, handed over as `core.hresult`).
+M.hresult = core.hresult
+local H = M.hresult
+
 --- Known HRESULTs: name and message, as on Windows.
 -- Keys are unsigned 32-bit values.
 M.codes = {
-  [0xC037010E] = { "ErrComputeSystemDoesNotExist", "A virtual machine or container with the specified identifier does not exist." },
-  [0xC037010F] = { "ErrVmcomputeSystemAlreadyExists", "A virtual machine or container with the specified identifier already exists." },
-  [0xC0370110] = { "ErrVmcomputeAlreadyStopped", "The virtual machine or container with the specified identifier is not running." },
-  -- the same condition in the SDK's 0x8037 form (computecore, modify after stop)
-  [0x80370110] = { "ErrVmcomputeSystemAlreadyStopped", "The virtual machine or container with the specified identifier is not running." },
-  [0xC0370103] = { "ErrVmcomputeOperationPending", "The operation is pending." },
-  [0xC0370105] = { "ErrVmcomputeOperationInvalidState", "The requested virtual machine or container operation is not valid in the current state." },
-  [0xC0370106] = { "ErrVmcomputeUnexpectedExit", "The virtual machine or container exited unexpectedly." },
-  [0xC0370107] = { "ErrVmcomputeTerminated", "The virtual machine or container was forcefully exited." },
-  [0xC037010A] = { "ErrVmcomputeConnectionClosed", "The connection with the virtual machine or container was closed." },
-  [0xC037010B] = { "ErrVmcomputeUnknownMessage", "An unknown internal message was received by the Host Compute Service." },
-  [0xC037010D] = { "ErrVmcomputeInvalidJSON", "The JSON document is invalid." },
-  [0x8037011F] = { "ErrProcessAlreadyStopped", "The process has already exited." },
-  [0x80070490] = { "ErrElementNotFound", "Element not found." },
-  [0x8007007F] = { "ErrProcNotFound", "The specified procedure could not be found." },
-  [0x80070005] = { "ErrVmcomputeOperationAccessIsDenied", "Access is denied." },
-  [0x80070006] = { "ErrInvalidHandle", "The handle is invalid." },
-  [0x8007000D] = { "ErrInvalidData", "The data is invalid." },
-  [0x80070032] = { "ErrNotSupported", "The request is not supported." },
-  [0x80070057] = { "E_INVALIDARG", "The parameter is incorrect." },
-  [0x80004001] = { "E_NOTIMPL", "Not implemented." },
-  [0x80004005] = { "E_FAIL", "Unspecified error." },
-  [0x8007000E] = { "E_OUTOFMEMORY", "Not enough memory resources are available to complete this operation." },
-  [0x80070002] = { "ERROR_FILE_NOT_FOUND", "The system cannot find the file specified." },
-  [0x80070003] = { "ERROR_PATH_NOT_FOUND", "The system cannot find the path specified." },
-  [0x8007000B] = { "ERROR_BAD_FORMAT", "An attempt was made to load a program with an incorrect format." },
-  [0x80070012] = { "ERROR_NO_MORE_FILES", "There are no more files." },
-  [0x80070070] = { "ERROR_DISK_FULL", "There is not enough space on the disk." },
-  [0x80070091] = { "ERROR_DIR_NOT_EMPTY", "The directory is not empty." },
-  [0x800700AA] = { "ERROR_BUSY", "The requested resource is in use." },
-  [0x800700B7] = { "ERROR_ALREADY_EXISTS", "Cannot create a file when that file already exists." },
-  [0x800705B4] = { "ERROR_TIMEOUT", "This operation returned because the timeout period expired." },
-  [0x80070514] = { "ERROR_NOT_ALL_ASSIGNED", "Not all privileges or groups referenced are assigned to the caller." },
-  [0x80070521] = { "ERROR_NO_SUCH_PRIVILEGE", "A specified privilege does not exist." },
-  [0x80070522] = { "ERROR_PRIVILEGE_NOT_HELD", "A required privilege is not held by the client." },
-  [0xC000013A] = { "STATUS_CONTROL_C_EXIT", "The application terminated as a result of a CTRL+C." },
+  [H.HCS_E_SYSTEM_NOT_FOUND] = { "ErrComputeSystemDoesNotExist",
+    "A virtual machine or container with the specified identifier does not exist." },
+  [H.HCS_E_SYSTEM_ALREADY_EXISTS] = { "ErrVmcomputeSystemAlreadyExists",
+    "A virtual machine or container with the specified identifier already exists." },
+  [H.HCS_E_SYSTEM_ALREADY_STOPPED] = { "ErrVmcomputeAlreadyStopped",
+    "The virtual machine or container with the specified identifier is not running." },
+  -- the same condition in winerror.h's 0x8037 form (computecore, modify after stop)
+  [H.HCS_E_SYSTEM_ALREADY_STOPPED_SDK] = { "ErrVmcomputeSystemAlreadyStopped",
+    "The virtual machine or container with the specified identifier is not running." },
+  [H.HCS_E_OPERATION_PENDING] = { "ErrVmcomputeOperationPending", "The operation is pending." },
+  [H.HCS_E_INVALID_STATE] = { "ErrVmcomputeOperationInvalidState",
+    "The requested virtual machine or container operation is not valid in the current state." },
+  [H.HCS_E_UNEXPECTED_EXIT] = { "ErrVmcomputeUnexpectedExit",
+    "The virtual machine or container exited unexpectedly." },
+  [H.HCS_E_TERMINATED] = { "ErrVmcomputeTerminated",
+    "The virtual machine or container was forcefully exited." },
+  [H.HCS_E_CONNECTION_CLOSED] = { "ErrVmcomputeConnectionClosed",
+    "The connection with the virtual machine or container was closed." },
+  [H.HCS_E_UNKNOWN_MESSAGE] = { "ErrVmcomputeUnknownMessage",
+    "An unknown internal message was received by the Host Compute Service." },
+  [H.HCS_E_INVALID_JSON] = { "ErrVmcomputeInvalidJSON", "The JSON document is invalid." },
+  [H.HCS_E_PROCESS_ALREADY_STOPPED] = { "ErrProcessAlreadyStopped", "The process has already exited." },
+  [H.E_NOT_FOUND] = { "ErrElementNotFound", "Element not found." },
+  [H.E_PROC_NOT_FOUND] = { "ErrProcNotFound", "The specified procedure could not be found." },
+  [H.E_ACCESSDENIED] = { "ErrVmcomputeOperationAccessIsDenied", "Access is denied." },
+  [H.E_INVALID_HANDLE] = { "ErrInvalidHandle", "The handle is invalid." },
+  [H.E_INVALID_DATA] = { "ErrInvalidData", "The data is invalid." },
+  [H.E_NOT_SUPPORTED] = { "ErrNotSupported", "The request is not supported." },
+  [H.E_INVALIDARG] = { "E_INVALIDARG", "The parameter is incorrect." },
+  [H.E_NOTIMPL] = { "E_NOTIMPL", "Not implemented." },
+  [H.E_FAIL] = { "E_FAIL", "Unspecified error." },
+  [H.E_OUTOFMEMORY] = { "E_OUTOFMEMORY",
+    "Not enough memory resources are available to complete this operation." },
+  [H.E_FILE_NOT_FOUND] = { "ERROR_FILE_NOT_FOUND", "The system cannot find the file specified." },
+  [H.E_PATH_NOT_FOUND] = { "ERROR_PATH_NOT_FOUND", "The system cannot find the path specified." },
+  [H.E_BAD_FORMAT] = { "ERROR_BAD_FORMAT",
+    "An attempt was made to load a program with an incorrect format." },
+  [H.E_NO_MORE_FILES] = { "ERROR_NO_MORE_FILES", "There are no more files." },
+  [H.E_DISK_FULL] = { "ERROR_DISK_FULL", "There is not enough space on the disk." },
+  [H.E_DIR_NOT_EMPTY] = { "ERROR_DIR_NOT_EMPTY", "The directory is not empty." },
+  [H.E_BUSY] = { "ERROR_BUSY", "The requested resource is in use." },
+  [H.E_ALREADY_EXISTS] = { "ERROR_ALREADY_EXISTS", "Cannot create a file when that file already exists." },
+  [H.E_TIMEOUT] = { "ERROR_TIMEOUT", "This operation returned because the timeout period expired." },
+  [H.E_NOT_ALL_ASSIGNED] = { "ERROR_NOT_ALL_ASSIGNED",
+    "Not all privileges or groups referenced are assigned to the caller." },
+  [H.E_NO_SUCH_PRIVILEGE] = { "ERROR_NO_SUCH_PRIVILEGE", "A specified privilege does not exist." },
+  [H.E_PRIVILEGE_NOT_HELD] = { "ERROR_PRIVILEGE_NOT_HELD",
+    "A required privilege is not held by the client." },
+  [H.STATUS_CONTROL_C_EXIT] = { "STATUS_CONTROL_C_EXIT",
+    "The application terminated as a result of a CTRL+C." },
 }
 
 --- Errors that have no HRESULT: name -> message (hcsshim's own strings).
@@ -120,10 +142,13 @@ end
 
 local function event_lines(events)
   local out = {}
-  for _, ev in ipairs(events or {}) do
+  for _, ev in ipairs(type(events) == "table" and events or {}) do
+    ev = type(ev) == "table" and ev or {}
     local parts = {}
+    -- only text and numbers: a null or nested value of a document
+    -- never prints as "userdata: (nil)" or "table: 0x..."
     local function add(label, v)
-      if v ~= nil and v ~= "" then parts[#parts + 1] = label .. tostring(v) end
+      if (type(v) == "string" and v ~= "") or type(v) == "number" then parts[#parts + 1] = label .. tostring(v) end
     end
     add("", ev.Message)
     add("Stack Trace: ", ev.StackTrace)
@@ -196,27 +221,53 @@ function M.new(fields)
   return e
 end
 
+-- A field of a decoded document as the Go type hcsshim reads it: null,
+-- absent and a value of another type all read as the zero value (nil).
+local function field(json, doc, key, want)
+  local v = json.get(doc, key)
+  if want == "integer" then return math.type(v) == "integer" and v or nil end
+  if type(v) == want then return v end
+  return nil
+end
+
+--- Decode a JSON document the platform returned (properties, process
+-- status, lists).  Text that is not JSON (NaN, ...) or not an object or
+-- array is ErrUnexpectedValue, never a made-up empty table.
+-- @tparam string text
+-- @tparam table fields kind, op, id, pid of the error
+-- @treturn table|nil,hcsshim.error the decoded document
+function M.decode_output(text, fields)
+  local v, derr = require("hcsshim.json").decode(text)
+  if type(v) == "table" then return v end
+  fields.name = "ErrUnexpectedValue"
+  fields.message = "unexpected value returned from hcs: " .. tostring(derr or "a JSON object or array expected")
+  return nil, M.new(fields)
+end
+
 --- Decode an HCS result document (hcs-api.md 3.4) into message and events.
+-- As in Go's decoder, null (or a value of the wrong type) is absent: an
+-- event whose fields are all null gives an event with no fields.
 -- @tparam string|nil result JSON text
 -- @treturn string|nil ErrorMessage
--- @treturn table events
+-- @treturn table events: `{Message, StackTrace, Provider, EventId, Flags,
+-- Source}` each (strings; EventId and Flags integers), fields may be nil
 -- @treturn integer|nil Error (HRESULT)
 function M.parse_result(result)
-  if not result or result == "" then return nil, {} end
+  if type(result) ~= "string" or result == "" then return nil, {} end
   local json = require "hcsshim.json"
   local doc = json.decode(result)
   if type(doc) ~= "table" then return nil, {} end
-  local msg = json.get(doc, "ErrorMessage")
+  local msg = field(json, doc, "ErrorMessage", "string")
   local events = {}
-  for _, ev in ipairs(json.get(doc, "ErrorEvents") or {}) do
+  for _, ev in ipairs(field(json, doc, "ErrorEvents", "table") or {}) do
     events[#events + 1] = {
-      Message = json.get(ev, "Message"), StackTrace = json.get(ev, "StackTrace"),
-      Provider = json.get(ev, "Provider"), EventId = json.get(ev, "EventId"),
-      Flags = json.get(ev, "Flags"), Source = json.get(ev, "Source"),
+      Message = field(json, ev, "Message", "string"), StackTrace = field(json, ev, "StackTrace", "string"),
+      Provider = field(json, ev, "Provider", "string"), EventId = field(json, ev, "EventId", "integer"),
+      Flags = field(json, ev, "Flags", "integer"), Source = field(json, ev, "Source", "string"),
     }
   end
   if msg == "" then msg = nil end
-  return msg, events, json.get(doc, "Error")
+  return msg, events, field(json, doc, "Error", "integer")
 end
 
 --- Build an error from a core failure triple.
@@ -236,6 +287,30 @@ function M.from_core(fields, hr, result, detail)
   if msg and msg:gsub("[%s%.]+$", "") == base:gsub("[%s%.]+$", "") then msg = nil end
   if msg then fields.message = base .. " (" .. msg .. ")" end
   return M.new(fields)
+end
+
+--- An HcsError of a service-level function ("hcsshim::<title> failed in
+-- Win32: ... <rest>"), from a core failure.
+-- @tparam string title the function's name in hcsshim (`ActivateLayer`)
+-- @tparam[opt] string rest what the call was about (`id=x flavour=1`)
+-- @tparam integer hr HRESULT from the core
+-- @tparam[opt] string result HCS result document
+-- @tparam[opt] string detail a platform message
+-- @treturn hcsshim.error
+function M.hcs(title, rest, hr, result, detail)
+  return M.from_core({ kind = "hcs", op = "hcsshim::" .. title, rest = rest }, hr, result, detail)
+end
+
+--- Calls a core function `f(...)`, turning its failure (nil, hr, result,
+-- detail) into `nil, HcsError` (see `hcs`).
+-- @tparam string title
+-- @tparam[opt] string rest
+-- @tparam function f
+-- @return f's value, or nil and the error
+function M.hcs_call(title, rest, f, ...)
+  local v, hr, result, detail = f(...)
+  if v == nil then return nil, M.hcs(title, rest, hr, result, detail) end
+  return v
 end
 
 --- Wrap `cause` with a new context, keeping its identity for predicates.
@@ -259,6 +334,12 @@ local function matches(set, err)
     seen = seen + 1
   end
   return false
+end
+
+-- Using a closed handle raises an hcsshim.error named ErrAlreadyClosed
+-- (src/handle.c calls this factory).
+debug.getregistry()["hcsshim.closed_error"] = function(msg)
+  return M.new({ name = "ErrAlreadyClosed", message = msg })
 end
 
 for pname, set in pairs(M.predicates) do

@@ -11,25 +11,107 @@
 -- mounted on `<HomeDir>/<id>/mount` by `prepare_layer`.
 -- Failures return `nil, err` with hcsshim's HcsError text
 -- ("hcsshim::ActivateLayer failed in Win32: ... id=x flavour=1").
+--
+-- Windows only (ErrNotSupported on Linux, `hcsshim.is_not_supported(err)`):
+-- layer copy, the legacy export/import folder, base and utility-VM image
+-- processing, the streaming layer reader/writer (Import/ExportLayer
+-- Begin/Next/Write/Read/End) and `enable_process_privileges` (token
+-- privileges, which layer import, export and destroy switch on
+-- themselves).  On a Windows build whose vmcompute.dll lacks an export,
+-- calling that function fails with ERROR_PROC_NOT_FOUND and a message
+-- naming the function (also `is_not_supported`).
 -- @module hcsshim.layer
 local core = require "hcsshim.core"
 local errors = require "hcsshim.error"
+local guid = require "hcsshim.guid"
 local json = require "hcsshim.json"
 
 local M = {}
+local call = errors.hcs_call
 
--- the helpers, and parents -> descriptors ({ID = NameToGuid(base name),
--- Path} on Windows), are vmcompute.lua's
-local vm = require "hcsshim.vmcompute"
-local flavour, herr, call = vm._flavour, vm._herr, vm._call
-local call_layers = vm._call_layers
+-- The last component of a layer path, split on / and on \ (C:\... paths):
+-- a layer's id, and the name NameToGuid turns into its LayerId.
+local function base_name(path)
+  return path:gsub("[/\\]+$", ""):match("([^/\\]+)$") or path
+end
+M._base_name = base_name
+
+-- Parent layer paths -> descriptors: on Windows each gets its LayerId,
+-- NameToGuid of the folder's base name, as hcsshim computes it; a failed
+-- NameToGuid is returned as the error (never a zero LayerId).  No
+-- parents are an empty list.  The list must be a sequence: a single
+-- {ID=, Path=} table or a list with a hole would otherwise lose parents
+-- without a word; that misuse raises at the caller of the public function,
+-- which must call this itself.
+local function descriptors(parents)
+  if parents == nil then return {} end
+  if type(parents) == "table" then
+    local ok, why = json.is_sequence(parents)
+    if not ok then
+      error("bad argument (parent layers: a list of layer paths or {ID=, Path=} tables expected, " .. why .. ")", 3)
+    end
+  end
+  if core.platform ~= "windows" or type(parents) ~= "table" then return parents end
+  local out = {}
+  for i, p in ipairs(parents) do
+    if type(p) == "string" then
+      local g, err = guid.name_to_guid(base_name(p))
+      if not g then return nil, err end
+      out[i] = { ID = g, Path = p }
+    else
+      out[i] = p
+    end
+  end
+  return out
+end
+
+--- Switch privileges on in this process's token (go-winio
+-- EnableProcessPrivileges; AdjustTokenPrivileges).  An elevated token
+-- holds SeBackupPrivilege and SeRestorePrivilege but has them switched
+-- off, and layer import, export and destroy need them: those functions
+-- call this themselves, as hcsshim's wclayer tool does before them.
+-- Windows only (ErrPlatformNotSupported on Linux).
+-- @tparam table names privilege names, e.g. `{"SeBackupPrivilege"}`
+-- @treturn true|nil,hcsshim.error (ERROR_NOT_ALL_ASSIGNED when the token
+-- lacks one, ERROR_NO_SUCH_PRIVILEGE for an unknown name)
+function M.enable_process_privileges(names)
+  if type(names) ~= "table" then
+    error("bad argument #1 to 'enable_process_privileges' (table expected)", 2)
+  end
+  if not core.enable_process_privileges then
+    return nil, errors.new({ kind = "hcs", op = "hcsshim::EnableProcessPrivileges",
+      name = "ErrPlatformNotSupported" })
+  end
+  return call("EnableProcessPrivileges", "privileges=" .. table.concat(names, ","),
+    core.enable_process_privileges, names)
+end
+
+-- The privileges a layer call needs (cmd/wclayer: export takes SeBackup,
+-- import and remove both), enabled on Windows; nothing to do on Linux.
+local BACKUP = { "SeBackupPrivilege" }
+local BACKUP_RESTORE = { "SeBackupPrivilege", "SeRestorePrivilege" }
+local function privileges(names)
+  if core.platform ~= "windows" then return true end
+  return M.enable_process_privileges(names)
+end
+
+-- The DriverInfo's Flavour (1 when given as a home-dir string).
+local function flavour(info)
+  return type(info) == "table" and (info.Flavour or 1) or 1
+end
+
+-- A core layer function f(info, id, ...), its failure an HcsError that
+-- names the layer as hcsshim does ("id=x flavour=1").
+local function by_id(title, f, info, id, ...)
+  return call(title, string.format("id=%s flavour=%d", id, flavour(info)), f, info, id, ...)
+end
 
 --- Activate a layer (ActivateLayer): a sandbox becomes mountable.
 -- @tparam table|string info DriverInfo
 -- @tparam string id layer id
 -- @treturn true|nil,hcsshim.error
 function M.activate_layer(info, id)
-  return call("ActivateLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.activate_layer, info, id)
+  return by_id("ActivateLayer", core.activate_layer, info, id)
 end
 
 --- Create an empty read-only layer (CreateLayer).
@@ -38,8 +120,8 @@ end
 -- @tparam[opt] string parent parent layer id
 -- @treturn true|nil,hcsshim.error (ERROR_ALREADY_EXISTS when it exists)
 function M.create_layer(info, id, parent)
-  return call("CreateLayer", string.format("id=%s parent=%s flavour=%d", id, parent or "", flavour(info)),
-    core.create_layer, info, id, parent)
+  local rest = string.format("id=%s parent=%s flavour=%d", id, parent or "", flavour(info))
+  return call("CreateLayer", rest, core.create_layer, info, id, parent)
 end
 
 --- Create a sandbox (scratch) layer over parent layers (CreateSandboxLayer).
@@ -49,8 +131,10 @@ end
 -- @tparam table parents parent layer paths, nearest first
 -- @treturn true|nil,hcsshim.error
 function M.create_sandbox_layer(info, id, parent_id, parents)
-  return call_layers("CreateSandboxLayer", string.format("layerId=%s parentId=%s", id, parent_id or ""), parents,
-    core.create_sandbox_layer, info, id, parent_id)
+  local d, err = descriptors(parents)
+  if not d then return nil, err end
+  return call("CreateSandboxLayer", string.format("layerId=%s parentId=%s", id, parent_id or ""),
+    core.create_sandbox_layer, info, id, parent_id, d)
 end
 
 --- Grow a sandbox to at least `size` bytes (ExpandSandboxSize).
@@ -61,7 +145,8 @@ end
 -- @tparam integer size bytes
 -- @treturn true|nil,hcsshim.error
 function M.expand_sandbox_size(info, id, size)
-  return call("ExpandSandboxSize", string.format("layerId=%s  size=%d", id, size), core.expand_sandbox_size, info, id, size)
+  return call("ExpandSandboxSize", string.format("layerId=%s  size=%d", id, size),
+    core.expand_sandbox_size, info, id, size)
 end
 
 --- Deactivate a layer (DeactivateLayer).
@@ -69,7 +154,7 @@ end
 -- @tparam string id layer id
 -- @treturn true|nil,hcsshim.error
 function M.deactivate_layer(info, id)
-  return call("DeactivateLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.deactivate_layer, info, id)
+  return by_id("DeactivateLayer", core.deactivate_layer, info, id)
 end
 
 --- Destroy a layer and its files (DestroyLayer).  Refused (ERROR_BUSY)
@@ -81,9 +166,9 @@ end
 -- @tparam string id layer id
 -- @treturn true|nil,hcsshim.error (ErrElementNotFound when missing)
 function M.destroy_layer(info, id)
-  local ok, perr = vm._privileges(vm._BACKUP_RESTORE)
-  if not ok then return nil, perr end
-  return call("DestroyLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.destroy_layer, info, id)
+  local ok, err = privileges(BACKUP_RESTORE)
+  if not ok then return nil, err end
+  return by_id("DestroyLayer", core.destroy_layer, info, id)
 end
 
 --- The mount path of an activated layer (GetLayerMountPath): the
@@ -92,7 +177,7 @@ end
 -- @tparam string id layer id
 -- @treturn string|nil,hcsshim.error
 function M.get_layer_mount_path(info, id)
-  return call("GetLayerMountPath", string.format("id=%s flavour=%d", id, flavour(info)), core.get_layer_mount_path, info, id)
+  return by_id("GetLayerMountPath", core.get_layer_mount_path, info, id)
 end
 
 --- Shared base images (GetBaseImages), decoded.  Linux has none: `{Images = {}}`.
@@ -100,9 +185,11 @@ end
 function M.get_shared_base_images()
   local text, err = call("GetSharedBaseImages", "", core.get_base_images)
   if not text then return nil, err end
-  local v = json.decode(text)
-  if type(v) ~= "table" then v = { Images = {} } end
-  v.Images = v.Images or json.get(v, "Images") or {}
+  local v
+  v, err = errors.decode_output(text, { kind = "hcs", op = "hcsshim::GetSharedBaseImages" })
+  if not v then return nil, err end
+  local images = json.get(v, "Images")
+  v.Images = type(images) == "table" and images or json.array()
   return v
 end
 
@@ -111,9 +198,7 @@ end
 -- @tparam string id layer id
 -- @treturn boolean|nil,hcsshim.error
 function M.layer_exists(info, id)
-  local v, hr, result, detail = core.layer_exists(info, id)
-  if v == nil then return nil, herr("LayerExists", string.format("id=%s flavour=%d", id, flavour(info)), hr, result, detail) end
-  return v
+  return by_id("LayerExists", core.layer_exists, info, id)
 end
 
 --- Mount a sandbox over its parents (PrepareLayer): overlayfs on Linux.
@@ -123,8 +208,9 @@ end
 -- parents recorded at creation)
 -- @treturn true|nil,hcsshim.error
 function M.prepare_layer(info, id, parents)
-  return call_layers("PrepareLayer", string.format("id=%s flavour=%d", id, flavour(info)), parents or {},
-    core.prepare_layer, info, id)
+  local d, err = descriptors(parents)
+  if not d then return nil, err end
+  return by_id("PrepareLayer", core.prepare_layer, info, id, d)
 end
 
 --- Unmount a prepared sandbox (UnprepareLayer).
@@ -132,7 +218,7 @@ end
 -- @tparam string id layer id
 -- @treturn true|nil,hcsshim.error
 function M.unprepare_layer(info, id)
-  return call("UnprepareLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.unprepare_layer, info, id)
+  return by_id("UnprepareLayer", core.unprepare_layer, info, id)
 end
 
 --- Import an OCI layer tar (plain, gzip, xz or zstd) as a new read-only
@@ -147,14 +233,151 @@ end
 -- @treturn integer|nil,hcsshim.error the sum of regular file sizes (bytes)
 function M.import_layer(info, id, tar_path, parents)
   if core.platform ~= "linux" then
-    return nil, errors.new({ kind = "hcs", op = "hcsshim::ImportLayer", name = "ErrPlatformNotSupported" })
+    return nil, errors.new({ kind = "hcs", op = "hcsshim::ImportLayer",
+      name = "ErrPlatformNotSupported" })
   end
-  return call("ImportLayer", string.format("id=%s tar=%s", id, tar_path), core.import_layer_tar, info, id, tar_path, parents or {})
+  local d, err = descriptors(parents)
+  if not d then return nil, err end
+  return call("ImportLayer", string.format("id=%s tar=%s", id, tar_path), core.import_layer_tar,
+    info, id, tar_path, d)
 end
 
--- the vmcompute functions beyond the basics (streams, folders, images)
-for k, v in pairs(vm) do
-  if k:sub(1, 1) ~= "_" then M[k] = v end
+--- Copy a layer (CopyLayer).
+-- @tparam table|string info DriverInfo
+-- @tparam string src_id
+-- @tparam string dst_id
+-- @tparam[opt] table parents parent layer paths, nearest first
+-- @treturn true|nil,hcsshim.error
+function M.copy_layer(info, src_id, dst_id, parents)
+  local d, err = descriptors(parents)
+  if not d then return nil, err end
+  return call("CopyLayer", string.format("srcId=%s dstId=%s", src_id, dst_id), core.copy_layer,
+    info, src_id, dst_id, d)
+end
+
+-- A legacy transport-folder function f(info, id, folder, descriptors),
+-- after the privileges it needs.
+local function by_folder(title, names, f, info, id, folder, d)
+  local ok, err = privileges(names)
+  if not ok then return nil, err end
+  return call(title, string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
+    f, info, id, folder, d)
+end
+
+--- Export a layer into the legacy transport folder (ExportLayer).
+-- @tparam table|string info DriverInfo
+-- @tparam string id layer id
+-- @tparam string folder the transport folder to write
+-- @tparam[opt] table parents parent layer paths, nearest first
+-- @treturn true|nil,hcsshim.error
+function M.export_layer(info, id, folder, parents)
+  local d, err = descriptors(parents)
+  if not d then return nil, err end
+  return by_folder("ExportLayer", BACKUP, core.export_layer, info, id, folder, d)
+end
+
+--- Import a layer from the legacy transport folder (vmcompute ImportLayer;
+-- `import_layer` itself imports an OCI tar on Linux).
+-- @tparam table|string info DriverInfo
+-- @tparam string id new layer id
+-- @tparam string folder the transport folder to read
+-- @tparam[opt] table parents parent layer paths, nearest first
+-- @treturn true|nil,hcsshim.error
+function M.import_layer_folder(info, id, folder, parents)
+  local d, err = descriptors(parents)
+  if not d then return nil, err end
+  return by_folder("ImportLayer", BACKUP_RESTORE, core.import_layer_folder, info, id, folder, d)
+end
+
+--- Post-process an extracted base layer (ProcessBaseImage).
+-- @tparam string path the layer folder
+-- @treturn true|nil,hcsshim.error
+function M.process_base_layer(path)
+  return call("ProcessBaseLayer", "path=" .. path, core.process_base_image, path)
+end
+
+--- Post-process a utility VM image (ProcessUtilityImage).
+-- @tparam string path the UtilityVM folder
+-- @treturn true|nil,hcsshim.error
+function M.process_utility_vm_image(path)
+  return call("ProcessUtilityVMImage", "path=" .. path, core.process_utility_image, path)
+end
+
+-- Opens a stream (the Begin call) over the parents' descriptors, after
+-- the privileges it needs.
+local function begin(title, names, f, info, id, d)
+  local ok, err = privileges(names)
+  if not ok then return nil, err end
+  return call(title, "id=" .. id, f, info, id, d)
+end
+
+-- Gives a stream its close (`title`, the End call; also __close).
+local function closing(stream, title, raw, id, name)
+  function stream.close()
+    return call(title, "id=" .. id, raw.close, raw)
+  end
+  return setmetatable(stream, { __close = stream.close, __name = name })
+end
+
+local function with_slash(name)
+  if name:sub(1, 1) ~= "\\" then name = "\\" .. name end
+  return name
+end
+
+--- A streaming layer writer (ImportLayerBegin): `w:add(name, info)`,
+-- `w:remove(name)`, `w:write(data)` (a Win32 backup stream), then
+-- `w:close()`, whose result must be checked (ImportLayerEnd).
+-- Names are relative to the layer (`Files\foo`); info is
+-- `{CreationTime, LastAccessTime, LastWriteTime, ChangeTime, FileAttributes}`.
+-- @tparam table|string info DriverInfo
+-- @tparam string id layer id
+-- @tparam[opt] table parents parent layer paths, nearest first
+-- @treturn table|nil,hcsshim.error
+function M.new_layer_writer(info, id, parents)
+  local d, derr = descriptors(parents)
+  if not d then return nil, derr end
+  local raw, err = begin("ImportLayerStart", BACKUP_RESTORE, core.import_layer_begin, info, id, d)
+  if not raw then return nil, err end
+  local w = {}
+  function w.add(_, name, fileinfo)
+    if type(fileinfo) ~= "table" then
+      error("bad argument #2 to 'add' (FILE_BASIC_INFO table expected)", 2)
+    end
+    return call("ImportLayerNext", "name=" .. name, raw.next, raw, with_slash(name), fileinfo)
+  end
+  function w.remove(_, name)
+    return call("ImportLayerNext", "name=" .. name, raw.next, raw, with_slash(name), nil)
+  end
+  function w.write(_, data)
+    return call("ImportLayerWrite", "", raw.write, raw, data)
+  end
+  return closing(w, "ImportLayerEnd", raw, id, "hcsshim.layer_writer")
+end
+
+--- A streaming layer reader (ExportLayerBegin): `r:next()` returns
+-- name (leading `\` stripped), size, and info (nil for a deleted file), or
+-- false at the end; `r:read(n)` returns data ("" at the end of this file);
+-- `r:close()` (ExportLayerEnd).
+-- @tparam table|string info DriverInfo
+-- @tparam string id layer id
+-- @tparam[opt] table parents parent layer paths, nearest first
+-- @treturn table|nil,hcsshim.error
+function M.new_layer_reader(info, id, parents)
+  local d, derr = descriptors(parents)
+  if not d then return nil, derr end
+  local raw, err = begin("ExportLayerBegin", BACKUP, core.export_layer_begin, info, id, d)
+  if not raw then return nil, err end
+  local r = {}
+  function r.next()
+    local name, fi, size, msg = raw:next()
+    if name == false then return false end
+    if name == nil then return nil, errors.hcs("ExportLayerNext", "", fi, size, msg) end
+    return (name:gsub("^\\", "")), size, fi
+  end
+  function r.read(_, n)
+    return call("ExportLayerRead", "", raw.read, raw, n)
+  end
+  return closing(r, "ExportLayerEnd", raw, id, "hcsshim.layer_reader")
 end
 
 return M

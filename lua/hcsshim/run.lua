@@ -1,7 +1,9 @@
 --- The run workflow: sandbox layer + container (+ endpoint) + process,
 -- and everything removed again afterwards.
 -- @module hcsshim.run
-local hcsshim = require "hcsshim"
+local layer = require "hcsshim.layer"
+local system = require "hcsshim.system"
+local guid = require "hcsshim.guid"
 local hns = require "hcsshim.hns"
 local network = require "hcsshim.network"
 local errors = require "hcsshim.error"
@@ -12,6 +14,7 @@ local M = {}
 local windows = core.platform == "windows"
 -- the path separator of layer folders on this platform
 local SEP = windows and "\\" or "/"
+local base_name = layer._base_name
 
 -- HCSSHIM_DATA_ROOT, else the platform's own place for service data
 local function data_root()
@@ -21,12 +24,134 @@ local function data_root()
   return "/var/lib/hcsshim"
 end
 
--- the last component of a layer path, split on / and on \ (C:\... paths):
--- a layer's id, and the name NameToGuid turns into its LayerId
-local function base_name(path)
-  return path:gsub("[/\\]+$", ""):match("([^/\\]+)$") or path
+-- Every option, before the first layer call: a bad one raises (at the
+-- caller of run) and nothing is made.  Returns the NAT policies of `ports`.
+local function check_options(opts)
+  local function bad(msg) error("run: " .. msg, 4) end
+  if not opts.layers and not opts.rootfs then bad("`layers` or `rootfs` is required") end
+  if opts.layers ~= nil and type(opts.layers) ~= "table" then
+    bad("`layers` must be an array of layer paths")
+  end
+  if opts.rootfs == nil and #opts.layers == 0 then bad("`layers` or `rootfs` is required") end
+  if opts.command == nil and opts.args == nil then bad("`command` or `args` is required") end
+  if opts.network ~= nil and type(opts.network) ~= "table" and type(opts.network) ~= "string" then
+    bad("`network` must be a network name or id, or an HNSNetwork table")
+  end
+  if opts.timeout ~= nil and (type(opts.timeout) ~= "number" or opts.timeout < 0) then
+    bad("`timeout` must be a number of seconds")
+  end
+  if opts.ports == nil then return nil end
+  if not opts.network then bad("`ports` needs a `network`") end
+  if type(opts.ports) ~= "table" then bad("`ports` must be an array") end
+  local pols, perr = network.nat_policies(opts.ports)
+  if not pols then bad(perr) end
+  return pols
 end
-M._base_name = base_name
+
+-- The parent layers (with the imported rootfs last) and a prepared
+-- sandbox over them.  Returns the ContainerConfig's layer fields.
+local function make_layers(opts, id, home, later)
+  local parents = {}
+  for i, p in ipairs(opts.layers or {}) do parents[i] = p end
+  if opts.rootfs then
+    local base = id .. "-base"
+    local ok, err = layer.import_layer(home, base, opts.rootfs)
+    if not ok then return nil, err end
+    later(function() layer.destroy_layer(home, base) end)
+    table.insert(parents, home .. SEP .. base)
+  end
+  local parent_id = base_name(parents[1])
+  local sb = id .. "-sandbox"
+  local ok, err = layer.create_sandbox_layer(home, sb, parent_id, parents)
+  if not ok then return nil, err end
+  later(function() layer.destroy_layer(home, sb) end)
+  ok, err = layer.activate_layer(home, sb)
+  if not ok then return nil, err end
+  later(function() layer.deactivate_layer(home, sb) end)
+  ok, err = layer.prepare_layer(home, sb, parents)
+  if not ok then return nil, err end
+  later(function() layer.unprepare_layer(home, sb) end)
+  local mount
+  mount, err = layer.get_layer_mount_path(home, sb)
+  if not mount then return nil, err end
+  local cfg = { Name = id, VolumePath = mount, LayerFolderPath = home .. SEP .. sb, Layers = {} }
+  for i, p in ipairs(parents) do
+    local g
+    g, err = guid.name_to_guid(base_name(p))
+    if not g then return nil, err end
+    cfg.Layers[i] = { ID = g, Path = p }
+  end
+  return cfg
+end
+
+-- The container's endpoint on opts.network (provisioned when a table).
+local function make_endpoint(opts, id, pols, later)
+  local net, err
+  if type(opts.network) == "table" then
+    net, err = network.provision(opts.network)
+  else
+    net, err = hns.get_network_by_name(opts.network)
+    -- a network id is a GUID; a name that is none stays "not found"
+    if not net and guid.parse_guid(opts.network) then net, err = hns.get_network(opts.network) end
+  end
+  if not net then return nil, err end
+  local ep
+  ep, err = hns.create_endpoint({ VirtualNetwork = net.ID, Name = id, Policies = pols or {} })
+  if not ep then return nil, err end
+  later(function() hns.delete_endpoint(ep.ID) end)
+  return ep
+end
+
+-- A started container of cfg; its removal waits until the id is free.
+local function start_container(id, cfg, later)
+  local c, err = system.create_container(id, cfg)
+  if not c then return nil, err end
+  later(function()
+    c:terminate()
+    c:wait(60)
+    c:close()
+    for _ = 1, 200 do -- the system is gone once its last handle closed
+      local h = system.open_container(id)
+      if not h then break end
+      h:close()
+      core.sleep(0.02)
+    end
+  end)
+  local ok
+  ok, err = c:start()
+  if not ok then return nil, err end
+  return c
+end
+
+-- The command's process, its stdin written and closed.
+local function start_process(c, opts, later)
+  local pcfg = { CreateStdOutPipe = not opts.detach, CreateStdErrPipe = not opts.detach,
+    CreateStdInPipe = opts.stdin ~= nil }
+  if opts.args then pcfg.CommandArgs = opts.args else pcfg.CommandLine = opts.command end
+  local p, err = c:create_process(pcfg)
+  if not p then return nil, err end
+  later(function() p:close() end)
+  local stdin, stdout, stderr = p:stdio()
+  if opts.stdin then
+    stdin:write(opts.stdin)
+    p:close_stdin()
+  end
+  return p, stdout, stderr
+end
+
+-- Output, then the exit; everything is removed before returning.
+local function collect(p, stdout, stderr, opts, fail, unwind)
+  local out = stdout and stdout:read("a") or ""
+  local errtext = stderr and stderr:read("a") or ""
+  local ok, err = p:wait(opts.timeout)
+  if not ok then return fail(err) end
+  local code, sig = p:exit_code()
+  unwind()
+  if code == nil then
+    return nil, errors.is_error(sig) and sig or errors.new({ message = tostring(sig) })
+  end
+  return { exit_code = code, signal = sig, stdout = out, stderr = errtext }
+end
 
 --- Run a command in a new container.
 -- @tparam table opts
@@ -68,7 +193,7 @@ M._base_name = base_name
 -- whatever was made already removed.
 function M.run(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'run' (table expected)", 2) end
-  local id = opts.id or hcsshim.new_guid()
+  local id = opts.id or guid.new_guid()
   local home = opts.home or (data_root() .. SEP .. "layers")
   local undo = {}
   local function later(f) undo[#undo + 1] = f end
@@ -78,115 +203,28 @@ function M.run(opts)
   end
   local function fail(err) unwind() return nil, err end
 
-  -- every option, before the first layer call
-  if not opts.layers and not opts.rootfs then error("run: `layers` or `rootfs` is required", 2) end
-  if opts.layers ~= nil and type(opts.layers) ~= "table" then error("run: `layers` must be an array of layer paths", 2) end
-  if opts.rootfs == nil and #opts.layers == 0 then error("run: `layers` or `rootfs` is required", 2) end
-  if opts.command == nil and opts.args == nil then error("run: `command` or `args` is required", 2) end
-  if opts.network ~= nil and type(opts.network) ~= "table" and type(opts.network) ~= "string" then
-    error("run: `network` must be a network name or id, or an HNSNetwork table", 2)
-  end
-  if opts.timeout ~= nil and (type(opts.timeout) ~= "number" or opts.timeout < 0) then
-    error("run: `timeout` must be a number of seconds", 2)
-  end
-  local pols
-  if opts.ports ~= nil then
-    if not opts.network then error("run: `ports` needs a `network`", 2) end
-    if type(opts.ports) ~= "table" then error("run: `ports` must be an array", 2) end
-    local perr
-    pols, perr = network.nat_policies(opts.ports)
-    if not pols then error("run: " .. perr, 2) end
-  end
-
-  local parents = {}
-  for i, p in ipairs(opts.layers or {}) do parents[i] = p end
-  if opts.rootfs then
-    local base = id .. "-base"
-    local ok, err = hcsshim.import_layer(home, base, opts.rootfs)
-    if not ok then return fail(err) end
-    later(function() hcsshim.destroy_layer(home, base) end)
-    table.insert(parents, home .. SEP .. base)
-  end
-  local parent_id = base_name(parents[1])
-  local sb = id .. "-sandbox"
-  local ok, err = hcsshim.create_sandbox_layer(home, sb, parent_id, parents)
-  if not ok then return fail(err) end
-  later(function() hcsshim.destroy_layer(home, sb) end)
-  ok, err = hcsshim.activate_layer(home, sb)
-  if not ok then return fail(err) end
-  later(function() hcsshim.deactivate_layer(home, sb) end)
-  ok, err = hcsshim.prepare_layer(home, sb, parents)
-  if not ok then return fail(err) end
-  later(function() hcsshim.unprepare_layer(home, sb) end)
-  local mount
-  mount, err = hcsshim.get_layer_mount_path(home, sb)
-  if not mount then return fail(err) end
-
-  local cfg = { Name = id, VolumePath = mount, LayerFolderPath = home .. SEP .. sb, Layers = {} }
-  for i, p in ipairs(parents) do
-    local guid
-    guid, err = hcsshim.name_to_guid(base_name(p))
-    if not guid then return fail(err) end
-    cfg.Layers[i] = { ID = guid, Path = p }
-  end
+  local pols = check_options(opts)
+  local cfg, err = make_layers(opts, id, home, later)
+  if not cfg then return fail(err) end
   for k, v in pairs(opts.config or {}) do cfg[k] = v end
-
   local ep
   if opts.network then
-    local net
-    if type(opts.network) == "table" then net, err = network.provision(opts.network)
-    else
-      net, err = hns.get_network_by_name(opts.network)
-      if not net then net, err = hns.get_network(opts.network) end
-    end
-    if not net then return fail(err) end
-    ep, err = hns.create_endpoint({ VirtualNetwork = net.ID, Name = id, Policies = pols or {} })
+    ep, err = make_endpoint(opts, id, pols, later)
     if not ep then return fail(err) end
-    later(function() hns.delete_endpoint(ep.ID) end)
     cfg.EndpointList = { ep.ID }
   end
-
   local c
-  c, err = hcsshim.create_container(id, cfg)
+  c, err = start_container(id, cfg, later)
   if not c then return fail(err) end
-  later(function()
-    c:terminate()
-    c:wait(60)
-    c:close()
-    for _ = 1, 200 do -- the system is gone once its last handle closed
-      local h = hcsshim.open_container(id)
-      if not h then break end
-      h:close()
-      core.sleep(0.02)
-    end
-  end)
-  ok, err = c:start()
-  if not ok then return fail(err) end
-  local pcfg = { CreateStdOutPipe = not opts.detach, CreateStdErrPipe = not opts.detach, CreateStdInPipe = opts.stdin ~= nil }
-  if opts.args then pcfg.CommandArgs = opts.args else pcfg.CommandLine = opts.command end
-  local p
-  p, err = c:create_process(pcfg)
-  if not p then return fail(err) end
-  later(function() p:close() end)
-  local stdin, stdout, stderr = p:stdio()
-  if opts.stdin then
-    stdin:write(opts.stdin)
-    p:close_stdin()
-  end
+  local p, stdout, stderr = start_process(c, opts, later)
+  if not p then return fail(stdout) end
   if opts.detach then
     local h = { id = id, container = c, process = p, endpoint = ep }
     --- Terminate the container and remove everything the run made.
     function h.stop() unwind() return true end
     return h
   end
-  local out = stdout and stdout:read("a") or ""
-  local errtext = stderr and stderr:read("a") or ""
-  ok, err = p:wait(opts.timeout)
-  if not ok then return fail(err) end
-  local code, sig = p:exit_code()
-  unwind()
-  if code == nil then return nil, errors.is_error(sig) and sig or errors.new({ message = tostring(sig) }) end
-  return { exit_code = code, signal = sig, stdout = out, stderr = errtext }
+  return collect(p, stdout, stderr, opts, fail, unwind)
 end
 
 return M
