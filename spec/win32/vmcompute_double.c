@@ -995,11 +995,11 @@ API HcsCloseProcess(HANDLE process) {
   return S_OK;
 }
 
-API HcsTerminateProcess(HANDLE process, PWSTR *result) {
+/* Ends the process behind a handle (called with G held, after the call was
+ * recorded; releases G).  An exited process gets the caller's answer:
+ * terminate and signal differ there. */
+static HRESULT end_proc(HANDLE process, PWSTR *result, HRESULT gone, const char *gone_msg) {
   proc *p;
-  init();
-  EnterCriticalSection(&G);
-  record("HcsTerminateProcess", NULL);
   if (result) *result = NULL;
   p = proc_of(process);
   if (!p) {
@@ -1007,39 +1007,33 @@ API HcsTerminateProcess(HANDLE process, PWSTR *result) {
     return E_HANDLE_;
   }
   if (p->exited) {
-    /* HcsTerminateProcess ends in TerminateProcess, which answers an
-     * exited process with ERROR_ACCESS_DENIED (hcsshim's Kill says so) */
     LeaveCriticalSection(&G);
-    return fail(result, (HRESULT)0x80070005, "Access is denied.");
+    return fail(result, gone, gone_msg);
   }
   kill_proc(p);
   LeaveCriticalSection(&G);
   return S_OK;
 }
 
+/* HcsTerminateProcess ends in TerminateProcess, which answers an exited
+ * process with ERROR_ACCESS_DENIED (hcsshim's Kill says so). */
+API HcsTerminateProcess(HANDLE process, PWSTR *result) {
+  init();
+  EnterCriticalSection(&G);
+  record("HcsTerminateProcess", NULL);
+  return end_proc(process, result, (HRESULT)0x80070005, "Access is denied.");
+}
+
 /* Any signal ends the double's programs.  An exited process refuses it as
  * not valid in its state, which hcsshim's processSignalResult expects. */
 API HcsSignalProcess(HANDLE process, LPCWSTR options, PWSTR *result) {
-  proc *p;
   char *o8;
   init();
   EnterCriticalSection(&G);
   o8 = u8(options);
   record("HcsSignalProcess", "%s", o8);
   free(o8);
-  if (result) *result = NULL;
-  p = proc_of(process);
-  if (!p) {
-    LeaveCriticalSection(&G);
-    return E_HANDLE_;
-  }
-  if (p->exited) {
-    LeaveCriticalSection(&G);
-    return fail(result, E_STATE, "The process is not running.");
-  }
-  kill_proc(p);
-  LeaveCriticalSection(&G);
-  return S_OK;
+  return end_proc(process, result, E_STATE, "The process is not running.");
 }
 
 API HcsGetProcessInfo(HANDLE process, procinfo *info, PWSTR *result) {
