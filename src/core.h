@@ -51,5 +51,9 @@ void core_open_guid(lua_State *L);
 void core_open_json(lua_State *L);
 void core_open_hns(lua_State *L);
 void core_open_wclayer(lua_State *L); /* src/wclayer.c */
+/* hcsshim.image's helpers (Linux; no-ops on Windows) */
+void core_open_digest(lua_State *L);  /* src/digest.c */
+void core_open_archive(lua_State *L); /* src/archive.c */
+void core_open_files(lua_State *L);   /* src/files.c */
 
 #endif

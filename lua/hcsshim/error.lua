@@ -47,6 +47,7 @@ M.codes = {
   [0x80070002] = { "ERROR_FILE_NOT_FOUND", "The system cannot find the file specified." },
   [0x80070003] = { "ERROR_PATH_NOT_FOUND", "The system cannot find the path specified." },
   [0x8007000B] = { "ERROR_BAD_FORMAT", "An attempt was made to load a program with an incorrect format." },
+  [0x80070017] = { "ERROR_CRC", "Data error (cyclic redundancy check)." },
   [0x80070012] = { "ERROR_NO_MORE_FILES", "There are no more files." },
   [0x80070070] = { "ERROR_DISK_FULL", "There is not enough space on the disk." },
   [0x80070091] = { "ERROR_DIR_NOT_EMPTY", "The directory is not empty." },

@@ -14,6 +14,10 @@ local function data_root() return os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hc
 -- @tparam table opts
 --  * `layers`: array of read-only layer paths, nearest first; or
 --    `rootfs`: a root filesystem tar imported as a temporary base layer
+--  * `image`: an image name, id or record (`hcsshim.image`): its layers
+--    go under `layers`, and its config gives the process its defaults
+--    (Entrypoint + Cmd, Env, WorkingDir, User); `command` or `args`, when
+--    given, replace Entrypoint + Cmd
 --  * `home`: layer home (default `<data root>/layers`)
 --  * `command`: CommandLine string, or `args`: CommandArgs array
 --  * `network`: a network name, or an HNSNetwork table to provision
@@ -59,10 +63,10 @@ function M.run(opts)
   local function fail(err) unwind() return nil, err end
 
   -- every option, before the first layer call
-  if not opts.layers and not opts.rootfs then error("run: `layers` or `rootfs` is required", 2) end
+  if not opts.layers and not opts.rootfs and not opts.image then error("run: `layers`, `rootfs` or `image` is required", 2) end
   if opts.layers ~= nil and type(opts.layers) ~= "table" then error("run: `layers` must be an array of layer paths", 2) end
-  if opts.rootfs == nil and #opts.layers == 0 then error("run: `layers` or `rootfs` is required", 2) end
-  if opts.command == nil and opts.args == nil then error("run: `command` or `args` is required", 2) end
+  if opts.rootfs == nil and opts.image == nil and #opts.layers == 0 then error("run: `layers`, `rootfs` or `image` is required", 2) end
+  if opts.command == nil and opts.args == nil and opts.image == nil then error("run: `command` or `args` is required", 2) end
   if opts.network ~= nil and type(opts.network) ~= "table" and type(opts.network) ~= "string" then
     error("run: `network` must be a network name or id, or an HNSNetwork table", 2)
   end
@@ -80,6 +84,15 @@ function M.run(opts)
 
   local parents = {}
   for i, p in ipairs(opts.layers or {}) do parents[i] = p end
+  local img, pdefaults
+  if opts.image then
+    local image = require "hcsshim.image"
+    local ierr
+    img, ierr = image.inspect(opts.image, { home = opts.home })
+    if img then pdefaults, ierr = image.process_config(img, { CommandLine = opts.command, CommandArgs = opts.args }) end
+    if not pdefaults then return nil, ierr end
+    for _, p in ipairs(image.layers(img)) do parents[#parents + 1] = p end
+  end
   if opts.rootfs then
     local base = id .. "-base"
     local ok, err = hcsshim.import_layer(home, base, opts.rootfs)
@@ -139,6 +152,7 @@ function M.run(opts)
   if not ok then return fail(err) end
   local pcfg = { CreateStdOutPipe = not opts.detach, CreateStdErrPipe = not opts.detach, CreateStdInPipe = opts.stdin ~= nil }
   if opts.args then pcfg.CommandArgs = opts.args else pcfg.CommandLine = opts.command end
+  for k, v in pairs(pdefaults or {}) do pcfg[k] = v end
   local p
   p, err = c:create_process(pcfg)
   if not p then return fail(err) end
