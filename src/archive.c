@@ -311,6 +311,7 @@ static const char *blob_drain(lua_State *L, blob *b, lua_Integer *plain_bytes) {
   size_t len;
   la_int64_t off;
   lua_Integer next = PROGRESS_EVERY;
+  const char *why;
   int r = archive_read_next_header(b->a, &e), same = archive_filter_code(b->a, 0) == ARCHIVE_FILTER_NONE;
   if (r == ARCHIVE_OK) {
     while ((r = archive_read_data_block(b->a, &p, &len, &off)) == ARCHIVE_OK) {
@@ -322,17 +323,21 @@ static const char *blob_drain(lua_State *L, blob *b, lua_Integer *plain_bytes) {
       }
     }
   }
-  if (r != ARCHIVE_EOF) return aerr(b->a);
+  /* even after a decompression error the blob digest is finished, so a
+   * damaged blob is reported as a digest mismatch first */
+  why = r != ARCHIVE_EOF ? aerr(b->a) : NULL;
   while (blob_read(b->a, b, &p) > 0) {
   }
-  return NULL;
+  return why;
 }
 
 /* core.blob_digests(path[, progress]) -> blob digest, content digest,
- * compression ("none", "gzip", "zstd", ...), blob bytes, content bytes
- * | nil, msg */
+ * compression ("none", "gzip", "zstd", ...), blob bytes, content bytes;
+ * when the content cannot be decompressed: blob digest, nil, compression,
+ * blob bytes, content bytes so far, message; nil, msg when unreadable */
 static int l_blob_digests(lua_State *L) {
   const char *path = core_check_plain(L, 1), *why;
+  const void *p;
   char raw[DIGEST_TEXT_LEN], plain[DIGEST_TEXT_LEN];
   lua_Integer plain_bytes = 0;
   int same;
@@ -353,25 +358,27 @@ static int l_blob_digests(lua_State *L) {
   support_filters(b->a);
   archive_read_support_format_raw(b->a);
   archive_read_support_format_empty(b->a);
-  why = archive_read_open(b->a, b, NULL, blob_read, NULL) != ARCHIVE_OK ? aerr(b->a)
-                                                                        : blob_drain(L, b, &plain_bytes);
-  if (why) {
-    lua_pushnil(L);
-    lua_pushfstring(L, "%s: %s", path, why);
-    return 2;
+  if (archive_read_open(b->a, b, NULL, blob_read, NULL) != ARCHIVE_OK) {
+    why = aerr(b->a);
+    while (blob_read(b->a, b, &p) > 0) {
+    }
+  } else {
+    why = blob_drain(L, b, &plain_bytes);
   }
   same = archive_filter_code(b->a, 0) == ARCHIVE_FILTER_NONE;
-  lua_pushstring(L, same ? "none" : archive_filter_name(b->a, 0));
   digest_final(&b->raw, raw);
   if (same) strcpy(plain, raw);
   else digest_final(&b->plain, plain);
   lua_pushstring(L, raw);
-  lua_pushstring(L, plain);
-  lua_rotate(L, -3, -1); /* name after the digests */
+  if (why) lua_pushnil(L);
+  else lua_pushstring(L, plain);
+  lua_pushstring(L, same ? "none" : archive_filter_name(b->a, 0));
   lua_pushinteger(L, b->raw_bytes);
   lua_pushinteger(L, plain_bytes);
+  if (why) lua_pushstring(L, why);
+  else lua_pushnil(L);
   progress(L, 2, b->raw_bytes, 1);
-  return 5;
+  return 6;
 }
 
 static void new_mt(lua_State *L, const char *name, lua_CFunction gc) {

@@ -65,12 +65,15 @@ local function verify(img, progress)
   local done = 0
   for i, l in ipairs(img.layers) do
     local step = progress and function(b) progress(done + b, i - 1, "verify") end
-    local blob, diff, compression, size = core.blob_digests(l.file, step)
+    local blob, diff, compression, size, _, why = core.blob_digests(l.file, step)
     local what = l.digest or l.name
     if not blob then return nil, ierr("ImportImage", E_BAD_FORMAT, ("layer %s: %s"):format(what, diff)) end
     if l.digest and blob ~= l.digest then
       return nil, ierr("ImportImage", E_CRC, ("blob %s (layer %d): digest mismatch: the content has %s")
         :format(l.digest, i, blob))
+    end
+    if not diff then
+      return nil, ierr("ImportImage", E_BAD_FORMAT, ("blob %s (layer %d): %s"):format(what, i, why))
     end
     if diff ~= diff_ids[i] then
       return nil, ierr("ImportImage", E_CRC, ("blob %s (layer %d, %s): the uncompressed content has %s, "
