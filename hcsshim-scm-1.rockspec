@@ -52,8 +52,9 @@ build = {
       modules = {
         ["hcsshim.core"] = {
           sources = {
-            "src/core.c", "src/guid.c", "src/handle.c", "src/hns.c", "src/json.c", "src/layer.c",
-            "src/process.c", "src/queue.c", "src/system.c", "src/wclayer.c",
+            "src/bind.c", "src/constants.c", "src/core.c", "src/guid.c", "src/handle.c", "src/hns.c",
+            "src/json.c", "src/layer.c",
+            "src/process.c", "src/queue.c", "src/service.c", "src/system.c", "src/wclayer.c",
             "src/archive.c", "src/digest.c", "src/files.c",
             "src/win32/dll.c", "src/win32/hns.c", "src/win32/layer.c", "src/win32/plat.c",
             "src/win32/process.c", "src/win32/system.c", "src/win32/utf.c",
@@ -64,6 +65,7 @@ build = {
         },
         ["hcsshim"] = "lua/hcsshim/init.lua",
         ["hcsshim.error"] = "lua/hcsshim/error.lua",
+        ["hcsshim.guid"] = "lua/hcsshim/guid.lua",
         ["hcsshim.hns"] = "lua/hcsshim/hns.lua",
         ["hcsshim.image"] = "lua/hcsshim/image.lua",
         ["hcsshim.image_format"] = "lua/hcsshim/image_format.lua",
@@ -76,8 +78,8 @@ build = {
         ["hcsshim.process"] = "lua/hcsshim/process.lua",
         ["hcsshim.run"] = "lua/hcsshim/run.lua",
         ["hcsshim.schema"] = "lua/hcsshim/schema.lua",
+        ["hcsshim.service"] = "lua/hcsshim/service.lua",
         ["hcsshim.system"] = "lua/hcsshim/system.lua",
-        ["hcsshim.vmcompute"] = "lua/hcsshim/vmcompute.lua",
       },
     },
   },

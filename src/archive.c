@@ -18,7 +18,8 @@
  * nothing; an unpack that did not finish removes the files it made. */
 #include <string.h>
 
-#include "core.h"
+#include "bind.h"
+#include "modules.h"
 
 #ifndef _WIN32
 #include <archive.h>
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "files.h"
 
 #define CHUNK (1 << 20)
 #define PROGRESS_EVERY (16u << 20) /* bytes between progress calls */
@@ -48,18 +50,6 @@ static void support_filters(struct archive *a) {
 static const char *aerr(struct archive *a) {
   const char *s = archive_error_string(a);
   return s ? s : "read error";
-}
-
-static int write_all(int fd, const void *p, size_t n) {
-  const char *c = p;
-  while (n > 0) {
-    ssize_t r = write(fd, c, n);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return -1;
-    c += r;
-    n -= (size_t)r;
-  }
-  return 0;
 }
 
 /* progress(bytes, entries) when a callback was given at `idx` */
@@ -122,7 +112,7 @@ static const char *unpack_file(lua_State *L, unpack *u, lua_Integer *bytes, lua_
   if (u->fd < 0) return strerror(errno);
   u->nfiles++;
   while ((n = archive_read_data(u->a, u->buf, sizeof u->buf)) > 0) {
-    if (write_all(u->fd, u->buf, (size_t)n) < 0) return strerror(errno);
+    if (files_write_all(u->fd, u->buf, (size_t)n) < 0) return strerror(errno);
     *bytes += n;
     if (*bytes >= *next) {
       *next = *bytes + PROGRESS_EVERY;
@@ -165,7 +155,7 @@ static const char *unpack_entry(lua_State *L, unpack *u, struct archive_entry *e
 
 /* core.archive_unpack(path, dir[, progress]) -> {name = {...}}, bytes | nil, msg */
 static int l_unpack(lua_State *L) {
-  const char *path = core_check_plain(L, 1), *dir = core_check_plain(L, 2), *why;
+  const char *path = bind_check_plain(L, 1), *dir = bind_check_plain(L, 2), *why;
   unpack *u;
   struct archive_entry *e;
   lua_Integer bytes = 0, next = PROGRESS_EVERY, entries = 0;
@@ -243,7 +233,7 @@ static int lister_next(lua_State *L) {
 
 /* core.archive_entries(path) -> iterator, state, nil, state | nil, msg */
 static int l_entries(lua_State *L) {
-  const char *path = core_check_plain(L, 1);
+  const char *path = bind_check_plain(L, 1);
   lister *l = lua_newuserdatauv(L, sizeof *l, 0);
   l->a = NULL;
   luaL_setmetatable(L, LISTER_MT);
@@ -336,7 +326,7 @@ static const char *blob_drain(lua_State *L, blob *b, lua_Integer *plain_bytes) {
  * when the content cannot be decompressed: blob digest, nil, compression,
  * blob bytes, content bytes so far, message; nil, msg when unreadable */
 static int l_blob_digests(lua_State *L) {
-  const char *path = core_check_plain(L, 1), *why;
+  const char *path = bind_check_plain(L, 1), *why;
   const void *p;
   char raw[DIGEST_TEXT_LEN], plain[DIGEST_TEXT_LEN];
   lua_Integer plain_bytes = 0;

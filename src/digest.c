@@ -2,7 +2,8 @@
  * configs); digest.h gives the streaming form to the archive reader. */
 #include <string.h>
 
-#include "core.h"
+#include "bind.h"
+#include "modules.h"
 
 #ifndef _WIN32
 #include <openssl/evp.h>

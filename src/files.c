@@ -9,7 +9,8 @@
  * Failures: nil, message, errno. */
 #include <string.h>
 
-#include "core.h"
+#include "bind.h"
+#include "modules.h"
 
 #ifndef _WIN32
 #include <dirent.h>
@@ -20,6 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "files.h"
+
 static int fail_errno(lua_State *L, const char *what, const char *path, int e) {
   lua_pushnil(L);
   lua_pushfstring(L, "%s %s: %s", what, path, strerror(e));
@@ -27,7 +30,8 @@ static int fail_errno(lua_State *L, const char *what, const char *path, int e) {
   return 3;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
+int files_write_all(int fd, const void *buf, size_t n) {
+  const char *p = buf;
   while (n > 0) {
     ssize_t r = write(fd, p, n);
     if (r < 0 && errno == EINTR) continue;
@@ -53,7 +57,7 @@ static int sync_dir_of(const char *path) {
 
 /* core.write_file_atomic(path, data) -> true | nil, msg, errno */
 static int l_write_atomic(lua_State *L) {
-  const char *path = core_check_plain(L, 1);
+  const char *path = bind_check_plain(L, 1);
   size_t n;
   const char *data = luaL_checklstring(L, 2, &n);
   char tmp[4200];
@@ -62,7 +66,7 @@ static int l_write_atomic(lua_State *L) {
   snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path);
   fd = mkostemp(tmp, O_CLOEXEC);
   if (fd < 0) return fail_errno(L, "creating", tmp, errno);
-  if (write_all(fd, data, n) < 0 || fchmod(fd, 0600) < 0 || fsync(fd) < 0) {
+  if (files_write_all(fd, data, n) < 0 || fchmod(fd, 0600) < 0 || fsync(fd) < 0) {
     e = errno;
     close(fd);
     unlink(tmp);
@@ -84,7 +88,7 @@ static int by_name(const void *a, const void *b) {
 
 /* core.list_dir(path) -> {name, ...} (sorted, without . and ..) | nil, msg, errno */
 static int l_list_dir(lua_State *L) {
-  const char *path = core_check_plain(L, 1);
+  const char *path = bind_check_plain(L, 1);
   struct dirent **names = NULL;
   int n = scandir(path, &names, NULL, NULL), i, k = 0;
   if (n < 0) return fail_errno(L, "listing", path, errno);
@@ -104,7 +108,7 @@ static int l_list_dir(lua_State *L) {
 
 /* core.make_dirs(path) -> true | nil, msg, errno */
 static int l_make_dirs(lua_State *L) {
-  const char *path = core_check_plain(L, 1);
+  const char *path = bind_check_plain(L, 1);
   char buf[4096];
   size_t len = strlen(path);
   luaL_argcheck(L, len > 0 && len < sizeof buf, 1, "empty or too long");

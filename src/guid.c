@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core.h"
+#include "bind.h"
+#include "guid.h"
+#include "modules.h"
 
 static int hexval(int c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -16,7 +18,7 @@ static int hexval(int c) {
 /* Byte order of the text's hex pairs within the Windows layout. */
 static const int text_order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
 
-int core_guid_parse(const char *s, uint8_t out[16]) {
+int guid_parse(const char *s, uint8_t out[16]) {
   size_t len = strlen(s), i, k = 0;
   if (len == 38 && s[0] == '{' && s[37] == '}') {
     s++;
@@ -39,7 +41,7 @@ int core_guid_parse(const char *s, uint8_t out[16]) {
   return 0;
 }
 
-void core_guid_format(const uint8_t g[16], char out[37]) {
+void guid_format(const uint8_t g[16], char out[37]) {
   static const char hex[] = "0123456789abcdef";
   size_t i, o = 0;
   for (i = 0; i < 16; i++) {
@@ -53,7 +55,7 @@ void core_guid_format(const uint8_t g[16], char out[37]) {
 
 static void push_guid(lua_State *L, const uint8_t g[16]) {
   char buf[37];
-  core_guid_format(g, buf);
+  guid_format(g, buf);
   lua_pushstring(L, buf);
 }
 
@@ -62,7 +64,7 @@ static int l_parse(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   uint8_t g[16];
-  if (strlen(s) != len || core_guid_parse(s, g) != 0) {
+  if (strlen(s) != len || guid_parse(s, g) != 0) {
     lua_pushnil(L);
     lua_pushfstring(L, "invalid GUID \"%s\"", s);
     return 2;
@@ -101,7 +103,7 @@ static int l_name_to_guid(lua_State *L) {
   plat_hresult hr;
   luaL_argcheck(L, strlen(name) == len, 1, "name contains a NUL byte");
   hr = plat_NameToGuid(name, g);
-  if (hr < 0) return core_fail(L, hr, NULL);
+  if (hr < 0) return bind_fail(L, hr, NULL);
   push_guid(L, g);
   return 1;
 }

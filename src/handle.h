@@ -3,7 +3,7 @@
 #ifndef HCSSHIM_HANDLE_H
 #define HCSSHIM_HANDLE_H
 
-#include "core.h"
+#include "bind.h"
 #include "queue.h"
 
 /* What a system handle and a process handle have in common: the platform

@@ -1,6 +1,7 @@
 /* HNSCall: the raw HNS entry point.  Decoding the {Success, Error, Output}
  * envelope is the Lua layer's job (lua/hcsshim/hns.lua). */
-#include "core.h"
+#include "bind.h"
+#include "modules.h"
 
 /* core.hns_call(method, path, request) -> response_json | nil, hr, nil */
 static int l_hns_call(lua_State *L) {
@@ -9,8 +10,8 @@ static int l_hns_call(lua_State *L) {
   const char *request = luaL_optstring(L, 3, "");
   char *response = NULL;
   plat_hresult hr = plat_HNSCall(method, path, request, &response);
-  if (hr < 0) return core_fail(L, hr, response);
-  core_push_owned(L, response);
+  if (hr < 0) return bind_fail(L, hr, response);
+  bind_push_owned(L, response);
   return 1;
 }
 

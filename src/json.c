@@ -11,7 +11,8 @@
  * second marker, "\u0001\u0003", that json.lua strips again. */
 #include <string.h>
 
-#include "core.h"
+#include "bind.h"
+#include "modules.h"
 
 static int is_delim(char c) {
   return c == ',' || c == ']' || c == '}' || c == ' ' || c == '\t' || c == '\n' || c == '\r';

@@ -4,23 +4,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
+#include "bind.h"
+#include "modules.h"
 
 static const char *opt_str(lua_State *L, int idx) {
   if (lua_isnoneornil(L, idx)) return "";
-  return core_check_plain(L, idx);
+  return bind_check_plain(L, idx);
 }
 
 static int l_activate(lua_State *L) {
   plat_driver_info info;
-  core_check_driver_info(L, 1, &info);
-  return core_ok_last(L, plat_ActivateLayer(&info, core_check_plain(L, 2)));
+  bind_check_driver_info(L, 1, &info);
+  return bind_ok_last(L, plat_ActivateLayer(&info, bind_check_plain(L, 2)));
 }
 
 static int l_create(lua_State *L) {
   plat_driver_info info;
-  core_check_driver_info(L, 1, &info);
-  return core_ok_last(L, plat_CreateLayer(&info, core_check_plain(L, 2), opt_str(L, 3)));
+  bind_check_driver_info(L, 1, &info);
+  return bind_ok_last(L, plat_CreateLayer(&info, bind_check_plain(L, 2), opt_str(L, 3)));
 }
 
 static int l_create_sandbox(lua_State *L) {
@@ -28,32 +29,32 @@ static int l_create_sandbox(lua_State *L) {
   plat_layer_descriptor *d;
   size_t n;
   const char *id, *parent;
-  core_check_driver_info(L, 1, &info);
-  id = core_check_plain(L, 2);
+  bind_check_driver_info(L, 1, &info);
+  id = bind_check_plain(L, 2);
   parent = opt_str(L, 3);
-  n = core_check_layer_descriptors(L, 4, &d);
-  return core_ok_last(L, plat_CreateSandboxLayer(&info, id, parent, d, n));
+  n = bind_check_layer_descriptors(L, 4, &d);
+  return bind_ok_last(L, plat_CreateSandboxLayer(&info, id, parent, d, n));
 }
 
 static int l_expand(lua_State *L) {
   plat_driver_info info;
   lua_Integer size;
-  core_check_driver_info(L, 1, &info);
+  bind_check_driver_info(L, 1, &info);
   size = luaL_checkinteger(L, 3);
   luaL_argcheck(L, size >= 0, 3, "size must be >= 0 bytes");
-  return core_ok_last(L, plat_ExpandSandboxSize(&info, core_check_plain(L, 2), (uint64_t)size));
+  return bind_ok_last(L, plat_ExpandSandboxSize(&info, bind_check_plain(L, 2), (uint64_t)size));
 }
 
 static int l_deactivate(lua_State *L) {
   plat_driver_info info;
-  core_check_driver_info(L, 1, &info);
-  return core_ok_last(L, plat_DeactivateLayer(&info, core_check_plain(L, 2)));
+  bind_check_driver_info(L, 1, &info);
+  return bind_ok_last(L, plat_DeactivateLayer(&info, bind_check_plain(L, 2)));
 }
 
 static int l_destroy(lua_State *L) {
   plat_driver_info info;
-  core_check_driver_info(L, 1, &info);
-  return core_ok_last(L, plat_DestroyLayer(&info, core_check_plain(L, 2)));
+  bind_check_driver_info(L, 1, &info);
+  return bind_ok_last(L, plat_DestroyLayer(&info, bind_check_plain(L, 2)));
 }
 
 /* GetLayerMountPath's two-call pattern: ask for the length, then fill a
@@ -64,10 +65,10 @@ static int l_mount_path(lua_State *L) {
   size_t length = 0;
   char *buf;
   plat_hresult hr;
-  core_check_driver_info(L, 1, &info);
-  id = core_check_plain(L, 2);
+  bind_check_driver_info(L, 1, &info);
+  id = bind_check_plain(L, 2);
   hr = plat_GetLayerMountPath(&info, id, &length, NULL);
-  if (hr < 0) return core_fail_last(L, hr);
+  if (hr < 0) return bind_fail_last(L, hr);
   if (length == 0) {
     lua_pushliteral(L, "");
     return 1;
@@ -77,7 +78,7 @@ static int l_mount_path(lua_State *L) {
   hr = plat_GetLayerMountPath(&info, id, &length, buf);
   if (hr < 0) {
     free(buf);
-    return core_fail_last(L, hr);
+    return bind_fail_last(L, hr);
   }
   buf[length] = '\0';
   lua_pushstring(L, buf);
@@ -90,9 +91,9 @@ static int l_base_images(lua_State *L) {
   plat_hresult hr = plat_GetBaseImages(&buf);
   if (hr < 0) {
     plat_free(buf);
-    return core_fail_last(L, hr);
+    return bind_fail_last(L, hr);
   }
-  core_push_owned(L, buf);
+  bind_push_owned(L, buf);
   return 1;
 }
 
@@ -100,9 +101,9 @@ static int l_exists(lua_State *L) {
   plat_driver_info info;
   int exists = 0;
   plat_hresult hr;
-  core_check_driver_info(L, 1, &info);
-  hr = plat_LayerExists(&info, core_check_plain(L, 2), &exists);
-  if (hr < 0) return core_fail_last(L, hr);
+  bind_check_driver_info(L, 1, &info);
+  hr = plat_LayerExists(&info, bind_check_plain(L, 2), &exists);
+  if (hr < 0) return bind_fail_last(L, hr);
   lua_pushboolean(L, exists);
   return 1;
 }
@@ -112,16 +113,16 @@ static int l_prepare(lua_State *L) {
   plat_layer_descriptor *d;
   size_t n;
   const char *id;
-  core_check_driver_info(L, 1, &info);
-  id = core_check_plain(L, 2);
-  n = core_check_layer_descriptors(L, 3, &d);
-  return core_ok_last(L, plat_PrepareLayer(&info, id, d, n));
+  bind_check_driver_info(L, 1, &info);
+  id = bind_check_plain(L, 2);
+  n = bind_check_layer_descriptors(L, 3, &d);
+  return bind_ok_last(L, plat_PrepareLayer(&info, id, d, n));
 }
 
 static int l_unprepare(lua_State *L) {
   plat_driver_info info;
-  core_check_driver_info(L, 1, &info);
-  return core_ok_last(L, plat_UnprepareLayer(&info, core_check_plain(L, 2)));
+  bind_check_driver_info(L, 1, &info);
+  return bind_ok_last(L, plat_UnprepareLayer(&info, bind_check_plain(L, 2)));
 }
 
 /* core.import_layer_tar(info, id, tar_path, parents) -> size | nil, hr, result */
@@ -133,12 +134,12 @@ static int l_import_tar(lua_State *L) {
   uint64_t size = 0;
   char *result = NULL;
   plat_hresult hr;
-  core_check_driver_info(L, 1, &info);
-  id = core_check_plain(L, 2);
-  tar = core_check_plain(L, 3);
-  n = core_check_layer_descriptors(L, 4, &d);
+  bind_check_driver_info(L, 1, &info);
+  id = bind_check_plain(L, 2);
+  tar = bind_check_plain(L, 3);
+  n = bind_check_layer_descriptors(L, 4, &d);
   hr = plat_ImportLayerTar(&info, id, tar, d, n, &size, &result);
-  if (hr < 0) return core_fail(L, hr, result);
+  if (hr < 0) return bind_fail(L, hr, result);
   plat_free(result);
   lua_pushinteger(L, (lua_Integer)size);
   return 1;

@@ -31,7 +31,9 @@ typedef void *plat_callback; /* HCS_CALLBACK */
 typedef intptr_t plat_handle;
 #define PLAT_NO_HANDLE ((plat_handle)-1)
 
-/* HRESULTs, with the values vmcompute (0xC037xxxx) and Win32 use. */
+/* HRESULTs, with the values vmcompute (0xC037xxxx) and Win32 use.  The one
+ * source of these values: src/constants.c hands them to Lua as
+ * core.hresult (names without the PLAT_ prefix). */
 #define PLAT_S_OK                        ((plat_hresult)0)
 #define PLAT_E_NOTIMPL                   ((plat_hresult)0x80004001)
 #define PLAT_E_INVALIDARG                ((plat_hresult)0x80070057)
@@ -51,6 +53,9 @@ typedef intptr_t plat_handle;
 #define PLAT_E_NO_MORE_FILES             ((plat_hresult)0x80070012)
 #define PLAT_E_BAD_FORMAT                ((plat_hresult)0x8007000B) /* bad/hostile archive */
 #define PLAT_E_DISK_FULL                 ((plat_hresult)0x80070070)
+#define PLAT_E_CRC                       ((plat_hresult)0x80070017) /* a digest mismatch */
+#define PLAT_E_TIMEOUT                   ((plat_hresult)0x800705B4)
+#define PLAT_STATUS_CONTROL_C_EXIT       ((plat_hresult)0xC000013A) /* an exit code */
 #define PLAT_HCS_E_UNKNOWN_MESSAGE       ((plat_hresult)0xC037010B)
 #define PLAT_HCS_E_INVALID_JSON          ((plat_hresult)0xC037010D)
 #define PLAT_HCS_E_SYSTEM_NOT_FOUND      ((plat_hresult)0xC037010E)
@@ -63,7 +68,8 @@ typedef intptr_t plat_handle;
 #define PLAT_HCS_E_CONNECTION_CLOSED     ((plat_hresult)0xC037010A)
 #define PLAT_HCS_E_PROCESS_ALREADY_STOPPED ((plat_hresult)0x8037011F)
 
-/* Notification types (vmcompute numbering, hcs-api.md section 2). */
+/* Notification types (vmcompute numbering, hcs-api.md section 2); Lua reads
+ * them as core.notification (src/constants.c). */
 #define PLAT_N_INVALID             0x00000000u
 #define PLAT_N_SYSTEM_EXITED       0x00000001u
 #define PLAT_N_CREATE_COMPLETED    0x00000002u

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "handle.h"
+#include "modules.h"
 #include "process.h"
 
 #define PROCESS_MT "hcsshim.process"
@@ -55,7 +56,7 @@ int process_create(lua_State *L, plat_system sys, const char *sysid, const char 
   if (hr < 0) {
     if (h) plat_HcsCloseProcess(h);
     close_info(&info);
-    return core_fail(L, hr, result);
+    return bind_fail(L, hr, result);
   }
   plat_free(result);
   hr = attach(L, p, h, sysid, info.ProcessId);
@@ -72,7 +73,7 @@ int process_create(lua_State *L, plat_system sys, const char *sysid, const char 
     }
     plat_free(r2);
     close_info(&info);
-    return core_fail(L, hr, NULL);
+    return bind_fail(L, hr, NULL);
   }
   push_stdio(L, &info);
   return 4;
@@ -83,10 +84,10 @@ int process_open(lua_State *L, plat_system sys, const char *sysid, uint32_t pid)
   plat_process h = NULL;
   char *result = NULL;
   plat_hresult hr = plat_HcsOpenProcess(sys, pid, &h, &result);
-  if (hr < 0) return core_fail(L, hr, result);
+  if (hr < 0) return bind_fail(L, hr, result);
   plat_free(result);
   hr = attach(L, p, h, sysid, pid);
-  if (hr < 0) return core_fail(L, hr, NULL);
+  if (hr < 0) return bind_fail(L, hr, NULL);
   return 1;
 }
 
@@ -118,7 +119,7 @@ static int m_terminate(lua_State *L) {
   hprocess *p = check_process(L, 1);
   char *result = NULL;
   plat_hresult hr = plat_HcsTerminateProcess(p->b.h, &result);
-  return core_ok_result(L, hr, result);
+  return bind_ok_result(L, hr, result);
 }
 
 /* p:_signal(options_json) -> true | nil, hr, result */
@@ -127,7 +128,7 @@ static int m_signal(lua_State *L) {
   const char *options = luaL_checkstring(L, 2);
   char *result = NULL;
   plat_hresult hr = plat_HcsSignalProcess(p->b.h, options, &result);
-  return core_ok_result(L, hr, result);
+  return bind_ok_result(L, hr, result);
 }
 
 /* p:_stdio() -> stdin, stdout, stderr (fresh handles, HcsGetProcessInfo) */
@@ -138,7 +139,7 @@ static int m_stdio(lua_State *L) {
   plat_hresult hr = plat_HcsGetProcessInfo(p->b.h, &info, &result);
   if (hr < 0) {
     close_info(&info);
-    return core_fail(L, hr, result);
+    return bind_fail(L, hr, result);
   }
   plat_free(result);
   push_stdio(L, &info);
@@ -150,7 +151,7 @@ static int m_properties(lua_State *L) {
   hprocess *p = check_process(L, 1);
   char *props = NULL, *result = NULL;
   plat_hresult hr = plat_HcsGetProcessProperties(p->b.h, &props, &result);
-  return core_json_result(L, hr, props, result);
+  return bind_json_result(L, hr, props, result);
 }
 
 /* p:_modify(json) -> true | nil, hr, result */
@@ -159,7 +160,7 @@ static int m_modify(lua_State *L) {
   const char *settings = luaL_checkstring(L, 2);
   char *result = NULL;
   plat_hresult hr = plat_HcsModifyProcess(p->b.h, settings, &result);
-  return core_ok_result(L, hr, result);
+  return bind_ok_result(L, hr, result);
 }
 
 static int m_tostring(lua_State *L) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "handle.h"
+#include "modules.h"
 #include "process.h"
 
 #define SYSTEM_MT "hcsshim.system"
@@ -44,7 +45,7 @@ static int l_create(lua_State *L) {
   char *result = NULL;
   plat_hresult hr = plat_HcsCreateComputeSystem(id, cfg, &h, &result);
   plat_hresult rr;
-  if (hr < 0 && hr != PLAT_HCS_E_OPERATION_PENDING) return core_fail(L, hr, result);
+  if (hr < 0 && hr != PLAT_HCS_E_OPERATION_PENDING) return bind_fail(L, hr, result);
   plat_free(result);
   rr = handle_attach(L, &s->b, h, id);
   if (rr < 0) {
@@ -59,7 +60,7 @@ static int l_create(lua_State *L) {
       plat_HcsCloseComputeSystem(h2);
     }
     plat_free(r2);
-    return core_fail(L, rr, NULL);
+    return bind_fail(L, rr, NULL);
   }
   lua_pushinteger(L, hr);
   return 2;
@@ -72,10 +73,10 @@ static int l_open(lua_State *L) {
   plat_system h = NULL;
   char *result = NULL;
   plat_hresult hr = plat_HcsOpenComputeSystem(id, &h, &result);
-  if (hr < 0) return core_fail(L, hr, result);
+  if (hr < 0) return bind_fail(L, hr, result);
   plat_free(result);
   hr = handle_attach(L, &s->b, h, id);
-  if (hr < 0) return core_fail(L, hr, NULL);
+  if (hr < 0) return bind_fail(L, hr, NULL);
   return 1;
 }
 
@@ -84,7 +85,7 @@ static int l_enumerate(lua_State *L) {
   const char *query = luaL_optstring(L, 1, "{}");
   char *systems = NULL, *result = NULL;
   plat_hresult hr = plat_HcsEnumerateComputeSystems(query, &systems, &result);
-  return core_json_result(L, hr, systems, result);
+  return bind_json_result(L, hr, systems, result);
 }
 
 /* core.service_properties(query_json) -> json | nil, hr, result */
@@ -92,7 +93,7 @@ static int l_service_properties(lua_State *L) {
   const char *query = luaL_optstring(L, 1, "{}");
   char *props = NULL, *result = NULL;
   plat_hresult hr = plat_HcsGetServiceProperties(query, &props, &result);
-  return core_json_result(L, hr, props, result);
+  return bind_json_result(L, hr, props, result);
 }
 
 /* s:_op(name, options) -> true, hr | nil, hr, result; hr may be pending */
@@ -110,7 +111,7 @@ static int m_op(lua_State *L) {
   case 3: hr = plat_HcsPauseComputeSystem(s->b.h, options, &result); break;
   default: hr = plat_HcsResumeComputeSystem(s->b.h, options, &result); break;
   }
-  if (hr < 0 && hr != PLAT_HCS_E_OPERATION_PENDING) return core_fail(L, hr, result);
+  if (hr < 0 && hr != PLAT_HCS_E_OPERATION_PENDING) return bind_fail(L, hr, result);
   plat_free(result);
   lua_pushboolean(L, 1);
   lua_pushinteger(L, hr);
@@ -123,7 +124,7 @@ static int m_properties(lua_State *L) {
   const char *query = luaL_optstring(L, 2, "");
   char *props = NULL, *result = NULL;
   plat_hresult hr = plat_HcsGetComputeSystemProperties(s->b.h, query, &props, &result);
-  return core_json_result(L, hr, props, result);
+  return bind_json_result(L, hr, props, result);
 }
 
 /* s:_modify(json) -> true | nil, hr, result */
@@ -132,7 +133,7 @@ static int m_modify(lua_State *L) {
   const char *cfg = luaL_checkstring(L, 2);
   char *result = NULL;
   plat_hresult hr = plat_HcsModifyComputeSystem(s->b.h, cfg, &result);
-  return core_ok_result(L, hr, result);
+  return bind_ok_result(L, hr, result);
 }
 
 /***

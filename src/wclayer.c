@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
+#include "bind.h"
+#include "modules.h"
 
 #define READER_MT "hcsshim.layer_reader"
 #define WRITER_MT "hcsshim.layer_writer"
@@ -18,28 +19,32 @@ static int four(lua_State *L, plat_hresult (*f)(const plat_driver_info *, const 
   plat_layer_descriptor *d;
   const char *id, *second;
   size_t n;
-  core_check_driver_info(L, 1, &info);
-  id = core_check_plain(L, 2);
-  second = core_check_plain(L, 3);
-  n = core_check_layer_descriptors(L, 4, &d);
-  return core_ok_last(L, f(&info, id, second, d, n));
+  bind_check_driver_info(L, 1, &info);
+  id = bind_check_plain(L, 2);
+  second = bind_check_plain(L, 3);
+  n = bind_check_layer_descriptors(L, 4, &d);
+  return bind_ok_last(L, f(&info, id, second, d, n));
 }
 
 static int l_copy(lua_State *L) { return four(L, plat_CopyLayer); }
 static int l_export(lua_State *L) { return four(L, plat_ExportLayer); }
 static int l_import(lua_State *L) { return four(L, plat_ImportLayer); }
-static int l_base(lua_State *L) { return core_ok_last(L, plat_ProcessBaseImage(core_check_plain(L, 1))); }
-static int l_utility(lua_State *L) { return core_ok_last(L, plat_ProcessUtilityImage(core_check_plain(L, 1))); }
+static int l_base(lua_State *L) {
+  return bind_ok_last(L, plat_ProcessBaseImage(bind_check_plain(L, 1)));
+}
+static int l_utility(lua_State *L) {
+  return bind_ok_last(L, plat_ProcessUtilityImage(bind_check_plain(L, 1)));
+}
 
 static int l_compartment(lua_State *L) {
   lua_Integer id = luaL_checkinteger(L, 1);
   luaL_argcheck(L, id >= 0 && id <= 0xFFFFFFFF, 1, "compartment id out of range");
-  return core_ok_last(L, plat_SetCurrentThreadCompartmentId((uint32_t)id));
+  return bind_ok_last(L, plat_SetCurrentThreadCompartmentId((uint32_t)id));
 }
 
 static int l_modify_service(lua_State *L) {
   char *result = NULL;
-  return core_ok_result(L, plat_HcsModifyServiceSettings(core_check_plain(L, 1), &result), result);
+  return bind_ok_result(L, plat_HcsModifyServiceSettings(bind_check_plain(L, 1), &result), result);
 }
 
 /* ---- streams: userdata owning the vmcompute context until End ---- */
@@ -65,15 +70,15 @@ static int begin(lua_State *L, const char *mt,
   plat_hresult hr;
   plat_layer_stream ctx = NULL;
   stream *s;
-  core_check_driver_info(L, 1, &info);
-  id = core_check_plain(L, 2);
-  n = core_check_layer_descriptors(L, 3, &d);
+  bind_check_driver_info(L, 1, &info);
+  id = bind_check_plain(L, 2);
+  n = bind_check_layer_descriptors(L, 3, &d);
   s = (stream *)lua_newuserdatauv(L, sizeof *s, 0);
   s->ctx = NULL;
   s->open = 0;
   luaL_setmetatable(L, mt);
   hr = f(&info, id, d, n, &ctx);
-  if (hr < 0) return core_fail_last(L, hr);
+  if (hr < 0) return bind_fail_last(L, hr);
   s->ctx = ctx;
   s->open = 1;
   return 1;
@@ -84,8 +89,7 @@ static int l_export_begin(lua_State *L) { return begin(L, READER_MT, plat_Export
 
 static int64_t opt_field(lua_State *L, int idx, const char *k) {
   int64_t v;
-  lua_getfield(L, idx, k);
-  v = lua_isnil(L, -1) ? 0 : (int64_t)luaL_checkinteger(L, -1);
+  v = bind_rawfield(L, idx, k) == LUA_TNIL ? 0 : (int64_t)luaL_checkinteger(L, -1);
   lua_pop(L, 1);
   return v;
 }
@@ -93,16 +97,16 @@ static int64_t opt_field(lua_State *L, int idx, const char *k) {
 /* w:next(name, info|nil) -> true | nil, hr, nil, msg; info nil = tombstone */
 static int w_next(lua_State *L) {
   stream *s = check_stream(L, WRITER_MT);
-  const char *name = core_check_plain(L, 2);
+  const char *name = bind_check_plain(L, 2);
   plat_file_basic_info fi;
-  if (lua_isnoneornil(L, 3)) return core_ok_last(L, plat_ImportLayerNext(s->ctx, name, NULL));
+  if (lua_isnoneornil(L, 3)) return bind_ok_last(L, plat_ImportLayerNext(s->ctx, name, NULL));
   luaL_checktype(L, 3, LUA_TTABLE);
   fi.CreationTime = opt_field(L, 3, "CreationTime");
   fi.LastAccessTime = opt_field(L, 3, "LastAccessTime");
   fi.LastWriteTime = opt_field(L, 3, "LastWriteTime");
   fi.ChangeTime = opt_field(L, 3, "ChangeTime");
   fi.FileAttributes = (uint32_t)opt_field(L, 3, "FileAttributes");
-  return core_ok_last(L, plat_ImportLayerNext(s->ctx, name, &fi));
+  return bind_ok_last(L, plat_ImportLayerNext(s->ctx, name, &fi));
 }
 
 static int w_write(lua_State *L) {
@@ -112,7 +116,7 @@ static int w_write(lua_State *L) {
   while (len > 0) {
     uint32_t chunk = len > 0x40000000u ? 0x40000000u : (uint32_t)len;
     plat_hresult hr = plat_ImportLayerWrite(s->ctx, buf, chunk);
-    if (hr < 0) return core_fail_last(L, hr);
+    if (hr < 0) return bind_fail_last(L, hr);
     buf += chunk;
     len -= chunk;
   }
@@ -128,7 +132,7 @@ static int s_close(lua_State *L, const char *mt, plat_hresult (*end)(plat_layer_
     return 1;
   }
   s->open = 0;
-  return core_ok_last(L, end(s->ctx));
+  return bind_ok_last(L, end(s->ctx));
 }
 
 static int w_close(lua_State *L) { return s_close(L, WRITER_MT, plat_ImportLayerEnd); }
@@ -151,9 +155,9 @@ static int r_next(lua_State *L) {
   }
   if (hr < 0) {
     plat_free(name);
-    return core_fail_last(L, hr);
+    return bind_fail_last(L, hr);
   }
-  core_push_owned(L, name);
+  bind_push_owned(L, name);
   if (deleted) {
     lua_pushnil(L);
   } else {
@@ -181,7 +185,7 @@ static int r_read(lua_State *L) {
   hr = plat_ExportLayerRead(s->ctx, buf, (uint32_t)n, &got);
   if (hr < 0) {
     free(buf);
-    return core_fail_last(L, hr);
+    return bind_fail_last(L, hr);
   }
   lua_pushlstring(L, buf, got);
   free(buf);

@@ -14,47 +14,66 @@
 --  * `extra`   extra info (the configuration JSON of a failed create)
 --  * `cause`   the wrapped error, for predicates to walk
 -- @module hcsshim.error
+local core = require "hcsshim.core"
+
 local M = {}
 
 local E = { __name = "hcsshim.error" }
 E.__index = E
 M.metatable = E
 
+--- HRESULT values by name (`E_INVALIDARG`, `HCS_E_SYSTEM_NOT_FOUND`, ...), as
+-- unsigned 32-bit integers.  Their one source is the C seam
+-- (src/platform.h, handed over as `core.hresult`).
+M.hresult = core.hresult
+local H = M.hresult
+
 --- Known HRESULTs: name and message, as on Windows.
 -- Keys are unsigned 32-bit values.
 M.codes = {
-  [0xC037010E] = { "ErrComputeSystemDoesNotExist", "A virtual machine or container with the specified identifier does not exist." },
-  [0xC037010F] = { "ErrVmcomputeSystemAlreadyExists", "A virtual machine or container with the specified identifier already exists." },
-  [0xC0370110] = { "ErrVmcomputeAlreadyStopped", "The virtual machine or container with the specified identifier is not running." },
-  [0xC0370103] = { "ErrVmcomputeOperationPending", "The operation is pending." },
-  [0xC0370105] = { "ErrVmcomputeOperationInvalidState", "The requested virtual machine or container operation is not valid in the current state." },
-  [0xC0370106] = { "ErrVmcomputeUnexpectedExit", "The virtual machine or container exited unexpectedly." },
-  [0xC0370107] = { "ErrVmcomputeTerminated", "The virtual machine or container was forcefully exited." },
-  [0xC037010A] = { "ErrVmcomputeConnectionClosed", "The connection with the virtual machine or container was closed." },
-  [0xC037010B] = { "ErrVmcomputeUnknownMessage", "An unknown internal message was received by the Host Compute Service." },
-  [0xC037010D] = { "ErrVmcomputeInvalidJSON", "The JSON document is invalid." },
-  [0x8037011F] = { "ErrProcessAlreadyStopped", "The process has already exited." },
-  [0x80070490] = { "ErrElementNotFound", "Element not found." },
-  [0x8007007F] = { "ErrProcNotFound", "The specified procedure could not be found." },
-  [0x80070005] = { "ErrVmcomputeOperationAccessIsDenied", "Access is denied." },
-  [0x80070006] = { "ErrInvalidHandle", "The handle is invalid." },
-  [0x8007000D] = { "ErrInvalidData", "The data is invalid." },
-  [0x80070032] = { "ErrNotSupported", "The request is not supported." },
-  [0x80070057] = { "E_INVALIDARG", "The parameter is incorrect." },
-  [0x80004001] = { "E_NOTIMPL", "Not implemented." },
-  [0x80004005] = { "E_FAIL", "Unspecified error." },
-  [0x8007000E] = { "E_OUTOFMEMORY", "Not enough memory resources are available to complete this operation." },
-  [0x80070002] = { "ERROR_FILE_NOT_FOUND", "The system cannot find the file specified." },
-  [0x80070003] = { "ERROR_PATH_NOT_FOUND", "The system cannot find the path specified." },
-  [0x8007000B] = { "ERROR_BAD_FORMAT", "An attempt was made to load a program with an incorrect format." },
-  [0x80070017] = { "ERROR_CRC", "Data error (cyclic redundancy check)." },
-  [0x80070012] = { "ERROR_NO_MORE_FILES", "There are no more files." },
-  [0x80070070] = { "ERROR_DISK_FULL", "There is not enough space on the disk." },
-  [0x80070091] = { "ERROR_DIR_NOT_EMPTY", "The directory is not empty." },
-  [0x800700AA] = { "ERROR_BUSY", "The requested resource is in use." },
-  [0x800700B7] = { "ERROR_ALREADY_EXISTS", "Cannot create a file when that file already exists." },
-  [0x800705B4] = { "ERROR_TIMEOUT", "This operation returned because the timeout period expired." },
-  [0xC000013A] = { "STATUS_CONTROL_C_EXIT", "The application terminated as a result of a CTRL+C." },
+  [H.HCS_E_SYSTEM_NOT_FOUND] = { "ErrComputeSystemDoesNotExist",
+    "A virtual machine or container with the specified identifier does not exist." },
+  [H.HCS_E_SYSTEM_ALREADY_EXISTS] = { "ErrVmcomputeSystemAlreadyExists",
+    "A virtual machine or container with the specified identifier already exists." },
+  [H.HCS_E_SYSTEM_ALREADY_STOPPED] = { "ErrVmcomputeAlreadyStopped",
+    "The virtual machine or container with the specified identifier is not running." },
+  [H.HCS_E_OPERATION_PENDING] = { "ErrVmcomputeOperationPending", "The operation is pending." },
+  [H.HCS_E_INVALID_STATE] = { "ErrVmcomputeOperationInvalidState",
+    "The requested virtual machine or container operation is not valid in the current state." },
+  [H.HCS_E_UNEXPECTED_EXIT] = { "ErrVmcomputeUnexpectedExit",
+    "The virtual machine or container exited unexpectedly." },
+  [H.HCS_E_TERMINATED] = { "ErrVmcomputeTerminated",
+    "The virtual machine or container was forcefully exited." },
+  [H.HCS_E_CONNECTION_CLOSED] = { "ErrVmcomputeConnectionClosed",
+    "The connection with the virtual machine or container was closed." },
+  [H.HCS_E_UNKNOWN_MESSAGE] = { "ErrVmcomputeUnknownMessage",
+    "An unknown internal message was received by the Host Compute Service." },
+  [H.HCS_E_INVALID_JSON] = { "ErrVmcomputeInvalidJSON", "The JSON document is invalid." },
+  [H.HCS_E_PROCESS_ALREADY_STOPPED] = { "ErrProcessAlreadyStopped", "The process has already exited." },
+  [H.E_NOT_FOUND] = { "ErrElementNotFound", "Element not found." },
+  [H.E_PROC_NOT_FOUND] = { "ErrProcNotFound", "The specified procedure could not be found." },
+  [H.E_ACCESSDENIED] = { "ErrVmcomputeOperationAccessIsDenied", "Access is denied." },
+  [H.E_INVALID_HANDLE] = { "ErrInvalidHandle", "The handle is invalid." },
+  [H.E_INVALID_DATA] = { "ErrInvalidData", "The data is invalid." },
+  [H.E_NOT_SUPPORTED] = { "ErrNotSupported", "The request is not supported." },
+  [H.E_INVALIDARG] = { "E_INVALIDARG", "The parameter is incorrect." },
+  [H.E_NOTIMPL] = { "E_NOTIMPL", "Not implemented." },
+  [H.E_FAIL] = { "E_FAIL", "Unspecified error." },
+  [H.E_OUTOFMEMORY] = { "E_OUTOFMEMORY",
+    "Not enough memory resources are available to complete this operation." },
+  [H.E_FILE_NOT_FOUND] = { "ERROR_FILE_NOT_FOUND", "The system cannot find the file specified." },
+  [H.E_PATH_NOT_FOUND] = { "ERROR_PATH_NOT_FOUND", "The system cannot find the path specified." },
+  [H.E_BAD_FORMAT] = { "ERROR_BAD_FORMAT",
+    "An attempt was made to load a program with an incorrect format." },
+  [H.E_CRC] = { "ERROR_CRC", "Data error (cyclic redundancy check)." },
+  [H.E_NO_MORE_FILES] = { "ERROR_NO_MORE_FILES", "There are no more files." },
+  [H.E_DISK_FULL] = { "ERROR_DISK_FULL", "There is not enough space on the disk." },
+  [H.E_DIR_NOT_EMPTY] = { "ERROR_DIR_NOT_EMPTY", "The directory is not empty." },
+  [H.E_BUSY] = { "ERROR_BUSY", "The requested resource is in use." },
+  [H.E_ALREADY_EXISTS] = { "ERROR_ALREADY_EXISTS", "Cannot create a file when that file already exists." },
+  [H.E_TIMEOUT] = { "ERROR_TIMEOUT", "This operation returned because the timeout period expired." },
+  [H.STATUS_CONTROL_C_EXIT] = { "STATUS_CONTROL_C_EXIT",
+    "The application terminated as a result of a CTRL+C." },
 }
 
 --- Errors that have no HRESULT: name -> message (hcsshim's own strings).
@@ -234,6 +253,30 @@ function M.from_core(fields, hr, result, detail)
   return M.new(fields)
 end
 
+--- An HcsError of a service-level function ("hcsshim::<title> failed in
+-- Win32: ... <rest>"), from a core failure.
+-- @tparam string title the function's name in hcsshim (`ActivateLayer`)
+-- @tparam[opt] string rest what the call was about (`id=x flavour=1`)
+-- @tparam integer hr HRESULT from the core
+-- @tparam[opt] string result HCS result document
+-- @tparam[opt] string detail a platform message
+-- @treturn hcsshim.error
+function M.hcs(title, rest, hr, result, detail)
+  return M.from_core({ kind = "hcs", op = "hcsshim::" .. title, rest = rest }, hr, result, detail)
+end
+
+--- Calls a core function `f(...)`, turning its failure (nil, hr, result,
+-- detail) into `nil, HcsError` (see `hcs`).
+-- @tparam string title
+-- @tparam[opt] string rest
+-- @tparam function f
+-- @return f's value, or nil and the error
+function M.hcs_call(title, rest, f, ...)
+  local v, hr, result, detail = f(...)
+  if v == nil then return nil, M.hcs(title, rest, hr, result, detail) end
+  return v
+end
+
 --- Wrap `cause` with a new context, keeping its identity for predicates.
 -- @tparam table fields kind, op, id, pid, ...
 -- @tparam hcsshim.error cause
@@ -255,6 +298,12 @@ local function matches(set, err)
     seen = seen + 1
   end
   return false
+end
+
+-- Using a closed handle raises an hcsshim.error named ErrAlreadyClosed
+-- (src/handle.c calls this factory).
+debug.getregistry()["hcsshim.closed_error"] = function(msg)
+  return M.new({ name = "ErrAlreadyClosed", message = msg })
 end
 
 for pname, set in pairs(M.predicates) do

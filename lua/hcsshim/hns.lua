@@ -22,8 +22,8 @@ local schema = require "hcsshim.schema"
 
 local M = {}
 
-local E_INVALIDARG = 0x80070057
-local E_NOT_FOUND = 0x80070490
+local E_INVALIDARG = errors.hresult.E_INVALIDARG
+local E_NOT_FOUND = errors.hresult.E_NOT_FOUND
 
 local function invalid(op, msg)
   return errors.new({ kind = "hns", op = op, hresult = E_INVALIDARG, message = msg })

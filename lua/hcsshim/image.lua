@@ -33,14 +33,12 @@ local store = require "hcsshim.image_store"
 
 local M = {}
 
-local E_NOT_FOUND, E_NOT_SUPPORTED, E_INVALIDARG = 0x80070490, 0x80070032, 0x80070057
-local E_CRC, E_BAD_FORMAT = 0x80070017, 0x8007000B
+local H = errors.hresult
+local E_NOT_FOUND, E_NOT_SUPPORTED, E_INVALIDARG = H.E_NOT_FOUND, H.E_NOT_SUPPORTED, H.E_INVALIDARG
+local E_CRC, E_BAD_FORMAT, E_FAIL = H.E_CRC, H.E_BAD_FORMAT, H.E_FAIL
 
-local function ierr(op, hr, detail, rest, cause)
-  local e = errors.from_core({ kind = "hcs", op = "hcsshim::" .. op, rest = rest }, hr, nil, detail)
-  e.cause = cause
-  return e
-end
+-- an HcsError: "hcsshim::<op> failed in Win32: <text> (<detail>) (0x..) <rest>"
+local function ierr(op, hr, detail, rest) return errors.hcs(op, rest, hr, nil, detail) end
 
 local function default_home()
   return (os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hcsshim") .. "/layers"
@@ -160,7 +158,7 @@ local function commit(home, recs)
       if o.name == r.name and o.id ~= r.id then old[#old + 1] = o end
     end
     local ok, err = store.write(home, r)
-    if not ok then return nil, ierr("ImportImage", 0x80004005, err) end
+    if not ok then return nil, ierr("ImportImage", E_FAIL, err) end
   end
   for _, o in ipairs(old) do collect(home, o.chain_ids or {}) end
   return true
@@ -200,7 +198,7 @@ function M.import(path, opts)
       path .. " is not an OCI image layout, oci-archive or docker-archive (a layer tar goes to import_layer)")
   end
   local ok, derr = core.make_dirs(store.dir(home))
-  if not ok then return nil, ierr("ImportImage", 0x80004005, derr) end
+  if not ok then return nil, ierr("ImportImage", E_FAIL, derr) end
   local src, serr = source.open(path, format, store.dir(home) .. "/tmp-" .. core.new_guid(),
     opts.progress and function(b, n) opts.progress(b, n, "read") end)
   if not src then return nil, ierr("ImportImage", E_BAD_FORMAT, serr.message, "path=" .. path) end
@@ -274,7 +272,7 @@ function M.remove(ref, opts)
   local ids = {}
   for _, r in ipairs(hits) do
     local ok, derr = store.delete(home, r)
-    if not ok then return nil, ierr("RemoveImage", 0x80004005, derr) end
+    if not ok then return nil, ierr("RemoveImage", E_FAIL, derr) end
     for _, c in ipairs(r.chain_ids or {}) do ids[#ids + 1] = c end
   end
   return collect(home, ids)

@@ -11,24 +11,55 @@
 -- mounted on `<HomeDir>/<id>/mount` by `prepare_layer`.
 -- Failures return `nil, err` with hcsshim's HcsError text
 -- ("hcsshim::ActivateLayer failed in Win32: ... id=x flavour=1").
+--
+-- Windows only (ErrNotSupported on Linux, `hcsshim.is_not_supported(err)`):
+-- layer copy, the legacy export/import folder, base and utility-VM image
+-- processing and the streaming layer reader/writer (Import/ExportLayer
+-- Begin/Next/Write/Read/End).  On a Windows build whose vmcompute.dll lacks
+-- an export, calling that function fails with ERROR_PROC_NOT_FOUND and a
+-- message naming the function (also `is_not_supported`).
 -- @module hcsshim.layer
 local core = require "hcsshim.core"
 local errors = require "hcsshim.error"
 local json = require "hcsshim.json"
 
 local M = {}
+local call = errors.hcs_call
 
--- the helpers, and parents -> descriptors ({ID = NameToGuid(base name),
--- Path} on Windows), are vmcompute.lua's
-local vm = require "hcsshim.vmcompute"
-local descriptors, flavour, herr, call = vm._descriptors, vm._flavour, vm._herr, vm._call
+-- Parent layer paths -> descriptors: on Windows each gets its LayerId,
+-- NameToGuid of the folder's base name, as hcsshim computes it.
+local function descriptors(parents)
+  if core.platform ~= "windows" or type(parents) ~= "table" then return parents end
+  local out = {}
+  for i, p in ipairs(parents) do
+    if type(p) == "string" then
+      local base = p:gsub("[\\/]+$", ""):match("([^\\/]+)$") or p
+      local g = core.name_to_guid(base)
+      out[i] = g and { ID = g, Path = p } or p
+    else
+      out[i] = p
+    end
+  end
+  return out
+end
+
+-- The DriverInfo's Flavour (1 when given as a home-dir string).
+local function flavour(info)
+  return type(info) == "table" and (info.Flavour or 1) or 1
+end
+
+-- A core layer function f(info, id, ...), its failure an HcsError that
+-- names the layer as hcsshim does ("id=x flavour=1").
+local function by_id(title, f, info, id, ...)
+  return call(title, string.format("id=%s flavour=%d", id, flavour(info)), f, info, id, ...)
+end
 
 --- Activate a layer (ActivateLayer): a sandbox becomes mountable.
 -- @tparam table|string info DriverInfo
 -- @tparam string id layer id
 -- @treturn true|nil,hcsshim.error
 function M.activate_layer(info, id)
-  return call("ActivateLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.activate_layer, info, id)
+  return by_id("ActivateLayer", core.activate_layer, info, id)
 end
 
 --- Create an empty read-only layer (CreateLayer).
@@ -37,8 +68,8 @@ end
 -- @tparam[opt] string parent parent layer id
 -- @treturn true|nil,hcsshim.error (ERROR_ALREADY_EXISTS when it exists)
 function M.create_layer(info, id, parent)
-  return call("CreateLayer", string.format("id=%s parent=%s flavour=%d", id, parent or "", flavour(info)),
-    core.create_layer, info, id, parent)
+  local rest = string.format("id=%s parent=%s flavour=%d", id, parent or "", flavour(info))
+  return call("CreateLayer", rest, core.create_layer, info, id, parent)
 end
 
 --- Create a sandbox (scratch) layer over parent layers (CreateSandboxLayer).
@@ -60,7 +91,8 @@ end
 -- @tparam integer size bytes
 -- @treturn true|nil,hcsshim.error
 function M.expand_sandbox_size(info, id, size)
-  return call("ExpandSandboxSize", string.format("layerId=%s  size=%d", id, size), core.expand_sandbox_size, info, id, size)
+  return call("ExpandSandboxSize", string.format("layerId=%s  size=%d", id, size),
+    core.expand_sandbox_size, info, id, size)
 end
 
 --- Deactivate a layer (DeactivateLayer).
@@ -68,7 +100,7 @@ end
 -- @tparam string id layer id
 -- @treturn true|nil,hcsshim.error
 function M.deactivate_layer(info, id)
-  return call("DeactivateLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.deactivate_layer, info, id)
+  return by_id("DeactivateLayer", core.deactivate_layer, info, id)
 end
 
 --- Destroy a layer and its files (DestroyLayer).  Refused (ERROR_BUSY)
@@ -78,7 +110,7 @@ end
 -- @tparam string id layer id
 -- @treturn true|nil,hcsshim.error (ErrElementNotFound when missing)
 function M.destroy_layer(info, id)
-  return call("DestroyLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.destroy_layer, info, id)
+  return by_id("DestroyLayer", core.destroy_layer, info, id)
 end
 
 --- The mount path of an activated layer (GetLayerMountPath): the
@@ -87,7 +119,7 @@ end
 -- @tparam string id layer id
 -- @treturn string|nil,hcsshim.error
 function M.get_layer_mount_path(info, id)
-  return call("GetLayerMountPath", string.format("id=%s flavour=%d", id, flavour(info)), core.get_layer_mount_path, info, id)
+  return by_id("GetLayerMountPath", core.get_layer_mount_path, info, id)
 end
 
 --- Shared base images (GetBaseImages), decoded.  Linux has none: `{Images = {}}`.
@@ -106,9 +138,7 @@ end
 -- @tparam string id layer id
 -- @treturn boolean|nil,hcsshim.error
 function M.layer_exists(info, id)
-  local v, hr, result, detail = core.layer_exists(info, id)
-  if v == nil then return nil, herr("LayerExists", string.format("id=%s flavour=%d", id, flavour(info)), hr, result, detail) end
-  return v
+  return by_id("LayerExists", core.layer_exists, info, id)
 end
 
 --- Mount a sandbox over its parents (PrepareLayer): overlayfs on Linux.
@@ -118,7 +148,7 @@ end
 -- parents recorded at creation)
 -- @treturn true|nil,hcsshim.error
 function M.prepare_layer(info, id, parents)
-  return call("PrepareLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.prepare_layer, info, id, descriptors(parents or {}))
+  return by_id("PrepareLayer", core.prepare_layer, info, id, descriptors(parents or {}))
 end
 
 --- Unmount a prepared sandbox (UnprepareLayer).
@@ -126,7 +156,7 @@ end
 -- @tparam string id layer id
 -- @treturn true|nil,hcsshim.error
 function M.unprepare_layer(info, id)
-  return call("UnprepareLayer", string.format("id=%s flavour=%d", id, flavour(info)), core.unprepare_layer, info, id)
+  return by_id("UnprepareLayer", core.unprepare_layer, info, id)
 end
 
 --- Import an OCI layer tar (plain, gzip, xz or zstd) as a new read-only
@@ -143,19 +173,139 @@ end
 -- E_INVALIDARG pointing to `hcsshim.image.import`
 function M.import_layer(info, id, tar_path, parents)
   if core.platform ~= "linux" then
-    return nil, errors.new({ kind = "hcs", op = "hcsshim::ImportLayer", name = "ErrPlatformNotSupported" })
+    return nil, errors.new({ kind = "hcs", op = "hcsshim::ImportLayer",
+      name = "ErrPlatformNotSupported" })
   end
   local image_kind = type(tar_path) == "string" and require("hcsshim.image_format").detect(tar_path)
   if image_kind then
-    return nil, herr("ImportLayer", string.format("id=%s tar=%s", id, tar_path), 0x80070057, nil,
-      tar_path .. " is a " .. image_kind .. " image, not a layer tar: import it with hcsshim.image.import")
+    return nil, errors.hcs("ImportLayer", string.format("id=%s tar=%s", id, tar_path),
+      errors.hresult.E_INVALIDARG, nil, tar_path .. " is a " .. image_kind
+      .. " image, not a layer tar: import it with hcsshim.image.import")
   end
-  return call("ImportLayer", string.format("id=%s tar=%s", id, tar_path), core.import_layer_tar, info, id, tar_path, parents or {})
+  return call("ImportLayer", string.format("id=%s tar=%s", id, tar_path), core.import_layer_tar,
+    info, id, tar_path, parents or {})
 end
 
--- the vmcompute functions beyond the basics (streams, folders, images)
-for k, v in pairs(vm) do
-  if k:sub(1, 1) ~= "_" then M[k] = v end
+--- Copy a layer (CopyLayer).
+-- @tparam table|string info DriverInfo
+-- @tparam string src_id
+-- @tparam string dst_id
+-- @tparam[opt] table parents parent layer paths, nearest first
+-- @treturn true|nil,hcsshim.error
+function M.copy_layer(info, src_id, dst_id, parents)
+  return call("CopyLayer", string.format("srcId=%s dstId=%s", src_id, dst_id), core.copy_layer,
+    info, src_id, dst_id, descriptors(parents or {}))
+end
+
+-- A legacy transport-folder function f(info, id, folder, parents).
+local function by_folder(title, f, info, id, folder, parents)
+  return call(title, string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
+    f, info, id, folder, descriptors(parents or {}))
+end
+
+--- Export a layer into the legacy transport folder (ExportLayer).
+-- @tparam table|string info DriverInfo
+-- @tparam string id layer id
+-- @tparam string folder the transport folder to write
+-- @tparam[opt] table parents parent layer paths, nearest first
+-- @treturn true|nil,hcsshim.error
+function M.export_layer(info, id, folder, parents)
+  return by_folder("ExportLayer", core.export_layer, info, id, folder, parents)
+end
+
+--- Import a layer from the legacy transport folder (vmcompute ImportLayer;
+-- `import_layer` itself imports an OCI tar on Linux).
+-- @tparam table|string info DriverInfo
+-- @tparam string id new layer id
+-- @tparam string folder the transport folder to read
+-- @tparam[opt] table parents parent layer paths, nearest first
+-- @treturn true|nil,hcsshim.error
+function M.import_layer_folder(info, id, folder, parents)
+  return by_folder("ImportLayer", core.import_layer_folder, info, id, folder, parents)
+end
+
+--- Post-process an extracted base layer (ProcessBaseImage).
+-- @tparam string path the layer folder
+-- @treturn true|nil,hcsshim.error
+function M.process_base_layer(path)
+  return call("ProcessBaseLayer", "path=" .. path, core.process_base_image, path)
+end
+
+--- Post-process a utility VM image (ProcessUtilityImage).
+-- @tparam string path the UtilityVM folder
+-- @treturn true|nil,hcsshim.error
+function M.process_utility_vm_image(path)
+  return call("ProcessUtilityVMImage", "path=" .. path, core.process_utility_image, path)
+end
+
+-- Opens a stream (the Begin call); the parents become descriptors.
+local function begin(title, f, info, id, parents)
+  return call(title, "id=" .. id, f, info, id, descriptors(parents or {}))
+end
+
+-- Gives a stream its close (`title`, the End call; also __close).
+local function closing(stream, title, raw, id, name)
+  function stream.close()
+    return call(title, "id=" .. id, raw.close, raw)
+  end
+  return setmetatable(stream, { __close = stream.close, __name = name })
+end
+
+local function with_slash(name)
+  if name:sub(1, 1) ~= "\\" then name = "\\" .. name end
+  return name
+end
+
+--- A streaming layer writer (ImportLayerBegin): `w:add(name, info)`,
+-- `w:remove(name)`, `w:write(data)` (a Win32 backup stream), then
+-- `w:close()`, whose result must be checked (ImportLayerEnd).
+-- Names are relative to the layer (`Files\foo`); info is
+-- `{CreationTime, LastAccessTime, LastWriteTime, ChangeTime, FileAttributes}`.
+-- @tparam table|string info DriverInfo
+-- @tparam string id layer id
+-- @tparam[opt] table parents parent layer paths, nearest first
+-- @treturn table|nil,hcsshim.error
+function M.new_layer_writer(info, id, parents)
+  local raw, err = begin("ImportLayerStart", core.import_layer_begin, info, id, parents)
+  if not raw then return nil, err end
+  local w = {}
+  function w.add(_, name, fileinfo)
+    if type(fileinfo) ~= "table" then
+      error("bad argument #2 to 'add' (FILE_BASIC_INFO table expected)", 2)
+    end
+    return call("ImportLayerNext", "name=" .. name, raw.next, raw, with_slash(name), fileinfo)
+  end
+  function w.remove(_, name)
+    return call("ImportLayerNext", "name=" .. name, raw.next, raw, with_slash(name), nil)
+  end
+  function w.write(_, data)
+    return call("ImportLayerWrite", "", raw.write, raw, data)
+  end
+  return closing(w, "ImportLayerEnd", raw, id, "hcsshim.layer_writer")
+end
+
+--- A streaming layer reader (ExportLayerBegin): `r:next()` returns
+-- name (leading `\` stripped), size, and info (nil for a deleted file), or
+-- false at the end; `r:read(n)` returns data ("" at the end of this file);
+-- `r:close()` (ExportLayerEnd).
+-- @tparam table|string info DriverInfo
+-- @tparam string id layer id
+-- @tparam[opt] table parents parent layer paths, nearest first
+-- @treturn table|nil,hcsshim.error
+function M.new_layer_reader(info, id, parents)
+  local raw, err = begin("ExportLayerBegin", core.export_layer_begin, info, id, parents)
+  if not raw then return nil, err end
+  local r = {}
+  function r.next()
+    local name, fi, size, msg = raw:next()
+    if name == false then return false end
+    if name == nil then return nil, errors.hcs("ExportLayerNext", "", fi, size, msg) end
+    return (name:gsub("^\\", "")), size, fi
+  end
+  function r.read(_, n)
+    return call("ExportLayerRead", "", raw.read, raw, n)
+  end
+  return closing(r, "ExportLayerEnd", raw, id, "hcsshim.layer_reader")
 end
 
 return M

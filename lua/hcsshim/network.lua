@@ -4,6 +4,8 @@ local hns = require "hcsshim.hns"
 local json = require "hcsshim.json"
 local errors = require "hcsshim.error"
 
+local E_ALREADY_EXISTS = errors.hresult.E_ALREADY_EXISTS
+
 local M = {}
 
 local function same_subnets(a, b)
@@ -33,12 +35,12 @@ function M.provision(net)
     if cur then
       local want = json.get(net, "Type")
       if want and want:lower() ~= tostring(cur.Type):lower() then
-        return nil, errors.new({ kind = "hns", op = "Provision", hresult = 0x800700B7,
+        return nil, errors.new({ kind = "hns", op = "Provision", hresult = E_ALREADY_EXISTS,
           message = ("network '%s' exists with Type %s, not %s"):format(name, tostring(cur.Type), want) })
       end
       local subs = json.get(net, "Subnets")
       if subs and not same_subnets(subs, cur.Subnets) then
-        return nil, errors.new({ kind = "hns", op = "Provision", hresult = 0x800700B7,
+        return nil, errors.new({ kind = "hns", op = "Provision", hresult = E_ALREADY_EXISTS,
           message = ("network '%s' exists with other Subnets"):format(name) })
       end
       return cur, false

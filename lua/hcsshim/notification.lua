@@ -1,14 +1,13 @@
 --- Notification types and default timeouts (hcs-api.md section 2).
+-- The type values (SYSTEM_EXITED, CREATE_COMPLETED, START_COMPLETED,
+-- PAUSE_COMPLETED, RESUME_COMPLETED, PROCESS_EXITED, SERVICE_DISCONNECT)
+-- come from the C seam (src/platform.h, handed over as `core.notification`),
+-- their one source.
 -- @module hcsshim.notification
-local M = {
-  SYSTEM_EXITED = 0x00000001,
-  CREATE_COMPLETED = 0x00000002,
-  START_COMPLETED = 0x00000003,
-  PAUSE_COMPLETED = 0x00000004,
-  RESUME_COMPLETED = 0x00000005,
-  PROCESS_EXITED = 0x00010000,
-  SERVICE_DISCONNECT = 0x01000000,
-}
+local core = require "hcsshim.core"
+
+local M = {}
+for name, value in pairs(core.notification) do M[name] = value end
 
 --- Wait failure reasons of the core -> hcsshim error names.
 M.reason_names = {

@@ -1,7 +1,9 @@
 --- The run workflow: sandbox layer + container (+ endpoint) + process,
 -- and everything removed again afterwards.
 -- @module hcsshim.run
-local hcsshim = require "hcsshim"
+local layer = require "hcsshim.layer"
+local system = require "hcsshim.system"
+local guid = require "hcsshim.guid"
 local hns = require "hcsshim.hns"
 local network = require "hcsshim.network"
 local errors = require "hcsshim.error"
@@ -9,6 +11,152 @@ local errors = require "hcsshim.error"
 local M = {}
 
 local function data_root() return os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hcsshim" end
+
+-- Every option, before the first layer call: a bad one raises (at the
+-- caller of run) and nothing is made.  Returns the NAT policies of `ports`.
+local function check_options(opts)
+  local function bad(msg) error("run: " .. msg, 4) end
+  if not opts.layers and not opts.rootfs and not opts.image then bad("`layers`, `rootfs` or `image` is required") end
+  if opts.layers ~= nil and type(opts.layers) ~= "table" then
+    bad("`layers` must be an array of layer paths")
+  end
+  if opts.rootfs == nil and opts.image == nil and #opts.layers == 0 then
+    bad("`layers`, `rootfs` or `image` is required")
+  end
+  if opts.command == nil and opts.args == nil and opts.image == nil then
+    bad("`command` or `args` is required")
+  end
+  if opts.network ~= nil and type(opts.network) ~= "table" and type(opts.network) ~= "string" then
+    bad("`network` must be a network name or id, or an HNSNetwork table")
+  end
+  if opts.timeout ~= nil and (type(opts.timeout) ~= "number" or opts.timeout < 0) then
+    bad("`timeout` must be a number of seconds")
+  end
+  if opts.ports == nil then return nil end
+  if not opts.network then bad("`ports` needs a `network`") end
+  if type(opts.ports) ~= "table" then bad("`ports` must be an array") end
+  local pols, perr = network.nat_policies(opts.ports)
+  if not pols then bad(perr) end
+  return pols
+end
+
+-- The layers of opts.image (nearest first) and the ProcessConfig its
+-- config gives (`hcsshim.image`); {} and nil without an image.
+local function image_parts(opts)
+  if not opts.image then return {}, nil end
+  local image = require "hcsshim.image"
+  local img, err = image.inspect(opts.image, { home = opts.home })
+  if not img then return nil, err end
+  local pcfg
+  pcfg, err = image.process_config(img, { CommandLine = opts.command, CommandArgs = opts.args })
+  if not pcfg then return nil, err end
+  return image.layers(img), pcfg
+end
+
+-- The parent layers (the image's after opts.layers, the imported rootfs
+-- last) and a prepared sandbox over them.  Returns the ContainerConfig's
+-- layer fields.
+local function make_layers(opts, id, home, later, image_layers)
+  local parents = {}
+  for i, p in ipairs(opts.layers or {}) do parents[i] = p end
+  for _, p in ipairs(image_layers) do parents[#parents + 1] = p end
+  if opts.rootfs then
+    local base = id .. "-base"
+    local ok, err = layer.import_layer(home, base, opts.rootfs)
+    if not ok then return nil, err end
+    later(function() layer.destroy_layer(home, base) end)
+    table.insert(parents, home .. "/" .. base)
+  end
+  local parent_id = parents[1]:match("([^/]+)$")
+  local sb = id .. "-sandbox"
+  local ok, err = layer.create_sandbox_layer(home, sb, parent_id, parents)
+  if not ok then return nil, err end
+  later(function() layer.destroy_layer(home, sb) end)
+  ok, err = layer.activate_layer(home, sb)
+  if not ok then return nil, err end
+  later(function() layer.deactivate_layer(home, sb) end)
+  ok, err = layer.prepare_layer(home, sb, parents)
+  if not ok then return nil, err end
+  later(function() layer.unprepare_layer(home, sb) end)
+  local mount
+  mount, err = layer.get_layer_mount_path(home, sb)
+  if not mount then return nil, err end
+  local cfg = { Name = id, VolumePath = mount, LayerFolderPath = home .. "/" .. sb, Layers = {} }
+  for i, p in ipairs(parents) do
+    cfg.Layers[i] = { ID = guid.name_to_guid(p:match("([^/]+)$")), Path = p }
+  end
+  return cfg
+end
+
+-- The container's endpoint on opts.network (provisioned when a table).
+local function make_endpoint(opts, id, pols, later)
+  local net, err
+  if type(opts.network) == "table" then
+    net, err = network.provision(opts.network)
+  else
+    net, err = hns.get_network_by_name(opts.network)
+    if not net then net, err = hns.get_network(opts.network) end
+  end
+  if not net then return nil, err end
+  local ep
+  ep, err = hns.create_endpoint({ VirtualNetwork = net.ID, Name = id, Policies = pols or {} })
+  if not ep then return nil, err end
+  later(function() hns.delete_endpoint(ep.ID) end)
+  return ep
+end
+
+-- A started container of cfg; its removal waits until the id is free.
+local function start_container(id, cfg, later)
+  local c, err = system.create_container(id, cfg)
+  if not c then return nil, err end
+  later(function()
+    c:terminate()
+    c:wait(60)
+    c:close()
+    for _ = 1, 200 do -- the system is gone once its last handle closed
+      local h = system.open_container(id)
+      if not h then break end
+      h:close()
+      os.execute("sleep 0.02")
+    end
+  end)
+  local ok
+  ok, err = c:start()
+  if not ok then return nil, err end
+  return c
+end
+
+-- The command's process (over the image's defaults), its stdin written
+-- and closed.
+local function start_process(c, opts, later, defaults)
+  local pcfg = { CreateStdOutPipe = not opts.detach, CreateStdErrPipe = not opts.detach,
+    CreateStdInPipe = opts.stdin ~= nil }
+  if opts.args then pcfg.CommandArgs = opts.args else pcfg.CommandLine = opts.command end
+  for k, v in pairs(defaults or {}) do pcfg[k] = v end
+  local p, err = c:create_process(pcfg)
+  if not p then return nil, err end
+  later(function() p:close() end)
+  local stdin, stdout, stderr = p:stdio()
+  if opts.stdin then
+    stdin:write(opts.stdin)
+    p:close_stdin()
+  end
+  return p, stdout, stderr
+end
+
+-- Output, then the exit; everything is removed before returning.
+local function collect(p, stdout, stderr, opts, fail, unwind)
+  local out = stdout and stdout:read("a") or ""
+  local errtext = stderr and stderr:read("a") or ""
+  local ok, err = p:wait(opts.timeout)
+  if not ok then return fail(err) end
+  local code, sig = p:exit_code()
+  unwind()
+  if code == nil then
+    return nil, errors.is_error(sig) and sig or errors.new({ message = tostring(sig) })
+  end
+  return { exit_code = code, signal = sig, stdout = out, stderr = errtext }
+end
 
 --- Run a command in a new container.
 -- @tparam table opts
@@ -52,7 +200,7 @@ local function data_root() return os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hc
 -- whatever was made already removed.
 function M.run(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'run' (table expected)", 2) end
-  local id = opts.id or hcsshim.new_guid()
+  local id = opts.id or guid.new_guid()
   local home = opts.home or (data_root() .. "/layers")
   local undo = {}
   local function later(f) undo[#undo + 1] = f end
@@ -62,120 +210,30 @@ function M.run(opts)
   end
   local function fail(err) unwind() return nil, err end
 
-  -- every option, before the first layer call
-  if not opts.layers and not opts.rootfs and not opts.image then error("run: `layers`, `rootfs` or `image` is required", 2) end
-  if opts.layers ~= nil and type(opts.layers) ~= "table" then error("run: `layers` must be an array of layer paths", 2) end
-  if opts.rootfs == nil and opts.image == nil and #opts.layers == 0 then error("run: `layers`, `rootfs` or `image` is required", 2) end
-  if opts.command == nil and opts.args == nil and opts.image == nil then error("run: `command` or `args` is required", 2) end
-  if opts.network ~= nil and type(opts.network) ~= "table" and type(opts.network) ~= "string" then
-    error("run: `network` must be a network name or id, or an HNSNetwork table", 2)
-  end
-  if opts.timeout ~= nil and (type(opts.timeout) ~= "number" or opts.timeout < 0) then
-    error("run: `timeout` must be a number of seconds", 2)
-  end
-  local pols
-  if opts.ports ~= nil then
-    if not opts.network then error("run: `ports` needs a `network`", 2) end
-    if type(opts.ports) ~= "table" then error("run: `ports` must be an array", 2) end
-    local perr
-    pols, perr = network.nat_policies(opts.ports)
-    if not pols then error("run: " .. perr, 2) end
-  end
-
-  local parents = {}
-  for i, p in ipairs(opts.layers or {}) do parents[i] = p end
-  local img, pdefaults
-  if opts.image then
-    local image = require "hcsshim.image"
-    local ierr
-    img, ierr = image.inspect(opts.image, { home = opts.home })
-    if img then pdefaults, ierr = image.process_config(img, { CommandLine = opts.command, CommandArgs = opts.args }) end
-    if not pdefaults then return nil, ierr end
-    for _, p in ipairs(image.layers(img)) do parents[#parents + 1] = p end
-  end
-  if opts.rootfs then
-    local base = id .. "-base"
-    local ok, err = hcsshim.import_layer(home, base, opts.rootfs)
-    if not ok then return fail(err) end
-    later(function() hcsshim.destroy_layer(home, base) end)
-    table.insert(parents, home .. "/" .. base)
-  end
-  local parent_id = parents[1]:match("([^/]+)$")
-  local sb = id .. "-sandbox"
-  local ok, err = hcsshim.create_sandbox_layer(home, sb, parent_id, parents)
-  if not ok then return fail(err) end
-  later(function() hcsshim.destroy_layer(home, sb) end)
-  ok, err = hcsshim.activate_layer(home, sb)
-  if not ok then return fail(err) end
-  later(function() hcsshim.deactivate_layer(home, sb) end)
-  ok, err = hcsshim.prepare_layer(home, sb, parents)
-  if not ok then return fail(err) end
-  later(function() hcsshim.unprepare_layer(home, sb) end)
-  local mount
-  mount, err = hcsshim.get_layer_mount_path(home, sb)
-  if not mount then return fail(err) end
-
-  local cfg = { Name = id, VolumePath = mount, LayerFolderPath = home .. "/" .. sb, Layers = {} }
-  for i, p in ipairs(parents) do cfg.Layers[i] = { ID = hcsshim.name_to_guid(p:match("([^/]+)$")), Path = p } end
+  local pols = check_options(opts)
+  local image_layers, pdefaults = image_parts(opts)
+  if not image_layers then return nil, pdefaults end
+  local cfg, err = make_layers(opts, id, home, later, image_layers)
+  if not cfg then return fail(err) end
   for k, v in pairs(opts.config or {}) do cfg[k] = v end
-
   local ep
   if opts.network then
-    local net
-    if type(opts.network) == "table" then net, err = network.provision(opts.network)
-    else
-      net, err = hns.get_network_by_name(opts.network)
-      if not net then net, err = hns.get_network(opts.network) end
-    end
-    if not net then return fail(err) end
-    ep, err = hns.create_endpoint({ VirtualNetwork = net.ID, Name = id, Policies = pols or {} })
+    ep, err = make_endpoint(opts, id, pols, later)
     if not ep then return fail(err) end
-    later(function() hns.delete_endpoint(ep.ID) end)
     cfg.EndpointList = { ep.ID }
   end
-
   local c
-  c, err = hcsshim.create_container(id, cfg)
+  c, err = start_container(id, cfg, later)
   if not c then return fail(err) end
-  later(function()
-    c:terminate()
-    c:wait(60)
-    c:close()
-    for _ = 1, 200 do -- the system is gone once its last handle closed
-      local h = hcsshim.open_container(id)
-      if not h then break end
-      h:close()
-      os.execute("sleep 0.02")
-    end
-  end)
-  ok, err = c:start()
-  if not ok then return fail(err) end
-  local pcfg = { CreateStdOutPipe = not opts.detach, CreateStdErrPipe = not opts.detach, CreateStdInPipe = opts.stdin ~= nil }
-  if opts.args then pcfg.CommandArgs = opts.args else pcfg.CommandLine = opts.command end
-  for k, v in pairs(pdefaults or {}) do pcfg[k] = v end
-  local p
-  p, err = c:create_process(pcfg)
-  if not p then return fail(err) end
-  later(function() p:close() end)
-  local stdin, stdout, stderr = p:stdio()
-  if opts.stdin then
-    stdin:write(opts.stdin)
-    p:close_stdin()
-  end
+  local p, stdout, stderr = start_process(c, opts, later, pdefaults)
+  if not p then return fail(stdout) end
   if opts.detach then
     local h = { id = id, container = c, process = p, endpoint = ep }
     --- Terminate the container and remove everything the run made.
     function h.stop() unwind() return true end
     return h
   end
-  local out = stdout and stdout:read("a") or ""
-  local errtext = stderr and stderr:read("a") or ""
-  ok, err = p:wait(opts.timeout)
-  if not ok then return fail(err) end
-  local code, sig = p:exit_code()
-  unwind()
-  if code == nil then return nil, errors.is_error(sig) and sig or errors.new({ message = tostring(sig) }) end
-  return { exit_code = code, signal = sig, stdout = out, stderr = errtext }
+  return collect(p, stdout, stderr, opts, fail, unwind)
 end
 
 return M

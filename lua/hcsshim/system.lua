@@ -1,7 +1,9 @@
---- Compute systems (containers): the methods of `hcsshim.system` handles.
--- They mirror hcsshim's Container interface (v0.5.2, with the later
--- fixes: a callback per handle, every waiter sees the exit).
--- @classmod hcsshim.system
+--- Compute systems (containers): create, open and list them, and the
+-- methods of `hcsshim.system` handles.  They mirror hcsshim's
+-- CreateContainer/OpenContainer/GetContainers and its Container interface
+-- (v0.5.2, with the later fixes: a callback per handle, every waiter sees
+-- the exit).  All are re-exported by `hcsshim`.
+-- @module hcsshim.system
 local core = require "hcsshim.core"
 local errors = require "hcsshim.error"
 local json = require "hcsshim.json"
@@ -9,8 +11,113 @@ local schema = require "hcsshim.schema"
 local process = require "hcsshim.process"
 local N = require "hcsshim.notification"
 
-local M = core.system_methods
-local PENDING = 0xC0370103 - 0x100000000
+local M = {}
+local S = core.system_methods -- the methods of every system handle
+local PENDING = errors.hresult.HCS_E_OPERATION_PENDING
+local E_INVALIDARG = errors.hresult.E_INVALIDARG
+
+-- Ids are caller data: a NUL byte is refused like any other bad id.
+local function bad_id(op, id)
+  if id:find("\0", 1, true) then
+    return errors.new({ kind = "container", op = op, id = id:gsub("%z", "\\0"),
+      hresult = E_INVALIDARG,
+      message = "The parameter is incorrect. (compute system id contains a NUL byte)" })
+  end
+end
+
+-- Misuse raises, in Lua's own words, at the caller's level.
+local function check_arg(fname, n, v, want)
+  if type(v) ~= want then
+    local msg = string.format("bad argument #%d to '%s' (%s expected, got %s)", n, fname, want, type(v))
+    error(msg, 3)
+  end
+end
+
+-- A copy of the configuration with SystemType "Container" unless it has
+-- one (in any case of the key, as HCS reads keys).
+local function with_system_type(config)
+  local cfg = {}
+  for k, v in pairs(config) do cfg[k] = v end
+  for k in pairs(cfg) do
+    if type(k) == "string" and k:lower() == "systemtype" then return cfg end
+  end
+  cfg.SystemType = "Container"
+  return cfg
+end
+
+--- Create a compute system (HcsCreateComputeSystem, then waits for
+-- SystemCreateCompleted when the create is asynchronous).
+-- @tparam string id compute system id (Linux: 1..128 of `[A-Za-z0-9_.-]`)
+-- @tparam table config ContainerConfig with HCS's field names: Name,
+-- Owner, HostName, VolumePath, LayerFolderPath, Layers = {{ID=, Path=}},
+-- MappedDirectories = {{HostPath=, ContainerPath=, ReadOnly=}},
+-- ProcessorCount, ProcessorWeight (1..10000), ProcessorMaximum
+-- (1..10000, percent x 100), MemoryMaximumInMB, StorageIOPSMaximum,
+-- StorageBandwidthMaximum (bytes/s), ...  SystemType defaults to "Container".
+-- @tparam[opt] number timeout seconds (default 240)
+-- @treturn hcsshim.system|nil,hcsshim.error (already exists 0xC037010F, ...)
+function M.create_container(id, config, timeout)
+  check_arg("create_container", 1, id, "string")
+  check_arg("create_container", 2, config, "table")
+  local idErr = bad_id("CreateContainer", id)
+  if idErr then return nil, idErr end
+  local text, err = schema.encode("ContainerConfig", with_system_type(config))
+  if not text then
+    return nil, errors.new({ kind = "container", op = "CreateContainer", id = id,
+      hresult = E_INVALIDARG, message = "invalid configuration: " .. err })
+  end
+  local sys, hr, result = core.create_compute_system(id, text)
+  if not sys then
+    return nil, errors.from_core({ kind = "container", op = "CreateContainer", id = id,
+      extra = text }, hr, result)
+  end
+  if errors.u32(hr) == PENDING then
+    local ok, werr = sys:_complete("CreateContainer", N.CREATE_COMPLETED,
+      N.timeout(timeout, "CreateContainer"))
+    if not ok then
+      sys:terminate()
+      sys:close()
+      return nil, werr
+    end
+  end
+  return sys
+end
+
+--- Open an existing compute system (HcsOpenComputeSystem), from this or
+-- any other process.
+-- @tparam string id
+-- @treturn hcsshim.system|nil,hcsshim.error (not found 0xC037010E)
+function M.open_container(id)
+  check_arg("open_container", 1, id, "string")
+  local idErr = bad_id("OpenContainer", id)
+  if idErr then return nil, idErr end
+  local sys, hr, result = core.open_compute_system(id)
+  if not sys then
+    return nil, errors.from_core({ kind = "container", op = "OpenContainer", id = id }, hr, result)
+  end
+  return sys
+end
+
+--- List compute systems (HcsEnumerateComputeSystems).
+-- @tparam[opt] table query `{Ids=, Names=, Owners=, Types=}`, each an
+-- array of strings; a system matches when every given key has its value
+-- @treturn table|nil,hcsshim.error array of ContainerProperties
+-- (`{Id, Name, SystemType, Owner, State, ...}`)
+function M.get_containers(query)
+  local q, err = schema.encode("ComputeSystemQuery", query or {})
+  if not q then error(err, 2) end
+  local text, hr, result = core.enumerate_compute_systems(q)
+  if not text then return nil, errors.hcs("GetContainers", nil, hr, result) end
+  local list = json.decode(text)
+  if type(list) ~= "table" then list = {} end
+  return list
+end
+--- Alias of `get_containers`.
+-- @function list_containers
+M.list_containers = M.get_containers
+
+--- Methods of system handles (the `hcsshim.system` userdata).
+-- @section methods
 
 local function cerr(self, op, hr, result, extra)
   return errors.from_core({ kind = "container", op = op, id = self:id(), extra = extra }, hr, result)
@@ -22,11 +129,10 @@ local function wait_error(self, op, reason, status)
   if status and status ~= 0 then e.cause = errors.new({ hresult = status }) end
   return e
 end
-M._wait_error = wait_error
 
 --- Wait for a completion notification (the HCS async pattern).
 -- @local
-function M:_complete(op, ntype, timeout)
+function S:_complete(op, ntype, timeout)
   -- _wait: true, status, data | false, reason, status
   local ok, a, b = self:_wait(ntype, timeout)
   if not ok then return nil, wait_error(self, op, a, b) end
@@ -37,7 +143,7 @@ end
 local function async_op(self, opname, op, ntype, timeout)
   local ok, hr, result = self:_op(op, "")
   if not ok then return nil, cerr(self, opname, hr, result) end
-  if hr == PENDING then
+  if errors.u32(hr) == PENDING then
     return self:_complete(opname, ntype, N.timeout(timeout, opname))
   end
   return true
@@ -47,21 +153,21 @@ end
 -- SystemStartCompleted when the start is asynchronous).
 -- @tparam[opt] number timeout seconds (default 240, `math.huge` = forever)
 -- @treturn true|nil,hcsshim.error (invalid state 0xC0370105 when not created)
-function M:start(timeout)
+function S:start(timeout)
   return async_op(self, "Start", "start", N.START_COMPLETED, timeout)
 end
 
 --- Pause every process of the system (HcsPauseComputeSystem; freezer on Linux).
 -- @tparam[opt] number timeout seconds (default 240)
 -- @treturn true|nil,hcsshim.error
-function M:pause(timeout)
+function S:pause(timeout)
   return async_op(self, "Pause", "pause", N.PAUSE_COMPLETED, timeout)
 end
 
 --- Resume a paused system (HcsResumeComputeSystem).
 -- @tparam[opt] number timeout seconds (default 240)
 -- @treturn true|nil,hcsshim.error
-function M:resume(timeout)
+function S:resume(timeout)
   return async_op(self, "Resume", "resume", N.RESUME_COMPLETED, timeout)
 end
 
@@ -78,14 +184,14 @@ end
 -- never force-terminates.  It returns once the request is accepted: use
 -- `wait` for the exit.  Shutting down a stopped system succeeds.
 -- @treturn true|nil,hcsshim.error
-function M:shutdown()
+function S:shutdown()
   return stop(self, "Shutdown", "shutdown")
 end
 
 --- Terminate the system at once (HcsTerminateComputeSystem; SIGKILL to
 -- every process on Linux).  Terminating a stopped system succeeds.
 -- @treturn true|nil,hcsshim.error
-function M:terminate()
+function S:terminate()
   return stop(self, "Terminate", "terminate")
 end
 
@@ -93,7 +199,7 @@ end
 -- Any number of waiters, on any handle, see the exit.
 -- @tparam[opt] number timeout seconds; nil = forever; 0 = poll
 -- @treturn true|nil,hcsshim.error (ErrTimeout, ErrUnexpectedProcessAbort, ErrHandleClose)
-function M:wait(timeout)
+function S:wait(timeout)
   local ok, reason, status = self:_wait(N.SYSTEM_EXITED, timeout)
   if ok then return true end
   return nil, wait_error(self, timeout and "WaitTimeout" or "Wait", reason, status)
@@ -103,7 +209,7 @@ end
 -- @tparam[opt] table query an array of property types ({"Statistics"}) or
 -- a `{PropertyTypes = {...}}` table
 -- @treturn table|nil,hcsshim.error decoded ContainerProperties (HCS field names)
-function M:properties(query, op)
+function S:properties(query, op)
   if query and query.PropertyTypes == nil and #query > 0 then query = { PropertyTypes = query } end
   local q = ""
   if query then
@@ -123,7 +229,7 @@ end
 
 --- Whether the system has pending updates (PropertyTypes PendingUpdates).
 -- @treturn boolean|nil,hcsshim.error
-function M:has_pending_updates()
+function S:has_pending_updates()
   local p, err = self:properties({ "PendingUpdates" }, "HasPendingUpdates")
   if not p then return nil, err end
   return json.get(p, "AreUpdatesPending") == true
@@ -136,7 +242,7 @@ end
 -- ReadSizeBytes, WriteCountNormalized, WriteSizeBytes}, Network = {...}}`.
 -- Sizes in bytes, times in 100 ns units.
 -- @treturn table|nil,hcsshim.error
-function M:statistics()
+function S:statistics()
   local p, err = self:properties({ "Statistics" }, "Statistics")
   if not p then return nil, err end
   return json.get(p, "Statistics") or {}
@@ -146,7 +252,7 @@ end
 -- `{ProcessId, ImageName, CreateTimestamp, UserTime100ns, KernelTime100ns,
 -- MemoryCommitBytes, MemoryWorkingSetPrivateBytes, MemoryWorkingSetSharedBytes}`.
 -- @treturn table|nil,hcsshim.error
-function M:process_list()
+function S:process_list()
   local p, err = self:properties({ "ProcessList" }, "ProcessList")
   if not p then return nil, err end
   return json.get(p, "ProcessList") or {}
@@ -156,7 +262,7 @@ end
 -- `{ResourceType = "Network", RequestType = "Add", Settings = endpoint_id}`.
 -- @tparam table request ResourceModificationRequest
 -- @treturn true|nil,hcsshim.error
-function M:modify(request)
+function S:modify(request)
   local text, err = schema.encode("ResourceModificationRequest", request)
   if not text then error(err, 2) end
   local ok, hr, result = self:_modify(text)
@@ -170,11 +276,12 @@ end
 -- ConsoleSize = {height, width}, CreateStdInPipe, CreateStdOutPipe,
 -- CreateStdErrPipe
 -- @treturn hcsshim.process|nil,hcsshim.error
-function M:create_process(config)
+function S:create_process(config)
   if type(config) ~= "table" then error("bad argument #1 to 'create_process' (ProcessConfig table expected)", 2) end
   local doc, err = schema.normalize("ProcessConfig", config)
   if not doc then
-    return nil, errors.new({ kind = "container", op = "CreateProcess", id = self:id(), hresult = 0x80070057,
+    return nil, errors.new({ kind = "container", op = "CreateProcess", id = self:id(),
+      hresult = E_INVALIDARG,
       message = "invalid process configuration: " .. err })
   end
   if not doc.EmulateConsole then
@@ -194,7 +301,7 @@ end
 --- Open an existing process of the system by pid (HcsOpenProcess).
 -- @tparam integer pid as `process:pid()` reports it
 -- @treturn hcsshim.process|nil,hcsshim.error
-function M:open_process(pid)
+function S:open_process(pid)
   local p, hr, result = self:_open_process(pid)
   if not p then
     return nil, errors.from_core({ kind = "process", op = "OpenProcess", id = self:id(), pid = pid }, hr, result)

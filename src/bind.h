@@ -1,0 +1,53 @@
+/* The binding's shared helpers: how every hcsshim.core function turns a
+ * platform result into Lua values and reads its arguments.  Depends only on
+ * Lua and the platform seam; every binding file includes it, and it
+ * includes none of them.
+ *
+ * Return convention of every core function that calls the platform:
+ *   success:  the value (or true)
+ *   failure:  nil, hresult (Lua integer, the signed 32-bit value), result
+ *             (the platform's HCS result document as a JSON string, or nil)
+ * The Lua layer (lua/hcsshim/error.lua) turns the failure triple into an
+ * hcsshim.error object.  Misuse (wrong argument types, closed handles)
+ * raises a Lua error instead.
+ *
+ * Caller tables are read with raw length and raw get (no __len, __index
+ * or __newindex runs), and every copy out of them is bounded.
+ */
+#ifndef HCSSHIM_BIND_H
+#define HCSSHIM_BIND_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "platform.h"
+
+/* Pushes nil, hr, result (result freed with plat_free); returns 3. */
+int bind_fail(lua_State *L, plat_hresult hr, char *result);
+/* The two result shapes of platform calls: a JSON out-string (pushed; or
+ * the failure triple) and plain success (true; or the failure triple).
+ * Both free what the platform allocated. */
+int bind_json_result(lua_State *L, plat_hresult hr, char *out, char *result);
+int bind_ok_result(lua_State *L, plat_hresult hr, char *result);
+/* Failure of a platform function without a result document: pushes
+ * nil, hr, nil, plat_last_error() (or nil); returns 4. */
+int bind_fail_last(lua_State *L, plat_hresult hr);
+/* true, or bind_fail_last's four values. */
+int bind_ok_last(lua_State *L, plat_hresult hr);
+/* luaL_checklstring that refuses embedded NUL bytes (argument error). */
+const char *bind_check_plain(lua_State *L, int idx);
+/* Pushes the string (or nil) and frees it with plat_free. */
+void bind_push_owned(lua_State *L, char *s);
+/* Pushes t[k] of the table at idx without metamethods; returns its type. */
+int bind_rawfield(lua_State *L, int idx, const char *k);
+/* Reads a DriverInfo from a table {Flavour=, HomeDir=} or a home-dir string at idx. */
+void bind_check_driver_info(lua_State *L, int idx, plat_driver_info *info);
+/* Most parent layers a descriptor array may hold (far above any real
+ * chain: Windows caps a container at 127 layers). */
+#define BIND_MAX_LAYERS 4096
+/* Reads an array of layer paths or {ID=, Path=} tables at idx into a
+ * lua-owned array of descriptors (valid while the value at idx lives).
+ * Returns the count; *out is NULL when the count is 0. */
+size_t bind_check_layer_descriptors(lua_State *L, int idx, plat_layer_descriptor **out);
+
+#endif
