@@ -245,6 +245,14 @@ describe("images", function()
     assert.is_true(steps.read.bytes > 0 and steps.read.bytes <= size)
     assert.is_true(steps.verify.calls >= 2)
     assert.equal(2, steps.import.entries)
+    assert(image.remove(CHILD, { home = home }))
+    -- a callback that raises stops the import, and what it made goes
+    local ok, err = pcall(image.import, images .. "/child.oci.tar", { home = home,
+      progress = function(_, entries, step) if step == "import" and entries == 2 then error("enough") end end })
+    assert.is_false(ok)
+    assert.matches("enough", err)
+    assert.same({}, layer_dirs(home))
+    assert.same({}, core.list_dir(home .. "/.images"))
   end)
 
   it("turns the image config and overrides into a ProcessConfig", function()

@@ -15,7 +15,9 @@
  *
  * Every archive and file handle lives in a userdata whose __gc (and
  * __close) releases it, so an error raised by a progress callback leaks
- * nothing; an unpack that did not finish removes the files it made. */
+ * nothing; unpack and blob_digests mark theirs to-be-closed, so that
+ * happens before the error reaches the caller, and an unpack that did not
+ * finish removes the files it made. */
 #include <string.h>
 
 #include "bind.h"
@@ -170,6 +172,7 @@ static int l_unpack(lua_State *L) {
   u->made_dir = u->keep = 0;
   strcpy(u->dir, dir);
   luaL_setmetatable(L, UNPACK_MT);
+  lua_toclose(L, -1); /* released on return and on any error, not at GC */
   if (mkdir(dir, 0700) < 0) return unpack_fail(L, u, "%s: %s", dir, strerror(errno));
   u->made_dir = 1;
   if (!(u->a = archive_read_new())) return luaL_error(L, "not enough memory");
@@ -338,6 +341,7 @@ static int l_blob_digests(lua_State *L) {
   memset(b, 0, offsetof(blob, buf));
   b->fd = -1;
   luaL_setmetatable(L, BLOB_MT);
+  lua_toclose(L, -1);
   if (digest_init(&b->raw) < 0 || digest_init(&b->plain) < 0 || !(b->a = archive_read_new()))
     return luaL_error(L, "not enough memory");
   if ((b->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {

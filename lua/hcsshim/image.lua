@@ -84,25 +84,33 @@ local function verify(img, progress)
 end
 
 -- imports the layers not yet in `home`; returns the ids it made
-local function import_layers(home, img, chain, progress)
-  local made, parents, bytes = {}, {}, 0
-  local function undo()
-    for i = #made, 1, -1 do layer.destroy_layer(home, made[i]) end
-  end
+-- (into `made`, for the caller to undo)
+local function import_layers(home, img, chain, progress, made)
+  local parents, bytes = {}, 0
   for i, l in ipairs(img.layers) do
     local id = chain[i]:sub(8)
     local exists, err = layer.layer_exists(home, id)
-    if exists == nil then undo() return nil, err end
+    if exists == nil then return nil, err end
     if not exists then
-      local ok, ierr_ = layer.import_layer(home, id, l.file, parents)
+      local ok, lerr = layer.import_layer(home, id, l.file, parents)
       if ok then made[#made + 1] = id
-      elseif not layer.layer_exists(home, id) then undo() return nil, ierr_ end -- else: a concurrent import made it
+      elseif not layer.layer_exists(home, id) then return nil, lerr end -- else: a concurrent import made it
     end
     table.insert(parents, 1, home .. "/" .. id)
     bytes = bytes + (l.bytes or 0)
     if progress then progress(bytes, i, "import") end
   end
-  return made, undo
+  return true
+end
+
+-- What an import made: its unpacked files always go when it ends; its
+-- layers go unless it was `kept` (also when a progress callback raised).
+local function import_scope(home)
+  return setmetatable({ layers = {} }, { __close = function(self)
+    if self.src then self.src.close() end
+    if self.kept then return end
+    for i = #self.layers, 1, -1 do layer.destroy_layer(home, self.layers[i]) end
+  end })
 end
 
 -- removes layers of `ids` that no record and no sandbox of `home` uses
@@ -199,27 +207,27 @@ function M.import(path, opts)
   end
   local ok, derr = core.make_dirs(store.dir(home))
   if not ok then return nil, ierr("ImportImage", E_FAIL, derr) end
+  local scope <close> = import_scope(home)
   local src, serr = source.open(path, format, store.dir(home) .. "/tmp-" .. core.new_guid(),
     opts.progress and function(b, n) opts.progress(b, n, "read") end)
   if not src then return nil, ierr("ImportImage", E_BAD_FORMAT, serr.message, "path=" .. path) end
+  scope.src = src
   local img, err = source.image(src, want, opts.ref)
-  local diff_ids, chain, made, undo
+  local diff_ids, chain
   if img then diff_ids, err = verify(img, opts.progress) end
   if diff_ids then
     chain = M.chain_ids(diff_ids)
-    local lerr
-    made, lerr = import_layers(home, img, chain, opts.progress)
-    if made then undo = lerr else err = lerr end
-  elseif err and not errors.is_error(err) then
+    ok, err = import_layers(home, img, chain, opts.progress, scope.layers)
+  elseif not errors.is_error(err) then
     err = ierr("ImportImage", err.class == "digest" and E_CRC or err.class == "platform" and E_NOT_SUPPORTED
       or E_BAD_FORMAT, err.message, "path=" .. path)
   end
-  src.close()
-  if not made then return nil, err end
+  if not diff_ids or not ok then return nil, err end
   local names = opts.name and { opts.name } or img.names
   local recs = records_of(img, home, format, diff_ids, chain, names)
   ok, err = commit(home, recs)
-  if not ok then undo() return nil, err end
+  if not ok then return nil, err end
+  scope.kept = true
   return recs[1]
 end
 
