@@ -27,8 +27,8 @@ end
 -- everything under dir goes, mounts first (podman's overlay driver may
 -- leave its storage root bind-mounted)
 local function wipe(dir)
-  os.execute(("findmnt -rn -o TARGET | grep -F '%s' | sort -r | xargs -r umount -l; rm -rf --one-file-system '%s'")
-    :format(dir, dir))
+  os.execute(("findmnt -rn -o TARGET | grep -F '%s' | sort -r | xargs -r umount -l; "
+    .. "rm -rf --one-file-system '%s'"):format(dir, dir))
 end
 
 local function lua_round(i)

@@ -18,7 +18,10 @@ key=$(cat "$rootfs" "$0" | sha256sum | cut -c1-16)
 out="$cache/images-$key"
 if [ -d "$out" ]; then echo "$out"; exit 0; fi
 for tool in podman skopeo; do
-  command -v "$tool" >/dev/null || { echo "make-test-images: $tool is missing (run scripts/setup-host.sh)" >&2; exit 1; }
+  command -v "$tool" >/dev/null || {
+    echo "make-test-images: $tool is missing (run scripts/setup-host.sh)" >&2
+    exit 1
+  }
 done
 mkdir -p "$cache"
 work=$(mktemp -d "$cache/images.XXXXXX")
@@ -32,11 +35,13 @@ podman() {
   podman import --change 'CMD ["cat", "/etc/os-release"]' --change 'ENV GREETING=hello' \
     --change 'WORKDIR /etc' "$rootfs" localhost/hcsshim-test/base:1
   echo "added by the child image" >"$work/ctx/child.txt"
-  printf 'FROM localhost/hcsshim-test/base:1\nCOPY child.txt /child.txt\n' >"$work/ctx/Containerfile"
+  printf 'FROM localhost/hcsshim-test/base:1\nCOPY child.txt /child.txt\n' \
+    >"$work/ctx/Containerfile"
   podman build --network none -t localhost/hcsshim-test/child:1 "$work/ctx"
   for img in base child; do
     podman save --format oci-archive -o "$work/out/$img.oci.tar" "localhost/hcsshim-test/$img:1"
-    podman save --format docker-archive -o "$work/out/$img.docker.tar" "localhost/hcsshim-test/$img:1"
+    podman save --format docker-archive -o "$work/out/$img.docker.tar" \
+      "localhost/hcsshim-test/$img:1"
   done
   skopeo --tmpdir "$work/tmp" copy --dest-compress-format zstd \
     "oci-archive:$work/out/base.oci.tar" "oci:$work/out/zstd:base"

@@ -50,7 +50,9 @@ describe("images", function()
   end)
   before_each(function() home = env.tmpdir() .. "/layers" end)
   after_each(function()
-    for _, r in ipairs(image.list({ home = home })) do image.remove(r, { home = home, force = true }) end
+    for _, r in ipairs(image.list({ home = home })) do
+      image.remove(r, { home = home, force = true })
+    end
     assert.same({}, layer_dirs(home))
     env.must("rm -rf --one-file-system " .. home:gsub("/layers$", ""))
   end)
@@ -96,7 +98,8 @@ describe("images", function()
     assert.equal("busybox-test\n", run(img).stdout)
     local child = assert(image.import(images .. "/gzip", { home = home, name = "gzip:1" }))
     assert.equal(2, #child.chain_ids)
-    assert.equal("added by the child image\n", run(child, { args = { "cat", "/child.txt" } }).stdout)
+    local r = run(child, { args = { "cat", "/child.txt" } })
+    assert.equal("added by the child image\n", r.stdout)
   end)
 
   it("imports a shared base once, and removes only layers nothing else uses", function()
@@ -128,7 +131,8 @@ describe("images", function()
     local dir = env.tmpdir()
     env.must(("cp -r %s/zstd %s/zstd"):format(images, dir))
     local index = json.decode(slurp(dir .. "/zstd/index.json"))
-    local manifest = json.decode(slurp(dir .. "/zstd/blobs/sha256/" .. index.manifests[1].digest:sub(8)))
+    local blobs = dir .. "/zstd/blobs/sha256/"
+    local manifest = json.decode(slurp(blobs .. index.manifests[1].digest:sub(8)))
     local blob = manifest.layers[1].digest
     flip(dir .. "/zstd/blobs/sha256/" .. blob:sub(8))
     local img, err = image.import(dir .. "/zstd", { home = home })
@@ -147,8 +151,8 @@ describe("images", function()
     flip(dir .. "/d/" .. m.Layers[2], 600)
     img, err = image.import(dir .. "/d", { home = home })
     assert.is_nil(img)
-    assert.matches("blob " .. m.Layers[2] .. " (layer 2, none): the uncompressed content has sha256:",
-      tostring(err), 1, true)
+    assert.matches("blob " .. m.Layers[2] .. " (layer 2, none): the uncompressed content has "
+      .. "sha256:", tostring(err), 1, true)
     assert.matches("the config's diff_id is sha256:", tostring(err), 1, true)
     -- nothing: no layer (not even the good base layer), no record, no unpacked files
     assert.same({}, layer_dirs(home))
@@ -165,12 +169,13 @@ describe("images", function()
         list[i] = { mediaType = desc.mediaType, digest = desc.digest, size = desc.size,
                     platform = { os = "linux", architecture = p } }
       end
-      local text = assert(json.encode({ schemaVersion = 2, mediaType = "application/vnd.oci.image.index.v1+json",
+      local index_type = "application/vnd.oci.image.index.v1+json"
+      local text = assert(json.encode({ schemaVersion = 2, mediaType = index_type,
                                         manifests = list }))
       local digest = core.sha256(text)
       spit(dir .. "/blobs/sha256/" .. digest:sub(8), text)
       spit(dir .. "/index.json", assert(json.encode({ schemaVersion = 2, manifests = { {
-        mediaType = "application/vnd.oci.image.index.v1+json", digest = digest, size = #text } } })))
+        mediaType = index_type, digest = digest, size = #text } } })))
     end
     with_index({ "arm64", "amd64", "ppc64le" })
     local img = assert(image.import(dir, { home = home, name = "multi:1" }))
@@ -186,8 +191,8 @@ describe("images", function()
     none, err = image.import(dir, { home = home, name = "multi:1" })
     assert.is_nil(none)
     assert.is_true(hcsshim.is_not_supported(err))
-    assert.matches("no manifest for linux/amd64 in the image index (it has: linux/arm64, linux/ppc64le)",
-      tostring(err), 1, true)
+    assert.matches("no manifest for linux/amd64 in the image index "
+      .. "(it has: linux/arm64, linux/ppc64le)", tostring(err), 1, true)
     assert.same({}, layer_dirs(home))
   end)
 
@@ -196,11 +201,13 @@ describe("images", function()
       local ok, err = hcsshim.import_layer(home, "l", images .. "/" .. p)
       assert.is_nil(ok)
       assert.equal(0x80070057, err.hresult)
-      assert.matches("image, not a layer tar: import it with hcsshim.image.import", tostring(err), 1, true)
+      assert.matches("image, not a layer tar: import it with hcsshim.image.import", tostring(err),
+        1, true)
     end
     assert.is_false(hcsshim.layer_exists(home, "l"))
     -- a layer tar (even one holding a manifest.json) is still a layer
-    local t = tar.write(env.tmpdir() .. "/l.tar", { { name = "manifest.json", type = "file", data = "[]" } })
+    local t = tar.write(env.tmpdir() .. "/l.tar",
+      { { name = "manifest.json", type = "file", data = "[]" } })
     assert(hcsshim.import_layer(home, "l", t))
     assert(hcsshim.destroy_layer(home, "l"))
   end)
@@ -223,7 +230,8 @@ describe("images", function()
     -- a manifest that points outside the archive
     t = tar.write(dir .. "/evil2.tar", {
       { name = "manifest.json", type = "file",
-        data = '[{"Config":"../../etc/passwd","RepoTags":["evil:1"],"Layers":["' .. config .. '"]}]' },
+        data = '[{"Config":"../../etc/passwd","RepoTags":["evil:1"],"Layers":["' .. config
+          .. '"]}]' },
       { name = config, type = "file", data = "{}" },
     })
     img, err = image.import(t, { home = home })
@@ -234,13 +242,14 @@ describe("images", function()
 
   it("reports progress of every step", function()
     local steps = {}
-    assert(image.import(images .. "/child.oci.tar", { home = home, progress = function(bytes, entries, step)
+    local function progress(bytes, entries, step)
       assert.is_true(math.type(bytes) == "integer" and math.type(entries) == "integer")
       local s = steps[step] or { calls = 0, bytes = 0 }
       assert.is_true(bytes >= s.bytes)
       s.calls, s.bytes, s.entries = s.calls + 1, bytes, entries
       steps[step] = s
-    end }))
+    end
+    assert(image.import(images .. "/child.oci.tar", { home = home, progress = progress }))
     local size = tonumber((env.must("stat -c %s " .. images .. "/child.oci.tar")))
     assert.is_true(steps.read.bytes > 0 and steps.read.bytes <= size)
     assert.is_true(steps.verify.calls >= 2)
@@ -248,7 +257,9 @@ describe("images", function()
     assert(image.remove(CHILD, { home = home }))
     -- a callback that raises stops the import, and what it made goes
     local ok, err = pcall(image.import, images .. "/child.oci.tar", { home = home,
-      progress = function(_, entries, step) if step == "import" and entries == 2 then error("enough") end end })
+      progress = function(_, entries, step)
+        if step == "import" and entries == 2 then error("enough") end
+      end })
     assert.is_false(ok)
     assert.matches("enough", err)
     assert.same({}, layer_dirs(home))
@@ -258,12 +269,14 @@ describe("images", function()
   it("turns the image config and overrides into a ProcessConfig", function()
     local img = { config = { config = { Entrypoint = { "/bin/tini", "--" }, Cmd = { "serve" },
       Env = { "PATH=/bin", "A=1" }, WorkingDir = "/srv", User = "app" } } }
-    assert.same({ CommandArgs = { "/bin/tini", "--", "serve" }, Environment = { PATH = "/bin", A = "1" },
-                  WorkingDirectory = "/srv", User = "app" }, image.process_config(img))
-    assert.same({ "/bin/tini", "--", "x" }, image.process_config(img, { args = { "x" } }).CommandArgs)
+    assert.same({ CommandArgs = { "/bin/tini", "--", "serve" },
+                  Environment = { PATH = "/bin", A = "1" }, WorkingDirectory = "/srv",
+                  User = "app" }, image.process_config(img))
+    assert.same({ "/bin/tini", "--", "x" },
+      image.process_config(img, { args = { "x" } }).CommandArgs)
     assert.same({ "sh" }, image.process_config(img, { entrypoint = { "sh" } }).CommandArgs)
-    local c = image.process_config(img, { CommandLine = "ls", User = "root", Environment = { A = "2" },
-      CreateStdOutPipe = true })
+    local c = image.process_config(img, { CommandLine = "ls", User = "root",
+      Environment = { A = "2" }, CreateStdOutPipe = true })
     assert.is_nil(c.CommandArgs)
     assert.same({ CommandLine = "ls", User = "root", Environment = { PATH = "/bin", A = "2" },
                   WorkingDirectory = "/srv", CreateStdOutPipe = true }, c)

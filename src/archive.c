@@ -98,7 +98,8 @@ static int unpack_gc(lua_State *L) {
   return 0;
 }
 
-static int unpack_fail(lua_State *L, unpack *u, const char *fmt, const char *name, const char *why) {
+static int unpack_fail(lua_State *L, unpack *u, const char *fmt, const char *name,
+                       const char *why) {
   lua_pushnil(L);
   lua_pushfstring(L, fmt, name, why);
   unpack_release(u);
@@ -132,8 +133,8 @@ static const char *unpack_file(lua_State *L, unpack *u, lua_Integer *bytes, lua_
 }
 
 /* entries[name] = {file=, size=} | {link=, hard=} ; the table is on top */
-static const char *unpack_entry(lua_State *L, unpack *u, struct archive_entry *e, lua_Integer *bytes,
-                                lua_Integer *next) {
+static const char *unpack_entry(lua_State *L, unpack *u, struct archive_entry *e,
+                                lua_Integer *bytes, lua_Integer *next) {
   const char *name = archive_entry_pathname(e), *hl = archive_entry_hardlink(e), *why;
   mode_t type = archive_entry_filetype(e);
   if (type == AE_IFDIR && !hl) return NULL;
@@ -305,7 +306,8 @@ static const char *blob_drain(lua_State *L, blob *b, lua_Integer *plain_bytes) {
   la_int64_t off;
   lua_Integer next = PROGRESS_EVERY;
   const char *why;
-  int r = archive_read_next_header(b->a, &e), same = archive_filter_code(b->a, 0) == ARCHIVE_FILTER_NONE;
+  int r = archive_read_next_header(b->a, &e);
+  int same = archive_filter_code(b->a, 0) == ARCHIVE_FILTER_NONE;
   if (r == ARCHIVE_OK) {
     while ((r = archive_read_data_block(b->a, &p, &len, &off)) == ARCHIVE_OK) {
       if (!same) digest_update(&b->plain, p, len);

@@ -65,17 +65,20 @@ local function verify(img, progress)
     local step = progress and function(b) progress(done + b, i - 1, "verify") end
     local blob, diff, compression, size, _, why = core.blob_digests(l.file, step)
     local what = l.digest or l.name
-    if not blob then return nil, ierr("ImportImage", E_BAD_FORMAT, ("layer %s: %s"):format(what, diff)) end
+    if not blob then
+      return nil, ierr("ImportImage", E_BAD_FORMAT, ("layer %s: %s"):format(what, diff))
+    end
     if l.digest and blob ~= l.digest then
-      return nil, ierr("ImportImage", E_CRC, ("blob %s (layer %d): digest mismatch: the content has %s")
-        :format(l.digest, i, blob))
+      return nil, ierr("ImportImage", E_CRC,
+        ("blob %s (layer %d): digest mismatch: the content has %s"):format(l.digest, i, blob))
     end
     if not diff then
       return nil, ierr("ImportImage", E_BAD_FORMAT, ("blob %s (layer %d): %s"):format(what, i, why))
     end
     if diff ~= diff_ids[i] then
-      return nil, ierr("ImportImage", E_CRC, ("blob %s (layer %d, %s): the uncompressed content has %s, "
-        .. "the config's diff_id is %s"):format(what, i, compression, diff, tostring(diff_ids[i])))
+      return nil, ierr("ImportImage", E_CRC, ("blob %s (layer %d, %s): the uncompressed content "
+        .. "has %s, the config's diff_id is %s")
+          :format(what, i, compression, diff, tostring(diff_ids[i])))
     end
     l.compression, l.bytes = compression, size
     done = done + size
@@ -93,8 +96,9 @@ local function import_layers(home, img, chain, progress, made)
     if exists == nil then return nil, err end
     if not exists then
       local ok, lerr = layer.import_layer(home, id, l.file, parents)
+      -- (it may exist now all the same: a concurrent import made it)
       if ok then made[#made + 1] = id
-      elseif not layer.layer_exists(home, id) then return nil, lerr end -- else: a concurrent import made it
+      elseif not layer.layer_exists(home, id) then return nil, lerr end
     end
     table.insert(parents, 1, home .. "/" .. id)
     bytes = bytes + (l.bytes or 0)
@@ -127,7 +131,9 @@ local function collect(home, ids)
 end
 
 local function check_opts(opts, fname)
-  if opts ~= nil and type(opts) ~= "table" then error("bad argument #2 to '" .. fname .. "' (table expected)", 3) end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("bad argument #2 to '" .. fname .. "' (table expected)", 3)
+  end
   opts = opts or {}
   if opts.progress ~= nil and type(opts.progress) ~= "function" then
     error(fname .. ": `progress` must be a function", 3)
@@ -151,8 +157,9 @@ local function records_of(img, home, format, diff_ids, chain, names)
   for _, l in ipairs(img.layers) do size = size + (l.bytes or 0) end
   for i, name in ipairs(#names > 0 and names or { false }) do
     recs[i] = { name = name or nil, id = img.config_digest, manifest_digest = img.manifest_digest,
-                format = format, home = home, config = img.config, diff_ids = diff_ids, chain_ids = chain,
-                platform = img.config.os .. "/" .. img.config.architecture, size = size, imported = os.time() }
+                format = format, home = home, config = img.config, diff_ids = diff_ids,
+                chain_ids = chain, platform = img.config.os .. "/" .. img.config.architecture,
+                size = size, imported = os.time() }
   end
   return recs
 end
@@ -199,11 +206,14 @@ function M.import(path, opts)
   local home
   opts, home = check_opts(opts, "import")
   local want = want_platform(opts)
-  if not core.archive_unpack then return nil, ierr("ImportImage", E_NOT_SUPPORTED, "image import needs Linux") end
+  if not core.archive_unpack then
+    return nil, ierr("ImportImage", E_NOT_SUPPORTED, "image import needs Linux")
+  end
   local format = fmt.detect(path)
   if not format then
     return nil, ierr("ImportImage", E_NOT_SUPPORTED,
-      path .. " is not an OCI image layout, oci-archive or docker-archive (a layer tar goes to import_layer)")
+      path .. " is not an OCI image layout, oci-archive or docker-archive"
+      .. " (a layer tar goes to import_layer)")
   end
   local ok, derr = core.make_dirs(store.dir(home))
   if not ok then return nil, ierr("ImportImage", E_FAIL, derr) end
@@ -219,8 +229,9 @@ function M.import(path, opts)
     chain = M.chain_ids(diff_ids)
     ok, err = import_layers(home, img, chain, opts.progress, scope.layers)
   elseif not errors.is_error(err) then
-    err = ierr("ImportImage", err.class == "digest" and E_CRC or err.class == "platform" and E_NOT_SUPPORTED
-      or E_BAD_FORMAT, err.message, "path=" .. path)
+    local hr = err.class == "digest" and E_CRC or err.class == "platform" and E_NOT_SUPPORTED
+      or E_BAD_FORMAT
+    err = ierr("ImportImage", hr, err.message, "path=" .. path)
   end
   if not diff_ids or not ok then return nil, err end
   local names = opts.name and { opts.name } or img.names
@@ -241,11 +252,14 @@ end
 
 local function resolve(ref, opts, op)
   if type(ref) == "table" and ref.id then return { ref } end
-  if type(ref) ~= "string" then error("bad argument #1 to '" .. op .. "' (image name, id or record expected)", 3) end
+  if type(ref) ~= "string" then
+    error("bad argument #1 to '" .. op .. "' (image name, id or record expected)", 3)
+  end
   local _, home = check_opts(opts, op)
   local hits = store.find(home, ref)
   if #hits == 0 then
-    return nil, ierr(op == "inspect" and "InspectImage" or "RemoveImage", E_NOT_FOUND, "no image " .. ref, "home=" .. home)
+    return nil, ierr(op == "inspect" and "InspectImage" or "RemoveImage", E_NOT_FOUND,
+      "no image " .. ref, "home=" .. home)
   end
   return hits
 end
@@ -274,8 +288,9 @@ function M.remove(ref, opts)
   if #hits > 1 and not (opts and opts.force) then
     local names = {}
     for i, r in ipairs(hits) do names[i] = r.name or r.id end
-    return nil, ierr("RemoveImage", E_INVALIDARG, ("%s names %d images (%s); pass force to remove them all")
-      :format(tostring(ref), #hits, table.concat(names, ", ")))
+    return nil, ierr("RemoveImage", E_INVALIDARG,
+      ("%s names %d images (%s); pass force to remove them all")
+        :format(tostring(ref), #hits, table.concat(names, ", ")))
   end
   local ids = {}
   for _, r in ipairs(hits) do
@@ -307,7 +322,8 @@ end
 -- @treturn table|nil,hcsshim.error ProcessConfig (E_INVALIDARG when there is no command)
 function M.process_config(img, overrides)
   overrides = overrides or {}
-  local c = type(img.config) == "table" and type(img.config.config) == "table" and img.config.config or {}
+  local c = type(img.config) == "table" and type(img.config.config) == "table" and img.config.config
+    or {}
   local cfg = {}
   for k, v in pairs(overrides) do if k ~= "args" and k ~= "entrypoint" then cfg[k] = v end end
   if cfg.CommandLine == nil and cfg.CommandArgs == nil then
@@ -317,7 +333,8 @@ function M.process_config(img, overrides)
     for _, a in ipairs(entry) do args[#args + 1] = a end
     for _, a in ipairs(cmd) do args[#args + 1] = a end
     if #args == 0 then
-      return nil, ierr("ProcessConfig", E_INVALIDARG, "the image has no Entrypoint or Cmd: give a command")
+      return nil, ierr("ProcessConfig", E_INVALIDARG,
+        "the image has no Entrypoint or Cmd: give a command")
     end
     cfg.CommandArgs = args
   end
@@ -328,7 +345,9 @@ function M.process_config(img, overrides)
   end
   for k, v in pairs(overrides.Environment or {}) do env[k] = v end
   if next(env) then cfg.Environment = env end
-  if cfg.WorkingDirectory == nil and c.WorkingDir and c.WorkingDir ~= "" then cfg.WorkingDirectory = c.WorkingDir end
+  if cfg.WorkingDirectory == nil and c.WorkingDir and c.WorkingDir ~= "" then
+    cfg.WorkingDirectory = c.WorkingDir
+  end
   if cfg.User == nil and c.User and c.User ~= "" then cfg.User = c.User end
   return cfg
 end

@@ -24,9 +24,10 @@ function M.host_platform()
   local p = io.popen("uname -m 2>/dev/null")
   local m = p and p:read("l") or ""
   if p then p:close() end
-  local map = { x86_64 = { "amd64" }, aarch64 = { "arm64", "v8" }, armv7l = { "arm", "v7" }, armv6l = { "arm", "v6" },
-                i686 = { "386" }, i386 = { "386" }, ppc64le = { "ppc64le" }, s390x = { "s390x" },
-                riscv64 = { "riscv64" }, mips64 = { "mips64" } }
+  local map = { x86_64 = { "amd64" }, aarch64 = { "arm64", "v8" }, armv7l = { "arm", "v7" },
+                armv6l = { "arm", "v6" }, i686 = { "386" }, i386 = { "386" },
+                ppc64le = { "ppc64le" }, s390x = { "s390x" }, riscv64 = { "riscv64" },
+                mips64 = { "mips64" } }
   local a = map[m] or { m }
   return "linux", a[1], a[2]
 end
@@ -50,17 +51,20 @@ end
 
 local function new_error(message, class) return { message = message, class = class } end
 
+-- nil and an error table; class "digest", "platform" or nil
+local function fail(class, text, ...) return nil, new_error(text:format(...), class) end
+
 -- the file of archive member `name`, following links inside the archive
 local function resolve(entries, name)
   local cur = lexical(name)
   for _ = 1, 40 do
     local e = cur and entries[cur]
-    if not e then return nil, new_error(("%q is missing from the image"):format(name)) end
+    if not e then return fail(nil, "%q is missing from the image", name) end
     if e.file then return e.file end
     local dir = cur:match("^(.*)/[^/]*$") or ""
     cur = lexical(e.link, not e.hard and dir or nil)
   end
-  return nil, new_error(("%q: too many links"):format(name))
+  return fail(nil, "%q: too many links", name)
 end
 
 local function read_file(path)
@@ -84,9 +88,9 @@ function M.open(path, format, staging, progress)
   if fmt.is_dir(path) then
     function src.file(name)
       local clean = lexical(name)
-      if not clean or clean == "" then return nil, new_error(("%q leaves the image folder"):format(name)) end
+      if not clean or clean == "" then return fail(nil, "%q leaves the image folder", name) end
       local f = io.open(path .. "/" .. clean)
-      if not f then return nil, new_error(("%q is missing from the image"):format(name)) end
+      if not f then return fail(nil, "%q is missing from the image", name) end
       f:close()
       return path .. "/" .. clean
     end
@@ -116,29 +120,33 @@ function M.open(path, format, staging, progress)
 end
 
 local function check_digest(d)
-  return type(d) == "string" and d:match("^sha256:" .. string.rep("%x", 64) .. "$") and d:lower() == d
+  return type(d) == "string" and d:match("^sha256:" .. string.rep("%x", 64) .. "$")
+    and d:lower() == d
 end
 
 -- a blob by descriptor, its digest checked; returns text, decoded
 local function read_blob(src, desc, what)
   if not check_digest(desc.digest) then
-    return nil, new_error(("%s: unsupported or malformed digest %s"):format(what, tostring(desc.digest)))
+    return fail(nil, "%s: unsupported or malformed digest %s", what, tostring(desc.digest))
   end
   local text, err = src.read("blobs/sha256/" .. desc.digest:sub(8))
   if not text then return nil, err end
   local got = core.sha256(text)
   if got ~= desc.digest then
-    return nil, new_error(("blob %s (%s): digest mismatch: the content has %s"):format(desc.digest, what, got),
-      "digest")
+    return fail("digest", "blob %s (%s): digest mismatch: the content has %s", desc.digest, what,
+      got)
   end
   local v = json.decode(text)
-  if type(v) ~= "table" then return nil, new_error(("blob %s (%s): not a JSON object"):format(desc.digest, what)) end
+  if type(v) ~= "table" then
+    return fail(nil, "blob %s (%s): not a JSON object", desc.digest, what)
+  end
   return text, v
 end
 
 local function platform_text(p)
   if type(p) ~= "table" then return "unknown" end
-  return tostring(p.os) .. "/" .. tostring(p.architecture) .. (p.variant and ("/" .. p.variant) or "")
+  return tostring(p.os) .. "/" .. tostring(p.architecture)
+    .. (p.variant and ("/" .. p.variant) or "")
 end
 
 local function platform_matches(p, want)
@@ -166,7 +174,7 @@ local function pick(src, index, want, ref, depth)
     end
   end
   if #list == 0 then
-    if #seen == 0 and ref then return nil, new_error(("no image named %q in the index"):format(ref)) end
+    if #seen == 0 and ref then return fail(nil, "no image named %q in the index", ref) end
     return nil, new_error(("no manifest for %s in the image index (it has: %s)")
       :format(platform_text(want), table.concat(seen, ", ")), "platform")
   end
@@ -188,7 +196,8 @@ end
 
 local function check_config_platform(config, want)
   if config.os ~= want.os or config.architecture ~= want.architecture then
-    return nil, new_error(("the image is for %s, not %s"):format(platform_text(config), platform_text(want)), "platform")
+    return fail("platform", "the image is for %s, not %s", platform_text(config),
+      platform_text(want))
   end
   return true
 end
@@ -203,19 +212,19 @@ local function oci_image(src, want, ref)
   local mtext, manifest = read_blob(src, desc, "manifest")
   if not mtext then return nil, manifest end
   if type(manifest.config) ~= "table" or type(manifest.layers) ~= "table" then
-    return nil, new_error(("blob %s is not an image manifest"):format(desc.digest))
+    return fail(nil, "blob %s is not an image manifest", desc.digest)
   end
   local ctext, config = read_blob(src, manifest.config, "config")
   if not ctext then return nil, config end
-  local img = { names = { desc.ref }, manifest_digest = desc.digest, config_digest = manifest.config.digest,
-                config = config, layers = {} }
+  local img = { names = { desc.ref }, manifest_digest = desc.digest,
+                config_digest = manifest.config.digest, config = config, layers = {} }
   for i, l in ipairs(manifest.layers) do
     if not check_digest(l.digest) then
-      return nil, new_error(("layer %d: unsupported or malformed digest %s"):format(i, tostring(l.digest)))
+      return fail(nil, "layer %d: unsupported or malformed digest %s", i, tostring(l.digest))
     end
     local mt = tostring(l.mediaType)
     if not mt:find("tar", 1, true) or mt:find("encrypted", 1, true) then
-      return nil, new_error(("blob %s: layer media type %s is not supported"):format(l.digest, mt))
+      return fail(nil, "blob %s: layer media type %s is not supported", l.digest, mt)
     end
     local file, ferr = src.file("blobs/sha256/" .. l.digest:sub(8))
     if not file then return nil, ferr end
@@ -228,7 +237,7 @@ local function docker_image(src, ref)
   local text, err = src.read("manifest.json")
   if not text then return nil, err end
   local list = json.decode(text)
-  if type(list) ~= "table" or #list == 0 then return nil, new_error("manifest.json lists no image") end
+  if type(list) ~= "table" or #list == 0 then return fail(nil, "manifest.json lists no image") end
   local chosen, tags = {}, {}
   for _, m in ipairs(list) do
     local names = type(m.RepoTags) == "table" and m.RepoTags or {}
@@ -240,8 +249,9 @@ local function docker_image(src, ref)
     if hit then chosen[#chosen + 1] = m end
   end
   if #chosen ~= 1 then
-    return nil, new_error(#chosen == 0 and ("no image named %q in manifest.json"):format(ref)
-      or ("manifest.json holds %d images; choose one with `ref` (%s)"):format(#chosen, table.concat(tags, ", ")))
+    if #chosen == 0 then return fail(nil, "no image named %q in manifest.json", ref) end
+    return fail(nil, "manifest.json holds %d images; choose one with `ref` (%s)", #chosen,
+      table.concat(tags, ", "))
   end
   local m = chosen[1]
   local ctext, cerr = src.read(tostring(m.Config))
@@ -249,12 +259,12 @@ local function docker_image(src, ref)
   local digest = core.sha256(ctext)
   local named = tostring(m.Config):match(string.rep("%x", 64))
   if named and "sha256:" .. named ~= digest then
-    return nil, new_error(("blob %s (config): digest mismatch: the content has %s"):format(m.Config, digest), "digest")
+    return fail("digest", "blob %s (config): digest mismatch: the content has %s", m.Config, digest)
   end
   local config = json.decode(ctext)
-  if type(config) ~= "table" then return nil, new_error(("%s: not a JSON object"):format(m.Config)) end
-  local img = { names = type(m.RepoTags) == "table" and m.RepoTags or {}, config_digest = digest, config = config,
-                layers = {} }
+  if type(config) ~= "table" then return fail(nil, "%s: not a JSON object", m.Config) end
+  local img = { names = type(m.RepoTags) == "table" and m.RepoTags or {}, config_digest = digest,
+                config = config, layers = {} }
   for i, name in ipairs(type(m.Layers) == "table" and m.Layers or {}) do
     local file, ferr = src.file(tostring(name))
     if not file then return nil, ferr end

@@ -16,7 +16,9 @@ local function data_root() return os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hc
 -- caller of run) and nothing is made.  Returns the NAT policies of `ports`.
 local function check_options(opts)
   local function bad(msg) error("run: " .. msg, 4) end
-  if not opts.layers and not opts.rootfs and not opts.image then bad("`layers`, `rootfs` or `image` is required") end
+  if not opts.layers and not opts.rootfs and not opts.image then
+    bad("`layers`, `rootfs` or `image` is required")
+  end
   if opts.layers ~= nil and type(opts.layers) ~= "table" then
     bad("`layers` must be an array of layer paths")
   end
