@@ -265,23 +265,4 @@ describe("images", function()
     assert.same({}, layer_dirs(home))
     assert.same({}, core.list_dir(home .. "/.images"))
   end)
-
-  it("turns the image config and overrides into a ProcessConfig", function()
-    local img = { config = { config = { Entrypoint = { "/bin/tini", "--" }, Cmd = { "serve" },
-      Env = { "PATH=/bin", "A=1" }, WorkingDir = "/srv", User = "app" } } }
-    assert.same({ CommandArgs = { "/bin/tini", "--", "serve" },
-                  Environment = { PATH = "/bin", A = "1" }, WorkingDirectory = "/srv",
-                  User = "app" }, image.process_config(img))
-    assert.same({ "/bin/tini", "--", "x" },
-      image.process_config(img, { args = { "x" } }).CommandArgs)
-    assert.same({ "sh" }, image.process_config(img, { entrypoint = { "sh" } }).CommandArgs)
-    local c = image.process_config(img, { CommandLine = "ls", User = "root",
-      Environment = { A = "2" }, CreateStdOutPipe = true })
-    assert.is_nil(c.CommandArgs)
-    assert.same({ CommandLine = "ls", User = "root", Environment = { PATH = "/bin", A = "2" },
-                  WorkingDirectory = "/srv", CreateStdOutPipe = true }, c)
-    local none, err = image.process_config({ config = { config = {} } })
-    assert.is_nil(none)
-    assert.equal(0x80070057, err.hresult)
-  end)
 end)
