@@ -72,6 +72,10 @@ local function verify(img, progress)
       return nil, ierr("ImportImage", E_CRC,
         ("blob %s (layer %d): digest mismatch: the content has %s"):format(l.digest, i, blob))
     end
+    if math.type(l.size) == "integer" and l.size ~= size then
+      return nil, ierr("ImportImage", E_CRC, ("blob %s (layer %d): %d bytes, the manifest says %d")
+        :format(what, i, size, l.size))
+    end
     if not diff then
       return nil, ierr("ImportImage", E_BAD_FORMAT, ("blob %s (layer %d): %s"):format(what, i, why))
     end

@@ -132,6 +132,10 @@ local function read_blob(src, desc, what)
   local text, err = src.read("blobs/sha256/" .. desc.digest:sub(8))
   if not text then return nil, err end
   local got = core.sha256(text)
+  if math.type(desc.size) == "integer" and desc.size ~= #text then
+    return fail("digest", "blob %s (%s): %d bytes, the descriptor says %d", desc.digest, what, #text,
+      desc.size)
+  end
   if got ~= desc.digest then
     return fail("digest", "blob %s (%s): digest mismatch: the content has %s", desc.digest, what,
       got)
