@@ -30,10 +30,13 @@ HEADERS   = $(wildcard src/*.h) $(wildcard src/linux/*.h) $(wildcard src/linux/m
 CORE_SO   = $(BUILD)/hcsshim/core.so
 MONITOR   = $(BUILD)/hcsshim/monitor
 
+# `make test WIN32_TESTS=0` leaves out the Wine suite (the test VM does)
+WIN32_TESTS ?= 1
+
 RUN_ENV = LUA_PATH="./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;" \
           LUA_CPATH="./$(BUILD)/?.so;;"
 
-.PHONY: all setup demo test test-lua test-leaks bench clean install sanitize valgrind test-unit
+.PHONY: all setup demo test test-lua test-leaks test-vm rock bench clean install sanitize valgrind test-unit
 
 all: $(CORE_SO) $(MONITOR)
 
@@ -59,7 +62,19 @@ demo: setup
 
 test: setup
 	@$(MAKE) --no-print-directory all $(BUILD)/hcs_linux_test $(BUILD)/spec/layer_test
-	BUILD=$(BUILD) HCSSHIM_WIN32_TESTS=1 $(RUN_ENV) sh scripts/run-tests.sh $(LUA)
+	BUILD=$(BUILD) HCSSHIM_WIN32_TESTS=$(WIN32_TESTS) $(RUN_ENV) sh scripts/run-tests.sh $(LUA)
+
+# The suite, the demo, a systemd stop scenario and the README's LuaRocks
+# commands inside a Debian 12 VM (systemd, cgroup v2) under QEMU, TCG when
+# there is no KVM.  The image is built once and cached in
+# /var/cache/hcsshim/vm (scripts/vm/build-image.sh); VM_TIMEOUT bounds a run.
+test-vm:
+	@sh scripts/vm/run.sh
+
+# LuaRocks on Debian 12: `luarocks make` for Lua 5.4 with Debian's lua-cjson
+# package declared as the lua-cjson rock (works offline)
+rock:
+	@BUILD=$(BUILD) sh scripts/luarocks-make.sh
 
 # The specs that need no root and no container (the `unit` run of .busted):
 # builds the core only, never sets up the host.
@@ -81,6 +96,14 @@ install: all
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/hcsshim
+
+# The reference bytes of the HCS/HNS documents (spec/fixtures/golden), from
+# Go's encoding/json and hcsshim's structs (tools/golden).  Needs Go (Debian
+# golang-go, standard library only); `make test` only reads the committed files.
+GO ?= go
+.PHONY: goldens
+goldens:
+	cd tools/golden && GOFLAGS=-mod=mod GOPROXY=off $(GO) run . $(CURDIR)/spec/fixtures/golden
 
 # C tests of the Linux layer store (root: overlay mounts, chown, mknod)
 LAYER_SRC = src/linux/layer.c src/linux/layer_store.c src/linux/tar_import.c \
@@ -174,3 +197,36 @@ test-win32:
 	@sh scripts/setup-win32.sh --wine
 	@$(MAKE) --no-print-directory $(W32_CORE) $(W32_DOUBLE) $(W32_CTL) $(W32_IPHLP)
 	@BUILD=$(BUILD) sh scripts/run-win32-tests.sh
+
+# ---- lint, as CI runs it (.ci/run: `make lint`, then `make test`) ----
+# Every part runs (-k) and says "ok" or what it found; `make lint` fails if
+# any part did.  The tools are Debian's clang-format 14, lua-check and
+# shellcheck, installed by setup-lint (root, once).  `make format` applies
+# .clang-format to the same C files.  lint-rooms runs the rooms' dependency
+# check once the Makefile has a check-rooms target, and says so until then.
+C_STYLE_FILES = $(sort $(shell find src spec/c -name '*.[ch]') $(wildcard spec/win32/*.c))
+LUA_LINT_DIRS = lua spec bench examples
+SH_LINT_FILES = $(wildcard scripts/*.sh scripts/vm/*.sh) .ci/run
+
+.PHONY: lint setup-lint lint-c lint-lua lint-sh lint-rooms format
+lint: setup-lint
+	@$(MAKE) --no-print-directory -k lint-c lint-lua lint-sh lint-rooms
+
+setup-lint:
+	@sh scripts/apt-install.sh setup-lint clang-format lua-check shellcheck
+
+lint-c:
+	@sh scripts/check-format.sh $(C_STYLE_FILES)
+
+lint-lua:
+	@luacheck -q --no-color $(LUA_LINT_DIRS) && echo "lint-lua: ok"
+
+lint-sh:
+	@shellcheck $(SH_LINT_FILES) && echo "lint-sh: ok ($(words $(SH_LINT_FILES)) files)"
+
+lint-rooms:
+	@if grep -qs '^check-rooms:' $(MAKEFILE_LIST); then $(MAKE) --no-print-directory check-rooms; \
+	else echo "lint-rooms: no check-rooms target yet (skipped)"; fi
+
+format: setup-lint
+	clang-format -i $(C_STYLE_FILES)

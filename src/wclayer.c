@@ -20,8 +20,10 @@ static int four(lua_State *L, plat_hresult (*f)(const plat_driver_info *, const 
   const char *id, *second;
   size_t n;
   bind_check_driver_info(L, 1, &info);
-  id = bind_check_plain(L, 2);
+  if (!(id = bind_check_layer_id(L, 2))) return bind_fail_layer_id(L, 2);
   second = bind_check_plain(L, 3);
+  /* CopyLayer's second argument is the new layer's id; the others' a folder */
+  if (f == plat_CopyLayer && !bind_check_layer_id(L, 3)) return bind_fail_layer_id(L, 3);
   n = bind_check_layer_descriptors(L, 4, &d);
   return bind_ok_last(L, f(&info, id, second, d, n));
 }
@@ -71,7 +73,7 @@ static int begin(lua_State *L, const char *mt,
   plat_layer_stream ctx = NULL;
   stream *s;
   bind_check_driver_info(L, 1, &info);
-  id = bind_check_plain(L, 2);
+  if (!(id = bind_check_layer_id(L, 2))) return bind_fail_layer_id(L, 2);
   n = bind_check_layer_descriptors(L, 3, &d);
   s = (stream *)lua_newuserdatauv(L, sizeof *s, 0);
   s->ctx = NULL;

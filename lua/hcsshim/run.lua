@@ -97,7 +97,8 @@ local function make_endpoint(opts, id, pols, later)
     net, err = network.provision(opts.network)
   else
     net, err = hns.get_network_by_name(opts.network)
-    if not net then net, err = hns.get_network(opts.network) end
+    -- a network id is a GUID; a name that is none stays "not found"
+    if not net and guid.parse_guid(opts.network) then net, err = hns.get_network(opts.network) end
   end
   if not net then return nil, err end
   local ep

@@ -44,7 +44,8 @@ function M.busybox_tar()
   M.must(("mkdir -p %s/bin %s/etc %s/tmp %s/root %s/home/app %s/proc %s/sys %s/dev %s/data")
     :format(root, root, root, root, root, root, root, root, root))
   M.must(("cp /bin/busybox %s/bin/busybox"):format(root))
-  M.must(("cd %s/bin && for a in $(./busybox --list); do [ \"$a\" = busybox ] || ln -s busybox \"$a\"; done"):format(root))
+  M.must(("cd %s/bin && for a in $(./busybox --list); do [ \"$a\" = busybox ] || ln -s busybox \"$a\"; done")
+    :format(root))
   local f = assert(io.open(root .. "/etc/passwd", "w"))
   f:write("root:x:0:0:root:/root:/bin/sh\n",
     "app:x:1000:1000:app:/home/app:/bin/sh\n",
