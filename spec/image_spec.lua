@@ -121,6 +121,7 @@ describe("images", function()
     assert(hcsshim.destroy_layer(home, "sb"))
     -- importing the child again adopts the kept layers; removing it removes them
     child = assert(image.import(images .. "/child.docker.tar", { home = home }))
+    assert.equal(CHILD, child.name)
     assert.equal(before, inode(base_dir))
     assert.equal(2, #assert(image.remove(CHILD, { home = home })))
     assert.same({}, layer_dirs(home))

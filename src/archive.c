@@ -67,10 +67,10 @@ static void progress(lua_State *L, int idx, lua_Integer bytes, lua_Integer entri
 
 typedef struct unpack {
   struct archive *a;
-  int fd;           /* the file being written, or -1 */
-  unsigned nfiles;  /* files made in dir: 00000000 .. nfiles-1 */
+  int fd;          /* the file being written, or -1 */
+  unsigned nfiles; /* files made in dir: 00000000 .. nfiles-1 */
   int made_dir;
-  int keep;         /* finished: the caller owns dir now */
+  int keep; /* finished: the caller owns dir now */
   char dir[4096];
   char buf[CHUNK];
 } unpack;
@@ -321,8 +321,7 @@ static const char *blob_drain(lua_State *L, blob *b, lua_Integer *plain_bytes) {
   /* even after a decompression error the blob digest is finished, so a
    * damaged blob is reported as a digest mismatch first */
   why = r != ARCHIVE_EOF ? aerr(b->a) : NULL;
-  while (blob_read(b->a, b, &p) > 0) {
-  }
+  while (blob_read(b->a, b, &p) > 0) {}
   return why;
 }
 
@@ -356,8 +355,7 @@ static int l_blob_digests(lua_State *L) {
   archive_read_support_format_empty(b->a);
   if (archive_read_open(b->a, b, NULL, blob_read, NULL) != ARCHIVE_OK) {
     why = aerr(b->a);
-    while (blob_read(b->a, b, &p) > 0) {
-    }
+    while (blob_read(b->a, b, &p) > 0) {}
   } else {
     why = blob_drain(L, b, &plain_bytes);
   }
@@ -386,12 +384,10 @@ static void new_mt(lua_State *L, const char *name, lua_CFunction gc) {
   lua_pop(L, 1);
 }
 
-static const luaL_Reg functions[] = {
-  {"archive_unpack", l_unpack},
-  {"archive_entries", l_entries},
-  {"blob_digests", l_blob_digests},
-  {NULL, NULL}
-};
+static const luaL_Reg functions[] = {{"archive_unpack", l_unpack},
+                                     {"archive_entries", l_entries},
+                                     {"blob_digests", l_blob_digests},
+                                     {NULL, NULL}};
 
 void core_open_archive(lua_State *L) {
   new_mt(L, UNPACK_MT, unpack_gc);

@@ -126,12 +126,10 @@ static int l_make_dirs(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg functions[] = {
-  {"write_file_atomic", l_write_atomic},
-  {"list_dir", l_list_dir},
-  {"make_dirs", l_make_dirs},
-  {NULL, NULL}
-};
+static const luaL_Reg functions[] = {{"write_file_atomic", l_write_atomic},
+                                     {"list_dir", l_list_dir},
+                                     {"make_dirs", l_make_dirs},
+                                     {NULL, NULL}};
 
 void core_open_files(lua_State *L) { luaL_setfuncs(L, functions, 0); }
 #else
