@@ -58,6 +58,7 @@ setup:
 demo: setup
 	@$(MAKE) --no-print-directory all
 	$(RUN_ENV) $(LUA) examples/run_container.lua $(ROOTFS)
+	$(RUN_ENV) $(LUA) examples/run_image.lua
 
 test: setup
 	@$(MAKE) --no-print-directory all $(BUILD)/hcs_linux_test $(BUILD)/spec/layer_test
@@ -85,6 +86,7 @@ bench: setup
 	@$(MAKE) --no-print-directory all
 	$(RUN_ENV) $(LUA) bench/lifecycle.lua
 	$(RUN_ENV) $(LUA) bench/hns_endpoint.lua
+	$(RUN_ENV) $(LUA) bench/image_import.lua
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/hcsshim $(DESTDIR)$(LUADIR)/hcsshim

@@ -53,6 +53,7 @@ typedef intptr_t plat_handle;
 #define PLAT_E_NO_MORE_FILES             ((plat_hresult)0x80070012)
 #define PLAT_E_BAD_FORMAT                ((plat_hresult)0x8007000B) /* bad/hostile archive */
 #define PLAT_E_DISK_FULL                 ((plat_hresult)0x80070070)
+#define PLAT_E_CRC                       ((plat_hresult)0x80070017) /* a digest mismatch */
 #define PLAT_E_TIMEOUT                   ((plat_hresult)0x800705B4)
 #define PLAT_STATUS_CONTROL_C_EXIT       ((plat_hresult)0xC000013A) /* an exit code */
 #define PLAT_HCS_E_UNKNOWN_MESSAGE       ((plat_hresult)0xC037010B)
