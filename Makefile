@@ -64,6 +64,7 @@ bench: setup
 	@$(MAKE) --no-print-directory all
 	$(RUN_ENV) $(LUA) bench/lifecycle.lua
 	$(RUN_ENV) $(LUA) bench/hns_endpoint.lua
+	$(RUN_ENV) $(LUA) bench/monitor_memory.lua
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/hcsshim $(DESTDIR)$(LUADIR)/hcsshim
