@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "platform.h"
-#include "linux/hns.h"
+#include "linux/network/hns.h"
 
 static int failures, checks;
 #define CHECK(cond, ...)                                                        \

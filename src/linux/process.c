@@ -2,7 +2,7 @@
  * process handle has its own monitor connection, so it outlives the system
  * handle, and the monitor keeps a stopped system (and its exit codes)
  * while any of them is open. */
-#include "monclient.h"
+#include "linux/compute/monclient.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -19,7 +19,7 @@ static plat_hresult new_handle(const char *id, uint32_t pid, int fd, hl_process 
   hl_process *p = calloc(1, sizeof *p);
   if (!p || !(p->id = strdup(id))) {
     free(p);
-    return hl_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+    return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
   }
   p->pid = pid;
   p->fd = fd;
@@ -90,36 +90,36 @@ plat_hresult plat_HcsCreateProcess(plat_system system, const char *parameters, p
   hl_procconf pc;
   json_t *req = NULL, *st = NULL, *rep = NULL;
   plat_hresult hr;
-  int fd = -1, rootfd = -1, pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}}, child[3], nchild = 0, rfds[HL_MAX_FDS], nr = 0;
+  int fd = -1, rootfd = -1, pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}}, child[3], nchild = 0, rfds[CMN_MAX_FDS], nr = 0;
   hl_process *p = NULL;
   memset(&pc, 0, sizeof pc);
   if (result) *result = NULL;
   if (process) *process = NULL;
   if (info) { info->ProcessId = 0; info->StdInput = info->StdOutput = info->StdError = PLAT_NO_HANDLE; }
-  if (!s) return hl_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
+  if (!s) return cmn_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
   req = json_pack("{s:s}", "op", "state");
   hr = hl_mon_call(s->fd, &s->mu, s->id, req, NULL, 0, &st, NULL, NULL, result);
   json_decref(req);
   req = NULL;
   if (hr < 0) return hr;
-  if (strcmp(hl_str(st, "State") ? hl_str(st, "State") : "", "Running") != 0) {
-    hr = hl_fail(result, PLAT_HCS_E_INVALID_STATE, "compute system %s is %s, not Running: cannot create a process", s->id,
-                 hl_str(st, "State") ? hl_str(st, "State") : "in an unknown state");
+  if (strcmp(cmn_str(st, "State") ? cmn_str(st, "State") : "", "Running") != 0) {
+    hr = cmn_fail(result, PLAT_HCS_E_INVALID_STATE, "compute system %s is %s, not Running: cannot create a process", s->id,
+                 cmn_str(st, "State") ? cmn_str(st, "State") : "in an unknown state");
     goto out;
   }
   {
     /* the container's own view of its root, mounts included */
     char rp[64];
-    snprintf(rp, sizeof rp, "/proc/%d/root", (int)json_integer_value(hl_get(st, "InitPid")));
+    snprintf(rp, sizeof rp, "/proc/%d/root", (int)json_integer_value(cmn_get(st, "InitPid")));
     rootfd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (rootfd < 0) { hr = hl_fail(result, PLAT_HCS_E_INVALID_STATE, "compute system %s: cannot open its root: %s", s->id, strerror(errno)); goto out; }
+    if (rootfd < 0) { hr = cmn_fail(result, PLAT_HCS_E_INVALID_STATE, "compute system %s: cannot open its root: %s", s->id, strerror(errno)); goto out; }
   }
   if ((hr = hl_parse_process(parameters, rootfd, &pc, result)) < 0) goto out;
   if (!pc.console) {
     int want[3] = {pc.in, pc.out, pc.err};
     for (int i = 0; i < 3; i++) {
       if (!want[i]) continue;
-      if (pipe2(pipes[i], O_CLOEXEC) < 0) { hr = hl_fail(result, PLAT_E_FAIL, "pipe: %s", strerror(errno)); goto out; }
+      if (pipe2(pipes[i], O_CLOEXEC) < 0) { hr = cmn_fail(result, PLAT_E_FAIL, "pipe: %s", strerror(errno)); goto out; }
       child[nchild++] = i == 0 ? pipes[i][0] : pipes[i][1];
     }
   }
@@ -128,7 +128,7 @@ plat_hresult plat_HcsCreateProcess(plat_system system, const char *parameters, p
                   "Err", pc.err, "Console", pc.console);
   hr = hl_mon_call(fd, NULL, s->id, req, child, nchild, &rep, rfds, &nr, result);
   if (hr < 0) goto out;
-  if ((hr = new_handle(s->id, (uint32_t)json_integer_value(hl_get(rep, "Pid")), fd, &p, result)) < 0) goto out;
+  if ((hr = new_handle(s->id, (uint32_t)json_integer_value(cmn_get(rep, "Pid")), fd, &p, result)) < 0) goto out;
   fd = -1;
   if (info) {
     info->ProcessId = p->pid;
@@ -166,7 +166,7 @@ plat_hresult plat_HcsOpenProcess(plat_system system, uint32_t pid, plat_process 
   int fd;
   if (result) *result = NULL;
   *process = NULL;
-  if (!s) return hl_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
+  if (!s) return cmn_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
   if ((hr = hl_mon_connect(s->id, &fd, result)) < 0) return hr;
   req = json_pack("{s:s,s:i}", "op", "proc", "Pid", (int)pid);
   hr = hl_mon_call(fd, NULL, s->id, req, NULL, 0, NULL, NULL, NULL, result);
@@ -191,7 +191,7 @@ plat_hresult plat_HcsCloseProcess(plat_process process) {
 
 static plat_hresult proc_call(hl_process *p, json_t *req, json_t **rep, int *rfds, int *nr, char **result) {
   plat_hresult hr;
-  if (!p) { json_decref(req); return hl_fail(result, PLAT_E_INVALID_HANDLE, "invalid process handle"); }
+  if (!p) { json_decref(req); return cmn_fail(result, PLAT_E_INVALID_HANDLE, "invalid process handle"); }
   json_object_set_new(req, "Pid", json_integer(p->pid));
   hr = hl_mon_call(p->fd, &p->mu, p->id, req, NULL, 0, rep, rfds, nr, result);
   json_decref(req);
@@ -210,24 +210,24 @@ plat_hresult plat_HcsSignalProcess(plat_process process, const char *options, ch
   json_t *v;
   if (result) *result = NULL;
   o = options && *options ? json_loads(options, 0, NULL) : NULL;
-  if (!json_is_object(o)) { json_decref(o); return hl_fail(result, PLAT_E_INVALIDARG, "signal options: expected {\"Signal\": n}"); }
+  if (!json_is_object(o)) { json_decref(o); return cmn_fail(result, PLAT_E_INVALIDARG, "signal options: expected {\"Signal\": n}"); }
   json_object_foreach(o, k, v) {
-    if (strcasecmp(k, "Signal") != 0) { json_decref(o); return hl_fail(result, PLAT_E_INVALIDARG, "signal options: unknown field `%s`", k); }
+    if (strcasecmp(k, "Signal") != 0) { json_decref(o); return cmn_fail(result, PLAT_E_INVALIDARG, "signal options: unknown field `%s`", k); }
   }
-  sig = hl_get(o, "Signal");
+  sig = cmn_get(o, "Signal");
   if (!json_is_integer(sig)) {
     json_decref(o);
-    return hl_fail(result, PLAT_E_NOT_SUPPORTED, "Signal: only numeric signals are supported on this platform");
+    return cmn_fail(result, PLAT_E_NOT_SUPPORTED, "Signal: only numeric signals are supported on this platform");
   }
   n = json_integer_value(sig);
   json_decref(o);
-  if (n < 1 || n > 64) return hl_fail(result, PLAT_E_INVALIDARG, "Signal %lld: must be 1..64", (long long)n);
+  if (n < 1 || n > 64) return cmn_fail(result, PLAT_E_INVALIDARG, "Signal %lld: must be 1..64", (long long)n);
   return proc_call(process, json_pack("{s:s,s:I}", "op", "signal", "Signal", n), NULL, NULL, NULL, result);
 }
 
 plat_hresult plat_HcsGetProcessInfo(plat_process process, plat_process_info *info, char **result) {
   hl_process *p = process;
-  int rfds[HL_MAX_FDS], nr = 0;
+  int rfds[CMN_MAX_FDS], nr = 0;
   plat_hresult hr;
   if (result) *result = NULL;
   info->ProcessId = p ? p->pid : 0;
@@ -251,15 +251,15 @@ plat_hresult plat_HcsGetProcessProperties(plat_process process, char **propertie
   *properties = NULL;
   hr = proc_call(p, json_pack("{s:s}", "op", "proc"), &rep, NULL, NULL, result);
   if (hr < 0) return hr;
-  out = json_pack("{s:i,s:b,s:i,s:i}", "ProcessId", (int)p->pid, "Exited", json_is_true(hl_get(rep, "Exited")),
+  out = json_pack("{s:i,s:b,s:i,s:i}", "ProcessId", (int)p->pid, "Exited", json_is_true(cmn_get(rep, "Exited")),
                   "ExitCode", 0, "LastWaitResult", 0);
-  if (json_is_true(hl_get(rep, "Exited"))) {
-    json_t *sj = hl_get(rep, "Status");
+  if (json_is_true(cmn_get(rep, "Exited"))) {
+    json_t *sj = cmn_get(rep, "Status");
     int st;
     if (!json_is_integer(sj)) {
       json_decref(rep);
       json_decref(out);
-      return hl_fail(result, PLAT_E_FAIL, "the exit status of process %u in compute system %s is unknown", p->pid, p->id);
+      return cmn_fail(result, PLAT_E_FAIL, "the exit status of process %u in compute system %s is unknown", p->pid, p->id);
     }
     st = (int)json_integer_value(sj);
     if (WIFSIGNALED(st)) {
@@ -272,7 +272,7 @@ plat_hresult plat_HcsGetProcessProperties(plat_process process, char **propertie
   json_decref(rep);
   *properties = json_dumps(out, JSON_COMPACT);
   json_decref(out);
-  return *properties ? PLAT_S_OK : hl_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+  return *properties ? PLAT_S_OK : cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
 }
 
 plat_hresult plat_HcsModifyProcess(plat_process process, const char *settings, char **result) {
@@ -282,34 +282,34 @@ plat_hresult plat_HcsModifyProcess(plat_process process, const char *settings, c
   plat_hresult hr;
   if (result) *result = NULL;
   o = settings && *settings ? json_loads(settings, 0, NULL) : NULL;
-  if (!json_is_object(o)) { json_decref(o); return hl_fail(result, PLAT_HCS_E_INVALID_JSON, "process modify request: not a JSON object"); }
+  if (!json_is_object(o)) { json_decref(o); return cmn_fail(result, PLAT_HCS_E_INVALID_JSON, "process modify request: not a JSON object"); }
   json_object_foreach(o, k, v) {
     if (strcasecmp(k, "Operation") && strcasecmp(k, "ConsoleSize") && strcasecmp(k, "CloseHandle")) {
       json_decref(o);
-      return hl_fail(result, PLAT_E_INVALIDARG, "process modify request: unknown field `%s`", k);
+      return cmn_fail(result, PLAT_E_INVALIDARG, "process modify request: unknown field `%s`", k);
     }
   }
-  op = hl_str(o, "Operation");
+  op = cmn_str(o, "Operation");
   if (op && strcmp(op, "ConsoleSize") == 0) {
-    json_t *cs = hl_get(o, "ConsoleSize");
-    json_t *hh = hl_get(cs, "Height"), *ww = hl_get(cs, "Width");
+    json_t *cs = cmn_get(o, "ConsoleSize");
+    json_t *hh = cmn_get(cs, "Height"), *ww = cmn_get(cs, "Width");
     if (!json_is_integer(hh) || !json_is_integer(ww) || json_integer_value(hh) < 0 || json_integer_value(hh) > 65535 ||
         json_integer_value(ww) < 0 || json_integer_value(ww) > 65535) {
       json_decref(o);
-      return hl_fail(result, PLAT_E_INVALIDARG, "ConsoleSize: expected {\"Height\": h, \"Width\": w} with values 0..65535");
+      return cmn_fail(result, PLAT_E_INVALIDARG, "ConsoleSize: expected {\"Height\": h, \"Width\": w} with values 0..65535");
     }
     req = json_pack("{s:s,s:O,s:O}", "op", "resize", "Height", hh, "Width", ww);
   } else if (op && strcmp(op, "CloseHandle") == 0) {
-    const char *which = hl_str(hl_get(o, "CloseHandle"), "Handle");
+    const char *which = cmn_str(cmn_get(o, "CloseHandle"), "Handle");
     if (!which || (strcmp(which, "StdIn") && strcmp(which, "StdOut") && strcmp(which, "StdErr") && strcmp(which, "All"))) {
       json_decref(o);
-      return hl_fail(result, PLAT_E_INVALIDARG, "CloseHandle.Handle `%s`: expected StdIn, StdOut, StdErr or All", which ? which : "");
+      return cmn_fail(result, PLAT_E_INVALIDARG, "CloseHandle.Handle `%s`: expected StdIn, StdOut, StdErr or All", which ? which : "");
     }
     /* pipes: the caller closes its own end; a console gets ^D */
     if (strcmp(which, "StdIn") == 0 || strcmp(which, "All") == 0) req = json_pack("{s:s}", "op", "closestdin");
     else req = json_pack("{s:s}", "op", "proc");
   } else {
-    hr = hl_fail(result, PLAT_E_INVALIDARG, "process modify request: unknown Operation `%s`", op ? op : "");
+    hr = cmn_fail(result, PLAT_E_INVALIDARG, "process modify request: unknown Operation `%s`", op ? op : "");
     json_decref(o);
     return hr;
   }

@@ -1,9 +1,9 @@
 /* Compute systems: HcsCreate/Open/Close/Start/Shutdown/Terminate/Pause/
  * Resume/GetProperties/Modify/Enumerate on top of crun, through one
  * monitor process per system (src/linux/monitor/). */
-#include "monclient.h"
-#include "linux/selfpath.h"
-#include "hns.h"
+#include "linux/compute/monclient.h"
+#include "linux/layers/layers.h"
+#include "linux/network/hns.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -20,25 +20,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#pragma weak plat_ActivateLayer
-#pragma weak plat_PrepareLayer
-#pragma weak plat_UnprepareLayer
-#pragma weak plat_DeactivateLayer
-#pragma weak plat_GetLayerMountPath
-
 /* Starts the monitor fully detached (setsid + double fork: it is never
  * our child, so the caller's waitpid(-1) or SIGCHLD handling never sees
  * it) and returns its create report. */
-static json_t *spawn_monitor(const char *id, const char *sysdir, int lockfd, char **why) {
-  char *mon = hl_monitor_path(), *log = hl_path(sysdir, "monitor.log");
-  const char *root = hl_runtime_root();
+static json_t *spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t *meta, char **why) {
+  char *mon = cmn_program_path("monitor", "HCSSHIM_MONITOR"), *log = cmn_path(sysdir, "monitor.log");
+  char *helper = cmn_program_path("helper", "HCSSHIM_HELPER");
+  const char *cg = cmn_str(meta, "CgroupsPath"), *ns = cmn_str(meta, "NetNs");
+  const char *tolhc = json_is_true(cmn_get(meta, "TerminateOnLastHandleClosed")) ? "1" : "0";
+  const char *root = cmn_runtime_root();
   int rp[2];
   pid_t pid;
   json_t *rep = NULL;
   *why = NULL;
-  if (!mon || !log || pipe2(rp, O_CLOEXEC) < 0) {
-    *why = hl_strdup_printf("cannot start the monitor: %s", strerror(errno));
+  if (!mon || !log || !helper || pipe2(rp, O_CLOEXEC) < 0) {
+    *why = cmn_printf("cannot start the monitor: %s", strerror(errno));
     free(mon);
+    free(helper);
     free(log);
     return NULL;
   }
@@ -46,7 +44,9 @@ static json_t *spawn_monitor(const char *id, const char *sysdir, int lockfd, cha
   if (pid == 0) {
     /* only async-signal-safe calls until execv */
     int hi_r, hi_l, lf, nul;
-    char *const argv[] = {mon, (char *)(uintptr_t)root, (char *)(uintptr_t)id, (char *)(uintptr_t)"3", (char *)(uintptr_t)"4", NULL};
+    char *const argv[] = {mon, (char *)(uintptr_t)root, (char *)(uintptr_t)id, (char *)(uintptr_t)"3",
+                          (char *)(uintptr_t)"4", helper, (char *)(uintptr_t)(cg ? cg : ""),
+                          (char *)(uintptr_t)tolhc, (char *)(uintptr_t)(ns ? ns : ""), NULL};
     setsid();
     if (fork() != 0) _exit(0);
     hi_r = fcntl(rp[1], F_DUPFD, 100);
@@ -65,7 +65,7 @@ static json_t *spawn_monitor(const char *id, const char *sysdir, int lockfd, cha
   }
   close(rp[1]);
   if (pid < 0) {
-    *why = hl_strdup_printf("cannot start the monitor: fork: %s", strerror(errno));
+    *why = cmn_printf("cannot start the monitor: fork: %s", strerror(errno));
   } else {
     char buf[8192];
     size_t n = 0;
@@ -74,18 +74,19 @@ static json_t *spawn_monitor(const char *id, const char *sysdir, int lockfd, cha
     while (n < sizeof buf - 1 && ((r = read(rp[0], buf + n, sizeof buf - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
       if (r > 0) n += (size_t)r;
     buf[n] = 0;
-    rep = n ? json_loads(buf, 0, NULL) : NULL;
+    rep = n ? hl_mon_decode(buf, n, -1) : NULL;
     if (!rep)
-      *why = hl_strdup_printf("the monitor `%s` exited without reporting (see %s)", mon, log);
+      *why = cmn_printf("the monitor `%s` exited without reporting (see %s)", mon, log);
   }
   close(rp[0]);
   free(mon);
+  free(helper);
   free(log);
   return rep;
 }
 
 static json_t *read_meta(const char *id) {
-  char *dir = hl_sysdir(id), *p = dir ? hl_path(dir, "meta.json") : NULL, *t = p ? hl_read_file(p, NULL) : NULL;
+  char *dir = cmn_sysdir(id), *p = dir ? cmn_path(dir, "meta.json") : NULL, *t = p ? cmn_read_file(p, NULL) : NULL;
   json_t *m = t ? json_loads(t, 0, NULL) : NULL;
   free(dir);
   free(p);
@@ -110,7 +111,7 @@ static plat_hresult open_handle(const char *id, hl_system **out, char **result) 
   if (!s || !(s->id = strdup(id))) {
     free(s);
     close(fd);
-    return hl_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+    return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
   }
   s->fd = fd;
   pthread_mutex_init(&s->mu, NULL);
@@ -131,37 +132,37 @@ plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configurati
   hl_system *h = NULL;
   if (result) *result = NULL;
   if (system) *system = NULL;
-  if ((hr = hl_check_id("compute system id", id, result)) < 0) return hr;
+  if ((hr = cmn_check_id("compute system id", id, result)) < 0) return hr;
   if ((hr = hl_parse_config(configuration, &c, result)) < 0) return hr;
-  eplist = hl_get(c.cfg, "EndpointList");
+  eplist = cmn_get(c.cfg, "EndpointList");
   if (json_array_size(eplist)) {
     char *e2 = NULL;
     if (c.net_share && *c.net_share) {
       hl_sysconf_free(&c);
-      return hl_fail(result, PLAT_E_INVALIDARG, "EndpointList and NetworkSharedContainerName exclude each other");
+      return cmn_fail(result, PLAT_E_INVALIDARG, "EndpointList and NetworkSharedContainerName exclude each other");
     }
     if ((hr = hns_check_endpoint_list(eplist, &e2)) < 0) {
-      hl_fail(result, hr, "%s", e2 ? e2 : "EndpointList: invalid");
+      cmn_fail(result, hr, "%s", e2 ? e2 : "EndpointList: invalid");
       free(e2);
       hl_sysconf_free(&c);
       return hr;
     }
   }
-  if (hl_ensure_root(&why) < 0) { hr = hl_fail(result, PLAT_E_ACCESSDENIED, "%s", why); goto out; }
-  dir = hl_sysdir(id);
-  if (!dir) { hr = hl_fail(result, PLAT_E_OUTOFMEMORY, "out of memory"); goto out; }
+  if (cmn_ensure_root(&why) < 0) { hr = cmn_fail(result, PLAT_E_ACCESSDENIED, "%s", why); goto out; }
+  dir = cmn_sysdir(id);
+  if (!dir) { hr = cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory"); goto out; }
   if (mkdir(dir, 0700) < 0 && !(errno == EEXIST && hl_reap_stale(id) && mkdir(dir, 0700) == 0)) {
     int e = errno;
     if (access(dir, F_OK) == 0) e = EEXIST; /* hl_reap_stale clobbers errno */
     errno = e;
-    hr = e == EEXIST ? hl_fail(result, PLAT_HCS_E_SYSTEM_ALREADY_EXISTS, "compute system %s already exists", id)
-                         : hl_fail(result, PLAT_E_FAIL, "cannot create `%s`: %s", dir, strerror(errno));
+    hr = e == EEXIST ? cmn_fail(result, PLAT_HCS_E_SYSTEM_ALREADY_EXISTS, "compute system %s already exists", id)
+                         : cmn_fail(result, PLAT_E_FAIL, "cannot create `%s`: %s", dir, strerror(errno));
     goto out;
   }
   dir_made = 1;
-  lockp = hl_path(dir, "lock");
+  lockp = cmn_path(dir, "lock");
   lockfd = lockp ? open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
-  if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) { hr = hl_fail(result, PLAT_E_FAIL, "cannot lock `%s`: %s", lockp ? lockp : dir, strerror(errno)); goto out; }
+  if (lockfd < 0 || flock(lockfd, LOCK_EX) < 0) { hr = cmn_fail(result, PLAT_E_FAIL, "cannot lock `%s`: %s", lockp ? lockp : dir, strerror(errno)); goto out; }
 
   if (c.volume_path && *c.volume_path) {
     char buf[PATH_MAX];
@@ -172,37 +173,32 @@ plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configurati
     size_t n = json_array_size(c.layers), len = 0;
     plat_layer_descriptor *d = calloc(n ? n : 1, sizeof *d);
     char tmp[PATH_MAX];
-    if (!plat_ActivateLayer || !plat_PrepareLayer || !plat_GetLayerMountPath || !plat_UnprepareLayer || !plat_DeactivateLayer) {
-      free(d);
-      hr = hl_fail(result, PLAT_E_NOTIMPL, "LayerFolderPath: layer support is not built into this library; pass VolumePath");
-      goto out;
-    }
     snprintf(tmp, sizeof tmp, "%s", c.layer_folder);
     snprintf(layer_home, sizeof layer_home, "%s", dirname(tmp));
     snprintf(tmp, sizeof tmp, "%s", c.layer_folder);
     snprintf(layer_id, sizeof layer_id, "%s", basename(tmp));
     di.Flavour = 1;
     di.HomeDir = layer_home;
-    for (size_t i = 0; i < n; i++) d[i].Path = hl_str(json_array_get(c.layers, i), "Path");
-    if ((hr = plat_ActivateLayer(&di, layer_id)) < 0) {
+    for (size_t i = 0; i < n; i++) d[i].Path = cmn_str(json_array_get(c.layers, i), "Path");
+    if ((hr = lay_activate(&di, layer_id)) < 0) {
       free(d);
-      hr = hl_fail(result, hr, "LayerFolderPath `%s`: %s", c.layer_folder, plat_last_error() ? plat_last_error() : "ActivateLayer failed");
+      hr = cmn_fail(result, hr, "LayerFolderPath `%s`: %s", c.layer_folder, plat_last_error() ? plat_last_error() : "ActivateLayer failed");
       goto out;
     }
-    if ((hr = plat_PrepareLayer(&di, layer_id, d, n)) < 0) {
+    if ((hr = lay_prepare(&di, layer_id, d, n)) < 0) {
       /* the message first: the rollback below replaces the last error */
       char *msg = strdup(plat_last_error() ? plat_last_error() : "PrepareLayer failed");
       free(d);
-      plat_DeactivateLayer(&di, layer_id);
-      hr = hl_fail(result, hr, "LayerFolderPath `%s`: %s", c.layer_folder, msg ? msg : "PrepareLayer failed");
+      lay_deactivate(&di, layer_id);
+      hr = cmn_fail(result, hr, "LayerFolderPath `%s`: %s", c.layer_folder, msg ? msg : "PrepareLayer failed");
       free(msg);
       goto out;
     }
     free(d);
     layers_up = 1;
     len = sizeof tmp;
-    if ((hr = plat_GetLayerMountPath(&di, layer_id, &len, tmp)) < 0 || len == 0 || tmp[0] != '/') {
-      hr = hl_fail(result, hr < 0 ? hr : PLAT_E_FAIL, "LayerFolderPath `%s`: no mount path for the sandbox", c.layer_folder);
+    if ((hr = lay_mount_path(&di, layer_id, &len, tmp)) < 0 || len == 0 || tmp[0] != '/') {
+      hr = cmn_fail(result, hr < 0 ? hr : PLAT_E_FAIL, "LayerFolderPath `%s`: no mount path for the sandbox", c.layer_folder);
       goto out;
     }
     rootfs = strdup(tmp);
@@ -210,19 +206,19 @@ plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configurati
   if (c.net_share && *c.net_share) {
     json_t *req = json_pack("{s:s}", "op", "state"), *st = NULL;
     char *r2 = NULL;
-    if (hl_check_id("NetworkSharedContainerName", c.net_share, result) < 0) { json_decref(req); hr = PLAT_E_INVALIDARG; goto out; }
+    if (cmn_check_id("NetworkSharedContainerName", c.net_share, result) < 0) { json_decref(req); hr = PLAT_E_INVALIDARG; goto out; }
     hr = hl_mon_simple(c.net_share, req, &st, &r2);
     json_decref(req);
     free(r2);
-    if (hr < 0 || strcmp(hl_str(st, "State") ? hl_str(st, "State") : "", "Running") != 0) {
+    if (hr < 0 || strcmp(cmn_str(st, "State") ? cmn_str(st, "State") : "", "Running") != 0) {
       json_decref(st);
-      hr = hl_fail(result, PLAT_HCS_E_INVALID_STATE, "NetworkSharedContainerName: compute system %s is not running", c.net_share);
+      hr = cmn_fail(result, PLAT_HCS_E_INVALID_STATE, "NetworkSharedContainerName: compute system %s is not running", c.net_share);
       goto out;
     }
     netns = hns_netns_path(c.net_share);
     if (!netns || access(netns, F_OK) < 0) {
       free(netns);
-      netns = hl_strdup_printf("/proc/%d/ns/net", (int)json_integer_value(hl_get(st, "InitPid")));
+      netns = cmn_printf("/proc/%d/ns/net", (int)json_integer_value(cmn_get(st, "InitPid")));
     }
     json_decref(st);
   } else {
@@ -231,7 +227,7 @@ plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configurati
     char *e2 = NULL;
     netns = hns_netns_path(id);
     if (!netns || hns_netns_create(netns, &e2) < 0) {
-      hr = hl_fail(result, PLAT_E_FAIL, "%s", e2 ? e2 : "cannot create the network namespace");
+      hr = cmn_fail(result, PLAT_E_FAIL, "%s", e2 ? e2 : "cannot create the network namespace");
       free(e2);
       goto out;
     }
@@ -241,22 +237,22 @@ plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configurati
   if (net_made) {
     /* /etc/resolv.conf: the DNS settings of the endpoints, else the
      * image's own; bind-mounted so that hot attach can rewrite it */
-    char *text = hns_resolv_conf(id, eplist), *rp = hl_path(dir, "resolv.conf"), *image = NULL, *ip = hl_path(dir, "resolv.image");
+    char *text = hns_resolv_conf(id, eplist), *rp = cmn_path(dir, "resolv.conf"), *image = NULL, *ip = cmn_path(dir, "resolv.image");
     {
       /* the image's own, kept for when the last DNS-carrying endpoint is
        * hot-detached (the monitor writes it back) */
       int rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-      image = rfd >= 0 ? hl_read_fileat(rfd, "/etc/resolv.conf", NULL) : NULL;
+      image = rfd >= 0 ? cmn_read_fileat(rfd, "/etc/resolv.conf", NULL) : NULL;
       if (rfd >= 0) close(rfd);
     }
-    if (ip) hl_write_file(ip, image ? image : "", image ? strlen(image) : 0, 0644);
+    if (ip) cmn_write_file(ip, image ? image : "", image ? strlen(image) : 0, 0644);
     free(ip);
     if (!text) text = image;
     else free(image);
-    if (!rp || hl_write_file(rp, text ? text : "", text ? strlen(text) : 0, 0644) < 0) {
+    if (!rp || cmn_write_file(rp, text ? text : "", text ? strlen(text) : 0, 0644) < 0) {
       free(text);
       free(rp);
-      hr = hl_fail(result, PLAT_E_FAIL, "cannot write the resolv.conf of compute system %s", id);
+      hr = cmn_fail(result, PLAT_E_FAIL, "cannot write the resolv.conf of compute system %s", id);
       goto out;
     }
     json_array_append_new(json_object_get(spec, "mounts"),
@@ -268,7 +264,7 @@ plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configurati
       char *e2 = NULL;
       const char *ep = json_string_value(json_array_get(eplist, i));
       if ((hr = hns_endpoint_attach(ep, id, netns, &e2)) < 0) {
-        hl_fail(result, hr, "EndpointList: %s", e2 ? e2 : "attach failed");
+        cmn_fail(result, hr, "EndpointList: %s", e2 ? e2 : "attach failed");
         free(e2);
         goto out;
       }
@@ -281,15 +277,15 @@ plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configurati
   if (net_made) json_object_set_new(meta, "NetNs", json_string(netns));
   if (layers_up) json_object_set_new(meta, "Layer", json_pack("{s:s,s:s}", "HomeDir", layer_home, "Id", layer_id));
   {
-    char *cp = hl_path(dir, "config.json"), *mp = hl_path(dir, "meta.json");
+    char *cp = cmn_path(dir, "config.json"), *mp = cmn_path(dir, "meta.json");
     char *st = json_dumps(spec, JSON_INDENT(1)), *mt = json_dumps(meta, JSON_COMPACT);
-    int ok = cp && mp && st && mt && hl_write_file(cp, st, strlen(st), 0600) == 0 && hl_write_file(mp, mt, strlen(mt), 0600) == 0;
+    int ok = cp && mp && st && mt && cmn_write_file(cp, st, strlen(st), 0600) == 0 && cmn_write_file(mp, mt, strlen(mt), 0600) == 0;
     free(cp); free(mp); free(st); free(mt);
-    if (!ok) { hr = hl_fail(result, PLAT_E_FAIL, "cannot write the bundle of compute system %s: %s", id, strerror(errno)); goto out; }
+    if (!ok) { hr = cmn_fail(result, PLAT_E_FAIL, "cannot write the bundle of compute system %s: %s", id, strerror(errno)); goto out; }
   }
-  rep = spawn_monitor(id, dir, lockfd, &why);
-  if (!rep) { hr = hl_fail(result, PLAT_E_FAIL, "%s", why ? why : "monitor failed"); goto out; }
-  if (!json_is_true(hl_get(rep, "ok"))) { hr = hl_fail_json(result, rep); goto out; }
+  rep = spawn_monitor(id, dir, lockfd, meta, &why);
+  if (!rep) { hr = cmn_fail(result, PLAT_E_FAIL, "%s", why ? why : "monitor failed"); goto out; }
+  if (!json_is_true(cmn_get(rep, "ok"))) { hr = cmn_fail_json(result, rep); goto out; }
   /* from here the monitor owns the system and its teardown */
   layers_up = 0;
   net_made = 0;
@@ -306,10 +302,10 @@ out:
   }
   if (layers_up) {
     plat_driver_info di = {1, layer_home};
-    plat_UnprepareLayer(&di, layer_id);
-    plat_DeactivateLayer(&di, layer_id);
+    lay_unprepare(&di, layer_id);
+    lay_deactivate(&di, layer_id);
   }
-  if (dir_made) hl_rm_rf(dir);
+  if (dir_made) cmn_remove_tree(dir);
   if (lockfd >= 0) close(lockfd);
   hl_sysconf_free(&c);
   json_decref(spec);
@@ -328,7 +324,7 @@ plat_hresult plat_HcsOpenComputeSystem(const char *id, plat_system *system, char
   plat_hresult hr;
   if (result) *result = NULL;
   *system = NULL;
-  if ((hr = hl_check_id("compute system id", id, result)) < 0) return hr;
+  if ((hr = cmn_check_id("compute system id", id, result)) < 0) return hr;
   if ((hr = open_handle(id, &h, result)) < 0) return hr;
   *system = h;
   return PLAT_S_OK;
@@ -350,7 +346,7 @@ static plat_hresult simple_op(plat_system system, const char *op, char **result)
   json_t *req;
   plat_hresult hr;
   if (result) *result = NULL;
-  if (!h) return hl_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
+  if (!h) return cmn_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
   req = json_pack("{s:s}", "op", op);
   hr = hl_mon_call(h->fd, &h->mu, h->id, req, NULL, 0, NULL, NULL, NULL, result);
   json_decref(req);
@@ -385,27 +381,27 @@ plat_hresult plat_HcsModifyComputeSystem(plat_system system, const char *configu
   const char *rtype, *reqtype, *ep = NULL;
   plat_hresult hr;
   if (result) *result = NULL;
-  if (!h) return hl_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
+  if (!h) return cmn_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
   doc = configuration ? json_loads(configuration, 0, NULL) : NULL;
-  if (!json_is_object(doc)) { json_decref(doc); return hl_fail(result, PLAT_HCS_E_INVALID_JSON, "modify: the request must be a JSON object"); }
-  rtype = hl_str(doc, "ResourceType");
-  reqtype = hl_str(doc, "RequestType");
-  settings = hl_get(doc, "Settings");
+  if (!json_is_object(doc)) { json_decref(doc); return cmn_fail(result, PLAT_HCS_E_INVALID_JSON, "modify: the request must be a JSON object"); }
+  rtype = cmn_str(doc, "ResourceType");
+  reqtype = cmn_str(doc, "RequestType");
+  settings = cmn_get(doc, "Settings");
   if (json_is_string(settings)) ep = json_string_value(settings);
-  else if (json_is_object(settings)) ep = hl_str(settings, "EndpointId") ? hl_str(settings, "EndpointId") : hl_str(settings, "Id");
+  else if (json_is_object(settings)) ep = cmn_str(settings, "EndpointId") ? cmn_str(settings, "EndpointId") : cmn_str(settings, "Id");
   if (!rtype || strcasecmp(rtype, "Network") != 0) {
-    hr = hl_fail(result, PLAT_E_NOT_SUPPORTED, "modify: ResourceType `%s` is not supported on this platform (only Network)", rtype ? rtype : "");
+    hr = cmn_fail(result, PLAT_E_NOT_SUPPORTED, "modify: ResourceType `%s` is not supported on this platform (only Network)", rtype ? rtype : "");
     json_decref(doc);
     return hr;
   }
   if (!reqtype || (strcasecmp(reqtype, "Add") && strcasecmp(reqtype, "Remove"))) {
-    hr = hl_fail(result, PLAT_E_INVALIDARG, "modify: RequestType must be Add or Remove (got `%s`)", reqtype ? reqtype : "");
+    hr = cmn_fail(result, PLAT_E_INVALIDARG, "modify: RequestType must be Add or Remove (got `%s`)", reqtype ? reqtype : "");
     json_decref(doc);
     return hr;
   }
   if (!ep || !*ep) {
     json_decref(doc);
-    return hl_fail(result, PLAT_E_INVALIDARG, "modify: Settings must be the endpoint id");
+    return cmn_fail(result, PLAT_E_INVALIDARG, "modify: Settings must be the endpoint id");
   }
   req = json_pack("{s:s,s:s,s:s}", "op", "network", "RequestType", strcasecmp(reqtype, "Add") == 0 ? "Add" : "Remove", "Endpoint", ep);
   json_decref(doc);
@@ -415,15 +411,15 @@ plat_hresult plat_HcsModifyComputeSystem(plat_system system, const char *configu
 }
 
 static void basic_props(json_t *out, const char *id, json_t *meta, json_t *st) {
-  const char *state = hl_str(st, "State");
+  const char *state = cmn_str(st, "State");
   json_object_set_new(out, "Id", json_string(id));
-  json_object_set_new(out, "Name", json_string(hl_str(meta, "Name") ? hl_str(meta, "Name") : ""));
+  json_object_set_new(out, "Name", json_string(cmn_str(meta, "Name") ? cmn_str(meta, "Name") : ""));
   json_object_set_new(out, "SystemType", json_string("Container"));
-  json_object_set_new(out, "Owner", json_string(hl_str(meta, "Owner") ? hl_str(meta, "Owner") : ""));
+  json_object_set_new(out, "Owner", json_string(cmn_str(meta, "Owner") ? cmn_str(meta, "Owner") : ""));
   json_object_set_new(out, "State", json_string(state ? state : "Unknown"));
   /* omitempty, as in hcsshim's ContainerProperties */
   if (state && strcmp(state, "Stopped") == 0) json_object_set_new(out, "Stopped", json_true());
-  if (hl_str(st, "ExitType")) json_object_set_new(out, "ExitType", json_string(hl_str(st, "ExitType")));
+  if (cmn_str(st, "ExitType")) json_object_set_new(out, "ExitType", json_string(cmn_str(st, "ExitType")));
 }
 
 plat_hresult plat_HcsGetComputeSystemProperties(plat_system system, const char *query, char **properties, char **result) {
@@ -433,25 +429,25 @@ plat_hresult plat_HcsGetComputeSystemProperties(plat_system system, const char *
   plat_hresult hr;
   if (result) *result = NULL;
   *properties = NULL;
-  if (!h) return hl_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
+  if (!h) return cmn_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
   if (query && *query) {
     json_error_t je;
     const char *k;
     json_t *v;
     q = json_loads(query, 0, &je);
-    if (!json_is_object(q)) { json_decref(q); return hl_fail(result, PLAT_HCS_E_INVALID_JSON, "property query: not a JSON object%s%s", q ? "" : ": ", q ? "" : je.text); }
+    if (!json_is_object(q)) { json_decref(q); return cmn_fail(result, PLAT_HCS_E_INVALID_JSON, "property query: not a JSON object%s%s", q ? "" : ": ", q ? "" : je.text); }
     json_object_foreach(q, k, v) {
-      if (strcasecmp(k, "PropertyTypes") != 0) { json_decref(q); return hl_fail(result, PLAT_E_INVALIDARG, "property query: unknown field `%s`", k); }
+      if (strcasecmp(k, "PropertyTypes") != 0) { json_decref(q); return cmn_fail(result, PLAT_E_INVALIDARG, "property query: unknown field `%s`", k); }
     }
-    types = hl_get(q, "PropertyTypes");
-    if (types && !json_is_null(types) && !json_is_array(types)) { json_decref(q); return hl_fail(result, PLAT_E_INVALIDARG, "PropertyTypes: expected an array of strings"); }
+    types = cmn_get(q, "PropertyTypes");
+    if (types && !json_is_null(types) && !json_is_array(types)) { json_decref(q); return cmn_fail(result, PLAT_E_INVALIDARG, "PropertyTypes: expected an array of strings"); }
     for (size_t i = 0; i < json_array_size(types); i++) {
       const char *t = json_string_value(json_array_get(types, i));
       if (t && strcmp(t, "Statistics") == 0) want_stats = 1;
       else if (t && strcmp(t, "ProcessList") == 0) want_list = 1;
       else if (t && strcmp(t, "PendingUpdates") == 0) want_pending = 1;
       else {
-        hr = hl_fail(result, PLAT_E_INVALIDARG, "PropertyTypes: unknown property type `%s`", t ? t : "(not a string)");
+        hr = cmn_fail(result, PLAT_E_INVALIDARG, "PropertyTypes: unknown property type `%s`", t ? t : "(not a string)");
         json_decref(q);
         return hr;
       }
@@ -466,17 +462,17 @@ plat_hresult plat_HcsGetComputeSystemProperties(plat_system system, const char *
   basic_props(out, h->id, h->meta, st);
   if (want_pending) json_object_set_new(out, "AreUpdatesPending", json_false());
   if (want_stats || want_list) {
-    const char *cg = hl_str(h->meta, "CgroupsPath");
-    const char *state = hl_str(st, "State");
+    const char *cg = cmn_str(h->meta, "CgroupsPath");
+    const char *state = cmn_str(st, "State");
     if (want_stats) {
       if (!cg || (state && strcmp(state, "Stopped") == 0)) {
         json_decref(st);
         json_decref(out);
-        return hl_fail(result, PLAT_HCS_E_INVALID_STATE, "Statistics: compute system %s is stopped", h->id);
+        return cmn_fail(result, PLAT_HCS_E_INVALID_STATE, "Statistics: compute system %s is stopped", h->id);
       }
-      json_t *sj = hl_get(st, "StartedSec");
-      int64_t sec = json_integer_value(sj), nsec = json_integer_value(hl_get(st, "StartedNsec"));
-      if (!sec) { sec = json_integer_value(hl_get(st, "CreatedSec")); nsec = json_integer_value(hl_get(st, "CreatedNsec")); }
+      json_t *sj = cmn_get(st, "StartedSec");
+      int64_t sec = json_integer_value(sj), nsec = json_integer_value(cmn_get(st, "StartedNsec"));
+      if (!sec) { sec = json_integer_value(cmn_get(st, "CreatedSec")); nsec = json_integer_value(cmn_get(st, "CreatedNsec")); }
       json_object_set_new(out, "Statistics", hl_statistics(cg, sec, (long)nsec));
     }
     if (want_list) json_object_set_new(out, "ProcessList", cg ? hl_process_list(cg) : json_array());
@@ -484,11 +480,11 @@ plat_hresult plat_HcsGetComputeSystemProperties(plat_system system, const char *
   json_decref(st);
   *properties = json_dumps(out, JSON_COMPACT);
   json_decref(out);
-  return *properties ? PLAT_S_OK : hl_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+  return *properties ? PLAT_S_OK : cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
 }
 
 static int matches(json_t *q, const char *key, const char *val) {
-  json_t *a = hl_get(q, key);
+  json_t *a = cmn_get(q, key);
   if (!json_array_size(a)) return 1;
   for (size_t i = 0; i < json_array_size(a); i++) {
     const char *s = json_string_value(json_array_get(a, i));
@@ -508,29 +504,29 @@ plat_hresult plat_HcsEnumerateComputeSystems(const char *query, char **systems, 
     const char *k;
     json_t *v;
     q = json_loads(query, 0, NULL);
-    if (!json_is_object(q)) { json_decref(q); return hl_fail(result, PLAT_HCS_E_INVALID_JSON, "enumerate query: not a JSON object"); }
+    if (!json_is_object(q)) { json_decref(q); return cmn_fail(result, PLAT_HCS_E_INVALID_JSON, "enumerate query: not a JSON object"); }
     json_object_foreach(q, k, v) {
       if (strcasecmp(k, "Ids") && strcasecmp(k, "Names") && strcasecmp(k, "Owners") && strcasecmp(k, "Types")) {
         json_decref(q);
-        return hl_fail(result, PLAT_E_INVALIDARG, "enumerate query: unknown field `%s`", k);
+        return cmn_fail(result, PLAT_E_INVALIDARG, "enumerate query: unknown field `%s`", k);
       }
       if (!json_is_array(v) && !json_is_null(v)) {
         json_decref(q);
-        return hl_fail(result, PLAT_E_INVALIDARG, "enumerate query: %s must be an array of strings", k);
+        return cmn_fail(result, PLAT_E_INVALIDARG, "enumerate query: %s must be an array of strings", k);
       }
     }
   }
   out = json_array();
-  sd = hl_path(hl_runtime_root(), "systems");
+  sd = cmn_path(cmn_runtime_root(), "systems");
   d = sd ? opendir(sd) : NULL;
   while (d && (e = readdir(d))) {
     json_t *meta, *st = NULL, *req, *item;
     const char *name, *owner;
-    if (hl_check_id("id", e->d_name, NULL) < 0) continue;
+    if (cmn_check_id("id", e->d_name, NULL) < 0) continue;
     meta = read_meta(e->d_name);
     if (!meta) continue; /* being created */
-    name = hl_str(meta, "Name") ? hl_str(meta, "Name") : "";
-    owner = hl_str(meta, "Owner") ? hl_str(meta, "Owner") : "";
+    name = cmn_str(meta, "Name") ? cmn_str(meta, "Name") : "";
+    owner = cmn_str(meta, "Owner") ? cmn_str(meta, "Owner") : "";
     if (!matches(q, "Ids", e->d_name) || !matches(q, "Names", name) || !matches(q, "Owners", owner) ||
         !matches(q, "Types", "Container")) {
       json_decref(meta);
@@ -551,7 +547,7 @@ plat_hresult plat_HcsEnumerateComputeSystems(const char *query, char **systems, 
   json_decref(q);
   *systems = json_dumps(out, JSON_COMPACT);
   json_decref(out);
-  return *systems ? PLAT_S_OK : hl_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+  return *systems ? PLAT_S_OK : cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
 }
 
 plat_hresult plat_HcsGetServiceProperties(const char *query, char **properties, char **result) {
