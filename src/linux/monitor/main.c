@@ -25,113 +25,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-mon_state_t M;
-const char *const mon_state_names[] = {"Created", "Running", "Paused", "Stopped"};
-
-void mon_log(const char *fmt, ...) {
-  va_list ap;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  fprintf(stderr, "%lld.%03ld monitor[%s]: ", (long long)ts.tv_sec, ts.tv_nsec / 1000000, M.id);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  fflush(stderr);
-}
-
-static int send_rep(int fd, mon_rep *r, const char *text, const int *fds, int nfds, int flags) {
-  size_t len = text ? strlen(text) : 0;
-  char *buf = malloc(sizeof *r + len);
-  int rc;
-  if (!buf) return -ENOMEM;
-  r->len = (uint32_t)len;
-  memcpy(buf, r, sizeof *r);
-  if (len) memcpy(buf + sizeof *r, text, len);
-  rc = cmn_sendmsg(fd, buf, sizeof *r + len, fds, nfds, flags);
-  free(buf);
-  return rc;
-}
-
-int mon_reply_err(int fd, plat_hresult hr, const char *fmt, ...) {
-  va_list ap;
-  char *msg = NULL;
-  mon_rep r;
-  int rc;
-  va_start(ap, fmt);
-  if (vasprintf(&msg, fmt, ap) < 0) msg = NULL;
-  va_end(ap);
-  memset(&r, 0, sizeof r);
-  r.kind = MON_REPLY;
-  r.hr = hr < 0 ? hr : PLAT_E_FAIL;
-  rc = send_rep(fd, &r, msg ? msg : "error", NULL, 0, 0);
-  free(msg);
-  return rc;
-}
-
-int mon_reply_ok(int fd, const mon_rep *extra, const int *fds, int nfds) {
-  mon_rep r;
-  if (extra) r = *extra;
-  else memset(&r, 0, sizeof r);
-  r.kind = MON_REPLY;
-  r.hr = 0;
-  return send_rep(fd, &r, NULL, fds, nfds, 0);
-}
-
-void mon_send_event(mon_conn *c, pid_t pid, int status) {
-  mon_rep r;
-  memset(&r, 0, sizeof r);
-  r.kind = MON_EVENT;
-  r.pid = (int32_t)pid;
-  r.status = status;
-  /* never block the monitor on a subscriber that does not read */
-  if (send_rep(c->fd, &r, NULL, NULL, 0, MSG_DONTWAIT) < 0) mon_log("event to subscriber lost: %s", strerror(errno));
-}
-
-static void notify(pid_t pid, int status) {
-  for (mon_conn *c = M.conns; c; c = c->next)
-    if (c->sub && c->subpid == pid) mon_send_event(c, pid, status);
-}
-
-mon_proc *mon_find_proc(pid_t pid) {
-  for (mon_proc *p = M.procs; p; p = p->next)
-    if (p->pid == pid) return p;
-  return NULL;
-}
-
-int mon_crun(const char *a0, const char *a1, const char *a2, const char *a3, char **err) {
-  const char *args[6] = {a0, a1, a2, a3, NULL, NULL};
-  return cmn_crun_run(args, -1, -1, -1, err);
-}
-
-int mon_helper(const char *const *args, char **out) {
-  const char *argv[12];
-  int n = 0;
-  cmn_cmd c = CMN_CMD_INIT;
-  argv[n++] = M.helper;
-  for (int i = 0; args[i] && n < 11; i++) argv[n++] = args[i];
-  argv[n] = NULL;
-  c.prog = M.helper;
-  c.argv = argv;
-  c.out = out;
-  c.fds[2] = 2; /* its complaints go to monitor.log */
-  return cmn_run(&c);
-}
-
-/* CNI DEL, crun delete, the namespace, cgroups and (unless keep_layer,
- * when the creator undoes it) the layer mount: the compute helper's job. */
-void mon_teardown(int keep_layer) {
-  const char *args[] = {"teardown", M.id, keep_layer ? "--keep-layer" : NULL, NULL};
-  int st = mon_helper(args, NULL);
-  if (st != 0) mon_log("teardown helper failed (status %d)", st);
-}
-
 static void system_stopped(void) {
   int st;
   pid_t p;
   while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
     mon_proc *pr = mon_find_proc(p);
-    if (pr && !pr->exited) { pr->exited = 1; pr->status = st; notify(p, st); }
+    if (pr && !pr->exited) { pr->exited = 1; pr->status = st; mon_notify(p, st); }
   }
   mon_teardown(0);
   for (mon_proc *pr = M.procs; pr; pr = pr->next) {
@@ -140,7 +39,7 @@ static void system_stopped(void) {
   M.state = MON_STOPPED;
   M.exit_hr = M.requested ? PLAT_S_OK : PLAT_HCS_E_UNEXPECTED_EXIT;
   mon_log("system stopped (init status 0x%x, reported 0x%08x)", (unsigned)M.init_status, (unsigned)M.exit_hr);
-  notify(0, M.exit_hr);
+  mon_notify(0, M.exit_hr);
 }
 
 void mon_reap(void) {
@@ -156,39 +55,8 @@ void mon_reap(void) {
       pr->exited = 1;
       pr->status = st;
       if (pr->pty >= 0) { close(pr->pty); pr->pty = -1; }
-      notify(p, st);
+      mon_notify(p, st);
     }
-  }
-}
-
-/* The pids of the system's cgroup other than the init: counted, or (term)
- * sent SIGTERM. */
-static int others(int term) {
-  char path[4200], *procs;
-  int n = 0;
-  snprintf(path, sizeof path, "/sys/fs/cgroup/memory/%s/cgroup.procs", M.cgpath[0] == '/' ? M.cgpath + 1 : M.cgpath);
-  procs = cmn_read_file(path, NULL);
-  if (!procs) return 0;
-  for (char *s = procs, *tok; (tok = strsep(&s, "\n"));) {
-    pid_t p = (pid_t)atoi(tok);
-    if (p <= 0 || p == M.init) continue;
-    n++;
-    if (term) kill(p, SIGTERM);
-  }
-  free(procs);
-  return n;
-}
-
-void mon_term_others(void) { others(1); }
-
-/* Graceful shutdown: the init (catatonit, which exits 0 on TERM and takes
- * the namespace down) gets TERM only when the rest is gone, so a process
- * that traps TERM finishes its handler. */
-void mon_drain_check(void) {
-  if (!M.draining || M.state == MON_STOPPED) return;
-  if (others(0) == 0) {
-    M.draining = 0;
-    kill(M.init, SIGTERM);
   }
 }
 

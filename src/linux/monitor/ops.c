@@ -15,31 +15,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-/* Exit records are kept so that a late open_process, even from another
- * process after the creator died, still reads the exit code; beyond this
- * many the oldest go, unless a connection is waiting on that pid. */
-#define MAX_EXITED 4096
-
-static int watched(pid_t pid) {
-  for (mon_conn *c = M.conns; c; c = c->next)
-    if (c->subpid == pid) return 1;
-  return 0;
-}
-
-void mon_trim_procs(void) {
-  int n = 0;
-  for (mon_proc **pp = &M.procs; *pp;) {
-    mon_proc *p = *pp;
-    if (p->exited && ++n > MAX_EXITED && !watched(p->pid)) {
-      *pp = p->next;
-      if (p->pty >= 0) close(p->pty);
-      free(p);
-      continue;
-    }
-    pp = &p->next;
-  }
-}
-
 static int bad_state(mon_conn *c, const char *what, const char *need) {
   return mon_reply_err(c->fd, PLAT_HCS_E_INVALID_STATE, "compute system %s is %s, not %s: it cannot be %s", M.id,
                        mon_state_names[M.state], need, what);

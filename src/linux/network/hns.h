@@ -57,13 +57,24 @@ uint32_t hns_mask(int prefix);
 int hns_parse_mac(const char *s, uint64_t *mac);  /* "00-15-5D-.." or "00:15:5d:.." */
 void hns_format_mac(uint64_t mac, char out[18], char sep);
 
+json_t *hns_endpoint_get(sqlite3 *db, const char *id);
+/* rows of (col0, col1) of sql as an array of [s, s] */
+json_t *hns_query_pairs(sqlite3 *db, const char *sql, const char *param);
+
 /* ---- hns_network.c ---- */
 plat_hresult hns_network_create(sqlite3 *db, json_t *req, json_t **out, char **err);
 plat_hresult hns_network_delete(sqlite3 *db, const char *id, int force, json_t **out, char **err);
 json_t *hns_network_get(sqlite3 *db, const char *id_or_name);
+/* net_check.c: validates a request; the lower-cased Type into type. */
+plat_hresult hns_network_check(json_t *req, char type[16], char **err);
+int hns_overlaps(uint32_t a, int pa, uint32_t b, int pb);
+
+/* ---- bridge.c ---- */
 /* Idempotent: the bridge of a bridge-type network exists and is up. */
 plat_hresult hns_network_plumb(json_t *net, char **err);
+void hns_network_unplumb(json_t *net);
 const char *hns_bridge_name(json_t *net, char buf[16]);
+int hns_is_bridge_type(const char *type); /* nat, internal, private */
 
 /* ---- hns_endpoint.c ---- */
 plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **err);

@@ -273,3 +273,21 @@ void hns_format_mac(uint64_t mac, char out[18], char sep) {
            (unsigned)(mac >> 32) & 255, sep, (unsigned)(mac >> 24) & 255, sep, (unsigned)(mac >> 16) & 255, sep,
            (unsigned)(mac >> 8) & 255, sep, (unsigned)mac & 255);
 }
+
+json_t *hns_endpoint_get(sqlite3 *db, const char *id) {
+  return hns_query_doc(db, "SELECT doc FROM endpoints WHERE id = lower(?1)", id);
+}
+
+/* rows of (col0, col1) as an array of [s, s] */
+json_t *hns_query_pairs(sqlite3 *db, const char *sql, const char *param) {
+  sqlite3_stmt *st = NULL;
+  json_t *out = json_array();
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return out;
+  if (param) sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const char *a = (const char *)sqlite3_column_text(st, 0), *b = (const char *)sqlite3_column_text(st, 1);
+    json_array_append_new(out, json_pack("[s,s]", a ? a : "", b ? b : ""));
+  }
+  sqlite3_finalize(st);
+  return out;
+}
