@@ -10,7 +10,8 @@ plat_hresult plat_CreateLayer(const plat_driver_info *info, const char *id, cons
   return lay_create(info, id, parent);
 }
 
-plat_hresult plat_CreateSandboxLayer(const plat_driver_info *info, const char *id, const char *parent,
+plat_hresult plat_CreateSandboxLayer(const plat_driver_info *info, const char *id,
+    const char *parent,
                                      const plat_layer_descriptor *layers, size_t count) {
   return lay_create_sandbox(info, id, parent, layers, count);
 }

@@ -58,8 +58,9 @@ int cmn_has_mounts_under(const char *dir); /* 1, 0 or -errno */
 
 /* ---- children (spawn.c) ----
  * Every child (crun, CNI plugins, ip, our helpers) starts with the
- * environment given (cmn_child_env() unless stated: PATH and HCSSHIM_*,
- * never the caller's NOTIFY_SOCKET, LISTEN_* and the like), default signal
+ * environment given (cmn_child_env() unless stated: PATH, HCSSHIM_* and
+ * the sanitizers' options, so that a checked build reports from every
+ * program; never the caller's NOTIFY_SOCKET, LISTEN_* and the like), default signal
  * dispositions and an empty signal mask.  Children are made with clone3
  * and an exit signal of 0, and waited for through a pidfd: the kernel
  * auto-reaps only children whose exit signal is SIGCHLD, so the exit
@@ -74,8 +75,9 @@ typedef struct cmn_cmd {
   int fds[3];                  /* stdio when not piped; -1: /dev/null */
   const char *input;           /* non-NULL: written to a stdin pipe */
   char **out, **err;           /* non-NULL: stdout / stderr captured */
+  size_t *out_len;             /* non-NULL: the byte count of *out */
 } cmn_cmd;
-#define CMN_CMD_INIT {NULL, NULL, NULL, NULL, {-1, -1, -1}, NULL, NULL, NULL}
+#define CMN_CMD_INIT {NULL, NULL, NULL, NULL, {-1, -1, -1}, NULL, NULL, NULL, NULL}
 /* Runs the command to its end; returns its wait status or -errno. */
 int cmn_run(const cmn_cmd *c);
 /* PATH (the caller's or CMN_DEFAULT_PATH) and every HCSSHIM_* variable;

@@ -36,7 +36,8 @@ plat_hresult cmn_fail_json(char **result, json_t *err) {
 
 plat_hresult cmn_check_id(const char *what, const char *id, char **result) {
   char why[512];
-  if (cmn_valid_id(what, id, why, sizeof why) < 0) return cmn_fail(result, PLAT_E_INVALIDARG, "%s", why);
+  if (cmn_valid_id(what, id, why, sizeof why) < 0) return cmn_fail(result, PLAT_E_INVALIDARG, "%s",
+      why);
   return PLAT_S_OK;
 }
 

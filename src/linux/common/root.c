@@ -27,7 +27,8 @@ static int open_in_root_slow(int root, const char *path, int flags) {
     if (strcmp(comp, "..") == 0) {
       struct stat a, b;
       /* at the root ".." stays there */
-      if (fstat(cur, &a) == 0 && fstat(root, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) continue;
+      if (fstat(cur, &a) == 0 && fstat(root, &b) == 0 && a.st_dev == b.st_dev
+          && a.st_ino == b.st_ino) continue;
     }
     next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (next < 0) { close(cur); return -1; }

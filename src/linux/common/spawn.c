@@ -29,7 +29,9 @@ static void env_build(void) {
   if (!child_env) return;
   child_env[k++] = cmn_printf("PATH=%s", path && *path ? path : CMN_DEFAULT_PATH);
   for (char **e = environ; *e; e++)
-    if (strncmp(*e, "HCSSHIM_", 8) == 0) child_env[k++] = strdup(*e);
+    if (strncmp(*e, "HCSSHIM_", 8) == 0 || strncmp(*e, "ASAN_OPTIONS=", 13) == 0 ||
+        strncmp(*e, "UBSAN_OPTIONS=", 14) == 0)
+      child_env[k++] = strdup(*e);
 }
 
 char *const *cmn_child_env(void) {
@@ -103,7 +105,8 @@ static int wait_child(pid_t pid, int pidfd) {
     siginfo_t si;
     int r;
     memset(&si, 0, sizeof si);
-    while ((r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL)) < 0 && errno == EINTR) {
+    while ((r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL)) < 0
+        && errno == EINTR) {
     }
     close(pidfd);
     if (r < 0) return -errno;
@@ -216,6 +219,7 @@ int cmn_run(const cmn_cmd *c) {
   if (pp[0].fd >= 0 && pp[0].len == 0) { close(pp[0].fd); pp[0].fd = -1; }
   pump_all(pp);
   rc = wait_child(pid, pidfd);
+  if (c->out_len) *c->out_len = pp[1].n;
   give(&pp[1], c->out);
   give(&pp[2], c->err);
   free(pp[1].buf);

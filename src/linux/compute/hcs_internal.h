@@ -24,6 +24,11 @@ void hl_cgroup_remove(const char *cgpath);
 /* Rewrites the resolv.conf of a running system (hot attach, detach). */
 int hl_update_resolv(const char *id);
 
+/* ---- create.c ---- */
+/* Everything up to a running monitor that owns the new system; on failure
+ * nothing of it is left. */
+plat_hresult hl_create_system(const char *id, const char *configuration, char **result);
+
 /* ---- config.c: ContainerConfig -> OCI bundle ---- */
 typedef struct hl_sysconf {
   json_t *cfg;        /* the decoded document (owned) */

@@ -39,7 +39,8 @@ int hl_shell_split(const char *s, json_t *out, char **errmsg) {
     } else if (ch == '\'') {
       size_t j = i + 1;
       while (j < n && s[j] != '\'') w[len++] = s[j++];
-      if (j >= n) { *errmsg = strdup("CommandLine: unterminated single quote"); free(w); return -1; }
+      if (j >= n) { *errmsg = strdup("CommandLine: unterminated single "
+          "quote"); free(w); return -1; }
       i = j;
     } else if (ch == '"') {
       size_t j = i + 1;
@@ -51,7 +52,8 @@ int hl_shell_split(const char *s, json_t *out, char **errmsg) {
           w[len++] = s[j++];
         }
       }
-      if (j >= n) { *errmsg = strdup("CommandLine: unterminated double quote"); free(w); return -1; }
+      if (j >= n) { *errmsg = strdup("CommandLine: unterminated double "
+          "quote"); free(w); return -1; }
       i = j;
     } else {
       w[len++] = ch;
@@ -104,7 +106,8 @@ static int lookup_passwd(const char *text, const char *name, long uid, pwent *pw
 }
 
 /* group name -> gid, or gids whose member list holds user (into arr) */
-static int lookup_group(const char *text, const char *gname, long *gid, const char *user, json_t *arr) {
+static int lookup_group(const char *text, const char *gname, long *gid, const char *user,
+    json_t *arr) {
   const char *line = text;
   int found = 0;
   while (line && *line) {
@@ -123,7 +126,8 @@ static int lookup_group(const char *text, const char *gname, long *gid, const ch
         if (user) {
           char *m = f[3], *tok;
           while ((tok = strsep(&m, ","))) {
-            if (strcmp(tok, user) == 0) { json_array_append_new(arr, json_integer(g)); found = 1; break; }
+            if (strcmp(tok, user) == 0) { json_array_append_new(arr,
+                json_integer(g)); found = 1; break; }
           }
         }
       }
@@ -166,183 +170,214 @@ static const char *const known[] = {
     "EmulateConsole", "CreateStdInPipe", "CreateStdOutPipe", "CreateStdErrPipe", "ConsoleSize",
     "CreateInUtilityVm", "OCISpecification"};
 
-plat_hresult hl_parse_process(const char *json, int rootfd, hl_procconf *p, char **result) {
-  json_error_t je;
-  json_t *cfg, *args = json_array(), *env = json_array(), *user = NULL, *v;
-  const char *key, *app, *cmdline, *uspec, *cwd;
-  char *passwd = NULL, *group = NULL, *path_env = NULL;
-  int has_path = 0, has_home = 0, has_term = 0;
+/* What one ProcessConfig becomes, step by step. */
+typedef struct pstate {
+  json_t *cfg, *args, *env, *user;
+  const char *cwd;
+  char *path_env;
   pwent pw;
-  plat_hresult hr = PLAT_S_OK;
-  memset(p, 0, sizeof *p);
-  cfg = json_loads(json ? json : "", JSON_REJECT_DUPLICATES, &je);
-  if (!cfg || !json_is_object(cfg)) {
-    hr = cmn_fail(result, PLAT_HCS_E_INVALID_JSON, "the process configuration is not a valid JSON object: %s",
-                 cfg ? "not an object" : je.text);
-    goto done;
-  }
+} pstate;
+
+static plat_hresult check_fields(json_t *cfg, char **result) {
+  const char *key;
+  json_t *v;
   json_object_foreach(cfg, key, v) {
     size_t i;
     for (i = 0; i < sizeof known / sizeof known[0]; i++)
       if (strcasecmp(key, known[i]) == 0) break;
-    if (i == sizeof known / sizeof known[0]) { hr = cmn_fail(result, BAD, "unknown ProcessConfig field `%s`", key); goto done; }
-    if (i <= 4 && !json_is_string(v) && !json_is_null(v) && i != 2) { hr = cmn_fail(result, BAD, "%s: expected a string", known[i]); goto done; }
-    if (i >= 6 && i <= 9 && !json_is_boolean(v) && !json_is_null(v)) { hr = cmn_fail(result, BAD, "%s: expected a boolean", known[i]); goto done; }
-    if (i == 11 && json_is_true(v)) { hr = cmn_fail(result, PLAT_E_NOT_SUPPORTED, "CreateInUtilityVm is not supported on this platform"); goto done; }
-    if (i == 12 && !json_is_null(v)) { hr = cmn_fail(result, PLAT_E_NOT_SUPPORTED, "OCISpecification is not supported on this platform"); goto done; }
+    if (i == sizeof known / sizeof known[0]) return cmn_fail(result, BAD,
+        "unknown ProcessConfig field `%s`", key);
+    if (i <= 4 && !json_is_string(v) && !json_is_null(v) && i != 2) return cmn_fail(result, BAD,
+        "%s: expected a string", known[i]);
+    if (i >= 6 && i <= 9 && !json_is_boolean(v) && !json_is_null(v)) return cmn_fail(result, BAD,
+        "%s: expected a boolean", known[i]);
+    if (i == 11 && json_is_true(v)) return cmn_fail(result, PLAT_E_NOT_SUPPORTED,
+        "CreateInUtilityVm is not supported on this platform");
+    if (i == 12 && !json_is_null(v)) return cmn_fail(result, PLAT_E_NOT_SUPPORTED,
+        "OCISpecification is not supported on this platform");
   }
+  return PLAT_S_OK;
+}
+
+static plat_hresult take_stdio(json_t *cfg, hl_procconf *p, char **result) {
+  json_t *v = cmn_get(cfg, "ConsoleSize");
   p->console = json_is_true(cmn_get(cfg, "EmulateConsole"));
   p->in = json_is_true(cmn_get(cfg, "CreateStdInPipe"));
   p->out = json_is_true(cmn_get(cfg, "CreateStdOutPipe"));
   p->err = json_is_true(cmn_get(cfg, "CreateStdErrPipe"));
-  v = cmn_get(cfg, "ConsoleSize");
-  if (v && !json_is_null(v)) {
-    if (!json_is_array(v) || json_array_size(v) != 2 || !json_is_integer(json_array_get(v, 0)) ||
-        !json_is_integer(json_array_get(v, 1)) || json_integer_value(json_array_get(v, 0)) < 0 ||
-        json_integer_value(json_array_get(v, 1)) < 0 || json_integer_value(json_array_get(v, 0)) > 65535 ||
-        json_integer_value(json_array_get(v, 1)) > 65535) {
-      hr = cmn_fail(result, BAD, "ConsoleSize: expected [Height, Width] with values 0..65535");
-      goto done;
-    }
-    p->rows = (unsigned)json_integer_value(json_array_get(v, 0));
-    p->cols = (unsigned)json_integer_value(json_array_get(v, 1));
-  }
+  if (!v || json_is_null(v)) return PLAT_S_OK;
+  if (!json_is_array(v) || json_array_size(v) != 2 || !json_is_integer(json_array_get(v, 0)) ||
+      !json_is_integer(json_array_get(v, 1)) || json_integer_value(json_array_get(v, 0)) < 0 ||
+      json_integer_value(json_array_get(v, 1)) < 0 || json_integer_value(json_array_get(v,
+          0)) > 65535 ||
+      json_integer_value(json_array_get(v, 1)) > 65535)
+    return cmn_fail(result, BAD, "ConsoleSize: expected [Height, Width] with values 0..65535");
+  p->rows = (unsigned)json_integer_value(json_array_get(v, 0));
+  p->cols = (unsigned)json_integer_value(json_array_get(v, 1));
+  return PLAT_S_OK;
+}
 
-  /* argv */
-  v = cmn_get(cfg, "CommandArgs");
+/* argv: CommandArgs, else CommandLine split as a shell would; then
+ * ApplicationName replaces argv[0]. */
+static plat_hresult take_args(pstate *s, char **result) {
+  json_t *v = cmn_get(s->cfg, "CommandArgs"), *a;
+  const char *cmdline = cmn_str(s->cfg, "CommandLine"), *app = cmn_str(s->cfg, "ApplicationName");
+  size_t i;
   if (v && !json_is_null(v)) {
-    size_t i;
-    json_t *a;
-    if (!json_is_array(v)) { hr = cmn_fail(result, BAD, "CommandArgs: expected an array of strings"); goto done; }
+    if (!json_is_array(v)) return cmn_fail(result, BAD,
+        "CommandArgs: expected an array of strings");
     json_array_foreach(v, i, a) {
-      if (!json_is_string(a)) { hr = cmn_fail(result, BAD, "CommandArgs[%zu]: expected a string", i); goto done; }
-      json_array_append(args, a);
+      if (!json_is_string(a)) return cmn_fail(result, BAD, "CommandArgs[%zu]: expected a string",
+          i);
+      json_array_append(s->args, a);
     }
   }
-  cmdline = cmn_str(cfg, "CommandLine");
-  if (json_array_size(args) == 0 && cmdline && *cmdline) {
+  if (json_array_size(s->args) == 0 && cmdline && *cmdline) {
     char *msg = NULL;
-    if (hl_shell_split(cmdline, args, &msg) < 0) {
-      hr = cmn_fail(result, BAD, "%s", msg ? msg : "CommandLine: cannot split");
+    if (hl_shell_split(cmdline, s->args, &msg) < 0) {
+      plat_hresult hr = cmn_fail(result, BAD, "%s", msg ? msg : "CommandLine: cannot split");
       free(msg);
-      goto done;
+      return hr;
     }
   }
-  app = cmn_str(cfg, "ApplicationName");
   if (app && *app) {
-    if (json_array_size(args) == 0) json_array_append_new(args, json_string(app));
-    else json_array_set_new(args, 0, json_string(app));
+    if (json_array_size(s->args) == 0) json_array_append_new(s->args, json_string(app));
+    else json_array_set_new(s->args, 0, json_string(app));
   }
-  if (json_array_size(args) == 0) {
-    hr = cmn_fail(result, BAD, "CommandLine, CommandArgs or ApplicationName is required");
-    goto done;
-  }
+  if (json_array_size(s->args) == 0) return cmn_fail(result, BAD,
+      "CommandLine, CommandArgs or ApplicationName is required");
+  s->cwd = cmn_str(s->cfg, "WorkingDirectory");
+  if (!s->cwd || !*s->cwd) s->cwd = "/";
+  if (s->cwd[0] != '/') return cmn_fail(result, BAD,
+      "WorkingDirectory `%s`: must be an absolute path", s->cwd);
+  return PLAT_S_OK;
+}
 
-  cwd = cmn_str(cfg, "WorkingDirectory");
-  if (!cwd || !*cwd) cwd = "/";
-  if (cwd[0] != '/') { hr = cmn_fail(result, BAD, "WorkingDirectory `%s`: must be an absolute path", cwd); goto done; }
-
-  /* user */
-  uspec = cmn_str(cfg, "User");
-  passwd = cmn_read_fileat(rootfd, "/etc/passwd", NULL);
-  group = cmn_read_fileat(rootfd, "/etc/group", NULL);
-  memset(&pw, 0, sizeof pw);
-  snprintf(pw.home, sizeof pw.home, "/");
-  user = json_object();
-  {
-    long uid = 0, gid = 0;
-    int named = 0, gid_given = 0;
-    if (uspec && *uspec) {
-      char ubuf[512], *colon;
-      snprintf(ubuf, sizeof ubuf, "%s", uspec);
-      colon = strchr(ubuf, ':');
-      if (colon) *colon++ = 0;
-      if (parse_num(ubuf, &uid)) {
-        if (passwd && lookup_passwd(passwd, NULL, uid, &pw)) { gid = pw.gid; named = 1; }
-      } else if (passwd && lookup_passwd(passwd, ubuf, 0, &pw)) {
-        uid = pw.uid;
-        gid = pw.gid;
-        named = 1;
-      } else {
-        hr = cmn_fail(result, BAD, "User `%s`: no such user in the container's /etc/passwd", uspec);
-        goto done;
-      }
-      if (colon) {
-        gid_given = 1;
-        if (!parse_num(colon, &gid) && !(group && lookup_group(group, colon, &gid, NULL, NULL))) {
-          hr = cmn_fail(result, BAD, "User `%s`: no such group `%s` in the container's /etc/group", uspec, colon);
-          goto done;
-        }
-      }
-    } else if (passwd) {
-      lookup_passwd(passwd, NULL, 0, &pw);
-      named = pw.name[0] != 0;
+/* User "name", "uid", "name:group" or "uid:gid", looked up in the
+ * container's own /etc/passwd and /etc/group. */
+static plat_hresult take_user(pstate *s, int rootfd, char **result) {
+  const char *uspec = cmn_str(s->cfg, "User");
+  char *passwd = cmn_read_fileat(rootfd, "/etc/passwd", NULL), *group = cmn_read_fileat(rootfd,
+      "/etc/group", NULL);
+  long uid = 0, gid = 0;
+  int named = 0, gid_given = 0;
+  plat_hresult hr = PLAT_S_OK;
+  snprintf(s->pw.home, sizeof s->pw.home, "/");
+  if (uspec && *uspec) {
+    char ubuf[512], *colon;
+    snprintf(ubuf, sizeof ubuf, "%s", uspec);
+    colon = strchr(ubuf, ':');
+    if (colon) *colon++ = 0;
+    if (parse_num(ubuf, &uid)) {
+      if (passwd && lookup_passwd(passwd, NULL, uid, &s->pw)) { gid = s->pw.gid; named = 1; }
+    } else if (passwd && lookup_passwd(passwd, ubuf, 0, &s->pw)) {
+      uid = s->pw.uid;
+      gid = s->pw.gid;
+      named = 1;
+    } else {
+      hr = cmn_fail(result, BAD, "User `%s`: no such user in the container's /etc/passwd", uspec);
     }
-    json_object_set_new(user, "uid", json_integer(uid));
-    json_object_set_new(user, "gid", json_integer(gid));
-    if (named && !gid_given && group) {
-      json_t *extra = json_array();
-      if (lookup_group(group, NULL, NULL, pw.name, extra)) json_object_set(user, "additionalGids", extra);
-      json_decref(extra);
+    if (hr >= 0 && colon) {
+      gid_given = 1;
+      if (!parse_num(colon, &gid) && !(group && lookup_group(group, colon, &gid, NULL, NULL)))
+        hr = cmn_fail(result, BAD, "User `%s`: no such group `%s` in the container's /etc/group",
+            uspec, colon);
     }
+  } else if (passwd) {
+    lookup_passwd(passwd, NULL, 0, &s->pw);
+    named = s->pw.name[0] != 0;
   }
-
-  /* environment */
-  v = cmn_get(cfg, "Environment");
-  if (v && !json_is_null(v)) {
-    const char *k;
-    json_t *ev;
-    if (!json_is_object(v)) { hr = cmn_fail(result, BAD, "Environment: expected an object of strings"); goto done; }
-    json_object_foreach(v, k, ev) {
-      char *kv;
-      if (!json_is_string(ev)) { hr = cmn_fail(result, BAD, "Environment.%s: expected a string", k); goto done; }
-      if (!*k || strchr(k, '=')) { hr = cmn_fail(result, BAD, "Environment: invalid variable name `%s`", k); goto done; }
-      kv = cmn_printf("%s=%s", k, json_string_value(ev));
-      json_array_append_new(env, json_string(kv));
-      free(kv);
-      if (strcmp(k, "PATH") == 0) { has_path = 1; path_env = strdup(json_string_value(ev)); }
-      if (strcmp(k, "HOME") == 0) has_home = 1;
-      if (strcmp(k, "TERM") == 0) has_term = 1;
-    }
+  json_object_set_new(s->user, "uid", json_integer(uid));
+  json_object_set_new(s->user, "gid", json_integer(gid));
+  if (hr >= 0 && named && !gid_given && group) {
+    json_t *extra = json_array();
+    if (lookup_group(group, NULL, NULL, s->pw.name, extra)) json_object_set(s->user,
+        "additionalGids", extra);
+    json_decref(extra);
   }
-  if (!has_path) json_array_append_new(env, json_string("PATH=" CMN_DEFAULT_PATH));
-  if (!has_home) {
-    char *kv = cmn_printf("HOME=%s", pw.home[0] ? pw.home : "/");
-    json_array_append_new(env, json_string(kv));
-    free(kv);
-  }
-  if (p->console && !has_term) json_array_append_new(env, json_string("TERM=xterm"));
-
-  {
-    const char *exe = json_string_value(json_array_get(args, 0));
-    if (!find_exec(rootfd, exe, cwd, path_env ? path_env : CMN_DEFAULT_PATH)) {
-      hr = cmn_fail(result, PLAT_E_FILE_NOT_FOUND, "executable file `%s` not found in the container (PATH=%s)",
-                   exe, path_env ? path_env : CMN_DEFAULT_PATH);
-      goto done;
-    }
-  }
-
-  {
-    json_t *caps = hl_default_caps();
-    /* no ambient capabilities: a non-root User loses them at exec, as
-     * under Docker */
-    p->process = json_pack("{s:b,s:O,s:O,s:O,s:s,s:{s:O,s:O,s:[],s:O,s:[]},s:b,s:[{s:s,s:i,s:i}]}",
-                           "terminal", p->console, "user", user, "args", args, "env", env, "cwd", cwd,
-                           "capabilities", "bounding", caps, "effective", caps, "inheritable",
-                           "permitted", caps, "ambient", "noNewPrivileges", 1, "rlimits", "type",
-                           "RLIMIT_NOFILE", "hard", 1024, "soft", 1024);
-    json_decref(caps);
-    if (p->console && p->rows && p->cols)
-      json_object_set_new(p->process, "consoleSize", json_pack("{s:i,s:i}", "height", (int)p->rows, "width", (int)p->cols));
-    if (!p->process) hr = cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
-  }
-done:
-  json_decref(cfg);
-  json_decref(args);
-  json_decref(env);
-  json_decref(user);
   free(passwd);
   free(group);
-  free(path_env);
+  return hr;
+}
+
+/* Environment, plus PATH, HOME and (with a console) TERM unless given. */
+static plat_hresult take_env(pstate *s, int console, char **result) {
+  json_t *v = cmn_get(s->cfg, "Environment"), *ev;
+  const char *k;
+  int has_path = 0, has_home = 0, has_term = 0;
+  char *kv;
+  if (v && !json_is_null(v) && !json_is_object(v)) return cmn_fail(result, BAD,
+      "Environment: expected an object of strings");
+  json_object_foreach(v, k, ev) {
+    if (!json_is_string(ev)) return cmn_fail(result, BAD, "Environment.%s: expected a string", k);
+    if (!*k || strchr(k, '=')) return cmn_fail(result, BAD,
+        "Environment: invalid variable name `%s`", k);
+    kv = cmn_printf("%s=%s", k, json_string_value(ev));
+    json_array_append_new(s->env, json_string(kv));
+    free(kv);
+    if (strcmp(k, "PATH") == 0) {
+      has_path = 1;
+      free(s->path_env);
+      s->path_env = strdup(json_string_value(ev));
+    }
+    if (strcmp(k, "HOME") == 0) has_home = 1;
+    if (strcmp(k, "TERM") == 0) has_term = 1;
+  }
+  if (!has_path) json_array_append_new(s->env, json_string("PATH=" CMN_DEFAULT_PATH));
+  if (!has_home) {
+    kv = cmn_printf("HOME=%s", s->pw.home[0] ? s->pw.home : "/");
+    json_array_append_new(s->env, json_string(kv));
+    free(kv);
+  }
+  if (console && !has_term) json_array_append_new(s->env, json_string("TERM=xterm"));
+  return PLAT_S_OK;
+}
+
+static plat_hresult make_process(pstate *s, hl_procconf *p, char **result) {
+  /* no ambient capabilities: a non-root User loses them at exec, as
+   * under Docker */
+  json_t *caps = hl_default_caps();
+  p->process = json_pack("{s:b,s:O,s:O,s:O,s:s,s:{s:O,s:O,s:[],s:O,s:[]},s:b,s:[{s:s,s:i,s:i}]}",
+                         "terminal", p->console, "user", s->user, "args", s->args, "env", s->env, "cwd", s->cwd,
+                         "capabilities", "bounding", caps, "effective", caps, "inheritable",
+                         "permitted", caps, "ambient", "noNewPrivileges", 1, "rlimits", "type",
+                         "RLIMIT_NOFILE", "hard", 1024, "soft", 1024);
+  json_decref(caps);
+  if (p->process && p->console && p->rows && p->cols)
+    json_object_set_new(p->process, "consoleSize", json_pack("{s:i,s:i}", "height", (int)p->rows,
+        "width", (int)p->cols));
+  return p->process ? PLAT_S_OK : cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+}
+
+plat_hresult hl_parse_process(const char *json, int rootfd, hl_procconf *p, char **result) {
+  json_error_t je;
+  pstate s;
+  plat_hresult hr;
+  memset(p, 0, sizeof *p);
+  memset(&s, 0, sizeof s);
+  s.cfg = json_loads(json ? json : "", JSON_REJECT_DUPLICATES, &je);
+  s.args = json_array();
+  s.env = json_array();
+  s.user = json_object();
+  if (!s.cfg || !json_is_object(s.cfg))
+    hr = cmn_fail(result, PLAT_HCS_E_INVALID_JSON,
+        "the process configuration is not a valid JSON object: %s",
+                  s.cfg ? "not an object" : je.text);
+  else if ((hr = check_fields(s.cfg, result)) >= 0 && (hr = take_stdio(s.cfg, p, result)) >= 0 &&
+           (hr = take_args(&s, result)) >= 0 && (hr = take_user(&s, rootfd, result)) >= 0 &&
+           (hr = take_env(&s, p->console, result)) >= 0) {
+    const char *exe = json_string_value(json_array_get(s.args,
+        0)), *path = s.path_env ? s.path_env : CMN_DEFAULT_PATH;
+    if (!find_exec(rootfd, exe, s.cwd, path))
+      hr = cmn_fail(result, PLAT_E_FILE_NOT_FOUND,
+          "executable file `%s` not found in the container (PATH=%s)", exe, path);
+    else
+      hr = make_process(&s, p, result);
+  }
+  json_decref(s.cfg);
+  json_decref(s.args);
+  json_decref(s.env);
+  json_decref(s.user);
+  free(s.path_env);
   return hr;
 }

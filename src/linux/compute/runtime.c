@@ -43,7 +43,8 @@ void hl_cgroup_remove(const char *cgpath) {
   while ((e = readdir(d))) {
     char p[PATH_MAX];
     if (e->d_name[0] == '.') continue;
-    snprintf(p, sizeof p, "/sys/fs/cgroup/%s/%s", e->d_name, cgpath[0] == '/' ? cgpath + 1 : cgpath);
+    snprintf(p, sizeof p, "/sys/fs/cgroup/%s/%s", e->d_name,
+        cgpath[0] == '/' ? cgpath + 1 : cgpath);
     /* a frozen leftover cannot be removed */
     {
       char f[PATH_MAX + 32];
@@ -58,7 +59,8 @@ void hl_cgroup_remove(const char *cgpath) {
     rmdir(p);
     /* crun removes only the leaf; the parents (HCSSHIM_CGROUP_PARENT) go
      * once their last container has, and stay while others use them */
-    for (char *slash = strrchr(p, '/'); slash && slash > p + strlen("/sys/fs/cgroup/") + strlen(e->d_name);
+    for (char *slash = strrchr(p, '/'); slash
+        && slash > p + strlen("/sys/fs/cgroup/") + strlen(e->d_name);
          slash = strrchr(p, '/')) {
       *slash = '\0';
       if (rmdir(p) < 0) break;

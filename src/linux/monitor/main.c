@@ -38,7 +38,8 @@ static void system_stopped(void) {
   }
   M.state = MON_STOPPED;
   M.exit_hr = M.requested ? PLAT_S_OK : PLAT_HCS_E_UNEXPECTED_EXIT;
-  mon_log("system stopped (init status 0x%x, reported 0x%08x)", (unsigned)M.init_status, (unsigned)M.exit_hr);
+  mon_log("system stopped (init status 0x%x, reported 0x%08x)", (unsigned)M.init_status,
+      (unsigned)M.exit_hr);
   mon_notify(0, M.exit_hr);
 }
 
@@ -202,7 +203,8 @@ static void round_once(void) {
   if (!pf || !cv) goto pause;
   pf[n].fd = M.lfd; pf[n].events = POLLIN; cv[n++] = NULL;
   pf[n].fd = M.sfd; pf[n].events = POLLIN; cv[n++] = NULL;
-  for (mon_conn *c = M.conns; c && n < cap; c = c->next) { pf[n].fd = c->fd; pf[n].events = POLLIN; cv[n++] = c; }
+  for (mon_conn *c = M.conns; c
+      && n < cap; c = c->next) { pf[n].fd = c->fd; pf[n].events = POLLIN; cv[n++] = c; }
   rc = poll(pf, (nfds_t)n, M.draining ? 20 : -1);
   if (rc < 0 && errno != EINTR) goto pause;
   if (pf[1].revents) {
@@ -231,7 +233,9 @@ pause:
 int main(int argc, char **argv) {
   int rfd;
   if (argc != 9) {
-    fprintf(stderr, "usage: %s <runtime-root> <id> <report-fd> <lock-fd> <helper> <cgroups-path> <tolhc> <netns>\n",
+    fprintf(stderr,
+        "usage: %s <runtime-root> <id> <report-fd> <lock-fd> <helper> <cgroups-path> <tolhc> "
+        "<netns>\n",
             argv[0]);
     return 2;
   }

@@ -42,7 +42,8 @@ extern mon_state_t M;
 extern const char *const mon_state_names[];
 
 void mon_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int mon_reply_err(int fd, plat_hresult hr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int mon_reply_err(int fd, plat_hresult hr, const char *fmt, ...) __attribute__((format(printf, 3,
+    4)));
 int mon_reply_ok(int fd, const mon_rep *extra, const int *fds, int nfds);
 void mon_send_event(mon_conn *c, pid_t pid, int status);
 void mon_notify(pid_t pid, int status); /* every subscriber of pid */

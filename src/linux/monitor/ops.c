@@ -16,7 +16,8 @@
 #include <unistd.h>
 
 static int bad_state(mon_conn *c, const char *what, const char *need) {
-  return mon_reply_err(c->fd, PLAT_HCS_E_INVALID_STATE, "compute system %s is %s, not %s: it cannot be %s", M.id,
+  return mon_reply_err(c->fd, PLAT_HCS_E_INVALID_STATE,
+      "compute system %s is %s, not %s: it cannot be %s", M.id,
                        mon_state_names[M.state], need, what);
 }
 
@@ -63,7 +64,8 @@ static void wait_init_ready(void) {
     if (!st) return; /* gone: the exit is reported the normal way */
     blk = strstr(st, "\nSigBlk:");
     cgt = strstr(st, "\nSigCgt:");
-    if ((blk && (strtoull(blk + 8, NULL, 16) & mask)) || (cgt && (strtoull(cgt + 8, NULL, 16) & mask))) ready = 1;
+    if ((blk && (strtoull(blk + 8, NULL, 16) & mask)) || (cgt && (strtoull(cgt + 8, NULL,
+        16) & mask))) ready = 1;
     free(st);
     if (ready) return;
     usleep(500);
@@ -72,7 +74,8 @@ static void wait_init_ready(void) {
 }
 
 static void op_transition(mon_conn *c, int op) {
-  static const char *const names[] = {[MON_START] = "start", [MON_PAUSE] = "pause", [MON_RESUME] = "resume",
+  static const char *const names[] = {[MON_START] = "start", [MON_PAUSE] = "pause",
+      [MON_RESUME] = "resume",
                                       [MON_SHUTDOWN] = "shutdown", [MON_TERMINATE] = "terminate"};
   char *err = NULL;
   int rc;
@@ -94,13 +97,15 @@ static void op_transition(mon_conn *c, int op) {
     if (rc == 0) M.state = MON_RUNNING;
   } else {
     if (M.state == MON_STOPPED) {
-      mon_reply_err(c->fd, PLAT_HCS_E_SYSTEM_ALREADY_STOPPED, "compute system %s has already stopped", M.id);
+      mon_reply_err(c->fd, PLAT_HCS_E_SYSTEM_ALREADY_STOPPED,
+          "compute system %s has already stopped", M.id);
       return;
     }
     rc = op_stop(c, op == MON_TERMINATE, &err);
     if (rc == 0) mon_drain_check();
   }
-  if (rc != 0) mon_reply_err(c->fd, PLAT_E_FAIL, "%s of compute system %s failed: %s", names[op], M.id, err ? err : "crun failed");
+  if (rc != 0) mon_reply_err(c->fd, PLAT_E_FAIL, "%s of compute system %s failed: %s", names[op],
+      M.id, err ? err : "crun failed");
   else mon_reply_ok(c->fd, NULL, NULL, 0);
   free(err);
 }
@@ -115,7 +120,9 @@ static void state_reply(mon_conn *c) {
   r.started_sec = M.started.tv_sec;
   r.started_nsec = M.started.tv_nsec;
   r.exit_hr = M.exit_hr;
-  r.exit_type = M.requested == 2 ? MON_EXIT_TERMINATED : M.requested == 1 ? MON_EXIT_SHUTDOWN : MON_EXIT_UNEXPECTED;
+  r.exit_type = M.requested == 2   ? MON_EXIT_TERMINATED
+                : M.requested == 1 ? MON_EXIT_SHUTDOWN
+                                   : MON_EXIT_UNEXPECTED;
   mon_reply_ok(c->fd, &r, NULL, 0);
 }
 
@@ -123,7 +130,8 @@ static void op_proc(mon_conn *c, const mon_req *q) {
   pid_t pid = (pid_t)q->pid;
   mon_proc *p = mon_find_proc(pid);
   mon_rep r;
-  if (!p) { mon_reply_err(c->fd, PLAT_E_NOT_FOUND, "process %d not found in compute system %s", (int)pid, M.id); return; }
+  if (!p) { mon_reply_err(c->fd, PLAT_E_NOT_FOUND, "process %d not found in compute system %s",
+      (int)pid, M.id); return; }
   if (q->op == MON_PROC) {
     memset(&r, 0, sizeof r);
     r.pid = (int32_t)pid;
@@ -132,31 +140,37 @@ static void op_proc(mon_conn *c, const mon_req *q) {
     mon_reply_ok(c->fd, &r, NULL, 0);
   } else if (q->op == MON_SIGNAL) {
     if (p->exited) {
-      mon_reply_err(c->fd, PLAT_HCS_E_PROCESS_ALREADY_STOPPED, "process %d in compute system %s has already exited", (int)pid, M.id);
+      mon_reply_err(c->fd, PLAT_HCS_E_PROCESS_ALREADY_STOPPED,
+          "process %d in compute system %s has already exited", (int)pid, M.id);
       return;
     }
     /* not yet reaped, so the pid cannot have been reused */
     if (kill(pid, q->signal) < 0) {
-      mon_reply_err(c->fd, errno == EINVAL ? PLAT_E_INVALIDARG : PLAT_E_FAIL, "signal %d to process %d: %s", q->signal, (int)pid, strerror(errno));
+      mon_reply_err(c->fd, errno == EINVAL ? PLAT_E_INVALIDARG : PLAT_E_FAIL,
+          "signal %d to process %d: %s", q->signal, (int)pid, strerror(errno));
       return;
     }
     mon_reply_ok(c->fd, NULL, NULL, 0);
   } else if (p->pty < 0) {
-    if (q->op == MON_CLOSESTDIN || q->op == MON_GETPTY) { mon_reply_ok(c->fd, NULL, NULL, 0); return; }
+    if (q->op == MON_CLOSESTDIN || q->op == MON_GETPTY) { mon_reply_ok(c->fd, NULL, NULL,
+        0); return; }
     mon_reply_err(c->fd, p->exited ? PLAT_HCS_E_PROCESS_ALREADY_STOPPED : PLAT_E_INVALIDARG,
-                  "process %d in compute system %s has no console%s", (int)pid, M.id, p->exited ? " (it has exited)" : "");
+                  "process %d in compute system %s has no "
+                      "console%s", (int)pid, M.id, p->exited ? " (it has exited)" : "");
   } else if (q->op == MON_RESIZE) {
     struct winsize ws;
     memset(&ws, 0, sizeof ws);
     ws.ws_row = (unsigned short)q->rows;
     ws.ws_col = (unsigned short)q->cols;
-    if (ioctl(p->pty, TIOCSWINSZ, &ws) < 0) { mon_reply_err(c->fd, PLAT_E_FAIL, "resize console of process %d: %s", (int)pid, strerror(errno)); return; }
+    if (ioctl(p->pty, TIOCSWINSZ, &ws) < 0) { mon_reply_err(c->fd, PLAT_E_FAIL,
+        "resize console of process %d: %s", (int)pid, strerror(errno)); return; }
     mon_reply_ok(c->fd, NULL, NULL, 0);
   } else if (q->op == MON_CLOSESTDIN) {
     struct termios t;
     char eof = 4;
     if (tcgetattr(p->pty, &t) == 0 && t.c_cc[VEOF]) eof = (char)t.c_cc[VEOF];
-    if (write(p->pty, &eof, 1) != 1) { mon_reply_err(c->fd, PLAT_E_FAIL, "close stdin of process %d: %s", (int)pid, strerror(errno)); return; }
+    if (write(p->pty, &eof, 1) != 1) { mon_reply_err(c->fd, PLAT_E_FAIL,
+        "close stdin of process %d: %s", (int)pid, strerror(errno)); return; }
     mon_reply_ok(c->fd, NULL, NULL, 0);
   } else {
     mon_reply_ok(c->fd, NULL, &p->pty, 1);
@@ -170,13 +184,17 @@ static void op_network(mon_conn *c, const mon_req *q, const char *ep) {
   int add = (q->flags & MON_F_ADD) != 0, st;
   char *out = NULL, *msg;
   long hr;
-  if (!ep || !*ep) { mon_reply_err(c->fd, PLAT_E_INVALIDARG, "network: missing endpoint id"); return; }
+  if (!ep || !*ep) { mon_reply_err(c->fd, PLAT_E_INVALIDARG,
+      "network: missing endpoint id"); return; }
   if (M.state == MON_STOPPED) {
-    mon_reply_err(c->fd, PLAT_HCS_E_INVALID_STATE, "compute system %s is Stopped: cannot %s endpoint %s", M.id, add ? "attach" : "detach", ep);
+    mon_reply_err(c->fd, PLAT_HCS_E_INVALID_STATE,
+        "compute system %s is Stopped: cannot %s endpoint %s", M.id, add ? "attach" : "detach", ep);
     return;
   }
   if (!*M.netns) {
-    mon_reply_err(c->fd, PLAT_E_NOT_SUPPORTED, "compute system %s shares the network namespace of another system: endpoints are attached there", M.id);
+    mon_reply_err(c->fd, PLAT_E_NOT_SUPPORTED,
+        "compute system %s shares the network namespace of another system: endpoints are attached "
+        "there", M.id);
     return;
   }
   {
@@ -186,7 +204,8 @@ static void op_network(mon_conn *c, const mon_req *q, const char *ep) {
   hr = out ? strtol(out, &msg, 0) : 0;
   if (st != 0 || hr < 0) {
     while (msg && *msg == ' ') msg++;
-    mon_reply_err(c->fd, hr < 0 ? (plat_hresult)hr : PLAT_E_FAIL, "%s", out && msg && *msg ? msg : "network modify failed");
+    mon_reply_err(c->fd, hr < 0 ? (plat_hresult)hr : PLAT_E_FAIL, "%s", out && msg
+        && *msg ? msg : "network modify failed");
   } else {
     mon_log("endpoint %s %s", ep, add ? "attached" : "detached");
     mon_reply_ok(c->fd, NULL, NULL, 0);
@@ -197,7 +216,8 @@ static void op_network(mon_conn *c, const mon_req *q, const char *ep) {
 static void op_subscribe(mon_conn *c, const mon_req *q) {
   pid_t pid = (pid_t)q->pid;
   mon_proc *p = pid ? mon_find_proc(pid) : NULL;
-  if (pid && !p) { mon_reply_err(c->fd, PLAT_E_NOT_FOUND, "process %d not found in compute system %s", (int)pid, M.id); return; }
+  if (pid && !p) { mon_reply_err(c->fd, PLAT_E_NOT_FOUND,
+      "process %d not found in compute system %s", (int)pid, M.id); return; }
   c->sub = 1;
   c->subpid = pid;
   mon_reply_ok(c->fd, NULL, NULL, 0);

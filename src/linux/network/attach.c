@@ -25,7 +25,8 @@ static json_t *build_conflist(json_t *net, json_t *ep, json_t **rt) {
   char addr[40], br[16], mac[18], cname[64];
   uint64_t m = 0;
   size_t i;
-  snprintf(addr, sizeof addr, "%s/%d", cmn_str(ep, "IPAddress"), (int)json_integer_value(cmn_get(ep, "PrefixLength")));
+  snprintf(addr, sizeof addr, "%s/%d", cmn_str(ep, "IPAddress"), (int)json_integer_value(cmn_get(ep,
+      "PrefixLength")));
   json_array_foreach(cmn_get(ep, "Policies"), i, pol) {
     const char *t = cmn_str(pol, "Type");
     if (!t) continue;
@@ -33,8 +34,10 @@ static json_t *build_conflist(json_t *net, json_t *ep, json_t **rt) {
       char proto[8];
       snprintf(proto, sizeof proto, "%s", cmn_str(pol, "Protocol"));
       for (char *c = proto; *c; c++) *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-      json_array_append_new(portmaps, json_pack("{s:I,s:I,s:s}", "hostPort", json_integer_value(cmn_get(pol, "ExternalPort")),
-                                                "containerPort", json_integer_value(cmn_get(pol, "InternalPort")), "protocol", proto));
+      json_array_append_new(portmaps, json_pack("{s:I,s:I,s:s}", "hostPort",
+          json_integer_value(cmn_get(pol, "ExternalPort")),
+                                                "containerPort", json_integer_value(cmn_get(pol,
+                                                    "InternalPort")), "protocol", proto));
     } else if (strcasecmp(t, "QOS") == 0) {
       qos = cmn_get(pol, "MaximumOutgoingBandwidthInBytes");
     } else if (strcasecmp(t, "VLAN") == 0) {
@@ -42,21 +45,27 @@ static json_t *build_conflist(json_t *net, json_t *ep, json_t **rt) {
     }
   }
   json_array_foreach(cmn_get(net, "Policies"), i, pol)
-    if (cmn_str(pol, "Type") && strcasecmp(cmn_str(pol, "Type"), "VLAN") == 0 && !vlan) vlan = cmn_get(pol, "VLAN");
+    if (cmn_str(pol, "Type") && strcasecmp(cmn_str(pol, "Type"), "VLAN") == 0
+        && !vlan) vlan = cmn_get(pol, "VLAN");
   ipam = json_pack("{s:s,s:[{s:s}]}", "type", "static", "addresses", "address", addr);
   if (gw && strcmp(type, "internal") && strcmp(type, "private")) {
-    json_object_set_new(json_array_get(json_object_get(ipam, "addresses"), 0), "gateway", json_string(gw));
+    json_object_set_new(json_array_get(json_object_get(ipam, "addresses"), 0), "gateway",
+        json_string(gw));
     json_object_set_new(ipam, "routes", json_pack("[{s:s}]", "dst", "0.0.0.0/0"));
   }
   if (strcmp(type, "nat") == 0) {
-    main_ = json_pack("{s:s,s:s,s:b,s:b,s:b}", "type", "bridge", "bridge", hns_bridge_name(net, br), "isGateway", 1, "ipMasq", 1,
+    main_ = json_pack("{s:s,s:s,s:b,s:b,s:b}", "type", "bridge", "bridge", hns_bridge_name(net, br),
+        "isGateway", 1, "ipMasq", 1,
                       "hairpinMode", 1);
   } else if (strcmp(type, "internal") == 0 || strcmp(type, "private") == 0) {
-    main_ = json_pack("{s:s,s:s,s:b,s:b}", "type", "bridge", "bridge", hns_bridge_name(net, br), "isGateway", 0, "ipMasq", 0);
+    main_ = json_pack("{s:s,s:s,s:b,s:b}", "type", "bridge", "bridge", hns_bridge_name(net, br),
+        "isGateway", 0, "ipMasq", 0);
   } else if (vlan) {
-    main_ = json_pack("{s:s,s:s,s:I}", "type", "vlan", "master", cmn_str(net, "NetworkAdapterName"), "vlanId", json_integer_value(vlan));
+    main_ = json_pack("{s:s,s:s,s:I}", "type", "vlan", "master", cmn_str(net, "NetworkAdapterName"),
+        "vlanId", json_integer_value(vlan));
   } else {
-    main_ = json_pack("{s:s,s:s,s:s}", "type", "macvlan", "master", cmn_str(net, "NetworkAdapterName"), "mode", "bridge");
+    main_ = json_pack("{s:s,s:s,s:s}", "type", "macvlan", "master", cmn_str(net,
+        "NetworkAdapterName"), "mode", "bridge");
   }
   json_object_set_new(main_, "ipam", ipam);
   json_array_append_new(plugins, main_);
@@ -68,11 +77,13 @@ static json_t *build_conflist(json_t *net, json_t *ep, json_t **rt) {
     json_int_t bits = json_integer_value(qos) * 8, burst = bits;
     if (burst < 8 * 65536) burst = 8 * 65536;
     if (burst > (json_int_t)0xffffffffLL) burst = (json_int_t)0xffffffffLL;
-    json_array_append_new(plugins, json_pack("{s:s,s:I,s:I}", "type", "bandwidth", "egressRate", bits, "egressBurst", burst));
+    json_array_append_new(plugins, json_pack("{s:s,s:I,s:I}", "type", "bandwidth", "egressRate",
+        bits, "egressBurst", burst));
   }
   *rt = json_object();
   if (json_array_size(portmaps)) {
-    json_array_append_new(plugins, json_pack("{s:s,s:{s:b},s:b}", "type", "portmap", "capabilities", "portMappings", 1, "snat", 1));
+    json_array_append_new(plugins, json_pack("{s:s,s:{s:b},s:b}", "type", "portmap", "capabilities",
+        "portMappings", 1, "snat", 1));
     json_object_set(*rt, "portMappings", portmaps);
   }
   json_decref(portmaps);
@@ -80,25 +91,31 @@ static json_t *build_conflist(json_t *net, json_t *ep, json_t **rt) {
   return json_pack("{s:s,s:s,s:o}", "cniVersion", "1.0.0", "name", cname, "plugins", plugins);
 }
 
-static int set_attached(sqlite3 *db, const char *ep, json_t *doc, const char *container, const char *ifname, const char *conf,
+static int set_attached(sqlite3 *db, const char *ep, json_t *doc, const char *container,
+    const char *ifname, const char *conf,
                         const char *result, const char *only_if_container, char **err) {
   char *text;
   int rc;
-  json_object_set_new(doc, "SharedContainers", container && *container ? json_pack("[s]", container) : json_array());
+  json_object_set_new(doc, "SharedContainers", container && *container ? json_pack("[s]",
+      container) : json_array());
   json_object_set_new(doc, "State", json_integer(container && *container && result ? 2 : 1));
   text = json_dumps(doc, JSON_COMPACT);
   {
-    const char *p[] = {container ? container : "", ifname ? ifname : "", conf, result, text, ep, only_if_container};
+    const char *p[] = {container ? container : "", ifname ? ifname : "", conf, result, text, ep,
+        only_if_container};
     rc = hns_exec(db, err,
-                  only_if_container ? "UPDATE endpoints SET container=?1, ifname=?2, conf=?3, result=?4, doc=?5 WHERE id=?6 AND container=?7"
-                                    : "UPDATE endpoints SET container=?1, ifname=?2, conf=?3, result=?4, doc=?5 WHERE id=?6",
+                  only_if_container ? "UPDATE endpoints SET container=?1, ifname=?2, conf=?3, "
+                      "result=?4, doc=?5 WHERE id=?6 AND container=?7"
+                                    : "UPDATE endpoints SET container=?1, ifname=?2, conf=?3, "
+                                        "result=?4, doc=?5 WHERE id=?6",
                   only_if_container ? 7 : 6, p);
   }
   free(text);
   return rc;
 }
 
-plat_hresult hns_endpoint_attach(const char *epid, const char *container, const char *netns, char **err) {
+plat_hresult hns_endpoint_attach(const char *epid, const char *container, const char *netns,
+    char **err) {
   sqlite3 *db;
   json_t *ep = NULL, *net = NULL, *conf = NULL, *rt = NULL, *res = NULL, *rows;
   char ifname[16] = "eth0", *conftext = NULL, *restext = NULL, *e2 = NULL;
@@ -111,17 +128,21 @@ plat_hresult hns_endpoint_attach(const char *epid, const char *container, const 
   ep = hns_endpoint_get(db, epid);
   if (!ep) { hr = hns_fail(err, PLAT_E_NOT_FOUND, "endpoint %s not found", epid); goto rollback; }
   cur = json_string_value(json_array_get(cmn_get(ep, "SharedContainers"), 0));
-  if (cur && strcmp(cur, container) == 0) { hns_rollback(db); goto out; } /* already attached here */
-  if (cur) { hr = hns_fail(err, PLAT_E_BUSY, "endpoint %s is already attached to compute system %s", epid, cur); goto rollback; }
+  if (cur && strcmp(cur,
+      container) == 0) { hns_rollback(db); goto out; } /* already attached here */
+  if (cur) { hr = hns_fail(err, PLAT_E_BUSY, "endpoint %s is already attached to compute system %s",
+      epid, cur); goto rollback; }
   net = hns_network_get(db, cmn_str(ep, "VirtualNetwork"));
-  if (!net) { hr = hns_fail(err, PLAT_E_NOT_FOUND, "network %s of endpoint %s not found", cmn_str(ep, "VirtualNetwork"), epid); goto rollback; }
+  if (!net) { hr = hns_fail(err, PLAT_E_NOT_FOUND, "network %s of endpoint %s not found",
+      cmn_str(ep, "VirtualNetwork"), epid); goto rollback; }
   rows = hns_query_pairs(db, "SELECT ifname, id FROM endpoints WHERE container = ?1", container);
   for (int n = 0; n < 64; n++) {
     size_t i;
     json_t *r;
     int taken = 0;
     snprintf(ifname, sizeof ifname, "eth%d", n);
-    json_array_foreach(rows, i, r) if (strcmp(json_string_value(json_array_get(r, 0)), ifname) == 0) taken = 1;
+    json_array_foreach(rows, i, r) if (strcmp(json_string_value(json_array_get(r, 0)),
+        ifname) == 0) taken = 1;
     if (!taken) break;
   }
   json_decref(rows);
@@ -133,7 +154,8 @@ plat_hresult hns_endpoint_attach(const char *epid, const char *container, const 
     conftext = json_dumps(saved, JSON_COMPACT);
     json_decref(saved);
   }
-  if (set_attached(db, cmn_str(ep, "ID"), ep, container, ifname, conftext, NULL, "", err) < 0 || sqlite3_changes(db) != 1) {
+  if (set_attached(db, cmn_str(ep, "ID"), ep, container, ifname, conftext, NULL, "", err) < 0
+      || sqlite3_changes(db) != 1) {
     hr = PLAT_E_FAIL;
     goto rollback;
   }
@@ -141,7 +163,8 @@ plat_hresult hns_endpoint_attach(const char *epid, const char *container, const 
   hns_unlock();
   hr = hns_network_plumb(net, err);
   if (hr >= 0 && hns_cni("ADD", conf, cmn_str(ep, "ID"), netns, ifname, rt, NULL, &res, &e2) < 0) {
-    hr = hns_fail(err, PLAT_E_FAIL, "attaching endpoint %s to compute system %s: %s", epid, container, e2 ? e2 : "CNI ADD failed");
+    hr = hns_fail(err, PLAT_E_FAIL, "attaching endpoint %s to compute system %s: %s", epid,
+        container, e2 ? e2 : "CNI ADD failed");
   }
   free(e2);
   e2 = NULL;
@@ -151,20 +174,25 @@ plat_hresult hns_endpoint_attach(const char *epid, const char *container, const 
     /* record the result; if that fails the record would lie (attached,
      * without the result DEL needs), so the plumbing is undone */
     int ok = hns_begin(db, &e2) == 0;
-    if (ok && (set_attached(db, cmn_str(ep, "ID"), ep, container, ifname, conftext, restext, container, &e2) < 0 ||
+    if (ok && (set_attached(db, cmn_str(ep, "ID"), ep, container, ifname, conftext, restext,
+        container, &e2) < 0 ||
                sqlite3_changes(db) != 1 || hns_test_fail("attach-record"))) {
-      if (!e2) e2 = strdup(sqlite3_changes(db) != 1 ? "the endpoint's record changed meanwhile" : "injected failure");
+      if (!e2) e2 = strdup(sqlite3_changes(db) != 1 ? "the endpoint's record changed "
+          "meanwhile" : "injected failure");
       hns_rollback(db);
       ok = 0;
     }
     if (ok && hns_commit(db, &e2) < 0) ok = 0;
     if (!ok) {
       char *e3 = NULL;
-      hr = hns_fail(err, PLAT_E_FAIL, "attaching endpoint %s to compute system %s: cannot record the attachment: %s", epid, container,
+      hr = hns_fail(err, PLAT_E_FAIL,
+          "attaching endpoint %s to compute system %s: cannot record the attachment: "
+          "%s", epid, container,
                 e2 ? e2 : "HNS store failed");
       hns_unlock();
       if (hns_cni("DEL", conf, cmn_str(ep, "ID"), netns, ifname, rt, res, NULL, &e3) < 0) {
-        char *m = cmn_printf("%s; undoing the CNI ADD failed too: %s", *err ? *err : "", e3 ? e3 : "CNI DEL failed");
+        char *m = cmn_printf("%s; undoing the CNI ADD failed too: %s", *err ? *err : "",
+            e3 ? e3 : "CNI DEL failed");
         free(*err);
         *err = m;
       }
@@ -208,11 +236,14 @@ plat_hresult hns_endpoint_detach(const char *epid, const char *container, char *
   if (!ep) { hr = hns_fail(err, PLAT_E_NOT_FOUND, "endpoint %s not found", epid); goto out; }
   cur = json_string_value(json_array_get(cmn_get(ep, "SharedContainers"), 0));
   if (!cur) goto out; /* not attached: nothing to do */
-  if (strcmp(cur, container)) { hr = hns_fail(err, PLAT_E_INVALIDARG, "endpoint %s is attached to compute system %s, not %s", epid, cur, container); goto out; }
-  if (sqlite3_prepare_v2(db, "SELECT conf, result, ifname FROM endpoints WHERE id = ?1", -1, &st, NULL) == SQLITE_OK) {
+  if (strcmp(cur, container)) { hr = hns_fail(err, PLAT_E_INVALIDARG,
+      "endpoint %s is attached to compute system %s, not %s", epid, cur, container); goto out; }
+  if (sqlite3_prepare_v2(db, "SELECT conf, result, ifname FROM endpoints WHERE id = ?1", -1, &st,
+      NULL) == SQLITE_OK) {
     sqlite3_bind_text(st, 1, cmn_str(ep, "ID"), -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st) == SQLITE_ROW) {
-      const char *c = (const char *)sqlite3_column_text(st, 0), *r = (const char *)sqlite3_column_text(st, 1),
+      const char *c = (const char *)sqlite3_column_text(st,
+          0), *r = (const char *)sqlite3_column_text(st, 1),
                  *i = (const char *)sqlite3_column_text(st, 2);
       saved = c ? json_loads(c, 0, NULL) : NULL;
       prev = r ? json_loads(r, 0, NULL) : NULL;
@@ -222,19 +253,23 @@ plat_hresult hns_endpoint_detach(const char *epid, const char *container, char *
   }
   hns_unlock();
   netns = hns_netns_path(container);
-  if (saved && hns_cni("DEL", json_object_get(saved, "conf"), cmn_str(ep, "ID"), netns, ifname ? ifname : "eth0",
+  if (saved && hns_cni("DEL", json_object_get(saved, "conf"), cmn_str(ep, "ID"), netns,
+      ifname ? ifname : "eth0",
                        json_object_get(saved, "rt"), prev, NULL, &e2) < 0)
-    hr = hns_fail(err, PLAT_E_FAIL, "detaching endpoint %s from compute system %s: %s", epid, container, e2 ? e2 : "CNI DEL failed");
+    hr = hns_fail(err, PLAT_E_FAIL, "detaching endpoint %s from compute system %s: %s", epid,
+        container, e2 ? e2 : "CNI DEL failed");
   free(e2);
   e2 = NULL;
   hns_lock();
   /* a failed DEL keeps the attachment recorded: the plumbing may still be
    * there, and teardown or cleanup retries it (DEL is idempotent) */
   if (hr >= 0) {
-    if (hns_begin(db, &e2) < 0 || set_attached(db, cmn_str(ep, "ID"), ep, "", "", NULL, NULL, container, &e2) < 0 ||
+    if (hns_begin(db, &e2) < 0 || set_attached(db, cmn_str(ep, "ID"), ep, "", "", NULL, NULL,
+        container, &e2) < 0 ||
         hns_commit(db, &e2) < 0) {
       hns_rollback(db);
-      hr = hns_fail(err, PLAT_E_FAIL, "detaching endpoint %s from compute system %s: %s", epid, container, e2 ? e2 : "HNS store failed");
+      hr = hns_fail(err, PLAT_E_FAIL, "detaching endpoint %s from compute system %s: %s", epid,
+          container, e2 ? e2 : "HNS store failed");
     }
   }
   free(e2);
@@ -264,13 +299,16 @@ int hns_detach_all(const char *container) {
   }
   hns_lock();
   db = hns_db(&err);
-  rows = db ? hns_query_pairs(db, "SELECT id, container FROM endpoints WHERE container = ?1", container) : json_array();
+  rows = db ? hns_query_pairs(db, "SELECT id, container FROM endpoints WHERE container = ?1",
+      container) : json_array();
   hns_unlock();
   free(err);
   json_array_foreach(rows, i, r) {
     char *e2 = NULL;
     if (hns_endpoint_detach(json_string_value(json_array_get(r, 0)), container, &e2) < 0) {
-      fprintf(stderr, "hcsshim: %s (the endpoint stays recorded as attached; hns.cleanup retries)\n", e2 ? e2 : "detach failed");
+      fprintf(stderr,
+          "hcsshim: %s (the endpoint stays recorded as attached; hns.cleanup "
+          "retries)\n", e2 ? e2 : "detach failed");
       failed++;
     }
     free(e2);
@@ -293,9 +331,11 @@ plat_hresult hns_check_endpoint_list(json_t *list, char **err) {
     const char *id = json_string_value(v);
     if (!id) { hr = hns_fail(err, BAD, "EndpointList[%zu]: expected an endpoint id", i); break; }
     ep = hns_endpoint_get(db, id);
-    if (!ep) { hr = hns_fail(err, PLAT_E_NOT_FOUND, "EndpointList: endpoint %s not found", id); break; }
+    if (!ep) { hr = hns_fail(err, PLAT_E_NOT_FOUND, "EndpointList: endpoint %s not found",
+        id); break; }
     if (json_array_size(cmn_get(ep, "SharedContainers"))) {
-      hr = hns_fail(err, PLAT_E_BUSY, "EndpointList: endpoint %s is already attached to compute system %s", id,
+      hr = hns_fail(err, PLAT_E_BUSY,
+          "EndpointList: endpoint %s is already attached to compute system %s", id,
                 json_string_value(json_array_get(cmn_get(ep, "SharedContainers"), 0)));
       json_decref(ep);
       break;
@@ -326,7 +366,8 @@ char *hns_resolv_conf(const char *container, json_t *extra) {
   size_t i;
   hns_lock();
   db = hns_db(&err);
-  eps = db ? hns_query_docs(db, "SELECT doc FROM endpoints WHERE container = ?1 ORDER BY ifname", container, NULL) : NULL;
+  eps = db ? hns_query_docs(db, "SELECT doc FROM endpoints WHERE container = ?1 ORDER BY ifname",
+      container, NULL) : NULL;
   if (!eps) eps = json_array();
   json_array_foreach(extra, i, v) {
     json_t *ep = db && json_string_value(v) ? hns_endpoint_get(db, json_string_value(v)) : NULL;
@@ -343,13 +384,16 @@ char *hns_resolv_conf(const char *container, json_t *extra) {
     size_t cap = 4096, n = 0;
     text = calloc(1, cap);
     if (text) {
-      n += (size_t)snprintf(text + n, cap - n, "# written by hcsshim from the HNS endpoints of %s\n", container);
+      n += (size_t)snprintf(text + n, cap - n,
+          "# written by hcsshim from the HNS endpoints of %s\n", container);
       if (json_array_size(search)) {
         n += (size_t)snprintf(text + n, cap - n, "search");
-        json_array_foreach(search, i, v) if (n < cap) n += (size_t)snprintf(text + n, cap - n, " %s", json_string_value(v));
+        json_array_foreach(search, i, v) if (n < cap) n += (size_t)snprintf(text + n, cap - n,
+            " %s", json_string_value(v));
         if (n < cap) n += (size_t)snprintf(text + n, cap - n, "\n");
       }
-      json_array_foreach(ns, i, v) if (n < cap) n += (size_t)snprintf(text + n, cap - n, "nameserver %s\n", json_string_value(v));
+      json_array_foreach(ns, i, v) if (n < cap) n += (size_t)snprintf(text + n, cap - n,
+          "nameserver %s\n", json_string_value(v));
     }
   }
   json_decref(eps);

@@ -44,14 +44,16 @@ plat_hresult hns_network_plumb(json_t *net, char **err) {
   if (!hns_is_bridge_type(type)) {
     const char *ad = cmn_str(net, "NetworkAdapterName");
     if (!ad || !if_nametoindex(ad))
-      return hns_fail(err, PLAT_E_NOT_FOUND, "NetworkAdapterName `%s`: no such network interface on this host", ad ? ad : "");
+      return hns_fail(err, PLAT_E_NOT_FOUND,
+          "NetworkAdapterName `%s`: no such network interface on this host", ad ? ad : "");
     return PLAT_S_OK;
   }
   hns_bridge_name(net, br);
   if (!if_nametoindex(br)) {
     const char *a1[] = {"link", "add", "name", br, "type", "bridge", NULL};
     if (run_ip(&e, a1) != 0 && !if_nametoindex(br)) {
-      plat_hresult hr = hns_fail(err, PLAT_E_FAIL, "cannot create bridge %s: %s", br, e ? e : "ip failed");
+      plat_hresult hr = hns_fail(err, PLAT_E_FAIL, "cannot create bridge %s: %s", br,
+          e ? e : "ip failed");
       free(e);
       return hr;
     }
@@ -71,7 +73,8 @@ plat_hresult hns_network_plumb(json_t *net, char **err) {
       {
         const char *a2[] = {"addr", "replace", cidr, "dev", br, NULL};
         if (run_ip(&e, a2) != 0) {
-          plat_hresult hr = hns_fail(err, PLAT_E_FAIL, "cannot set gateway %s on bridge %s: %s", cidr, br, e ? e : "ip failed");
+          plat_hresult hr = hns_fail(err, PLAT_E_FAIL, "cannot set gateway %s on bridge %s: %s",
+              cidr, br, e ? e : "ip failed");
           free(e);
           return hr;
         }
@@ -83,7 +86,8 @@ plat_hresult hns_network_plumb(json_t *net, char **err) {
   {
     const char *a3[] = {"link", "set", br, "up", NULL};
     if (run_ip(&e, a3) != 0) {
-      plat_hresult hr = hns_fail(err, PLAT_E_FAIL, "cannot bring bridge %s up: %s", br, e ? e : "ip failed");
+      plat_hresult hr = hns_fail(err, PLAT_E_FAIL, "cannot bring bridge %s up: %s", br,
+          e ? e : "ip failed");
       free(e);
       return hr;
     }

@@ -28,7 +28,8 @@ const char *hns_data_root(void);
  * serialise its use between threads.  NULL + *err on failure. */
 sqlite3 *hns_db(char **err);
 /* Replaces *err with a formatted message; returns hr. */
-plat_hresult hns_fail(char **err, plat_hresult hr, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+plat_hresult hns_fail(char **err, plat_hresult hr, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
 /* Closes the store's connection (plat_shutdown). */
 void hns_db_close(void);
 void hns_lock(void);
@@ -79,9 +80,11 @@ int hns_is_bridge_type(const char *type); /* nat, internal, private */
 /* ---- hns_endpoint.c ---- */
 plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **err);
 plat_hresult hns_endpoint_delete(sqlite3 *db, const char *id, json_t **out, char **err);
-plat_hresult hns_endpoint_update(sqlite3 *db, const char *id, json_t *req, json_t **out, char **err);
+plat_hresult hns_endpoint_update(sqlite3 *db, const char *id, json_t *req, json_t **out,
+    char **err);
 /* The monitor's side: attach (CNI ADD into netns) and detach (CNI DEL). */
-plat_hresult hns_endpoint_attach(const char *endpoint, const char *container, const char *netns, char **err);
+plat_hresult hns_endpoint_attach(const char *endpoint, const char *container, const char *netns,
+    char **err);
 plat_hresult hns_endpoint_detach(const char *endpoint, const char *container, char **err);
 /* CNI DEL of every endpoint attached to container (exit, teardown); an
  * endpoint whose DEL fails stays recorded as attached (cleanup retries).
@@ -107,7 +110,8 @@ plat_hresult hns_check_endpoint_list(json_t *list, char **err);
 /* cmd "ADD" | "DEL" | "CHECK"; conflist {cniVersion,name,plugins}; rt the
  * runtimeConfig offered to plugins by capability; prev the cached result
  * (DEL, CHECK).  ADD sets *result; on failure *err has the plugin's msg. */
-int hns_cni(const char *cmd, json_t *conflist, const char *cid, const char *netns, const char *ifname,
+int hns_cni(const char *cmd, json_t *conflist, const char *cid, const char *netns,
+    const char *ifname,
             json_t *rt, json_t *prev, json_t **result, char **err);
 const char *hns_cni_path(void);
 
