@@ -57,16 +57,19 @@ int cmn_is_mountpoint(const char *path);   /* 1, 0 or -errno */
 int cmn_has_mounts_under(const char *dir); /* 1, 0 or -errno */
 
 /* ---- children (spawn.c) ----
- * Every child (crun, CNI plugins, ip, our helpers) starts with the
- * environment given (cmn_child_env() unless stated: PATH, HCSSHIM_* and
- * the sanitizers' options, so that a checked build reports from every
- * program; never the caller's NOTIFY_SOCKET, LISTEN_* and the like), default signal
- * dispositions and an empty signal mask.  Children are made with clone3
- * and an exit signal of 0, and waited for through a pidfd: the kernel
- * auto-reaps only children whose exit signal is SIGCHLD, so the exit
- * status is ours even when the host process ignores SIGCHLD, and a host's
- * waitpid(-1) never takes it from us.  Kernels without clone3 fall back to
- * posix_spawn and waitpid. */
+ * Every child (crun, CNI plugins, ip, our programs) starts with the
+ * environment given (cmn_child_env() unless stated: PATH, HCSSHIM_* and the
+ * sanitizers' options, so that a checked build reports from every program;
+ * never the caller's NOTIFY_SOCKET, LISTEN_* and the like), default signal
+ * dispositions and an empty signal mask.
+ * Exit statuses: an exec resets a process's exit signal to SIGCHLD, so a
+ * program started directly is auto-reaped when the host process ignores
+ * SIGCHLD, and the host's waitpid(-1) can take its status.  So the program
+ * runs below an intermediate process made by clone3 with exit signal 0
+ * that never execs: the kernel never auto-reaps it, waitpid(-1) without
+ * __WALL never sees it, and we wait for it through a pidfd; it waits for
+ * the program (its own SIGCHLD at default) and exits the same way.  Kernels
+ * without clone3 (and valgrind) fall back to fork and waitpid. */
 typedef struct cmn_cmd {
   const char *prog;            /* a path, or a name looked up in PATH */
   const char *const *argv;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -59,16 +60,19 @@ static char *resolve(const char *prog, char *const *envp) {
   return NULL;
 }
 
-/* In the child: only async-signal-safe calls until execve. */
-static void child(const char *exe, const cmn_cmd *c, const int io[3]) {
+static void reset_signals(void) {
   struct sigaction dfl;
   sigset_t none;
-  int hi[3];
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
   for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL);
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* The program's process: only async-signal-safe calls until execve. */
+static void child(const char *exe, const cmn_cmd *c, const int io[3], char *const *envp) {
+  int hi[3];
   /* out of the way first, so that no dup2 clobbers another source */
   for (int i = 0; i < 3; i++) {
     int fd = io[i] >= 0 ? io[i] : open("/dev/null", i ? O_WRONLY : O_RDONLY);
@@ -78,11 +82,40 @@ static void child(const char *exe, const cmn_cmd *c, const int io[3]) {
   for (int i = 0; i < 3; i++)
     if (dup2(hi[i], i) < 0) _exit(126);
   if (c->cwd && chdir(c->cwd) < 0) _exit(125);
-  execve(exe, (char *const *)(uintptr_t)c->argv, c->envp ? c->envp : cmn_child_env());
+  execve(exe, (char *const *)(uintptr_t)c->argv, envp);
   _exit(127);
 }
 
-static pid_t start(const char *exe, const cmn_cmd *c, const int io[3], int *pidfd) {
+/* The intermediate process: it never execs, so it keeps exit signal 0;
+ * with default dispositions it can wait for the program and passes its
+ * status on (a signal by dying of the same signal, without a core). */
+static void intermediate(const char *exe, const cmn_cmd *c, const int io[3], char *const *envp) {
+  struct rlimit none = {0, 0};
+  pid_t pid;
+  int st = 0;
+  reset_signals();
+  /* the raw system call: glibc's fork() would run atfork handlers and take
+   * locks that other threads of the caller may have held at the clone */
+  pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
+  if (pid == 0) child(exe, c, io, envp);
+  if (pid < 0) _exit(126);
+  /* hold no descriptor of the caller's: a pipe end kept open here would
+   * keep the program's stdin from ever reaching EOF */
+  if (syscall(SYS_close_range, 0U, ~0U, 0U) < 0)
+    for (int fd = 0; fd < 65536; fd++) close(fd);
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) _exit(126);
+  if (WIFEXITED(st)) _exit(WEXITSTATUS(st));
+  setrlimit(RLIMIT_CORE, &none);
+  kill(getpid(), WTERMSIG(st));
+  _exit(128 + WTERMSIG(st));
+}
+
+/* An exec resets a process's exit signal to SIGCHLD, so a program started
+ * directly could be auto-reaped (the caller ignores SIGCHLD) or taken by
+ * the caller's waitpid(-1).  So the program runs below an intermediate
+ * made by clone3 with exit signal 0, waited for through a pidfd. */
+static pid_t start(const char *exe, const cmn_cmd *c, const int io[3], char *const *envp, int *pidfd) {
   struct clone_args ca;
   pid_t pid;
   memset(&ca, 0, sizeof ca);
@@ -93,9 +126,14 @@ static pid_t start(const char *exe, const cmn_cmd *c, const int io[3], int *pidf
   pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
   if (pid < 0 && (errno == ENOSYS || errno == EPERM)) {
     *pidfd = -1;
-    pid = fork(); /* old kernels, valgrind */
+    pid = fork(); /* kernels before 5.3, valgrind: the plain way */
+    if (pid == 0) {
+      reset_signals();
+      child(exe, c, io, envp);
+    }
+    return pid;
   }
-  if (pid == 0) child(exe, c, io);
+  if (pid == 0) intermediate(exe, c, io, envp);
   return pid;
 }
 
@@ -192,7 +230,8 @@ static void give(pump *p, char **to) {
 int cmn_run(const cmn_cmd *c) {
   int io[3], mine[3] = {-1, -1, -1}, pidfd = -1, rc, e;
   pump pp[3];
-  char *exe = resolve(c->prog, c->envp ? c->envp : cmn_child_env());
+  char *const *envp = c->envp ? c->envp : cmn_child_env();
+  char *exe = resolve(c->prog, envp);
   const int want[3] = {c->input != NULL, c->out != NULL, c->err != NULL};
   pid_t pid;
   if (c->out) *c->out = NULL;
@@ -211,7 +250,7 @@ int cmn_run(const cmn_cmd *c) {
   }
   pp[0].in = c->input;
   pp[0].len = c->input ? strlen(c->input) : 0;
-  pid = start(exe, c, io, &pidfd);
+  pid = start(exe, c, io, envp, &pidfd);
   e = errno;
   for (int i = 0; i < 3; i++)
     if (mine[i] >= 0) close(mine[i]);

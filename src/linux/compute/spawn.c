@@ -71,15 +71,12 @@ json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t 
   if (pid < 0) {
     *why = cmn_printf("cannot start the monitor: fork: %s", strerror(errno));
   } else {
-    char buf[8192];
     size_t n = 0;
-    ssize_t r;
+    char *buf;
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
-    while (n < sizeof buf - 1 && ((r = read(rp[0], buf + n, sizeof buf - 1 - n)) > 0 || (r < 0
-        && errno == EINTR)))
-      if (r > 0) n += (size_t)r;
-    buf[n] = 0;
-    rep = n ? hl_mon_decode(buf, n, -1) : NULL;
+    buf = cmn_read_all(rp[0], 65536, &n); /* until the monitor closes it */
+    rep = buf && n ? hl_mon_decode(buf, n, -1) : NULL;
+    free(buf);
     if (!rep)
       *why = cmn_printf("the monitor `%s` exited without reporting (see %s)", mon, log);
   }

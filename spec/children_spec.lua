@@ -1,0 +1,81 @@
+local hcsshim = require "hcsshim"
+local env = require "support.env"
+
+local lua = os.getenv("HCSSHIM_TEST_LUA") or "lua5.4"
+
+-- Runs a Lua snippet in a separate OS process whose environment starts with
+-- `prefix` (shell words) and returns its output.  The sanitizer preload of
+-- `make sanitize` is kept (env.sh drops it).
+local function run(prefix, code)
+  return env.sh(("%s LD_PRELOAD=%q LUA_PATH=%q LUA_CPATH=%q %s -e %q"):format(prefix,
+    os.getenv("LD_PRELOAD") or "", package.path, package.cpath, lua, code))
+end
+
+-- The monitor of compute system `id` (argv[0] .../monitor, argv[2] the id).
+local function monitor_pid(id)
+  for pid in env.must("ls /proc"):gmatch("%d+") do
+    local f = io.open("/proc/" .. pid .. "/cmdline", "rb")
+    if f then
+      local args = {}
+      for a in f:read("a"):gmatch("([^%z]*)%z") do args[#args + 1] = a end
+      f:close()
+      if args[1] and args[1]:match("/monitor$") and args[3] == id then return pid end
+    end
+  end
+end
+
+describe("children of the service", function()
+  it("report their exit statuses while the host process ignores SIGCHLD", function()
+    local id = env.unique("chld")
+    local mount, undo = env.sandbox(id .. "-sb")
+    local home = env.tmpdir()
+    finally(function()
+      env.forget(id)
+      undo()
+      env.sh("rm -rf " .. home)
+    end)
+    -- `trap '' CHLD` ignores SIGCHLD, and an ignored signal stays ignored
+    -- across exec: the Lua process runs with SIGCHLD ignored
+    local out = run("trap '' CHLD; exec env", ([[
+      local h = require "hcsshim"
+      local c = assert(h.create_container(%q, { VolumePath = %q }))
+      assert(c:start())
+      local p = assert(c:create_process({ CommandLine = "sh -c 'exit 3'" }))
+      assert(p:wait(30))
+      io.write("exit ", tostring(p:exit_code()), "\n")
+      p:close()
+      assert(h.import_layer(%q, "imported", %q))
+      io.write("import ", tostring(h.layer_exists(%q, "imported")), "\n")
+      assert(h.destroy_layer(%q, "imported"))
+      assert(c:shutdown())
+      assert(c:wait(30))
+      c:close()
+    ]]):format(id, mount, home, env.busybox_tar(), home, home))
+    assert.matches("exit 3\n", out, 1, true)
+    assert.matches("import true\n", out, 1, true)
+  end)
+
+  it("never pass the caller's NOTIFY_SOCKET or LISTEN_* to the monitor", function()
+    local id = env.unique("envc")
+    local mount, undo = env.sandbox(id .. "-sb")
+    finally(function()
+      env.forget(id)
+      undo()
+    end)
+    local c = assert(run("NOTIFY_SOCKET=/run/nowhere LISTEN_FDS=3 LISTEN_PID=1", ([[
+      local h = require "hcsshim"
+      local c = assert(h.create_container(%q, { VolumePath = %q }))
+      assert(c:start())
+      c:close()
+      print("created")
+    ]]):format(id, mount)):match("created") and hcsshim.open_container(id))
+    local pid = assert(monitor_pid(id), "no monitor found")
+    local f = assert(io.open("/proc/" .. pid .. "/environ", "rb"))
+    local environ = f:read("a")
+    f:close()
+    assert.is_nil(environ:find("NOTIFY_SOCKET=", 1, true))
+    assert.is_nil(environ:find("LISTEN_", 1, true))
+    assert.is_not_nil(environ:find("HCSSHIM_RUNTIME_ROOT=", 1, true))
+    c:close()
+  end)
+end)
