@@ -109,132 +109,148 @@ static int add_mount(json_t *mounts, const char *dst, const char *src, const cha
                                                  "bind", "source", src, "options", opt1, opt2));
 }
 
-plat_hresult hl_build_spec(const hl_sysconf *c, const char *id, const char *sysdir,
-                           const char *rootfs, const char *netns_path, json_t **out, char **result) {
-  json_t *spec = json_loads(spec_template, 0, NULL), *linux_, *res, *mounts, *proc;
-  char host[64], *p;
-  plat_hresult hr = PLAT_E_OUTOFMEMORY;
-  *out = NULL;
-  if (!spec) return cmn_fail(result, PLAT_E_FAIL, "internal error: bad OCI spec template");
-  linux_ = json_object_get(spec, "linux");
-  res = json_object_get(linux_, "resources");
-  mounts = json_object_get(spec, "mounts");
-  proc = json_object_get(spec, "process");
-  json_object_set_new(json_object_get(spec, "root"), "path", json_string(rootfs));
-  {
-    json_t *caps = hl_default_caps();
-    json_object_set_new(proc, "capabilities",
-                        json_pack("{s:O,s:O,s:[],s:O,s:[]}", "bounding", caps, "effective", caps,
-                                  "inheritable", "permitted", caps, "ambient"));
-    json_decref(caps);
+/* /etc/hostname and /etc/hosts as Windows gives them: generated per
+ * system, bind-mounted so the image's files stay untouched. */
+static int host_files(const char *sysdir, const char *host, json_t *mounts) {
+  char *hp = cmn_path(sysdir, "hostname"), *hsp = cmn_path(sysdir, "hosts");
+  char *name = cmn_printf("%s\n", host);
+  char *hosts = cmn_printf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                           "127.0.1.1\t%s\n", host);
+  int ok = hp && hsp && name && hosts && cmn_write_file(hp, name, strlen(name), 0644) == 0 &&
+           cmn_write_file(hsp, hosts, strlen(hosts), 0644) == 0;
+  if (ok) {
+    add_mount(mounts, "/etc/hostname", hp, "bind", "rw");
+    add_mount(mounts, "/etc/hosts", hsp, "bind", "rw");
   }
+  free(hp);
+  free(hsp);
+  free(name);
+  free(hosts);
+  return ok ? 0 : -1;
+}
+
+/* The first ProcessorCount processors this service may use: online CPUs
+ * need not be 0..n-1. */
+static plat_hresult cpu_list(const hl_sysconf *c, json_t *cpu, char **result) {
+  char cpus[4096] = "";
+  cpu_set_t set;
+  long long want = (long long)c->cpu_count;
+  size_t len = 0;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    for (int i = 0; i < CPU_SETSIZE && want > 0 && len + 8 < sizeof cpus; i++) {
+      if (!CPU_ISSET(i, &set)) continue;
+      len += (size_t)snprintf(cpus + len, sizeof cpus - len, "%s%d", len ? "," : "", i);
+      want--;
+    }
+  }
+  if (want > 0)
+    return cmn_fail(result, BAD, "ProcessorCount %lld: this service may use fewer processors",
+                    (long long)c->cpu_count);
+  json_object_set_new(cpu, "cpus", json_string(cpus));
+  return PLAT_S_OK;
+}
+
+static plat_hresult cpu_resources(const hl_sysconf *c, json_t *res, char **result) {
+  json_t *cpu;
+  plat_hresult hr;
+  if (!c->cpu_count && !c->cpu_weight && !c->cpu_max) return PLAT_S_OK;
+  cpu = json_object();
+  json_object_set_new(res, "cpu", cpu);
+  if (c->cpu_count && (hr = cpu_list(c, cpu, result)) < 0) return hr;
+  if (c->cpu_weight) {
+    int64_t shares = c->cpu_weight * 1024 / 100;
+    if (shares < 2) shares = 2;
+    if (shares > 262144) shares = 262144;
+    json_object_set_new(cpu, "shares", json_integer(shares));
+  }
+  if (c->cpu_max) {
+    int64_t quota = 100000LL * sysconf(_SC_NPROCESSORS_ONLN) * c->cpu_max / 10000;
+    if (quota < 1000) quota = 1000;
+    json_object_set_new(cpu, "period", json_integer(100000));
+    json_object_set_new(cpu, "quota", json_integer(quota));
+  }
+  return PLAT_S_OK;
+}
+
+static json_t *throttle(dev_t dev, int64_t rate) {
+  return json_pack("[{s:I,s:I,s:I}]", "major", (json_int_t)major(dev), "minor",
+                   (json_int_t)minor(dev), "rate", (json_int_t)rate);
+}
+
+/* Storage limits throttle the block device that holds the root. */
+static plat_hresult blockio_resources(const hl_sysconf *c, const char *rootfs, json_t *res,
+                                      char **result) {
+  dev_t dev;
+  char *why = NULL;
+  json_t *bio;
+  if (!c->iops_max && !c->bps_max) return PLAT_S_OK;
+  if (root_block_device(rootfs, &dev, &why) < 0) {
+    plat_hresult hr = cmn_fail(result, NS, "%s: %s",
+                               c->iops_max ? "StorageIOPSMaximum" : "StorageBandwidthMaximum", why);
+    free(why);
+    return hr;
+  }
+  bio = json_object();
+  json_object_set_new(res, "blockIO", bio);
+  if (c->iops_max) {
+    json_object_set_new(bio, "throttleReadIOPSDevice", throttle(dev, c->iops_max));
+    json_object_set_new(bio, "throttleWriteIOPSDevice", throttle(dev, c->iops_max));
+  }
+  if (c->bps_max) {
+    json_object_set_new(bio, "throttleReadBpsDevice", throttle(dev, c->bps_max));
+    json_object_set_new(bio, "throttleWriteBpsDevice", throttle(dev, c->bps_max));
+  }
+  return PLAT_S_OK;
+}
+
+/* Root, capabilities, host name files, mapped directories, namespaces and
+ * the cgroup path. */
+static int base_spec(const hl_sysconf *c, const char *id, const char *sysdir, const char *rootfs,
+                     const char *netns_path, json_t *spec) {
+  json_t *linux_ = json_object_get(spec, "linux"), *mounts = json_object_get(spec, "mounts");
+  json_t *ns = json_object_get(linux_, "namespaces"), *caps = hl_default_caps();
+  char host[64], *cg;
+  json_object_set_new(json_object_get(spec, "root"), "path", json_string(rootfs));
+  json_object_set_new(json_object_get(spec, "process"), "capabilities",
+                      json_pack("{s:O,s:O,s:[],s:O,s:[]}", "bounding", caps, "effective", caps,
+                                "inheritable", "permitted", caps, "ambient"));
+  json_decref(caps);
   snprintf(host, sizeof host, "%s", nonempty(c->hostname) ? c->hostname : id);
   json_object_set_new(spec, "hostname", json_string(host));
-  /* /etc/hostname and /etc/hosts as Windows gives them: generated per
-   * system, bind-mounted so the image's files stay untouched */
-  p = cmn_path(sysdir, "hostname");
-  {
-    char *text = cmn_printf("%s\n", host);
-    if (!p || !text || cmn_write_file(p, text, strlen(text),
-        0644) < 0) { free(text); free(p); goto oom; }
-    free(text);
-    add_mount(mounts, "/etc/hostname", p, "bind", "rw");
-    free(p);
-    p = cmn_path(sysdir, "hosts");
-    text = cmn_printf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
-        "ip6-loopback\n127.0.1.1\t%s\n", host);
-    if (!p || !text || cmn_write_file(p, text, strlen(text),
-        0644) < 0) { free(text); free(p); goto oom; }
-    free(text);
-    add_mount(mounts, "/etc/hosts", p, "bind", "rw");
-    free(p);
-  }
+  if (host_files(sysdir, host, mounts) < 0) return -1;
   for (size_t i = 0; c->mapped && i < json_array_size(c->mapped); i++) {
     json_t *m = json_array_get(c->mapped, i);
     /* "rro": read-only all the way down, mounts under HostPath included */
     add_mount(mounts, cmn_str(m, "ContainerPath"), cmn_str(m, "HostPath"), "rbind",
               json_is_true(cmn_get(m, "ReadOnly")) ? "rro" : "rw");
   }
-  {
-    json_t *ns = json_object_get(linux_, "namespaces");
-    if (netns_path) json_array_append_new(ns, json_pack("{s:s,s:s}", "type", "network", "path",
-        netns_path));
-    else json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
-  }
-  p = cmn_printf("%s/%s", cmn_cgroup_parent(), id);
-  if (!p) goto oom;
-  json_object_set_new(linux_, "cgroupsPath", json_string(p));
-  free(p);
-  if (c->cpu_count || c->cpu_weight || c->cpu_max) {
-    json_t *cpu = json_object();
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    json_object_set_new(res, "cpu", cpu);
-    if (c->cpu_count) {
-      /* the first ProcessorCount processors this service may use: online
-       * CPUs need not be 0..n-1 */
-      char cpus[4096] = "";
-      cpu_set_t set;
-      long long want = (long long)c->cpu_count;
-      size_t len = 0;
-      if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        for (int i = 0; i < CPU_SETSIZE && want > 0 && len + 8 < sizeof cpus; i++) {
-          if (!CPU_ISSET(i, &set)) continue;
-          len += (size_t)snprintf(cpus + len, sizeof cpus - len, "%s%d", len ? "," : "", i);
-          want--;
-        }
-      }
-      if (want > 0) {
-        hr = cmn_fail(result, BAD, "ProcessorCount %lld: this service may use fewer processors",
-                     (long long)c->cpu_count);
-        goto fail;
-      }
-      json_object_set_new(cpu, "cpus", json_string(cpus));
-    }
-    if (c->cpu_weight) {
-      int64_t shares = c->cpu_weight * 1024 / 100;
-      if (shares < 2) shares = 2;
-      if (shares > 262144) shares = 262144;
-      json_object_set_new(cpu, "shares", json_integer(shares));
-    }
-    if (c->cpu_max) {
-      int64_t quota = 100000LL * ncpu * c->cpu_max / 10000;
-      if (quota < 1000) quota = 1000;
-      json_object_set_new(cpu, "period", json_integer(100000));
-      json_object_set_new(cpu, "quota", json_integer(quota));
-    }
-  }
-  if (c->mem_mb) json_object_set_new(res, "memory", json_pack("{s:I}", "limit",
-      (json_int_t)(c->mem_mb << 20)));
-  if (c->iops_max || c->bps_max) {
-    dev_t dev;
-    char *why = NULL;
-    json_t *bio = json_object();
-    if (root_block_device(rootfs, &dev, &why) < 0) {
-      hr = cmn_fail(result, NS, "%s: %s",
-          c->iops_max ? "StorageIOPSMaximum" : "StorageBandwidthMaximum", why);
-      free(why);
-      json_decref(bio);
-      goto fail;
-    }
-    json_object_set_new(res, "blockIO", bio);
-    if (c->iops_max) {
-      json_object_set_new(bio, "throttleReadIOPSDevice", json_pack("[{s:I,s:I,s:I}]", "major",
-          (json_int_t)major(dev), "minor", (json_int_t)minor(dev), "rate", (json_int_t)c->iops_max));
-      json_object_set_new(bio, "throttleWriteIOPSDevice", json_pack("[{s:I,s:I,s:I}]", "major",
-          (json_int_t)major(dev), "minor", (json_int_t)minor(dev), "rate", (json_int_t)c->iops_max));
-    }
-    if (c->bps_max) {
-      json_object_set_new(bio, "throttleReadBpsDevice", json_pack("[{s:I,s:I,s:I}]", "major",
-          (json_int_t)major(dev), "minor", (json_int_t)minor(dev), "rate", (json_int_t)c->bps_max));
-      json_object_set_new(bio, "throttleWriteBpsDevice", json_pack("[{s:I,s:I,s:I}]", "major",
-          (json_int_t)major(dev), "minor", (json_int_t)minor(dev), "rate", (json_int_t)c->bps_max));
-    }
+  if (netns_path)
+    json_array_append_new(ns, json_pack("{s:s,s:s}", "type", "network", "path", netns_path));
+  else
+    json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
+  cg = cmn_printf("%s/%s", cmn_cgroup_parent(), id);
+  if (!cg) return -1;
+  json_object_set_new(linux_, "cgroupsPath", json_string(cg));
+  free(cg);
+  return 0;
+}
+
+plat_hresult hl_build_spec(const hl_sysconf *c, const char *id, const char *sysdir,
+                           const char *rootfs, const char *netns_path, json_t **out, char **result) {
+  json_t *spec = json_loads(spec_template, 0, NULL), *res;
+  plat_hresult hr;
+  *out = NULL;
+  if (!spec) return cmn_fail(result, PLAT_E_FAIL, "internal error: bad OCI spec template");
+  res = json_object_get(json_object_get(spec, "linux"), "resources");
+  if (base_spec(c, id, sysdir, rootfs, netns_path, spec) < 0)
+    hr = cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory building the OCI spec");
+  else if ((hr = cpu_resources(c, res, result)) >= 0 &&
+           (hr = blockio_resources(c, rootfs, res, result)) >= 0 && c->mem_mb)
+    json_object_set_new(res, "memory", json_pack("{s:I}", "limit", (json_int_t)(c->mem_mb << 20)));
+  if (hr < 0) {
+    json_decref(spec);
+    return hr;
   }
   *out = spec;
   return PLAT_S_OK;
-oom:
-  hr = cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory building the OCI spec");
-fail:
-  json_decref(spec);
-  return hr;
 }
