@@ -6,24 +6,12 @@ local hcsshim = require "hcsshim"
 
 local bench = require "bench.support"
 local sh = bench.sh
+local monitor_pid = require("support.procs").monitor_pid
 
 local root = sh("mktemp -d /var/tmp/hcsshim-bench-mon.XXXXXX"):gsub("%s+$", "")
 local rootfs = root .. "/bb"
 sh(("mkdir -p %s/bin %s/etc %s/proc %s/sys %s/dev && cp /bin/busybox %s/bin/ && ln -s busybox %s/bin/sh")
   :format(rootfs, rootfs, rootfs, rootfs, rootfs, rootfs, rootfs))
-
--- the monitor of `id`: argv[0] is the monitor and argv[2] the system id
-local function monitor_pid(id)
-  for pid in sh("ls /proc"):gmatch("%d+") do
-    local f = io.open("/proc/" .. pid .. "/cmdline", "rb")
-    if f then
-      local args = {}
-      for a in f:read("a"):gmatch("([^%z]*)%z") do args[#args + 1] = a end
-      f:close()
-      if args[1] and args[1]:match("/monitor$") and args[3] == id then return pid end
-    end
-  end
-end
 
 local function private_kib(pid)
   local kib = 0

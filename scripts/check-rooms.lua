@@ -67,6 +67,14 @@ local function add_edge(edges, a, b, why)
   edges[a][b] = edges[a][b] or why
 end
 
+-- One dependency of file `from` on file `to` (an include or a call):
+-- checked against the rooms and recorded in `edges`.
+local function depend(edges, from, to, where, what)
+  local rf, rt = room_of(from), room_of(to)
+  if not allowed(rf, rt) then fail("%s: room %s uses %s of room %s", where, rf, what, rt) end
+  add_edge(edges, module_of(from), module_of(to), what)
+end
+
 local function find_cycle(edges, kind)
   local state, stack = {}, {}
   local names = {}
@@ -117,11 +125,7 @@ for _, file in ipairs(files) do
       if not exists(target) then
         fail("%s:%d: include \"%s\" not found", file, n, name)
       else
-        local from, to = room_of(file), room_of(target)
-        if not allowed(from, to) then
-          fail("%s:%d: room %s includes %s of room %s", file, n, from, name, to)
-        end
-        add_edge(inc_edges, module_of(file), module_of(target), name)
+        depend(inc_edges, file, target, ("%s:%d"):format(file, n), "#include \"" .. name .. "\"")
       end
     end
   end
@@ -148,17 +152,14 @@ if exists(objdir .. "/plat.o") then
     for _, sym in ipairs(syms) do
       local def = defined[sym]
       if def and def ~= source then
-        local from, to = room_of(source), room_of(def)
-        if not allowed(from, to) then
-          fail("%s calls %s of %s (room %s -> %s)", source, sym, def, from, to)
-        end
-        add_edge(call_edges, module_of(source), module_of(def), sym)
+        depend(call_edges, source, def, source, sym .. "() of " .. def)
       end
     end
   end
   find_cycle(call_edges, "call")
 else
-  io.stderr:write("check-rooms: no objects under " .. objdir .. ": calls not checked (run make first)\n")
+  io.stderr:write("check-rooms: no objects under " .. objdir
+    .. ": calls not checked (run make first)\n")
 end
 
 if failures > 0 then

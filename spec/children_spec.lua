@@ -1,5 +1,6 @@
 local hcsshim = require "hcsshim"
 local env = require "support.env"
+local monitor_pid = require("support.procs").monitor_pid
 
 local lua = os.getenv("HCSSHIM_TEST_LUA") or "lua5.4"
 
@@ -9,19 +10,6 @@ local lua = os.getenv("HCSSHIM_TEST_LUA") or "lua5.4"
 local function run(prefix, code)
   return env.sh(("%s LD_PRELOAD=%q LUA_PATH=%q LUA_CPATH=%q %s -e %q"):format(prefix,
     os.getenv("LD_PRELOAD") or "", package.path, package.cpath, lua, code))
-end
-
--- The monitor of compute system `id` (argv[0] .../monitor, argv[2] the id).
-local function monitor_pid(id)
-  for pid in env.must("ls /proc"):gmatch("%d+") do
-    local f = io.open("/proc/" .. pid .. "/cmdline", "rb")
-    if f then
-      local args = {}
-      for a in f:read("a"):gmatch("([^%z]*)%z") do args[#args + 1] = a end
-      f:close()
-      if args[1] and args[1]:match("/monitor$") and args[3] == id then return pid end
-    end
-  end
 end
 
 describe("children of the service", function()

@@ -81,6 +81,9 @@ typedef struct cmn_cmd {
   size_t *out_len;             /* non-NULL: the byte count of *out */
 } cmn_cmd;
 #define CMN_CMD_INIT {NULL, NULL, NULL, NULL, {-1, -1, -1}, NULL, NULL, NULL, NULL}
+/* Default dispositions for every signal and an empty mask: for a child
+ * between fork and exec (async-signal-safe). */
+void cmn_reset_signals(void);
 /* Runs the command to its end; returns its wait status or -errno. */
 int cmn_run(const cmn_cmd *c);
 /* PATH (the caller's or CMN_DEFAULT_PATH) and every HCSSHIM_* variable;

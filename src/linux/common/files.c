@@ -88,9 +88,10 @@ char *cmn_read_all(int fd, size_t max, size_t *len) {
 
 #define READ_MAX (16u << 20)
 
-char *cmn_read_file(const char *path, size_t *len) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), e;
+/* The whole of fd, which is closed; errno is read_all's. */
+static char *read_and_close(int fd, size_t *len) {
   char *s;
+  int e;
   if (fd < 0) return NULL;
   s = cmn_read_all(fd, READ_MAX, len);
   e = errno;
@@ -99,17 +100,14 @@ char *cmn_read_file(const char *path, size_t *len) {
   return s;
 }
 
+char *cmn_read_file(const char *path, size_t *len) {
+  return read_and_close(open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), len);
+}
+
 /* Symlinks in a container's root resolve inside it, never to the host's
  * files. */
 char *cmn_read_fileat(int dirfd, const char *path, size_t *len) {
-  int fd = cmn_open_in_root(dirfd, path, O_RDONLY), e;
-  char *s;
-  if (fd < 0) return NULL;
-  s = cmn_read_all(fd, READ_MAX, len);
-  e = errno;
-  close(fd);
-  errno = e;
-  return s;
+  return read_and_close(cmn_open_in_root(dirfd, path, O_RDONLY), len);
 }
 
 int cmn_write_file(const char *path, const char *data, size_t len, mode_t mode) {

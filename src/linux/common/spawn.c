@@ -60,7 +60,7 @@ static char *resolve(const char *prog, char *const *envp) {
   return NULL;
 }
 
-static void reset_signals(void) {
+void cmn_reset_signals(void) {
   struct sigaction dfl;
   sigset_t none;
   memset(&dfl, 0, sizeof dfl);
@@ -93,7 +93,7 @@ static void intermediate(const char *exe, const cmn_cmd *c, const int io[3], cha
   struct rlimit none = {0, 0};
   pid_t pid;
   int st = 0;
-  reset_signals();
+  cmn_reset_signals();
   /* the raw system call: glibc's fork() would run atfork handlers and take
    * locks that other threads of the caller may have held at the clone */
   pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
@@ -128,7 +128,7 @@ static pid_t start(const char *exe, const cmn_cmd *c, const int io[3], char *con
     *pidfd = -1;
     pid = fork(); /* kernels before 5.3, valgrind: the plain way */
     if (pid == 0) {
-      reset_signals();
+      cmn_reset_signals();
       child(exe, c, io, envp);
     }
     return pid;

@@ -18,8 +18,8 @@
  * our child, so the caller's waitpid(-1) or SIGCHLD handling never sees
  * it) and returns its create report. */
 json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t *meta, char **why) {
-  char *mon = cmn_program_path("monitor", "HCSSHIM_MONITOR"), *log = cmn_path(sysdir,
-      "monitor.log");
+  char *mon = cmn_program_path("monitor", "HCSSHIM_MONITOR");
+  char *log = cmn_path(sysdir, "monitor.log");
   char *helper = cmn_program_path("helper", "HCSSHIM_HELPER");
   const char *cg = cmn_str(meta, "CgroupsPath"), *ns = cmn_str(meta, "NetNs");
   const char *tolhc = json_is_true(cmn_get(meta, "TerminateOnLastHandleClosed")) ? "1" : "0";
@@ -40,17 +40,11 @@ json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t 
   if (pid == 0) {
     /* only async-signal-safe calls until execve */
     int hi_r, hi_l, lf, nul;
-    struct sigaction dfl;
-    sigset_t none;
     char *const argv[] = {mon, (char *)(uintptr_t)root, (char *)(uintptr_t)id,
-        (char *)(uintptr_t)"3",
-                          (char *)(uintptr_t)"4", helper, (char *)(uintptr_t)(cg ? cg : ""),
-                          (char *)(uintptr_t)tolhc, (char *)(uintptr_t)(ns ? ns : ""), NULL};
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+                          (char *)(uintptr_t)"3", (char *)(uintptr_t)"4", helper,
+                          (char *)(uintptr_t)(cg ? cg : ""), (char *)(uintptr_t)tolhc,
+                          (char *)(uintptr_t)(ns ? ns : ""), NULL};
+    cmn_reset_signals();
     setsid();
     if (fork() != 0) _exit(0);
     hi_r = fcntl(rp[1], F_DUPFD, 100);

@@ -80,17 +80,8 @@ static plat_hresult check_policies(json_t *pols, const char *ntype, char **err) 
   return PLAT_S_OK;
 }
 
-static plat_hresult check_fields(json_t *req, char **err) {
-  const char *k;
-  json_t *v;
-  if (!json_is_object(req)) return hns_fail(err, BAD,
-      "the endpoint request must be a JSON object (HNSEndpoint)");
-  json_object_foreach(req, k, v) {
-    int known = 0;
-    for (int j = 0; ep_fields[j]; j++)
-      if (strcasecmp(k, ep_fields[j]) == 0) known = 1;
-    if (!known) return hns_fail(err, BAD, "unknown HNSEndpoint field `%s`", k);
-  }
+/* Fields of Windows' HNS that this host does not implement: refused. */
+static plat_hresult refuse_windows_only(json_t *req, char **err) {
 #define REFUSE_TRUE(f) \
   if (json_is_true(cmn_get(req, f))) return hns_fail(err, NS, f " is not supported on Linux")
 #define REFUSE_STR(f)                        \
@@ -126,18 +117,6 @@ static plat_hresult find_network(sqlite3 *db, ep_plan *e, char **err) {
   return PLAT_S_OK;
 }
 
-static plat_hresult check_dns(json_t *req, char **err) {
-  const char *dns = cmn_str(req, "DNSServerList");
-  char buf[1024], *save = NULL;
-  if (!dns) return PLAT_S_OK;
-  snprintf(buf, sizeof buf, "%s", dns);
-  for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-    uint32_t x;
-    if (hns_parse_ip(t, &x) < 0) return hns_fail(err, BAD,
-        "DNSServerList: `%s` is not an IPv4 address", t);
-  }
-  return PLAT_S_OK;
-}
 
 /* A given IPAddress: inside a subnet, not its network, broadcast or
  * gateway address. */
@@ -184,9 +163,10 @@ plat_hresult hns_endpoint_check(sqlite3 *db, ep_plan *e, char **err) {
   plat_hresult hr;
   e->name = cmn_str(e->req, "Name");
   if (!e->name) e->name = "";
-  if ((hr = check_fields(e->req, err)) < 0 || (hr = find_network(db, e, err)) < 0 ||
-      (hr = check_policies(cmn_get(e->req, "Policies"), e->ntype,
-          err)) < 0 || (hr = check_dns(e->req, err)) < 0)
+  if ((hr = hns_check_known(e->req, ep_fields, "endpoint", "HNSEndpoint", err)) < 0 ||
+      (hr = refuse_windows_only(e->req, err)) < 0 || (hr = find_network(db, e, err)) < 0 ||
+      (hr = check_policies(cmn_get(e->req, "Policies"), e->ntype, err)) < 0 ||
+      (hr = hns_check_dns_list(cmn_str(e->req, "DNSServerList"), err)) < 0)
     return hr;
   return check_addresses(e, err);
 }

@@ -69,6 +69,11 @@ json_t *hns_network_get(sqlite3 *db, const char *id_or_name);
 /* net_check.c: validates a request; the lower-cased Type into type. */
 plat_hresult hns_network_check(json_t *req, char type[16], char **err);
 int hns_overlaps(uint32_t a, int pa, uint32_t b, int pb);
+/* req is an object whose members are all among fields (NULL-ended). */
+plat_hresult hns_check_known(json_t *req, const char *const *fields, const char *what,
+                             const char *schema, char **err);
+/* A comma or space separated list of IPv4 addresses (NULL: none). */
+plat_hresult hns_check_dns_list(const char *dns, char **err);
 
 /* ---- bridge.c ---- */
 /* Idempotent: the bridge of a bridge-type network exists and is up. */

@@ -49,16 +49,29 @@ static const char *const net_fields[] = {
     "DNSSuffix", "DNSServerList", "DNSServerCompartment", "ManagementIP", "AutomaticDNS", NULL};
 
 
-static plat_hresult check_fields(json_t *req, char **err) {
+plat_hresult hns_check_known(json_t *req, const char *const *fields, const char *what,
+                             const char *schema, char **err) {
   const char *k;
   json_t *v;
-  if (!json_is_object(req)) return hns_fail(err, BAD,
-      "the network request must be a JSON object (HNSNetwork)");
+  if (!json_is_object(req))
+    return hns_fail(err, BAD, "the %s request must be a JSON object (%s)", what, schema);
   json_object_foreach(req, k, v) {
     int known = 0;
-    for (int j = 0; net_fields[j]; j++)
-      if (strcasecmp(k, net_fields[j]) == 0) known = 1;
-    if (!known) return hns_fail(err, BAD, "unknown HNSNetwork field `%s`", k);
+    for (int j = 0; fields[j]; j++)
+      if (strcasecmp(k, fields[j]) == 0) known = 1;
+    if (!known) return hns_fail(err, BAD, "unknown %s field `%s`", schema, k);
+  }
+  return PLAT_S_OK;
+}
+
+plat_hresult hns_check_dns_list(const char *dns, char **err) {
+  char buf[1024], *save = NULL;
+  if (!dns) return PLAT_S_OK;
+  snprintf(buf, sizeof buf, "%s", dns);
+  for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+    uint32_t ip;
+    if (hns_parse_ip(t, &ip) < 0)
+      return hns_fail(err, BAD, "DNSServerList: `%s` is not an IPv4 address", t);
   }
   return PLAT_S_OK;
 }
@@ -101,17 +114,9 @@ static plat_hresult check_windows_only(json_t *req, char **err) {
 
 static plat_hresult check_dns(json_t *req, char **err) {
   const char *dns = cmn_str(req, "DNSServerList");
-  char buf[1024], *save = NULL;
-  if (cmn_get(req, "DNSServerList") && !json_is_null(cmn_get(req, "DNSServerList"))
-      && !dns) return hns_fail(err, BAD, "DNSServerList: expected a string");
-  if (!dns) return PLAT_S_OK;
-  snprintf(buf, sizeof buf, "%s", dns);
-  for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-    uint32_t ip;
-    if (hns_parse_ip(t, &ip) < 0) return hns_fail(err, BAD,
-        "DNSServerList: `%s` is not an IPv4 address", t);
-  }
-  return PLAT_S_OK;
+  if (cmn_get(req, "DNSServerList") && !json_is_null(cmn_get(req, "DNSServerList")) && !dns)
+    return hns_fail(err, BAD, "DNSServerList: expected a string");
+  return hns_check_dns_list(dns, err);
 }
 
 static plat_hresult check_subnet(json_t *subs, size_t i, const char *type, json_t **vlan,
@@ -178,7 +183,7 @@ static plat_hresult check_pools(json_t *pools, char **err) {
 plat_hresult hns_network_check(json_t *req, char type[16], char **err) {
   json_t *vlan = NULL, *subs;
   plat_hresult hr;
-  if ((hr = check_fields(req, err)) < 0 || (hr = check_type(req, type, err)) < 0 ||
+  if ((hr = hns_check_known(req, net_fields, "network", "HNSNetwork", err)) < 0 || (hr = check_type(req, type, err)) < 0 ||
       (hr = check_windows_only(req, err)) < 0 ||
       (hr = check_net_policies(cmn_get(req, "Policies"), "Policies", type, &vlan, err)) < 0 ||
       (hr = check_dns(req, err)) < 0)
