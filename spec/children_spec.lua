@@ -4,8 +4,9 @@ local monitor_pid = require("support.procs").monitor_pid
 
 local lua = os.getenv("HCSSHIM_TEST_LUA") or "lua5.4"
 
--- Runs a Lua snippet in a separate OS process whose environment starts with
--- `prefix` (shell words) and returns its output.  The sanitizer preload of
+-- Runs a Lua snippet in a separate OS process, its command line starting
+-- with `prefix` (shell words ending in a command such as env, which gets
+-- the variable assignments and the Lua command), and returns its output.  The sanitizer preload of
 -- `make sanitize` is kept (env.sh drops it).
 local function run(prefix, code)
   return env.sh(("%s LD_PRELOAD=%q LUA_PATH=%q LUA_CPATH=%q %s -e %q"):format(prefix,
@@ -22,9 +23,13 @@ describe("children of the service", function()
       undo()
       env.sh("rm -rf " .. home)
     end)
-    -- `trap '' CHLD` ignores SIGCHLD, and an ignored signal stays ignored
-    -- across exec: the Lua process runs with SIGCHLD ignored
-    local out = run("trap '' CHLD; exec env", ([[
+    -- bash's `trap '' CHLD` ignores SIGCHLD (dash's does not), and an
+    -- ignored signal stays ignored across exec
+    local out = run([[timeout 120 bash -c 'trap "" CHLD; exec "$@"' - env]], ([[
+      local f = assert(io.open("/proc/self/status"))
+      local ign = tonumber(f:read("a"):match("SigIgn:%%s*(%%x+)"), 16)
+      f:close()
+      io.write("ignored ", tostring(ign & (1 << 16) ~= 0), "\n") -- bit 17: SIGCHLD
       local h = require "hcsshim"
       local c = assert(h.create_container(%q, { VolumePath = %q }))
       assert(c:start())
@@ -39,6 +44,7 @@ describe("children of the service", function()
       assert(c:wait(30))
       c:close()
     ]]):format(id, mount, home, env.busybox_tar(), home, home))
+    assert.matches("ignored true\n", out, 1, true)
     assert.matches("exit 3\n", out, 1, true)
     assert.matches("import true\n", out, 1, true)
   end)
@@ -50,7 +56,7 @@ describe("children of the service", function()
       env.forget(id)
       undo()
     end)
-    local c = assert(run("NOTIFY_SOCKET=/run/nowhere LISTEN_FDS=3 LISTEN_PID=1", ([[
+    local c = assert(run("timeout 60 env NOTIFY_SOCKET=/run/nowhere LISTEN_FDS=3 LISTEN_PID=1", ([[
       local h = require "hcsshim"
       local c = assert(h.create_container(%q, { VolumePath = %q }))
       assert(c:start())
