@@ -84,6 +84,12 @@ typedef struct cmn_cmd {
 /* Default dispositions for every signal and an empty mask: for a child
  * between fork and exec (async-signal-safe). */
 void cmn_reset_signals(void);
+/* Runs fn(arg) in a child process (a copy of this one, default signal
+ * dispositions) that exits with fn's result; returns its wait status or
+ * -errno.  Made and waited for as cmn_run's intermediate, so the status is
+ * ours whatever the host does with SIGCHLD.  fn runs in a child of a
+ * possibly threaded process: async-signal-safe calls only. */
+int cmn_run_fn(int (*fn)(void *), void *arg);
 /* Runs the command to its end; returns its wait status or -errno. */
 int cmn_run(const cmn_cmd *c);
 /* PATH (the caller's or CMN_DEFAULT_PATH) and every HCSSHIM_* variable;

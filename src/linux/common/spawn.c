@@ -156,6 +156,27 @@ static int wait_child(pid_t pid, int pidfd) {
   return st;
 }
 
+int cmn_run_fn(int (*fn)(void *), void *arg) {
+  struct clone_args ca;
+  int pidfd = -1;
+  pid_t pid;
+  memset(&ca, 0, sizeof ca);
+  ca.flags = CLONE_PIDFD;
+  ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+  ca.exit_signal = 0; /* it never execs: never auto-reaped, never seen by waitpid(-1) */
+  pid = (pid_t)syscall(SYS_clone3, &ca, sizeof ca);
+  if (pid < 0 && (errno == ENOSYS || errno == EPERM)) {
+    pidfd = -1;
+    pid = fork(); /* kernels before 5.3, valgrind */
+  }
+  if (pid < 0) return -errno;
+  if (pid == 0) {
+    cmn_reset_signals();
+    _exit(fn(arg));
+  }
+  return wait_child(pid, pidfd);
+}
+
 typedef struct pump {
   int fd;
   const char *in;

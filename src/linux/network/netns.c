@@ -16,20 +16,44 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 char *hns_netns_path(const char *container) { return cmn_printf("%s/netns/%s", cmn_runtime_root(), container); }
 
+/* In the child: a new namespace, lo up, bind-mounted onto path.  Exit
+ * codes: 1 unshare, 2 lo, 3 the bind mount. */
+static int make_netns(void *arg) {
+  const char *path = arg;
+  struct ifreq ifr;
+  int s, pf;
+  if (unshare(CLONE_NEWNET) < 0) return 1;
+  /* lo is down in a namespace made this way */
+  s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  memset(&ifr, 0, sizeof ifr);
+  strcpy(ifr.ifr_name, "lo");
+  if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0) return 2;
+  ifr.ifr_flags = (short)(ifr.ifr_flags | IFF_UP);
+  if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) return 2;
+  /* unprivileged ICMP echo sockets, as Docker sets them: ping works
+   * without CAP_NET_RAW (not among the default capabilities) */
+  pf = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
+  if (pf >= 0) {
+    if (write(pf, "0 2147483647", 12) < 0) { /* old kernel: ping needs NET_RAW */ }
+    close(pf);
+  }
+  return mount("/proc/self/ns/net", path, "none", MS_BIND, NULL) < 0 ? 3 : 0;
+}
+
 int hns_netns_create(const char *path, char **err) {
   char dir[4096], *slash;
-  int fd, status = -1;
-  pid_t pid;
+  int fd, status;
   snprintf(dir, sizeof dir, "%s", path);
   slash = strrchr(dir, '/');
   if (slash) *slash = 0;
-  if (cmn_mkdir_p(dir, 0700) < 0) {
-    *err = cmn_printf("cannot create `%s`: %s", dir, strerror(errno));
+  if ((fd = cmn_mkdir_p(dir, 0700)) < 0) {
+    *err = cmn_printf("cannot create `%s`: %s", dir, strerror(-fd));
     return -1;
   }
   fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -38,42 +62,15 @@ int hns_netns_create(const char *path, char **err) {
     return -1;
   }
   close(fd);
-  pid = fork();
-  if (pid == 0) {
-    struct ifreq ifr;
-    int s;
-    if (unshare(CLONE_NEWNET) < 0) _exit(1);
-    /* lo is down in a namespace made this way */
-    s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    memset(&ifr, 0, sizeof ifr);
-    strcpy(ifr.ifr_name, "lo");
-    if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0) _exit(2);
-    ifr.ifr_flags = (short)(ifr.ifr_flags | IFF_UP);
-    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) _exit(2);
-    {
-      /* unprivileged ICMP echo sockets, as Docker sets them: ping works
-       * without CAP_NET_RAW (not among the default capabilities) */
-      int pf = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
-      if (pf >= 0) {
-        if (write(pf, "0 2147483647", 12) < 0) { /* old kernel: ping needs NET_RAW */ }
-        close(pf);
-      }
-    }
-    if (mount("/proc/self/ns/net", path, "none", MS_BIND, NULL) < 0) _exit(3);
-    _exit(0);
-  }
-  if (pid > 0)
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-  if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    *err = cmn_printf("cannot create the network namespace `%s` (%s)", path,
-                            pid < 0 ? strerror(errno)
-                            : WIFEXITED(status) && WEXITSTATUS(status) == 1 ? "unshare failed"
-                            : WIFEXITED(status) && WEXITSTATUS(status) == 2 ? "cannot bring lo up"
-                                                                             : "bind mount failed");
-    unlink(path);
-    return -1;
-  }
-  return 0;
+  status = cmn_run_fn(make_netns, (void *)(uintptr_t)path);
+  if (status == 0) return 0;
+  *err = cmn_printf("cannot create the network namespace `%s` (%s)", path,
+                    status < 0                                        ? strerror(-status)
+                    : WIFEXITED(status) && WEXITSTATUS(status) == 1 ? "unshare failed"
+                    : WIFEXITED(status) && WEXITSTATUS(status) == 2 ? "cannot bring lo up"
+                                                                     : "bind mount failed");
+  unlink(path);
+  return -1;
 }
 
 void hns_netns_remove(const char *path) {
