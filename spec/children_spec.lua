@@ -24,12 +24,13 @@ describe("children of the service", function()
       env.sh("rm -rf " .. home)
     end)
     -- bash's `trap '' CHLD` ignores SIGCHLD (dash's does not), and an
-    -- ignored signal stays ignored across exec
+    -- ignored signal stays ignored across exec; SigIgn bit 17 is SIGCHLD.
+    -- (No comments inside the snippet: the shell joins its lines.)
     local out = run([[timeout 120 bash -c 'trap "" CHLD; exec "$@"' - env]], ([[
       local f = assert(io.open("/proc/self/status"))
       local ign = tonumber(f:read("a"):match("SigIgn:%%s*(%%x+)"), 16)
       f:close()
-      io.write("ignored ", tostring(ign & (1 << 16) ~= 0), "\n") -- bit 17: SIGCHLD
+      io.write("ignored ", tostring(ign & (1 << 16) ~= 0), "\n")
       local h = require "hcsshim"
       local c = assert(h.create_container(%q, { VolumePath = %q }))
       assert(c:start())
