@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "platform.h"
-#include "linux/hns.h"
+#include "linux/network/hns.h"
 
 static int failures, checks;
 #define CHECK(cond, ...)                                                        \
@@ -319,6 +319,8 @@ int main(int argc, char **argv) {
   setenv("HCSSHIM_CGROUP_PARENT", CGPARENT, 1);
   setenv("HCSTEST_ROOTFS", ROOTFS, 1);
   if (!getenv("HCSSHIM_MONITOR")) setenv("HCSSHIM_MONITOR", "build/hcsshim/monitor", 1);
+  if (!getenv("HCSSHIM_HELPER")) setenv("HCSSHIM_HELPER", "build/hcsshim/helper", 1);
+  if (!getenv("HCSSHIM_EXTRACT")) setenv("HCSSHIM_EXTRACT", "build/hcsshim/extract", 1);
 
   /* ---- config validation ---- */
   hr = plat_HcsCreateComputeSystem("../x", config(NULL), &s, &r);

@@ -3,7 +3,7 @@
  * `make check-layer`.  Everything lives under one mkdtemp() folder that is
  * unmounted and removed at the end. */
 #include "platform.h"
-#include "linux/layer.h"
+#include "linux/layers/layers.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -32,7 +32,7 @@ static plat_driver_info info;
       failures++;                                                              \
       fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);          \
       fprintf(stderr, __VA_ARGS__);                                            \
-      fprintf(stderr, " [last error: %s]\n", plat_layer_last_error());        \
+      fprintf(stderr, " [last error: %s]\n", lay_last_error());        \
     }                                                                          \
   } while (0)
 
@@ -174,8 +174,8 @@ static void test_validation(void) {
   HR(plat_CreateLayer(&empty, "x", NULL), PLAT_E_INVALIDARG);
   HR(plat_LayerExists(&info, "../x", &ex), PLAT_E_INVALIDARG);
   HR(plat_DestroyLayer(&info, "a/b"), PLAT_E_INVALIDARG);
-  CHECK(strstr(plat_layer_last_error(), "invalid layer id") != NULL, "message: %s",
-        plat_layer_last_error());
+  CHECK(strstr(lay_last_error(), "invalid layer id") != NULL, "message: %s",
+        lay_last_error());
   CHECK(!exists(pathf("%s/x", root)) && !exists(pathf("%s/../x", home)), "nothing created");
 }
 
@@ -378,7 +378,7 @@ static void hostile(const char *name, const ent *es, size_t n, const char *needl
           "%s: result %s", name, result ? result : "(null)");
     json_decref(doc);
   }
-  CHECK(strstr(plat_layer_last_error(), needle) != NULL, "%s: message", name);
+  CHECK(strstr(lay_last_error(), needle) != NULL, "%s: message", name);
   CHECK(size == 0, "%s size", name);
   CHECK(home_entries() == 0, "%s left %d entries in home", name, home_entries());
   free(result);

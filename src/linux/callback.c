@@ -1,6 +1,6 @@
 /* Notification callbacks: one thread per registration, subscribed to the
  * system's monitor.  The thread only calls cb (which only enqueues). */
-#include "monclient.h"
+#include "linux/compute/monclient.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -20,14 +20,14 @@ typedef struct hl_cb {
 static void *cb_thread(void *arg) {
   hl_cb *c = arg;
   for (;;) {
-    json_t *ev = hl_recv(c->fd, NULL, NULL);
+    json_t *ev = hl_mon_recv(c->fd, NULL, NULL, 0);
     if (!ev) {
       if (!atomic_load(&c->stop)) c->cb(PLAT_N_SERVICE_DISCONNECT, c->ctx, PLAT_HCS_E_CONNECTION_CLOSED, NULL);
       break;
     }
-    if (strcmp(hl_str(ev, "Event") ? hl_str(ev, "Event") : "", "exit") == 0 && !atomic_load(&c->stop)) {
+    if (strcmp(cmn_str(ev, "Event") ? cmn_str(ev, "Event") : "", "exit") == 0 && !atomic_load(&c->stop)) {
       if (c->pid) c->cb(PLAT_N_PROCESS_EXITED, c->ctx, PLAT_S_OK, NULL);
-      else c->cb(PLAT_N_SYSTEM_EXITED, c->ctx, (plat_hresult)json_integer_value(hl_get(ev, "Status")), NULL);
+      else c->cb(PLAT_N_SYSTEM_EXITED, c->ctx, (plat_hresult)json_integer_value(cmn_get(ev, "Status")), NULL);
     }
     json_decref(ev);
     if (atomic_load(&c->stop)) break;

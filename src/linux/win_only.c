@@ -1,12 +1,12 @@
 /* Functions of vmcompute.dll / iphlpapi that have no Linux counterpart in
  * the Linux host compute service: each fails with ERROR_NOT_SUPPORTED. */
-#include "hcs_internal.h"
+#include "linux/common/json.h"
 
 #define UNUSED(x) (void)(x)
 
 plat_hresult plat_HcsModifyServiceSettings(const char *settings, char **result) {
   UNUSED(settings);
-  return hl_fail(result, PLAT_E_NOT_SUPPORTED, "HcsModifyServiceSettings is not supported on this platform");
+  return cmn_fail(result, PLAT_E_NOT_SUPPORTED, "HcsModifyServiceSettings is not supported on this platform");
 }
 
 plat_hresult plat_CopyLayer(const plat_driver_info *info, const char *src_id, const char *dst_id,
