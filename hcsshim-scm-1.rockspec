@@ -52,7 +52,7 @@ build = {
       modules = {
         ["hcsshim.core"] = {
           sources = {
-            "src/bind.c", "src/constants.c", "src/core.c", "src/guid.c", "src/handle.c", "src/hns.c",
+            "src/bind.c", "src/constants.c", "src/core.c", "src/guid.c", "src/guidtext.c", "src/handle.c", "src/hns.c",
             "src/json.c", "src/layer.c",
             "src/process.c", "src/queue.c", "src/service.c", "src/system.c", "src/wclayer.c",
             "src/archive.c", "src/digest.c", "src/files.c",

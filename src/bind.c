@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "bind.h"
-#include "guid.h"
+#include "guidtext.h"
 
 int bind_fail(lua_State *L, plat_hresult hr, char *result) {
   lua_pushnil(L);

@@ -1,6 +1,6 @@
-/* GUID text <-> the 16-byte Windows memory layout (src/guid.c). */
-#ifndef HCSSHIM_GUID_H
-#define HCSSHIM_GUID_H
+/* GUID text <-> the 16-byte Windows memory layout (src/guidtext.c). */
+#ifndef HCSSHIM_GUIDTEXT_H
+#define HCSSHIM_GUIDTEXT_H
 
 #include <stdint.h>
 
