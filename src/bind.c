@@ -33,7 +33,8 @@ int bind_fail_last(lua_State *L, plat_hresult hr) {
   lua_pushnil(L);
   lua_pushinteger(L, hr);
   lua_pushnil(L);
-  if (msg) lua_pushstring(L, msg); else lua_pushnil(L);
+  if (msg) lua_pushstring(L, msg);
+  else lua_pushnil(L);
   return 4;
 }
 

@@ -61,11 +61,11 @@ static int l_name_to_guid(lua_State *L) {
 }
 
 static const luaL_Reg functions[] = {
-  {"guid_parse", l_parse},
-  {"guid_from_bytes", l_from_bytes},
-  {"new_guid", l_new},
-  {"name_to_guid", l_name_to_guid},
-  {NULL, NULL}
+    {"guid_parse", l_parse},
+    {"guid_from_bytes", l_from_bytes},
+    {"new_guid", l_new},
+    {"name_to_guid", l_name_to_guid},
+    {NULL, NULL},
 };
 
 void core_open_guid(lua_State *L) { luaL_setfuncs(L, functions, 0); }

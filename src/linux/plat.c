@@ -99,7 +99,8 @@ void plat_lock_leave(plat_lock *l) { pthread_mutex_unlock(&l->mu); }
 void plat_lock_signal(plat_lock *l) {
   uint64_t one = 1;
   pthread_cond_broadcast(&l->cv);
-  if (write(l->efd, &one, sizeof one) < 0) { /* counter saturated: still readable */ }
+  if (write(l->efd, &one, sizeof one) < 0) { /* counter saturated: still readable */
+  }
 }
 
 int plat_lock_wait(plat_lock *l, double timeout) {
@@ -124,5 +125,6 @@ intptr_t plat_lock_pollfd(plat_lock *l) { return l->efd; }
 
 void plat_lock_drain(plat_lock *l) {
   uint64_t v;
-  if (read(l->efd, &v, sizeof v) < 0) { /* nothing pending */ }
+  if (read(l->efd, &v, sizeof v) < 0) { /* nothing pending */
+  }
 }

@@ -11,8 +11,8 @@ plat_hresult plat_CreateLayer(const plat_driver_info *info, const char *id, cons
 }
 
 plat_hresult plat_CreateSandboxLayer(const plat_driver_info *info, const char *id,
-    const char *parent,
-                                     const plat_layer_descriptor *layers, size_t count) {
+                                     const char *parent, const plat_layer_descriptor *layers,
+                                     size_t count) {
   return lay_create_sandbox(info, id, parent, layers, count);
 }
 
@@ -28,14 +28,12 @@ plat_hresult plat_DestroyLayer(const plat_driver_info *info, const char *id) {
   return lay_destroy(info, id);
 }
 
-plat_hresult plat_GetLayerMountPath(const plat_driver_info *info, const char *id,
-                                    size_t *length, char *buffer) {
+plat_hresult plat_GetLayerMountPath(const plat_driver_info *info, const char *id, size_t *length,
+                                    char *buffer) {
   return lay_mount_path(info, id, length, buffer);
 }
 
-plat_hresult plat_GetBaseImages(char **buffer) {
-  return lay_base_images(buffer);
-}
+plat_hresult plat_GetBaseImages(char **buffer) { return lay_base_images(buffer); }
 
 plat_hresult plat_LayerExists(const plat_driver_info *info, const char *id, int *exists) {
   return lay_exists(info, id, exists);
@@ -55,7 +53,7 @@ plat_hresult plat_UnprepareLayer(const plat_driver_info *info, const char *id) {
 }
 
 plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
-                                 const plat_layer_descriptor *layers, size_t count,
-                                 uint64_t *size, char **result) {
+                                 const plat_layer_descriptor *layers, size_t count, uint64_t *size,
+                                 char **result) {
   return lay_import_tar(info, id, tar_path, layers, count, size, result);
 }

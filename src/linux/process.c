@@ -16,14 +16,13 @@
 #include <unistd.h>
 
 plat_hresult plat_HcsCreateProcess(plat_system system, const char *parameters,
-    plat_process_info *info,
-                                   plat_process *process, char **result) {
+                                   plat_process_info *info, plat_process *process, char **result) {
   hl_system *s = system;
   hl_procconf pc;
   json_t *req = NULL, *st = NULL, *rep = NULL;
   plat_hresult hr;
-  int fd = -1, rootfd = -1, pipes[3][2] = {{-1, -1}, {-1, -1}, {-1,
-      -1}}, child[3], nchild = 0, rfds[CMN_MAX_FDS], nr = 0;
+  int fd = -1, rootfd = -1, pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}}, child[3], nchild = 0,
+      rfds[CMN_MAX_FDS], nr = 0;
   hl_process *p = NULL;
   memset(&pc, 0, sizeof pc);
   if (result) *result = NULL;
@@ -40,8 +39,8 @@ plat_hresult plat_HcsCreateProcess(plat_system system, const char *parameters,
   if (hr < 0) return hr;
   if (strcmp(cmn_str(st, "State") ? cmn_str(st, "State") : "", "Running") != 0) {
     hr = cmn_fail(result, PLAT_HCS_E_INVALID_STATE,
-        "compute system %s is %s, not Running: cannot create a process", s->id,
-                 cmn_str(st, "State") ? cmn_str(st, "State") : "in an unknown state");
+                  "compute system %s is %s, not Running: cannot create a process", s->id,
+                  cmn_str(st, "State") ? cmn_str(st, "State") : "in an unknown state");
     goto out;
   }
   {
@@ -49,27 +48,32 @@ plat_hresult plat_HcsCreateProcess(plat_system system, const char *parameters,
     char rp[64];
     snprintf(rp, sizeof rp, "/proc/%d/root", (int)json_integer_value(cmn_get(st, "InitPid")));
     rootfd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (rootfd < 0) { hr = cmn_fail(result, PLAT_HCS_E_INVALID_STATE,
-        "compute system %s: cannot open its root: %s", s->id, strerror(errno)); goto out; }
+    if (rootfd < 0) {
+      hr = cmn_fail(result, PLAT_HCS_E_INVALID_STATE, "compute system %s: cannot open its root: %s",
+                    s->id, strerror(errno));
+      goto out;
+    }
   }
   if ((hr = hl_parse_process(parameters, rootfd, &pc, result)) < 0) goto out;
   if (!pc.console) {
     int want[3] = {pc.in, pc.out, pc.err};
     for (int i = 0; i < 3; i++) {
       if (!want[i]) continue;
-      if (pipe2(pipes[i], O_CLOEXEC) < 0) { hr = cmn_fail(result, PLAT_E_FAIL, "pipe: %s",
-          strerror(errno)); goto out; }
+      if (pipe2(pipes[i], O_CLOEXEC) < 0) {
+        hr = cmn_fail(result, PLAT_E_FAIL, "pipe: %s", strerror(errno));
+        goto out;
+      }
       child[nchild++] = i == 0 ? pipes[i][0] : pipes[i][1];
     }
   }
   if ((hr = hl_mon_connect(s->id, &fd, result)) < 0) goto out;
   req = json_pack("{s:s,s:O,s:b,s:b,s:b,s:b}", "op", "exec", "Process", pc.process, "In", pc.in,
-      "Out", pc.out,
-                  "Err", pc.err, "Console", pc.console);
+                  "Out", pc.out, "Err", pc.err, "Console", pc.console);
   hr = hl_mon_call(fd, NULL, s->id, req, child, nchild, &rep, rfds, &nr, result);
   if (hr < 0) goto out;
   if ((hr = hl_new_process_handle(s->id, (uint32_t)json_integer_value(cmn_get(rep, "Pid")), fd, &p,
-      result)) < 0) goto out;
+                                  result)) < 0)
+    goto out;
   fd = -1;
   if (info) {
     info->ProcessId = p->pid;
@@ -78,9 +82,18 @@ plat_hresult plat_HcsCreateProcess(plat_system system, const char *parameters,
       info->StdOutput = hl_pty_reader(fcntl(rfds[0], F_DUPFD_CLOEXEC, 0));
       nr = 0;
     } else {
-      if (pc.in) { info->StdInput = pipes[0][1]; pipes[0][1] = -1; }
-      if (pc.out) { info->StdOutput = pipes[1][0]; pipes[1][0] = -1; }
-      if (pc.err) { info->StdError = pipes[2][0]; pipes[2][0] = -1; }
+      if (pc.in) {
+        info->StdInput = pipes[0][1];
+        pipes[0][1] = -1;
+      }
+      if (pc.out) {
+        info->StdOutput = pipes[1][0];
+        pipes[1][0] = -1;
+      }
+      if (pc.err) {
+        info->StdError = pipes[2][0];
+        pipes[2][0] = -1;
+      }
     }
   }
   if (process) *process = p;
@@ -100,7 +113,7 @@ out:
 }
 
 plat_hresult plat_HcsOpenProcess(plat_system system, uint32_t pid, plat_process *process,
-    char **result) {
+                                 char **result) {
   hl_system *s = system;
   json_t *req;
   plat_hresult hr;
@@ -132,10 +145,12 @@ plat_hresult plat_HcsCloseProcess(plat_process process) {
 }
 
 static plat_hresult proc_call(hl_process *p, json_t *req, json_t **rep, int *rfds, int *nr,
-    char **result) {
+                              char **result) {
   plat_hresult hr;
-  if (!p) { json_decref(req); return cmn_fail(result, PLAT_E_INVALID_HANDLE,
-      "invalid process handle"); }
+  if (!p) {
+    json_decref(req);
+    return cmn_fail(result, PLAT_E_INVALID_HANDLE, "invalid process handle");
+  }
   json_object_set_new(req, "Pid", json_integer(p->pid));
   hr = hl_mon_call(p->fd, &p->mu, p->id, req, NULL, 0, rep, rfds, nr, result);
   json_decref(req);
@@ -145,7 +160,7 @@ static plat_hresult proc_call(hl_process *p, json_t *req, json_t **rep, int *rfd
 plat_hresult plat_HcsTerminateProcess(plat_process process, char **result) {
   if (result) *result = NULL;
   return proc_call(process, json_pack("{s:s,s:i}", "op", "signal", "Signal", SIGKILL), NULL, NULL,
-      NULL, result);
+                   NULL, result);
 }
 
 plat_hresult plat_HcsSignalProcess(plat_process process, const char *options, char **result) {
@@ -155,24 +170,28 @@ plat_hresult plat_HcsSignalProcess(plat_process process, const char *options, ch
   json_t *v;
   if (result) *result = NULL;
   o = options && *options ? json_loads(options, 0, NULL) : NULL;
-  if (!json_is_object(o)) { json_decref(o); return cmn_fail(result, PLAT_E_INVALIDARG,
-      "signal options: expected {\"Signal\": n}"); }
+  if (!json_is_object(o)) {
+    json_decref(o);
+    return cmn_fail(result, PLAT_E_INVALIDARG, "signal options: expected {\"Signal\": n}");
+  }
   json_object_foreach(o, k, v) {
-    if (strcasecmp(k, "Signal") != 0) { json_decref(o); return cmn_fail(result, PLAT_E_INVALIDARG,
-        "signal options: unknown field `%s`", k); }
+    if (strcasecmp(k, "Signal") != 0) {
+      json_decref(o);
+      return cmn_fail(result, PLAT_E_INVALIDARG, "signal options: unknown field `%s`", k);
+    }
   }
   sig = cmn_get(o, "Signal");
   if (!json_is_integer(sig)) {
     json_decref(o);
     return cmn_fail(result, PLAT_E_NOT_SUPPORTED,
-        "Signal: only numeric signals are supported on this platform");
+                    "Signal: only numeric signals are supported on this platform");
   }
   n = json_integer_value(sig);
   json_decref(o);
-  if (n < 1 || n > 64) return cmn_fail(result, PLAT_E_INVALIDARG, "Signal %lld: must be 1..64",
-      (long long)n);
+  if (n < 1 || n > 64)
+    return cmn_fail(result, PLAT_E_INVALIDARG, "Signal %lld: must be 1..64", (long long)n);
   return proc_call(process, json_pack("{s:s,s:I}", "op", "signal", "Signal", n), NULL, NULL, NULL,
-      result);
+                   result);
 }
 
 plat_hresult plat_HcsGetProcessInfo(plat_process process, plat_process_info *info, char **result) {
@@ -201,9 +220,8 @@ plat_hresult plat_HcsGetProcessProperties(plat_process process, char **propertie
   *properties = NULL;
   hr = proc_call(p, json_pack("{s:s}", "op", "proc"), &rep, NULL, NULL, result);
   if (hr < 0) return hr;
-  out = json_pack("{s:i,s:b,s:i,s:i}", "ProcessId", (int)p->pid, "Exited", json_is_true(cmn_get(rep,
-      "Exited")),
-                  "ExitCode", 0, "LastWaitResult", 0);
+  out = json_pack("{s:i,s:b,s:i,s:i}", "ProcessId", (int)p->pid, "Exited",
+                  json_is_true(cmn_get(rep, "Exited")), "ExitCode", 0, "LastWaitResult", 0);
   if (json_is_true(cmn_get(rep, "Exited"))) {
     json_t *sj = cmn_get(rep, "Status");
     int st;
@@ -211,7 +229,8 @@ plat_hresult plat_HcsGetProcessProperties(plat_process process, char **propertie
       json_decref(rep);
       json_decref(out);
       return cmn_fail(result, PLAT_E_FAIL,
-          "the exit status of process %u in compute system %s is unknown", p->pid, p->id);
+                      "the exit status of process %u in compute system %s is unknown", p->pid,
+                      p->id);
     }
     st = (int)json_integer_value(sj);
     if (WIFSIGNALED(st)) {
@@ -234,11 +253,13 @@ plat_hresult plat_HcsModifyProcess(plat_process process, const char *settings, c
   plat_hresult hr;
   if (result) *result = NULL;
   o = settings && *settings ? json_loads(settings, 0, NULL) : NULL;
-  if (!json_is_object(o)) { json_decref(o); return cmn_fail(result, PLAT_HCS_E_INVALID_JSON,
-      "process modify request: not a JSON object"); }
+  if (!json_is_object(o)) {
+    json_decref(o);
+    return cmn_fail(result, PLAT_HCS_E_INVALID_JSON, "process modify request: not a JSON object");
+  }
   json_object_foreach(o, k, v) {
-    if (strcasecmp(k, "Operation") && strcasecmp(k, "ConsoleSize") && strcasecmp(k,
-        "CloseHandle")) {
+    if (strcasecmp(k, "Operation") && strcasecmp(k, "ConsoleSize") &&
+        strcasecmp(k, "CloseHandle")) {
       json_decref(o);
       return cmn_fail(result, PLAT_E_INVALIDARG, "process modify request: unknown field `%s`", k);
     }
@@ -247,29 +268,30 @@ plat_hresult plat_HcsModifyProcess(plat_process process, const char *settings, c
   if (op && strcmp(op, "ConsoleSize") == 0) {
     json_t *cs = cmn_get(o, "ConsoleSize");
     json_t *hh = cmn_get(cs, "Height"), *ww = cmn_get(cs, "Width");
-    if (!json_is_integer(hh) || !json_is_integer(ww) || json_integer_value(hh) < 0
-        || json_integer_value(hh) > 65535 ||
-        json_integer_value(ww) < 0 || json_integer_value(ww) > 65535) {
+    if (!json_is_integer(hh) || !json_is_integer(ww) || json_integer_value(hh) < 0 ||
+        json_integer_value(hh) > 65535 || json_integer_value(ww) < 0 ||
+        json_integer_value(ww) > 65535) {
       json_decref(o);
       return cmn_fail(result, PLAT_E_INVALIDARG,
-          "ConsoleSize: expected {\"Height\": h, \"Width\": w} with values 0..65535");
+                      "ConsoleSize: expected {\"Height\": h, \"Width\": w} with values 0..65535");
     }
     req = json_pack("{s:s,s:O,s:O}", "op", "resize", "Height", hh, "Width", ww);
   } else if (op && strcmp(op, "CloseHandle") == 0) {
     const char *which = cmn_str(cmn_get(o, "CloseHandle"), "Handle");
-    if (!which || (strcmp(which, "StdIn") && strcmp(which, "StdOut") && strcmp(which, "StdErr")
-        && strcmp(which, "All"))) {
+    if (!which || (strcmp(which, "StdIn") && strcmp(which, "StdOut") && strcmp(which, "StdErr") &&
+                   strcmp(which, "All"))) {
       json_decref(o);
       return cmn_fail(result, PLAT_E_INVALIDARG,
-          "CloseHandle.Handle `%s`: expected StdIn, StdOut, StdErr or All", which ? which : "");
+                      "CloseHandle.Handle `%s`: expected StdIn, StdOut, StdErr or All",
+                      which ? which : "");
     }
     /* pipes: the caller closes its own end; a console gets ^D */
-    if (strcmp(which, "StdIn") == 0 || strcmp(which, "All") == 0) req = json_pack("{s:s}", "op",
-        "closestdin");
+    if (strcmp(which, "StdIn") == 0 || strcmp(which, "All") == 0)
+      req = json_pack("{s:s}", "op", "closestdin");
     else req = json_pack("{s:s}", "op", "proc");
   } else {
     hr = cmn_fail(result, PLAT_E_INVALIDARG, "process modify request: unknown Operation `%s`",
-        op ? op : "");
+                  op ? op : "");
     json_decref(o);
     return hr;
   }

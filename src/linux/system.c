@@ -21,8 +21,7 @@
 #include <unistd.h>
 
 plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configuration,
-    plat_system *system,
-                                         char **result) {
+                                         plat_system *system, char **result) {
   hl_system *h = NULL;
   plat_hresult hr;
   if (result) *result = NULL;
@@ -68,12 +67,18 @@ static plat_hresult simple_op(plat_system system, const char *op, char **result)
   return hr;
 }
 
-plat_hresult plat_HcsStartComputeSystem(plat_system s, const char *o,
-    char **r) { (void)o; return simple_op(s, "start", r); }
-plat_hresult plat_HcsPauseComputeSystem(plat_system s, const char *o,
-    char **r) { (void)o; return simple_op(s, "pause", r); }
-plat_hresult plat_HcsResumeComputeSystem(plat_system s, const char *o,
-    char **r) { (void)o; return simple_op(s, "resume", r); }
+plat_hresult plat_HcsStartComputeSystem(plat_system s, const char *o, char **r) {
+  (void)o;
+  return simple_op(s, "start", r);
+}
+plat_hresult plat_HcsPauseComputeSystem(plat_system s, const char *o, char **r) {
+  (void)o;
+  return simple_op(s, "pause", r);
+}
+plat_hresult plat_HcsResumeComputeSystem(plat_system s, const char *o, char **r) {
+  (void)o;
+  return simple_op(s, "resume", r);
+}
 
 /* As on Windows: accepted -> HCS_E_OPERATION_PENDING; the exit arrives as
  * SystemExited. */
@@ -94,7 +99,7 @@ plat_hresult plat_HcsTerminateComputeSystem(plat_system s, const char *o, char *
  * "Remove", Settings <endpoint id>}: hot attach and detach, done by the
  * monitor so that they serialise with the system's exit teardown. */
 plat_hresult plat_HcsModifyComputeSystem(plat_system system, const char *configuration,
-    char **result) {
+                                         char **result) {
   hl_system *h = system;
   json_t *doc, *req, *settings;
   const char *rtype, *reqtype, *ep = NULL;
@@ -102,24 +107,28 @@ plat_hresult plat_HcsModifyComputeSystem(plat_system system, const char *configu
   if (result) *result = NULL;
   if (!h) return cmn_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
   doc = configuration ? json_loads(configuration, 0, NULL) : NULL;
-  if (!json_is_object(doc)) { json_decref(doc); return cmn_fail(result, PLAT_HCS_E_INVALID_JSON,
-      "modify: the request must be a JSON object"); }
+  if (!json_is_object(doc)) {
+    json_decref(doc);
+    return cmn_fail(result, PLAT_HCS_E_INVALID_JSON, "modify: the request must be a JSON object");
+  }
   rtype = cmn_str(doc, "ResourceType");
   reqtype = cmn_str(doc, "RequestType");
   settings = cmn_get(doc, "Settings");
   if (json_is_string(settings)) ep = json_string_value(settings);
-  else if (json_is_object(settings)) ep = cmn_str(settings, "EndpointId") ? cmn_str(settings,
-      "EndpointId") : cmn_str(settings, "Id");
+  else if (json_is_object(settings))
+    ep =
+        cmn_str(settings, "EndpointId") ? cmn_str(settings, "EndpointId") : cmn_str(settings, "Id");
   if (!rtype || strcasecmp(rtype, "Network") != 0) {
     hr = cmn_fail(result, PLAT_E_NOT_SUPPORTED,
-        "modify: ResourceType `%s` is not supported on this platform (only "
-        "Network)", rtype ? rtype : "");
+                  "modify: ResourceType `%s` is not supported on this platform (only "
+                  "Network)",
+                  rtype ? rtype : "");
     json_decref(doc);
     return hr;
   }
   if (!reqtype || (strcasecmp(reqtype, "Add") && strcasecmp(reqtype, "Remove"))) {
     hr = cmn_fail(result, PLAT_E_INVALIDARG, "modify: RequestType must be Add or Remove (got `%s`)",
-        reqtype ? reqtype : "");
+                  reqtype ? reqtype : "");
     json_decref(doc);
     return hr;
   }
@@ -127,8 +136,8 @@ plat_hresult plat_HcsModifyComputeSystem(plat_system system, const char *configu
     json_decref(doc);
     return cmn_fail(result, PLAT_E_INVALIDARG, "modify: Settings must be the endpoint id");
   }
-  req = json_pack("{s:s,s:s,s:s}", "op", "network", "RequestType", strcasecmp(reqtype,
-      "Add") == 0 ? "Add" : "Remove", "Endpoint", ep);
+  req = json_pack("{s:s,s:s,s:s}", "op", "network", "RequestType",
+                  strcasecmp(reqtype, "Add") == 0 ? "Add" : "Remove", "Endpoint", ep);
   json_decref(doc);
   hr = hl_mon_call(h->fd, &h->mu, h->id, req, NULL, 0, NULL, NULL, NULL, result);
   json_decref(req);
@@ -136,7 +145,7 @@ plat_hresult plat_HcsModifyComputeSystem(plat_system system, const char *configu
 }
 
 plat_hresult plat_HcsGetComputeSystemProperties(plat_system system, const char *query,
-    char **properties, char **result) {
+                                                char **properties, char **result) {
   return hl_system_properties(system, query, properties, result);
 }
 

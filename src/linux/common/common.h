@@ -19,13 +19,13 @@
 /* ---- strings and paths (paths.c) ---- */
 char *cmn_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *cmn_path(const char *dir, const char *name); /* dir/name */
-const char *cmn_runtime_root(void); /* process-wide, read once, never NULL */
+const char *cmn_runtime_root(void);                /* process-wide, read once, never NULL */
 const char *cmn_cgroup_parent(void);
 const char *cmn_crun(void);
 /* 1 once the settings above were read (environment changes no longer count) */
 int cmn_settings_frozen(void);
 int cmn_ensure_root(char **errmsg); /* mkdir -p R, R/crun, R/systems (0700) */
-char *cmn_sysdir(const char *id);    /* R/systems/<id> */
+char *cmn_sysdir(const char *id);   /* R/systems/<id> */
 /* Ids of systems: 1..128 of [A-Za-z0-9_.-], not starting with '.'; 0 or
  * -EINVAL with the reason in why. */
 int cmn_valid_id(const char *what, const char *id, char *why, size_t whylen);
@@ -43,9 +43,9 @@ char *cmn_program_path(const char *name, const char *env);
  * (-EFBIG beyond), NUL-terminates and sets *len if len. */
 int cmn_write_all(int fd, const void *buf, size_t len);
 char *cmn_read_all(int fd, size_t max, size_t *len);
-char *cmn_read_file(const char *path, size_t *len);      /* 16 MiB cap */
+char *cmn_read_file(const char *path, size_t *len);              /* 16 MiB cap */
 char *cmn_read_fileat(int dirfd, const char *path, size_t *len); /* in root */
-int cmn_open_in_root(int root, const char *path, int flags); /* RESOLVE_IN_ROOT */
+int cmn_open_in_root(int root, const char *path, int flags);     /* RESOLVE_IN_ROOT */
 /* Replaces path atomically: temp file in the same directory, fsync,
  * rename; after a crash the file is either old or complete. */
 int cmn_write_file(const char *path, const char *data, size_t len, mode_t mode);
@@ -71,16 +71,17 @@ int cmn_has_mounts_under(const char *dir); /* 1, 0 or -errno */
  * the program (its own SIGCHLD at default) and exits the same way.  Kernels
  * without clone3 (and valgrind) fall back to fork and waitpid. */
 typedef struct cmn_cmd {
-  const char *prog;            /* a path, or a name looked up in PATH */
+  const char *prog; /* a path, or a name looked up in PATH */
   const char *const *argv;
-  char *const *envp;           /* NULL: cmn_child_env() */
-  const char *cwd;             /* NULL: ours */
-  int fds[3];                  /* stdio when not piped; -1: /dev/null */
-  const char *input;           /* non-NULL: written to a stdin pipe */
-  char **out, **err;           /* non-NULL: stdout / stderr captured */
-  size_t *out_len;             /* non-NULL: the byte count of *out */
+  char *const *envp; /* NULL: cmn_child_env() */
+  const char *cwd;   /* NULL: ours */
+  int fds[3];        /* stdio when not piped; -1: /dev/null */
+  const char *input; /* non-NULL: written to a stdin pipe */
+  char **out, **err; /* non-NULL: stdout / stderr captured */
+  size_t *out_len;   /* non-NULL: the byte count of *out */
 } cmn_cmd;
-#define CMN_CMD_INIT {NULL, NULL, NULL, NULL, {-1, -1, -1}, NULL, NULL, NULL, NULL}
+#define CMN_CMD_INIT \
+  { NULL, NULL, NULL, NULL, {-1, -1, -1}, NULL, NULL, NULL, NULL }
 /* Default dispositions for every signal and an empty mask: for a child
  * between fork and exec (async-signal-safe). */
 void cmn_reset_signals(void);

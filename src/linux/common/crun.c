@@ -29,7 +29,7 @@ int cmn_crun_run(const char *const *args, int in, int out, int err, char **errms
   cmn_cmd c = CMN_CMD_INIT;
   rootarg = cmn_printf("--root=%s/crun", cmn_runtime_root());
   log = cmn_printf("%s/crun-%d-%u.log", cmn_runtime_root(), (int)getpid(),
-      atomic_fetch_add(&counter, 1));
+                   atomic_fetch_add(&counter, 1));
   logarg = cmn_printf("--log=%s", log ? log : "/dev/null");
   if (errmsg) *errmsg = NULL;
   if (!rootarg || !log || !logarg) goto out;

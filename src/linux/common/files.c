@@ -132,10 +132,10 @@ static void clear_fflags(int dfd, const char *name) {
   int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   int flags;
   if (fd < 0) return;
-  if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 &&
-      (flags & (FS_IMMUTABLE_FL | FS_APPEND_FL))) {
+  if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & (FS_IMMUTABLE_FL | FS_APPEND_FL))) {
     flags &= ~(FS_IMMUTABLE_FL | FS_APPEND_FL);
-    if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0) { /* unlink reports it */ }
+    if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0) { /* unlink reports it */
+    }
   }
   close(fd);
 }

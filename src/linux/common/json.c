@@ -36,8 +36,8 @@ plat_hresult cmn_fail_json(char **result, json_t *err) {
 
 plat_hresult cmn_check_id(const char *what, const char *id, char **result) {
   char why[512];
-  if (cmn_valid_id(what, id, why, sizeof why) < 0) return cmn_fail(result, PLAT_E_INVALIDARG, "%s",
-      why);
+  if (cmn_valid_id(what, id, why, sizeof why) < 0)
+    return cmn_fail(result, PLAT_E_INVALIDARG, "%s", why);
   return PLAT_S_OK;
 }
 
@@ -57,4 +57,3 @@ const char *cmn_str(json_t *obj, const char *key) {
   json_t *v = cmn_get(obj, key);
   return json_is_string(v) ? json_string_value(v) : NULL;
 }
-

@@ -18,7 +18,7 @@ plat_hresult cmn_fail(char **result, plat_hresult hr, const char *fmt, ...)
 /* The same from an error reply {"Error","ErrorMessage"}. */
 plat_hresult cmn_fail_json(char **result, json_t *err);
 plat_hresult cmn_check_id(const char *what, const char *id, char **result);
-json_t *cmn_get(json_t *obj, const char *key);       /* case-insensitive member */
-const char *cmn_str(json_t *obj, const char *key);  /* string member or NULL */
+json_t *cmn_get(json_t *obj, const char *key);     /* case-insensitive member */
+const char *cmn_str(json_t *obj, const char *key); /* string member or NULL */
 
 #endif

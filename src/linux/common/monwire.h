@@ -11,18 +11,30 @@
 #include <stdint.h>
 
 enum mon_op {
-  MON_OPEN = 1, MON_STATE, MON_START, MON_PAUSE, MON_RESUME, MON_SHUTDOWN, MON_TERMINATE,
-  MON_EXEC, MON_SUBSCRIBE, MON_NETWORK, MON_PROC, MON_SIGNAL, MON_RESIZE, MON_CLOSESTDIN,
+  MON_OPEN = 1,
+  MON_STATE,
+  MON_START,
+  MON_PAUSE,
+  MON_RESUME,
+  MON_SHUTDOWN,
+  MON_TERMINATE,
+  MON_EXEC,
+  MON_SUBSCRIBE,
+  MON_NETWORK,
+  MON_PROC,
+  MON_SIGNAL,
+  MON_RESIZE,
+  MON_CLOSESTDIN,
   MON_GETPTY
 };
 
 /* request flags */
-#define MON_F_HANDLE 1u  /* open: this connection counts as a handle */
-#define MON_F_IN 2u      /* exec: stdio pipes passed (in this order) */
+#define MON_F_HANDLE 1u /* open: this connection counts as a handle */
+#define MON_F_IN 2u     /* exec: stdio pipes passed (in this order) */
 #define MON_F_OUT 4u
 #define MON_F_ERR 8u
 #define MON_F_CONSOLE 16u
-#define MON_F_ADD 32u    /* network: attach (else detach) */
+#define MON_F_ADD 32u /* network: attach (else detach) */
 
 enum mon_state { MON_CREATED, MON_RUNNING, MON_PAUSED, MON_STOPPED };
 enum mon_exit { MON_EXIT_UNEXPECTED, MON_EXIT_SHUTDOWN, MON_EXIT_TERMINATED };
@@ -37,7 +49,7 @@ typedef struct mon_req {
 
 typedef struct mon_rep {
   int32_t kind;
-  int32_t hr;        /* >= 0: ok */
+  int32_t hr; /* >= 0: ok */
   int32_t pid, exited, status;
   int32_t state, init_pid, exit_type, exit_hr;
   int64_t created_sec, created_nsec, started_sec, started_nsec;

@@ -69,8 +69,8 @@ int cmn_ensure_root(char **errmsg) {
   int rc = !a || !b ? -ENOMEM : cmn_mkdir_p(r, 0700);
   if (rc == 0) rc = cmn_mkdir_p(a, 0700);
   if (rc == 0) rc = cmn_mkdir_p(b, 0700);
-  if (rc < 0 && errmsg) *errmsg = cmn_printf("cannot create runtime root `%s`: %s", r,
-      strerror(-rc));
+  if (rc < 0 && errmsg)
+    *errmsg = cmn_printf("cannot create runtime root `%s`: %s", r, strerror(-rc));
   free(a);
   free(b);
   return rc;

@@ -27,21 +27,32 @@ static int open_in_root_slow(int root, const char *path, int flags) {
     if (strcmp(comp, "..") == 0) {
       struct stat a, b;
       /* at the root ".." stays there */
-      if (fstat(cur, &a) == 0 && fstat(root, &b) == 0 && a.st_dev == b.st_dev
-          && a.st_ino == b.st_ino) continue;
+      if (fstat(cur, &a) == 0 && fstat(root, &b) == 0 && a.st_dev == b.st_dev &&
+          a.st_ino == b.st_ino)
+        continue;
     }
     next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (next < 0) { close(cur); return -1; }
+    if (next < 0) {
+      close(cur);
+      return -1;
+    }
     n = readlinkat(next, "", link, sizeof link - 1);
     if (n >= 0) {
       char rest[PATH_MAX * 2];
       close(next);
-      if (++hops > 40) { close(cur); errno = ELOOP; return -1; }
+      if (++hops > 40) {
+        close(cur);
+        errno = ELOOP;
+        return -1;
+      }
       link[n] = 0;
       snprintf(rest, sizeof rest, "%s%s%s", link, p ? "/" : "", p ? p : "");
       snprintf(buf, sizeof buf, "%s", rest);
       p = buf;
-      if (link[0] == '/') { close(cur); cur = fcntl(root, F_DUPFD_CLOEXEC, 0); }
+      if (link[0] == '/') {
+        close(cur);
+        cur = fcntl(root, F_DUPFD_CLOEXEC, 0);
+      }
       continue;
     }
     close(cur);
@@ -68,4 +79,3 @@ int cmn_open_in_root(int root, const char *path, int flags) {
   if (fd < 0 && errno == ENOSYS) fd = open_in_root_slow(root, path, flags);
   return fd;
 }
-

@@ -115,7 +115,8 @@ static void intermediate(const char *exe, const cmn_cmd *c, const int io[3], cha
  * directly could be auto-reaped (the caller ignores SIGCHLD) or taken by
  * the caller's waitpid(-1).  So the program runs below an intermediate
  * made by clone3 with exit signal 0, waited for through a pidfd. */
-static pid_t start(const char *exe, const cmn_cmd *c, const int io[3], char *const *envp, int *pidfd) {
+static pid_t start(const char *exe, const cmn_cmd *c, const int io[3], char *const *envp,
+                   int *pidfd) {
   struct clone_args ca;
   pid_t pid;
   memset(&ca, 0, sizeof ca);
@@ -143,9 +144,8 @@ static int wait_child(pid_t pid, int pidfd) {
     siginfo_t si;
     int r;
     memset(&si, 0, sizeof si);
-    while ((r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL)) < 0
-        && errno == EINTR) {
-    }
+    while ((r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED | __WALL)) < 0 &&
+           errno == EINTR) {}
     close(pidfd);
     if (r < 0) return -errno;
     if (si.si_code == CLD_EXITED) return (si.si_status & 0xff) << 8;
@@ -190,13 +190,21 @@ static void pump_read(pump *p) {
   if (p->n + 1 >= p->cap) {
     size_t cap = p->cap ? p->cap * 2 : 4096;
     char *nb = cap <= (64u << 20) ? realloc(p->buf, cap) : NULL;
-    if (!nb) { close(p->fd); p->fd = -1; return; }
+    if (!nb) {
+      close(p->fd);
+      p->fd = -1;
+      return;
+    }
     p->buf = nb;
     p->cap = cap;
   }
   r = read(p->fd, p->buf + p->n, p->cap - p->n - 1);
   if (r < 0 && errno == EINTR) return;
-  if (r <= 0) { close(p->fd); p->fd = -1; return; }
+  if (r <= 0) {
+    close(p->fd);
+    p->fd = -1;
+    return;
+  }
   p->n += (size_t)r;
 }
 
@@ -216,7 +224,10 @@ static void pump_write(pump *p) {
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (w < 0 && errno == EINTR) return;
   if (w > 0) p->off += (size_t)w;
-  if (w <= 0 || p->off == p->len) { close(p->fd); p->fd = -1; }
+  if (w <= 0 || p->off == p->len) {
+    close(p->fd);
+    p->fd = -1;
+  }
 }
 
 static void pump_all(pump *pp) {
@@ -264,7 +275,10 @@ int cmn_run(const cmn_cmd *c) {
     io[i] = c->fds[i];
     pp[i].fd = -1;
     if (!want[i]) continue;
-    if (pipe2(p, O_CLOEXEC) < 0) { rc = -errno; goto fail; }
+    if (pipe2(p, O_CLOEXEC) < 0) {
+      rc = -errno;
+      goto fail;
+    }
     io[i] = i == 0 ? p[0] : p[1];
     mine[i] = io[i];
     pp[i].fd = i == 0 ? p[1] : p[0];
@@ -275,8 +289,15 @@ int cmn_run(const cmn_cmd *c) {
   e = errno;
   for (int i = 0; i < 3; i++)
     if (mine[i] >= 0) close(mine[i]);
-  if (pid < 0) { rc = -e; for (int i = 0; i < 3; i++) mine[i] = -1; goto fail; }
-  if (pp[0].fd >= 0 && pp[0].len == 0) { close(pp[0].fd); pp[0].fd = -1; }
+  if (pid < 0) {
+    rc = -e;
+    for (int i = 0; i < 3; i++) mine[i] = -1;
+    goto fail;
+  }
+  if (pp[0].fd >= 0 && pp[0].len == 0) {
+    close(pp[0].fd);
+    pp[0].fd = -1;
+  }
   pump_all(pp);
   rc = wait_child(pid, pidfd);
   if (c->out_len) *c->out_len = pp[1].n;

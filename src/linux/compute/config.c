@@ -27,31 +27,50 @@ static int nonempty(const char *s) { return s && *s; }
  * (no SYS_ADMIN, NET_ADMIN, SYS_MODULE, ...). */
 json_t *hl_default_caps(void) {
   return json_pack("[s,s,s,s,s,s,s,s,s,s,s,s,s,s]", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID",
-                   "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP",
-                   "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE");
+                   "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
+                   "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+                   "CAP_KILL", "CAP_AUDIT_WRITE");
 }
 
 static const char spec_template[] =
     "{\"ociVersion\":\"1.0.0\","
     "\"process\":{\"terminal\":false,\"user\":{\"uid\":0,\"gid\":0},"
     "\"args\":[\"/.hcsshim-init\",\"-P\"],\"env\":[\"PATH=" CMN_DEFAULT_PATH "\"],\"cwd\":\"/\","
-    "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"hard\":1024,\"soft\":1024}],\"noNewPrivileges\":true},"
+    "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"hard\":1024,\"soft\":1024}],\"noNewPrivileges\":"
+    "true},"
     "\"root\":{\"path\":\"\",\"readonly\":false},"
     "\"mounts\":["
     "{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"},"
-    "{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\",\"strictatime\",\"mode=755\",\"size=65536k\"]},"
-    "{\"destination\":\"/dev/pts\",\"type\":\"devpts\",\"source\":\"devpts\",\"options\":[\"nosuid\",\"noexec\",\"newinstance\",\"ptmxmode=0666\",\"mode=0620\",\"gid=5\"]},"
-    "{\"destination\":\"/dev/shm\",\"type\":\"tmpfs\",\"source\":\"shm\",\"options\":[\"nosuid\",\"noexec\",\"nodev\",\"mode=1777\",\"size=65536k\"]},"
-    "{\"destination\":\"/dev/mqueue\",\"type\":\"mqueue\",\"source\":\"mqueue\",\"options\":[\"nosuid\",\"noexec\",\"nodev\"]},"
-    "{\"destination\":\"/sys\",\"type\":\"sysfs\",\"source\":\"sysfs\",\"options\":[\"nosuid\",\"noexec\",\"nodev\",\"ro\"]},"
-    "{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\",\"options\":[\"nosuid\",\"noexec\",\"nodev\",\"relatime\",\"ro\"]},"
-    "{\"destination\":\"/.hcsshim-init\",\"type\":\"bind\",\"source\":\"/usr/bin/catatonit\",\"options\":[\"bind\",\"ro\"]}"
+    "{\"destination\":\"/"
+    "dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\",\"strictatime\",\"mode="
+    "755\",\"size=65536k\"]},"
+    "{\"destination\":\"/dev/"
+    "pts\",\"type\":\"devpts\",\"source\":\"devpts\",\"options\":[\"nosuid\",\"noexec\","
+    "\"newinstance\",\"ptmxmode=0666\",\"mode=0620\",\"gid=5\"]},"
+    "{\"destination\":\"/dev/"
+    "shm\",\"type\":\"tmpfs\",\"source\":\"shm\",\"options\":[\"nosuid\",\"noexec\",\"nodev\","
+    "\"mode=1777\",\"size=65536k\"]},"
+    "{\"destination\":\"/dev/"
+    "mqueue\",\"type\":\"mqueue\",\"source\":\"mqueue\",\"options\":[\"nosuid\",\"noexec\","
+    "\"nodev\"]},"
+    "{\"destination\":\"/"
+    "sys\",\"type\":\"sysfs\",\"source\":\"sysfs\",\"options\":[\"nosuid\",\"noexec\",\"nodev\","
+    "\"ro\"]},"
+    "{\"destination\":\"/sys/fs/"
+    "cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\",\"options\":[\"nosuid\",\"noexec\","
+    "\"nodev\",\"relatime\",\"ro\"]},"
+    "{\"destination\":\"/.hcsshim-init\",\"type\":\"bind\",\"source\":\"/usr/bin/"
+    "catatonit\",\"options\":[\"bind\",\"ro\"]}"
     "],"
     "\"linux\":{\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]},"
-    "\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"mount\"}],"
-    "\"maskedPaths\":[\"/proc/acpi\",\"/proc/asound\",\"/proc/kcore\",\"/proc/keys\",\"/proc/latency_stats\","
-    "\"/proc/timer_list\",\"/proc/timer_stats\",\"/proc/sched_debug\",\"/sys/firmware\",\"/proc/scsi\"],"
-    "\"readonlyPaths\":[\"/proc/bus\",\"/proc/fs\",\"/proc/irq\",\"/proc/sys\",\"/proc/sysrq-trigger\"]}}";
+    "\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"ipc\"},{\"type\":\"uts\"},{\"type\":\"mount\"}]"
+    ","
+    "\"maskedPaths\":[\"/proc/acpi\",\"/proc/asound\",\"/proc/kcore\",\"/proc/keys\",\"/proc/"
+    "latency_stats\","
+    "\"/proc/timer_list\",\"/proc/timer_stats\",\"/proc/sched_debug\",\"/sys/firmware\",\"/proc/"
+    "scsi\"],"
+    "\"readonlyPaths\":[\"/proc/bus\",\"/proc/fs\",\"/proc/irq\",\"/proc/sys\",\"/proc/"
+    "sysrq-trigger\"]}}";
 
 /* The device that holds the container's writes: for an overlay root, the
  * filesystem of its upperdir (from mountinfo), else the root itself. */
@@ -103,10 +122,10 @@ static int root_block_device(const char *rootfs, dev_t *dev, char **why) {
 }
 
 static int add_mount(json_t *mounts, const char *dst, const char *src, const char *opt1,
-    const char *opt2) {
-  return json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", dst,
-      "type",
-                                                 "bind", "source", src, "options", opt1, opt2));
+                     const char *opt2) {
+  return json_array_append_new(mounts,
+                               json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", dst, "type",
+                                         "bind", "source", src, "options", opt1, opt2));
 }
 
 /* /etc/hostname and /etc/hosts as Windows gives them: generated per
@@ -115,7 +134,8 @@ static int host_files(const char *sysdir, const char *host, json_t *mounts) {
   char *hp = cmn_path(sysdir, "hostname"), *hsp = cmn_path(sysdir, "hosts");
   char *name = cmn_printf("%s\n", host);
   char *hosts = cmn_printf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                           "127.0.1.1\t%s\n", host);
+                           "127.0.1.1\t%s\n",
+                           host);
   int ok = hp && hsp && name && hosts && cmn_write_file(hp, name, strlen(name), 0644) == 0 &&
            cmn_write_file(hsp, hosts, strlen(hosts), 0644) == 0;
   if (ok) {
@@ -226,8 +246,7 @@ static int base_spec(const hl_sysconf *c, const char *id, const char *sysdir, co
   }
   if (netns_path)
     json_array_append_new(ns, json_pack("{s:s,s:s}", "type", "network", "path", netns_path));
-  else
-    json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
+  else json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
   cg = cmn_printf("%s/%s", cmn_cgroup_parent(), id);
   if (!cg) return -1;
   json_object_set_new(linux_, "cgroupsPath", json_string(cg));
@@ -236,7 +255,8 @@ static int base_spec(const hl_sysconf *c, const char *id, const char *sysdir, co
 }
 
 plat_hresult hl_build_spec(const hl_sysconf *c, const char *id, const char *sysdir,
-                           const char *rootfs, const char *netns_path, json_t **out, char **result) {
+                           const char *rootfs, const char *netns_path, json_t **out,
+                           char **result) {
   json_t *spec = json_loads(spec_template, 0, NULL), *res;
   plat_hresult hr;
   *out = NULL;

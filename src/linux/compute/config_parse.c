@@ -20,17 +20,38 @@ static const struct field {
   const char *name;
   enum kind kind;
 } fields[] = {
-    {"SystemType", K_STR}, {"Name", K_STR}, {"Owner", K_STR}, {"HostName", K_STR},
-    {"VolumePath", K_STR}, {"LayerFolderPath", K_STR}, {"Layers", K_ARR},
-    {"MappedDirectories", K_ARR}, {"ProcessorCount", K_UINT}, {"ProcessorWeight", K_UINT},
-    {"ProcessorMaximum", K_UINT}, {"MemoryMaximumInMB", K_UINT}, {"StorageIOPSMaximum", K_UINT},
-    {"StorageBandwidthMaximum", K_UINT}, {"StorageSandboxSize", K_UINT},
-    {"NetworkSharedContainerName", K_STR}, {"TerminateOnLastHandleClosed", K_BOOL},
-    {"EndpointList", K_ARR}, {"DNSSearchList", K_STR}, {"AllowUnqualifiedDNSQuery", K_BOOL},
-    {"HvPartition", K_BOOL}, {"HvRuntime", K_ANY}, {"Credentials", K_STR}, {"Servicing", K_BOOL},
-    {"IsDummy", K_BOOL}, {"IgnoreFlushesDuringBoot", K_BOOL}, {"SandboxPath", K_STR},
-    {"MappedVirtualDisks", K_ARR}, {"MappedPipes", K_ARR}, {"AssignedDevices", K_ARR},
-    {"RegistryChanges", K_ANY}, {"ContainerType", K_STR},
+    {"SystemType", K_STR},
+    {"Name", K_STR},
+    {"Owner", K_STR},
+    {"HostName", K_STR},
+    {"VolumePath", K_STR},
+    {"LayerFolderPath", K_STR},
+    {"Layers", K_ARR},
+    {"MappedDirectories", K_ARR},
+    {"ProcessorCount", K_UINT},
+    {"ProcessorWeight", K_UINT},
+    {"ProcessorMaximum", K_UINT},
+    {"MemoryMaximumInMB", K_UINT},
+    {"StorageIOPSMaximum", K_UINT},
+    {"StorageBandwidthMaximum", K_UINT},
+    {"StorageSandboxSize", K_UINT},
+    {"NetworkSharedContainerName", K_STR},
+    {"TerminateOnLastHandleClosed", K_BOOL},
+    {"EndpointList", K_ARR},
+    {"DNSSearchList", K_STR},
+    {"AllowUnqualifiedDNSQuery", K_BOOL},
+    {"HvPartition", K_BOOL},
+    {"HvRuntime", K_ANY},
+    {"Credentials", K_STR},
+    {"Servicing", K_BOOL},
+    {"IsDummy", K_BOOL},
+    {"IgnoreFlushesDuringBoot", K_BOOL},
+    {"SandboxPath", K_STR},
+    {"MappedVirtualDisks", K_ARR},
+    {"MappedPipes", K_ARR},
+    {"AssignedDevices", K_ARR},
+    {"RegistryChanges", K_ANY},
+    {"ContainerType", K_STR},
 };
 
 static const char *kind_name(enum kind k) {
@@ -80,7 +101,7 @@ static plat_hresult check_host_path(const char *field, const char *p, int want_d
   struct stat st;
   if (is_windows_path(p))
     return cmn_fail(result, NS, "%s `%s`: Windows paths are not supported on this platform", field,
-        p);
+                    p);
   if (p[0] != '/') return cmn_fail(result, BAD, "%s `%s`: must be an absolute path", field, p);
   if (stat(p, &st) < 0)
     return cmn_fail(result, PLAT_E_PATH_NOT_FOUND, "%s `%s`: %s", field, p, strerror(errno));
@@ -100,27 +121,28 @@ static plat_hresult refuse_windows_only(const char *n, json_t *v, char **result)
   const char *s = str_of(v);
   int used = 0;
 #define IS(x) (strcmp(n, x) == 0)
-  if (IS("HvPartition") || IS("Servicing") || IS("IsDummy")
-      || IS("IgnoreFlushesDuringBoot")) used = json_is_true(v);
+  if (IS("HvPartition") || IS("Servicing") || IS("IsDummy") || IS("IgnoreFlushesDuringBoot"))
+    used = json_is_true(v);
   else if (IS("HvRuntime")) used = !json_is_null(v);
   else if (IS("Credentials") || IS("SandboxPath")) used = nonempty(s);
-  else if (IS("MappedVirtualDisks") || IS("MappedPipes")
-      || IS("AssignedDevices")) used = json_array_size(v) > 0;
-  else if (IS("RegistryChanges")) used = !json_is_null(v) && !(json_is_object(v)
-      && json_object_size(v) == 0);
+  else if (IS("MappedVirtualDisks") || IS("MappedPipes") || IS("AssignedDevices"))
+    used = json_array_size(v) > 0;
+  else if (IS("RegistryChanges"))
+    used = !json_is_null(v) && !(json_is_object(v) && json_object_size(v) == 0);
   else if (IS("SystemType") && nonempty(s) && strcasecmp(s, "Container") != 0)
     return cmn_fail(result, NS,
-        "SystemType `%s` is not supported on this platform (only \"Container\")", s);
+                    "SystemType `%s` is not supported on this platform (only \"Container\")", s);
   else if (IS("ContainerType") && nonempty(s) && strcasecmp(s, "Linux") != 0)
     return cmn_fail(result, NS, "ContainerType `%s` is not supported on this platform", s);
   else if (IS("StorageSandboxSize") && uint_of(v))
     return cmn_fail(result, NS,
-        "StorageSandboxSize is not supported on this platform (use ExpandSandboxSize)");
+                    "StorageSandboxSize is not supported on this platform (use ExpandSandboxSize)");
   else if (IS("DNSSearchList") && nonempty(s))
     return cmn_fail(result, NS,
-        "DNSSearchList is not supported on this platform without a network endpoint");
+                    "DNSSearchList is not supported on this platform without a network endpoint");
   else if (IS("AllowUnqualifiedDNSQuery") && json_is_true(v))
-    return cmn_fail(result, NS,
+    return cmn_fail(
+        result, NS,
         "AllowUnqualifiedDNSQuery is not supported on this platform without a network endpoint");
 #undef IS
   return used ? cmn_fail(result, NS, "%s is not supported on this platform", n) : PLAT_S_OK;
@@ -165,15 +187,16 @@ static plat_hresult take_field(hl_sysconf *c, const char *key, json_t *v, char *
 
 /* Cross-field checks that need no host state. */
 static plat_hresult check_limits(const hl_sysconf *c, char **result) {
-  if (c->cpu_weight > 10000) return cmn_fail(result, BAD, "ProcessorWeight %lld: must be 0..10000",
-      (long long)c->cpu_weight);
-  if (c->cpu_max > 10000) return cmn_fail(result, BAD, "ProcessorMaximum %lld: must be 0..10000",
-      (long long)c->cpu_max);
+  if (c->cpu_weight > 10000)
+    return cmn_fail(result, BAD, "ProcessorWeight %lld: must be 0..10000",
+                    (long long)c->cpu_weight);
+  if (c->cpu_max > 10000)
+    return cmn_fail(result, BAD, "ProcessorMaximum %lld: must be 0..10000", (long long)c->cpu_max);
   if (c->cpu_count) {
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     if (c->cpu_count > online)
       return cmn_fail(result, BAD, "ProcessorCount %lld: the host has only %ld online processors",
-          (long long)c->cpu_count, online);
+                      (long long)c->cpu_count, online);
   }
   if (nonempty(c->hostname)) {
     /* the name goes into the UTS namespace and the generated /etc/hosts:
@@ -182,14 +205,16 @@ static plat_hresult check_limits(const hl_sysconf *c, char **result) {
     int ok = n <= 63 && c->hostname[0] != '-' && c->hostname[0] != '.';
     for (size_t i = 0; ok && i < n; i++) {
       char ch = c->hostname[i];
-      ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0'
-          && ch <= '9') || ch == '-' || ch == '.';
+      ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '-' || ch == '.';
     }
-    if (!ok) return cmn_fail(result, BAD,
-        "HostName `%s`: must be 1..63 characters of letters, digits, '-' and '.'", c->hostname);
+    if (!ok)
+      return cmn_fail(result, BAD,
+                      "HostName `%s`: must be 1..63 characters of letters, digits, '-' and '.'",
+                      c->hostname);
   }
-  if (c->mem_mb > (INT64_MAX >> 20)) return cmn_fail(result, BAD,
-      "MemoryMaximumInMB %lld: too large", (long long)c->mem_mb);
+  if (c->mem_mb > (INT64_MAX >> 20))
+    return cmn_fail(result, BAD, "MemoryMaximumInMB %lld: too large", (long long)c->mem_mb);
   return PLAT_S_OK;
 }
 
@@ -198,14 +223,16 @@ static plat_hresult check_roots(const hl_sysconf *c, char **result) {
   if (nonempty(c->volume_path)) {
     if (strncmp(c->volume_path, "\\\\?\\", 4) == 0)
       return cmn_fail(result, NS,
-          "VolumePath `%s`: Windows volume paths are not supported on this "
-          "platform", c->volume_path);
+                      "VolumePath `%s`: Windows volume paths are not supported on this "
+                      "platform",
+                      c->volume_path);
     if ((hr = check_host_path("VolumePath", c->volume_path, 1, result)) < 0) return hr;
   } else if (!nonempty(c->layer_folder)) {
     return cmn_fail(result, BAD, "VolumePath or LayerFolderPath is required");
   }
-  if (nonempty(c->layer_folder) && (hr = check_host_path("LayerFolderPath", c->layer_folder, 1,
-      result)) < 0) return hr;
+  if (nonempty(c->layer_folder) &&
+      (hr = check_host_path("LayerFolderPath", c->layer_folder, 1, result)) < 0)
+    return hr;
   return PLAT_S_OK;
 }
 
@@ -213,13 +240,13 @@ static plat_hresult check_layer(json_t *l, size_t i, char **result) {
   const char *k2;
   json_t *v2;
   char field[64];
-  if (!json_is_object(l)) return cmn_fail(result, BAD, "Layers[%zu]: expected an object {ID, Path}",
-      i);
+  if (!json_is_object(l))
+    return cmn_fail(result, BAD, "Layers[%zu]: expected an object {ID, Path}", i);
   json_object_foreach(l, k2, v2) {
-    if (strcasecmp(k2, "ID") && strcasecmp(k2, "Path")) return cmn_fail(result, BAD,
-        "Layers[%zu]: unknown field `%s`", i, k2);
-    if (!json_is_string(v2) && !json_is_null(v2)) return cmn_fail(result, BAD,
-        "Layers[%zu].%s: expected a string", i, k2);
+    if (strcasecmp(k2, "ID") && strcasecmp(k2, "Path"))
+      return cmn_fail(result, BAD, "Layers[%zu]: unknown field `%s`", i, k2);
+    if (!json_is_string(v2) && !json_is_null(v2))
+      return cmn_fail(result, BAD, "Layers[%zu].%s: expected a string", i, k2);
   }
   snprintf(field, sizeof field, "Layers[%zu].Path", i);
   if (!nonempty(cmn_str(l, "Path"))) return cmn_fail(result, BAD, "%s: missing", field);
@@ -227,31 +254,34 @@ static plat_hresult check_layer(json_t *l, size_t i, char **result) {
 }
 
 static plat_hresult check_mapped_field(const char *k2, json_t *v2, size_t i, char **result) {
-  static const char *const ok[] = {"HostPath", "ContainerPath", "ReadOnly", "BandwidthMaximum",
-                                   "IOPSMaximum", "CreateInUtilityVM", "LinuxMetadata"};
+  static const char *const ok[] = {"HostPath",         "ContainerPath", "ReadOnly",
+                                   "BandwidthMaximum", "IOPSMaximum",   "CreateInUtilityVM",
+                                   "LinuxMetadata"};
   size_t j;
   for (j = 0; j < sizeof ok / sizeof ok[0]; j++)
     if (strcasecmp(k2, ok[j]) == 0) break;
-  if (j == sizeof ok / sizeof ok[0]) return cmn_fail(result, BAD,
-      "MappedDirectories[%zu]: unknown field `%s`", i, k2);
-  if (j <= 1 && !json_is_string(v2)) return cmn_fail(result, BAD,
-      "MappedDirectories[%zu].%s: expected a string", i, ok[j]);
+  if (j == sizeof ok / sizeof ok[0])
+    return cmn_fail(result, BAD, "MappedDirectories[%zu]: unknown field `%s`", i, k2);
+  if (j <= 1 && !json_is_string(v2))
+    return cmn_fail(result, BAD, "MappedDirectories[%zu].%s: expected a string", i, ok[j]);
   if ((j == 2 || j >= 5) && !json_is_boolean(v2) && !json_is_null(v2))
     return cmn_fail(result, BAD, "MappedDirectories[%zu].%s: expected a boolean", i, ok[j]);
   if ((j == 3 || j == 4) && !kind_ok(K_UINT, v2))
     return cmn_fail(result, BAD, "MappedDirectories[%zu].%s: expected a non-negative integer", i,
-        ok[j]);
+                    ok[j]);
   if ((j == 3 || j == 4) && uint_of(v2))
     return cmn_fail(result, NS, "MappedDirectories[%zu].%s is not supported on this platform", i,
-        ok[j]);
+                    ok[j]);
   /* later hcsshim always sends CreateInUtilityVM (false); there is no utility VM here */
   if (j == 5 && json_is_true(v2))
-    return cmn_fail(result, NS,
+    return cmn_fail(
+        result, NS,
         "MappedDirectories[%zu].CreateInUtilityVM is not supported on this platform: there is no "
-        "utility VM", i);
+        "utility VM",
+        i);
   if (j == 6 && json_is_true(v2))
     return cmn_fail(result, NS,
-        "MappedDirectories[%zu].LinuxMetadata is not supported on this platform", i);
+                    "MappedDirectories[%zu].LinuxMetadata is not supported on this platform", i);
   return PLAT_S_OK;
 }
 
@@ -260,8 +290,8 @@ static plat_hresult check_mapped(json_t *m, size_t i, char **result) {
   json_t *v2;
   char field[64];
   plat_hresult hr;
-  if (!json_is_object(m)) return cmn_fail(result, BAD, "MappedDirectories[%zu]: expected an object",
-      i);
+  if (!json_is_object(m))
+    return cmn_fail(result, BAD, "MappedDirectories[%zu]: expected an object", i);
   json_object_foreach(m, k2, v2) {
     if ((hr = check_mapped_field(k2, v2, i, result)) < 0) return hr;
   }
@@ -271,10 +301,12 @@ static plat_hresult check_mapped(json_t *m, size_t i, char **result) {
   cp = cmn_str(m, "ContainerPath");
   if (!cp || cp[0] != '/')
     return cmn_fail(result, BAD,
-        "MappedDirectories[%zu].ContainerPath `%s`: must be an absolute Linux "
-        "path", i, cp ? cp : "");
-  if (has_dotdot(cp)) return cmn_fail(result, BAD,
-      "MappedDirectories[%zu].ContainerPath `%s`: must not contain `..`", i, cp);
+                    "MappedDirectories[%zu].ContainerPath `%s`: must be an absolute Linux "
+                    "path",
+                    i, cp ? cp : "");
+  if (has_dotdot(cp))
+    return cmn_fail(result, BAD, "MappedDirectories[%zu].ContainerPath `%s`: must not contain `..`",
+                    i, cp);
   return PLAT_S_OK;
 }
 
@@ -297,17 +329,17 @@ plat_hresult hl_parse_config(const char *json, hl_sysconf *c, char **result) {
   json_error_t je;
   plat_hresult hr;
   memset(c, 0, sizeof *c);
-  if (!json || !*json) return cmn_fail(result, PLAT_HCS_E_INVALID_JSON,
-      "the compute system configuration is empty");
+  if (!json || !*json)
+    return cmn_fail(result, PLAT_HCS_E_INVALID_JSON, "the compute system configuration is empty");
   c->cfg = json_loads(json, JSON_REJECT_DUPLICATES, &je);
   if (!c->cfg)
     return cmn_fail(result, PLAT_HCS_E_INVALID_JSON,
-        "the compute system configuration is not valid JSON: %s (line %d, column %d)",
+                    "the compute system configuration is not valid JSON: %s (line %d, column %d)",
                     je.text, je.line, je.column);
   if (!json_is_object(c->cfg)) {
     hl_sysconf_free(c);
     return cmn_fail(result, PLAT_HCS_E_INVALID_JSON,
-        "the compute system configuration must be a JSON object");
+                    "the compute system configuration must be a JSON object");
   }
   if ((hr = check_all(c, result)) < 0) hl_sysconf_free(c);
   return hr;

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 plat_hresult hl_new_process_handle(const char *id, uint32_t pid, int fd, hl_process **out,
-    char **result) {
+                                   char **result) {
   hl_process *p = calloc(1, sizeof *p);
   if (!p || !(p->id = strdup(id))) {
     free(p);

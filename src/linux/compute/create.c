@@ -27,9 +27,9 @@ static plat_hresult check_request(hl_create *k, const char *configuration, char 
   if (!json_array_size(k->eplist)) return PLAT_S_OK;
   if (k->c.net_share && *k->c.net_share)
     return cmn_fail(result, PLAT_E_INVALIDARG,
-        "EndpointList and NetworkSharedContainerName exclude each other");
-  if ((hr = hns_check_endpoint_list(k->eplist, &e2)) < 0) cmn_fail(result, hr, "%s",
-      e2 ? e2 : "EndpointList: invalid");
+                    "EndpointList and NetworkSharedContainerName exclude each other");
+  if ((hr = hns_check_endpoint_list(k->eplist, &e2)) < 0)
+    cmn_fail(result, hr, "%s", e2 ? e2 : "EndpointList: invalid");
   free(e2);
   return hr;
 }
@@ -46,21 +46,21 @@ static plat_hresult make_dir(hl_create *k, char **result) {
   }
   k->dir = cmn_sysdir(k->id);
   if (!k->dir) return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
-  if (mkdir(k->dir, 0700) < 0 && !(errno == EEXIST && hl_reap_stale(k->id) && mkdir(k->dir,
-      0700) == 0)) {
+  if (mkdir(k->dir, 0700) < 0 &&
+      !(errno == EEXIST && hl_reap_stale(k->id) && mkdir(k->dir, 0700) == 0)) {
     int e = errno;
     if (access(k->dir, F_OK) == 0) e = EEXIST; /* hl_reap_stale clobbers errno */
-    return e == EEXIST ? cmn_fail(result, PLAT_HCS_E_SYSTEM_ALREADY_EXISTS,
-        "compute system %s already exists", k->id)
-                       : cmn_fail(result, PLAT_E_FAIL, "cannot create `%s`: %s", k->dir,
-                           strerror(e));
+    return e == EEXIST
+               ? cmn_fail(result, PLAT_HCS_E_SYSTEM_ALREADY_EXISTS,
+                          "compute system %s already exists", k->id)
+               : cmn_fail(result, PLAT_E_FAIL, "cannot create `%s`: %s", k->dir, strerror(e));
   }
   k->dir_made = 1;
   k->lockp = cmn_path(k->dir, "lock");
   k->lockfd = k->lockp ? open(k->lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
   if (k->lockfd < 0 || flock(k->lockfd, LOCK_EX) < 0)
     return cmn_fail(result, PLAT_E_FAIL, "cannot lock `%s`: %s", k->lockp ? k->lockp : k->dir,
-        strerror(errno));
+                    strerror(errno));
   return PLAT_S_OK;
 }
 
@@ -98,7 +98,7 @@ static plat_hresult mount_layers(hl_create *k, char **result) {
   len = sizeof tmp;
   if ((hr = lay_mount_path(&di, k->layer_id, &len, tmp)) < 0 || len == 0 || tmp[0] != '/')
     return cmn_fail(result, hr < 0 ? hr : PLAT_E_FAIL,
-        "LayerFolderPath `%s`: no mount path for the sandbox", k->c.layer_folder);
+                    "LayerFolderPath `%s`: no mount path for the sandbox", k->c.layer_folder);
   k->rootfs = strdup(tmp);
   return k->rootfs ? PLAT_S_OK : cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
 }
@@ -125,7 +125,7 @@ static plat_hresult share_netns(hl_create *k, char **result) {
   if (hr < 0 || strcmp(cmn_str(st, "State") ? cmn_str(st, "State") : "", "Running") != 0) {
     json_decref(st);
     return cmn_fail(result, PLAT_HCS_E_INVALID_STATE,
-        "NetworkSharedContainerName: compute system %s is not running", k->c.net_share);
+                    "NetworkSharedContainerName: compute system %s is not running", k->c.net_share);
   }
   k->netns = hns_netns_path(k->c.net_share);
   if (!k->netns || access(k->netns, F_OK) < 0) {
@@ -145,8 +145,7 @@ static plat_hresult make_netns(hl_create *k, char **result) {
   k->netns = hns_netns_path(k->id);
   if (!k->netns || hns_netns_create(k->netns, &e2) < 0)
     hr = cmn_fail(result, PLAT_E_FAIL, "%s", e2 ? e2 : "cannot create the network namespace");
-  else
-    k->net_made = 1;
+  else k->net_made = 1;
   free(e2);
   return hr;
 }
@@ -171,12 +170,11 @@ static plat_hresult write_resolv(hl_create *k, char **result) {
   if (rc < 0) {
     free(rp);
     return cmn_fail(result, PLAT_E_FAIL, "cannot write the resolv.conf of compute system %s",
-        k->id);
+                    k->id);
   }
   json_array_append_new(json_object_get(k->spec, "mounts"),
                         json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", "/etc/resolv.conf",
-                            "type", "bind", "source", rp,
-                                  "options", "bind", "rw"));
+                                  "type", "bind", "source", rp, "options", "bind", "rw"));
   free(rp);
   return PLAT_S_OK;
 }
@@ -199,26 +197,27 @@ static plat_hresult write_bundle(hl_create *k, char **result) {
   char *cp, *mp, *st, *mt;
   int ok;
   k->meta = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:b}", "Id", k->id, "Name",
-      k->c.name ? k->c.name : "", "Owner",
-                      k->c.owner ? k->c.owner : "", "SystemType", "Container", "Rootfs", k->rootfs, "CgroupsPath",
+                      k->c.name ? k->c.name : "", "Owner", k->c.owner ? k->c.owner : "",
+                      "SystemType", "Container", "Rootfs", k->rootfs, "CgroupsPath",
                       json_object_get(json_object_get(k->spec, "linux"), "cgroupsPath"),
                       "TerminateOnLastHandleClosed", k->c.terminate_on_last_close);
   if (k->net_made) json_object_set_new(k->meta, "NetNs", json_string(k->netns));
   if (k->layers_up)
-    json_object_set_new(k->meta, "Layer", json_pack("{s:s,s:s}", "HomeDir", k->layer_home, "Id",
-        k->layer_id));
+    json_object_set_new(k->meta, "Layer",
+                        json_pack("{s:s,s:s}", "HomeDir", k->layer_home, "Id", k->layer_id));
   cp = cmn_path(k->dir, "config.json");
   mp = cmn_path(k->dir, "meta.json");
   st = json_dumps(k->spec, JSON_INDENT(1));
   mt = json_dumps(k->meta, JSON_COMPACT);
-  ok = cp && mp && st && mt && cmn_write_file(cp, st, strlen(st), 0600) == 0 && cmn_write_file(mp,
-      mt, strlen(mt), 0600) == 0;
+  ok = cp && mp && st && mt && cmn_write_file(cp, st, strlen(st), 0600) == 0 &&
+       cmn_write_file(mp, mt, strlen(mt), 0600) == 0;
   free(cp);
   free(mp);
   free(st);
   free(mt);
-  if (!ok) return cmn_fail(result, PLAT_E_FAIL, "cannot write the bundle of compute system %s: %s",
-      k->id, strerror(errno));
+  if (!ok)
+    return cmn_fail(result, PLAT_E_FAIL, "cannot write the bundle of compute system %s: %s", k->id,
+                    strerror(errno));
   return PLAT_S_OK;
 }
 
@@ -260,8 +259,8 @@ plat_hresult hl_create_system(const char *id, const char *configuration, char **
   if ((hr = check_request(&k, configuration, result)) >= 0 && (hr = make_dir(&k, result)) >= 0 &&
       (hr = make_rootfs(&k, result)) >= 0 && (hr = make_netns(&k, result)) >= 0 &&
       (hr = hl_build_spec(&k.c, id, k.dir, k.rootfs, k.netns, &k.spec, result)) >= 0 &&
-      (!k.net_made || ((hr = write_resolv(&k, result)) >= 0 && (hr = attach_endpoints(&k,
-          result)) >= 0)) &&
+      (!k.net_made ||
+       ((hr = write_resolv(&k, result)) >= 0 && (hr = attach_endpoints(&k, result)) >= 0)) &&
       (hr = write_bundle(&k, result)) >= 0)
     hr = start_monitor(&k, result);
   rollback(&k);

@@ -9,8 +9,8 @@
 typedef struct hl_create {
   const char *id;
   hl_sysconf c;
-  int parsed;                 /* c holds a parsed configuration */
-  json_t *eplist;             /* EndpointList, inside c.cfg */
+  int parsed;     /* c holds a parsed configuration */
+  json_t *eplist; /* EndpointList, inside c.cfg */
   char *dir, *lockp, *rootfs, *netns;
   char layer_home[PATH_MAX], layer_id[256];
   int lockfd;

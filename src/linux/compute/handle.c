@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 json_t *hl_read_meta(const char *id) {
-  char *dir = cmn_sysdir(id), *p = dir ? cmn_path(dir,
-      "meta.json") : NULL, *t = p ? cmn_read_file(p, NULL) : NULL;
+  char *dir = cmn_sysdir(id), *p = dir ? cmn_path(dir, "meta.json") : NULL,
+       *t = p ? cmn_read_file(p, NULL) : NULL;
   json_t *m = t ? json_loads(t, 0, NULL) : NULL;
   free(dir);
   free(p);
@@ -28,7 +28,10 @@ plat_hresult hl_open_handle(const char *id, hl_system **out, char **result) {
   hr = hl_mon_call(fd, NULL, id, req, NULL, 0, &rep, NULL, NULL, result);
   json_decref(req);
   json_decref(rep);
-  if (hr < 0) { close(fd); return hr; }
+  if (hr < 0) {
+    close(fd);
+    return hr;
+  }
   s = calloc(1, sizeof *s);
   if (!s || !(s->id = strdup(id))) {
     free(s);

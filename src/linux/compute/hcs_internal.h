@@ -31,10 +31,10 @@ plat_hresult hl_create_system(const char *id, const char *configuration, char **
 
 /* ---- config.c: ContainerConfig -> OCI bundle ---- */
 typedef struct hl_sysconf {
-  json_t *cfg;        /* the decoded document (owned) */
+  json_t *cfg; /* the decoded document (owned) */
   const char *name, *owner, *hostname, *volume_path, *layer_folder, *net_share;
-  json_t *layers;     /* array of {ID, Path} or NULL */
-  json_t *mapped;     /* MappedDirectories array or NULL */
+  json_t *layers; /* array of {ID, Path} or NULL */
+  json_t *mapped; /* MappedDirectories array or NULL */
   int64_t cpu_count, cpu_weight, cpu_max, mem_mb, iops_max, bps_max;
   int terminate_on_last_close;
 } hl_sysconf;
@@ -42,13 +42,13 @@ plat_hresult hl_parse_config(const char *json, hl_sysconf *c, char **result);
 void hl_sysconf_free(hl_sysconf *c);
 /* Builds config.json; rootfs is absolute; netns_path NULL for a new netns. */
 plat_hresult hl_build_spec(const hl_sysconf *c, const char *id, const char *sysdir,
-                           const char *rootfs, const char *netns_path,
-                           json_t **spec, char **result);
+                           const char *rootfs, const char *netns_path, json_t **spec,
+                           char **result);
 json_t *hl_default_caps(void);
 
 /* ---- procspec.c: ProcessConfig -> OCI process ---- */
 typedef struct hl_procconf {
-  json_t *process;    /* OCI process object */
+  json_t *process; /* OCI process object */
   int console, in, out, err;
   unsigned rows, cols;
 } hl_procconf;

@@ -24,7 +24,8 @@ static int container_alive(const char *id) {
 
 static void container_detach(const char *id, const char *endpoint) {
   json_t *req = json_pack("{s:s,s:s,s:s}", "op", "network", "RequestType", "Remove", "Endpoint",
-      endpoint), *rep = NULL;
+                          endpoint),
+         *rep = NULL;
   char *r2 = NULL;
   hl_mon_simple(id, req, &rep, &r2);
   json_decref(req);

@@ -16,8 +16,8 @@
 /* A system directory whose lock nobody holds has no creator and no
  * monitor: undo what it left and forget it.  Returns 1 if it was stale. */
 int hl_reap_stale(const char *id) {
-  char *dir = cmn_sysdir(id), *lock = dir ? cmn_path(dir, "lock") : NULL, *mp = dir ? cmn_path(dir,
-      "meta.json") : NULL;
+  char *dir = cmn_sysdir(id), *lock = dir ? cmn_path(dir, "lock") : NULL,
+       *mp = dir ? cmn_path(dir, "meta.json") : NULL;
   int fd, stale = 0;
   if (!lock || !mp) goto out;
   fd = open(lock, O_RDWR | O_CLOEXEC);
@@ -47,11 +47,17 @@ plat_hresult hl_mon_connect(const char *id, int *fd, char **result) {
   char *dir = cmn_sysdir(id), *sock = dir ? cmn_path(dir, "monitor.sock") : NULL;
   int e;
   *fd = -1;
-  if (!sock) { free(dir); return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory"); }
+  if (!sock) {
+    free(dir);
+    return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+  }
   *fd = cmn_seqpacket_connect(sock);
   e = *fd < 0 ? -*fd : 0;
   free(sock);
-  if (*fd >= 0) { free(dir); return PLAT_S_OK; }
+  if (*fd >= 0) {
+    free(dir);
+    return PLAT_S_OK;
+  }
   *fd = -1;
   if (e == ECONNREFUSED || e == ENOENT) hl_reap_stale(id);
   free(dir);
@@ -61,11 +67,14 @@ plat_hresult hl_mon_connect(const char *id, int *fd, char **result) {
 /* The JSON requests of the compute side ({"op":..., ...}) as monitor
  * records (common/monwire.h), and the records back as JSON. */
 static const char *const op_names[] = {
-    [MON_OPEN] = "open", [MON_STATE] = "state", [MON_START] = "start", [MON_PAUSE] = "pause",
-    [MON_RESUME] = "resume", [MON_SHUTDOWN] = "shutdown", [MON_TERMINATE] = "terminate",
-    [MON_EXEC] = "exec", [MON_SUBSCRIBE] = "subscribe", [MON_NETWORK] = "network",
-    [MON_PROC] = "proc", [MON_SIGNAL] = "signal", [MON_RESIZE] = "resize",
-    [MON_CLOSESTDIN] = "closestdin", [MON_GETPTY] = "getpty"};
+    [MON_OPEN] = "open",           [MON_STATE] = "state",
+    [MON_START] = "start",         [MON_PAUSE] = "pause",
+    [MON_RESUME] = "resume",       [MON_SHUTDOWN] = "shutdown",
+    [MON_TERMINATE] = "terminate", [MON_EXEC] = "exec",
+    [MON_SUBSCRIBE] = "subscribe", [MON_NETWORK] = "network",
+    [MON_PROC] = "proc",           [MON_SIGNAL] = "signal",
+    [MON_RESIZE] = "resize",       [MON_CLOSESTDIN] = "closestdin",
+    [MON_GETPTY] = "getpty"};
 
 static int op_code(const char *op) {
   for (int i = 1; i < (int)(sizeof op_names / sizeof op_names[0]); i++)
@@ -90,8 +99,8 @@ static char *encode_req(json_t *req, size_t *len) {
   if (json_is_true(cmn_get(req, "Err"))) q.flags |= MON_F_ERR;
   if (json_is_true(cmn_get(req, "Console"))) q.flags |= MON_F_CONSOLE;
   if (rt && strcmp(rt, "Add") == 0) q.flags |= MON_F_ADD;
-  if (json_is_object(cmn_get(req, "Process"))) text = json_dumps(cmn_get(req, "Process"),
-      JSON_COMPACT);
+  if (json_is_object(cmn_get(req, "Process")))
+    text = json_dumps(cmn_get(req, "Process"), JSON_COMPACT);
   else if (cmn_str(req, "Endpoint")) text = strdup(cmn_str(req, "Endpoint"));
   tlen = text ? strlen(text) : 0;
   q.len = (uint32_t)tlen;
@@ -109,10 +118,10 @@ static const char *const state_names[] = {"Created", "Running", "Paused", "Stopp
 static const char *const exit_types[] = {"UnexpectedExit", "Shutdown", "Terminated"};
 
 static json_t *state_doc(const mon_rep *r) {
-  json_t *j = json_pack("{s:s,s:i,s:I,s:I,s:I,s:I}", "State", state_names[r->state & 3],
-                        "InitPid", (int)r->init_pid, "CreatedSec", (json_int_t)r->created_sec,
-                        "CreatedNsec", (json_int_t)r->created_nsec, "StartedSec",
-                        (json_int_t)r->started_sec, "StartedNsec", (json_int_t)r->started_nsec);
+  json_t *j = json_pack("{s:s,s:i,s:I,s:I,s:I,s:I}", "State", state_names[r->state & 3], "InitPid",
+                        (int)r->init_pid, "CreatedSec", (json_int_t)r->created_sec, "CreatedNsec",
+                        (json_int_t)r->created_nsec, "StartedSec", (json_int_t)r->started_sec,
+                        "StartedNsec", (json_int_t)r->started_nsec);
   if (r->state == MON_STOPPED) {
     json_object_set_new(j, "ExitStatus", json_integer(r->exit_hr));
     json_object_set_new(j, "ExitType", json_string(exit_types[r->exit_type % 3]));
@@ -129,10 +138,10 @@ json_t *hl_mon_decode(const void *data, size_t n, int op) {
   memcpy(&r, data, sizeof r);
   text = (const char *)data + sizeof r;
   tlen = r.len <= n - sizeof r ? r.len : n - sizeof r;
-  if (r.kind == MON_EVENT) return json_pack("{s:s,s:i,s:i}", "Event", "exit", "Pid", (int)r.pid,
-      "Status", r.status);
-  if (r.hr < 0) return json_pack("{s:i,s:s%}", "Error", (json_int_t)r.hr, "ErrorMessage", text,
-      tlen);
+  if (r.kind == MON_EVENT)
+    return json_pack("{s:s,s:i,s:i}", "Event", "exit", "Pid", (int)r.pid, "Status", r.status);
+  if (r.hr < 0)
+    return json_pack("{s:i,s:s%}", "Error", (json_int_t)r.hr, "ErrorMessage", text, tlen);
   if (op == MON_OPEN || op == MON_STATE) j = state_doc(&r);
   else if (op == MON_PROC) {
     j = json_pack("{s:i,s:b}", "Pid", (int)r.pid, "Exited", (int)r.exited);
@@ -163,8 +172,7 @@ json_t *hl_mon_recv(int fd, int *fds, int *nfds, int op) {
 }
 
 plat_hresult hl_mon_call(int fd, pthread_mutex_t *mu, const char *id, json_t *req, const int *fds,
-    int nfds,
-                         json_t **reply, int *rfds, int *nrfds, char **result) {
+                         int nfds, json_t **reply, int *rfds, int *nrfds, char **result) {
   json_t *r;
   int tmpfds[CMN_MAX_FDS], ntmp = 0, rc, op = op_code(cmn_str(req, "op"));
   plat_hresult hr = PLAT_S_OK;
@@ -179,14 +187,15 @@ plat_hresult hl_mon_call(int fd, pthread_mutex_t *mu, const char *id, json_t *re
   if (rc < 0) {
     if (mu) pthread_mutex_unlock(mu);
     return cmn_fail(result, PLAT_HCS_E_CONNECTION_CLOSED,
-        "lost the connection to the monitor of compute system %s: %s", id, strerror(-rc));
+                    "lost the connection to the monitor of compute system %s: %s", id,
+                    strerror(-rc));
   }
   r = hl_mon_recv(fd, tmpfds, &ntmp, op);
   if (mu) pthread_mutex_unlock(mu);
   if (!r)
     return cmn_fail(result, PLAT_HCS_E_CONNECTION_CLOSED,
-        "lost the connection to the monitor of compute system %s%s%s", id,
-                   errno ? ": " : "", errno ? strerror(errno) : "");
+                    "lost the connection to the monitor of compute system %s%s%s", id,
+                    errno ? ": " : "", errno ? strerror(errno) : "");
   if (!json_is_true(cmn_get(r, "ok"))) {
     hr = cmn_fail_json(result, r);
     for (int i = 0; i < ntmp; i++) close(tmpfds[i]);

@@ -33,14 +33,22 @@ int hl_shell_split(const char *s, json_t *out, char **errmsg) {
     }
     inword = 1;
     if (ch == '\\') {
-      if (i + 1 >= n) { *errmsg = strdup("CommandLine: trailing backslash"); free(w); return -1; }
+      if (i + 1 >= n) {
+        *errmsg = strdup("CommandLine: trailing backslash");
+        free(w);
+        return -1;
+      }
       if (s[i + 1] != '\n') w[len++] = s[i + 1];
       i++;
     } else if (ch == '\'') {
       size_t j = i + 1;
       while (j < n && s[j] != '\'') w[len++] = s[j++];
-      if (j >= n) { *errmsg = strdup("CommandLine: unterminated single "
-          "quote"); free(w); return -1; }
+      if (j >= n) {
+        *errmsg = strdup("CommandLine: unterminated single "
+                         "quote");
+        free(w);
+        return -1;
+      }
       i = j;
     } else if (ch == '"') {
       size_t j = i + 1;
@@ -52,8 +60,12 @@ int hl_shell_split(const char *s, json_t *out, char **errmsg) {
           w[len++] = s[j++];
         }
       }
-      if (j >= n) { *errmsg = strdup("CommandLine: unterminated double "
-          "quote"); free(w); return -1; }
+      if (j >= n) {
+        *errmsg = strdup("CommandLine: unterminated double "
+                         "quote");
+        free(w);
+        return -1;
+      }
       i = j;
     } else {
       w[len++] = ch;
@@ -107,7 +119,7 @@ static int lookup_passwd(const char *text, const char *name, long uid, pwent *pw
 
 /* group name -> gid, or gids whose member list holds user (into arr) */
 static int lookup_group(const char *text, const char *gname, long *gid, const char *user,
-    json_t *arr) {
+                        json_t *arr) {
   const char *line = text;
   int found = 0;
   while (line && *line) {
@@ -122,12 +134,18 @@ static int lookup_group(const char *text, const char *gname, long *gid, const ch
       buf[ll] = 0;
       while (nf < 4 && (q = strsep(&p, ":"))) f[nf++] = q;
       if (nf == 4 && parse_num(f[2], &g)) {
-        if (gname && strcmp(f[0], gname) == 0) { *gid = g; return 1; }
+        if (gname && strcmp(f[0], gname) == 0) {
+          *gid = g;
+          return 1;
+        }
         if (user) {
           char *m = f[3], *tok;
           while ((tok = strsep(&m, ","))) {
-            if (strcmp(tok, user) == 0) { json_array_append_new(arr,
-                json_integer(g)); found = 1; break; }
+            if (strcmp(tok, user) == 0) {
+              json_array_append_new(arr, json_integer(g));
+              found = 1;
+              break;
+            }
           }
         }
       }
@@ -166,9 +184,10 @@ static int find_exec(int rootfd, const char *exe, const char *cwd, const char *p
 }
 
 static const char *const known[] = {
-    "ApplicationName", "CommandLine", "CommandArgs", "User", "WorkingDirectory", "Environment",
-    "EmulateConsole", "CreateStdInPipe", "CreateStdOutPipe", "CreateStdErrPipe", "ConsoleSize",
-    "CreateInUtilityVm", "OCISpecification"};
+    "ApplicationName",  "CommandLine",      "CommandArgs",    "User",
+    "WorkingDirectory", "Environment",      "EmulateConsole", "CreateStdInPipe",
+    "CreateStdOutPipe", "CreateStdErrPipe", "ConsoleSize",    "CreateInUtilityVm",
+    "OCISpecification"};
 
 /* What one ProcessConfig becomes, step by step. */
 typedef struct pstate {
@@ -185,16 +204,18 @@ static plat_hresult check_fields(json_t *cfg, char **result) {
     size_t i;
     for (i = 0; i < sizeof known / sizeof known[0]; i++)
       if (strcasecmp(key, known[i]) == 0) break;
-    if (i == sizeof known / sizeof known[0]) return cmn_fail(result, BAD,
-        "unknown ProcessConfig field `%s`", key);
-    if (i <= 4 && !json_is_string(v) && !json_is_null(v) && i != 2) return cmn_fail(result, BAD,
-        "%s: expected a string", known[i]);
-    if (i >= 6 && i <= 9 && !json_is_boolean(v) && !json_is_null(v)) return cmn_fail(result, BAD,
-        "%s: expected a boolean", known[i]);
-    if (i == 11 && json_is_true(v)) return cmn_fail(result, PLAT_E_NOT_SUPPORTED,
-        "CreateInUtilityVm is not supported on this platform");
-    if (i == 12 && !json_is_null(v)) return cmn_fail(result, PLAT_E_NOT_SUPPORTED,
-        "OCISpecification is not supported on this platform");
+    if (i == sizeof known / sizeof known[0])
+      return cmn_fail(result, BAD, "unknown ProcessConfig field `%s`", key);
+    if (i <= 4 && !json_is_string(v) && !json_is_null(v) && i != 2)
+      return cmn_fail(result, BAD, "%s: expected a string", known[i]);
+    if (i >= 6 && i <= 9 && !json_is_boolean(v) && !json_is_null(v))
+      return cmn_fail(result, BAD, "%s: expected a boolean", known[i]);
+    if (i == 11 && json_is_true(v))
+      return cmn_fail(result, PLAT_E_NOT_SUPPORTED,
+                      "CreateInUtilityVm is not supported on this platform");
+    if (i == 12 && !json_is_null(v))
+      return cmn_fail(result, PLAT_E_NOT_SUPPORTED,
+                      "OCISpecification is not supported on this platform");
   }
   return PLAT_S_OK;
 }
@@ -208,8 +229,8 @@ static plat_hresult take_stdio(json_t *cfg, hl_procconf *p, char **result) {
   if (!v || json_is_null(v)) return PLAT_S_OK;
   if (!json_is_array(v) || json_array_size(v) != 2 || !json_is_integer(json_array_get(v, 0)) ||
       !json_is_integer(json_array_get(v, 1)) || json_integer_value(json_array_get(v, 0)) < 0 ||
-      json_integer_value(json_array_get(v, 1)) < 0 || json_integer_value(json_array_get(v,
-          0)) > 65535 ||
+      json_integer_value(json_array_get(v, 1)) < 0 ||
+      json_integer_value(json_array_get(v, 0)) > 65535 ||
       json_integer_value(json_array_get(v, 1)) > 65535)
     return cmn_fail(result, BAD, "ConsoleSize: expected [Height, Width] with values 0..65535");
   p->rows = (unsigned)json_integer_value(json_array_get(v, 0));
@@ -224,11 +245,11 @@ static plat_hresult take_args(pstate *s, char **result) {
   const char *cmdline = cmn_str(s->cfg, "CommandLine"), *app = cmn_str(s->cfg, "ApplicationName");
   size_t i;
   if (v && !json_is_null(v)) {
-    if (!json_is_array(v)) return cmn_fail(result, BAD,
-        "CommandArgs: expected an array of strings");
+    if (!json_is_array(v))
+      return cmn_fail(result, BAD, "CommandArgs: expected an array of strings");
     json_array_foreach(v, i, a) {
-      if (!json_is_string(a)) return cmn_fail(result, BAD, "CommandArgs[%zu]: expected a string",
-          i);
+      if (!json_is_string(a))
+        return cmn_fail(result, BAD, "CommandArgs[%zu]: expected a string", i);
       json_array_append(s->args, a);
     }
   }
@@ -244,12 +265,12 @@ static plat_hresult take_args(pstate *s, char **result) {
     if (json_array_size(s->args) == 0) json_array_append_new(s->args, json_string(app));
     else json_array_set_new(s->args, 0, json_string(app));
   }
-  if (json_array_size(s->args) == 0) return cmn_fail(result, BAD,
-      "CommandLine, CommandArgs or ApplicationName is required");
+  if (json_array_size(s->args) == 0)
+    return cmn_fail(result, BAD, "CommandLine, CommandArgs or ApplicationName is required");
   s->cwd = cmn_str(s->cfg, "WorkingDirectory");
   if (!s->cwd || !*s->cwd) s->cwd = "/";
-  if (s->cwd[0] != '/') return cmn_fail(result, BAD,
-      "WorkingDirectory `%s`: must be an absolute path", s->cwd);
+  if (s->cwd[0] != '/')
+    return cmn_fail(result, BAD, "WorkingDirectory `%s`: must be an absolute path", s->cwd);
   return PLAT_S_OK;
 }
 
@@ -257,8 +278,8 @@ static plat_hresult take_args(pstate *s, char **result) {
  * container's own /etc/passwd and /etc/group. */
 static plat_hresult take_user(pstate *s, int rootfd, char **result) {
   const char *uspec = cmn_str(s->cfg, "User");
-  char *passwd = cmn_read_fileat(rootfd, "/etc/passwd", NULL), *group = cmn_read_fileat(rootfd,
-      "/etc/group", NULL);
+  char *passwd = cmn_read_fileat(rootfd, "/etc/passwd", NULL),
+       *group = cmn_read_fileat(rootfd, "/etc/group", NULL);
   long uid = 0, gid = 0;
   int named = 0, gid_given = 0;
   plat_hresult hr = PLAT_S_OK;
@@ -269,7 +290,10 @@ static plat_hresult take_user(pstate *s, int rootfd, char **result) {
     colon = strchr(ubuf, ':');
     if (colon) *colon++ = 0;
     if (parse_num(ubuf, &uid)) {
-      if (passwd && lookup_passwd(passwd, NULL, uid, &s->pw)) { gid = s->pw.gid; named = 1; }
+      if (passwd && lookup_passwd(passwd, NULL, uid, &s->pw)) {
+        gid = s->pw.gid;
+        named = 1;
+      }
     } else if (passwd && lookup_passwd(passwd, ubuf, 0, &s->pw)) {
       uid = s->pw.uid;
       gid = s->pw.gid;
@@ -281,7 +305,7 @@ static plat_hresult take_user(pstate *s, int rootfd, char **result) {
       gid_given = 1;
       if (!parse_num(colon, &gid) && !(group && lookup_group(group, colon, &gid, NULL, NULL)))
         hr = cmn_fail(result, BAD, "User `%s`: no such group `%s` in the container's /etc/group",
-            uspec, colon);
+                      uspec, colon);
     }
   } else if (passwd) {
     lookup_passwd(passwd, NULL, 0, &s->pw);
@@ -291,8 +315,8 @@ static plat_hresult take_user(pstate *s, int rootfd, char **result) {
   json_object_set_new(s->user, "gid", json_integer(gid));
   if (hr >= 0 && named && !gid_given && group) {
     json_t *extra = json_array();
-    if (lookup_group(group, NULL, NULL, s->pw.name, extra)) json_object_set(s->user,
-        "additionalGids", extra);
+    if (lookup_group(group, NULL, NULL, s->pw.name, extra))
+      json_object_set(s->user, "additionalGids", extra);
     json_decref(extra);
   }
   free(passwd);
@@ -306,12 +330,12 @@ static plat_hresult take_env(pstate *s, int console, char **result) {
   const char *k;
   int has_path = 0, has_home = 0, has_term = 0;
   char *kv;
-  if (v && !json_is_null(v) && !json_is_object(v)) return cmn_fail(result, BAD,
-      "Environment: expected an object of strings");
+  if (v && !json_is_null(v) && !json_is_object(v))
+    return cmn_fail(result, BAD, "Environment: expected an object of strings");
   json_object_foreach(v, k, ev) {
     if (!json_is_string(ev)) return cmn_fail(result, BAD, "Environment.%s: expected a string", k);
-    if (!*k || strchr(k, '=')) return cmn_fail(result, BAD,
-        "Environment: invalid variable name `%s`", k);
+    if (!*k || strchr(k, '='))
+      return cmn_fail(result, BAD, "Environment: invalid variable name `%s`", k);
     kv = cmn_printf("%s=%s", k, json_string_value(ev));
     json_array_append_new(s->env, json_string(kv));
     free(kv);
@@ -338,14 +362,14 @@ static plat_hresult make_process(pstate *s, hl_procconf *p, char **result) {
    * under Docker */
   json_t *caps = hl_default_caps();
   p->process = json_pack("{s:b,s:O,s:O,s:O,s:s,s:{s:O,s:O,s:[],s:O,s:[]},s:b,s:[{s:s,s:i,s:i}]}",
-                         "terminal", p->console, "user", s->user, "args", s->args, "env", s->env, "cwd", s->cwd,
-                         "capabilities", "bounding", caps, "effective", caps, "inheritable",
-                         "permitted", caps, "ambient", "noNewPrivileges", 1, "rlimits", "type",
-                         "RLIMIT_NOFILE", "hard", 1024, "soft", 1024);
+                         "terminal", p->console, "user", s->user, "args", s->args, "env", s->env,
+                         "cwd", s->cwd, "capabilities", "bounding", caps, "effective", caps,
+                         "inheritable", "permitted", caps, "ambient", "noNewPrivileges", 1,
+                         "rlimits", "type", "RLIMIT_NOFILE", "hard", 1024, "soft", 1024);
   json_decref(caps);
   if (p->process && p->console && p->rows && p->cols)
-    json_object_set_new(p->process, "consoleSize", json_pack("{s:i,s:i}", "height", (int)p->rows,
-        "width", (int)p->cols));
+    json_object_set_new(p->process, "consoleSize",
+                        json_pack("{s:i,s:i}", "height", (int)p->rows, "width", (int)p->cols));
   return p->process ? PLAT_S_OK : cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
 }
 
@@ -361,18 +385,17 @@ plat_hresult hl_parse_process(const char *json, int rootfd, hl_procconf *p, char
   s.user = json_object();
   if (!s.cfg || !json_is_object(s.cfg))
     hr = cmn_fail(result, PLAT_HCS_E_INVALID_JSON,
-        "the process configuration is not a valid JSON object: %s",
+                  "the process configuration is not a valid JSON object: %s",
                   s.cfg ? "not an object" : je.text);
   else if ((hr = check_fields(s.cfg, result)) >= 0 && (hr = take_stdio(s.cfg, p, result)) >= 0 &&
            (hr = take_args(&s, result)) >= 0 && (hr = take_user(&s, rootfd, result)) >= 0 &&
            (hr = take_env(&s, p->console, result)) >= 0) {
-    const char *exe = json_string_value(json_array_get(s.args,
-        0)), *path = s.path_env ? s.path_env : CMN_DEFAULT_PATH;
+    const char *exe = json_string_value(json_array_get(s.args, 0)),
+               *path = s.path_env ? s.path_env : CMN_DEFAULT_PATH;
     if (!find_exec(rootfd, exe, s.cwd, path))
       hr = cmn_fail(result, PLAT_E_FILE_NOT_FOUND,
-          "executable file `%s` not found in the container (PATH=%s)", exe, path);
-    else
-      hr = make_process(&s, p, result);
+                    "executable file `%s` not found in the container (PATH=%s)", exe, path);
+    else hr = make_process(&s, p, result);
   }
   json_decref(s.cfg);
   json_decref(s.args);

@@ -12,17 +12,17 @@ static void basic_props(json_t *out, const char *id, json_t *meta, json_t *st) {
   json_object_set_new(out, "Id", json_string(id));
   json_object_set_new(out, "Name", json_string(cmn_str(meta, "Name") ? cmn_str(meta, "Name") : ""));
   json_object_set_new(out, "SystemType", json_string("Container"));
-  json_object_set_new(out, "Owner", json_string(cmn_str(meta, "Owner") ? cmn_str(meta,
-      "Owner") : ""));
+  json_object_set_new(out, "Owner",
+                      json_string(cmn_str(meta, "Owner") ? cmn_str(meta, "Owner") : ""));
   json_object_set_new(out, "State", json_string(state ? state : "Unknown"));
   /* omitempty, as in hcsshim's ContainerProperties */
   if (state && strcmp(state, "Stopped") == 0) json_object_set_new(out, "Stopped", json_true());
-  if (cmn_str(st, "ExitType")) json_object_set_new(out, "ExitType", json_string(cmn_str(st,
-      "ExitType")));
+  if (cmn_str(st, "ExitType"))
+    json_object_set_new(out, "ExitType", json_string(cmn_str(st, "ExitType")));
 }
 
 plat_hresult hl_system_properties(hl_system *h, const char *query, char **properties,
-    char **result) {
+                                  char **result) {
   json_t *q = NULL, *types = NULL, *req, *st = NULL, *out;
   int want_stats = 0, want_list = 0, want_pending = 0;
   plat_hresult hr;
@@ -34,16 +34,22 @@ plat_hresult hl_system_properties(hl_system *h, const char *query, char **proper
     const char *k;
     json_t *v;
     q = json_loads(query, 0, &je);
-    if (!json_is_object(q)) { json_decref(q); return cmn_fail(result, PLAT_HCS_E_INVALID_JSON,
-        "property query: not a JSON object%s%s", q ? "" : ": ", q ? "" : je.text); }
+    if (!json_is_object(q)) {
+      json_decref(q);
+      return cmn_fail(result, PLAT_HCS_E_INVALID_JSON, "property query: not a JSON object%s%s",
+                      q ? "" : ": ", q ? "" : je.text);
+    }
     json_object_foreach(q, k, v) {
-      if (strcasecmp(k, "PropertyTypes") != 0) { json_decref(q); return cmn_fail(result,
-          PLAT_E_INVALIDARG, "property query: unknown field `%s`", k); }
+      if (strcasecmp(k, "PropertyTypes") != 0) {
+        json_decref(q);
+        return cmn_fail(result, PLAT_E_INVALIDARG, "property query: unknown field `%s`", k);
+      }
     }
     types = cmn_get(q, "PropertyTypes");
-    if (types && !json_is_null(types)
-        && !json_is_array(types)) { json_decref(q); return cmn_fail(result, PLAT_E_INVALIDARG,
-        "PropertyTypes: expected an array of strings"); }
+    if (types && !json_is_null(types) && !json_is_array(types)) {
+      json_decref(q);
+      return cmn_fail(result, PLAT_E_INVALIDARG, "PropertyTypes: expected an array of strings");
+    }
     for (size_t i = 0; i < json_array_size(types); i++) {
       const char *t = json_string_value(json_array_get(types, i));
       if (t && strcmp(t, "Statistics") == 0) want_stats = 1;
@@ -51,7 +57,7 @@ plat_hresult hl_system_properties(hl_system *h, const char *query, char **proper
       else if (t && strcmp(t, "PendingUpdates") == 0) want_pending = 1;
       else {
         hr = cmn_fail(result, PLAT_E_INVALIDARG, "PropertyTypes: unknown property type `%s`",
-            t ? t : "(not a string)");
+                      t ? t : "(not a string)");
         json_decref(q);
         return hr;
       }
@@ -73,12 +79,14 @@ plat_hresult hl_system_properties(hl_system *h, const char *query, char **proper
         json_decref(st);
         json_decref(out);
         return cmn_fail(result, PLAT_HCS_E_INVALID_STATE,
-            "Statistics: compute system %s is stopped", h->id);
+                        "Statistics: compute system %s is stopped", h->id);
       }
       json_t *sj = cmn_get(st, "StartedSec");
       int64_t sec = json_integer_value(sj), nsec = json_integer_value(cmn_get(st, "StartedNsec"));
-      if (!sec) { sec = json_integer_value(cmn_get(st,
-          "CreatedSec")); nsec = json_integer_value(cmn_get(st, "CreatedNsec")); }
+      if (!sec) {
+        sec = json_integer_value(cmn_get(st, "CreatedSec"));
+        nsec = json_integer_value(cmn_get(st, "CreatedNsec"));
+      }
       json_object_set_new(out, "Statistics", hl_statistics(cg, sec, (long)nsec));
     }
     if (want_list) json_object_set_new(out, "ProcessList", cg ? hl_process_list(cg) : json_array());
@@ -110,18 +118,20 @@ plat_hresult hl_enumerate_systems(const char *query, char **systems, char **resu
     const char *k;
     json_t *v;
     q = json_loads(query, 0, NULL);
-    if (!json_is_object(q)) { json_decref(q); return cmn_fail(result, PLAT_HCS_E_INVALID_JSON,
-        "enumerate query: not a JSON object"); }
+    if (!json_is_object(q)) {
+      json_decref(q);
+      return cmn_fail(result, PLAT_HCS_E_INVALID_JSON, "enumerate query: not a JSON object");
+    }
     json_object_foreach(q, k, v) {
-      if (strcasecmp(k, "Ids") && strcasecmp(k, "Names") && strcasecmp(k, "Owners") && strcasecmp(k,
-          "Types")) {
+      if (strcasecmp(k, "Ids") && strcasecmp(k, "Names") && strcasecmp(k, "Owners") &&
+          strcasecmp(k, "Types")) {
         json_decref(q);
         return cmn_fail(result, PLAT_E_INVALIDARG, "enumerate query: unknown field `%s`", k);
       }
       if (!json_is_array(v) && !json_is_null(v)) {
         json_decref(q);
         return cmn_fail(result, PLAT_E_INVALIDARG,
-            "enumerate query: %s must be an array of strings", k);
+                        "enumerate query: %s must be an array of strings", k);
       }
     }
   }
@@ -136,9 +146,8 @@ plat_hresult hl_enumerate_systems(const char *query, char **systems, char **resu
     if (!meta) continue; /* being created */
     name = cmn_str(meta, "Name") ? cmn_str(meta, "Name") : "";
     owner = cmn_str(meta, "Owner") ? cmn_str(meta, "Owner") : "";
-    if (!matches(q, "Ids", e->d_name) || !matches(q, "Names", name) || !matches(q, "Owners",
-        owner) ||
-        !matches(q, "Types", "Container")) {
+    if (!matches(q, "Ids", e->d_name) || !matches(q, "Names", name) ||
+        !matches(q, "Owners", owner) || !matches(q, "Types", "Container")) {
       json_decref(meta);
       continue;
     }

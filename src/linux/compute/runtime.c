@@ -44,7 +44,7 @@ void hl_cgroup_remove(const char *cgpath) {
     char p[PATH_MAX];
     if (e->d_name[0] == '.') continue;
     snprintf(p, sizeof p, "/sys/fs/cgroup/%s/%s", e->d_name,
-        cgpath[0] == '/' ? cgpath + 1 : cgpath);
+             cgpath[0] == '/' ? cgpath + 1 : cgpath);
     /* a frozen leftover cannot be removed */
     {
       char f[PATH_MAX + 32];
@@ -52,15 +52,16 @@ void hl_cgroup_remove(const char *cgpath) {
       snprintf(f, sizeof f, "%s/freezer.state", p);
       fd = open(f, O_WRONLY | O_CLOEXEC);
       if (fd >= 0) {
-        if (write(fd, "THAWED", 6) < 0) { /* gone already */ }
+        if (write(fd, "THAWED", 6) < 0) { /* gone already */
+        }
         close(fd);
       }
     }
     rmdir(p);
     /* crun removes only the leaf; the parents (HCSSHIM_CGROUP_PARENT) go
      * once their last container has, and stay while others use them */
-    for (char *slash = strrchr(p, '/'); slash
-        && slash > p + strlen("/sys/fs/cgroup/") + strlen(e->d_name);
+    for (char *slash = strrchr(p, '/');
+         slash && slash > p + strlen("/sys/fs/cgroup/") + strlen(e->d_name);
          slash = strrchr(p, '/')) {
       *slash = '\0';
       if (rmdir(p) < 0) break;

@@ -40,10 +40,16 @@ json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t 
   if (pid == 0) {
     /* only async-signal-safe calls until execve */
     int hi_r, hi_l, lf, nul;
-    char *const argv[] = {mon, (char *)(uintptr_t)root, (char *)(uintptr_t)id,
-                          (char *)(uintptr_t)"3", (char *)(uintptr_t)"4", helper,
-                          (char *)(uintptr_t)(cg ? cg : ""), (char *)(uintptr_t)tolhc,
-                          (char *)(uintptr_t)(ns ? ns : ""), NULL};
+    char *const argv[] = {mon,
+                          (char *)(uintptr_t)root,
+                          (char *)(uintptr_t)id,
+                          (char *)(uintptr_t) "3",
+                          (char *)(uintptr_t) "4",
+                          helper,
+                          (char *)(uintptr_t)(cg ? cg : ""),
+                          (char *)(uintptr_t)tolhc,
+                          (char *)(uintptr_t)(ns ? ns : ""),
+                          NULL};
     cmn_reset_signals();
     setsid();
     if (fork() != 0) _exit(0);
@@ -71,8 +77,7 @@ json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t 
     buf = cmn_read_all(rp[0], 65536, &n); /* until the monitor closes it */
     rep = buf && n ? hl_mon_decode(buf, n, -1) : NULL;
     free(buf);
-    if (!rep)
-      *why = cmn_printf("the monitor `%s` exited without reporting (see %s)", mon, log);
+    if (!rep) *why = cmn_printf("the monitor `%s` exited without reporting (see %s)", mon, log);
   }
   close(rp[0]);
   free(mon);

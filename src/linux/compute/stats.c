@@ -60,22 +60,19 @@ json_t *hl_statistics(const char *cg, int64_t start_sec, long start_nsec) {
   cmn_rfc3339(st, sizeof st, start_sec, start_nsec);
   up = ((int64_t)now.tv_sec - start_sec) * 10000000 + ((int64_t)now.tv_nsec - start_nsec) / 100;
   if (up < 0) up = 0;
-  j = json_pack("{s:s,s:s,s:I,s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:[]}",
-                "Timestamp", ts, "ContainerStartTime", st, "Uptime100ns", (json_int_t)up,
-                "Memory",
-                "MemoryUsageCommitBytes", (json_int_t)cgint("memory", cg, "memory.usage_in_bytes"),
-                "MemoryUsageCommitPeakBytes", (json_int_t)cgint("memory", cg, "memory.max_usage_in_bytes"),
-                "MemoryUsagePrivateWorkingSetBytes", (json_int_t)(mstat ? keyed(mstat, "total_rss") : 0),
-                "Processor",
-                "TotalRuntime100ns", (json_int_t)(cgint("cpuacct", cg, "cpuacct.usage") / 100),
-                "RuntimeUser100ns", (json_int_t)(cgint("cpuacct", cg, "cpuacct.usage_user") / 100),
-                "RuntimeKernel100ns", (json_int_t)(cgint("cpuacct", cg, "cpuacct.usage_sys") / 100),
-                "Storage",
-                "ReadCountNormalized", (json_int_t)blkio_sum(ios, "Read"),
-                "ReadSizeBytes", (json_int_t)blkio_sum(iob, "Read"),
-                "WriteCountNormalized", (json_int_t)blkio_sum(ios, "Write"),
-                "WriteSizeBytes", (json_int_t)blkio_sum(iob, "Write"),
-                "Network");
+  j = json_pack(
+      "{s:s,s:s,s:I,s:{s:I,s:I,s:I},s:{s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I},s:[]}", "Timestamp", ts,
+      "ContainerStartTime", st, "Uptime100ns", (json_int_t)up, "Memory", "MemoryUsageCommitBytes",
+      (json_int_t)cgint("memory", cg, "memory.usage_in_bytes"), "MemoryUsageCommitPeakBytes",
+      (json_int_t)cgint("memory", cg, "memory.max_usage_in_bytes"),
+      "MemoryUsagePrivateWorkingSetBytes", (json_int_t)(mstat ? keyed(mstat, "total_rss") : 0),
+      "Processor", "TotalRuntime100ns", (json_int_t)(cgint("cpuacct", cg, "cpuacct.usage") / 100),
+      "RuntimeUser100ns", (json_int_t)(cgint("cpuacct", cg, "cpuacct.usage_user") / 100),
+      "RuntimeKernel100ns", (json_int_t)(cgint("cpuacct", cg, "cpuacct.usage_sys") / 100),
+      "Storage", "ReadCountNormalized", (json_int_t)blkio_sum(ios, "Read"), "ReadSizeBytes",
+      (json_int_t)blkio_sum(iob, "Read"), "WriteCountNormalized",
+      (json_int_t)blkio_sum(ios, "Write"), "WriteSizeBytes", (json_int_t)blkio_sum(iob, "Write"),
+      "Network");
   free(mstat);
   free(ios);
   free(iob);
@@ -110,7 +107,10 @@ json_t *hl_process_list(const char *cg) {
       if (lp && rp && rp > lp) snprintf(comm, sizeof comm, "%.*s", (int)(rp - lp - 1), lp + 1);
     }
     /* after ") ": state(3) ... utime(14) stime(15) ... starttime(22) */
-    if (rp) sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu", &ut, &kt, &start);
+    if (rp)
+      sscanf(rp + 2,
+             "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
+             &ut, &kt, &start);
     free(stat);
     snprintf(path, sizeof path, "/proc/%d/status", pid);
     status = cmn_read_file(path, NULL);
@@ -118,14 +118,15 @@ json_t *hl_process_list(const char *cg) {
       long long ns = (long long)(start % (unsigned long long)hz) * (1000000000LL / hz);
       cmn_rfc3339(ts, sizeof ts, btime + (long long)(start / (unsigned long long)hz), (long)ns);
     }
-    json_array_append_new(list, json_pack("{s:i,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "ProcessId", pid, "ImageName", comm,
-                                          "CreateTimestamp", ts,
-                                          "UserTime100ns", (json_int_t)(ut * (10000000ULL / (unsigned long long)hz)),
-                                          "KernelTime100ns", (json_int_t)(kt * (10000000ULL / (unsigned long long)hz)),
-                                          "MemoryCommitBytes", (json_int_t)status_kb(status, "VmSize:"),
-                                          "MemoryWorkingSetPrivateBytes", (json_int_t)status_kb(status, "RssAnon:"),
-                                          "MemoryWorkingSetSharedBytes",
-                                          (json_int_t)(status_kb(status, "RssFile:") + status_kb(status, "RssShmem:"))));
+    json_array_append_new(
+        list,
+        json_pack("{s:i,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "ProcessId", pid, "ImageName", comm,
+                  "CreateTimestamp", ts, "UserTime100ns",
+                  (json_int_t)(ut * (10000000ULL / (unsigned long long)hz)), "KernelTime100ns",
+                  (json_int_t)(kt * (10000000ULL / (unsigned long long)hz)), "MemoryCommitBytes",
+                  (json_int_t)status_kb(status, "VmSize:"), "MemoryWorkingSetPrivateBytes",
+                  (json_int_t)status_kb(status, "RssAnon:"), "MemoryWorkingSetSharedBytes",
+                  (json_int_t)(status_kb(status, "RssFile:") + status_kb(status, "RssShmem:"))));
     free(status);
   }
   free(procs);

@@ -28,8 +28,8 @@ static int teardown(const char *id, int keep_layer) {
 
 static int network(int add, const char *id, const char *ep, const char *netns) {
   char *err = NULL;
-  plat_hresult hr = add ? hns_endpoint_attach(ep, id, netns, &err) : hns_endpoint_detach(ep, id,
-      &err);
+  plat_hresult hr =
+      add ? hns_endpoint_attach(ep, id, netns, &err) : hns_endpoint_detach(ep, id, &err);
   if (hr >= 0) hl_update_resolv(id);
   printf("%d %s\n", (int)hr, hr < 0 && err ? err : "");
   free(err);
@@ -46,7 +46,8 @@ int main(int argc, char **argv) {
   if (argc == 6 && strcmp(argv[1], "network") == 0 && cmn_check_id("id", argv[3], NULL) >= 0)
     return network(strcmp(argv[2], "add") == 0, argv[3], argv[4], argv[5]);
   fprintf(stderr,
-      "usage: %s teardown <id> [--keep-layer] | network add|remove <id> <endpoint> "
-      "<netns>\n", argv[0]);
+          "usage: %s teardown <id> [--keep-layer] | network add|remove <id> <endpoint> "
+          "<netns>\n",
+          argv[0]);
   return 2;
 }

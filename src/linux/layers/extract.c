@@ -21,10 +21,10 @@
 
 #define MAX_DEPTH 256
 
-#define EXTRACT_FLAGS                                                                          \
+#define EXTRACT_FLAGS                                                                            \
   (ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR | \
-   ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_FFLAGS | ARCHIVE_EXTRACT_SECURE_SYMLINKS |             \
-   ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |                  \
+   ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_FFLAGS | ARCHIVE_EXTRACT_SECURE_SYMLINKS |              \
+   ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |                    \
    ARCHIVE_EXTRACT_UNLINK)
 
 /* Normalises an entry path into out ("./a//b/" -> "a/b"); NULL if fine,
@@ -92,7 +92,8 @@ static int make_parents(const char *path) {
 #if defined(__GNUC__)
 __attribute__((format(printf, 4, 5)))
 #endif
-int32_t lay_xfail(xmsg *m, int32_t hr, const char *name, const char *fmt, ...) {
+int32_t
+lay_xfail(xmsg *m, int32_t hr, const char *name, const char *fmt, ...) {
   va_list ap;
   int n = 0;
   if (name) n = snprintf(m->text, sizeof m->text, "entry \"%.1024s\": ", name);
@@ -115,13 +116,13 @@ static int32_t whiteout(xmsg *m, const char *raw, const char *path) {
   size_t dirlen = slash ? (size_t)(slash - path) : 0;
   struct stat st;
   int rc = make_parents(path);
-  if (rc < 0) return lay_xfail(m, errno_hr(-rc), raw, "creating parent directories: %s",
-      strerror(-rc));
+  if (rc < 0)
+    return lay_xfail(m, errno_hr(-rc), raw, "creating parent directories: %s", strerror(-rc));
   if (strcmp(base, ".wh..wh..opq") == 0) {
     snprintf(target, sizeof target, "%.*s", (int)(dirlen ? dirlen : 1), dirlen ? path : ".");
     if (lsetxattr(target, "trusted.overlay.opaque", "y", 1, 0) < 0)
       return lay_xfail(m, errno_hr(errno), raw, "setting trusted.overlay.opaque: %s",
-          strerror(errno));
+                       strerror(errno));
     return 0;
   }
   if (strncmp(base, ".wh..wh.", 8) == 0) return 0; /* aufs bookkeeping (.wh..wh.plnk, ...) */
@@ -146,7 +147,7 @@ static int32_t root_entry(xmsg *m, const char *raw, struct archive_entry *e) {
   if (lchown(".", (uid_t)archive_entry_uid(e), (gid_t)archive_entry_gid(e)) < 0 ||
       chmod(".", archive_entry_perm(e) & 07777) < 0)
     return lay_xfail(m, errno_hr(errno), raw, "setting owner/mode of the root: %s",
-        strerror(errno));
+                     strerror(errno));
   return 0;
 }
 
@@ -185,7 +186,7 @@ static int32_t one_entry(xmsg *m, struct archive *a, struct archive *w, struct a
       return lay_xfail(m, PLAT_E_BAD_FORMAT, raw, "hard link target: %s \"%s\"", why, bad);
     if (!link[0] || lstat(link, &st) < 0 || S_ISDIR(st.st_mode))
       return lay_xfail(m, PLAT_E_BAD_FORMAT, raw, "hard link target \"%s\" is not an earlier file",
-          hl);
+                       hl);
     archive_entry_copy_hardlink(e, link);
   } else if (archive_entry_filetype(e) == AE_IFREG && archive_entry_size_is_set(e)) {
     m->size += (uint64_t)archive_entry_size(e);
@@ -194,8 +195,7 @@ static int32_t one_entry(xmsg *m, struct archive *a, struct archive *w, struct a
   r = archive_write_header(w, e);
   if (r < ARCHIVE_WARN)
     return lay_xfail(m, archive_errno(w) == ENOSPC ? PLAT_E_DISK_FULL : PLAT_E_BAD_FORMAT, raw,
-        "%s",
-                archive_error_string(w));
+                     "%s", archive_error_string(w));
   if (copy_data(m, raw, a, w) < 0) return m->hr;
   if (archive_write_finish_entry(w) < ARCHIVE_WARN)
     return lay_xfail(m, errno_hr(archive_errno(w)), raw, "%s", archive_error_string(w));
@@ -219,7 +219,7 @@ static void extract(xmsg *m, int tarfd) {
    * host's /etc/passwd */
   if (archive_read_open_fd(a, tarfd, 1 << 16) != ARCHIVE_OK) {
     lay_xfail(m, PLAT_E_BAD_FORMAT, NULL, "not a readable tar archive: %s",
-        archive_error_string(a));
+              archive_error_string(a));
     goto out;
   }
   while ((r = archive_read_next_header(a, &e)) != ARCHIVE_EOF) {
@@ -251,4 +251,3 @@ int lay_extract_main(void) {
   extract(&m, 0);
   return cmn_write_all(1, &m, sizeof m) == 0 ? 0 : 1;
 }
-

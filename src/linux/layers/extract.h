@@ -12,7 +12,7 @@ typedef struct xmsg {
 } xmsg;
 
 /* Fills m with hr and a message (naming the entry if name); returns hr. */
-int32_t lay_xfail(xmsg *m, int32_t hr, const char *name, const char *fmt,
-    ...) __attribute__((format(printf, 4, 5)));
+int32_t lay_xfail(xmsg *m, int32_t hr, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -52,8 +52,10 @@
 static plat_hresult errno_hr(int e) {
   switch (e) {
   case ENOENT: return PLAT_E_PATH_NOT_FOUND;
-  case EACCES: case EPERM: return PLAT_E_ACCESSDENIED;
-  case ENOSPC: case EDQUOT: return PLAT_E_DISK_FULL;
+  case EACCES:
+  case EPERM: return PLAT_E_ACCESSDENIED;
+  case ENOSPC:
+  case EDQUOT: return PLAT_E_DISK_FULL;
   case ENOMEM: return PLAT_E_OUTOFMEMORY;
   case EBUSY: return PLAT_E_BUSY;
   default: return PLAT_E_FAIL;
@@ -107,9 +109,8 @@ plat_hresult lay_create(const plat_driver_info *info, const char *id, const char
   return create_common(info, id, parent, NULL, 0, 0);
 }
 
-plat_hresult lay_create_sandbox(const plat_driver_info *info, const char *id,
-                                     const char *parent, const plat_layer_descriptor *layers,
-                                     size_t count) {
+plat_hresult lay_create_sandbox(const plat_driver_info *info, const char *id, const char *parent,
+                                const plat_layer_descriptor *layers, size_t count) {
   return create_common(info, id, parent, layers, count, 1);
 }
 
@@ -172,8 +173,7 @@ static plat_hresult unmount_locked(lyr *l) {
   lyr_sub(l, "mount", mnt);
   m = cmn_is_mountpoint(mnt);
   if (m == -ENOENT || m == 0) return PLAT_S_OK;
-  if (m < 0)
-    return lyr_fail(errno_hr(-m), "%s layer %s: %s: %s", l->op, l->id, mnt, strerror(-m));
+  if (m < 0) return lyr_fail(errno_hr(-m), "%s layer %s: %s: %s", l->op, l->id, mnt, strerror(-m));
   if (umount2(mnt, UMOUNT_NOFOLLOW) == 0) {
     layer_users_remove(l->dir);
     return PLAT_S_OK;
@@ -204,8 +204,7 @@ plat_hresult lay_deactivate(const plat_driver_info *info, const char *id) {
   if (l.meta.sandbox && (hr = unmount_locked(&l)) >= 0) {
     lyr_sub(&l, "mount", mnt);
     if (rmdir(mnt) < 0 && errno != ENOENT)
-      hr = lyr_fail(errno_hr(errno), "deactivate layer %s: rmdir %s: %s", id, mnt,
-                    strerror(errno));
+      hr = lyr_fail(errno_hr(errno), "deactivate layer %s: rmdir %s: %s", id, mnt, strerror(errno));
   }
   lyr_close(&l);
   return hr;
@@ -234,16 +233,15 @@ static plat_hresult mount_overlay(lyr *l, const char *const *lowers, size_t n) {
     if (fds[i] < 0)
       hr = lyr_fail(errno == ENOENT ? PLAT_E_PATH_NOT_FOUND : errno_hr(errno),
                     "prepare layer %s: %s: %s", l->id, p, strerror(errno));
-    else
-      opened++;
+    else opened++;
   }
   for (size_t i = 0; i < n + 2 && hr >= 0; i++) {
     const char *key = i == 0 ? "lowerdir=" : i < n ? ":" : i == n ? ",upperdir=" : ",workdir=";
     len += (size_t)snprintf(opts + len, optcap - len, "%s/proc/self/fd/%d", key, fds[i]);
   }
   if (hr >= 0 && len >= 4096)
-    hr = lyr_fail(PLAT_E_NOT_SUPPORTED, "prepare layer %s: %zu parent layers exceed the mount option limit",
-                  l->id, n);
+    hr = lyr_fail(PLAT_E_NOT_SUPPORTED,
+                  "prepare layer %s: %zu parent layers exceed the mount option limit", l->id, n);
   if (hr >= 0 && mount("overlay", mnt, "overlay", 0, opts) < 0)
     hr = lyr_fail(errno_hr(errno), "prepare layer %s: mount overlay on %s (%zu parent layers): %s",
                   l->id, mnt, n, strerror(errno));
@@ -254,11 +252,11 @@ static plat_hresult mount_overlay(lyr *l, const char *const *lowers, size_t n) {
 }
 
 plat_hresult lay_prepare(const plat_driver_info *info, const char *id,
-                               const plat_layer_descriptor *layers, size_t count) {
+                         const plat_layer_descriptor *layers, size_t count) {
   lyr l;
   char mnt[LYR_PATH_MAX], empty[LYR_PATH_MAX];
   const char **lowers = NULL;
-  char (*buf)[LYR_PATH_MAX] = NULL;
+  char(*buf)[LYR_PATH_MAX] = NULL;
   size_t n;
   int m;
   plat_hresult hr = open_layer(&l, info, id, "prepare");
@@ -271,8 +269,10 @@ plat_hresult lay_prepare(const plat_driver_info *info, const char *id,
   lyr_sub(&l, "mount", mnt);
   m = cmn_is_mountpoint(mnt);
   if (m != 0) {
-    hr = m > 0 ? lyr_fail(PLAT_E_BUSY, "prepare layer %s: already prepared (mounted on %s); "
-                                       "unprepare it first", id, mnt)
+    hr = m > 0 ? lyr_fail(PLAT_E_BUSY,
+                          "prepare layer %s: already prepared (mounted on %s); "
+                          "unprepare it first",
+                          id, mnt)
                : lyr_fail(errno_hr(-m), "prepare layer %s: %s: %s", id, mnt, strerror(-m));
     goto out;
   }
@@ -299,7 +299,8 @@ plat_hresult lay_prepare(const plat_driver_info *info, const char *id,
     for (size_t i = 0; i < n; i++) buf[i][strlen(buf[i]) - strlen("/rootfs")] = '\0';
     if ((m = layer_users_add(l.dir, lowers, n)) < 0) {
       unmount_locked(&l);
-      hr = lyr_fail(errno_hr(-m), "prepare layer %s: recording its lower layers: %s", id, strerror(-m));
+      hr = lyr_fail(errno_hr(-m), "prepare layer %s: recording its lower layers: %s", id,
+                    strerror(-m));
     }
   }
 out:
@@ -310,7 +311,7 @@ out:
 }
 
 plat_hresult lay_mount_path(const plat_driver_info *info, const char *id, size_t *length,
-                                    char *buffer) {
+                            char *buffer) {
   lyr l;
   char path[LYR_PATH_MAX];
   struct stat st;
@@ -332,8 +333,10 @@ plat_hresult lay_mount_path(const plat_driver_info *info, const char *id, size_t
   if (buffer) {
     if (*length < need) {
       *length = need;
-      return lyr_fail(PLAT_E_INVALIDARG, "get mount path of layer %s: buffer of %zu chars is too "
-                                         "small (%zu needed)", id, *length, need);
+      return lyr_fail(PLAT_E_INVALIDARG,
+                      "get mount path of layer %s: buffer of %zu chars is too "
+                      "small (%zu needed)",
+                      id, *length, need);
     }
     memcpy(buffer, path, need);
   }
@@ -361,16 +364,20 @@ plat_hresult lay_destroy(const plat_driver_info *info, const char *id) {
   {
     char who[LYR_PATH_MAX];
     if (layer_users_busy(l.dir, who, sizeof who)) {
-      hr = lyr_fail(PLAT_E_BUSY, "destroy layer %s: the prepared sandbox %s uses it as a lower layer; "
-                                 "unprepare that first", id, who);
+      hr = lyr_fail(PLAT_E_BUSY,
+                    "destroy layer %s: the prepared sandbox %s uses it as a lower layer; "
+                    "unprepare that first",
+                    id, who);
       lyr_close(&l);
       return hr;
     }
   }
   m = cmn_has_mounts_under(l.dir);
   if (m != 0) {
-    hr = m > 0 ? lyr_fail(PLAT_E_BUSY, "destroy layer %s: the layer is mounted (prepared); "
-                                       "unprepare and deactivate it first", id)
+    hr = m > 0 ? lyr_fail(PLAT_E_BUSY,
+                          "destroy layer %s: the layer is mounted (prepared); "
+                          "unprepare and deactivate it first",
+                          id)
                : lyr_fail(PLAT_E_FAIL, "destroy layer %s: reading mountinfo: %s", id, strerror(-m));
     lyr_close(&l);
     return hr;

@@ -84,9 +84,10 @@ plat_hresult lyr_init(lyr *l, const plat_driver_info *info, const char *id, cons
                     l->id, info->Flavour);
   if (!clean_abs_path(info->HomeDir) || strlen(info->HomeDir) > LYR_HOME_MAX ||
       strspn(info->HomeDir, "/") == strlen(info->HomeDir))
-    return lyr_fail(PLAT_E_INVALIDARG,
-                    "%s layer %s: DriverInfo.HomeDir \"%.200s\" is not a clean absolute path below /", op,
-                    l->id, info->HomeDir);
+    return lyr_fail(
+        PLAT_E_INVALIDARG,
+        "%s layer %s: DriverInfo.HomeDir \"%.200s\" is not a clean absolute path below /", op,
+        l->id, info->HomeDir);
   if (!valid_id(id))
     return lyr_fail(PLAT_E_INVALIDARG,
                     "%s layer \"%.200s\": invalid layer id (1-128 characters of A-Z a-z 0-9 _ . -, "
@@ -101,13 +102,12 @@ plat_hresult lyr_ensure_home(const lyr *l) {
   int rc = cmn_mkdir_p(l->home, 0700);
   if (rc < 0)
     return lyr_fail(rc == -EACCES ? PLAT_E_ACCESSDENIED : PLAT_E_FAIL,
-                    "%s layer %s: cannot create HomeDir %s: %s", l->op, l->id, l->home, strerror(-rc));
+                    "%s layer %s: cannot create HomeDir %s: %s", l->op, l->id, l->home,
+                    strerror(-rc));
   return PLAT_S_OK;
 }
 
-void lyr_sub(const lyr *l, const char *leaf, char *out) {
-  lyr_pathf(out, "%s/%s", l->dir, leaf);
-}
+void lyr_sub(const lyr *l, const char *leaf, char *out) { lyr_pathf(out, "%s/%s", l->dir, leaf); }
 
 plat_hresult lyr_open(lyr *l, int want_meta) {
   struct stat a, b;
@@ -176,7 +176,8 @@ plat_hresult lyr_meta_read(const char *dir, lyr_meta *m, char *why, size_t whyle
   root = json_loads(text, 0, &jerr);
   free(text);
   if (!json_is_object(root)) {
-    snprintf(why, whylen, "%s: not a layer document (%s)", path, root ? "not an object" : jerr.text);
+    snprintf(why, whylen, "%s: not a layer document (%s)", path,
+             root ? "not an object" : jerr.text);
     json_decref(root);
     return PLAT_E_INVALID_DATA;
   }

@@ -10,18 +10,18 @@
 #define LYR_HOME_MAX 3000 /* leaves room for "/<id>/<leaf>" and staging names */
 
 typedef struct lyr_meta {
-  int sandbox;     /* 0: ReadOnly, 1: Sandbox */
-  char *parent;    /* parent id or "" */
-  char **parents;  /* parent layer paths, nearest first */
+  int sandbox;    /* 0: ReadOnly, 1: Sandbox */
+  char *parent;   /* parent id or "" */
+  char **parents; /* parent layer paths, nearest first */
   size_t nparents;
 } lyr_meta;
 
 typedef struct lyr {
   const char *id;
-  const char *op;  /* for messages: "create", "prepare", ... */
+  const char *op; /* for messages: "create", "prepare", ... */
   char home[LYR_PATH_MAX];
   char dir[LYR_PATH_MAX];
-  int dfd;         /* layer folder, flock'ed; -1 when not open */
+  int dfd; /* layer folder, flock'ed; -1 when not open */
   int have_meta;
   lyr_meta meta;
 } lyr;
@@ -29,7 +29,8 @@ typedef struct lyr {
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-plat_hresult lyr_fail(plat_hresult hr, const char *fmt, ...);
+plat_hresult
+lyr_fail(plat_hresult hr, const char *fmt, ...);
 /* snprintf into a LYR_PATH_MAX buffer; -1 if truncated (the bounds on
  * HomeDir and ids keep store paths well inside, so callers may ignore it) */
 #if defined(__GNUC__)

@@ -45,7 +45,10 @@ int layer_users_add(const char *sandbox_dir, const char *const *layer_dirs, size
   list[0] = '\0';
   for (size_t i = 0; i < n; i++) {
     snprintf(path, sizeof path, "%s/users", layer_dirs[i]);
-    if (mkdir(path, 0700) < 0 && errno != EEXIST) { rc = -errno; break; }
+    if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+      rc = -errno;
+      break;
+    }
     marker_path(layer_dirs[i], sandbox_dir, path, sizeof path);
     if ((rc = cmn_write_file(path, sandbox_dir, strlen(sandbox_dir), 0644)) < 0) break;
     strcat(list, layer_dirs[i]);

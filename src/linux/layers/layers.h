@@ -18,20 +18,21 @@ const char *lay_last_error(void);
 plat_hresult lay_activate(const plat_driver_info *info, const char *id);
 plat_hresult lay_create(const plat_driver_info *info, const char *id, const char *parent);
 plat_hresult lay_create_sandbox(const plat_driver_info *info, const char *id, const char *parent,
-    const plat_layer_descriptor *layers, size_t count);
+                                const plat_layer_descriptor *layers, size_t count);
 plat_hresult lay_expand_sandbox(const plat_driver_info *info, const char *id, uint64_t size);
 plat_hresult lay_deactivate(const plat_driver_info *info, const char *id);
 plat_hresult lay_destroy(const plat_driver_info *info, const char *id);
 plat_hresult lay_mount_path(const plat_driver_info *info, const char *id, size_t *length,
-    char *buffer);
+                            char *buffer);
 plat_hresult lay_base_images(char **buffer);
 plat_hresult lay_exists(const plat_driver_info *info, const char *id, int *exists);
 plat_hresult lay_name_to_guid(const char *name, uint8_t guid[16]);
 plat_hresult lay_prepare(const plat_driver_info *info, const char *id,
-    const plat_layer_descriptor *layers, size_t count);
+                         const plat_layer_descriptor *layers, size_t count);
 plat_hresult lay_unprepare(const plat_driver_info *info, const char *id);
 plat_hresult lay_import_tar(const plat_driver_info *info, const char *id, const char *tar_path,
-    const plat_layer_descriptor *layers, size_t count, uint64_t *size, char **result);
+                            const plat_layer_descriptor *layers, size_t count, uint64_t *size,
+                            char **result);
 
 
 /* The body of the extract helper program (see tar_import.c). */

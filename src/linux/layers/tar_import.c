@@ -51,14 +51,16 @@ static void run_child(xmsg *m, const char *rootfs, int tarfd) {
   c.out_len = &got;
   st = cmn_run(&c);
   if (out && got == sizeof *m) memcpy(m, out, sizeof *m);
-  else if (st < 0) lay_xfail(m, PLAT_E_FAIL, NULL,
-      "cannot run the extractor `%s`: %s (set HCSSHIM_EXTRACT)", exe, strerror(-st));
-  else if (WIFSIGNALED(st)) lay_xfail(m, PLAT_E_FAIL, NULL, "extraction process died of signal %s",
-      strsignal(WTERMSIG(st)));
+  else if (st < 0)
+    lay_xfail(m, PLAT_E_FAIL, NULL, "cannot run the extractor `%s`: %s (set HCSSHIM_EXTRACT)", exe,
+              strerror(-st));
+  else if (WIFSIGNALED(st))
+    lay_xfail(m, PLAT_E_FAIL, NULL, "extraction process died of signal %s",
+              strsignal(WTERMSIG(st)));
   else if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
     lay_xfail(m, PLAT_E_FAIL, NULL, "cannot run the extractor `%s` (set HCSSHIM_EXTRACT)", exe);
-  else if (WIFEXITED(st) && WEXITSTATUS(st) == 125) lay_xfail(m, PLAT_E_FAIL, NULL,
-      "chdir %s failed", rootfs);
+  else if (WIFEXITED(st) && WEXITSTATUS(st) == 125)
+    lay_xfail(m, PLAT_E_FAIL, NULL, "chdir %s failed", rootfs);
   else lay_xfail(m, PLAT_E_FAIL, NULL, "extraction process exited without a report");
   m->text[sizeof m->text - 1] = '\0';
   free(out);
@@ -92,8 +94,8 @@ static plat_hresult finish(plat_hresult hr, char **result) {
 }
 
 plat_hresult lay_import_tar(const plat_driver_info *info, const char *id, const char *tar_path,
-                                 const plat_layer_descriptor *layers, size_t count, uint64_t *size,
-                                 char **result) {
+                            const plat_layer_descriptor *layers, size_t count, uint64_t *size,
+                            char **result) {
   lyr l;
   char staging[LYR_PATH_MAX], rootfs[LYR_PATH_MAX], pname[LYR_PATH_MAX];
   const char *parent = "";
@@ -112,8 +114,9 @@ plat_hresult lay_import_tar(const plat_driver_info *info, const char *id, const 
   if (fd < 0 || fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
     int e = fd < 0 ? errno : EISDIR;
     if (fd >= 0) close(fd);
-    return finish(lyr_fail(e == ENOENT ? PLAT_E_FILE_NOT_FOUND : e == EACCES ? PLAT_E_ACCESSDENIED
-                                                                             : PLAT_E_INVALIDARG,
+    return finish(lyr_fail(e == ENOENT   ? PLAT_E_FILE_NOT_FOUND
+                           : e == EACCES ? PLAT_E_ACCESSDENIED
+                                         : PLAT_E_INVALIDARG,
                            "import of layer %s: %s: %s", id, tar_path, strerror(e)),
                   result);
   }
@@ -148,8 +151,8 @@ plat_hresult lay_import_tar(const plat_driver_info *info, const char *id, const 
   if (hr >= 0) hr = lyr_staging_publish(&l, staging);
   if (hr < 0) {
     int rc = cmn_remove_tree(staging);
-    if (rc < 0) lyr_fail(hr, "%s (and removing %s failed: %s)", lay_last_error(), staging,
-        strerror(-rc));
+    if (rc < 0)
+      lyr_fail(hr, "%s (and removing %s failed: %s)", lay_last_error(), staging, strerror(-rc));
     return finish(hr, result);
   }
   if (size) *size = m.size;

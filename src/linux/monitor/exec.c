@@ -20,8 +20,10 @@ static int listen_unix(const char *name) {
   sa.sun_family = AF_UNIX;
   snprintf(sa.sun_path, sizeof sa.sun_path, "%s", name);
   unlink(name);
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd,
-      1) < 0) { close(fd); return -1; }
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1) < 0) {
+    close(fd);
+    return -1;
+  }
   return fd;
 }
 
@@ -45,8 +47,8 @@ static int take_console(int csock) {
   mh.msg_controllen = sizeof u.buf;
   if (recvmsg(a, &mh, MSG_CMSG_CLOEXEC) >= 0)
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(&fd, CMSG_DATA(c),
-          sizeof fd);
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+        memcpy(&fd, CMSG_DATA(c), sizeof fd);
   close(a);
   return fd;
 }
@@ -103,8 +105,8 @@ static void add_proc(mon_conn *c, pid_t pid, int master) {
 }
 
 void mon_exec(mon_conn *c, const mon_req *q, const char *spec, const int *fds, int nfds) {
-  int console = (q->flags & MON_F_CONSOLE) != 0, stdio[3] = {-1, -1,
-      -1}, k = 0, csock = -1, master = -1;
+  int console = (q->flags & MON_F_CONSOLE) != 0, stdio[3] = {-1, -1, -1}, k = 0, csock = -1,
+      master = -1;
   unsigned n = ++M.seq;
   char pjson[64], csockname[64], *err = NULL;
   pid_t pid;
@@ -112,11 +114,14 @@ void mon_exec(mon_conn *c, const mon_req *q, const char *spec, const int *fds, i
     if ((q->flags & (MON_F_IN << i)) && !console) stdio[i] = k < nfds ? fds[k++] : -1;
   if (M.state != MON_RUNNING) {
     mon_reply_err(c->fd, PLAT_HCS_E_INVALID_STATE,
-        "compute system %s is %s, not Running: cannot create a process", M.id,
+                  "compute system %s is %s, not Running: cannot create a process", M.id,
                   mon_state_names[M.state]);
     return;
   }
-  if (!*spec) { mon_reply_err(c->fd, PLAT_E_INVALIDARG, "exec: missing Process"); return; }
+  if (!*spec) {
+    mon_reply_err(c->fd, PLAT_E_INVALIDARG, "exec: missing Process");
+    return;
+  }
   snprintf(pjson, sizeof pjson, "exec-%u.json", n);
   snprintf(csockname, sizeof csockname, "console-%u.sock", n);
   if (cmn_write_file(pjson, spec, strlen(spec), 0600) < 0) {
@@ -136,7 +141,9 @@ void mon_exec(mon_conn *c, const mon_req *q, const char *spec, const int *fds, i
   }
   if (pid <= 0 || (console && master < 0)) {
     mon_reply_err(c->fd, PLAT_E_FAIL, "cannot create a process in compute system %s: %s", M.id,
-                  err ? err : pid <= 0 ? "crun wrote no pid" : "no console from crun");
+                  err        ? err
+                  : pid <= 0 ? "crun wrote no pid"
+                             : "no console from crun");
     if (pid > 0) kill(pid, SIGKILL); /* reaped by the main loop */
     if (master >= 0) close(master);
   } else {

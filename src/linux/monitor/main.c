@@ -30,16 +30,23 @@ static void system_stopped(void) {
   pid_t p;
   while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
     mon_proc *pr = mon_find_proc(p);
-    if (pr && !pr->exited) { pr->exited = 1; pr->status = st; mon_notify(p, st); }
+    if (pr && !pr->exited) {
+      pr->exited = 1;
+      pr->status = st;
+      mon_notify(p, st);
+    }
   }
   mon_teardown(0);
   for (mon_proc *pr = M.procs; pr; pr = pr->next) {
-    if (pr->pty >= 0) { close(pr->pty); pr->pty = -1; }
+    if (pr->pty >= 0) {
+      close(pr->pty);
+      pr->pty = -1;
+    }
   }
   M.state = MON_STOPPED;
   M.exit_hr = M.requested ? PLAT_S_OK : PLAT_HCS_E_UNEXPECTED_EXIT;
   mon_log("system stopped (init status 0x%x, reported 0x%08x)", (unsigned)M.init_status,
-      (unsigned)M.exit_hr);
+          (unsigned)M.exit_hr);
   mon_notify(0, M.exit_hr);
 }
 
@@ -50,12 +57,18 @@ void mon_reap(void) {
     mon_proc *pr = mon_find_proc(p);
     if (p == M.init) {
       M.init_status = st;
-      if (pr) { pr->exited = 1; pr->status = st; }
+      if (pr) {
+        pr->exited = 1;
+        pr->status = st;
+      }
       system_stopped();
     } else if (pr && !pr->exited) {
       pr->exited = 1;
       pr->status = st;
-      if (pr->pty >= 0) { close(pr->pty); pr->pty = -1; }
+      if (pr->pty >= 0) {
+        close(pr->pty);
+        pr->pty = -1;
+      }
       mon_notify(p, st);
     }
   }
@@ -76,7 +89,8 @@ static void report(int fd, plat_hresult hr, const char *msg) {
 static void finish(void) {
   char *d = cmn_sysdir(M.id);
   unlink("monitor.sock");
-  if (chdir("/") < 0) { /* the removal uses absolute paths */ }
+  if (chdir("/") < 0) { /* the removal uses absolute paths */
+  }
   if (d) cmn_remove_tree(d);
   free(d);
   mon_log("exiting");
@@ -159,7 +173,10 @@ static void accept_all(void) {
   int fd;
   while ((fd = accept4(M.lfd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
     mon_conn *c = calloc(1, sizeof *c);
-    if (!c) { close(fd); continue; }
+    if (!c) {
+      close(fd);
+      continue;
+    }
     cmn_bigbuf(fd);
     c->fd = fd;
     c->next = M.conns;
@@ -201,10 +218,17 @@ static void round_once(void) {
   pf = calloc((size_t)cap, sizeof *pf);
   cv = calloc((size_t)cap, sizeof *cv);
   if (!pf || !cv) goto pause;
-  pf[n].fd = M.lfd; pf[n].events = POLLIN; cv[n++] = NULL;
-  pf[n].fd = M.sfd; pf[n].events = POLLIN; cv[n++] = NULL;
-  for (mon_conn *c = M.conns; c
-      && n < cap; c = c->next) { pf[n].fd = c->fd; pf[n].events = POLLIN; cv[n++] = c; }
+  pf[n].fd = M.lfd;
+  pf[n].events = POLLIN;
+  cv[n++] = NULL;
+  pf[n].fd = M.sfd;
+  pf[n].events = POLLIN;
+  cv[n++] = NULL;
+  for (mon_conn *c = M.conns; c && n < cap; c = c->next) {
+    pf[n].fd = c->fd;
+    pf[n].events = POLLIN;
+    cv[n++] = c;
+  }
   rc = poll(pf, (nfds_t)n, M.draining ? 20 : -1);
   if (rc < 0 && errno != EINTR) goto pause;
   if (pf[1].revents) {
@@ -234,8 +258,8 @@ int main(int argc, char **argv) {
   int rfd;
   if (argc != 9) {
     fprintf(stderr,
-        "usage: %s <runtime-root> <id> <report-fd> <lock-fd> <helper> <cgroups-path> <tolhc> "
-        "<netns>\n",
+            "usage: %s <runtime-root> <id> <report-fd> <lock-fd> <helper> <cgroups-path> <tolhc> "
+            "<netns>\n",
             argv[0]);
     return 2;
   }

@@ -26,10 +26,10 @@ typedef struct mon_state_t {
   const char *id, *cgpath, *helper, *netns;
   enum mon_state state;
   pid_t init;
-  int init_status;   /* raw wait status */
-  int exit_hr;       /* what SystemExited reports */
-  int requested;     /* 0, 1 shutdown, 2 terminate */
-  int draining;      /* shutdown: waiting for non-init processes to go */
+  int init_status; /* raw wait status */
+  int exit_hr;     /* what SystemExited reports */
+  int requested;   /* 0, 1 shutdown, 2 terminate */
+  int draining;    /* shutdown: waiting for non-init processes to go */
   struct timespec created, started;
   mon_proc *procs;
   mon_conn *conns;
@@ -42,8 +42,8 @@ extern mon_state_t M;
 extern const char *const mon_state_names[];
 
 void mon_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int mon_reply_err(int fd, plat_hresult hr, const char *fmt, ...) __attribute__((format(printf, 3,
-    4)));
+int mon_reply_err(int fd, plat_hresult hr, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int mon_reply_ok(int fd, const mon_rep *extra, const int *fds, int nfds);
 void mon_send_event(mon_conn *c, pid_t pid, int status);
 void mon_notify(pid_t pid, int status); /* every subscriber of pid */

@@ -17,7 +17,7 @@
 
 static int bad_state(mon_conn *c, const char *what, const char *need) {
   return mon_reply_err(c->fd, PLAT_HCS_E_INVALID_STATE,
-      "compute system %s is %s, not %s: it cannot be %s", M.id,
+                       "compute system %s is %s, not %s: it cannot be %s", M.id,
                        mon_state_names[M.state], need, what);
 }
 
@@ -64,8 +64,9 @@ static void wait_init_ready(void) {
     if (!st) return; /* gone: the exit is reported the normal way */
     blk = strstr(st, "\nSigBlk:");
     cgt = strstr(st, "\nSigCgt:");
-    if ((blk && (strtoull(blk + 8, NULL, 16) & mask)) || (cgt && (strtoull(cgt + 8, NULL,
-        16) & mask))) ready = 1;
+    if ((blk && (strtoull(blk + 8, NULL, 16) & mask)) ||
+        (cgt && (strtoull(cgt + 8, NULL, 16) & mask)))
+      ready = 1;
     free(st);
     if (ready) return;
     usleep(500);
@@ -74,13 +75,18 @@ static void wait_init_ready(void) {
 }
 
 static void op_transition(mon_conn *c, int op) {
-  static const char *const names[] = {[MON_START] = "start", [MON_PAUSE] = "pause",
-      [MON_RESUME] = "resume",
-                                      [MON_SHUTDOWN] = "shutdown", [MON_TERMINATE] = "terminate"};
+  static const char *const names[] = {[MON_START] = "start",
+                                      [MON_PAUSE] = "pause",
+                                      [MON_RESUME] = "resume",
+                                      [MON_SHUTDOWN] = "shutdown",
+                                      [MON_TERMINATE] = "terminate"};
   char *err = NULL;
   int rc;
   if (op == MON_START) {
-    if (M.state != MON_CREATED) { bad_state(c, "started", "Created"); return; }
+    if (M.state != MON_CREATED) {
+      bad_state(c, "started", "Created");
+      return;
+    }
     rc = mon_crun("start", M.id, NULL, NULL, &err);
     if (rc == 0) {
       wait_init_ready();
@@ -88,24 +94,31 @@ static void op_transition(mon_conn *c, int op) {
       clock_gettime(CLOCK_REALTIME, &M.started);
     }
   } else if (op == MON_PAUSE) {
-    if (M.state != MON_RUNNING) { bad_state(c, "paused", "Running"); return; }
+    if (M.state != MON_RUNNING) {
+      bad_state(c, "paused", "Running");
+      return;
+    }
     rc = mon_crun("pause", M.id, NULL, NULL, &err);
     if (rc == 0) M.state = MON_PAUSED;
   } else if (op == MON_RESUME) {
-    if (M.state != MON_PAUSED) { bad_state(c, "resumed", "Paused"); return; }
+    if (M.state != MON_PAUSED) {
+      bad_state(c, "resumed", "Paused");
+      return;
+    }
     rc = mon_crun("resume", M.id, NULL, NULL, &err);
     if (rc == 0) M.state = MON_RUNNING;
   } else {
     if (M.state == MON_STOPPED) {
       mon_reply_err(c->fd, PLAT_HCS_E_SYSTEM_ALREADY_STOPPED,
-          "compute system %s has already stopped", M.id);
+                    "compute system %s has already stopped", M.id);
       return;
     }
     rc = op_stop(c, op == MON_TERMINATE, &err);
     if (rc == 0) mon_drain_check();
   }
-  if (rc != 0) mon_reply_err(c->fd, PLAT_E_FAIL, "%s of compute system %s failed: %s", names[op],
-      M.id, err ? err : "crun failed");
+  if (rc != 0)
+    mon_reply_err(c->fd, PLAT_E_FAIL, "%s of compute system %s failed: %s", names[op], M.id,
+                  err ? err : "crun failed");
   else mon_reply_ok(c->fd, NULL, NULL, 0);
   free(err);
 }
@@ -130,8 +143,11 @@ static void op_proc(mon_conn *c, const mon_req *q) {
   pid_t pid = (pid_t)q->pid;
   mon_proc *p = mon_find_proc(pid);
   mon_rep r;
-  if (!p) { mon_reply_err(c->fd, PLAT_E_NOT_FOUND, "process %d not found in compute system %s",
-      (int)pid, M.id); return; }
+  if (!p) {
+    mon_reply_err(c->fd, PLAT_E_NOT_FOUND, "process %d not found in compute system %s", (int)pid,
+                  M.id);
+    return;
+  }
   if (q->op == MON_PROC) {
     memset(&r, 0, sizeof r);
     r.pid = (int32_t)pid;
@@ -141,36 +157,44 @@ static void op_proc(mon_conn *c, const mon_req *q) {
   } else if (q->op == MON_SIGNAL) {
     if (p->exited) {
       mon_reply_err(c->fd, PLAT_HCS_E_PROCESS_ALREADY_STOPPED,
-          "process %d in compute system %s has already exited", (int)pid, M.id);
+                    "process %d in compute system %s has already exited", (int)pid, M.id);
       return;
     }
     /* not yet reaped, so the pid cannot have been reused */
     if (kill(pid, q->signal) < 0) {
       mon_reply_err(c->fd, errno == EINVAL ? PLAT_E_INVALIDARG : PLAT_E_FAIL,
-          "signal %d to process %d: %s", q->signal, (int)pid, strerror(errno));
+                    "signal %d to process %d: %s", q->signal, (int)pid, strerror(errno));
       return;
     }
     mon_reply_ok(c->fd, NULL, NULL, 0);
   } else if (p->pty < 0) {
-    if (q->op == MON_CLOSESTDIN || q->op == MON_GETPTY) { mon_reply_ok(c->fd, NULL, NULL,
-        0); return; }
+    if (q->op == MON_CLOSESTDIN || q->op == MON_GETPTY) {
+      mon_reply_ok(c->fd, NULL, NULL, 0);
+      return;
+    }
     mon_reply_err(c->fd, p->exited ? PLAT_HCS_E_PROCESS_ALREADY_STOPPED : PLAT_E_INVALIDARG,
                   "process %d in compute system %s has no "
-                      "console%s", (int)pid, M.id, p->exited ? " (it has exited)" : "");
+                  "console%s",
+                  (int)pid, M.id, p->exited ? " (it has exited)" : "");
   } else if (q->op == MON_RESIZE) {
     struct winsize ws;
     memset(&ws, 0, sizeof ws);
     ws.ws_row = (unsigned short)q->rows;
     ws.ws_col = (unsigned short)q->cols;
-    if (ioctl(p->pty, TIOCSWINSZ, &ws) < 0) { mon_reply_err(c->fd, PLAT_E_FAIL,
-        "resize console of process %d: %s", (int)pid, strerror(errno)); return; }
+    if (ioctl(p->pty, TIOCSWINSZ, &ws) < 0) {
+      mon_reply_err(c->fd, PLAT_E_FAIL, "resize console of process %d: %s", (int)pid,
+                    strerror(errno));
+      return;
+    }
     mon_reply_ok(c->fd, NULL, NULL, 0);
   } else if (q->op == MON_CLOSESTDIN) {
     struct termios t;
     char eof = 4;
     if (tcgetattr(p->pty, &t) == 0 && t.c_cc[VEOF]) eof = (char)t.c_cc[VEOF];
-    if (write(p->pty, &eof, 1) != 1) { mon_reply_err(c->fd, PLAT_E_FAIL,
-        "close stdin of process %d: %s", (int)pid, strerror(errno)); return; }
+    if (write(p->pty, &eof, 1) != 1) {
+      mon_reply_err(c->fd, PLAT_E_FAIL, "close stdin of process %d: %s", (int)pid, strerror(errno));
+      return;
+    }
     mon_reply_ok(c->fd, NULL, NULL, 0);
   } else {
     mon_reply_ok(c->fd, NULL, &p->pty, 1);
@@ -184,17 +208,22 @@ static void op_network(mon_conn *c, const mon_req *q, const char *ep) {
   int add = (q->flags & MON_F_ADD) != 0, st;
   char *out = NULL, *msg;
   long hr;
-  if (!ep || !*ep) { mon_reply_err(c->fd, PLAT_E_INVALIDARG,
-      "network: missing endpoint id"); return; }
+  if (!ep || !*ep) {
+    mon_reply_err(c->fd, PLAT_E_INVALIDARG, "network: missing endpoint id");
+    return;
+  }
   if (M.state == MON_STOPPED) {
     mon_reply_err(c->fd, PLAT_HCS_E_INVALID_STATE,
-        "compute system %s is Stopped: cannot %s endpoint %s", M.id, add ? "attach" : "detach", ep);
+                  "compute system %s is Stopped: cannot %s endpoint %s", M.id,
+                  add ? "attach" : "detach", ep);
     return;
   }
   if (!*M.netns) {
-    mon_reply_err(c->fd, PLAT_E_NOT_SUPPORTED,
+    mon_reply_err(
+        c->fd, PLAT_E_NOT_SUPPORTED,
         "compute system %s shares the network namespace of another system: endpoints are attached "
-        "there", M.id);
+        "there",
+        M.id);
     return;
   }
   {
@@ -204,8 +233,8 @@ static void op_network(mon_conn *c, const mon_req *q, const char *ep) {
   hr = out ? strtol(out, &msg, 0) : 0;
   if (st != 0 || hr < 0) {
     while (msg && *msg == ' ') msg++;
-    mon_reply_err(c->fd, hr < 0 ? (plat_hresult)hr : PLAT_E_FAIL, "%s", out && msg
-        && *msg ? msg : "network modify failed");
+    mon_reply_err(c->fd, hr < 0 ? (plat_hresult)hr : PLAT_E_FAIL, "%s",
+                  out && msg && *msg ? msg : "network modify failed");
   } else {
     mon_log("endpoint %s %s", ep, add ? "attached" : "detached");
     mon_reply_ok(c->fd, NULL, NULL, 0);
@@ -216,8 +245,11 @@ static void op_network(mon_conn *c, const mon_req *q, const char *ep) {
 static void op_subscribe(mon_conn *c, const mon_req *q) {
   pid_t pid = (pid_t)q->pid;
   mon_proc *p = pid ? mon_find_proc(pid) : NULL;
-  if (pid && !p) { mon_reply_err(c->fd, PLAT_E_NOT_FOUND,
-      "process %d not found in compute system %s", (int)pid, M.id); return; }
+  if (pid && !p) {
+    mon_reply_err(c->fd, PLAT_E_NOT_FOUND, "process %d not found in compute system %s", (int)pid,
+                  M.id);
+    return;
+  }
   c->sub = 1;
   c->subpid = pid;
   mon_reply_ok(c->fd, NULL, NULL, 0);
@@ -250,17 +282,19 @@ void mon_handle_request(mon_conn *c) {
     }
     /* fall through */
   case MON_STATE: state_reply(c); break;
-  case MON_START: case MON_PAUSE: case MON_RESUME: case MON_SHUTDOWN: case MON_TERMINATE:
-    op_transition(c, q.op);
-    break;
-  case MON_EXEC:
-    mon_exec(c, &q, text, fds, nfds);
-    break;
+  case MON_START:
+  case MON_PAUSE:
+  case MON_RESUME:
+  case MON_SHUTDOWN:
+  case MON_TERMINATE: op_transition(c, q.op); break;
+  case MON_EXEC: mon_exec(c, &q, text, fds, nfds); break;
   case MON_SUBSCRIBE: op_subscribe(c, &q); break;
   case MON_NETWORK: op_network(c, &q, text); break;
-  case MON_PROC: case MON_SIGNAL: case MON_RESIZE: case MON_CLOSESTDIN: case MON_GETPTY:
-    op_proc(c, &q);
-    break;
+  case MON_PROC:
+  case MON_SIGNAL:
+  case MON_RESIZE:
+  case MON_CLOSESTDIN:
+  case MON_GETPTY: op_proc(c, &q); break;
   default:
     mon_reply_err(c->fd, PLAT_HCS_E_UNKNOWN_MESSAGE, "unknown monitor request %d", (int)q.op);
   }

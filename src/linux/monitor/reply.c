@@ -67,8 +67,8 @@ void mon_send_event(mon_conn *c, pid_t pid, int status) {
   r.pid = (int32_t)pid;
   r.status = status;
   /* never block the monitor on a subscriber that does not read */
-  if (send_rep(c->fd, &r, NULL, NULL, 0, MSG_DONTWAIT) < 0) mon_log("event to subscriber lost: %s",
-      strerror(errno));
+  if (send_rep(c->fd, &r, NULL, NULL, 0, MSG_DONTWAIT) < 0)
+    mon_log("event to subscriber lost: %s", strerror(errno));
 }
 
 void mon_notify(pid_t pid, int status) {

@@ -44,7 +44,7 @@ static int others(int term) {
   char path[4200], *procs;
   int n = 0;
   snprintf(path, sizeof path, "/sys/fs/cgroup/memory/%s/cgroup.procs",
-      M.cgpath[0] == '/' ? M.cgpath + 1 : M.cgpath);
+           M.cgpath[0] == '/' ? M.cgpath + 1 : M.cgpath);
   procs = cmn_read_file(path, NULL);
   if (!procs) return 0;
   for (char *s = procs, *tok; (tok = strsep(&s, "\n"));) {

@@ -43,4 +43,3 @@ void mon_trim_procs(void) {
     pp = &p->next;
   }
 }
-

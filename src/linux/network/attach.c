@@ -21,12 +21,13 @@
 
 static json_t *build_conflist(json_t *net, json_t *ep, json_t **rt) {
   const char *type = cmn_str(net, "Type"), *gw = cmn_str(ep, "GatewayAddress");
-  json_t *plugins = json_array(), *ipam, *main_, *pol, *portmaps = json_array(), *qos = NULL, *vlan = NULL;
+  json_t *plugins = json_array(), *ipam, *main_, *pol, *portmaps = json_array(), *qos = NULL,
+         *vlan = NULL;
   char addr[40], br[16], mac[18], cname[64];
   uint64_t m = 0;
   size_t i;
-  snprintf(addr, sizeof addr, "%s/%d", cmn_str(ep, "IPAddress"), (int)json_integer_value(cmn_get(ep,
-      "PrefixLength")));
+  snprintf(addr, sizeof addr, "%s/%d", cmn_str(ep, "IPAddress"),
+           (int)json_integer_value(cmn_get(ep, "PrefixLength")));
   json_array_foreach(cmn_get(ep, "Policies"), i, pol) {
     const char *t = cmn_str(pol, "Type");
     if (!t) continue;
@@ -34,38 +35,38 @@ static json_t *build_conflist(json_t *net, json_t *ep, json_t **rt) {
       char proto[8];
       snprintf(proto, sizeof proto, "%s", cmn_str(pol, "Protocol"));
       for (char *c = proto; *c; c++) *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
-      json_array_append_new(portmaps, json_pack("{s:I,s:I,s:s}", "hostPort",
-          json_integer_value(cmn_get(pol, "ExternalPort")),
-                                                "containerPort", json_integer_value(cmn_get(pol,
-                                                    "InternalPort")), "protocol", proto));
+      json_array_append_new(
+          portmaps, json_pack("{s:I,s:I,s:s}", "hostPort",
+                              json_integer_value(cmn_get(pol, "ExternalPort")), "containerPort",
+                              json_integer_value(cmn_get(pol, "InternalPort")), "protocol", proto));
     } else if (strcasecmp(t, "QOS") == 0) {
       qos = cmn_get(pol, "MaximumOutgoingBandwidthInBytes");
     } else if (strcasecmp(t, "VLAN") == 0) {
       vlan = cmn_get(pol, "VLAN");
     }
   }
-  json_array_foreach(cmn_get(net, "Policies"), i, pol)
-    if (cmn_str(pol, "Type") && strcasecmp(cmn_str(pol, "Type"), "VLAN") == 0
-        && !vlan) vlan = cmn_get(pol, "VLAN");
+  json_array_foreach(cmn_get(net, "Policies"), i,
+                     pol) if (cmn_str(pol, "Type") &&
+                              strcasecmp(cmn_str(pol, "Type"), "VLAN") == 0 && !vlan) vlan =
+      cmn_get(pol, "VLAN");
   ipam = json_pack("{s:s,s:[{s:s}]}", "type", "static", "addresses", "address", addr);
   if (gw && strcmp(type, "internal") && strcmp(type, "private")) {
     json_object_set_new(json_array_get(json_object_get(ipam, "addresses"), 0), "gateway",
-        json_string(gw));
+                        json_string(gw));
     json_object_set_new(ipam, "routes", json_pack("[{s:s}]", "dst", "0.0.0.0/0"));
   }
   if (strcmp(type, "nat") == 0) {
     main_ = json_pack("{s:s,s:s,s:b,s:b,s:b}", "type", "bridge", "bridge", hns_bridge_name(net, br),
-        "isGateway", 1, "ipMasq", 1,
-                      "hairpinMode", 1);
+                      "isGateway", 1, "ipMasq", 1, "hairpinMode", 1);
   } else if (strcmp(type, "internal") == 0 || strcmp(type, "private") == 0) {
     main_ = json_pack("{s:s,s:s,s:b,s:b}", "type", "bridge", "bridge", hns_bridge_name(net, br),
-        "isGateway", 0, "ipMasq", 0);
+                      "isGateway", 0, "ipMasq", 0);
   } else if (vlan) {
     main_ = json_pack("{s:s,s:s,s:I}", "type", "vlan", "master", cmn_str(net, "NetworkAdapterName"),
-        "vlanId", json_integer_value(vlan));
+                      "vlanId", json_integer_value(vlan));
   } else {
-    main_ = json_pack("{s:s,s:s,s:s}", "type", "macvlan", "master", cmn_str(net,
-        "NetworkAdapterName"), "mode", "bridge");
+    main_ = json_pack("{s:s,s:s,s:s}", "type", "macvlan", "master",
+                      cmn_str(net, "NetworkAdapterName"), "mode", "bridge");
   }
   json_object_set_new(main_, "ipam", ipam);
   json_array_append_new(plugins, main_);
@@ -78,12 +79,12 @@ static json_t *build_conflist(json_t *net, json_t *ep, json_t **rt) {
     if (burst < 8 * 65536) burst = 8 * 65536;
     if (burst > (json_int_t)0xffffffffLL) burst = (json_int_t)0xffffffffLL;
     json_array_append_new(plugins, json_pack("{s:s,s:I,s:I}", "type", "bandwidth", "egressRate",
-        bits, "egressBurst", burst));
+                                             bits, "egressBurst", burst));
   }
   *rt = json_object();
   if (json_array_size(portmaps)) {
     json_array_append_new(plugins, json_pack("{s:s,s:{s:b},s:b}", "type", "portmap", "capabilities",
-        "portMappings", 1, "snat", 1));
+                                             "portMappings", 1, "snat", 1));
     json_object_set(*rt, "portMappings", portmaps);
   }
   json_decref(portmaps);
@@ -96,18 +97,18 @@ int hns_set_attached(sqlite3 *db, const char *ep, json_t *doc, const char *conta
                      const char *only_if_container, char **err) {
   char *text;
   int rc;
-  json_object_set_new(doc, "SharedContainers", container && *container ? json_pack("[s]",
-      container) : json_array());
+  json_object_set_new(doc, "SharedContainers",
+                      container && *container ? json_pack("[s]", container) : json_array());
   json_object_set_new(doc, "State", json_integer(container && *container && result ? 2 : 1));
   text = json_dumps(doc, JSON_COMPACT);
   {
     const char *p[] = {container ? container : "", ifname ? ifname : "", conf, result, text, ep,
-        only_if_container};
+                       only_if_container};
     rc = hns_exec(db, err,
                   only_if_container ? "UPDATE endpoints SET container=?1, ifname=?2, conf=?3, "
-                      "result=?4, doc=?5 WHERE id=?6 AND container=?7"
+                                      "result=?4, doc=?5 WHERE id=?6 AND container=?7"
                                     : "UPDATE endpoints SET container=?1, ifname=?2, conf=?3, "
-                                        "result=?4, doc=?5 WHERE id=?6",
+                                      "result=?4, doc=?5 WHERE id=?6",
                   only_if_container ? 7 : 6, p);
   }
   free(text);
@@ -119,13 +120,13 @@ typedef struct attach {
   const char *epid, *container, *netns;
   json_t *ep, *net, *conf, *rt, *res;
   char ifname[16], *conftext;
-  int already;  /* attached to this container before */
+  int already; /* attached to this container before */
 } attach;
 
 /* The first free ethN of the container. */
 static void pick_ifname(sqlite3 *db, attach *a) {
-  json_t *rows = hns_query_pairs(db, "SELECT ifname, id FROM endpoints WHERE container = ?1",
-                                 a->container);
+  json_t *rows =
+      hns_query_pairs(db, "SELECT ifname, id FROM endpoints WHERE container = ?1", a->container);
   for (int n = 0; n < 64; n++) {
     size_t i;
     json_t *r;
@@ -164,8 +165,8 @@ static plat_hresult claim(sqlite3 *db, attach *a, char **err) {
   saved = json_pack("{s:O,s:O}", "conf", a->conf, "rt", a->rt);
   a->conftext = json_dumps(saved, JSON_COMPACT);
   json_decref(saved);
-  if (hns_set_attached(db, cmn_str(a->ep, "ID"), a->ep, a->container, a->ifname, a->conftext, NULL, "",
-                   err) < 0 ||
+  if (hns_set_attached(db, cmn_str(a->ep, "ID"), a->ep, a->container, a->ifname, a->conftext, NULL,
+                       "", err) < 0 ||
       sqlite3_changes(db) != 1)
     return PLAT_E_FAIL;
   return PLAT_S_OK;
@@ -179,7 +180,7 @@ static plat_hresult record(sqlite3 *db, attach *a, char **err) {
   plat_hresult hr = PLAT_S_OK;
   int ok = hns_begin(db, &e2) == 0;
   if (ok && (hns_set_attached(db, id, a->ep, a->container, a->ifname, a->conftext, restext,
-                          a->container, &e2) < 0 ||
+                              a->container, &e2) < 0 ||
              sqlite3_changes(db) != 1 || hns_test_fail("attach-record"))) {
     if (!e2)
       e2 = strdup(sqlite3_changes(db) != 1 ? "the endpoint's record changed meanwhile"

@@ -21,7 +21,7 @@ int hns_is_bridge_type(const char *t) {
 /* ip(8) with args; returns its exit status (0 ok) and its stderr. */
 static int run_ip(char **errout, const char *const *args) {
   const char *argv[16];
-  char *envv[] = {(char *)(uintptr_t)"PATH=" CMN_DEFAULT_PATH, NULL}, *err = NULL;
+  char *envv[] = {(char *)(uintptr_t) "PATH=" CMN_DEFAULT_PATH, NULL}, *err = NULL;
   cmn_cmd c = CMN_CMD_INIT;
   int n = 0, status;
   argv[n++] = "ip";
@@ -45,15 +45,16 @@ plat_hresult hns_network_plumb(json_t *net, char **err) {
     const char *ad = cmn_str(net, "NetworkAdapterName");
     if (!ad || !if_nametoindex(ad))
       return hns_fail(err, PLAT_E_NOT_FOUND,
-          "NetworkAdapterName `%s`: no such network interface on this host", ad ? ad : "");
+                      "NetworkAdapterName `%s`: no such network interface on this host",
+                      ad ? ad : "");
     return PLAT_S_OK;
   }
   hns_bridge_name(net, br);
   if (!if_nametoindex(br)) {
     const char *a1[] = {"link", "add", "name", br, "type", "bridge", NULL};
     if (run_ip(&e, a1) != 0 && !if_nametoindex(br)) {
-      plat_hresult hr = hns_fail(err, PLAT_E_FAIL, "cannot create bridge %s: %s", br,
-          e ? e : "ip failed");
+      plat_hresult hr =
+          hns_fail(err, PLAT_E_FAIL, "cannot create bridge %s: %s", br, e ? e : "ip failed");
       free(e);
       return hr;
     }
@@ -74,7 +75,7 @@ plat_hresult hns_network_plumb(json_t *net, char **err) {
         const char *a2[] = {"addr", "replace", cidr, "dev", br, NULL};
         if (run_ip(&e, a2) != 0) {
           plat_hresult hr = hns_fail(err, PLAT_E_FAIL, "cannot set gateway %s on bridge %s: %s",
-              cidr, br, e ? e : "ip failed");
+                                     cidr, br, e ? e : "ip failed");
           free(e);
           return hr;
         }
@@ -86,8 +87,8 @@ plat_hresult hns_network_plumb(json_t *net, char **err) {
   {
     const char *a3[] = {"link", "set", br, "up", NULL};
     if (run_ip(&e, a3) != 0) {
-      plat_hresult hr = hns_fail(err, PLAT_E_FAIL, "cannot bring bridge %s up: %s", br,
-          e ? e : "ip failed");
+      plat_hresult hr =
+          hns_fail(err, PLAT_E_FAIL, "cannot bring bridge %s up: %s", br, e ? e : "ip failed");
       free(e);
       return hr;
     }

@@ -22,8 +22,8 @@ const char *hns_cni_path(void) {
 }
 
 /* Runs one plugin: stdin in, stdout into *out; returns the exit status. */
-static int run_plugin(const char *type, const char *cmd, const char *cid, const char *netns, const char *ifname,
-                      const char *in, char **out, char **err) {
+static int run_plugin(const char *type, const char *cmd, const char *cid, const char *netns,
+                      const char *ifname, const char *in, char **out, char **err) {
   char *prog, *envv[7];
   const char *argv[2];
   cmn_cmd c = CMN_CMD_INIT;
@@ -84,17 +84,17 @@ static char *plugin_error(const char *type, const char *cmd, int status, const c
   const char *msg = cmn_str(j, "msg"), *details = cmn_str(j, "details");
   char *s;
   if (msg)
-    s = cmn_printf("CNI %s of plugin `%s` failed: %s%s%s", cmd, type, msg, details && *details ? ": " : "",
-                         details && *details ? details : "");
+    s = cmn_printf("CNI %s of plugin `%s` failed: %s%s%s", cmd, type, msg,
+                   details && *details ? ": " : "", details && *details ? details : "");
   else
     s = cmn_printf("CNI %s of plugin `%s` failed (status 0x%x)%s%s", cmd, type, (unsigned)status,
-                         out && *out ? ": " : "", out && *out ? out : "");
+                   out && *out ? ": " : "", out && *out ? out : "");
   json_decref(j);
   return s;
 }
 
-int hns_cni(const char *cmd, json_t *list, const char *cid, const char *netns, const char *ifname, json_t *rt,
-            json_t *prev, json_t **result, char **err) {
+int hns_cni(const char *cmd, json_t *list, const char *cid, const char *netns, const char *ifname,
+            json_t *rt, json_t *prev, json_t **result, char **err) {
   json_t *plugins = json_object_get(list, "plugins");
   size_t n = json_array_size(plugins);
   int is_add = strcmp(cmd, "ADD") == 0, is_del = strcmp(cmd, "DEL") == 0, rc = 0;
@@ -110,7 +110,11 @@ int hns_cni(const char *cmd, json_t *list, const char *cid, const char *netns, c
     if (!type) continue;
     if (strcmp(cmd, "CHECK") == 0 && strcmp(type, "portmap") == 0) continue;
     in = plugin_input(list, p, rt, cur);
-    if (!in) { rc = -1; if (!*err) *err = strdup("out of memory"); break; }
+    if (!in) {
+      rc = -1;
+      if (!*err) *err = strdup("out of memory");
+      break;
+    }
     st = run_plugin(type, cmd, cid, netns, ifname, in, &out, &perr);
     free(in);
     if (st != 0) {

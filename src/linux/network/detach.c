@@ -25,19 +25,28 @@ plat_hresult hns_endpoint_detach(const char *epid, const char *container, char *
   const char *cur;
   hns_lock();
   db = hns_db(err);
-  if (!db) { hns_unlock(); return PLAT_E_FAIL; }
+  if (!db) {
+    hns_unlock();
+    return PLAT_E_FAIL;
+  }
   ep = hns_endpoint_get(db, epid);
-  if (!ep) { hr = hns_fail(err, PLAT_E_NOT_FOUND, "endpoint %s not found", epid); goto out; }
+  if (!ep) {
+    hr = hns_fail(err, PLAT_E_NOT_FOUND, "endpoint %s not found", epid);
+    goto out;
+  }
   cur = json_string_value(json_array_get(cmn_get(ep, "SharedContainers"), 0));
   if (!cur) goto out; /* not attached: nothing to do */
-  if (strcmp(cur, container)) { hr = hns_fail(err, PLAT_E_INVALIDARG,
-      "endpoint %s is attached to compute system %s, not %s", epid, cur, container); goto out; }
+  if (strcmp(cur, container)) {
+    hr = hns_fail(err, PLAT_E_INVALIDARG, "endpoint %s is attached to compute system %s, not %s",
+                  epid, cur, container);
+    goto out;
+  }
   if (sqlite3_prepare_v2(db, "SELECT conf, result, ifname FROM endpoints WHERE id = ?1", -1, &st,
-      NULL) == SQLITE_OK) {
+                         NULL) == SQLITE_OK) {
     sqlite3_bind_text(st, 1, cmn_str(ep, "ID"), -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st) == SQLITE_ROW) {
-      const char *c = (const char *)sqlite3_column_text(st,
-          0), *r = (const char *)sqlite3_column_text(st, 1),
+      const char *c = (const char *)sqlite3_column_text(st, 0),
+                 *r = (const char *)sqlite3_column_text(st, 1),
                  *i = (const char *)sqlite3_column_text(st, 2);
       saved = c ? json_loads(c, 0, NULL) : NULL;
       prev = r ? json_loads(r, 0, NULL) : NULL;
@@ -48,22 +57,21 @@ plat_hresult hns_endpoint_detach(const char *epid, const char *container, char *
   hns_unlock();
   netns = hns_netns_path(container);
   if (saved && hns_cni("DEL", json_object_get(saved, "conf"), cmn_str(ep, "ID"), netns,
-      ifname ? ifname : "eth0",
-                       json_object_get(saved, "rt"), prev, NULL, &e2) < 0)
+                       ifname ? ifname : "eth0", json_object_get(saved, "rt"), prev, NULL, &e2) < 0)
     hr = hns_fail(err, PLAT_E_FAIL, "detaching endpoint %s from compute system %s: %s", epid,
-        container, e2 ? e2 : "CNI DEL failed");
+                  container, e2 ? e2 : "CNI DEL failed");
   free(e2);
   e2 = NULL;
   hns_lock();
   /* a failed DEL keeps the attachment recorded: the plumbing may still be
    * there, and teardown or cleanup retries it (DEL is idempotent) */
   if (hr >= 0) {
-    if (hns_begin(db, &e2) < 0 || hns_set_attached(db, cmn_str(ep, "ID"), ep, "", "", NULL, NULL,
-        container, &e2) < 0 ||
+    if (hns_begin(db, &e2) < 0 ||
+        hns_set_attached(db, cmn_str(ep, "ID"), ep, "", "", NULL, NULL, container, &e2) < 0 ||
         hns_commit(db, &e2) < 0) {
       hns_rollback(db);
       hr = hns_fail(err, PLAT_E_FAIL, "detaching endpoint %s from compute system %s: %s", epid,
-          container, e2 ? e2 : "HNS store failed");
+                    container, e2 ? e2 : "HNS store failed");
     }
   }
   free(e2);
@@ -94,15 +102,17 @@ int hns_detach_all(const char *container) {
   hns_lock();
   db = hns_db(&err);
   rows = db ? hns_query_pairs(db, "SELECT id, container FROM endpoints WHERE container = ?1",
-      container) : json_array();
+                              container)
+            : json_array();
   hns_unlock();
   free(err);
   json_array_foreach(rows, i, r) {
     char *e2 = NULL;
     if (hns_endpoint_detach(json_string_value(json_array_get(r, 0)), container, &e2) < 0) {
       fprintf(stderr,
-          "hcsshim: %s (the endpoint stays recorded as attached; hns.cleanup "
-          "retries)\n", e2 ? e2 : "detach failed");
+              "hcsshim: %s (the endpoint stays recorded as attached; hns.cleanup "
+              "retries)\n",
+              e2 ? e2 : "detach failed");
       failed++;
     }
     free(e2);
@@ -119,18 +129,26 @@ plat_hresult hns_check_endpoint_list(json_t *list, char **err) {
   if (!json_array_size(list)) return PLAT_S_OK;
   hns_lock();
   db = hns_db(err);
-  if (!db) { hns_unlock(); return PLAT_E_FAIL; }
+  if (!db) {
+    hns_unlock();
+    return PLAT_E_FAIL;
+  }
   json_array_foreach(list, i, v) {
     json_t *ep;
     const char *id = json_string_value(v);
-    if (!id) { hr = hns_fail(err, BAD, "EndpointList[%zu]: expected an endpoint id", i); break; }
+    if (!id) {
+      hr = hns_fail(err, BAD, "EndpointList[%zu]: expected an endpoint id", i);
+      break;
+    }
     ep = hns_endpoint_get(db, id);
-    if (!ep) { hr = hns_fail(err, PLAT_E_NOT_FOUND, "EndpointList: endpoint %s not found",
-        id); break; }
+    if (!ep) {
+      hr = hns_fail(err, PLAT_E_NOT_FOUND, "EndpointList: endpoint %s not found", id);
+      break;
+    }
     if (json_array_size(cmn_get(ep, "SharedContainers"))) {
       hr = hns_fail(err, PLAT_E_BUSY,
-          "EndpointList: endpoint %s is already attached to compute system %s", id,
-                json_string_value(json_array_get(cmn_get(ep, "SharedContainers"), 0)));
+                    "EndpointList: endpoint %s is already attached to compute system %s", id,
+                    json_string_value(json_array_get(cmn_get(ep, "SharedContainers"), 0)));
       json_decref(ep);
       break;
     }
@@ -161,7 +179,8 @@ char *hns_resolv_conf(const char *container, json_t *extra) {
   hns_lock();
   db = hns_db(&err);
   eps = db ? hns_query_docs(db, "SELECT doc FROM endpoints WHERE container = ?1 ORDER BY ifname",
-      container, NULL) : NULL;
+                            container, NULL)
+           : NULL;
   if (!eps) eps = json_array();
   json_array_foreach(extra, i, v) {
     json_t *ep = db && json_string_value(v) ? hns_endpoint_get(db, json_string_value(v)) : NULL;
@@ -179,15 +198,15 @@ char *hns_resolv_conf(const char *container, json_t *extra) {
     text = calloc(1, cap);
     if (text) {
       n += (size_t)snprintf(text + n, cap - n,
-          "# written by hcsshim from the HNS endpoints of %s\n", container);
+                            "# written by hcsshim from the HNS endpoints of %s\n", container);
       if (json_array_size(search)) {
         n += (size_t)snprintf(text + n, cap - n, "search");
-        json_array_foreach(search, i, v) if (n < cap) n += (size_t)snprintf(text + n, cap - n,
-            " %s", json_string_value(v));
+        json_array_foreach(search, i, v) if (n < cap) n +=
+            (size_t)snprintf(text + n, cap - n, " %s", json_string_value(v));
         if (n < cap) n += (size_t)snprintf(text + n, cap - n, "\n");
       }
-      json_array_foreach(ns, i, v) if (n < cap) n += (size_t)snprintf(text + n, cap - n,
-          "nameserver %s\n", json_string_value(v));
+      json_array_foreach(ns, i, v) if (n < cap) n +=
+          (size_t)snprintf(text + n, cap - n, "nameserver %s\n", json_string_value(v));
     }
   }
   json_decref(eps);

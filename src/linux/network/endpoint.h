@@ -6,12 +6,12 @@
 #include "linux/network/hns.h"
 
 typedef struct ep_plan {
-  json_t *req;          /* the HNSEndpoint request */
-  json_t *net;          /* its network (owned) */
+  json_t *req; /* the HNSEndpoint request */
+  json_t *net; /* its network (owned) */
   const char *name, *ntype, *ipin, *macin;
-  json_t *subnet;       /* the subnet of ip, inside net */
-  uint32_t ip;          /* 0: pick one */
-  uint64_t mac;         /* 0: pick one */
+  json_t *subnet; /* the subnet of ip, inside net */
+  uint32_t ip;    /* 0: pick one */
+  uint64_t mac;   /* 0: pick one */
   int pfx;
 } ep_plan;
 

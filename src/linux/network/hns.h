@@ -28,13 +28,13 @@ const char *hns_data_root(void);
  * serialise its use between threads.  NULL + *err on failure. */
 sqlite3 *hns_db(char **err);
 /* Replaces *err with a formatted message; returns hr. */
-plat_hresult hns_fail(char **err, plat_hresult hr, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
+plat_hresult hns_fail(char **err, plat_hresult hr, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Closes the store's connection (plat_shutdown). */
 void hns_db_close(void);
 void hns_lock(void);
 void hns_unlock(void);
-int hns_begin(sqlite3 *db, char **err);          /* BEGIN IMMEDIATE */
+int hns_begin(sqlite3 *db, char **err); /* BEGIN IMMEDIATE */
 int hns_commit(sqlite3 *db, char **err);
 void hns_rollback(sqlite3 *db);
 /* Runs sql with text parameters (NULL = SQL NULL); 0 or -1 + *err. */
@@ -48,14 +48,14 @@ json_t *hns_query_docs(sqlite3 *db, const char *sql, const char *param, char **e
 /* Test hooks: HCSSHIM_TEST_HNS_PAUSE=<point>:<ms>, HCSSHIM_TEST_HNS_FAIL=<point>. */
 void hns_test_pause(const char *point);
 int hns_test_fail(const char *point);
-char *hns_new_id(void);                           /* a random GUID, lower case */
+char *hns_new_id(void); /* a random GUID, lower case */
 
 /* IPv4 and MAC helpers */
-int hns_parse_ip(const char *s, uint32_t *ip);    /* 0 ok */
+int hns_parse_ip(const char *s, uint32_t *ip); /* 0 ok */
 void hns_format_ip(uint32_t ip, char out[16]);
 int hns_parse_cidr(const char *s, uint32_t *net, int *prefix); /* 0 ok; host bits must be 0 */
 uint32_t hns_mask(int prefix);
-int hns_parse_mac(const char *s, uint64_t *mac);  /* "00-15-5D-.." or "00:15:5d:.." */
+int hns_parse_mac(const char *s, uint64_t *mac); /* "00-15-5D-.." or "00:15:5d:.." */
 void hns_format_mac(uint64_t mac, char out[18], char sep);
 
 json_t *hns_endpoint_get(sqlite3 *db, const char *id);
@@ -86,10 +86,10 @@ int hns_is_bridge_type(const char *type); /* nat, internal, private */
 plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **err);
 plat_hresult hns_endpoint_delete(sqlite3 *db, const char *id, json_t **out, char **err);
 plat_hresult hns_endpoint_update(sqlite3 *db, const char *id, json_t *req, json_t **out,
-    char **err);
+                                 char **err);
 /* The monitor's side: attach (CNI ADD into netns) and detach (CNI DEL). */
 plat_hresult hns_endpoint_attach(const char *endpoint, const char *container, const char *netns,
-    char **err);
+                                 char **err);
 plat_hresult hns_endpoint_detach(const char *endpoint, const char *container, char **err);
 /* CNI DEL of every endpoint attached to container (exit, teardown); an
  * endpoint whose DEL fails stays recorded as attached (cleanup retries).
@@ -101,7 +101,7 @@ char *hns_resolv_conf(const char *container, json_t *extra);
 /* What networking must know of containers, told by compute (which
  * registers these at start-up): never a call up into compute. */
 typedef struct hns_container_hooks {
-  int (*alive)(const char *container);  /* 1 if the container is running */
+  int (*alive)(const char *container); /* 1 if the container is running */
   /* asks the container's owner to detach the endpoint (hot detach) */
   void (*detach)(const char *container, const char *endpoint);
 } hns_container_hooks;
@@ -116,12 +116,11 @@ plat_hresult hns_check_endpoint_list(json_t *list, char **err);
  * runtimeConfig offered to plugins by capability; prev the cached result
  * (DEL, CHECK).  ADD sets *result; on failure *err has the plugin's msg. */
 int hns_cni(const char *cmd, json_t *conflist, const char *cid, const char *netns,
-    const char *ifname,
-            json_t *rt, json_t *prev, json_t **result, char **err);
+            const char *ifname, json_t *rt, json_t *prev, json_t **result, char **err);
 const char *hns_cni_path(void);
 
 /* ---- netns.c ---- */
-char *hns_netns_path(const char *container);      /* <runtime root>/netns/<id> */
+char *hns_netns_path(const char *container);        /* <runtime root>/netns/<id> */
 int hns_netns_create(const char *path, char **err); /* new netns, lo up, bind-mounted */
 void hns_netns_remove(const char *path);
 

@@ -39,15 +39,15 @@ static plat_hresult check_ports(json_t *req, json_t *all, char **err) {
     if (strcasecmp(cmn_str(p, "Type"), "NAT")) continue;
     json_array_foreach(all, i, e) {
       json_array_foreach(cmn_get(e, "Policies"), b, q) {
-        if (cmn_str(q, "Type") && strcasecmp(cmn_str(q, "Type"), "NAT") == 0 && cmn_str(q,
-            "Protocol") &&
+        if (cmn_str(q, "Type") && strcasecmp(cmn_str(q, "Type"), "NAT") == 0 &&
+            cmn_str(q, "Protocol") &&
             strcasecmp(cmn_str(q, "Protocol"), cmn_str(p, "Protocol")) == 0 &&
-            json_integer_value(cmn_get(q, "ExternalPort")) == json_integer_value(cmn_get(p,
-                "ExternalPort")))
+            json_integer_value(cmn_get(q, "ExternalPort")) ==
+                json_integer_value(cmn_get(p, "ExternalPort")))
           return hns_fail(err, PLAT_E_ALREADY_EXISTS,
-              "ExternalPort %lld/%s is already mapped by endpoint %s",
-                          (long long)json_integer_value(cmn_get(p, "ExternalPort")), cmn_str(p,
-                              "Protocol"), cmn_str(e, "ID"));
+                          "ExternalPort %lld/%s is already mapped by endpoint %s",
+                          (long long)json_integer_value(cmn_get(p, "ExternalPort")),
+                          cmn_str(p, "Protocol"), cmn_str(e, "ID"));
       }
     }
   }
@@ -84,7 +84,7 @@ static plat_hresult pick_ip(ep_plan *e, const used_set *u, char **err) {
   if (e->ip) {
     if (bsearch(&e->ip, u->ips, u->n, sizeof *u->ips, cmp_u32))
       return hns_fail(err, PLAT_E_ALREADY_EXISTS, "IPAddress %s is already in use on network `%s`",
-          e->ipin, cmn_str(e->net, "Name"));
+                      e->ipin, cmn_str(e->net, "Name"));
     return PLAT_S_OK;
   }
   json_array_foreach(cmn_get(e->net, "Subnets"), i, s) {
@@ -100,8 +100,8 @@ static plat_hresult pick_ip(ep_plan *e, const used_set *u, char **err) {
       return PLAT_S_OK;
     }
   }
-  return hns_fail(err, PLAT_E_DISK_FULL, "network `%s` has no free IP address left", cmn_str(e->net,
-      "Name"));
+  return hns_fail(err, PLAT_E_DISK_FULL, "network `%s` has no free IP address left",
+                  cmn_str(e->net, "Name"));
 }
 
 /* The given MAC if free, else the lowest free one of the MacPools. */
@@ -111,13 +111,14 @@ static plat_hresult pick_mac(ep_plan *e, const used_set *u, char **err) {
   if (e->mac) {
     if (bsearch(&e->mac, u->macs, u->n, sizeof *u->macs, cmp_u64))
       return hns_fail(err, PLAT_E_ALREADY_EXISTS, "MacAddress %s is already in use on network `%s`",
-          e->macin, cmn_str(e->net, "Name"));
+                      e->macin, cmn_str(e->net, "Name"));
     return PLAT_S_OK;
   }
   json_array_foreach(cmn_get(e->net, "MacPools"), i, pool) {
     uint64_t a, b;
-    if (hns_parse_mac(cmn_str(pool, "StartMacAddress"), &a) < 0 || hns_parse_mac(cmn_str(pool,
-        "EndMacAddress"), &b) < 0) continue;
+    if (hns_parse_mac(cmn_str(pool, "StartMacAddress"), &a) < 0 ||
+        hns_parse_mac(cmn_str(pool, "EndMacAddress"), &b) < 0)
+      continue;
     for (uint64_t c = a; c <= b; c++) {
       if (bsearch(&c, u->macs, u->n, sizeof *u->macs, cmp_u64)) continue;
       e->mac = c;
@@ -125,14 +126,15 @@ static plat_hresult pick_mac(ep_plan *e, const used_set *u, char **err) {
     }
   }
   return hns_fail(err, PLAT_E_DISK_FULL,
-      "network `%s` has no free MAC address left in its MacPools", cmn_str(e->net, "Name"));
+                  "network `%s` has no free MAC address left in its MacPools",
+                  cmn_str(e->net, "Name"));
 }
 
 /* The document, as HNS returns it. */
 static json_t *endpoint_doc(const ep_plan *e, const char *id, const char *ipb, const char *macb) {
   json_t *doc = json_object(), *pols = cmn_get(e->req, "Policies");
-  const char *sfx = cmn_str(e->req, "DNSSuffix"), *dns = cmn_str(e->req,
-      "DNSServerList"), *dom = cmn_str(e->req, "DNSDomain");
+  const char *sfx = cmn_str(e->req, "DNSSuffix"), *dns = cmn_str(e->req, "DNSServerList"),
+             *dom = cmn_str(e->req, "DNSDomain");
   json_object_set_new(doc, "ID", json_string(id));
   json_object_set_new(doc, "Name", json_string(e->name));
   json_object_set_new(doc, "VirtualNetwork", json_string(cmn_str(e->net, "ID")));
@@ -145,8 +147,8 @@ static json_t *endpoint_doc(const ep_plan *e, const char *id, const char *ipb, c
   if (sfx && *sfx) json_object_set_new(doc, "DNSSuffix", json_string(sfx));
   if (dns && *dns) json_object_set_new(doc, "DNSServerList", json_string(dns));
   if (dom && *dom) json_object_set_new(doc, "DNSDomain", json_string(dom));
-  if (cmn_str(e->subnet, "GatewayAddress") && strcmp(e->ntype, "internal") && strcmp(e->ntype,
-      "private"))
+  if (cmn_str(e->subnet, "GatewayAddress") && strcmp(e->ntype, "internal") &&
+      strcmp(e->ntype, "private"))
     json_object_set_new(doc, "GatewayAddress", json_string(cmn_str(e->subnet, "GatewayAddress")));
   json_object_set_new(doc, "PrefixLength", json_integer(e->pfx));
   json_object_set_new(doc, "SharedContainers", json_array());
@@ -163,7 +165,7 @@ static plat_hresult reserve(sqlite3 *db, ep_plan *e, const char *id, json_t **do
   plat_hresult hr;
   if (*e->name && (o = hns_query_doc(db, "SELECT doc FROM endpoints WHERE name = ?1", e->name))) {
     hr = hns_fail(err, PLAT_E_ALREADY_EXISTS, "an endpoint named `%s` already exists (%s)", e->name,
-        cmn_str(o, "ID"));
+                  cmn_str(o, "ID"));
     json_decref(o);
     return hr;
   }
@@ -171,8 +173,8 @@ static plat_hresult reserve(sqlite3 *db, ep_plan *e, const char *id, json_t **do
   hr = check_ports(e->req, all, err);
   json_decref(all);
   if (hr < 0) return hr;
-  if (load_used(db, cmn_str(e->net, "ID"), &u) < 0) hr = hns_fail(err, PLAT_E_OUTOFMEMORY,
-      "out of memory");
+  if (load_used(db, cmn_str(e->net, "ID"), &u) < 0)
+    hr = hns_fail(err, PLAT_E_OUTOFMEMORY, "out of memory");
   if (hr >= 0) hr = pick_ip(e, &u, err);
   if (hr >= 0) hr = pick_mac(e, &u, err);
   free(u.ips);
@@ -184,9 +186,12 @@ static plat_hresult reserve(sqlite3 *db, ep_plan *e, const char *id, json_t **do
   text = json_dumps(*doc, JSON_COMPACT);
   {
     const char *p[] = {id, e->name, cmn_str(e->net, "ID"), ipb, macb, text};
-    if (!text || hns_exec(db, err,
-        "INSERT INTO endpoints(id, name, network, ip, mac, doc) VALUES (?1, ?2, ?3, ?4, ?5, "
-        "?6)", 6, p) < 0)
+    if (!text ||
+        hns_exec(
+            db, err,
+            "INSERT INTO endpoints(id, name, network, ip, mac, doc) VALUES (?1, ?2, ?3, ?4, ?5, "
+            "?6)",
+            6, p) < 0)
       hr = PLAT_E_FAIL;
   }
   free(text);
@@ -202,16 +207,23 @@ plat_hresult hns_endpoint_create(sqlite3 *db, json_t *req, json_t **out, char **
   memset(&e, 0, sizeof e);
   e.req = req;
   if ((hr = hns_endpoint_check(db, &e, err)) < 0) goto out;
-  if (!(id = hns_new_id())) { hr = hns_fail(err, PLAT_E_OUTOFMEMORY, "out of memory"); goto out; }
+  if (!(id = hns_new_id())) {
+    hr = hns_fail(err, PLAT_E_OUTOFMEMORY, "out of memory");
+    goto out;
+  }
   hns_test_pause("endpoint-create");
-  if (hns_begin(db, err) < 0) { hr = PLAT_E_FAIL; goto out; }
+  if (hns_begin(db, err) < 0) {
+    hr = PLAT_E_FAIL;
+    goto out;
+  }
   /* the network read above may be gone by now: re-read it inside the
    * transaction, so that a network delete never leaves this endpoint
    * orphaned (its type and subnets never change, so e keeps pointing into
    * the first read) */
   again = hns_network_get(db, cmn_str(e.net, "ID"));
-  if (!again) hr = hns_fail(err, PLAT_E_NOT_FOUND, "network %s not found (deleted meanwhile)",
-      cmn_str(e.net, "ID"));
+  if (!again)
+    hr = hns_fail(err, PLAT_E_NOT_FOUND, "network %s not found (deleted meanwhile)",
+                  cmn_str(e.net, "ID"));
   else hr = reserve(db, &e, id, &doc, err);
   if (hr < 0) hns_rollback(db);
   else if (hns_commit(db, err) < 0) hr = PLAT_E_FAIL;
@@ -233,10 +245,11 @@ plat_hresult hns_endpoint_delete(sqlite3 *db, const char *id, json_t **out, char
   cid = json_string_value(json_array_get(cmn_get(ep, "SharedContainers"), 0));
   if (cid) {
     if (hns_container_alive(cid)) {
-      plat_hresult hr = hns_fail(err, PLAT_E_BUSY,
+      plat_hresult hr = hns_fail(
+          err, PLAT_E_BUSY,
           "endpoint %s is attached to compute system %s: detach it first (modify Network Remove) "
           "or stop the container",
-                             cmn_str(ep, "ID"), cid);
+          cmn_str(ep, "ID"), cid);
       json_decref(ep);
       return hr;
     }
@@ -248,8 +261,8 @@ plat_hresult hns_endpoint_delete(sqlite3 *db, const char *id, json_t **out, char
       hns_lock();
       free(c2);
       if (dr < 0) {
-        plat_hresult hr = hns_fail(err, dr, "endpoint %s: %s", cmn_str(ep, "ID"),
-            e2 ? e2 : "detach failed");
+        plat_hresult hr =
+            hns_fail(err, dr, "endpoint %s: %s", cmn_str(ep, "ID"), e2 ? e2 : "detach failed");
         free(e2);
         json_decref(ep);
         return hr;
@@ -259,16 +272,19 @@ plat_hresult hns_endpoint_delete(sqlite3 *db, const char *id, json_t **out, char
   }
   {
     const char *p[] = {cmn_str(ep, "ID")};
-    if (hns_begin(db, err) < 0) { json_decref(ep); return PLAT_E_FAIL; }
-    if (hns_exec(db, err, "DELETE FROM endpoints WHERE id = ?1 AND container = ''", 1, p) < 0
-        || hns_commit(db, err) < 0) {
+    if (hns_begin(db, err) < 0) {
+      json_decref(ep);
+      return PLAT_E_FAIL;
+    }
+    if (hns_exec(db, err, "DELETE FROM endpoints WHERE id = ?1 AND container = ''", 1, p) < 0 ||
+        hns_commit(db, err) < 0) {
       hns_rollback(db);
       json_decref(ep);
       return PLAT_E_FAIL;
     }
     if (sqlite3_changes(db) == 0) {
-      plat_hresult hr = hns_fail(err, PLAT_E_BUSY, "endpoint %s was attached meanwhile", cmn_str(ep,
-          "ID"));
+      plat_hresult hr =
+          hns_fail(err, PLAT_E_BUSY, "endpoint %s was attached meanwhile", cmn_str(ep, "ID"));
       json_decref(ep);
       return hr;
     }
@@ -278,11 +294,13 @@ plat_hresult hns_endpoint_delete(sqlite3 *db, const char *id, json_t **out, char
 }
 
 plat_hresult hns_endpoint_update(sqlite3 *db, const char *id, json_t *req, json_t **out,
-    char **err) {
+                                 char **err) {
   (void)db;
   (void)req;
   (void)out;
-  return hns_fail(err, NS,
+  return hns_fail(
+      err, NS,
       "updating endpoint %s (POST /endpoints/{id}) is not supported on Linux: delete and "
-      "re-create it", id);
+      "re-create it",
+      id);
 }

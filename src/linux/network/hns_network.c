@@ -80,8 +80,8 @@ static json_t *subnets_doc(json_t *subs) {
     json_object_set_new(s, "AddressPrefix", json_string(cidr));
     if (cmn_str(v, "GatewayAddress") && *cmn_str(v, "GatewayAddress"))
       json_object_set_new(s, "GatewayAddress", json_string(cmn_str(v, "GatewayAddress")));
-    if (json_array_size(cmn_get(v, "Policies"))) json_object_set_new(s, "Policies",
-        json_deep_copy(cmn_get(v, "Policies")));
+    if (json_array_size(cmn_get(v, "Policies")))
+      json_object_set_new(s, "Policies", json_deep_copy(cmn_get(v, "Policies")));
     json_array_append_new(a, s);
   }
   return a;
@@ -98,8 +98,8 @@ static json_t *network_doc(json_t *req, const char *id, const char *type) {
   json_object_set_new(doc, "Policies", json_is_array(pols) ? json_deep_copy(pols) : json_array());
   json_object_set_new(doc, "MacPools", mac_pools_doc(cmn_get(req, "MacPools"), id));
   json_object_set_new(doc, "Subnets", subnets_doc(cmn_get(req, "Subnets")));
-  if (cmn_str(req, "DNSSuffix") && *cmn_str(req, "DNSSuffix")) json_object_set_new(doc, "DNSSuffix",
-      json_string(cmn_str(req, "DNSSuffix")));
+  if (cmn_str(req, "DNSSuffix") && *cmn_str(req, "DNSSuffix"))
+    json_object_set_new(doc, "DNSSuffix", json_string(cmn_str(req, "DNSSuffix")));
   if (cmn_str(req, "DNSServerList") && *cmn_str(req, "DNSServerList"))
     json_object_set_new(doc, "DNSServerList", json_string(cmn_str(req, "DNSServerList")));
   json_object_set_new(doc, "State", json_integer(1));
@@ -113,12 +113,13 @@ static plat_hresult subnet_conflict(json_t *doc, json_t *v, char **err) {
     json_array_foreach(cmn_get(v, "Subnets"), b, s2) {
       uint32_t n1, n2;
       int p1, p2;
-      if (hns_parse_cidr(cmn_str(s1, "AddressPrefix"), &n1, &p1) == 0 && hns_parse_cidr(cmn_str(s2,
-          "AddressPrefix"), &n2, &p2) == 0 &&
+      if (hns_parse_cidr(cmn_str(s1, "AddressPrefix"), &n1, &p1) == 0 &&
+          hns_parse_cidr(cmn_str(s2, "AddressPrefix"), &n2, &p2) == 0 &&
           hns_overlaps(n1, p1, n2, p2))
         return hns_fail(err, PLAT_E_ALREADY_EXISTS,
-            "subnet %s overlaps subnet %s of network `%s` (%s)", cmn_str(s1, "AddressPrefix"),
-                        cmn_str(s2, "AddressPrefix"), cmn_str(v, "Name"), cmn_str(v, "ID"));
+                        "subnet %s overlaps subnet %s of network `%s` (%s)",
+                        cmn_str(s1, "AddressPrefix"), cmn_str(s2, "AddressPrefix"),
+                        cmn_str(v, "Name"), cmn_str(v, "ID"));
     }
   }
   return PLAT_S_OK;
@@ -127,8 +128,8 @@ static plat_hresult subnet_conflict(json_t *doc, json_t *v, char **err) {
 /* The new network against an existing one v: unique bridge, name, id and
  * no overlapping subnet. */
 static plat_hresult conflict(json_t *doc, json_t *v, char **err) {
-  const char *id = cmn_str(doc, "ID"), *name = cmn_str(doc, "Name"), *vid = cmn_str(v,
-      "ID") ? cmn_str(v, "ID") : "";
+  const char *id = cmn_str(doc, "ID"), *name = cmn_str(doc, "Name"),
+             *vid = cmn_str(v, "ID") ? cmn_str(v, "ID") : "";
   char b1[16], b2[16];
   /* the bridge is named from the id's first 8 hex digits: two networks
    * whose ids share them would share one bridge */
@@ -136,13 +137,13 @@ static plat_hresult conflict(json_t *doc, json_t *v, char **err) {
       strcmp(hns_bridge_name(doc, b1), hns_bridge_name(v, b2)) == 0 && strcmp(vid, id) != 0)
     return hns_fail(err, PLAT_E_ALREADY_EXISTS,
                     "network %s would use bridge %s, which network `%s` (%s) already uses: the "
-                        "first 8 hex digits of a bridge network's ID must be unique",
+                    "first 8 hex digits of a bridge network's ID must be unique",
                     id, b1, cmn_str(v, "Name"), cmn_str(v, "ID"));
   if (*name && cmn_str(v, "Name") && strcmp(cmn_str(v, "Name"), name) == 0)
     return hns_fail(err, PLAT_E_ALREADY_EXISTS, "a network named `%s` already exists (%s)", name,
-        cmn_str(v, "ID"));
-  if (strcmp(vid, id) == 0) return hns_fail(err, PLAT_E_ALREADY_EXISTS, "network %s already exists",
-      id);
+                    cmn_str(v, "ID"));
+  if (strcmp(vid, id) == 0)
+    return hns_fail(err, PLAT_E_ALREADY_EXISTS, "network %s already exists", id);
   return subnet_conflict(doc, v, err);
 }
 
@@ -154,14 +155,18 @@ static plat_hresult store(sqlite3 *db, json_t *doc, char **err) {
   plat_hresult hr = PLAT_S_OK;
   size_t i;
   if (!text) return hns_fail(err, PLAT_E_OUTOFMEMORY, "out of memory");
-  if (hns_begin(db, err) < 0) { free(text); return PLAT_E_FAIL; }
+  if (hns_begin(db, err) < 0) {
+    free(text);
+    return PLAT_E_FAIL;
+  }
   others = hns_query_docs(db, "SELECT doc FROM networks", NULL, err);
   if (!others) hr = PLAT_E_FAIL;
   json_array_foreach(others, i, v) {
     if ((hr = conflict(doc, v, err)) < 0) break;
   }
-  if (hr >= 0 && hns_exec(db, err, "INSERT INTO networks(id, name, doc) VALUES (?1, ?2, ?3)", 3,
-      p) < 0) hr = PLAT_E_FAIL;
+  if (hr >= 0 &&
+      hns_exec(db, err, "INSERT INTO networks(id, name, doc) VALUES (?1, ?2, ?3)", 3, p) < 0)
+    hr = PLAT_E_FAIL;
   if (hr < 0) hns_rollback(db);
   else if (hns_commit(db, err) < 0) hr = PLAT_E_FAIL;
   json_decref(others);
@@ -175,8 +180,8 @@ plat_hresult hns_network_create(sqlite3 *db, json_t *req, json_t **out, char **e
   char type[16], *id = NULL;
   json_t *doc;
   plat_hresult hr;
-  if ((hr = hns_network_check(req, type, err)) < 0 || (hr = network_id(req, &id,
-      err)) < 0) return hr;
+  if ((hr = hns_network_check(req, type, err)) < 0 || (hr = network_id(req, &id, err)) < 0)
+    return hr;
   doc = network_doc(req, id, type);
   hr = store(db, doc, err);
   if (hr >= 0 && (hr = hns_network_plumb(doc, err)) < 0) {

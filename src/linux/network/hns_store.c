@@ -75,15 +75,20 @@ sqlite3 *hns_db(char **err) {
     return NULL;
   }
   snprintf(path, sizeof path, "%s/hns.db", dir);
-  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-    *err = cmn_printf("cannot open the HNS store `%s`: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      NULL) != SQLITE_OK) {
+    *err = cmn_printf("cannot open the HNS store `%s`: %s", path,
+                      db ? sqlite3_errmsg(db) : "out of memory");
     sqlite3_close(db);
     return NULL;
   }
   sqlite3_busy_timeout(db, 60000);
-  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL, NULL, &emsg) != SQLITE_OK ||
+  if (sqlite3_exec(db,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                   NULL, NULL, &emsg) != SQLITE_OK ||
       sqlite3_exec(db, schema_sql, NULL, NULL, &emsg) != SQLITE_OK) {
-    *err = cmn_printf("cannot initialise the HNS store `%s`: %s", path, emsg ? emsg : sqlite3_errmsg(db));
+    *err = cmn_printf("cannot initialise the HNS store `%s`: %s", path,
+                      emsg ? emsg : sqlite3_errmsg(db));
     sqlite3_free(emsg);
     sqlite3_close(db);
     return NULL;
@@ -96,7 +101,8 @@ sqlite3 *hns_db(char **err) {
 int hns_begin(sqlite3 *db, char **err) {
   char *emsg = NULL;
   if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &emsg) != SQLITE_OK) {
-    *err = cmn_printf("HNS store: cannot begin a transaction: %s", emsg ? emsg : sqlite3_errmsg(db));
+    *err =
+        cmn_printf("HNS store: cannot begin a transaction: %s", emsg ? emsg : sqlite3_errmsg(db));
     sqlite3_free(emsg);
     return -1;
   }
@@ -150,7 +156,10 @@ json_t *hns_query_docs(sqlite3 *db, const char *sql, const char *param, char **e
   json_t *out;
   int rc;
   if (!st) {
-    if (err) { free(*err); *err = cmn_printf("HNS store: %s", sqlite3_errmsg(db)); }
+    if (err) {
+      free(*err);
+      *err = cmn_printf("HNS store: %s", sqlite3_errmsg(db));
+    }
     return NULL;
   }
   out = json_array();
@@ -162,7 +171,8 @@ json_t *hns_query_docs(sqlite3 *db, const char *sql, const char *param, char **e
       /* a row that does not decode is reported, never hidden */
       if (err) {
         free(*err);
-        *err = cmn_printf("HNS store: a record does not decode (%s): the store is damaged", t ? je.text : "no document");
+        *err = cmn_printf("HNS store: a record does not decode (%s): the store is damaged",
+                          t ? je.text : "no document");
       }
       json_decref(d);
       json_decref(out);
@@ -172,7 +182,10 @@ json_t *hns_query_docs(sqlite3 *db, const char *sql, const char *param, char **e
     json_array_append_new(out, d);
   }
   if (rc != SQLITE_DONE) {
-    if (err) { free(*err); *err = cmn_printf("HNS store: %s", sqlite3_errmsg(db)); }
+    if (err) {
+      free(*err);
+      *err = cmn_printf("HNS store: %s", sqlite3_errmsg(db));
+    }
     json_decref(out);
     out = NULL;
   }
@@ -209,8 +222,9 @@ char *hns_new_id(void) {
   if (cmn_random(b, sizeof b) < 0) return NULL;
   b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
   b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-  return cmn_printf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-                          b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  return cmn_printf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                    b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+                    b[13], b[14], b[15]);
 }
 
 /* ---- addresses ---- */
@@ -218,7 +232,8 @@ char *hns_new_id(void) {
 int hns_parse_ip(const char *s, uint32_t *ip) {
   unsigned a, b, c, d;
   char tail;
-  if (!s || sscanf(s, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) != 4 || a > 255 || b > 255 || c > 255 || d > 255)
+  if (!s || sscanf(s, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) != 4 || a > 255 || b > 255 ||
+      c > 255 || d > 255)
     return -1;
   for (const char *p = s; *p; p++)
     if (!((*p >= '0' && *p <= '9') || *p == '.')) return -1;
@@ -230,7 +245,9 @@ void hns_format_ip(uint32_t ip, char out[16]) {
   snprintf(out, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
 }
 
-uint32_t hns_mask(int prefix) { return prefix <= 0 ? 0 : prefix >= 32 ? 0xffffffffu : ~((1u << (32 - prefix)) - 1); }
+uint32_t hns_mask(int prefix) {
+  return prefix <= 0 ? 0 : prefix >= 32 ? 0xffffffffu : ~((1u << (32 - prefix)) - 1);
+}
 
 int hns_parse_cidr(const char *s, uint32_t *net, int *prefix) {
   char buf[64], *slash, *end;
@@ -262,7 +279,9 @@ int hns_parse_mac(const char *s, uint64_t *mac) {
       return -1;
     }
   }
-  if (sscanf(s, "%2x%*c%2x%*c%2x%*c%2x%*c%2x%*c%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6) return -1;
+  if (sscanf(s, "%2x%*c%2x%*c%2x%*c%2x%*c%2x%*c%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+             &tail) != 6)
+    return -1;
   *mac = 0;
   for (int i = 0; i < 6; i++) *mac = (*mac << 8) | v[i];
   return 0;
@@ -270,8 +289,8 @@ int hns_parse_mac(const char *s, uint64_t *mac) {
 
 void hns_format_mac(uint64_t mac, char out[18], char sep) {
   snprintf(out, 18, "%02X%c%02X%c%02X%c%02X%c%02X%c%02X", (unsigned)(mac >> 40) & 255, sep,
-           (unsigned)(mac >> 32) & 255, sep, (unsigned)(mac >> 24) & 255, sep, (unsigned)(mac >> 16) & 255, sep,
-           (unsigned)(mac >> 8) & 255, sep, (unsigned)mac & 255);
+           (unsigned)(mac >> 32) & 255, sep, (unsigned)(mac >> 24) & 255, sep,
+           (unsigned)(mac >> 16) & 255, sep, (unsigned)(mac >> 8) & 255, sep, (unsigned)mac & 255);
 }
 
 json_t *hns_endpoint_get(sqlite3 *db, const char *id) {
@@ -285,7 +304,8 @@ json_t *hns_query_pairs(sqlite3 *db, const char *sql, const char *param) {
   if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) return out;
   if (param) sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
   while (sqlite3_step(st) == SQLITE_ROW) {
-    const char *a = (const char *)sqlite3_column_text(st, 0), *b = (const char *)sqlite3_column_text(st, 1);
+    const char *a = (const char *)sqlite3_column_text(st, 0),
+               *b = (const char *)sqlite3_column_text(st, 1);
     json_array_append_new(out, json_pack("[s,s]", a ? a : "", b ? b : ""));
   }
   sqlite3_finalize(st);

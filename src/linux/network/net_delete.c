@@ -12,12 +12,16 @@ plat_hresult hns_network_delete(sqlite3 *db, const char *id, int force, json_t *
   json_t *e;
   if (!net) return hns_fail(err, PLAT_E_NOT_FOUND, "network %s not found", id);
   eps = hns_query_docs(db, "SELECT doc FROM endpoints WHERE network = ?1", cmn_str(net, "ID"), err);
-  if (!eps) { json_decref(net); return PLAT_E_FAIL; }
+  if (!eps) {
+    json_decref(net);
+    return PLAT_E_FAIL;
+  }
   if (json_array_size(eps) && !force) {
-    hr = hns_fail(err, PLAT_E_BUSY,
+    hr = hns_fail(
+        err, PLAT_E_BUSY,
         "network %s (`%s`) still has %zu endpoint(s): delete them first, or delete the network "
         "with Force",
-              cmn_str(net, "ID"), cmn_str(net, "Name"), json_array_size(eps));
+        cmn_str(net, "ID"), cmn_str(net, "Name"), json_array_size(eps));
     json_decref(eps);
     json_decref(net);
     return hr;
@@ -33,8 +37,8 @@ plat_hresult hns_network_delete(sqlite3 *db, const char *id, int force, json_t *
       hns_lock();
     }
     if (hns_endpoint_delete(db, cmn_str(e, "ID"), &o, &e2) < 0) {
-      hr = hns_fail(err, PLAT_E_BUSY, "network %s: cannot delete endpoint %s: %s", cmn_str(net,
-          "ID"), cmn_str(e, "ID"), e2 ? e2 : "");
+      hr = hns_fail(err, PLAT_E_BUSY, "network %s: cannot delete endpoint %s: %s",
+                    cmn_str(net, "ID"), cmn_str(e, "ID"), e2 ? e2 : "");
       free(e2);
       json_decref(eps);
       json_decref(net);
@@ -49,21 +53,30 @@ plat_hresult hns_network_delete(sqlite3 *db, const char *id, int force, json_t *
      * network (the check and this delete are not one transaction) */
     const char *p[] = {cmn_str(net, "ID")};
     int changed;
-    if (hns_begin(db, err) < 0) { json_decref(net); return PLAT_E_FAIL; }
+    if (hns_begin(db, err) < 0) {
+      json_decref(net);
+      return PLAT_E_FAIL;
+    }
     if (hns_exec(db, err,
-        "DELETE FROM networks WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM endpoints WHERE network "
-        "= ?1)", 1, p) < 0) {
+                 "DELETE FROM networks WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM endpoints WHERE "
+                 "network "
+                 "= ?1)",
+                 1, p) < 0) {
       hns_rollback(db);
       json_decref(net);
       return PLAT_E_FAIL;
     }
     changed = sqlite3_changes(db);
-    if (hns_commit(db, err) < 0) { json_decref(net); return PLAT_E_FAIL; }
+    if (hns_commit(db, err) < 0) {
+      json_decref(net);
+      return PLAT_E_FAIL;
+    }
     if (changed != 1) {
-      hr = hns_fail(err, PLAT_E_BUSY,
+      hr = hns_fail(
+          err, PLAT_E_BUSY,
           "network %s (`%s`) gained an endpoint while being deleted: delete its endpoints first, "
           "or delete the network with Force",
-                cmn_str(net, "ID"), cmn_str(net, "Name"));
+          cmn_str(net, "ID"), cmn_str(net, "Name"));
       json_decref(net);
       return hr;
     }

@@ -20,7 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-char *hns_netns_path(const char *container) { return cmn_printf("%s/netns/%s", cmn_runtime_root(), container); }
+char *hns_netns_path(const char *container) {
+  return cmn_printf("%s/netns/%s", cmn_runtime_root(), container);
+}
 
 /* In the child: a new namespace, lo up, bind-mounted onto path.  Exit
  * codes: 1 unshare, 2 lo, 3 the bind mount. */
@@ -40,7 +42,8 @@ static int make_netns(void *arg) {
    * without CAP_NET_RAW (not among the default capabilities) */
   pf = open("/proc/sys/net/ipv4/ping_group_range", O_WRONLY | O_CLOEXEC);
   if (pf >= 0) {
-    if (write(pf, "0 2147483647", 12) < 0) { /* old kernel: ping needs NET_RAW */ }
+    if (write(pf, "0 2147483647", 12) < 0) { /* old kernel: ping needs NET_RAW */
+    }
     close(pf);
   }
   return mount("/proc/self/ns/net", path, "none", MS_BIND, NULL) < 0 ? 3 : 0;
@@ -65,10 +68,10 @@ int hns_netns_create(const char *path, char **err) {
   status = cmn_run_fn(make_netns, (void *)(uintptr_t)path);
   if (status == 0) return 0;
   *err = cmn_printf("cannot create the network namespace `%s` (%s)", path,
-                    status < 0                                        ? strerror(-status)
+                    status < 0                                      ? strerror(-status)
                     : WIFEXITED(status) && WEXITSTATUS(status) == 1 ? "unshare failed"
                     : WIFEXITED(status) && WEXITSTATUS(status) == 2 ? "cannot bring lo up"
-                                                                     : "bind mount failed");
+                                                                    : "bind mount failed");
   unlink(path);
   return -1;
 }
