@@ -30,10 +30,10 @@ static int l_set_option(lua_State *L) {
 }
 
 static const luaL_Reg functions[] = {
-  {"monotime", l_monotime},
-  {"sleep", l_sleep},
-  {"set_option", l_set_option},
-  {NULL, NULL}
+    {"monotime", l_monotime},
+    {"sleep", l_sleep},
+    {"set_option", l_set_option},
+    {NULL, NULL},
 };
 
 void core_open_service(lua_State *L) { luaL_setfuncs(L, functions, 0); }

@@ -36,6 +36,21 @@ local function base_name(path)
 end
 M._base_name = base_name
 
+-- The path separator of layer folders on this platform.
+local SEP = core.platform == "windows" and "\\" or "/"
+M._SEP = SEP
+
+-- The default layer home, `<data root>/layers`: the data root is
+-- HCSSHIM_DATA_ROOT, else the platform's own place for service data
+-- (`/var/lib/hcsshim`, `%ProgramData%\hcsshim`).
+function M._default_home()
+  local root = os.getenv("HCSSHIM_DATA_ROOT")
+  if not root and core.platform == "windows" then
+    root = (os.getenv("ProgramData") or "C:\\ProgramData") .. "\\hcsshim"
+  end
+  return (root or "/var/lib/hcsshim") .. SEP .. "layers"
+end
+
 -- Parent layer paths -> descriptors: on Windows each gets its LayerId,
 -- NameToGuid of the folder's base name, as hcsshim computes it; a failed
 -- NameToGuid is returned as the error (never a zero LayerId).  No
@@ -230,7 +245,9 @@ end
 -- @tparam string id new layer id
 -- @tparam string tar_path path of the tar file
 -- @tparam[opt] table parents parent layer paths, nearest first
--- @treturn integer|nil,hcsshim.error the sum of regular file sizes (bytes)
+-- @treturn integer|nil,hcsshim.error the sum of regular file sizes (bytes);
+-- an image (docker-archive, oci-archive, OCI layout) is refused with
+-- E_INVALIDARG pointing to `hcsshim.image.import`
 function M.import_layer(info, id, tar_path, parents)
   if core.platform ~= "linux" then
     return nil, errors.new({ kind = "hcs", op = "hcsshim::ImportLayer",
@@ -238,6 +255,12 @@ function M.import_layer(info, id, tar_path, parents)
   end
   local d, err = descriptors(parents)
   if not d then return nil, err end
+  local image_kind = type(tar_path) == "string" and require("hcsshim.image_format").detect(tar_path)
+  if image_kind then
+    return nil, errors.hcs("ImportLayer", string.format("id=%s tar=%s", id, tar_path),
+      errors.hresult.E_INVALIDARG, nil, tar_path .. " is a " .. image_kind
+      .. " image, not a layer tar: import it with hcsshim.image.import")
+  end
   return call("ImportLayer", string.format("id=%s tar=%s", id, tar_path), core.import_layer_tar,
     info, id, tar_path, d)
 end

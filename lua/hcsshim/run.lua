@@ -11,29 +11,24 @@ local core = require "hcsshim.core"
 
 local M = {}
 
-local windows = core.platform == "windows"
--- the path separator of layer folders on this platform
-local SEP = windows and "\\" or "/"
-local base_name = layer._base_name
-
--- HCSSHIM_DATA_ROOT, else the platform's own place for service data
-local function data_root()
-  local root = os.getenv("HCSSHIM_DATA_ROOT")
-  if root then return root end
-  if windows then return (os.getenv("ProgramData") or "C:\\ProgramData") .. "\\hcsshim" end
-  return "/var/lib/hcsshim"
-end
+local SEP, base_name = layer._SEP, layer._base_name
 
 -- Every option, before the first layer call: a bad one raises (at the
 -- caller of run) and nothing is made.  Returns the NAT policies of `ports`.
 local function check_options(opts)
   local function bad(msg) error("run: " .. msg, 4) end
-  if not opts.layers and not opts.rootfs then bad("`layers` or `rootfs` is required") end
+  if not opts.layers and not opts.rootfs and not opts.image then
+    bad("`layers`, `rootfs` or `image` is required")
+  end
   if opts.layers ~= nil and type(opts.layers) ~= "table" then
     bad("`layers` must be an array of layer paths")
   end
-  if opts.rootfs == nil and #opts.layers == 0 then bad("`layers` or `rootfs` is required") end
-  if opts.command == nil and opts.args == nil then bad("`command` or `args` is required") end
+  if opts.rootfs == nil and opts.image == nil and #opts.layers == 0 then
+    bad("`layers`, `rootfs` or `image` is required")
+  end
+  if opts.command == nil and opts.args == nil and opts.image == nil then
+    bad("`command` or `args` is required")
+  end
   if opts.network ~= nil and type(opts.network) ~= "table" and type(opts.network) ~= "string" then
     bad("`network` must be a network name or id, or an HNSNetwork table")
   end
@@ -48,11 +43,26 @@ local function check_options(opts)
   return pols
 end
 
--- The parent layers (with the imported rootfs last) and a prepared
--- sandbox over them.  Returns the ContainerConfig's layer fields.
-local function make_layers(opts, id, home, later)
+-- The layers of opts.image (nearest first) and the ProcessConfig its
+-- config gives (`hcsshim.image`); {} and nil without an image.
+local function image_parts(opts)
+  if not opts.image then return {}, nil end
+  local image = require "hcsshim.image"
+  local img, err = image.inspect(opts.image, { home = opts.home })
+  if not img then return nil, err end
+  local pcfg
+  pcfg, err = image.process_config(img, { CommandLine = opts.command, CommandArgs = opts.args })
+  if not pcfg then return nil, err end
+  return image.layers(img), pcfg
+end
+
+-- The parent layers (the image's after opts.layers, the imported rootfs
+-- last) and a prepared sandbox over them.  Returns the ContainerConfig's
+-- layer fields.
+local function make_layers(opts, id, home, later, image_layers)
   local parents = {}
   for i, p in ipairs(opts.layers or {}) do parents[i] = p end
+  for _, p in ipairs(image_layers) do parents[#parents + 1] = p end
   if opts.rootfs then
     local base = id .. "-base"
     local ok, err = layer.import_layer(home, base, opts.rootfs)
@@ -123,11 +133,13 @@ local function start_container(id, cfg, later)
   return c
 end
 
--- The command's process, its stdin written and closed.
-local function start_process(c, opts, later)
+-- The command's process (over the image's defaults), its stdin written
+-- and closed.
+local function start_process(c, opts, later, defaults)
   local pcfg = { CreateStdOutPipe = not opts.detach, CreateStdErrPipe = not opts.detach,
     CreateStdInPipe = opts.stdin ~= nil }
   if opts.args then pcfg.CommandArgs = opts.args else pcfg.CommandLine = opts.command end
+  for k, v in pairs(defaults or {}) do pcfg[k] = v end
   local p, err = c:create_process(pcfg)
   if not p then return nil, err end
   later(function() p:close() end)
@@ -157,6 +169,10 @@ end
 -- @tparam table opts
 --  * `layers`: array of read-only layer paths, nearest first; or
 --    `rootfs`: a root filesystem tar imported as a temporary base layer
+--  * `image`: an image name, id or record (`hcsshim.image`): its layers
+--    go under `layers`, and its config gives the process its defaults
+--    (Entrypoint + Cmd, Env, WorkingDir, User); `command` or `args`, when
+--    given, replace Entrypoint + Cmd
 --  * `home`: layer home (default `<data root>/layers`; the data root is
 --    HCSSHIM_DATA_ROOT, else `/var/lib/hcsshim` on Linux and
 --    `%ProgramData%\hcsshim` on Windows)
@@ -194,7 +210,7 @@ end
 function M.run(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'run' (table expected)", 2) end
   local id = opts.id or guid.new_guid()
-  local home = opts.home or (data_root() .. SEP .. "layers")
+  local home = opts.home or layer._default_home()
   local undo = {}
   local function later(f) undo[#undo + 1] = f end
   local function unwind()
@@ -204,7 +220,9 @@ function M.run(opts)
   local function fail(err) unwind() return nil, err end
 
   local pols = check_options(opts)
-  local cfg, err = make_layers(opts, id, home, later)
+  local image_layers, pdefaults = image_parts(opts)
+  if not image_layers then return nil, pdefaults end
+  local cfg, err = make_layers(opts, id, home, later, image_layers)
   if not cfg then return fail(err) end
   for k, v in pairs(opts.config or {}) do cfg[k] = v end
   local ep
@@ -216,7 +234,7 @@ function M.run(opts)
   local c
   c, err = start_container(id, cfg, later)
   if not c then return fail(err) end
-  local p, stdout, stderr = start_process(c, opts, later)
+  local p, stdout, stderr = start_process(c, opts, later, pdefaults)
   if not p then return fail(stdout) end
   if opts.detach then
     local h = { id = id, container = c, process = p, endpoint = ep }

@@ -57,7 +57,8 @@ function M.busybox_tar()
   M.must(("echo busybox-test > %s/etc/os-release && chown 1000:1000 %s/home/app && chmod 1777 %s/tmp")
     :format(root, root, root))
   M._busybox_tar = d .. "/busybox.tar"
-  M.must(("tar --numeric-owner -C %s -cf %s ."):format(root, M._busybox_tar))
+  -- the same bytes every run: images built from it are cached by content
+  M.must(("tar --numeric-owner --sort=name --mtime=@0 -C %s -cf %s ."):format(root, M._busybox_tar))
   M.must("rm -rf " .. root)
   return M._busybox_tar
 end

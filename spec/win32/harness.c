@@ -66,8 +66,9 @@ static DWORD WINAPI preparer(void *arg) {
   lua_State *L = luaL_newstate();
   (void)arg;
   luaL_openlibs(L);
-  run(L, "local core = require 'hcsshim.core'\n"
-         "for _ = 1, 40 do core.prepare_layer({ Flavour = 1, HomeDir = 'C:\\\\h' }, 'p', {}) end\n");
+  run(L,
+      "local core = require 'hcsshim.core'\n"
+      "for _ = 1, 40 do core.prepare_layer({ Flavour = 1, HomeDir = 'C:\\\\h' }, 'p', {}) end\n");
   lua_close(L);
   return 0;
 }

@@ -26,12 +26,14 @@ plat_hresult plat_EnableProcessPrivileges(const char *const *names, size_t count
     tp->Privileges[i].Attributes = SE_PRIVILEGE_ENABLED;
     free(w);
   }
-  if (hr >= 0 && !OpenProcessToken(GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY, &tok)) {
+  if (hr >= 0 &&
+      !OpenProcessToken(GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY, &tok)) {
     hr = (plat_hresult)HRESULT_FROM_WIN32(GetLastError());
     w32_set_error_hr(hr);
   } else if (hr >= 0) {
     /* succeeds with ERROR_NOT_ALL_ASSIGNED when the token lacks one */
-    if (!AdjustTokenPrivileges(tok, FALSE, tp, 0, NULL, NULL) || GetLastError() == ERROR_NOT_ALL_ASSIGNED) {
+    if (!AdjustTokenPrivileges(tok, FALSE, tp, 0, NULL, NULL) ||
+        GetLastError() == ERROR_NOT_ALL_ASSIGNED) {
       hr = (plat_hresult)HRESULT_FROM_WIN32(GetLastError());
       w32_set_error_hr(hr);
     } else {

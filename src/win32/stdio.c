@@ -20,8 +20,8 @@
 #define RBUF 65536
 
 typedef struct wfile {
-  HANDLE h;      /* NULL once closed */
-  HANDLE ev;     /* the OVERLAPPED event */
+  HANDLE h;  /* NULL once closed */
+  HANDLE ev; /* the OVERLAPPED event */
   int writable;
   int eof;
   size_t rpos, rlen;
@@ -38,7 +38,8 @@ static wfile *check_file(lua_State *L) {
 static int io_fail(lua_State *L, DWORD code) {
   char msg[256];
   WCHAR w[200];
-  DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code, 0, w, 200, NULL);
+  DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code,
+                           0, w, 200, NULL);
   while (n > 0 && (w[n - 1] == L'\r' || w[n - 1] == L'\n' || w[n - 1] == L' ')) n--;
   w[n] = 0;
   if (n == 0 || WideCharToMultiByte(CP_UTF8, 0, w, -1, msg, (int)sizeof msg, NULL, NULL) == 0)
@@ -175,7 +176,8 @@ static int f_write(lua_State *L) {
     size_t len;
     const char *s = luaL_checklstring(L, i, &len);
     while (len > 0) {
-      DWORD put, e = transfer(f, (void *)(uintptr_t)s, len > 0x40000000u ? 0x40000000u : (DWORD)len, &put);
+      DWORD put,
+          e = transfer(f, (void *)(uintptr_t)s, len > 0x40000000u ? 0x40000000u : (DWORD)len, &put);
       if (e) return io_fail(L, e);
       s += put;
       len -= put;
@@ -192,7 +194,8 @@ static int lines_next(lua_State *L) {
   lua_settop(L, 0);
   for (i = 1; i <= n; i++) lua_pushvalue(L, lua_upvalueindex(2 + i));
   r = read_formats(L, f, 1, n);
-  if (r == 3 && lua_isnil(L, -3) && lua_type(L, -1) == LUA_TNUMBER) return luaL_error(L, "%s", lua_tostring(L, -2));
+  if (r == 3 && lua_isnil(L, -3) && lua_type(L, -1) == LUA_TNUMBER)
+    return luaL_error(L, "%s", lua_tostring(L, -2));
   return r;
 }
 
@@ -254,13 +257,11 @@ static int f_tostring(lua_State *L) {
 }
 
 static void metatable(lua_State *L) {
-  static const luaL_Reg methods[] = {
-    {"read", f_read}, {"write", f_write}, {"lines", f_lines}, {"close", f_close},
-    {"flush", f_flush}, {"setvbuf", f_setvbuf}, {"seek", f_seek}, {NULL, NULL}
-  };
+  static const luaL_Reg methods[] = {{"read", f_read},   {"write", f_write}, {"lines", f_lines},
+                                     {"close", f_close}, {"flush", f_flush}, {"setvbuf", f_setvbuf},
+                                     {"seek", f_seek},   {NULL, NULL}};
   static const luaL_Reg metamethods[] = {
-    {"__gc", f_gc}, {"__close", f_gc}, {"__tostring", f_tostring}, {NULL, NULL}
-  };
+      {"__gc", f_gc}, {"__close", f_gc}, {"__tostring", f_tostring}, {NULL, NULL}};
   if (!luaL_newmetatable(L, STDIO_MT)) return;
   luaL_setfuncs(L, metamethods, 0);
   luaL_newlib(L, methods);
