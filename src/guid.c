@@ -1,5 +1,4 @@
 /* The module's GUID functions: parse, format, random GUIDs, NameToGuid. */
-#include <string.h>
 
 #include "bind.h"
 #include "guidtext.h"
@@ -16,7 +15,7 @@ static int l_parse(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   uint8_t g[16];
-  if (strlen(s) != len || guid_parse(s, g) != 0) {
+  if (bind_has_nul(s, len) || guid_parse(s, g) != 0) {
     lua_pushnil(L);
     lua_pushfstring(L, "invalid GUID \"%s\"", s);
     return 2;
