@@ -18,6 +18,8 @@ compute service built on crun, catatonit, overlayfs and libarchive.
 dependencies = {
   "lua >= 5.4, < 5.5",
   "lua-cjson >= 2.1.0",
+  "luafilesystem >= 1.8.0",
+  "argparse >= 0.7.0",
 }
 external_dependencies = {
   platforms = {
@@ -52,8 +54,8 @@ build = {
       modules = {
         ["hcsshim.core"] = {
           sources = {
-            "src/bind.c", "src/constants.c", "src/core.c", "src/guid.c", "src/handle.c", "src/hns.c",
-            "src/json.c", "src/layer.c",
+            "src/bind.c", "src/constants.c", "src/core.c", "src/digest.c", "src/guid.c", "src/handle.c", "src/hns.c",
+            "src/json.c", "src/layer.c", "src/pipe.c",
             "src/process.c", "src/queue.c", "src/service.c", "src/system.c", "src/wclayer.c",
             "src/win32/dll.c", "src/win32/hns.c", "src/win32/layer.c", "src/win32/plat.c",
             "src/win32/process.c", "src/win32/system.c", "src/win32/utf.c",

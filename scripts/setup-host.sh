@@ -8,7 +8,8 @@ set -eu
 PKGS="build-essential pkg-config lua5.4 liblua5.4-dev lua-cjson lua-busted
 crun catatonit busybox-static libarchive-dev libarchive-tools debootstrap
 iproute2 iptables containernetworking-plugins jq curl util-linux valgrind
-luarocks libjansson-dev libssl-dev attr libsqlite3-dev sqlite3 procps"
+luarocks libjansson-dev libssl-dev attr libsqlite3-dev sqlite3 procps
+lua-filesystem lua-argparse lua-cqueues lua-luv lua-ldoc"
 
 missing=""
 for p in $PKGS; do

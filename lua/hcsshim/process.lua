@@ -118,6 +118,15 @@ function M:wait(timeout)
   return nil, e
 end
 
+--- Whether the process is still running, without an error for "no":
+-- a `wait(0)` that reads the answer (never raises on a live handle).
+-- For an event loop: poll `pollfd()`, then ask this.
+-- @treturn boolean false once the process exited (or its system did)
+function M:is_running()
+  local ok, reason = self:_wait(N.PROCESS_EXITED, 0)
+  return not ok and reason == "timeout"
+end
+
 --- Process properties (HcsGetProcessProperties): `{ProcessId, Exited,
 -- ExitCode, LastWaitResult}` (Linux adds `Signal` for a death by signal).
 -- @treturn table|nil,hcsshim.error

@@ -205,6 +205,15 @@ function S:wait(timeout)
   return nil, wait_error(self, timeout and "WaitTimeout" or "Wait", reason, status)
 end
 
+--- Whether the system has not exited yet (created, running or paused),
+-- without an error for "no": a `wait(0)` that reads the answer.  For an
+-- event loop: poll `pollfd()`, then ask this.
+-- @treturn boolean false once the system exited (SystemExited)
+function S:is_running()
+  local ok, reason = self:_wait(N.SYSTEM_EXITED, 0)
+  return not ok and reason == "timeout"
+end
+
 --- Query properties (HcsGetComputeSystemProperties).
 -- @tparam[opt] table query an array of property types ({"Statistics"}) or
 -- a `{PropertyTypes = {...}}` table
