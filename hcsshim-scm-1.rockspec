@@ -40,10 +40,14 @@ build = {
     LUA_INCDIR = "$(LUA_INCDIR)",
     LUA = "$(LUA)",
   },
-  install_target = "install",
+  install_target = "install-lib",
   install_variables = {
     LIBDIR = "$(LIBDIR)",
     LUADIR = "$(LUADIR)",
+  },
+  -- the `hcsshim` command (LuaRocks wraps it with the tree's paths)
+  install = {
+    bin = { hcsshim = "bin/hcsshim" },
   },
   platforms = {
     -- Windows (MSVC or mingw): the same shared sources plus src/win32/,
@@ -77,6 +81,15 @@ build = {
         ["hcsshim.schema"] = "lua/hcsshim/schema.lua",
         ["hcsshim.service"] = "lua/hcsshim/service.lua",
         ["hcsshim.system"] = "lua/hcsshim/system.lua",
+        ["hcsshim.stdio"] = "lua/hcsshim/stdio.lua",
+        ["hcsshim.prune"] = "lua/hcsshim/prune.lua",
+        ["hcsshim.cli"] = "lua/hcsshim/cli/init.lua",
+        ["hcsshim.cli.out"] = "lua/hcsshim/cli/out.lua",
+        ["hcsshim.cli.progress"] = "lua/hcsshim/cli/progress.lua",
+        ["hcsshim.cli.containers"] = "lua/hcsshim/cli/containers.lua",
+        ["hcsshim.cli.run"] = "lua/hcsshim/cli/run.lua",
+        ["hcsshim.cli.net"] = "lua/hcsshim/cli/net.lua",
+        ["hcsshim.cli.layers"] = "lua/hcsshim/cli/layers.lua",
       },
     },
   },

@@ -85,9 +85,14 @@ local function check_options(opts)
   return pols
 end
 
--- The read-only layer of a rootfs tar, imported once and then reused for
--- the same content: its id is the tar's sha256 digest.  A layer in use by
--- a container cannot be destroyed, and `hcsshim.prune` removes unused ones.
+--- The read-only layer of a rootfs tar, imported once and then reused for
+-- the same content: its id is `rootfs-<sha256 of the file>`.  A layer in
+-- use by a container cannot be destroyed; `hcsshim.prune` removes unused
+-- ones.  Two first runs of one tar at the same moment may both import;
+-- one wins and the other reuses its layer.
+-- @tparam table|string home DriverInfo or layer home
+-- @tparam string tar path of the root filesystem tar
+-- @treturn string|nil,hcsshim.error the layer id
 function M.rootfs_layer(home, tar)
   local digest, err = core.sha256_file(tar)
   if not digest then
@@ -246,6 +251,30 @@ local function collect(p, stdout, stderr, opts, fail, unwind)
   return { exit_code = code, signal = sig, stdout = texts[1], stderr = texts[2] }
 end
 
+--- Remove what a detached run made for compute system `id`, once its
+-- handle is gone (another process, the `hcsshim` command): the compute
+-- system (terminated), its sandbox layer `<id>-sandbox` and its endpoints
+-- (named `id`).  Parts already gone are skipped.
+-- @tparam string id compute system id
+-- @tparam[opt] table opts `home` = layer home (default `<data root>/layers`)
+-- @treturn true|nil,hcsshim.error the first failure
+function M.remove(id, opts)
+  local home = opts and opts.home or (data_root() .. "/layers")
+  local c = system.open_container(id)
+  if c then release(c, id) end
+  local ok, err = remove_sandbox(home, id .. M.SANDBOX_SUFFIX)
+  local eps = hns.list_endpoints() or {}
+  for _, ep in ipairs(eps) do
+    if ep.Name == id then
+      local dok, derr = hns.delete_endpoint(ep.ID)
+      if not dok and ok then ok, err = nil, derr end
+    end
+  end
+  if not ok then return nil, err end
+  return true
+end
+
+
 --- Run a command in a new container.
 -- @tparam table opts
 --  * `layers`: array of read-only layer paths, nearest first; or
@@ -286,29 +315,6 @@ end
 -- `{id, container, process, endpoint}` whose `stop()` terminates the
 -- container and removes everything.  On failure nil and an error, with
 -- whatever was made already removed.
---- Remove what a detached run made for compute system `id`, once its
--- handle is gone (another process, the `hcsshim` command): the compute
--- system (terminated), its sandbox layer `<id>-sandbox` and its endpoints
--- (named `id`).  Parts already gone are skipped.
--- @tparam string id compute system id
--- @tparam[opt] table opts `home` = layer home (default `<data root>/layers`)
--- @treturn true|nil,hcsshim.error the first failure
-function M.remove(id, opts)
-  local home = opts and opts.home or (data_root() .. "/layers")
-  local c = system.open_container(id)
-  if c then release(c, id) end
-  local ok, err = remove_sandbox(home, id .. M.SANDBOX_SUFFIX)
-  local eps = hns.list_endpoints() or {}
-  for _, ep in ipairs(eps) do
-    if ep.Name == id then
-      local dok, derr = hns.delete_endpoint(ep.ID)
-      if not dok and ok then ok, err = nil, derr end
-    end
-  end
-  if not ok then return nil, err end
-  return true
-end
-
 function M.run(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'run' (table expected)", 2) end
   local id = opts.id or guid.new_guid()
