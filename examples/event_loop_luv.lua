@@ -17,22 +17,26 @@ local function drive(name, box, script)
   local p = assert(box.container:create_process{ CommandArgs = { "sh", "-c", script },
     CreateStdOutPipe = true })
   local _, stdout = p:stdio()
-  local parts, out_done = {}, false
-  local function finish()
-    if out_done and not p:is_running() and not results[name] then
-      results[name] = { output = table.concat(parts), exit_code = p:exit_code() }
-      p:close()
-    end
-  end
+  local parts = {}
   local out = uv.new_poll(hcsshim.stdio.fileno(stdout))
-  out:start("r", function()
+  local exit = uv.new_poll(p:pollfd())
+  local out_done, exited = false, false
+  -- both seen: the result, then the poll handles go before the fds they watch
+  local function finish()
+    if not (out_done and exited) then return end
+    results[name] = { output = table.concat(parts), exit_code = p:exit_code() }
+    out:close()
+    exit:close()
+    p:close()
+    stdout:close()
+  end
+  out:start("r", function()                      -- output as it arrives
     local chunk = hcsshim.stdio.read_ready({ stdout }, 0)[1]
     if chunk then parts[#parts + 1] = chunk io.write(name, ": ", chunk) return end
-    if chunk == false then out:stop() out:close() out_done = true finish() end
+    if chunk == false then out:stop() out_done = true finish() end
   end)
-  local exit = uv.new_poll(p:pollfd())
-  exit:start("r", function()
-    if not p:is_running() then exit:stop() exit:close() finish() end
+  exit:start("r", function()                     -- a notification: exited?
+    if not p:is_running() then exit:stop() exited = true finish() end
   end)
 end
 
