@@ -27,6 +27,15 @@ local function each(ids, f)
   return results, failed and out.TOOL or 0
 end
 
+-- `each` for commands that act on systems and print each id they did.
+local function act_on(ids, f)
+  local _, code = each(ids, function(id)
+    f(id)
+    io.stdout:write(id, "\n")
+  end)
+  return code
+end
+
 function M.ps(a)
   local list = out.check(hcsshim.get_containers({}))
   local shown = {}
@@ -145,29 +154,25 @@ local function marked_rm(c)
 end
 
 function M.stop(a)
-  local _, code = each(a.id, function(id)
+  return act_on(a.id, function(id)
     local c <close> = open(id)
     local rm = marked_rm(c)
     out.check(c:shutdown())
     if not c:wait(a.time) then out.check(c:terminate()) out.check(c:wait(30)) end
     c:close()
     if rm then out.check(hcsshim.remove_run(id, { home = a.home })) end
-    io.stdout:write(id, "\n")
   end)
-  return code
 end
 
 function M.kill(a)
-  local _, code = each(a.id, function(id)
+  return act_on(a.id, function(id)
     local c <close> = open(id)
     out.check(c:terminate())
-    io.stdout:write(id, "\n")
   end)
-  return code
 end
 
 function M.rm(a)
-  local _, code = each(a.id, function(id)
+  return act_on(a.id, function(id)
     local c = hcsshim.open_container(id)
     if not c and not hcsshim.layer_exists(M.home(a), id .. "-sandbox") then
       out.fail("no such container: " .. id)
@@ -178,9 +183,7 @@ function M.rm(a)
       if running and not a.force then out.fail(id .. " is running: stop it first or use --force") end
     end
     out.check(hcsshim.remove_run(id, { home = a.home }))
-    io.stdout:write(id, "\n")
   end)
-  return code
 end
 
 return M
