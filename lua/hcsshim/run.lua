@@ -164,8 +164,7 @@ local function make_endpoint(opts, id, pols, later)
   if type(opts.network) == "table" then
     net, err = network.provision(opts.network)
   else
-    net, err = hns.get_network_by_name(opts.network)
-    if not net then net, err = hns.get_network(opts.network) end
+    net, err = network.find(opts.network)
   end
   if not net then return nil, err end
   local ep

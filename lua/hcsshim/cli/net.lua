@@ -7,9 +7,8 @@ local out = require "hcsshim.cli.out"
 local hns = hcsshim.hns
 local M = {}
 
--- A network by name, else by id.
 local function find_network(key)
-  return hns.get_network_by_name(key) or out.check(hns.get_network(key))
+  return out.check(hcsshim.network.find(key))
 end
 
 local function subnets(list)
