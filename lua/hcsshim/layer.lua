@@ -10,7 +10,8 @@
 -- sandbox (scratch) layer holds overlay `upper/` and `work/` and is
 -- mounted on `<HomeDir>/<id>/mount` by `prepare_layer`.
 -- Failures return `nil, err` with hcsshim's HcsError text
--- ("hcsshim::ActivateLayer failed in Win32: ... id=x flavour=1").
+-- ("hcsshim::ActivateLayer failed in Win32: ... id=x flavour=1"; on Linux
+-- "failed in the Linux host compute service: ...").
 --
 -- Windows only (ErrNotSupported on Linux, `hcsshim.is_not_supported(err)`):
 -- layer copy, the legacy export/import folder, base and utility-VM image
