@@ -29,6 +29,11 @@ local function invalid(op, msg)
   return errors.new({ kind = "hns", op = op, hresult = E_INVALIDARG, message = msg })
 end
 
+-- A name already taken: ERROR_ALREADY_EXISTS, as a second create of one id.
+local function exists(op, msg)
+  return errors.new({ kind = "hns", op = op, hresult = errors.hresult.E_ALREADY_EXISTS, message = msg })
+end
+
 --- The raw call (HNSCall): method, path and request as HNS takes them.
 -- @tparam string method "GET", "POST" or "DELETE"
 -- @tparam string path "/networks/", "/networks/<id>", "/endpoints/", "/endpoints/<id>"
@@ -249,7 +254,7 @@ function M.create_network(net)
   local name = json.get(net, "Name")
   if type(name) == "string" and name ~= "" then
     local dup = M.get_network_by_name(name)
-    if dup then return nil, invalid("CreateNetwork", ("a network named '%s' already exists (%s)"):format(name, dup.ID)) end
+    if dup then return nil, exists("CreateNetwork", ("a network named '%s' already exists (%s)"):format(name, dup.ID)) end
   end
   local out
   out, err = M.hns_call("POST", "/networks/", text)
@@ -318,7 +323,7 @@ function M.create_endpoint(ep)
   local name = json.get(ep, "Name")
   if type(name) == "string" and name ~= "" then
     local dup = M.get_endpoint_by_name(name)
-    if dup then return nil, invalid("CreateEndpoint", ("an endpoint named '%s' already exists (%s)"):format(name, dup.ID)) end
+    if dup then return nil, exists("CreateEndpoint", ("an endpoint named '%s' already exists (%s)"):format(name, dup.ID)) end
   end
   local out
   out, err = M.hns_call("POST", "/endpoints/", text)

@@ -68,7 +68,7 @@ function M.provision(net)
     created, err = hns.create_network(net)
     if created then return created, true end
     -- lost a race to another provisioner: read its network
-    if not tostring(err):find("already exists", 1, true) then return nil, err end
+    if not err or err.hresult ~= E_ALREADY_EXISTS then return nil, err end
   end
   return nil, errors.new({ kind = "hns", op = "Provision", message = "network '" .. name .. "' kept changing" })
 end
