@@ -83,6 +83,10 @@ describe("the hcsshim command", function()
     assert.equal(125, code)
     _, _, code = hcs("stop no-such-container-" .. env.unique())
     assert.equal(125, code)
+    local err2
+    _, err2, code = hcs(("run --network no-such-net --rootfs %s true"):format(tar))
+    assert.equal(125, code)
+    assert.matches('Network name "no-such-net" not found', err2, 1, true)
   end)
 
   it("drives a detached container on a network: run -d, ps, exec, stop", function()
