@@ -36,6 +36,9 @@ local function act_on(ids, f)
   return code
 end
 
+--- `hcsshim ps`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.ps(a)
   local list = out.check(hcsshim.get_containers({}))
   local shown = {}
@@ -50,6 +53,9 @@ function M.ps(a)
   return 0
 end
 
+--- `hcsshim inspect`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.inspect(a)
   local docs, code = each(a.id, function(id)
     local c <close> = open(id)
@@ -66,6 +72,9 @@ local function stats_row(id, s)
     ("%.0f s"):format((get(s, "Uptime100ns") or 0) / 1e7) }
 end
 
+--- `hcsshim stats`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.stats(a)
   local docs, code = each(a.id, function(id)
     local c <close> = open(id)
@@ -80,6 +89,9 @@ function M.stats(a)
   return code
 end
 
+--- `hcsshim top`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.top(a)
   local c <close> = open(a.id)
   local list = out.check(c:process_list())
@@ -129,6 +141,9 @@ function M.process_fields(a, cfg)
   return cfg
 end
 
+--- `hcsshim exec`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.exec(a)
   local c <close> = open(a.id)
   local cfg = M.process_fields(a, { CommandArgs = a.command, CreateStdOutPipe = true,
@@ -153,6 +168,9 @@ local function marked_rm(c)
   return props and (get(props, "Owner") or ""):find(";rm", 1, true) ~= nil
 end
 
+--- `hcsshim stop`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.stop(a)
   return act_on(a.id, function(id)
     local c <close> = open(id)
@@ -164,6 +182,9 @@ function M.stop(a)
   end)
 end
 
+--- `hcsshim kill`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.kill(a)
   return act_on(a.id, function(id)
     local c <close> = open(id)
@@ -171,6 +192,9 @@ function M.kill(a)
   end)
 end
 
+--- `hcsshim rm`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.rm(a)
   return act_on(a.id, function(id)
     local c = hcsshim.open_container(id)

@@ -16,6 +16,9 @@ local function file_size(path)
   return n
 end
 
+--- `hcsshim layer ls`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.layer_ls(a)
   local ids = out.check(hcsshim.list_layers(home(a)))
   local docs = {}
@@ -30,6 +33,9 @@ end
 
 -- The import is one call into the layer service, so progress is reported
 -- per stage: started (0 of the tar's size) and done.
+--- `hcsshim layer import`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.layer_import(a)
   local total = file_size(a.tar)
   local bar = progress.new("layer import " .. a.id, total)
@@ -41,6 +47,9 @@ function M.layer_import(a)
   return 0
 end
 
+--- `hcsshim layer export`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.layer_export(a)
   local bar = progress.new("layer export " .. a.id, 0)
   bar.update(0)
@@ -50,6 +59,9 @@ function M.layer_export(a)
   return 0
 end
 
+--- `hcsshim layer rm`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.layer_rm(a)
   for _, id in ipairs(a.id) do
     out.check(hcsshim.destroy_layer(home(a), id))
@@ -65,6 +77,9 @@ local function image_module()
   return image
 end
 
+--- `hcsshim image import`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.image_import(a)
   local image = image_module()
   local bar = progress.new("image import " .. a.archive, file_size(a.archive))
@@ -75,6 +90,9 @@ function M.image_import(a)
   return 0
 end
 
+--- `hcsshim image ls`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.image_ls(a)
   local list = out.check(image_module().list({ home = a.home }))
   out.emit_list(a, list, function(imgs)
@@ -88,6 +106,9 @@ function M.image_ls(a)
   return 0
 end
 
+--- `hcsshim image rm`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.image_rm(a)
   local image = image_module()
   for _, name in ipairs(a.image) do
@@ -97,6 +118,9 @@ function M.image_rm(a)
   return 0
 end
 
+--- `hcsshim prune`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.prune(a)
   local r = out.check(hcsshim.prune({ home = a.home }))
   for _, kind in ipairs({ "Containers", "Layers", "Endpoints" }) do r[kind] = hcsshim.json.array(r[kind]) end

@@ -17,6 +17,9 @@ local function subnets(list)
   return table.concat(t, ",")
 end
 
+--- `hcsshim network ls`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.network_ls(a)
   local list = out.check(hns.list_networks())
   out.emit_list(a, list, function(nets)
@@ -27,6 +30,9 @@ function M.network_ls(a)
   return 0
 end
 
+--- `hcsshim network create`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.network_create(a)
   local net = { Name = a.name, Type = a.type }
   if a.subnet then net.Subnets = { { AddressPrefix = a.subnet, GatewayAddress = a.gateway } } end
@@ -36,6 +42,9 @@ function M.network_create(a)
   return 0
 end
 
+--- `hcsshim network inspect`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.network_inspect(a)
   local docs = {}
   for i, key in ipairs(a.network) do docs[i] = find_network(key) end
@@ -43,6 +52,9 @@ function M.network_inspect(a)
   return 0
 end
 
+--- `hcsshim network rm`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.network_rm(a)
   for _, key in ipairs(a.network) do
     local n = find_network(key)
@@ -52,6 +64,9 @@ function M.network_rm(a)
   return 0
 end
 
+--- `hcsshim endpoint ls`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.endpoint_ls(a)
   local list = out.check(hns.list_endpoints())
   out.emit_list(a, list, function(eps)
@@ -64,6 +79,9 @@ function M.endpoint_ls(a)
   return 0
 end
 
+--- `hcsshim endpoint rm`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.endpoint_rm(a)
   for _, id in ipairs(a.endpoint) do
     local ep = hns.get_endpoint_by_name(id) or out.check(hns.get_endpoint(id))

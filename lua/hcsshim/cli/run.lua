@@ -31,6 +31,9 @@ local function failure_code(err)
   return out.TOOL
 end
 
+--- `hcsshim run`.
+-- @tparam table a parsed arguments
+-- @treturn integer exit code
 function M.run(a)
   local opts = options(a)
   if not a.detach and not a.json then
