@@ -71,6 +71,10 @@ function M.prune(opts) return require("hcsshim.prune").prune(opts) end
 -- @return as `hcsshim.run.remove`
 function M.remove_run(id, opts) return require("hcsshim.run").remove(id, opts) end
 
+--- The default layer home of the workflows (see `hcsshim.run.default_home`).
+-- @treturn string
+function M.default_layer_home() return require("hcsshim.run").default_home() end
+
 --- Run a command in a new container (see `hcsshim.run.run`).
 -- @tparam table opts
 -- @return as `hcsshim.run.run`

@@ -12,10 +12,6 @@ local run = require "hcsshim.run"
 
 local M = {}
 
-local function default_home()
-  return (os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hcsshim") .. "/layers"
-end
-
 local function ours(props)
   return (json.get(props, "Owner") or ""):sub(1, #run.OWNER) == run.OWNER
 end
@@ -62,7 +58,7 @@ end
 -- @treturn table|nil,hcsshim.error `{Containers = {ids}, Layers = {ids},
 -- Endpoints = {ids}}`: what was removed
 function M.prune(opts)
-  local home = opts and opts.home or default_home()
+  local home = opts and opts.home or run.default_home()
   local r = { Containers = {}, Layers = {}, Endpoints = {} }
   local ok, err = prune_systems(home, r.Containers)
   if not ok then return nil, err end

@@ -12,7 +12,13 @@ local core = require "hcsshim.core"
 
 local M = {}
 
-local function data_root() return os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hcsshim" end
+--- The layer home of `run{}`, `remove`, `prune` and the command when
+-- none is given: `<data root>/layers` (`HCSSHIM_DATA_ROOT`, default
+-- /var/lib/hcsshim).
+-- @treturn string
+function M.default_home()
+  return (os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hcsshim") .. "/layers"
+end
 
 -- The options run{} knows; any other key is refused (a typo must not be
 -- silently ignored).
@@ -258,7 +264,7 @@ end
 -- @tparam[opt] table opts `home` = layer home (default `<data root>/layers`)
 -- @treturn true|nil,hcsshim.error the first failure
 function M.remove(id, opts)
-  local home = opts and opts.home or (data_root() .. "/layers")
+  local home = opts and opts.home or M.default_home()
   local c = system.open_container(id)
   if c then release(c, id) end
   local ok, err = remove_sandbox(home, id .. M.SANDBOX_SUFFIX)
@@ -317,7 +323,7 @@ end
 function M.run(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'run' (table expected)", 2) end
   local id = opts.id or guid.new_guid()
-  local home = opts.home or (data_root() .. "/layers")
+  local home = opts.home or M.default_home()
   local undo = {}
   local function later(f) undo[#undo + 1] = f end
   local function unwind()

@@ -159,7 +159,7 @@ end
 
 --- The layer home of the command (`--home`, else `<data root>/layers`).
 function M.home(a)
-  return a.home or ((os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hcsshim") .. "/layers")
+  return a.home or hcsshim.default_layer_home()
 end
 
 -- Whether the system was started by `hcsshim run --rm`.
