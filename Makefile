@@ -22,21 +22,38 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 ALL_CFLAGS = $(CFLAGS) -fPIC -std=c11 -D_GNU_SOURCE $(WARN) -I$(LUA_INCDIR) -Isrc
 LINUX_LIBS = -ljansson -larchive -lcrypto -lpthread -lsqlite3
 
-CORE_SRC  = $(wildcard src/*.c) $(wildcard src/linux/*.c)
-MON_SRC   = $(wildcard src/linux/*.c) $(wildcard src/linux/monitor/*.c)
+# src/linux has rooms (see src/linux/README.md): the entry files at its top
+# level, then compute/, network/, layers/ and common/; monitor/, helper/
+# and extract/ are programs.
+ROOMS     = common compute network layers
+LIB_SRC   = $(foreach r,$(ROOMS),$(wildcard src/linux/$(r)/*.c))
+CORE_SRC  = $(wildcard src/*.c) $(wildcard src/linux/*.c) $(LIB_SRC)
 CORE_OBJ  = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
-MON_OBJ   = $(MON_SRC:%.c=$(BUILD)/obj/%.o)
-HEADERS   = $(wildcard src/*.h) $(wildcard src/linux/*.h) $(wildcard src/linux/monitor/*.h)
+LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# the monitor links libc only: common/ as an archive, minus its JSON file
+CMN_OBJ   = $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %/json.c,$(wildcard src/linux/common/*.c)))
+CMN_LIB   = $(BUILD)/obj/libcommon.a
+MON_OBJ   = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/linux/monitor/*.c))
+HELPER_OBJ = $(BUILD)/obj/src/linux/helper/main.o
+EXTRACT_OBJ = $(BUILD)/obj/src/linux/extract/main.o
+LAYER_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/linux/layers/*.c) $(wildcard src/linux/common/*.c))
+HEADERS   = $(wildcard src/*.h src/linux/*.h src/linux/*/*.h)
 
 CORE_SO   = $(BUILD)/hcsshim/core.so
 MONITOR   = $(BUILD)/hcsshim/monitor
+HELPER    = $(BUILD)/hcsshim/helper
+EXTRACT   = $(BUILD)/hcsshim/extract
+
+# `make test WIN32_TESTS=0` leaves out the Wine suite (the test VM does)
+WIN32_TESTS ?= 1
 
 RUN_ENV = LUA_PATH="./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;" \
           LUA_CPATH="./$(BUILD)/?.so;;"
 
-.PHONY: all setup demo test test-lua test-leaks bench clean install install-lib install-bin doc sanitize valgrind test-unit
+.PHONY: all setup demo test test-lua test-leaks test-vm rock bench clean install install-lib install-bin \
+        doc sanitize valgrind test-unit check-rooms
 
-all: $(CORE_SO) $(MONITOR)
+all: $(CORE_SO) $(MONITOR) $(HELPER) $(EXTRACT)
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -46,9 +63,24 @@ $(CORE_SO): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(CORE_OBJ) $(LINUX_LIBS)
 
-$(MONITOR): $(MON_OBJ)
+$(CMN_LIB): $(CMN_OBJ)
+	rm -f $@ && $(AR) rcs $@ $(CMN_OBJ)
+
+$(MONITOR): $(MON_OBJ) $(CMN_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(MON_OBJ) $(LINUX_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(MON_OBJ) $(CMN_LIB)
+
+$(HELPER): $(HELPER_OBJ) $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(HELPER_OBJ) $(LIB_OBJ) $(LINUX_LIBS)
+
+$(EXTRACT): $(EXTRACT_OBJ) $(LAYER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(EXTRACT_OBJ) $(LAYER_OBJ) $(LINUX_LIBS)
+
+# include and cycle rules between the rooms of src/
+check-rooms:
+	@$(LUA) scripts/check-rooms.lua src
 
 setup:
 	@sh scripts/setup-host.sh
@@ -56,10 +88,23 @@ setup:
 demo: setup
 	@$(MAKE) --no-print-directory all
 	$(RUN_ENV) $(LUA) examples/run_container.lua $(ROOTFS)
+	$(RUN_ENV) $(LUA) examples/run_image.lua
 
 test: setup
 	@$(MAKE) --no-print-directory all $(BUILD)/hcs_linux_test $(BUILD)/spec/layer_test
-	BUILD=$(BUILD) HCSSHIM_WIN32_TESTS=1 $(RUN_ENV) sh scripts/run-tests.sh $(LUA)
+	BUILD=$(BUILD) HCSSHIM_WIN32_TESTS=$(WIN32_TESTS) $(RUN_ENV) sh scripts/run-tests.sh $(LUA)
+
+# The suite, the demo, a systemd stop scenario and the README's LuaRocks
+# commands inside a Debian 12 VM (systemd, cgroup v2) under QEMU, TCG when
+# there is no KVM.  The image is built once and cached in
+# /var/cache/hcsshim/vm (scripts/vm/build-image.sh); VM_TIMEOUT bounds a run.
+test-vm:
+	@sh scripts/vm/run.sh
+
+# LuaRocks on Debian 12: `luarocks make` for Lua 5.4 with Debian's lua-cjson
+# package declared as the lua-cjson rock (works offline)
+rock:
+	@BUILD=$(BUILD) sh scripts/luarocks-make.sh
 
 # The specs that need no root and no container (the `unit` run of .busted):
 # builds the core only, never sets up the host.
@@ -71,6 +116,8 @@ bench: setup
 	@$(MAKE) --no-print-directory all
 	$(RUN_ENV) $(LUA) bench/lifecycle.lua
 	$(RUN_ENV) $(LUA) bench/hns_endpoint.lua
+	$(RUN_ENV) $(LUA) bench/image_import.lua
+	$(RUN_ENV) $(LUA) bench/monitor_memory.lua
 
 # `make install` = the library (core, monitor, Lua modules) and the
 # `hcsshim` command; LuaRocks runs install-lib and installs the command
@@ -81,6 +128,8 @@ install-lib: all
 	install -d $(DESTDIR)$(LIBDIR)/hcsshim $(DESTDIR)$(LUADIR)/hcsshim/cli
 	install -m 0755 $(CORE_SO) $(DESTDIR)$(LIBDIR)/hcsshim/core.so
 	install -m 0755 $(MONITOR) $(DESTDIR)$(LIBDIR)/hcsshim/monitor
+	install -m 0755 $(HELPER) $(DESTDIR)$(LIBDIR)/hcsshim/helper
+	install -m 0755 $(EXTRACT) $(DESTDIR)$(LIBDIR)/hcsshim/extract
 	install -m 0644 lua/hcsshim/*.lua $(DESTDIR)$(LUADIR)/hcsshim/
 	install -m 0644 lua/hcsshim/cli/*.lua $(DESTDIR)$(LUADIR)/hcsshim/cli/
 
@@ -96,16 +145,22 @@ doc:
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/hcsshim
 
+# The reference bytes of the HCS/HNS documents (spec/fixtures/golden), from
+# Go's encoding/json and hcsshim's structs (tools/golden).  Needs Go (Debian
+# golang-go, standard library only); `make test` only reads the committed files.
+GO ?= go
+.PHONY: goldens
+goldens:
+	cd tools/golden && GOFLAGS=-mod=mod GOPROXY=off $(GO) run . $(CURDIR)/spec/fixtures/golden
+
 # C tests of the Linux layer store (root: overlay mounts, chown, mknod)
-LAYER_SRC = src/linux/layer.c src/linux/layer_store.c src/linux/tar_import.c \
-            src/linux/fsutil.c src/linux/guid_v5.c src/linux/layer_users.c src/linux/selfpath.c
-$(BUILD)/spec/layer_test: spec/c/layer_test.c $(LAYER_SRC:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/spec/layer_test: spec/c/layer_test.c $(LAYER_OBJ) $(BUILD)/obj/src/linux/plat_layer.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LINUX_LIBS)
 
 .PHONY: check-layer
-check-layer: $(BUILD)/spec/layer_test $(MONITOR)
-	HCSSHIM_MONITOR=$(MONITOR) $(BUILD)/spec/layer_test
+check-layer: $(BUILD)/spec/layer_test $(EXTRACT)
+	HCSSHIM_EXTRACT=$(EXTRACT) $(BUILD)/spec/layer_test
 
 # The suite again on a build with AddressSanitizer and UBSan (the core is
 # loaded by the system lua, so the sanitizer runtimes are preloaded).
@@ -118,6 +173,7 @@ sanitize: setup
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(CURDIR)/build/asan/reports/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build/asan/reports/ubsan \
 	BUSTED_ARGS="--cpath=./build/asan/?.so" C_TESTS="" HCSSHIM_MONITOR=$(CURDIR)/build/asan/hcsshim/monitor \
+	HCSSHIM_HELPER=$(CURDIR)/build/asan/hcsshim/helper HCSSHIM_EXTRACT=$(CURDIR)/build/asan/hcsshim/extract \
 	$(RUN_ENV) sh scripts/run-tests.sh $(LUA)
 	@if ls build/asan/reports/* >/dev/null 2>&1; then cat build/asan/reports/*; echo "sanitizer reports above"; exit 1; fi
 	@echo "sanitize: no AddressSanitizer or UBSan reports (core and monitor)"
@@ -133,12 +189,12 @@ valgrind: setup all
 
 # C test driver of the Linux host compute service (root; real containers).
 HCS_TEST = $(BUILD)/hcs_linux_test
-HCS_LINUX_OBJ = $(filter-out $(BUILD)/obj/src/linux/monitor/%,$(MON_OBJ))
+HCS_LINUX_OBJ = $(LIB_OBJ) $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/linux/*.c))
 $(HCS_TEST): spec/c/hcs_linux_test.c $(HCS_LINUX_OBJ) $(HEADERS)
 	$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -o $@ spec/c/hcs_linux_test.c $(HCS_LINUX_OBJ) $(LINUX_LIBS) -ldl
 .PHONY: check-c
 check-c: setup $(MONITOR) $(HCS_TEST)
-	HCSSHIM_MONITOR=$(MONITOR) $(HCS_TEST)
+	HCSSHIM_MONITOR=$(MONITOR) HCSSHIM_HELPER=$(HELPER) HCSSHIM_EXTRACT=$(EXTRACT) $(HCS_TEST)
 
 # ---- Windows: the vmcompute.dll backend, cross-built with mingw-w64 ----
 # `make win32` builds $(BUILD)/win32/hcsshim/core.dll from src/*.c and
@@ -188,3 +244,36 @@ test-win32:
 	@sh scripts/setup-win32.sh --wine
 	@$(MAKE) --no-print-directory $(W32_CORE) $(W32_DOUBLE) $(W32_CTL) $(W32_IPHLP)
 	@BUILD=$(BUILD) sh scripts/run-win32-tests.sh
+
+# ---- lint, as CI runs it (.ci/run: `make lint`, then `make test`) ----
+# Every part runs (-k) and says "ok" or what it found; `make lint` fails if
+# any part did.  The tools are Debian's clang-format 14, lua-check and
+# shellcheck, installed by setup-lint (root, once).  `make format` applies
+# .clang-format to the same C files.  lint-rooms runs the rooms' dependency
+# check once the Makefile has a check-rooms target, and says so until then.
+C_STYLE_FILES = $(sort $(shell find src spec/c -name '*.[ch]') $(wildcard spec/win32/*.c))
+LUA_LINT_DIRS = lua spec bench examples
+SH_LINT_FILES = $(wildcard scripts/*.sh scripts/vm/*.sh) .ci/run
+
+.PHONY: lint setup-lint lint-c lint-lua lint-sh lint-rooms format
+lint: setup-lint
+	@$(MAKE) --no-print-directory -k lint-c lint-lua lint-sh lint-rooms
+
+setup-lint:
+	@sh scripts/apt-install.sh setup-lint clang-format lua-check shellcheck
+
+lint-c:
+	@sh scripts/check-format.sh $(C_STYLE_FILES)
+
+lint-lua:
+	@luacheck -q --no-color $(LUA_LINT_DIRS) && echo "lint-lua: ok"
+
+lint-sh:
+	@shellcheck $(SH_LINT_FILES) && echo "lint-sh: ok ($(words $(SH_LINT_FILES)) files)"
+
+lint-rooms:
+	@if grep -qs '^check-rooms:' $(MAKEFILE_LIST); then $(MAKE) --no-print-directory check-rooms; \
+	else echo "lint-rooms: no check-rooms target yet (skipped)"; fi
+
+format: setup-lint
+	clang-format -i $(C_STYLE_FILES)

@@ -41,14 +41,16 @@ local function plugin(cmd, conf, ifname)
   local f = assert(io.open(root .. "/in.json", "w"))
   f:write(assert(json.encode(conf)))
   f:close()
-  return sh(("CNI_COMMAND=%s CNI_CONTAINERID=bench CNI_NETNS=%s CNI_IFNAME=%s CNI_PATH=/usr/lib/cni PATH=/usr/sbin:/usr/bin:/sbin:/bin /usr/lib/cni/%s < %s/in.json")
+  return sh(("CNI_COMMAND=%s CNI_CONTAINERID=bench CNI_NETNS=%s CNI_IFNAME=%s CNI_PATH=/usr/lib/cni "
+    .. "PATH=/usr/sbin:/usr/bin:/sbin:/bin /usr/lib/cni/%s < %s/in.json")
     :format(cmd, ns, ifname, conf.type, root))
 end
 local function raw_round(i)
   local base = { cniVersion = "1.0.0", name = "hns-bench-raw" }
   local plugins = {
     { type = "bridge", bridge = br, isGateway = true, ipMasq = true, hairpinMode = true,
-      ipam = { type = "static", addresses = { { address = "172.28.90.200/24", gateway = "172.28.90.1" } }, routes = { { dst = "0.0.0.0/0" } } } },
+      ipam = { type = "static", addresses = { { address = "172.28.90.200/24", gateway = "172.28.90.1" } },
+        routes = { { dst = "0.0.0.0/0" } } } },
     { type = "tuning", mac = "00:15:5d:28:90:c8" },
     { type = "portmap", capabilities = { portMappings = true }, snat = true,
       runtimeConfig = { portMappings = { { hostPort = 19500 + i, containerPort = 80, protocol = "tcp" } } } },

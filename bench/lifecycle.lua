@@ -38,7 +38,8 @@ f:close()
 spec.root = { path = volume, readonly = false }
 spec.process.terminal = false
 spec.process.args = { "/.init", "-P" }
-spec.mounts[#spec.mounts + 1] = { destination = "/.init", type = "bind", source = "/usr/bin/catatonit", options = { "bind", "ro" } }
+spec.mounts[#spec.mounts + 1] = { destination = "/.init", type = "bind", source = "/usr/bin/catatonit",
+  options = { "bind", "ro" } }
 spec.linux.cgroupsPath = "/hcsshim-bench-raw/c"
 f = assert(io.open(bundle .. "/config.json", "w"))
 f:write(assert(json.encode(spec)))
@@ -61,8 +62,8 @@ end
 -- not one per step; crun has no "wait", so the exit is polled with state
 local round_sh = root .. "/round.sh"
 do
-  local f = assert(io.open(round_sh, "w"))
-  f:write([[
+  local out = assert(io.open(round_sh, "w"))
+  out:write([[
 set -e
 R="crun --root $1"
 $R create --bundle "$3" "$2" </dev/null >/dev/null
@@ -72,7 +73,7 @@ $R kill --all "$2" 15
 until $R state "$2" | grep -q '"stopped"'; do :; done
 $R delete --force "$2"
 ]])
-  f:close()
+  out:close()
 end
 
 local function crun_round(i)

@@ -168,7 +168,8 @@ local function main()
     stats.Memory.MemoryUsageCommitPeakBytes))
   print(("  cpu      %.3f s total (%.3f s user, %.3f s kernel)"):format(stats.Processor.TotalRuntime100ns / 1e7,
     stats.Processor.RuntimeUser100ns / 1e7, stats.Processor.RuntimeKernel100ns / 1e7))
-  print(("  storage  %d bytes read, %d bytes written"):format(stats.Storage.ReadSizeBytes, stats.Storage.WriteSizeBytes))
+  print(("  storage  %d bytes read, %d bytes written"):format(stats.Storage.ReadSizeBytes,
+    stats.Storage.WriteSizeBytes))
   print(("  uptime   %.3f s"):format(stats.Uptime100ns / 1e7))
 
   step("shutting down")

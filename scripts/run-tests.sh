@@ -5,6 +5,9 @@
 # leak spec (and the sweep after it) covers exactly what this run could
 # have made.  Ends with one "N passed, N failed" line.
 set -u
+# C_TESTS, TEST_WRAPPER and BUSTED_ARGS are lists of words: they are split
+# on purpose, and never globbed (BUSTED_ARGS may hold a `?` of a cpath).
+set -f
 LUA=${1:-lua5.4}
 BUILD=${BUILD:-build}
 run="t$$"
@@ -22,8 +25,10 @@ status=0
 for t in ${C_TESTS-"$BUILD/spec/layer_test" "$BUILD/hcs_linux_test"}; do
   [ -x "$t" ] || continue
   echo "== $t"
-  HCSSHIM_MONITOR="$BUILD/hcsshim/monitor" "$t" >"$log" 2>&1 || status=1
+  HCSSHIM_MONITOR="$BUILD/hcsshim/monitor" HCSSHIM_HELPER="$BUILD/hcsshim/helper" \
+    HCSSHIM_EXTRACT="$BUILD/hcsshim/extract" "$t" >"$log" 2>&1 || status=1
   tail -n 1 "$log"
+  grep -E '^FAIL ' "$log" || true   # the failed checks by name
   line=$(grep -oE '[0-9]+ checks, [0-9]+ failures' "$log" | tail -n 1)
   n=$(echo "$line" | awk '{print $1}')
   f=$(echo "$line" | awk '{print $3}')
@@ -33,6 +38,7 @@ for t in ${C_TESTS-"$BUILD/spec/layer_test" "$BUILD/hcs_linux_test"}; do
 done
 
 echo "== busted"
+# shellcheck disable=SC2086
 ${TEST_WRAPPER:-} "$LUA" /usr/bin/busted --sort-files ${BUSTED_ARGS:-} >"$log" 2>&1 || status=1
 cat "$log"
 p=$(sed -n 's/^\[  PASSED  \] \([0-9][0-9]*\) tests\?\..*/\1/p' "$log" | tail -n 1)

@@ -5,7 +5,8 @@
 # crash fails the run.  Ends with one "N passed, N failed" line.
 set -u
 B=${BUILD:-build}/win32
-export WINEPREFIX="$(cd "$B" && pwd)/wineprefix" WINEDEBUG=-all
+WINEPREFIX="$(cd "$B" && pwd)/wineprefix" || exit 1
+export WINEPREFIX WINEDEBUG=-all
 export WINEDLLOVERRIDES="winedbg.exe=d;mscoree,mshtml=;vmcompute=n"
 WINE=$(command -v wine64 || echo /usr/lib/wine/wine64)
 sys32="$WINEPREFIX/drive_c/windows/system32"

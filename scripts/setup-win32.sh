@@ -20,21 +20,16 @@ want_wine=0
 
 PKGS="gcc-mingw-w64-x86-64 liblua5.4-dev binutils"
 [ $want_wine = 1 ] && PKGS="$PKGS wine64 dpkg-dev"
-missing=""
-for p in $PKGS; do
-  dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-  if [ "$(id -u)" != 0 ]; then echo "setup-win32: missing packages:$missing (run as root)" >&2; exit 1; fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  # shellcheck disable=SC2086
-  apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+first() { # the first path a glob matched, or a clear failure
+  [ -e "$1" ] || { echo "setup-win32: nothing matches $1" >&2; return 1; }
+  echo "$1"
+}
+# shellcheck disable=SC2086 # a list of package names
+sh "$(dirname "$0")/apt-install.sh" setup-win32 $PKGS
 
 # import library for lua54.dll
 if [ ! -f "$B/liblua54.dll.a" ]; then
-  so=$(ls /usr/lib/x86_64-linux-gnu/liblua5.4.so.0* | head -n 1)
+  so=$(first /usr/lib/x86_64-linux-gnu/liblua5.4.so.0*)
   { echo "LIBRARY lua54.dll"; echo "EXPORTS"
     nm -D --defined-only "$so" | awk '$2=="T"{sub(/@.*/,"",$3); print "  "$3}' | sort -u; } > "$B/lua54.def"
   x86_64-w64-mingw32-dlltool -d "$B/lua54.def" -D lua54.dll -l "$B/liblua54.dll.a"
@@ -43,20 +38,23 @@ fi
 
 # Debian source packages through a private sources list
 S="$B/aptsrc"
+apt_src() { # apt-get on the private sources list only
+  apt-get -o Dir::Etc::SourceList="$S/src.list" -o Dir::Etc::SourceParts=/nonexistent \
+    -o Dir::State::Lists="$S/lists" -o APT::Sandbox::User=root "$@"
+}
 fetch() { # package
-  ls "$S"/"$1"_*.orig.tar.* >/dev/null 2>&1 && return 0
+  first "$S/$1"_*.orig.tar.* >/dev/null 2>&1 && return 0
   mkdir -p "$S/lists/partial"
   echo 'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main' > "$S/src.list"
-  O="-o Dir::Etc::SourceList=$S/src.list -o Dir::Etc::SourceParts=/nonexistent -o Dir::State::Lists=$S/lists -o APT::Sandbox::User=root"
-  [ -n "$(ls "$S/lists" 2>/dev/null | grep -v partial)" ] || apt-get $O -qq update
-  (cd "$S" && apt-get $O -qq source --download-only "$1" >/dev/null)
+  find "$S/lists" -mindepth 1 -maxdepth 1 ! -name partial | grep -q . || apt_src -qq update
+  (cd "$S" && apt_src -qq source --download-only "$1" >/dev/null)
 }
 
 MINGW_CC=x86_64-w64-mingw32-gcc
 if [ ! -f "$B/lua/lua.exe" ] || [ ! -f "$B/lua/lua54.dll" ]; then
   fetch lua5.4
   rm -rf "$B/lua-src" && mkdir -p "$B/lua-src" "$B/lua"
-  tar xzf "$(ls "$S"/lua5.4_*.orig.tar.gz | head -n 1)" -C "$B/lua-src" --strip-components=1
+  tar xzf "$(first "$S"/lua5.4_*.orig.tar.gz)" -C "$B/lua-src" --strip-components=1
   make -s -C "$B/lua-src/src" mingw CC="$MINGW_CC -std=gnu99" AR="x86_64-w64-mingw32-ar rcu" \
     RANLIB=x86_64-w64-mingw32-ranlib STRIP=x86_64-w64-mingw32-strip >/dev/null 2>&1
   cp "$B/lua-src/src/lua.exe" "$B/lua-src/src/lua54.dll" "$B/lua/"
@@ -64,12 +62,14 @@ fi
 if [ ! -f "$B/lua/cjson.dll" ]; then
   fetch lua-cjson
   rm -rf "$B/cjson-src" && mkdir -p "$B/cjson-src"
-  tar xf "$(ls "$S"/lua-cjson_*.orig.tar.* | head -n 1)" -C "$B/cjson-src" --strip-components=1
+  tar xf "$(first "$S"/lua-cjson_*.orig.tar.*)" -C "$B/cjson-src" --strip-components=1
   c="$B/cjson-src"
   # Debian's source patches (Lua 5.2+ function names, unpack) as Debian builds it
-  tar xf "$(ls "$S"/lua-cjson_*.debian.tar.* | head -n 1)" -C "$c"
+  tar xf "$(first "$S"/lua-cjson_*.debian.tar.*)" -C "$c"
   if [ -f "$c/debian/patches/series" ]; then
-    for p in $(grep -v '^#' "$c/debian/patches/series"); do patch -s -d "$c" -p1 < "$c/debian/patches/$p"; done
+    grep -v '^#' "$c/debian/patches/series" | while read -r p; do
+      [ -z "$p" ] || patch -s -d "$c" -p1 < "$c/debian/patches/$p" || exit 1
+    done
   fi
   $MINGW_CC -O2 -shared -I"$B/lua-src/src" -o "$B/lua/cjson.dll" "$c/lua_cjson.c" "$c/strbuf.c" "$c/fpconv.c" \
     "$B/lua/lua54.dll" 2>/dev/null

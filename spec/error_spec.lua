@@ -87,7 +87,8 @@ describe("error strings", function()
   end)
 
   it("carry the service's message and ErrorEvents", function()
-    local result = '{"Error":-2147023728,"ErrorMessage":"no such thing","ErrorEvents":[{"Message":"boom","Provider":"p1","EventId":12}]}'
+    local result = '{"Error":-2147023728,"ErrorMessage":"no such thing",'
+      .. '"ErrorEvents":[{"Message":"boom","Provider":"p1","EventId":12}]}'
     local err = errors.from_core({ kind = "container", op = "OpenContainer", id = "x" }, 0x80070490, result)
     assert.equal(1, #err.events)
     assert.equal("boom", err.events[1].Message)
@@ -122,7 +123,8 @@ end)
 describe("process status decoding", function()
   local json = hcsshim.json
   it("gives the exit code of a normal exit", function()
-    assert.equal(3, hcsshim.decode_process_status(json.decode('{"ProcessId":42,"Exited":true,"ExitCode":3,"LastWaitResult":0}')))
+    local status = json.decode('{"ProcessId":42,"Exited":true,"ExitCode":3,"LastWaitResult":0}')
+    assert.equal(3, hcsshim.decode_process_status(status))
   end)
 
   it("turns a failed wait into an error, never exit code 0", function()
@@ -142,7 +144,8 @@ describe("process status decoding", function()
   end)
 
   it("names the signal of a death by signal", function()
-    local code, sig = hcsshim.decode_process_status(json.decode('{"ProcessId":1,"Exited":true,"ExitCode":137,"Signal":9,"LastWaitResult":0}'))
+    local status = json.decode('{"ProcessId":1,"Exited":true,"ExitCode":137,"Signal":9,"LastWaitResult":0}')
+    local code, sig = hcsshim.decode_process_status(status)
     assert.equal(137, code)
     assert.equal("SIGKILL", sig)
   end)

@@ -12,9 +12,18 @@ local function run_script(path, ...)
   return env.sh(("%s %s %s"):format(lua, path, table.concat(args, " ")))
 end
 
+-- The argument of an example: the busybox root filesystem, or for
+-- image_run an oci-archive of it (scripts/make-test-images.sh, as the
+-- image specs make it).
+local function argument(name)
+  if name ~= "image_run" then return env.busybox_tar() end
+  local dir = env.must("sh scripts/make-test-images.sh " .. env.busybox_tar()):match("([^\n]+)%s*$")
+  return dir .. "/base.oci.tar"
+end
+
 local function example(name, expect)
   it(name, function()
-    local out, _, code = run_script("examples/" .. name .. ".lua", env.busybox_tar())
+    local out, _, code = run_script("examples/" .. name .. ".lua", argument(name))
     if code == 77 then
       pending(out:gsub("%s+$", ""))
       return

@@ -25,7 +25,8 @@ describe("GUIDs", function()
 
   it("reject malformed text with a message", function()
     for _, bad in ipairs({ "", "d422512d2bf24752809d7b82b5fcb1b4", "{d422512d-2bf2-4752-809d-7b82b5fcb1b4",
-      "g422512d-2bf2-4752-809d-7b82b5fcb1b4", "d422512d-2bf2-4752-809d-7b82b5fcb1b4x", "d422512d-2bf2-4752-809d-7b82b5fcb1b\0" }) do
+      "g422512d-2bf2-4752-809d-7b82b5fcb1b4", "d422512d-2bf2-4752-809d-7b82b5fcb1b4x",
+      "d422512d-2bf2-4752-809d-7b82b5fcb1b\0" }) do
       local g, err = hcsshim.parse_guid(bad)
       assert.is_nil(g)
       assert.matches("invalid GUID", err)

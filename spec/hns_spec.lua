@@ -46,21 +46,26 @@ local IFBS = "ip -o link show type ifb | awk -F': ' '{print $2}' | cut -d@ -f1"
 
 describe("hcsshim.hns", function()
   it("loads on its own, without the compute-system modules", function()
-    local out = env.must(LUA .. [[ -e 'require "hcsshim.hns"; for _, m in ipairs{"hcsshim", "hcsshim.system", "hcsshim.process"} do if package.loaded[m] then print("loaded " .. m) end end']])
+    local out = env.must(LUA .. [[ -e 'require "hcsshim.hns"; ]]
+      .. [[for _, m in ipairs{"hcsshim", "hcsshim.system", "hcsshim.process"} do ]]
+      .. [[if package.loaded[m] then print("loaded " .. m) end end']])
     assert.equal("", out)
   end)
 
   describe("encoding", function()
-    it("omits empty fields as hcsshim does; a NAT policy without Protocol has no port keys", function()
+    it("writes policies as hcsshim does (v0.5.2's NatPolicy has no omitempty)", function()
       local schema = require "hcsshim.schema"
-      assert.equal('{"Type":"NAT"}', schema.encode("NatPolicy", { Type = "NAT" }))
+      assert.equal('{"Type":"NAT","Protocol":"","InternalPort":0,"ExternalPort":0}',
+        schema.encode("NatPolicy", { Type = "NAT" }))
       assert.equal('{"Type":"NAT","Protocol":"TCP","InternalPort":80,"ExternalPort":8080}',
         schema.encode("NatPolicy", { Type = "NAT", Protocol = "TCP", InternalPort = 80, ExternalPort = 8080 }))
-      local acl = assert(schema.encode("ACLPolicy", { Type = "ACL", LocalAddresses = "10.0.0.0/8", RemoteAddresses = "1.2.3.4" }))
+      local acl = assert(schema.encode("ACLPolicy",
+        { Type = "ACL", LocalAddresses = "10.0.0.0/8", RemoteAddresses = "1.2.3.4" }))
       assert.matches('"LocalAddresses":"10.0.0.0/8"', acl, 1, true)
       assert.matches('"RemoteAddresses":"1.2.3.4"', acl, 1, true)
       local text = assert(hns.encode_endpoint({ VirtualNetworkName = "n", Policies = { { type = "nat" } } }))
-      assert.equal('{"VirtualNetworkName":"n","Policies":[{"Type":"nat"}]}', text)
+      assert.equal('{"VirtualNetworkName":"n","Policies":[{"Type":"nat","Protocol":"",'
+        .. '"InternalPort":0,"ExternalPort":0}]}', text)
       assert.equal('{"Name":"x","Type":"nat"}', assert(hns.encode_network({ type = "nat", name = "x" })))
     end)
 
@@ -82,11 +87,13 @@ describe("hcsshim.hns", function()
     end
     it("a subnet that is not CIDR, a gateway outside its subnet", function()
       local n0, e0 = count()
-      local ok, err = hns.create_network({ Name = "bad1", Type = "nat", Subnets = { { AddressPrefix = "172.29.40.0", GatewayAddress = "172.29.40.1" } } })
+      local ok, err = hns.create_network({ Name = "bad1", Type = "nat",
+        Subnets = { { AddressPrefix = "172.29.40.0", GatewayAddress = "172.29.40.1" } } })
       assert.is_nil(ok)
       assert.matches("not an IPv4 CIDR prefix", tostring(err), 1, true)
       assert.equal(0x80070057, err.hresult)
-      ok, err = hns.create_network({ Name = "bad2", Type = "nat", Subnets = { { AddressPrefix = "172.29.40.0/24", GatewayAddress = "172.29.41.1" } } })
+      ok, err = hns.create_network({ Name = "bad2", Type = "nat",
+        Subnets = { { AddressPrefix = "172.29.40.0/24", GatewayAddress = "172.29.41.1" } } })
       assert.is_nil(ok)
       assert.matches("outside its subnet", tostring(err), 1, true)
       assert.same({ n0, e0 }, { count() })
@@ -94,13 +101,16 @@ describe("hcsshim.hns", function()
     it("a port out of range, a duplicate name", function()
       local net = nat_net(42)
       local n0, e0 = count()
-      local ok, err = hns.create_endpoint({ VirtualNetwork = net.ID, Policies = { { Type = "NAT", Protocol = "TCP", InternalPort = 80, ExternalPort = 70000 } } })
+      local ok, err = hns.create_endpoint({ VirtualNetwork = net.ID,
+        Policies = { { Type = "NAT", Protocol = "TCP", InternalPort = 80, ExternalPort = 70000 } } })
       assert.is_nil(ok)
       assert.matches("out of range", tostring(err), 1, true)
-      ok, err = hns.create_endpoint({ VirtualNetwork = net.ID, Policies = { { Type = "NAT", Protocol = "TCP", InternalPort = 0, ExternalPort = 8080 } } })
+      ok, err = hns.create_endpoint({ VirtualNetwork = net.ID,
+        Policies = { { Type = "NAT", Protocol = "TCP", InternalPort = 0, ExternalPort = 8080 } } })
       assert.is_nil(ok)
       assert.matches("InternalPort", tostring(err), 1, true)
-      ok, err = hns.create_network({ Name = net.Name, Type = "nat", Subnets = { { AddressPrefix = "172.29.43.0/24", GatewayAddress = "172.29.43.1" } } })
+      ok, err = hns.create_network({ Name = net.Name, Type = "nat",
+        Subnets = { { AddressPrefix = "172.29.43.0/24", GatewayAddress = "172.29.43.1" } } })
       assert.is_nil(ok)
       assert.matches("already exists", tostring(err), 1, true)
       assert.equal("ERROR_ALREADY_EXISTS", err.name)               -- not E_INVALIDARG
@@ -114,18 +124,22 @@ describe("hcsshim.hns", function()
       assert(hns.delete_network(net.ID))
     end)
     it("a network whose bridge name another network already uses", function()
-      local a = assert(hns.create_network({ ID = "c1a5b00e-0000-4000-8000-000000000001", Name = env.unique("hns-br1"), Type = "internal",
+      local a = assert(hns.create_network({ ID = "c1a5b00e-0000-4000-8000-000000000001",
+        Name = env.unique("hns-br1"), Type = "internal",
         Subnets = { { AddressPrefix = "172.29.48.0/24" } } }))
-      local ok, err = hns.create_network({ ID = "C1A5B00E-1111-4000-8000-000000000002", Name = env.unique("hns-br2"), Type = "internal",
+      local ok, err = hns.create_network({ ID = "C1A5B00E-1111-4000-8000-000000000002",
+        Name = env.unique("hns-br2"), Type = "internal",
         Subnets = { { AddressPrefix = "172.29.49.0/24" } } })
       assert.is_nil(ok)
       assert.matches("would use bridge hnsc1a5b00e, which network", tostring(err), 1, true)
       assert(hns.delete_network(a.ID))
     end)
     it("and the service refuses the same through the raw call", function()
-      local out, err = hns.hns_call("POST", "/networks/", '{"Name":"raw","Type":"nat","Subnets":[{"AddressPrefix":"172.29.44.0/24","GatewayAddress":"172.29.45.1"}]}')
+      local out, err = hns.hns_call("POST", "/networks/", '{"Name":"raw","Type":"nat",'
+        .. '"Subnets":[{"AddressPrefix":"172.29.44.0/24","GatewayAddress":"172.29.45.1"}]}')
       assert.is_nil(out)
-      assert.matches("^HNS failed with error : Subnets%[0%].GatewayAddress 172.29.45.1 is outside its subnet", tostring(err))
+      assert.matches("^HNS failed with error : Subnets%[0%].GatewayAddress 172.29.45.1 is outside its subnet",
+        tostring(err))
       out, err = hns.hns_call("POST", "/networks/", '{"Name":"raw","Type":"overlay","Subnets":[]}')
       assert.is_nil(out)
       assert.matches("not supported on Linux", tostring(err), 1, true)
@@ -136,7 +150,8 @@ describe("hcsshim.hns", function()
     it("a missing network or endpoint is not-exist", function()
       local g = "00000000-0000-0000-0000-00000000abcd"
       for _, f in ipairs({ function() return hns.get_network(g) end, function() return hns.get_endpoint(g) end,
-        function() return hns.get_network_by_name("no-such-net") end, function() return hns.get_endpoint_by_name("no-such-ep") end,
+        function() return hns.get_network_by_name("no-such-net") end,
+        function() return hns.get_endpoint_by_name("no-such-ep") end,
         function() return hns.delete_endpoint(g) end, function() return hns.delete_network(g) end }) do
         local ok, err = f()
         assert.is_nil(ok)
@@ -148,7 +163,8 @@ describe("hcsshim.hns", function()
     end)
     it("unsupported types and policies fail clearly, never silently", function()
       local net = nat_net(46)
-      for _, p in ipairs({ { Type = "ACL", Action = "Block", Direction = "In" }, { Type = "ROUTE", DestinationPrefix = "10.0.0.0/8" },
+      for _, p in ipairs({ { Type = "ACL", Action = "Block", Direction = "In" },
+        { Type = "ROUTE", DestinationPrefix = "10.0.0.0/8" },
         { Type = "OutBoundNAT" }, { Type = "VLAN", VLAN = 5 }, { Type = "ELB" } }) do
         local ok, err = hns.create_endpoint({ VirtualNetwork = net.ID, Policies = { p } })
         assert.is_nil(ok)
@@ -164,9 +180,11 @@ describe("hcsshim.hns", function()
 
   describe("network settings", function()
     it("MacPools: endpoints get the pool's MACs in order; an exhausted pool is refused clearly", function()
-      local net = nat_net(53, { MacPools = { { StartMacAddress = "00-15-5D-AB-CD-FE", EndMacAddress = "00-15-5d-ab-ce-00" } } })
+      local net = nat_net(53,
+        { MacPools = { { StartMacAddress = "00-15-5D-AB-CD-FE", EndMacAddress = "00-15-5d-ab-ce-00" } } })
       finally(function() hns.delete_network(net.ID, { force = true }) end)
-      assert.same({ { StartMacAddress = "00-15-5D-AB-CD-FE", EndMacAddress = "00-15-5D-AB-CE-00" } }, hns.get_network(net.ID).MacPools)
+      assert.same({ { StartMacAddress = "00-15-5D-AB-CD-FE", EndMacAddress = "00-15-5D-AB-CE-00" } },
+        hns.get_network(net.ID).MacPools)
       local eps = {}
       for i = 1, 3 do eps[i] = assert(hns.create_endpoint({ VirtualNetwork = net.ID })) end
       assert.same({ "00-15-5D-AB-CD-FE", "00-15-5D-AB-CD-FF", "00-15-5D-AB-CE-00" },
@@ -185,7 +203,9 @@ describe("hcsshim.hns", function()
 
   describe("with containers", function()
     local net, cleanups = nil, {}
-    before_each(function() net = nat_net(50, { DNSServerList = "172.29.50.1,172.29.50.53", DNSSuffix = "hns.test" }) end)
+    before_each(function()
+      net = nat_net(50, { DNSServerList = "172.29.50.1,172.29.50.53", DNSSuffix = "hns.test" })
+    end)
     after_each(function()
       for i = #cleanups, 1, -1 do pcall(cleanups[i]) end
       cleanups = {}
@@ -199,8 +219,10 @@ describe("hcsshim.hns", function()
     end
 
     it("attach at create: two containers ping each other, DNS is in resolv.conf, the host reaches port 80", function()
-      local e1 = assert(hns.create_endpoint({ VirtualNetwork = net.ID, Policies = { { Type = "NAT", Protocol = "TCP", InternalPort = 80, ExternalPort = 18481 } } }))
-      local e2 = assert(hns.create_endpoint({ VirtualNetwork = net.ID, IPAddress = "172.29.50.77", MacAddress = "00-15-5D-29-50-77" }))
+      local e1 = assert(hns.create_endpoint({ VirtualNetwork = net.ID,
+        Policies = { { Type = "NAT", Protocol = "TCP", InternalPort = 80, ExternalPort = 18481 } } }))
+      local e2 = assert(hns.create_endpoint({ VirtualNetwork = net.ID, IPAddress = "172.29.50.77",
+        MacAddress = "00-15-5D-29-50-77" }))
       assert.equal("172.29.50.77", e2.IPAddress)
       local c1, id1 = container({ e1.ID })
       local c2, id2 = container({ e2.ID })
@@ -269,7 +291,8 @@ describe("hcsshim.hns", function()
       -- the last DNS-carrying endpoint is gone: its nameservers go too
       assert.not_matches("172.29.50", env.run(c, "cat /etc/resolv.conf"))
       assert.equal(1, hns.get_endpoint(ep.ID).State)
-      local ok, err = c:modify({ ResourceType = "Network", RequestType = "Add", Settings = "00000000-0000-0000-0000-000000000000" })
+      local ok, err = c:modify({ ResourceType = "Network", RequestType = "Add",
+        Settings = "00000000-0000-0000-0000-000000000000" })
       assert.is_nil(ok)
       assert.is_true(hcsshim.is_not_exist(err), tostring(err))
       assert(hns.delete_endpoint(ep.ID))
@@ -304,7 +327,8 @@ describe("hcsshim.hns", function()
       local ifbs0 = env.net_lines(IFBS)
       local c = container(nil)
       -- 250000 bytes/s is 2 Mbit/s
-      local ep = assert(hns.create_endpoint({ VirtualNetwork = net.ID, Policies = { { Type = "QOS", MaximumOutgoingBandwidthInBytes = 250000 } } }))
+      local ep = assert(hns.create_endpoint({ VirtualNetwork = net.ID,
+        Policies = { { Type = "QOS", MaximumOutgoingBandwidthInBytes = 250000 } } }))
       assert(c:modify({ ResourceType = "Network", RequestType = "Add", Settings = ep.ID }))
       assert.matches(ep.IPAddress, env.run(c, "ip addr show eth0"), 1, true)
       local ifbs = new_lines(IFBS, ifbs0)
@@ -312,7 +336,8 @@ describe("hcsshim.hns", function()
       local qd = env.must("tc qdisc show dev " .. ifbs[1])
       assert.matches("qdisc tbf .* rate 2Mbit", qd)
       -- the host side of the container's veth redirects what it receives to the ifb
-      local veth = env.must(("ip -o link show master hns%s type veth | awk -F': ' '{print $2}' | cut -d@ -f1"):format(net.ID:sub(1, 8)))
+      local veth = env.must(("ip -o link show master hns%s type veth | awk -F': ' '{print $2}' | cut -d@ -f1")
+        :format(net.ID:sub(1, 8)))
         :match("^(%S+)")
       assert.is_string(veth)
       assert.matches("mirred.*" .. ifbs[1], env.must(("tc filter show dev %s parent ffff:"):format(veth)))
@@ -345,7 +370,8 @@ describe("hcsshim.hns", function()
       end)
 
       for _, ntype in ipairs({ "transparent", "l2bridge" }) do
-      it(ntype .. ": attach gives the container a macvlan with the endpoint's IP and MAC; detach and delete undo it", function()
+      it(ntype .. ": attach gives the container a macvlan with the endpoint's IP and MAC;"
+        .. " detach and delete undo it", function()
         local t = assert(hns.create_network({ Name = env.unique("hns-tr"), Type = ntype, NetworkAdapterName = adapter,
           Subnets = { { AddressPrefix = "172.29.54.0/24", GatewayAddress = "172.29.54.1" } } }))
         cleanups[#cleanups + 1] = function() assert(hns.delete_network(t.ID, { force = true })) end
@@ -374,18 +400,22 @@ describe("hcsshim.hns", function()
       end)
       end
 
-      it("a VLAN policy uses the vlan plugin on the adapter (or fails clearly where the kernel has no 802.1Q)", function()
-        local t = assert(hns.create_network({ Name = env.unique("hns-vl"), Type = "transparent", NetworkAdapterName = adapter,
+      it("a VLAN policy uses the vlan plugin on the adapter"
+        .. " (or fails clearly where the kernel has no 802.1Q)", function()
+        local t = assert(hns.create_network({ Name = env.unique("hns-vl"), Type = "transparent",
+          NetworkAdapterName = adapter,
           Policies = { { Type = "VLAN", VLAN = 7 } }, Subnets = { { AddressPrefix = "172.29.55.0/24" } } }))
         cleanups[#cleanups + 1] = function() assert(hns.delete_network(t.ID, { force = true })) end
         local c, id = container(nil)
         local ep = assert(hns.create_endpoint({ VirtualNetwork = t.ID }))
-        local _, has_vlan = env.sh(("ip link add link %s name %s.9 type vlan id 9 && ip link del %s.9"):format(adapter, adapter, adapter))
+        local _, has_vlan = env.sh(("ip link add link %s name %s.9 type vlan id 9 && ip link del %s.9")
+          :format(adapter, adapter, adapter))
         local ok, err = c:modify({ ResourceType = "Network", RequestType = "Add", Settings = ep.ID })
         if has_vlan then
           assert.is_true(ok, tostring(err))
           assert.matches("inet " .. ep.IPAddress .. "/24", env.run(c, "ip addr show eth0"), 1, true)
-          assert.matches("vlan protocol 802.1Q id 7", env.sh(("nsenter --net=%s ip -d link show eth0"):format(netns_of(id))), 1, true)
+          assert.matches("vlan protocol 802.1Q id 7",
+            env.sh(("nsenter --net=%s ip -d link show eth0"):format(netns_of(id))), 1, true)
           assert(c:modify({ ResourceType = "Network", RequestType = "Remove", Settings = ep.ID }))
         else
           assert.is_nil(ok)
@@ -447,7 +477,8 @@ describe("hcsshim.hns", function()
         local hns = require "hcsshim.hns"
         local ep, err = hns.create_endpoint({ VirtualNetwork = %q })
         print(ep and ("created " .. ep.ID) or ("refused " .. tostring(err)))]]):format(net.ID))
-      local out = env.must(("HCSSHIM_TEST_HNS_PAUSE=endpoint-create:700 %s %s > %s.out & sleep 0.3; %s -e 'assert(require(\"hcsshim.hns\").delete_network(%q))'; wait; cat %s.out")
+      local out = env.must(("HCSSHIM_TEST_HNS_PAUSE=endpoint-create:700 %s %s > %s.out & sleep 0.3; "
+        .. "%s -e 'assert(require(\"hcsshim.hns\").delete_network(%q))'; wait; cat %s.out")
         :format(LUA, script, script, LUA, net.ID, script))
       os.remove(script)
       os.remove(script .. ".out")
@@ -463,7 +494,8 @@ describe("hcsshim.hns", function()
         local hns = require "hcsshim.hns"
         local ok, err = hns.delete_network(%q)
         print(ok and "deleted" or ("refused " .. tostring(err)))]]):format(net.ID))
-      local out = env.must(("HCSSHIM_TEST_HNS_PAUSE=network-delete:700 %s %s > %s.out & sleep 0.3; %s -e 'assert(require(\"hcsshim.hns\").create_endpoint({VirtualNetwork=%q}))'; wait; cat %s.out")
+      local out = env.must(("HCSSHIM_TEST_HNS_PAUSE=network-delete:700 %s %s > %s.out & sleep 0.3; "
+        .. "%s -e 'assert(require(\"hcsshim.hns\").create_endpoint({VirtualNetwork=%q}))'; wait; cat %s.out")
         :format(LUA, script, script, LUA, net.ID, script))
       os.remove(script)
       os.remove(script .. ".out")
@@ -485,7 +517,8 @@ describe("hcsshim.hns", function()
       -- the database itself is sound (sqlite3's own check) ...
       local db = env.data_root .. "/hns/hns.db"
       local check = env.sh(("if command -v sqlite3 >/dev/null; then sqlite3 %s 'PRAGMA integrity_check'; "
-        .. "else python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"PRAGMA integrity_check\").fetchone()[0])' %s; fi")
+        .. "else python3 -c 'import sqlite3,sys; "
+        .. "print(sqlite3.connect(sys.argv[1]).execute(\"PRAGMA integrity_check\").fetchone()[0])' %s; fi")
         :format(db, db))
       assert.equal("ok\n", check)
       -- ... every row decodes (list fails otherwise), and no address is given twice
@@ -553,11 +586,10 @@ describe("hcsshim.hns", function()
         for _ in env.sh("ls -A " .. env.home .. " 2>/dev/null"):gmatch("[^\n]+") do n = n + 1 end
         return n
       end
-      local before = entries()
       for _, o in ipairs({ { ports = { "80" } }, { ports = { "8080:80" } }, { network = "n", ports = { "bad" } },
         { network = "n", ports = "8080:80" }, { timeout = "soon" } }) do
         o.layers, o.home, o.command = { env.base_layer().path }, env.home, "true"
-        before = entries()
+        local before = entries()
         local ok, err = pcall(hcsshim.run, o)
         assert.is_false(ok)
         assert.matches("run: ", tostring(err), 1, true)

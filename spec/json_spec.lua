@@ -26,7 +26,8 @@ describe("JSON numbers", function()
   end)
 
   it("encode every int64 exactly, never in exponent form", function()
-    for _, n in ipairs({ 0, 1, -1, 132549434331374447, 2 ^ 53 // 1, 2 ^ 53 // 1 + 1, math.maxinteger, math.mininteger }) do
+    for _, n in ipairs({ 0, 1, -1, 132549434331374447, 2 ^ 53 // 1, 2 ^ 53 // 1 + 1,
+      math.maxinteger, math.mininteger }) do
       local text = json.encode({ n })
       assert.equal("[" .. string.format("%d", n) .. "]", text)
       assert.equal(n, json.decode(text)[1])
@@ -68,7 +69,8 @@ describe("JSON numbers", function()
   end)
 
   it("encodes strings as Go does", function()
-    assert.equal('"C:/a/<b>&c"', json.encode("C:/a/<b>&c"):gsub("\\u003c", "<"):gsub("\\u003e", ">"):gsub("\\u0026", "&"))
+    assert.equal('"C:/a/<b>&c"',
+      json.encode("C:/a/<b>&c"):gsub("\\u003c", "<"):gsub("\\u003e", ">"):gsub("\\u0026", "&"))
     assert.equal('"\\u003c\\u0026\\u003e"', json.encode("<&>"))
     assert.equal('"a/b"', json.encode("a/b"))
   end)

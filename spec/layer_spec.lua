@@ -37,7 +37,7 @@ describe("layers", function()
     local mount = assert(hcsshim.get_layer_mount_path(home, "sb"))
     assert.equal(home .. "/sb/mount", mount)
     assert.equal("hi\n", slurp(mount .. "/etc/hello"))
-    f = assert(io.open(mount .. "/etc/new", "w"))
+    local f = assert(io.open(mount .. "/etc/new", "w"))
     f:write("x")
     f:close()
     assert.is_true(exists(home .. "/sb/upper/etc/new"))
@@ -113,8 +113,12 @@ describe("layers", function()
       { "through a symlink", function(o)
           return { { name = "evil", type = "symlink", link = o }, { name = "evil/pwned", type = "file", data = "x" } }
         end, "evil/pwned" },
-      { "hard link outside", function() return { { name = "h", type = "hardlink", link = "../../../../etc/passwd" } } end, "h" },
-      { "absolute hard link", function() return { { name = "h2", type = "hardlink", link = "/etc/passwd" } } end, "h2" },
+      { "hard link outside", function()
+          return { { name = "h", type = "hardlink", link = "../../../../etc/passwd" } }
+        end, "h" },
+      { "absolute hard link", function()
+          return { { name = "h2", type = "hardlink", link = "/etc/passwd" } }
+        end, "h2" },
     }
     for _, case in ipairs(cases) do
       it(case[1], function()
@@ -130,12 +134,11 @@ describe("layers", function()
   end)
 
   it("refuse layer ids that could escape HomeDir", function()
-    for _, bad in ipairs({ "../x", "a/b", "", ".." }) do
+    for _, bad in ipairs({ "../x", "a/b", "", "..", "a\0b" }) do
       local ok, err = hcsshim.create_layer(home, bad)
       assert.is_nil(ok, bad)
       assert.matches("CreateLayer failed in the Linux host compute service", tostring(err), 1, true)
     end
-    assert.has_error(function() hcsshim.create_layer(home, "a\0b") end)
   end)
 
   it("refuse to destroy a layer that a prepared sandbox mounts, and any folder that is no layer", function()
@@ -154,6 +157,7 @@ describe("layers", function()
     assert.is_false(hcsshim.layer_exists(home, "plain"))
     ok, err = hcsshim.destroy_layer(home, "plain")
     assert.is_nil(ok)
+    assert.matches("destroy layer plain", tostring(err), 1, true)
     assert.is_true(exists(home .. "/plain/keep"))
   end)
 

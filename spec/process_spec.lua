@@ -182,7 +182,8 @@ describe("processes", function()
 
   it("give root Docker's default capabilities and a non-root user none", function()
     -- CapEff is hexadecimal; chown needs CAP_CHOWN (bit 0), ping CAP_NET_RAW (bit 13)
-    local root = env.run(c, "sh -c 'grep CapEff /proc/self/status; touch /tmp/f && chown 1000:1000 /tmp/f && echo chowned'")
+    local root = env.run(c,
+      "sh -c 'grep CapEff /proc/self/status; touch /tmp/f && chown 1000:1000 /tmp/f && echo chowned'")
     local eff = tonumber(root:match("CapEff:%s*(%x+)"), 16)
     assert.is_true(eff & 1 == 1 and eff & (1 << 13) ~= 0, root)
     assert.matches("chowned", root)

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "bind.h"
-#include "guid.h"
+#include "guidtext.h"
 
 int bind_fail(lua_State *L, plat_hresult hr, char *result) {
   lua_pushnil(L);
@@ -33,7 +33,8 @@ int bind_fail_last(lua_State *L, plat_hresult hr) {
   lua_pushnil(L);
   lua_pushinteger(L, hr);
   lua_pushnil(L);
-  if (msg) lua_pushstring(L, msg); else lua_pushnil(L);
+  if (msg) lua_pushstring(L, msg);
+  else lua_pushnil(L);
   return 4;
 }
 
@@ -154,4 +155,40 @@ size_t bind_check_layer_descriptors(lua_State *L, int idx, plat_layer_descriptor
   }
   *out = d;
   return n;
+}
+
+/* A layer id is one folder name under HomeDir (vmcompute joins them): no
+ * separators, no "." or "..", nothing Windows forbids in a name or
+ * silently strips (a trailing dot or space would alias another layer). */
+static const char *layer_id_problem(const char *id, size_t len) {
+  size_t i;
+  if (len == 0) return "it is empty";
+  if (strlen(id) != len) return "it contains a NUL byte";
+  if (len > 255) return "it is longer than 255 bytes";
+  if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0) return "it is \".\" or \"..\"";
+  for (i = 0; i < len; i++) {
+    unsigned char c = (unsigned char)id[i];
+    if (c < 0x20 || c == 0x7f) return "it contains a control character";
+    if (strchr("/\\:*?\"<>|", c)) return "it contains one of / \\ : * ? \" < > |";
+  }
+  if (id[len - 1] == '.' || id[len - 1] == ' ') return "it ends with a dot or a space";
+  return NULL;
+}
+
+const char *bind_check_layer_id(lua_State *L, int idx) {
+  size_t len;
+  const char *id = luaL_checklstring(L, idx, &len);
+  return layer_id_problem(id, len) ? NULL : id;
+}
+
+int bind_fail_layer_id(lua_State *L, int idx) {
+  size_t len;
+  const char *id = luaL_checklstring(L, idx, &len);
+  const char *why = layer_id_problem(id, len);
+  lua_pushnil(L);
+  lua_pushinteger(L, (lua_Integer)PLAT_E_INVALIDARG);
+  lua_pushnil(L);
+  /* %s stops at a NUL byte; the reason names it */
+  lua_pushfstring(L, "invalid layer id \"%s\": %s", id, why ? why : "");
+  return 4;
 }

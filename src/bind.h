@@ -49,5 +49,11 @@ void bind_check_driver_info(lua_State *L, int idx, plat_driver_info *info);
  * lua-owned array of descriptors (valid while the value at idx lives).
  * Returns the count; *out is NULL when the count is 0. */
 size_t bind_check_layer_descriptors(lua_State *L, int idx, plat_layer_descriptor **out);
+/* A layer id (one folder name under HomeDir) at idx, or NULL when it is
+ * none: empty, "." or "..", separators, NUL, control characters, what
+ * Windows forbids in names or strips from their end.  Then
+ * bind_fail_layer_id pushes nil, E_INVALIDARG, nil, message; returns 4. */
+const char *bind_check_layer_id(lua_State *L, int idx);
+int bind_fail_layer_id(lua_State *L, int idx);
 
 #endif

@@ -8,7 +8,12 @@
  *
  * A string of the document that itself begins with U+0001 could pose as a
  * marker (ImageName comes from inside a container), so such strings get a
- * second marker, "\u0001\u0003", that json.lua strips again. */
+ * second marker, "\u0001\u0003", that json.lua strips again.
+ *
+ * The same pass closes the two holes cjson leaves in RFC 8259: a raw
+ * control character inside a string is refused here, and an empty array
+ * "[]" becomes ["\u0001\u0004"], so that json.lua can tell it from an
+ * empty object (cjson gives both as an empty table). */
 #include <string.h>
 
 #include "bind.h"
@@ -56,7 +61,14 @@ static int starts_with_u0001(const char *s, size_t len) {
          s[4] == '0' && s[5] == '1';
 }
 
-/* core.json_mark_integers(text) -> text */
+/* Length of "[", optional whitespace, "]" at s, or 0. */
+static size_t empty_array_at(const char *s, size_t len) {
+  size_t i = 1;
+  while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+  return i < len && s[i] == ']' ? i + 1 : 0;
+}
+
+/* core.json_mark_integers(text) -> text | nil, message */
 static int l_mark(lua_State *L) {
   size_t len, i = 0;
   const char *s = luaL_checklstring(L, 1, &len);
@@ -66,6 +78,12 @@ static int l_mark(lua_State *L) {
   while (i < len) {
     char c = s[i];
     if (in_string) {
+      if ((unsigned char)c < 0x20) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "unescaped control character (code %d) in a string at byte %d", (int)c,
+                        (int)i + 1);
+        return 2;
+      }
       luaL_addchar(&b, c);
       if (c == '\\' && i + 1 < len) {
         luaL_addchar(&b, s[i + 1]);
@@ -79,6 +97,9 @@ static int l_mark(lua_State *L) {
       luaL_addchar(&b, c);
       if (starts_with_u0001(s + i + 1, len - i - 1)) luaL_addstring(&b, "\\u0001\\u0003");
       i++;
+    } else if (c == '[' && empty_array_at(s + i, len - i)) {
+      luaL_addstring(&b, "[\"\\u0001\\u0004\"]");
+      i += empty_array_at(s + i, len - i);
     } else {
       int integer;
       size_t n = (c == '-' || (c >= '0' && c <= '9')) ? number_at(s + i, len - i, &integer) : 0;
@@ -106,8 +127,8 @@ static int l_mark(lua_State *L) {
 }
 
 static const luaL_Reg functions[] = {
-  {"json_mark_integers", l_mark},
-  {NULL, NULL}
+    {"json_mark_integers", l_mark},
+    {NULL, NULL},
 };
 
 void core_open_json(lua_State *L) { luaL_setfuncs(L, functions, 0); }

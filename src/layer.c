@@ -7,21 +7,26 @@
 #include "bind.h"
 #include "modules.h"
 
-static const char *opt_str(lua_State *L, int idx) {
-  if (lua_isnoneornil(L, idx)) return "";
-  return bind_check_plain(L, idx);
+/* An optional parent layer id: "" when absent, NULL when invalid. */
+static const char *opt_id(lua_State *L, int idx) {
+  if (lua_isnoneornil(L, idx) || (lua_type(L, idx) == LUA_TSTRING && lua_rawlen(L, idx) == 0))
+    return "";
+  return bind_check_layer_id(L, idx);
 }
 
 static int l_activate(lua_State *L) {
   plat_driver_info info;
   bind_check_driver_info(L, 1, &info);
-  return bind_ok_last(L, plat_ActivateLayer(&info, bind_check_plain(L, 2)));
+  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
+  return bind_ok_last(L, plat_ActivateLayer(&info, lua_tostring(L, 2)));
 }
 
 static int l_create(lua_State *L) {
   plat_driver_info info;
   bind_check_driver_info(L, 1, &info);
-  return bind_ok_last(L, plat_CreateLayer(&info, bind_check_plain(L, 2), opt_str(L, 3)));
+  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
+  if (!opt_id(L, 3)) return bind_fail_layer_id(L, 3);
+  return bind_ok_last(L, plat_CreateLayer(&info, lua_tostring(L, 2), opt_id(L, 3)));
 }
 
 static int l_create_sandbox(lua_State *L) {
@@ -30,8 +35,8 @@ static int l_create_sandbox(lua_State *L) {
   size_t n;
   const char *id, *parent;
   bind_check_driver_info(L, 1, &info);
-  id = bind_check_plain(L, 2);
-  parent = opt_str(L, 3);
+  if (!(id = bind_check_layer_id(L, 2))) return bind_fail_layer_id(L, 2);
+  if (!(parent = opt_id(L, 3))) return bind_fail_layer_id(L, 3);
   n = bind_check_layer_descriptors(L, 4, &d);
   return bind_ok_last(L, plat_CreateSandboxLayer(&info, id, parent, d, n));
 }
@@ -42,19 +47,22 @@ static int l_expand(lua_State *L) {
   bind_check_driver_info(L, 1, &info);
   size = luaL_checkinteger(L, 3);
   luaL_argcheck(L, size >= 0, 3, "size must be >= 0 bytes");
-  return bind_ok_last(L, plat_ExpandSandboxSize(&info, bind_check_plain(L, 2), (uint64_t)size));
+  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
+  return bind_ok_last(L, plat_ExpandSandboxSize(&info, lua_tostring(L, 2), (uint64_t)size));
 }
 
 static int l_deactivate(lua_State *L) {
   plat_driver_info info;
   bind_check_driver_info(L, 1, &info);
-  return bind_ok_last(L, plat_DeactivateLayer(&info, bind_check_plain(L, 2)));
+  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
+  return bind_ok_last(L, plat_DeactivateLayer(&info, lua_tostring(L, 2)));
 }
 
 static int l_destroy(lua_State *L) {
   plat_driver_info info;
   bind_check_driver_info(L, 1, &info);
-  return bind_ok_last(L, plat_DestroyLayer(&info, bind_check_plain(L, 2)));
+  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
+  return bind_ok_last(L, plat_DestroyLayer(&info, lua_tostring(L, 2)));
 }
 
 /* GetLayerMountPath's two-call pattern: ask for the length, then fill a
@@ -66,7 +74,7 @@ static int l_mount_path(lua_State *L) {
   char *buf;
   plat_hresult hr;
   bind_check_driver_info(L, 1, &info);
-  id = bind_check_plain(L, 2);
+  if (!(id = bind_check_layer_id(L, 2))) return bind_fail_layer_id(L, 2);
   hr = plat_GetLayerMountPath(&info, id, &length, NULL);
   if (hr < 0) return bind_fail_last(L, hr);
   if (length == 0) {
@@ -102,7 +110,8 @@ static int l_exists(lua_State *L) {
   int exists = 0;
   plat_hresult hr;
   bind_check_driver_info(L, 1, &info);
-  hr = plat_LayerExists(&info, bind_check_plain(L, 2), &exists);
+  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
+  hr = plat_LayerExists(&info, lua_tostring(L, 2), &exists);
   if (hr < 0) return bind_fail_last(L, hr);
   lua_pushboolean(L, exists);
   return 1;
@@ -114,7 +123,7 @@ static int l_prepare(lua_State *L) {
   size_t n;
   const char *id;
   bind_check_driver_info(L, 1, &info);
-  id = bind_check_plain(L, 2);
+  if (!(id = bind_check_layer_id(L, 2))) return bind_fail_layer_id(L, 2);
   n = bind_check_layer_descriptors(L, 3, &d);
   return bind_ok_last(L, plat_PrepareLayer(&info, id, d, n));
 }
@@ -122,7 +131,8 @@ static int l_prepare(lua_State *L) {
 static int l_unprepare(lua_State *L) {
   plat_driver_info info;
   bind_check_driver_info(L, 1, &info);
-  return bind_ok_last(L, plat_UnprepareLayer(&info, bind_check_plain(L, 2)));
+  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
+  return bind_ok_last(L, plat_UnprepareLayer(&info, lua_tostring(L, 2)));
 }
 
 /* core.import_layer_tar(info, id, tar_path, parents) -> size | nil, hr, result */
@@ -135,7 +145,7 @@ static int l_import_tar(lua_State *L) {
   char *result = NULL;
   plat_hresult hr;
   bind_check_driver_info(L, 1, &info);
-  id = bind_check_plain(L, 2);
+  if (!(id = bind_check_layer_id(L, 2))) return bind_fail_layer_id(L, 2);
   tar = bind_check_plain(L, 3);
   n = bind_check_layer_descriptors(L, 4, &d);
   hr = plat_ImportLayerTar(&info, id, tar, d, n, &size, &result);
@@ -146,19 +156,19 @@ static int l_import_tar(lua_State *L) {
 }
 
 static const luaL_Reg functions[] = {
-  {"activate_layer", l_activate},
-  {"create_layer", l_create},
-  {"create_sandbox_layer", l_create_sandbox},
-  {"expand_sandbox_size", l_expand},
-  {"deactivate_layer", l_deactivate},
-  {"destroy_layer", l_destroy},
-  {"get_layer_mount_path", l_mount_path},
-  {"get_base_images", l_base_images},
-  {"layer_exists", l_exists},
-  {"prepare_layer", l_prepare},
-  {"unprepare_layer", l_unprepare},
-  {"import_layer_tar", l_import_tar},
-  {NULL, NULL}
+    {"activate_layer", l_activate},
+    {"create_layer", l_create},
+    {"create_sandbox_layer", l_create_sandbox},
+    {"expand_sandbox_size", l_expand},
+    {"deactivate_layer", l_deactivate},
+    {"destroy_layer", l_destroy},
+    {"get_layer_mount_path", l_mount_path},
+    {"get_base_images", l_base_images},
+    {"layer_exists", l_exists},
+    {"prepare_layer", l_prepare},
+    {"unprepare_layer", l_unprepare},
+    {"import_layer_tar", l_import_tar},
+    {NULL, NULL},
 };
 
 void core_open_layer(lua_State *L) { luaL_setfuncs(L, functions, 0); }

@@ -65,6 +65,7 @@ M.codes = {
   [H.E_PATH_NOT_FOUND] = { "ERROR_PATH_NOT_FOUND", "The system cannot find the path specified." },
   [H.E_BAD_FORMAT] = { "ERROR_BAD_FORMAT",
     "An attempt was made to load a program with an incorrect format." },
+  [H.E_CRC] = { "ERROR_CRC", "Data error (cyclic redundancy check)." },
   [H.E_NO_MORE_FILES] = { "ERROR_NO_MORE_FILES", "There are no more files." },
   [H.E_DISK_FULL] = { "ERROR_DISK_FULL", "There is not enough space on the disk." },
   [H.E_DIR_NOT_EMPTY] = { "ERROR_DIR_NOT_EMPTY", "The directory is not empty." },
@@ -134,10 +135,13 @@ end
 
 local function event_lines(events)
   local out = {}
-  for _, ev in ipairs(events or {}) do
+  for _, ev in ipairs(type(events) == "table" and events or {}) do
+    ev = type(ev) == "table" and ev or {}
     local parts = {}
+    -- only text and numbers: a null or nested value of a document
+    -- never prints as "userdata: (nil)" or "table: 0x..."
     local function add(label, v)
-      if v ~= nil and v ~= "" then parts[#parts + 1] = label .. tostring(v) end
+      if (type(v) == "string" and v ~= "") or type(v) == "number" then parts[#parts + 1] = label .. tostring(v) end
     end
     add("", ev.Message)
     add("Stack Trace: ", ev.StackTrace)
@@ -217,27 +221,53 @@ function M.new(fields)
   return e
 end
 
+-- A field of a decoded document as the Go type hcsshim reads it: null,
+-- absent and a value of another type all read as the zero value (nil).
+local function field(json, doc, key, want)
+  local v = json.get(doc, key)
+  if want == "integer" then return math.type(v) == "integer" and v or nil end
+  if type(v) == want then return v end
+  return nil
+end
+
+--- Decode a JSON document the platform returned (properties, process
+-- status, lists).  Text that is not JSON (NaN, ...) or not an object or
+-- array is ErrUnexpectedValue, never a made-up empty table.
+-- @tparam string text
+-- @tparam table fields kind, op, id, pid of the error
+-- @treturn table|nil,hcsshim.error the decoded document
+function M.decode_output(text, fields)
+  local v, derr = require("hcsshim.json").decode(text)
+  if type(v) == "table" then return v end
+  fields.name = "ErrUnexpectedValue"
+  fields.message = "unexpected value returned from hcs: " .. tostring(derr or "a JSON object or array expected")
+  return nil, M.new(fields)
+end
+
 --- Decode an HCS result document (hcs-api.md 3.4) into message and events.
+-- As in Go's decoder, null (or a value of the wrong type) is absent: an
+-- event whose fields are all null gives an event with no fields.
 -- @tparam string|nil result JSON text
 -- @treturn string|nil ErrorMessage
--- @treturn table events
+-- @treturn table events: `{Message, StackTrace, Provider, EventId, Flags,
+-- Source}` each (strings; EventId and Flags integers), fields may be nil
 -- @treturn integer|nil Error (HRESULT)
 function M.parse_result(result)
-  if not result or result == "" then return nil, {} end
+  if type(result) ~= "string" or result == "" then return nil, {} end
   local json = require "hcsshim.json"
   local doc = json.decode(result)
   if type(doc) ~= "table" then return nil, {} end
-  local msg = json.get(doc, "ErrorMessage")
+  local msg = field(json, doc, "ErrorMessage", "string")
   local events = {}
-  for _, ev in ipairs(json.get(doc, "ErrorEvents") or {}) do
+  for _, ev in ipairs(field(json, doc, "ErrorEvents", "table") or {}) do
     events[#events + 1] = {
-      Message = json.get(ev, "Message"), StackTrace = json.get(ev, "StackTrace"),
-      Provider = json.get(ev, "Provider"), EventId = json.get(ev, "EventId"),
-      Flags = json.get(ev, "Flags"), Source = json.get(ev, "Source"),
+      Message = field(json, ev, "Message", "string"), StackTrace = field(json, ev, "StackTrace", "string"),
+      Provider = field(json, ev, "Provider", "string"), EventId = field(json, ev, "EventId", "integer"),
+      Flags = field(json, ev, "Flags", "integer"), Source = field(json, ev, "Source", "string"),
     }
   end
   if msg == "" then msg = nil end
-  return msg, events, json.get(doc, "Error")
+  return msg, events, field(json, doc, "Error", "integer")
 end
 
 --- Build an error from a core failure triple.

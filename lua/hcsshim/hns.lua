@@ -13,12 +13,17 @@
 -- (`tostring`: "HNS failed with error : <Error>"); a missing network or
 -- endpoint is named NetworkNotFound / EndpointNotFound (HRESULT
 -- 0x80070490), so `hcsshim.is_not_exist(err)` is true.  Bad values are
--- refused locally, before anything is created, with hresult 0x80070057.
+-- refused locally, before anything is created, with hresult 0x80070057:
+-- network and endpoint ids must be GUIDs (any case, braces allowed) and
+-- are sent in canonical lower-case form; an empty id never reaches the
+-- collection path.  Documents from HNS are read as Go reads them: null,
+-- absent and wrongly typed members are absent.
 -- @module hcsshim.hns
 local core = require "hcsshim.core"
 local errors = require "hcsshim.error"
 local json = require "hcsshim.json"
 local schema = require "hcsshim.schema"
+local ids = require "hcsshim.id"
 
 local M = {}
 
@@ -43,18 +48,26 @@ end
 -- (and `ErrorCode` when the service gives one), or kind "hcs"
 -- ("hnsCall failed in Win32: ...") when the call itself failed
 function M.hns_call(method, path, request)
-  if type(method) ~= "string" or type(path) ~= "string" then error("bad argument to 'hns_call' (method and path strings expected)", 2) end
-  if type(request) == "table" then request = assert(json.encode(request)) end
+  if type(method) ~= "string" or type(path) ~= "string" then
+    error("bad argument to 'hns_call' (method and path strings expected)", 2)
+  end
+  if type(request) == "table" then
+    local text, jerr = json.encode(request)
+    if not text then error("bad argument #3 to 'hns_call' (" .. jerr .. ")", 2) end
+    request = text
+  end
   local text, hr, result = core.hns_call(method, path, request or "")
   if not text then return nil, errors.from_core({ kind = "hcs", op = "hnsCall " }, hr, result) end
   local env, derr = json.decode(text)
   if type(env) ~= "table" then
-    return nil, errors.new({ kind = "hns", name = "ErrUnexpectedValue", message = "invalid HNS response: " .. tostring(derr) })
+    return nil, errors.new({ kind = "hns", name = "ErrUnexpectedValue",
+      message = "invalid HNS response: " .. tostring(derr) })
   end
   if json.get(env, "Success") ~= true then
     local msg = json.get(env, "Error")
     if type(msg) ~= "string" or msg == "" then msg = "unknown error" end
-    local code = math.tointeger(json.get(env, "ErrorCode"))
+    local code = json.get(env, "ErrorCode")
+    code = math.type(code) == "integer" and code or nil
     local name
     if code == E_NOT_FOUND or msg:find("Element not found", 1, true) or msg:find(" not found$") then
       code = code or E_NOT_FOUND
@@ -68,25 +81,26 @@ function M.hns_call(method, path, request)
   return out
 end
 
--- Canonical field names for a decoded object (decoding is case-insensitive).
-local function canonical(name, t)
-  if type(t) ~= "table" then return t end
-  local out, seen = {}, {}
-  for _, f in ipairs(schema.schemas[name]) do
-    local v = json.get(t, f[1])
-    if v ~= nil and v ~= json.null then out[f[1]] = v end
-    seen[f[1]:lower()] = true
-  end
-  for k, v in pairs(t) do
-    if type(k) == "string" and not seen[k:lower()] then out[k] = v end
+local canonical = schema.canonical
+
+-- A list from HNS: an array of objects, or nothing usable.
+local function canonical_list(name, list)
+  local out = {}
+  if type(list) ~= "table" or not json.is_sequence(list) then return out end
+  for _, t in ipairs(list) do
+    if type(t) == "table" then out[#out + 1] = canonical(name, t) end
   end
   return out
 end
 
-local function canonical_list(name, list)
-  local out = {}
-  for i, t in ipairs(type(list) == "table" and list or {}) do out[i] = canonical(name, t) end
-  return out
+-- A network or endpoint id from the caller, canonical, or an error.
+local function check_id(fname, op, id)
+  if type(id) ~= "string" then
+    error("bad argument #1 to '" .. fname .. "' (string expected, got " .. type(id) .. ")", 3)
+  end
+  local g, err = ids.guid(id)
+  if not g then return nil, invalid(op, (fname:find("endpoint") and "endpoint" or "network") .. " id " .. err) end
+  return g
 end
 
 --- Decode an HNS document case-insensitively onto the canonical field
@@ -101,27 +115,6 @@ function M.decode(kind, doc)
     if type(doc) ~= "table" then return nil, err or "JSON object expected" end
   end
   return canonical(kind, doc)
-end
-
--- Policies: each encoded through the schema of its Type.
-local function encode_policies(op, list, where)
-  if list == nil then return nil end
-  if type(list) ~= "table" then return nil, invalid(op, where .. ": array of policies expected") end
-  local out = json.array()
-  for i, p in ipairs(list) do
-    local t = type(p) == "table" and json.get(p, "Type")
-    if type(t) ~= "string" then return nil, invalid(op, ("%s[%d]: a policy with a Type is expected"):format(where, i)) end
-    local sname
-    for k, v in pairs(schema.policy_schemas) do if k:lower() == t:lower() then sname = v end end
-    if sname then
-      local doc, err = schema.normalize(sname, p)
-      if not doc then return nil, invalid(op, ("%s[%d]: %s"):format(where, i, err)) end
-      out[i] = doc
-    else
-      out[i] = p -- a type hcsshim has no struct for: passed as given
-    end
-  end
-  return out
 end
 
 local function parse_ip(s)
@@ -153,32 +146,29 @@ function M.encode_network(net)
   if type(net) ~= "table" then error("bad argument #1 (HNSNetwork table expected)", 2) end
   local doc, err = schema.normalize("HNSNetwork", net)
   if not doc then return nil, invalid(op, err) end
-  local pols, perr = encode_policies(op, doc.Policies, "Policies")
-  if perr then return nil, perr end
-  doc.Policies = pols
   for i, s in ipairs(doc.Subnets or {}) do
     local pre, gw = s.AddressPrefix, s.GatewayAddress
     local n, _, mask = parse_cidr(pre)
     if not n then
-      return nil, invalid(op, ("Subnets[%d].AddressPrefix '%s' is not an IPv4 CIDR prefix such as 172.20.0.0/16"):format(i, tostring(pre)))
+      return nil, invalid(op, ("Subnets[%d].AddressPrefix '%s' is not an IPv4 CIDR prefix"
+        .. " such as 172.20.0.0/16"):format(i, tostring(pre)))
     end
     if gw then
       local g = parse_ip(gw)
-      if not g then return nil, invalid(op, ("Subnets[%d].GatewayAddress '%s' is not an IPv4 address"):format(i, gw)) end
+      if not g then
+        return nil, invalid(op, ("Subnets[%d].GatewayAddress '%s' is not an IPv4 address"):format(i, gw))
+      end
       if g & mask ~= n then
         return nil, invalid(op, ("Subnets[%d].GatewayAddress %s is outside its subnet %s"):format(i, gw, pre))
       end
     end
-    local sp
-    sp, perr = encode_policies(op, s.Policies, ("Subnets[%d].Policies"):format(i))
-    if perr then return nil, perr end
-    s.Policies = sp
   end
   return json.encode(doc)
 end
 
 --- Check an HNSEndpoint table without creating anything (IP address
--- format, policy fields and port ranges).
+-- format, policy fields and port ranges; a NAT port of 0 is unset, as in
+-- hcsshim's NatPolicy).
 -- @tparam table ep HNSEndpoint
 -- @treturn string|nil JSON text, or nil and an error (0x80070057)
 function M.encode_endpoint(ep)
@@ -186,21 +176,11 @@ function M.encode_endpoint(ep)
   if type(ep) ~= "table" then error("bad argument #1 (HNSEndpoint table expected)", 2) end
   local doc, err = schema.normalize("HNSEndpoint", ep)
   if not doc then return nil, invalid(op, err) end
-  local pols, perr = encode_policies(op, doc.Policies, "Policies")
-  if perr then return nil, perr end
-  for i, p in ipairs(pols or {}) do
-    if p.Type and p.Type:upper() == "NAT" then
-      for _, k in ipairs({ "InternalPort", "ExternalPort" }) do
-        if p[k] ~= nil and (p[k] < 1 or p[k] > 65535) then
-          return nil, invalid(op, ("Policies[%d].%s %d is out of range (1..65535)"):format(i, k, p[k]))
-        end
-      end
-      if (p.InternalPort or p.ExternalPort) and not p.Protocol then
-        return nil, invalid(op, ("Policies[%d]: a NAT policy with ports needs a Protocol (TCP or UDP)"):format(i))
-      end
+  for i, p in ipairs(doc.Policies or {}) do
+    if p.Type:upper() == "NAT" and (p.InternalPort ~= 0 or p.ExternalPort ~= 0) and p.Protocol == "" then
+      return nil, invalid(op, ("Policies[%d]: a NAT policy with ports needs a Protocol (TCP or UDP)"):format(i))
     end
   end
-  doc.Policies = pols
   if doc.IPAddress and not parse_ip(doc.IPAddress) then
     return nil, invalid(op, ("IPAddress '%s' is not an IPv4 address"):format(doc.IPAddress))
   end
@@ -222,8 +202,10 @@ M.HNSListNetworkRequest = M.list_networks
 -- @tparam string id network GUID
 -- @treturn table|nil,hcsshim.error HNSNetwork; not found -> NetworkNotFound (is_not_exist)
 function M.get_network(id)
-  if type(id) ~= "string" then error("bad argument #1 to 'get_network' (string expected)", 2) end
-  local out, err = M.hns_call("GET", "/networks/" .. id)
+  local g, err = check_id("get_network", "GetNetwork", id)
+  if not g then return nil, err end
+  local out
+  out, err = M.hns_call("GET", "/networks/" .. g)
   if not out then return nil, err end
   return canonical("HNSNetwork", out)
 end
@@ -233,6 +215,9 @@ end
 -- @tparam string name
 -- @treturn table|nil,hcsshim.error HNSNetwork; none -> NetworkNotFound
 function M.get_network_by_name(name)
+  if type(name) ~= "string" then
+    error("bad argument #1 to 'get_network_by_name' (string expected, got " .. type(name) .. ")", 2)
+  end
   local list, err = M.list_networks()
   if not list then return nil, err end
   for _, n in ipairs(list) do if n.Name == name then return n end end
@@ -254,7 +239,9 @@ function M.create_network(net)
   local name = json.get(net, "Name")
   if type(name) == "string" and name ~= "" then
     local dup = M.get_network_by_name(name)
-    if dup then return nil, exists("CreateNetwork", ("a network named '%s' already exists (%s)"):format(name, dup.ID)) end
+    if dup then
+      return nil, exists("CreateNetwork", ("a network named '%s' already exists (%s)"):format(name, dup.ID))
+    end
   end
   local out
   out, err = M.hns_call("POST", "/networks/", text)
@@ -268,10 +255,12 @@ end
 -- network's endpoints first (otherwise a network with endpoints is refused)
 -- @treturn table|nil,hcsshim.error the deleted HNSNetwork
 function M.delete_network(id, opts)
-  if type(id) ~= "string" then error("bad argument #1 to 'delete_network' (string expected)", 2) end
+  local g, err = check_id("delete_network", "DeleteNetwork", id)
+  if not g then return nil, err end
   local body = ""
   if opts and opts.force then body = '{"Force":true}' end
-  local out, err = M.hns_call("DELETE", "/networks/" .. id, body)
+  local out
+  out, err = M.hns_call("DELETE", "/networks/" .. g, body)
   if not out then return nil, err end
   return canonical("HNSNetwork", out)
 end
@@ -291,8 +280,10 @@ end
 -- @treturn table|nil,hcsshim.error HNSEndpoint (`SharedContainers` lists
 -- the container it is attached to; `State` 1 created, 2 attached)
 function M.get_endpoint(id)
-  if type(id) ~= "string" then error("bad argument #1 to 'get_endpoint' (string expected)", 2) end
-  local out, err = M.hns_call("GET", "/endpoints/" .. id)
+  local g, err = check_id("get_endpoint", "GetEndpoint", id)
+  if not g then return nil, err end
+  local out
+  out, err = M.hns_call("GET", "/endpoints/" .. g)
   if not out then return nil, err end
   return canonical("HNSEndpoint", out)
 end
@@ -301,6 +292,9 @@ end
 -- @tparam string name
 -- @treturn table|nil,hcsshim.error HNSEndpoint; none -> EndpointNotFound
 function M.get_endpoint_by_name(name)
+  if type(name) ~= "string" then
+    error("bad argument #1 to 'get_endpoint_by_name' (string expected, got " .. type(name) .. ")", 2)
+  end
   local list, err = M.list_endpoints()
   if not list then return nil, err end
   for _, e in ipairs(list) do if e.Name == name then return e end end
@@ -323,7 +317,9 @@ function M.create_endpoint(ep)
   local name = json.get(ep, "Name")
   if type(name) == "string" and name ~= "" then
     local dup = M.get_endpoint_by_name(name)
-    if dup then return nil, exists("CreateEndpoint", ("an endpoint named '%s' already exists (%s)"):format(name, dup.ID)) end
+    if dup then
+      return nil, exists("CreateEndpoint", ("an endpoint named '%s' already exists (%s)"):format(name, dup.ID))
+    end
   end
   local out
   out, err = M.hns_call("POST", "/endpoints/", text)
@@ -336,15 +332,31 @@ end
 -- @tparam string id
 -- @treturn table|nil,hcsshim.error the deleted HNSEndpoint
 function M.delete_endpoint(id)
-  if type(id) ~= "string" then error("bad argument #1 to 'delete_endpoint' (string expected)", 2) end
-  local out, err = M.hns_call("DELETE", "/endpoints/" .. id)
+  local g, err = check_id("delete_endpoint", "DeleteEndpoint", id)
+  if not g then return nil, err end
+  local out
+  out, err = M.hns_call("DELETE", "/endpoints/" .. g)
   if not out then return nil, err end
   return canonical("HNSEndpoint", out)
 end
 
 local function modify(container_id, endpoint_id, what)
+  if type(container_id) ~= "string" or type(endpoint_id) ~= "string" then
+    error("bad arguments (container id and endpoint id strings expected, got " .. type(container_id) .. " and "
+      .. type(endpoint_id) .. ")", 3)
+  end
+  local g, gerr = check_id("hot_attach_endpoint", "Modify", endpoint_id)
+  if not g then return nil, gerr end
+  endpoint_id = g
+  local _, bad = ids.system(container_id)
+  if bad then
+    return nil, errors.new({ kind = "container", op = "Modify", id = container_id:gsub("%c", "?"),
+      hresult = E_INVALIDARG, message = "The parameter is incorrect. (" .. bad .. ")" })
+  end
   local sys, hr, result = core.open_compute_system(container_id)
-  if not sys then return nil, errors.from_core({ kind = "container", op = "OpenContainer", id = container_id }, hr, result) end
+  if not sys then
+    return nil, errors.from_core({ kind = "container", op = "OpenContainer", id = container_id }, hr, result)
+  end
   local text = assert(schema.encode("ResourceModificationRequest",
     { ResourceType = "Network", RequestType = what, Settings = endpoint_id }))
   local ok
@@ -395,10 +407,13 @@ function M.cleanup(opts)
     return nil, errors.new({ message = "hns.cleanup: the compute-system enumeration did not decode" })
   end
   local live = {}
-  for _, s in ipairs(systems) do live[json.get(s, "Id") or ""] = true end
+  for _, s in ipairs(systems) do
+    local sid = json.get(s, "Id")
+    if type(sid) == "string" then live[sid] = true end
+  end
   local removed = {}
   for _, ep in ipairs(list) do
-    local shared = ep.SharedContainers or {}
+    local shared = type(ep.SharedContainers) == "table" and ep.SharedContainers or {}
     local stale = #shared > 0
     for _, c in ipairs(shared) do if live[c] then stale = false end end
     if stale or (opts and opts.all and #shared == 0) then

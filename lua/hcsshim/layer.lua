@@ -29,7 +29,15 @@ local call = errors.hcs_call
 
 -- Parent layer paths -> descriptors: on Windows each gets its LayerId,
 -- NameToGuid of the folder's base name, as hcsshim computes it.
+-- The list must be a sequence: a single {ID=, Path=} table or a list
+-- with a hole would otherwise lose parents without a word.
 local function descriptors(parents)
+  if type(parents) == "table" then
+    local ok, why = json.is_sequence(parents)
+    if not ok then
+      error("bad argument (parent layers: a list of layer paths or {ID=, Path=} tables expected, " .. why .. ")", 3)
+    end
+  end
   if core.platform ~= "windows" or type(parents) ~= "table" then return parents end
   local out = {}
   for i, p in ipairs(parents) do
@@ -128,9 +136,11 @@ end
 function M.get_shared_base_images()
   local text, err = call("GetSharedBaseImages", "", core.get_base_images)
   if not text then return nil, err end
-  local v = json.decode(text)
-  if type(v) ~= "table" then v = { Images = {} } end
-  v.Images = v.Images or json.get(v, "Images") or {}
+  local v
+  v, err = errors.decode_output(text, { kind = "hcs", op = "hcsshim::GetSharedBaseImages" })
+  if not v then return nil, err end
+  local images = json.get(v, "Images")
+  v.Images = type(images) == "table" and images or json.array()
   return v
 end
 
@@ -192,14 +202,22 @@ end
 -- @tparam string id new layer id
 -- @tparam string tar_path path of the tar file
 -- @tparam[opt] table parents parent layer paths, nearest first
--- @treturn integer|nil,hcsshim.error the sum of regular file sizes (bytes)
+-- @treturn integer|nil,hcsshim.error the sum of regular file sizes (bytes);
+-- an image (docker-archive, oci-archive, OCI layout) is refused with
+-- E_INVALIDARG pointing to `hcsshim.image.import`
 function M.import_layer(info, id, tar_path, parents)
   if core.platform ~= "linux" then
     return nil, errors.new({ kind = "hcs", op = "hcsshim::ImportLayer",
       name = "ErrPlatformNotSupported" })
   end
+  local image_kind = type(tar_path) == "string" and require("hcsshim.image_format").detect(tar_path)
+  if image_kind then
+    return nil, errors.hcs("ImportLayer", string.format("id=%s tar=%s", id, tar_path),
+      errors.hresult.E_INVALIDARG, nil, tar_path .. " is a " .. image_kind
+      .. " image, not a layer tar: import it with hcsshim.image.import")
+  end
   return call("ImportLayer", string.format("id=%s tar=%s", id, tar_path), core.import_layer_tar,
-    info, id, tar_path, parents or {})
+    info, id, tar_path, descriptors(parents or {}))
 end
 
 --- Copy a layer (CopyLayer).

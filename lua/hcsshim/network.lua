@@ -3,6 +3,7 @@
 local hns = require "hcsshim.hns"
 local json = require "hcsshim.json"
 local errors = require "hcsshim.error"
+local schema = require "hcsshim.schema"
 
 local E_ALREADY_EXISTS = errors.hresult.E_ALREADY_EXISTS
 
@@ -47,6 +48,9 @@ function M.provision(net)
   if type(net) ~= "table" then error("bad argument #1 to 'provision' (HNSNetwork table expected)", 2) end
   local name = json.get(net, "Name")
   if type(name) ~= "string" or name == "" then error("provision: Name is required", 2) end
+  -- the whole table is checked before it is compared or created
+  local _, bad = hns.encode_network(net)
+  if bad then return nil, bad end
   for _ = 1, 3 do
     local cur, err = hns.get_network_by_name(name)
     if cur then
@@ -73,24 +77,52 @@ function M.provision(net)
   return nil, errors.new({ kind = "hns", op = "Provision", message = "network '" .. name .. "' kept changing" })
 end
 
+-- One `ports` entry as a NAT policy table, or nil and a message.
+local function nat_policy(i, p)
+  local pol
+  if type(p) == "string" then
+    local ext, int, proto = p:match("^(%d+):(%d+)/?(%a*)$")
+    if not ext then return nil, ("ports[%d] '%s': expected 'external:internal[/tcp|udp]'"):format(i, p) end
+    pol = { Type = "NAT", Protocol = proto ~= "" and proto:upper() or "TCP",
+      ExternalPort = math.tointeger(tonumber(ext)), InternalPort = math.tointeger(tonumber(int)) }
+  elseif type(p) == "table" then
+    local proto = json.get(p, "Protocol") or "TCP"
+    if type(proto) ~= "string" then
+      return nil, ("ports[%d].Protocol: string expected, got %s"):format(i, type(proto))
+    end
+    pol = { Type = "NAT", Protocol = proto:upper(), ExternalPort = json.get(p, "ExternalPort"),
+      InternalPort = json.get(p, "InternalPort") }
+  else
+    return nil, ("ports[%d]: string or table expected, got %s"):format(i, type(p))
+  end
+  for _, k in ipairs({ "ExternalPort", "InternalPort" }) do
+    local n = pol[k]
+    if math.type(n) ~= "integer" and not (type(n) == "number" and n == math.floor(n)) then
+      local got = type(n) == "string" and ("string '" .. n .. "'") or tostring(n)
+      return nil, ("ports[%d].%s: a port number expected, got %s"):format(i, k, got)
+    end
+    if n < 1 or n > 65535 then return nil, ("ports[%d].%s %s is out of range (1..65535)"):format(i, k, n) end
+  end
+  local _, err = schema.normalize("NatPolicy", pol)
+  if err then return nil, ("ports[%d]: %s"):format(i, err) end
+  return pol
+end
+
 --- Turn a `ports` list into NAT policies.
--- @tparam table ports entries "8080:80", "8080:80/udp", or tables
--- `{ExternalPort=8080, InternalPort=80, Protocol="TCP"}`
+-- @tparam table ports a list (a sequence) of entries "8080:80",
+-- "8080:80/udp", or tables `{ExternalPort=8080, InternalPort=80,
+-- Protocol="TCP"}` (ports are numbers 1..65535, never strings)
 -- @treturn table|nil array of NAT policies, or nil and a message
 function M.nat_policies(ports)
+  if ports == nil then return {} end
+  if type(ports) ~= "table" then return nil, "ports: a list expected, got " .. type(ports) end
+  local ok, why = json.is_sequence(ports)
+  if not ok then return nil, "ports: a list (a sequence) expected, " .. why end
   local out = {}
-  for i, p in ipairs(ports or {}) do
-    if type(p) == "string" then
-      local ext, int, proto = p:match("^(%d+):(%d+)/?(%a*)$")
-      if not ext then return nil, ("ports[%d] '%s': expected 'external:internal[/tcp|udp]'"):format(i, p) end
-      out[#out + 1] = { Type = "NAT", Protocol = proto ~= "" and proto:upper() or "TCP",
-        ExternalPort = math.tointeger(tonumber(ext)), InternalPort = math.tointeger(tonumber(int)) }
-    elseif type(p) == "table" then
-      out[#out + 1] = { Type = "NAT", Protocol = (json.get(p, "Protocol") or "TCP"):upper(),
-        ExternalPort = json.get(p, "ExternalPort"), InternalPort = json.get(p, "InternalPort") }
-    else
-      return nil, ("ports[%d]: string or table expected"):format(i)
-    end
+  for i, p in ipairs(ports) do
+    local pol, err = nat_policy(i, p)
+    if not pol then return nil, err end
+    out[i] = pol
   end
   return out
 end

@@ -97,7 +97,7 @@ end
 -- @tparam integer n signal number (15 = SIGTERM)
 -- @treturn true|nil,hcsshim.error
 function M:signal(n)
-  n = math.tointeger(n)
+  n = type(n) == "number" and math.tointeger(n) or nil
   if not n or n < 1 or n > 64 then error("bad argument #1 to 'signal' (signal number 1..64 expected)", 2) end
   local ok, hr, result = self:_signal(json.encode({ Signal = n }))
   if ok then return true end
@@ -145,18 +145,23 @@ end
 function M:properties()
   local text, hr, result = self:_properties()
   if not text then return nil, perr(self, "Properties", hr, result) end
-  local props, derr = json.decode(text)
-  if type(props) ~= "table" then
-    return nil, errors.new({ kind = "process", op = "Properties", id = self:system_id(), pid = self:pid(),
-      name = "ErrUnexpectedValue", message = "unexpected value returned from hcs: " .. tostring(derr) })
-  end
-  return props
+  return errors.decode_output(text, { kind = "process", op = "Properties", id = self:system_id(), pid = self:pid() })
+end
+
+-- An integer field of a status document: 0 when absent, nil when it is
+-- not an integral number.
+local function integer_field(props, key)
+  local v = json.get(props, key)
+  if v == nil then return 0 end
+  return type(v) == "number" and math.tointeger(v) or nil
 end
 
 --- Decode a process status document into an exit code.
 -- Not exited -> ErrInvalidProcessState; LastWaitResult ~= 0 -> an error
 -- carrying that HRESULT (never a made-up 0).  Death by signal N gives
--- 128+N and the signal's name.
+-- 128+N and the signal's name.  As in Go's decoder, an absent or null
+-- field is its zero value; a field of another type (a string, a
+-- fraction) is ErrUnexpectedValue.
 -- @tparam table props decoded process status
 -- @treturn integer|nil exit code
 -- @treturn string|hcsshim.error signal name (or nil), or the error
@@ -164,12 +169,11 @@ function M.decode_exit(props)
   if json.get(props, "Exited") ~= true then
     return nil, errors.new({ name = "ErrInvalidProcessState" })
   end
-  local lwr = math.tointeger(json.get(props, "LastWaitResult") or 0)
-  if lwr and lwr ~= 0 then return nil, errors.new({ hresult = lwr }) end
-  local code = math.tointeger(json.get(props, "ExitCode"))
-  if not code then return nil, errors.new({ name = "ErrUnexpectedValue" }) end
-  local sig = math.tointeger(json.get(props, "Signal"))
-  if sig and sig > 0 then return code, M.signal_names[sig] or ("signal " .. sig) end
+  local lwr, code, sig = integer_field(props, "LastWaitResult"), integer_field(props, "ExitCode"),
+    integer_field(props, "Signal")
+  if not (lwr and code and sig) then return nil, errors.new({ name = "ErrUnexpectedValue" }) end
+  if lwr ~= 0 then return nil, errors.new({ hresult = lwr }) end
+  if sig > 0 then return code, M.signal_names[sig] or ("signal " .. sig) end
   -- Windows reports NTSTATUS exits as the exit code: name the ones we know
   -- (0xC000013A STATUS_CONTROL_C_EXIT: a console process without stdin)
   if code >= 0xC0000000 and code <= 0xFFFFFFFF and errors.codes[code] then

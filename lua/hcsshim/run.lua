@@ -25,7 +25,7 @@ end
 M.options = {
   layers = true, rootfs = true, home = true, command = true, args = true, network = true,
   ports = true, config = true, stdin = true, id = true, detach = true, timeout = true,
-  env = true, cwd = true, user = true, on_stdout = true, on_stderr = true,
+  env = true, cwd = true, user = true, on_stdout = true, on_stderr = true, image = true,
 }
 
 local function bad(msg) error("run: " .. msg, 5) end
@@ -55,7 +55,9 @@ end
 
 -- The process options (command, stdio, env, cwd, user) and output callbacks.
 local function check_process_options(opts)
-  if opts.command == nil and opts.args == nil then bad("`command` or `args` is required") end
+  if opts.command == nil and opts.args == nil and opts.image == nil then
+    bad("`command` or `args` is required")
+  end
   check_type(opts, "command", "string", "a command line string")
   check_type(opts, "args", "table", "an array of strings")
   check_type(opts, "stdin", "string", "a string")
@@ -72,10 +74,14 @@ local function check_options(opts)
   for k in pairs(opts) do
     if not M.options[k] then bad(("unknown option `%s`"):format(tostring(k))) end
   end
-  if not opts.layers and not opts.rootfs then bad("`layers` or `rootfs` is required") end
+  if not opts.layers and not opts.rootfs and not opts.image then
+    bad("`layers`, `rootfs` or `image` is required")
+  end
   check_type(opts, "layers", "table", "an array of layer paths")
   check_type(opts, "rootfs", "string", "the path of a root filesystem tar")
-  if opts.rootfs == nil and #opts.layers == 0 then bad("`layers` or `rootfs` is required") end
+  if opts.rootfs == nil and opts.image == nil and #opts.layers == 0 then
+    bad("`layers`, `rootfs` or `image` is required")
+  end
   check_process_options(opts)
   if opts.network ~= nil and type(opts.network) ~= "table" and type(opts.network) ~= "string" then
     bad("`network` must be a network name or id, or an HNSNetwork table")
@@ -133,11 +139,26 @@ end
 --- Sandbox layers of run{} are named "<compute system id>-sandbox".
 M.SANDBOX_SUFFIX = "-sandbox"
 
--- The parent layers (with the imported rootfs last) and a prepared
--- sandbox over them.  Returns the ContainerConfig's layer fields.
-local function make_layers(opts, id, home, later)
+-- The layers of opts.image (nearest first) and the ProcessConfig its
+-- config gives (`hcsshim.image`); {} and nil without an image.
+local function image_parts(opts)
+  if not opts.image then return {}, nil end
+  local image = require "hcsshim.image"
+  local img, err = image.inspect(opts.image, { home = opts.home })
+  if not img then return nil, err end
+  local pcfg
+  pcfg, err = image.process_config(img, { CommandLine = opts.command, CommandArgs = opts.args })
+  if not pcfg then return nil, err end
+  return image.layers(img), pcfg
+end
+
+-- The parent layers (the image's after opts.layers, the imported rootfs
+-- last) and a prepared sandbox over them.  Returns the ContainerConfig's
+-- layer fields.
+local function make_layers(opts, id, home, later, image_layers)
   local parents = {}
   for i, p in ipairs(opts.layers or {}) do parents[i] = p end
+  for _, p in ipairs(image_layers) do parents[#parents + 1] = p end
   if opts.rootfs then
     local base, err = M.rootfs_layer(home, opts.rootfs)
     if not base then return nil, err end
@@ -214,12 +235,26 @@ local function start_container(id, cfg, later)
   return c
 end
 
--- The command's process, its stdin written and closed.
-local function start_process(c, opts, later)
-  local pcfg = { CreateStdOutPipe = not opts.detach, CreateStdErrPipe = not opts.detach,
-    CreateStdInPipe = opts.stdin ~= nil, Environment = environment(opts.env),
-    WorkingDirectory = opts.cwd, User = opts.user }
-  if opts.args then pcfg.CommandArgs = opts.args else pcfg.CommandLine = opts.command end
+-- The command's process (over the image's defaults), its stdin written
+-- and closed.
+local function start_process(c, opts, later, defaults)
+  local pcfg = {}
+  for k, v in pairs(defaults or {}) do pcfg[k] = v end
+  if not defaults then
+    if opts.args then pcfg.CommandArgs = opts.args else pcfg.CommandLine = opts.command end
+  end
+  pcfg.CreateStdOutPipe, pcfg.CreateStdErrPipe = not opts.detach, not opts.detach
+  pcfg.CreateStdInPipe = opts.stdin ~= nil
+  -- env, cwd and user given to run{} win over the image's defaults
+  local env = environment(opts.env)
+  if env then
+    local merged = {}
+    for k, v in pairs(pcfg.Environment or {}) do merged[k] = v end
+    for k, v in pairs(env) do merged[k] = v end
+    pcfg.Environment = merged
+  end
+  pcfg.WorkingDirectory = opts.cwd or pcfg.WorkingDirectory
+  pcfg.User = opts.user or pcfg.User
   local p, err = c:create_process(pcfg)
   if not p then return nil, err end
   later(function() p:close() end)
@@ -286,6 +321,10 @@ end
 --    `rootfs`: a root filesystem tar, imported once as a read-only layer
 --    `rootfs-<sha256 of the tar>` and reused by later runs of the same
 --    content (`hcsshim.prune` removes it when unused)
+--  * `image`: an image name, id or record (`hcsshim.image`): its layers
+--    go under `layers`, and its config gives the process its defaults
+--    (Entrypoint + Cmd, Env, WorkingDir, User); `command` or `args`, when
+--    given, replace Entrypoint + Cmd
 --  * `home`: layer home (default `<data root>/layers`)
 --  * `command`: CommandLine string, or `args`: CommandArgs array
 --  * `env`: environment, `{NAME = "value"}` or `{"NAME=value", ...}`
@@ -333,7 +372,9 @@ function M.run(opts)
   local function fail(err) unwind() return nil, err end
 
   local pols = check_options(opts)
-  local cfg, err = make_layers(opts, id, home, later)
+  local image_layers, pdefaults = image_parts(opts)
+  if not image_layers then return nil, pdefaults end
+  local cfg, err = make_layers(opts, id, home, later, image_layers)
   if not cfg then return fail(err) end
   for k, v in pairs(opts.config or {}) do cfg[k] = v end
   if not has_key(cfg, "owner") then cfg.Owner = M.OWNER end
@@ -346,7 +387,7 @@ function M.run(opts)
   local c
   c, err = start_container(id, cfg, later)
   if not c then return fail(err) end
-  local p, stdout, stderr = start_process(c, opts, later)
+  local p, stdout, stderr = start_process(c, opts, later, pdefaults)
   if not p then return fail(stdout) end
   if opts.detach then
     local h = { id = id, container = c, process = p, endpoint = ep }

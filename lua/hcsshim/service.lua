@@ -6,6 +6,7 @@
 local core = require "hcsshim.core"
 local errors = require "hcsshim.error"
 local json = require "hcsshim.json"
+local schema = require "hcsshim.schema"
 
 local M = {}
 
@@ -15,10 +16,11 @@ local OPTIONS = { RuntimeRoot = true, DataRoot = true, CgroupParent = true }
 -- @tparam[opt] table query `{PropertyTypes = {...}}`
 -- @treturn table|nil,hcsshim.error
 function M.get_service_properties(query)
-  local text, err = errors.hcs_call("GetServiceProperties", nil, core.service_properties,
-    json.encode(query or {}))
+  local q, qerr = schema.encode("PropertyQuery", query or {})
+  if not q then error("bad argument #1 to 'get_service_properties' (" .. qerr .. ")", 2) end
+  local text, err = errors.hcs_call("GetServiceProperties", nil, core.service_properties, q)
   if not text then return nil, err end
-  return json.decode(text)
+  return errors.decode_output(text, { kind = "hcs", op = "hcsshim::GetServiceProperties" })
 end
 
 --- Set where the Linux host compute service keeps its state, instead of
@@ -47,7 +49,8 @@ end
 -- @tparam table settings
 -- @treturn true|nil,hcsshim.error
 function M.modify_service_settings(settings)
-  local text = assert(json.encode(settings or {}))
+  local text, jerr = json.encode(settings or {})
+  if not text then error("bad argument #1 to 'modify_service_settings' (" .. jerr .. ")", 2) end
   return errors.hcs_call("ModifyServiceSettings", nil, core.modify_service_settings, text)
 end
 

@@ -10,18 +10,19 @@ local json = require "hcsshim.json"
 local schema = require "hcsshim.schema"
 local process = require "hcsshim.process"
 local N = require "hcsshim.notification"
+local ids = require "hcsshim.id"
 
 local M = {}
 local S = core.system_methods -- the methods of every system handle
 local PENDING = errors.hresult.HCS_E_OPERATION_PENDING
 local E_INVALIDARG = errors.hresult.E_INVALIDARG
 
--- Ids are caller data: a NUL byte is refused like any other bad id.
+-- Ids are caller data: refused (hcsshim.id) like any other bad value.
 local function bad_id(op, id)
-  if id:find("\0", 1, true) then
-    return errors.new({ kind = "container", op = op, id = id:gsub("%z", "\\0"),
-      hresult = E_INVALIDARG,
-      message = "The parameter is incorrect. (compute system id contains a NUL byte)" })
+  local _, why = ids.system(id)
+  if why then
+    return errors.new({ kind = "container", op = op, id = (id:gsub("%z", "\\0"):gsub("%c", "?")),
+      hresult = E_INVALIDARG, message = "The parameter is incorrect. (" .. why .. ")" })
   end
 end
 
@@ -108,9 +109,7 @@ function M.get_containers(query)
   if not q then error(err, 2) end
   local text, hr, result = core.enumerate_compute_systems(q)
   if not text then return nil, errors.hcs("GetContainers", nil, hr, result) end
-  local list = json.decode(text)
-  if type(list) ~= "table" then list = {} end
-  return list
+  return errors.decode_output(text, { kind = "hcs", op = "hcsshim::GetContainers" })
 end
 --- Alias of `get_containers`.
 -- @function list_containers
@@ -240,12 +239,7 @@ function S:properties(query, op)
   end
   local text, hr, result = self:_properties(q)
   if not text then return nil, cerr(self, op or "Properties", hr, result) end
-  local props, derr = json.decode(text)
-  if type(props) ~= "table" then
-    return nil, errors.new({ kind = "container", op = op or "Properties", id = self:id(),
-      name = "ErrUnexpectedValue", message = "unexpected value returned from hcs: " .. tostring(derr) })
-  end
-  return props
+  return errors.decode_output(text, { kind = "container", op = op or "Properties", id = self:id() })
 end
 
 --- Whether the system has pending updates (PropertyTypes PendingUpdates).

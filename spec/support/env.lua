@@ -44,7 +44,8 @@ function M.busybox_tar()
   M.must(("mkdir -p %s/bin %s/etc %s/tmp %s/root %s/home/app %s/proc %s/sys %s/dev %s/data")
     :format(root, root, root, root, root, root, root, root, root))
   M.must(("cp /bin/busybox %s/bin/busybox"):format(root))
-  M.must(("cd %s/bin && for a in $(./busybox --list); do [ \"$a\" = busybox ] || ln -s busybox \"$a\"; done"):format(root))
+  M.must(("cd %s/bin && for a in $(./busybox --list); do [ \"$a\" = busybox ] || ln -s busybox \"$a\"; done")
+    :format(root))
   local f = assert(io.open(root .. "/etc/passwd", "w"))
   f:write("root:x:0:0:root:/root:/bin/sh\n",
     "app:x:1000:1000:app:/home/app:/bin/sh\n",
@@ -56,7 +57,8 @@ function M.busybox_tar()
   M.must(("echo busybox-test > %s/etc/os-release && chown 1000:1000 %s/home/app && chmod 1777 %s/tmp")
     :format(root, root, root))
   M._busybox_tar = d .. "/busybox.tar"
-  M.must(("tar --numeric-owner -C %s -cf %s ."):format(root, M._busybox_tar))
+  -- the same bytes every run: images built from it are cached by content
+  M.must(("tar --numeric-owner --sort=name --mtime=@0 -C %s -cf %s ."):format(root, M._busybox_tar))
   M.must("rm -rf " .. root)
   return M._busybox_tar
 end

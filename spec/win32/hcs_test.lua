@@ -45,7 +45,7 @@ test("open, enumerate, properties, modify, service properties and settings", fun
   local p = assert(o:properties({ "ProcessList" }))
   eq(p.Id, "enum")
   assert(c:modify({ ResourceType = "Network", RequestType = "Add", Settings = "ep-1" }))
-  eq(t.last("HcsModifyComputeSystem"), '{"ResourceType":"Network","RequestType":"Add","Settings":"ep-1"}')
+  eq(t.last("HcsModifyComputeSystem"), '{"ResourceType":"Network","Settings":"ep-1","RequestType":"Add"}')
   local sp = assert(hcsshim.get_service_properties({ PropertyTypes = { "Basic" } }))
   eq(sp.SupportedSchemaVersions[1].Major, 2)
   assert(hcsshim.modify_service_settings({ Key = "v" }))
@@ -90,7 +90,8 @@ test("errors: duplicate id, missing id, invalid state, with their strings", func
   has(tostring(err), "container dup encountered an error during CreateContainer: failure in a Windows system call: ")
   has(tostring(err), "(0xc037010f) extra info: {")
   eq(#err.events, 1)
-  has(tostring(err), "[Event Detail: double: A compute system with this id already exists Stack Trace: at double Provider: vmcompute-double EventID: 42 flags: 1 Source: double.c]")
+  has(tostring(err), "[Event Detail: double: A compute system with this id already exists"
+    .. " Stack Trace: at double Provider: vmcompute-double EventID: 42 flags: 1 Source: double.c]")
   local o, nerr = hcsshim.open_container("nope")
   eq(o, nil)
   ok(hcsshim.is_not_exist(nerr), tostring(nerr))
@@ -113,7 +114,8 @@ test("an HCS result document's ErrorEvents land in err.events", function()
   eq(err.events[1].EventId, 42)
   eq(err.events[1].Provider, "vmcompute-double")
   eq(err.events[1].Flags, 1)
-  has(tostring(err), "container events encountered an error during Start: failure in a Windows system call: Access is denied. (injected failure) (0x5)")
+  has(tostring(err), "container events encountered an error during Start: failure in a Windows system call:"
+    .. " Access is denied. (injected failure) (0x5)")
   c:close()
 end)
 
@@ -336,7 +338,7 @@ test("10,000 closes racing callback deliveries neither deadlock nor crash", func
   local t0 = hcsshim.monotime()
   for i = 1, 10000 do
     local h = assert(hcsshim.open_container("race"))
-    if i % 2 == 0 then h:close() else h = nil end
+    if i % 2 == 0 then h:close() end -- odd ones are left to the garbage collector
     if i % 1000 == 0 then collectgarbage() end
   end
   collectgarbage()

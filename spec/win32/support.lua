@@ -9,7 +9,9 @@ M.sleep = dbl.sleep
 M.utf16 = dbl.utf16
 
 function M.eq(a, b, msg)
-  if a ~= b then error((msg or "values differ") .. ":\n  expected: " .. tostring(b) .. "\n  actual:   " .. tostring(a), 2) end
+  if a ~= b then
+    error((msg or "values differ") .. ":\n  expected: " .. tostring(b) .. "\n  actual:   " .. tostring(a), 2)
+  end
 end
 function M.ok(v, msg) if not v then error(msg or "assertion failed", 2) end return v end
 function M.has(s, sub, msg)

@@ -51,7 +51,7 @@ local function run(p)
   r:option("--name", "Compute system id (default a new GUID).")
   r:flag("-d --detach", "Leave it running and print its id.")
   r:flag("--rm", "With -d: `hcsshim stop` also removes it (without -d it is always removed).")
-  r:argument("command"):args("+")
+  r:argument("command", "Command and arguments (with --image: default the image's own)."):args("*")
 end
 
 local function networks(p)

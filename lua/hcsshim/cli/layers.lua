@@ -3,7 +3,7 @@
 -- @module hcsshim.cli.layers
 local hcsshim = require "hcsshim"
 local out = require "hcsshim.cli.out"
-local progress = require "hcsshim.cli.progress"
+local progress_new = require("hcsshim.cli.progress").new
 local containers = require "hcsshim.cli.containers"
 
 local M = {}
@@ -38,7 +38,7 @@ end
 -- @treturn integer exit code
 function M.layer_import(a)
   local total = file_size(a.tar)
-  local bar = progress.new("layer import " .. a.id, total)
+  local bar = progress_new("layer import " .. a.id, total)
   bar.update(0)
   local size = out.check(hcsshim.import_layer(home(a), a.id, a.tar, a.parent))
   bar.finish(total)
@@ -51,7 +51,7 @@ end
 -- @tparam table a parsed arguments
 -- @treturn integer exit code
 function M.layer_export(a)
-  local bar = progress.new("layer export " .. a.id, 0)
+  local bar = progress_new("layer export " .. a.id, 0)
   bar.update(0)
   out.check(hcsshim.export_layer(home(a), a.id, a.folder, a.parent))
   bar.finish(0)
@@ -82,11 +82,18 @@ end
 -- @treturn integer exit code
 function M.image_import(a)
   local image = image_module()
-  local bar = progress.new("image import " .. a.archive, file_size(a.archive))
-  local r = out.check(image.import(a.archive, { home = a.home,
-    progress = function(done, total) bar.total = total or bar.total bar.update(done) end }))
-  bar.finish()
-  out.emit(a, r, function(d) io.stdout:write(tostring(hcsshim.json.get(d, "Name") or a.archive), "\n") end)
+  local size = file_size(a.archive)
+  local bars, current = {}, nil
+  -- one progress report per step of the import (read, verify, import)
+  local function progress(bytes, _, step)
+    if current and current ~= step then bars[current].finish() end
+    current = step
+    bars[step] = bars[step] or progress_new("image " .. step .. " " .. a.archive, size)
+    bars[step].update(math.min(bytes, size))
+  end
+  local r = out.check(image.import(a.archive, { home = a.home, progress = progress }))
+  if current then bars[current].finish() end
+  out.emit(a, r, function(d) io.stdout:write(tostring(d.name or d.id), "\n") end)
   return 0
 end
 
@@ -98,10 +105,9 @@ function M.image_ls(a)
   out.emit_list(a, list, function(imgs)
     local rows = {}
     for i, d in ipairs(imgs) do
-      local get = hcsshim.json.get
-      rows[i] = { get(d, "Name") or "", get(d, "ChainID") or get(d, "ID") or "" }
+      rows[i] = { d.name or "", d.id or "", out.bytes(d.size or 0) }
     end
-    out.table({ "NAME", "ID" }, rows)
+    out.table({ "NAME", "ID", "SIZE" }, rows)
   end)
   return 0
 end

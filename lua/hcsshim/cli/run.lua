@@ -8,7 +8,7 @@ local M = {}
 
 -- run{} options of -e, -w, -u, -p, --network, layers or rootfs.
 local function options(a)
-  local opts = { args = a.command, cwd = a.workdir, user = a.user, network = a.network,
+  local opts = { args = #a.command > 0 and a.command or nil, cwd = a.workdir, user = a.user, network = a.network,
     detach = a.detach or nil, id = a.name, home = a.home }
   if #a.env > 0 then opts.env = containers.process_fields(a, {}).Environment end
   if #a.publish > 0 then opts.ports = a.publish end
