@@ -141,11 +141,13 @@ local function main()
       .. " going on without it (a distribution root filesystem, such as the one scripts/make-rootfs.sh"
       .. " builds, has one)", tarball)
   end
-  local tools = "the root filesystem needs a shell and the usual tools (sh, id, ls, from a distribution or busybox)"
+  local tools = "the root filesystem needs a shell and the usual tools"
+    .. " (sh, id, ls, from a distribution or busybox)"
   expect(run("id") == 0, tools)
   expect(run("ls -l /mnt/host") == 0, tools)
   expect(run("sh -c 'echo read-only check > /mnt/host/x'") ~= 0, "a read-only mapped directory was writable")
-  expect(run("sh -c 'while read line; do echo \"stdin: $line\"; done; echo done'", "first line\nsecond line\n") == 0, tools)
+  expect(run("sh -c 'while read line; do echo \"stdin: $line\"; done; echo done'",
+    "first line\nsecond line\n") == 0, tools)
 
   step("starting busybox httpd in the container; fetching http://127.0.0.1:%d/ from the host", port)
   local web = assert(c:create_process({ CommandLine = "/opt/www/busybox httpd -f -p 80 -h /opt/www/site" }))

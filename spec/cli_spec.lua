@@ -60,14 +60,17 @@ describe("the hcsshim command", function()
 
   it("is installed by make install into DESTDIR", function()
     local dest = env.tmpdir()
-    env.must(("make --no-print-directory install-lib install-bin DESTDIR=%s LIBDIR=/lib LUADIR=/share BINDIR=/bin >/dev/null"):format(dest))
-    local out = env.must(("unset LD_PRELOAD; LUA_PATH=%s LUA_CPATH=%s %s %s/bin/hcsshim layer ls --json --home %s"):format(
-      q(dest .. "/share/?.lua;" .. dest .. "/share/?/init.lua;;"), q(dest .. "/lib/?.so;;"), lua, dest, env.home))
+    env.must(("make --no-print-directory install-lib install-bin DESTDIR=%s LIBDIR=/lib LUADIR=/share"
+      .. " BINDIR=/bin >/dev/null"):format(dest))
+    local out = env.must(("LUA_PATH=%s LUA_CPATH=%s %s %s/bin/hcsshim layer ls --json --home %s"):format(
+      q(dest .. "/share/?.lua;" .. dest .. "/share/?/init.lua;;"), q(dest .. "/lib/?.so;;"), lua, dest,
+      env.home))
     assert.equal("table", type(json.decode(out)))
   end)
 
   it("runs a command: env, workdir, both streams, the process's exit code", function()
-    local out, err, code = hcs(("run --rootfs %s -e A=1 -w /tmp sh -c 'echo $A; pwd; echo oops >&2; exit 3'"):format(tar))
+    local out, err, code = hcs(("run --rootfs %s -e A=1 -w /tmp sh -c 'echo $A; pwd; echo oops >&2; exit 3'")
+      :format(tar))
     assert.equal(3, code)
     assert.equal("1\n/tmp\n", out)
     assert.equal("oops\n", err)
@@ -105,12 +108,13 @@ describe("the hcsshim command", function()
     local echoed, err, code = hcs("exec -i " .. id .. " cat", "through stdin\n")
     assert.equal(0, code, err)
     assert.equal("through stdin\n", echoed)
+    local _
     _, _, code = hcs("exec " .. id .. " sh -c 'exit 7'")
     assert.equal(7, code)
     local top = ok_json("top " .. id)
     assert.is_true(#top >= 2)
 
-    out, err, code = hcs("stop -t 5 " .. id)
+    _, err, code = hcs("stop -t 5 " .. id)
     assert.equal(0, code, err)
     assert.is_nil(ids(ok_json("ps -a"), "Id")[id])
     assert.is_nil(ids(ok_json("endpoint ls"), "Name")[id])        -- --rm: removed on stop
@@ -131,6 +135,7 @@ describe("the hcsshim command", function()
     assert.matches("layer import " .. pid .. ": 100%% %(", err)
     assert.matches("layer import " .. pid .. ": done, [%d.]+ MiB in [%d.]+ s", err)
     assert.is_true(ids(ok_json("layer ls --home " .. env.home))[id])
+    local _
     _, err, code = hcs(("layer rm --home %s %s"):format(env.home, id))
     assert.equal(0, code, err)
     assert.is_nil(ids(ok_json("layer ls --home " .. env.home))[id])

@@ -205,7 +205,8 @@ function S:wait(timeout)
 end
 
 --- A descriptor for event loops (from the C core): it becomes readable
--- when a notification arrives for this handle (the system exited, an asynchronous start, pause or resume completed).  Poll it for
+-- when a notification arrives for this handle (the system exited, an
+-- asynchronous start, pause or resume completed).  Poll it for
 -- reading (poll/epoll, cqueues `cqueues.poll{pollfd = fd, events = "r"}`,
 -- luv `uv.new_poll(fd)`), then ask `is_running()` or `wait(0)`, which
 -- also drain it.  It belongs to the handle: valid until `close()`; never
