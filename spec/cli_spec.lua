@@ -157,12 +157,26 @@ describe("the hcsshim command", function()
     assert.same({}, ok_json("prune --home " .. env.home).Containers)
   end)
 
-  it("imports and lists images when hcsshim.image is installed", function()
+  it("imports, lists, runs and removes images (hcsshim.image)", function()
     if not pcall(require, "hcsshim.image") then
       pending("hcsshim.image is not installed: image import|ls|rm and run --image wait for it")
       return
     end
-    local list = ok_json("image ls")
-    assert.equal("table", type(list))
+    local dir = env.must("sh scripts/make-test-images.sh " .. tar):match("([^\n]+)%s*$")
+    local home = env.tmpdir() .. "/layers"       -- its image store goes with the scratch files
+    local out, err, code = hcs(("image import --home %s %s/base.oci.tar"):format(home, dir))
+    assert.equal(0, code, err)
+    assert.matches("image read ", err, 1, true)   -- progress lines per step
+    assert.matches("image import ", err, 1, true)
+    local name = out:gsub("%s+$", "")
+    local listed = ok_json("image ls --home " .. home)
+    assert.equal(name, listed[1].name)
+    out, err, code = hcs(("run --home %s --image %s"):format(home, name))   -- the image's own command
+    assert.equal(0, code, err)
+    assert.equal("busybox-test\n", out)
+    local _
+    _, err, code = hcs(("image rm --home %s %s"):format(home, name))
+    assert.equal(0, code, err)
+    assert.same({}, ok_json("image ls --home " .. home))
   end)
 end)

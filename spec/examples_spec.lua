@@ -9,7 +9,10 @@ local lua = os.getenv("HCSSHIM_TEST_LUA") or "lua5.4"
 local function run_script(path, ...)
   local args = {}
   for i, a in ipairs({ ... }) do args[i] = "'" .. a .. "'" end
-  return env.sh(("%s %s %s"):format(lua, path, table.concat(args, " ")))
+  -- image_run keeps its image store (<data root>/layers/.images) in a
+  -- data root of its own, removed with the specs' scratch files
+  local prefix = path:find("image_run", 1, true) and ("HCSSHIM_DATA_ROOT=" .. env.tmpdir() .. " ") or ""
+  return env.sh(("%s%s %s %s"):format(prefix, lua, path, table.concat(args, " ")))
 end
 
 -- The argument of an example: the busybox root filesystem, or for
