@@ -25,6 +25,19 @@ describe("JSON numbers", function()
     assert.equal(-0.25, v[3])
   end)
 
+  it("keep the sign of -0 (a float, as in Go), so that it encodes back as -0", function()
+    -- found by spec/fuzz/fuzz_json.c: "-0" came back as the integer 0
+    for _, text in ipairs({ "-0", "[-0]", '{"a":-0}', "-0.0", "-0e0" }) do
+      local v = json.decode(text)
+      local x = type(v) == "table" and (v[1] or v.a) or v
+      assert.equal("float", math.type(x), text)
+      assert.equal("-0", string.format("%g", x), text)
+      assert.equal(json.encode(v), json.encode(json.decode(json.encode(v))), text)
+    end
+    assert.equal("[-0]", json.encode(json.decode("[-0]")))
+    assert.equal("0", json.encode(json.decode("0")))
+  end)
+
   it("encode every int64 exactly, never in exponent form", function()
     for _, n in ipairs({ 0, 1, -1, 132549434331374447, 2 ^ 53 // 1, 2 ^ 53 // 1 + 1,
       math.maxinteger, math.mininteger }) do

@@ -93,6 +93,9 @@ function M.bignum(digits)
 end
 
 local function restore_number(digits)
+  -- "-0" has no integer of its own: keep the sign, as Go's float64 does,
+  -- so that the text encodes back as "-0"
+  if digits == "-0" then return -0.0 end
   local n = tonumber(digits)
   -- Lua reads an integer literal beyond int64 as a float: only a literal
   -- that stays an integer is exact
