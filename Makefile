@@ -101,6 +101,9 @@ check-layer: $(BUILD)/spec/layer_test $(MONITOR)
 
 # The suite again on a build with AddressSanitizer and UBSan (the core is
 # loaded by the system lua, so the sanitizer runtimes are preloaded).
+# Every process of the suite runs that build: the Lua children the specs
+# start take paths and preload from spec/support/env.lua (env.lua), the
+# monitor comes from HCSSHIM_MONITOR; spec/children_spec.lua checks it.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 .PHONY: sanitize valgrind
 sanitize: setup
@@ -110,7 +113,7 @@ sanitize: setup
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(CURDIR)/build/asan/reports/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build/asan/reports/ubsan \
 	BUSTED_ARGS="--cpath=./build/asan/?.so" C_TESTS="" HCSSHIM_MONITOR=$(CURDIR)/build/asan/hcsshim/monitor \
-	$(RUN_ENV) sh scripts/run-tests.sh $(LUA)
+	$(RUN_ENV) LUA_CPATH="./build/asan/?.so;;" HCSSHIM_TEST_SANITIZED=1 sh scripts/run-tests.sh $(LUA)
 	@if ls build/asan/reports/* >/dev/null 2>&1; then cat build/asan/reports/*; echo "sanitizer reports above"; exit 1; fi
 	@echo "sanitize: no AddressSanitizer or UBSan reports (core and monitor)"
 

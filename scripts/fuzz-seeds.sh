@@ -20,14 +20,13 @@ seed() {
 
 case $name in
 json)
-  cp $G/*.json $R/*.json "$dir/"
+  cp "$G"/*.json "$R"/*.json "$dir/"
   ;;
 guid)
-  n=0
-  for g in $(grep -rohE '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}' spec/fixtures | sort -u); do
-    n=$((n + 1))
-    printf '%s' "$g" >"$dir/g$n"
-    printf '{%s}' "$g" >"$dir/b$n"
+  grep -rohE '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}' spec/fixtures |
+    sort -u | while read -r g; do
+    printf '%s' "$g" >"$dir/g$g"
+    printf '{%s}' "$g" >"$dir/b$g"
   done
   ;;
 addr)
@@ -36,17 +35,18 @@ addr)
   done
   ;;
 container_config)
-  cp $G/container_*.json $R/*.json "$dir/"
+  cp "$G"/container_*.json "$R"/*.json "$dir/"
   printf '%s' '{"SystemType":"Container","Name":"c","Owner":"o","HostName":"web","VolumePath":"/tmp","LayerFolderPath":"/tmp","Layers":[{"ID":"bd9c3ef9-f239-59b5-a27e-15c523b1d149","Path":"/tmp"}],"MappedDirectories":[{"HostPath":"/tmp","ContainerPath":"/data","ReadOnly":true},{"HostPath":"/","ContainerPath":"/host/x"}],"ProcessorCount":1,"ProcessorWeight":500,"ProcessorMaximum":5000,"MemoryMaximumInMB":256,"EndpointList":["ba3eb19a-0980-4546-8019-45d9addb2032"],"TerminateOnLastHandleClosed":true}' >"$dir/linux_full"
   printf '%s' '{"Name":"c","VolumePath":"/","StorageIOPSMaximum":100,"StorageBandwidthMaximum":1048576}' >"$dir/linux_io"
   ;;
 process_config)
-  cp $G/process_*.json "$dir/"
+  cp "$G"/process_*.json "$dir/"
   pw='root:x:0:0:root:/root:/bin/sh
 app:x:1000:1000:app:/home/app:/bin/sh'
   gr='root:x:0:
 staff:x:50:app,root
 app:x:1000:'
+  # shellcheck disable=SC2016 # $A is the container shell's, not ours
   for j in '{"CommandLine":"sh -c \"echo \\\"$A\\\" > /x\" '"'"'a b'"'"' c\\ d","User":"app","WorkingDirectory":"/","Environment":{"A":"1","PATH":"/bin"},"EmulateConsole":true,"ConsoleSize":[40,120],"CreateStdInPipe":true}' \
     '{"CommandArgs":["/bin/sh","-c","true"],"User":"1000:staff"}' \
     '{"ApplicationName":"sh","CommandLine":"x y","User":"0:0","WorkingDirectory":"/home"}'; do
@@ -55,11 +55,11 @@ app:x:1000:'
   done
   ;;
 hns)
-  for f in $G/hns_network_*.json; do seed "$f" "POST /networks/
+  for f in "$G"/hns_network_*.json; do seed "$f" "POST /networks/
 "; done
-  for f in $G/hns_endpoint_*.json $G/endpoint_attach_*.json; do seed "$f" "POST /endpoints/
+  for f in "$G"/hns_endpoint_*.json "$G"/endpoint_attach_*.json; do seed "$f" "POST /endpoints/
 "; done
-  for f in $G/policy_*.json; do
+  for f in "$G"/policy_*.json; do
     { printf 'POST /endpoints/\n{"VirtualNetwork":"ba3eb19a-0980-4546-8019-45d9addb2032","Policies":['; cat "$f"; printf ']}'; } \
       >"$dir/ep_$(basename "$f")"
   done

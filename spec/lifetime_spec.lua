@@ -1,8 +1,6 @@
 local hcsshim = require "hcsshim"
 local env = require "support.env"
 
-local lua = os.getenv("HCSSHIM_TEST_LUA") or "lua5.4"
-
 -- Starts a Lua snippet in the background, in a separate OS process with
 -- this package path; returns its pid.  Output goes to dir/out.
 local function spawn(code, dir)
@@ -10,10 +8,7 @@ local function spawn(code, dir)
   local f = assert(io.open(script, "w"))
   f:write(code)
   f:close()
-  -- keep the sanitizer preload of `make sanitize` (env.sh drops it)
-  local cmd = ("LD_PRELOAD=%q LUA_PATH=%q LUA_CPATH=%q %s %s"):format(os.getenv("LD_PRELOAD") or "",
-    package.path, package.cpath, lua, script)
-  return (env.must(cmd .. " >" .. dir .. "/out 2>&1 & echo $!"):gsub("%s+$", ""))
+  return (env.must(env.lua .. " " .. script .. " >" .. dir .. "/out 2>&1 & echo $!"):gsub("%s+$", ""))
 end
 
 describe("lifetimes", function()
@@ -136,8 +131,7 @@ describe("a create that fails inside the runtime", function()
       "exec crun \"$@\"\n")
     f:close()
     env.must("chmod +x " .. fake)
-    local out = env.sh(("HCSSHIM_CRUN=%q LD_PRELOAD=%q LUA_PATH=%q LUA_CPATH=%q %s -e %q"):format(fake,
-      os.getenv("LD_PRELOAD") or "", package.path, package.cpath, lua, ([[
+    local out = env.sh(("HCSSHIM_CRUN=%q %s -e %q"):format(fake, env.lua, ([[
         local h = require "hcsshim"
         local c, err = h.create_container(%q, { VolumePath = %q })
         print(c, err and err.hresult)

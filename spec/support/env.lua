@@ -19,6 +19,17 @@ function M.must(cmd)
   return out
 end
 
+local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+-- The command that starts a child Lua process running this very build:
+-- the suite's interpreter with the suite's package paths (so the child
+-- loads the same hcsshim.core) and, under `make sanitize`, the sanitizer
+-- preload that M.sh drops for other commands.  The sanitizer options and
+-- HCSSHIM_MONITOR pass through the environment.  Every spec that starts
+-- a Lua child goes through it.
+M.lua = ("LD_PRELOAD=%s LUA_PATH=%s LUA_CPATH=%s %s"):format(shell_quote(os.getenv("LD_PRELOAD") or ""),
+  shell_quote(package.path), shell_quote(package.cpath), os.getenv("HCSSHIM_TEST_LUA") or "lua5.4")
+
 local counter = 0
 function M.unique(prefix)
   counter = counter + 1
