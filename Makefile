@@ -103,7 +103,7 @@ check-layer: $(BUILD)/spec/layer_test $(MONITOR)
 # loaded by the system lua, so the sanitizer runtimes are preloaded).
 # Every process of the suite runs that build: the Lua children the specs
 # start take paths and preload from spec/support/env.lua (env.lua), the
-# monitor comes from HCSSHIM_MONITOR; spec/children_spec.lua checks it.
+# monitor comes from HCSSHIM_MONITOR; spec/child_build_spec.lua checks it.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 .PHONY: sanitize valgrind
 sanitize: setup

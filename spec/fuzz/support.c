@@ -80,7 +80,7 @@ void fuzz_confine(int net) {
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     fuzz_fail("making / private", strerror(errno));
   if (mount(keep, keep, NULL, MS_BIND, NULL) < 0) fuzz_fail(keep, strerror(errno));
-  if (mount("fuzz", scratch, "tmpfs", 0, "mode=0700") < 0)
+  if (mount("fuzz", scratch, "tmpfs", MS_NODEV | MS_NOSUID, "mode=0700") < 0)
     fuzz_fail("tmpfs on the scratch directory", strerror(errno));
   if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
     fuzz_fail("read-only /", strerror(errno));

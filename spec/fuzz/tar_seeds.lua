@@ -27,7 +27,13 @@ local seeds = {
   dotdot = { { name = "../evil", type = "file", data = "x" } },
   absolute = { { name = "/abs", type = "file", data = "x" } },
   symlink_out = {
-    { name = "evil", type = "symlink", link = "/tmp" }, { name = "evil/pwned", type = "file", data = "x" },
+    { name = "evil", type = "symlink", link = "../outside" }, { name = "evil/pwned", type = "file", data = "x" },
+  },
+  symlink_abs = { { name = "evil", type = "symlink", link = "/tmp" }, { name = "evil/pwned", type = "file", data = "x" } },
+  dotdot_outside = { { name = "../outside/x", type = "file", data = "x" } },
+  link_then_write = {
+    { name = "l", type = "symlink", link = "../outside/f" }, { name = "l", type = "file", data = "through?" },
+    { name = "h", type = "hardlink", link = "l" },
   },
   hardlink_out = { { name = "h", type = "hardlink", link = "../../../../etc/passwd" } },
   hardlink_abs = { { name = "h2", type = "hardlink", link = "/etc/passwd" } },
