@@ -30,14 +30,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   snprintf(rootfs, sizeof rootfs, "%s/rootfs", fuzz_scratch());
   snprintf(outside, sizeof outside, "%s/outside", fuzz_scratch());
   if (mkdir(outside, 0755) < 0) fuzz_fail(outside, strerror(errno));
-  home = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (home < 0) fuzz_fail("opening the working directory", strerror(errno));
   umask(022); /* as run_child gives the extractor */
   /* keep fds 3 and 4 taken, so that the archive and the pipe made for
    * each input never land on the numbers they are moved to */
   for (int fd = 3; fd <= 4; fd++)
     if (fcntl(fd, F_GETFD) < 0 && dup2(open("/dev/null", O_RDONLY | O_CLOEXEC), fd) < 0)
       fuzz_fail("reserving fds 3 and 4", strerror(errno));
+  home = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (home < 0) fuzz_fail("opening the working directory", strerror(errno));
   return 0;
 }
 
