@@ -6,8 +6,7 @@ set -eu
 cache=${HCSSHIM_CACHE:-/var/cache/hcsshim}
 out="$cache/debian-bookworm-minbase.tar.gz"
 if [ -s "$out" ]; then echo "$out"; exit 0; fi
-mirror=${DEBIAN_MIRROR:-$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n1)}
-mirror=${mirror:-http://deb.debian.org/debian}
+mirror=$(sh "$(dirname "$0")/debian-mirror.sh")
 mkdir -p "$cache"
 work=$(mktemp -d "$cache/rootfs.XXXXXX")
 trap 'rm -rf "$work"' EXIT

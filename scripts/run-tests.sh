@@ -27,6 +27,7 @@ for t in ${C_TESTS-"$BUILD/spec/layer_test" "$BUILD/hcs_linux_test"}; do
   echo "== $t"
   HCSSHIM_MONITOR="$BUILD/hcsshim/monitor" "$t" >"$log" 2>&1 || status=1
   tail -n 1 "$log"
+  grep -E '^FAIL ' "$log" || true   # the failed checks by name
   line=$(grep -oE '[0-9]+ checks, [0-9]+ failures' "$log" | tail -n 1)
   n=$(echo "$line" | awk '{print $1}')
   f=$(echo "$line" | awk '{print $3}')

@@ -5,13 +5,8 @@
 # nothing is missing, so every make target that needs the host may call it.
 set -eu
 
-PKGS="build-essential pkg-config lua5.4 liblua5.4-dev lua-cjson lua-busted
-crun catatonit busybox-static libarchive-dev libarchive-tools debootstrap
-iproute2 iptables containernetworking-plugins jq curl util-linux valgrind
-luarocks libjansson-dev libssl-dev attr libsqlite3-dev sqlite3 procps"
-
-# shellcheck disable=SC2086 # a list of package names
-sh "$(dirname "$0")/apt-install.sh" setup-host $PKGS
+# shellcheck disable=SC2046 # a list of package names
+sh "$(dirname "$0")/apt-install.sh" setup-host $(sed 's/#.*//' "$(dirname "$0")/host-packages")
 
 [ "$(id -u)" = 0 ] || exit 0
 

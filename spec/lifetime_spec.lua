@@ -1,13 +1,19 @@
 local hcsshim = require "hcsshim"
 local env = require "support.env"
 
--- Starts a Lua snippet in the background, in a separate OS process with
--- this package path; returns its pid.  Output goes to dir/out.
-local function spawn(code, dir)
+-- Writes a Lua snippet to dir/child.lua; returns its path.
+local function write_script(code, dir)
   local script = dir .. "/child.lua"
   local f = assert(io.open(script, "w"))
   f:write(code)
   f:close()
+  return script
+end
+
+-- Starts a Lua snippet in the background, in a separate OS process running
+-- the suite's build (env.lua); returns its pid.  Output goes to dir/out.
+local function spawn(code, dir)
+  local script = write_script(code, dir)
   return (env.must(env.lua .. " " .. script .. " >" .. dir .. "/out 2>&1 & echo $!"):gsub("%s+$", ""))
 end
 
@@ -141,5 +147,63 @@ describe("a create that fails inside the runtime", function()
     assert.equal("", env.sh("ls -d " .. env.runtime_root .. "/systems/" .. id .. " /sys/fs/cgroup/*"
       .. env.cgroup_parent .. "/" .. id .. " 2>/dev/null"))
     assert.equal("", env.sh("crun --root " .. env.runtime_root .. "/crun list -q | grep -x " .. id))
+  end)
+end)
+
+-- systemd hosts (PID 1 is systemd): containers outlive the unit that made them
+local systemd = select(2, env.sh("test -d /run/systemd/system && command -v systemd-run"))
+local it_systemd = systemd and it or pending
+
+-- Runs a Lua snippet as transient service `unit` (systemd-run), with the
+-- suite's build (env.child_env), working directory and the service's roots.
+local function start_unit(code, dir, unit)
+  local script = write_script(code, dir)
+  local cmd = { "systemd-run --quiet --collect --unit=" .. unit,
+                ("--working-directory=%q"):format((env.must("pwd"):gsub("%s+$", ""))) }
+  for k, v in pairs(env.child_env) do cmd[#cmd + 1] = ("--setenv=%s=%q"):format(k, v) end
+  for _, k in ipairs({ "HCSSHIM_RUNTIME_ROOT", "HCSSHIM_DATA_ROOT", "HCSSHIM_CGROUP_PARENT", "HCSSHIM_CRUN" }) do
+    if os.getenv(k) then cmd[#cmd + 1] = ("--setenv=%s=%q"):format(k, os.getenv(k)) end
+  end
+  cmd[#cmd + 1] = ("-p StandardOutput=file:%s/out -p StandardError=file:%s/out %s %s"):format(dir, dir,
+    env.lua_bin, script)
+  env.must(table.concat(cmd, " "))
+end
+
+describe("a container a systemd service created", function()
+  it_systemd("keeps running after `systemctl stop` of that service; another process execs in it and stops it", function()
+    local id = env.unique("unit")
+    local unit = "hcsshim-test-" .. id .. ".service"
+    local mount, undo = env.sandbox(id .. "-sb")
+    finally(function()
+      env.sh("systemctl stop " .. unit .. "; systemctl reset-failed " .. unit)
+      env.forget(id)
+      undo()
+    end)
+    local dir = env.tmpdir()
+    start_unit(([[
+      local hcsshim = require "hcsshim"
+      local c = assert(hcsshim.create_container(%q, { VolumePath = %q }))
+      assert(c:start())
+      local f = assert(io.open(%q, "w"))
+      f:write("started")
+      f:close()
+      assert(c:wait()) -- a service that lives as long as its container
+    ]]):format(id, mount, dir .. "/started"), dir, unit)
+    local started
+    local deadline = hcsshim.monotime() + 60
+    while hcsshim.monotime() < deadline and not started do
+      local f = io.open(dir .. "/started")
+      if f then started = true; f:close() else os.execute("sleep 0.1") end
+    end
+    assert.is_true(started, "the service did not start the container: " .. env.sh("cat " .. dir .. "/out"))
+    env.must("systemctl stop " .. unit)
+    assert.is_nil(env.sh("systemctl is-active " .. unit):find("^active"))
+    local c = assert(hcsshim.open_container(id))
+    local out, _, code = env.run(c, "echo still here")
+    assert.equal("still here\n", out)
+    assert.equal(0, code)
+    assert(c:shutdown())
+    assert(c:wait(30))
+    c:close()
   end)
 end)

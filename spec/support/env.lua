@@ -21,14 +21,20 @@ end
 
 local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
--- The command that starts a child Lua process running this very build:
--- the suite's interpreter with the suite's package paths (so the child
--- loads the same hcsshim.core) and, under `make sanitize`, the sanitizer
--- preload that M.sh drops for other commands.  The sanitizer options and
--- HCSSHIM_MONITOR pass through the environment.  Every spec that starts
--- a Lua child goes through it.
-M.lua = ("LD_PRELOAD=%s LUA_PATH=%s LUA_CPATH=%s %s"):format(shell_quote(os.getenv("LD_PRELOAD") or ""),
-  shell_quote(package.path), shell_quote(package.cpath), os.getenv("HCSSHIM_TEST_LUA") or "lua5.4")
+-- What a child Lua process needs to run this very build: the suite's
+-- package paths (so that it loads the same hcsshim.core), the monitor and,
+-- under `make sanitize`, the sanitizer preload (which M.sh drops for other
+-- commands) and options.  Every spec that starts a Lua child takes it from
+-- here: M.lua as a shell command, M.child_env for other launchers.
+M.lua_bin = os.getenv("HCSSHIM_TEST_LUA") or "lua5.4"
+M.child_env = { LUA_PATH = package.path, LUA_CPATH = package.cpath, LD_PRELOAD = os.getenv("LD_PRELOAD") or "" }
+for _, k in ipairs({ "HCSSHIM_MONITOR", "ASAN_OPTIONS", "UBSAN_OPTIONS" }) do M.child_env[k] = os.getenv(k) end
+do
+  local words = {}
+  for k, v in pairs(M.child_env) do words[#words + 1] = k .. "=" .. shell_quote(v) end
+  table.sort(words)
+  M.lua = table.concat(words, " ") .. " " .. M.lua_bin
+end
 
 local counter = 0
 function M.unique(prefix)
