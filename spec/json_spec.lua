@@ -25,6 +25,17 @@ describe("JSON numbers", function()
     assert.equal(-0.25, v[3])
   end)
 
+  it("keep object keys that begin with U+0001 (the marker byte) as they are", function()
+    -- found by spec/fuzz/fuzz_json.c: such keys came back with the escape marker
+    for _, key in ipairs({ "\1a", "\1\2 5", "\1\3x", "\1", "\1\4" }) do
+      local text = assert(json.encode({ [key] = key }))
+      local v = assert(json.decode(text))
+      assert.equal(key, next(v))
+      assert.equal(key, v[key])
+      assert.equal(text, json.encode(v))
+    end
+  end)
+
   it("keep the sign of -0 (a float, as in Go), so that it encodes back as -0", function()
     -- found by spec/fuzz/fuzz_json.c: "-0" came back as the integer 0
     for _, text in ipairs({ "-0", "[-0]", '{"a":-0}', "-0.0", "-0e0" }) do
