@@ -21,14 +21,27 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
 ALL_CFLAGS = $(CFLAGS) -fPIC -std=c11 -D_GNU_SOURCE $(WARN) -I$(LUA_INCDIR) -Isrc
 LINUX_LIBS = -ljansson -larchive -lcrypto -lpthread -lsqlite3
 
-CORE_SRC  = $(wildcard src/*.c) $(wildcard src/linux/*.c)
-MON_SRC   = $(wildcard src/linux/*.c) $(wildcard src/linux/monitor/*.c)
+# src/linux has rooms (see src/linux/README.md): the entry files at its top
+# level, then compute/, network/, layers/ and common/; monitor/, helper/
+# and extract/ are programs.
+ROOMS     = common compute network layers
+LIB_SRC   = $(foreach r,$(ROOMS),$(wildcard src/linux/$(r)/*.c))
+CORE_SRC  = $(wildcard src/*.c) $(wildcard src/linux/*.c) $(LIB_SRC)
 CORE_OBJ  = $(CORE_SRC:%.c=$(BUILD)/obj/%.o)
-MON_OBJ   = $(MON_SRC:%.c=$(BUILD)/obj/%.o)
-HEADERS   = $(wildcard src/*.h) $(wildcard src/linux/*.h) $(wildcard src/linux/monitor/*.h)
+LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# the monitor links libc only: common/ as an archive, minus its JSON file
+CMN_OBJ   = $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out %/json.c,$(wildcard src/linux/common/*.c)))
+CMN_LIB   = $(BUILD)/obj/libcommon.a
+MON_OBJ   = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/linux/monitor/*.c))
+HELPER_OBJ = $(BUILD)/obj/src/linux/helper/main.o
+EXTRACT_OBJ = $(BUILD)/obj/src/linux/extract/main.o
+LAYER_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/linux/layers/*.c) $(wildcard src/linux/common/*.c))
+HEADERS   = $(wildcard src/*.h src/linux/*.h src/linux/*/*.h)
 
 CORE_SO   = $(BUILD)/hcsshim/core.so
 MONITOR   = $(BUILD)/hcsshim/monitor
+HELPER    = $(BUILD)/hcsshim/helper
+EXTRACT   = $(BUILD)/hcsshim/extract
 
 # `make test WIN32_TESTS=0` leaves out the Wine suite (the test VM does)
 WIN32_TESTS ?= 1
@@ -36,9 +49,10 @@ WIN32_TESTS ?= 1
 RUN_ENV = LUA_PATH="./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;" \
           LUA_CPATH="./$(BUILD)/?.so;;"
 
-.PHONY: all setup demo test test-lua test-leaks test-vm rock bench clean install sanitize valgrind test-unit
+.PHONY: all setup demo test test-lua test-leaks test-vm rock bench clean install sanitize valgrind \
+        test-unit check-rooms
 
-all: $(CORE_SO) $(MONITOR)
+all: $(CORE_SO) $(MONITOR) $(HELPER) $(EXTRACT)
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -48,9 +62,24 @@ $(CORE_SO): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIBFLAG) $(LDFLAGS) -o $@ $(CORE_OBJ) $(LINUX_LIBS)
 
-$(MONITOR): $(MON_OBJ)
+$(CMN_LIB): $(CMN_OBJ)
+	rm -f $@ && $(AR) rcs $@ $(CMN_OBJ)
+
+$(MONITOR): $(MON_OBJ) $(CMN_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(MON_OBJ) $(LINUX_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(MON_OBJ) $(CMN_LIB)
+
+$(HELPER): $(HELPER_OBJ) $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(HELPER_OBJ) $(LIB_OBJ) $(LINUX_LIBS)
+
+$(EXTRACT): $(EXTRACT_OBJ) $(LAYER_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(EXTRACT_OBJ) $(LAYER_OBJ) $(LINUX_LIBS)
+
+# include and cycle rules between the rooms of src/
+check-rooms:
+	@$(LUA) scripts/check-rooms.lua src
 
 setup:
 	@sh scripts/setup-host.sh
@@ -58,6 +87,7 @@ setup:
 demo: setup
 	@$(MAKE) --no-print-directory all
 	$(RUN_ENV) $(LUA) examples/run_container.lua $(ROOTFS)
+	$(RUN_ENV) $(LUA) examples/run_image.lua
 
 test: setup
 	@$(MAKE) --no-print-directory all $(BUILD)/hcs_linux_test $(BUILD)/spec/layer_test
@@ -85,11 +115,15 @@ bench: setup
 	@$(MAKE) --no-print-directory all
 	$(RUN_ENV) $(LUA) bench/lifecycle.lua
 	$(RUN_ENV) $(LUA) bench/hns_endpoint.lua
+	$(RUN_ENV) $(LUA) bench/image_import.lua
+	$(RUN_ENV) $(LUA) bench/monitor_memory.lua
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/hcsshim $(DESTDIR)$(LUADIR)/hcsshim
 	install -m 0755 $(CORE_SO) $(DESTDIR)$(LIBDIR)/hcsshim/core.so
 	install -m 0755 $(MONITOR) $(DESTDIR)$(LIBDIR)/hcsshim/monitor
+	install -m 0755 $(HELPER) $(DESTDIR)$(LIBDIR)/hcsshim/helper
+	install -m 0755 $(EXTRACT) $(DESTDIR)$(LIBDIR)/hcsshim/extract
 	install -m 0644 lua/hcsshim/*.lua $(DESTDIR)$(LUADIR)/hcsshim/
 
 clean:
@@ -104,21 +138,20 @@ goldens:
 	cd tools/golden && GOFLAGS=-mod=mod GOPROXY=off $(GO) run . $(CURDIR)/spec/fixtures/golden
 
 # C tests of the Linux layer store (root: overlay mounts, chown, mknod)
-LAYER_SRC = src/linux/layer.c src/linux/layer_store.c src/linux/tar_import.c \
-            src/linux/fsutil.c src/linux/guid_v5.c src/linux/layer_users.c src/linux/selfpath.c
-$(BUILD)/spec/layer_test: spec/c/layer_test.c $(LAYER_SRC:%.c=$(BUILD)/obj/%.o)
+$(BUILD)/spec/layer_test: spec/c/layer_test.c $(LAYER_OBJ) $(BUILD)/obj/src/linux/plat_layer.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LINUX_LIBS)
 
 .PHONY: check-layer
-check-layer: $(BUILD)/spec/layer_test $(MONITOR)
-	HCSSHIM_MONITOR=$(MONITOR) $(BUILD)/spec/layer_test
+check-layer: $(BUILD)/spec/layer_test $(EXTRACT)
+	HCSSHIM_EXTRACT=$(EXTRACT) $(BUILD)/spec/layer_test
 
 # The suite again on a build with AddressSanitizer and UBSan (the core is
 # loaded by the system lua, so the sanitizer runtimes are preloaded).
 # Every process of the suite runs that build: the Lua children the specs
 # start take paths and preload from spec/support/env.lua (env.lua), the
-# monitor comes from HCSSHIM_MONITOR; spec/child_build_spec.lua checks it.
+# monitor, helper and extract programs come from HCSSHIM_MONITOR,
+# HCSSHIM_HELPER and HCSSHIM_EXTRACT; spec/child_build_spec.lua checks it.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 .PHONY: sanitize valgrind
 sanitize: setup
@@ -128,6 +161,7 @@ sanitize: setup
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(CURDIR)/build/asan/reports/asan \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build/asan/reports/ubsan \
 	BUSTED_ARGS="--cpath=./build/asan/?.so" C_TESTS="" HCSSHIM_MONITOR=$(CURDIR)/build/asan/hcsshim/monitor \
+	HCSSHIM_HELPER=$(CURDIR)/build/asan/hcsshim/helper HCSSHIM_EXTRACT=$(CURDIR)/build/asan/hcsshim/extract \
 	$(RUN_ENV) LUA_CPATH="./build/asan/?.so;;" HCSSHIM_TEST_SANITIZED=1 sh scripts/run-tests.sh $(LUA)
 	@if ls build/asan/reports/* >/dev/null 2>&1; then cat build/asan/reports/*; echo "sanitizer reports above"; exit 1; fi
 	@echo "sanitize: no AddressSanitizer or UBSan reports (core and monitor)"
@@ -143,12 +177,12 @@ valgrind: setup all
 
 # C test driver of the Linux host compute service (root; real containers).
 HCS_TEST = $(BUILD)/hcs_linux_test
-HCS_LINUX_OBJ = $(filter-out $(BUILD)/obj/src/linux/monitor/%,$(MON_OBJ))
+HCS_LINUX_OBJ = $(LIB_OBJ) $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/linux/*.c))
 $(HCS_TEST): spec/c/hcs_linux_test.c $(HCS_LINUX_OBJ) $(HEADERS)
 	$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -Isrc -o $@ spec/c/hcs_linux_test.c $(HCS_LINUX_OBJ) $(LINUX_LIBS) -ldl
 .PHONY: check-c
 check-c: setup $(MONITOR) $(HCS_TEST)
-	HCSSHIM_MONITOR=$(MONITOR) $(HCS_TEST)
+	HCSSHIM_MONITOR=$(MONITOR) HCSSHIM_HELPER=$(HELPER) HCSSHIM_EXTRACT=$(EXTRACT) $(HCS_TEST)
 
 # ---- Windows: the vmcompute.dll backend, cross-built with mingw-w64 ----
 # `make win32` builds $(BUILD)/win32/hcsshim/core.dll from src/*.c and
@@ -235,7 +269,7 @@ format: setup-lint
 # ---- fuzzing: libFuzzer harnesses (spec/fuzz/fuzz_*.c) ----
 # `make fuzz FUZZ_SECONDS=N` builds every harness with clang's
 # -fsanitize=fuzzer,address,undefined against an instrumented copy of the
-# core (the Linux backend without the monitor's main) and runs each for N
+# core (src/ and the Linux rooms, as core.so links them) and runs each for N
 # seconds, one at a time; it prints executions and crashes per harness and
 # fails on a crash (artifacts under $(FUZZ)/crashes/).  The tar import and
 # HNS harnesses need root: they confine themselves to a mount (and
@@ -246,7 +280,7 @@ FUZZ         = $(BUILD)/fuzz
 FUZZ_SAN     = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS  = $(FUZZ_SAN) -fsanitize=fuzzer-no-link -std=c11 -D_GNU_SOURCE $(filter-out -Werror,$(WARN)) \
                -I$(LUA_INCDIR) -Isrc -Ispec/fuzz
-FUZZ_LIB_SRC = $(wildcard src/*.c) $(filter-out src/linux/monitor/%,$(shell find src/linux -name '*.c'))
+FUZZ_LIB_SRC = $(CORE_SRC)
 FUZZ_LIB_OBJ = $(FUZZ_LIB_SRC:%.c=$(FUZZ)/obj/%.o)
 FUZZ_HDRS    = $(shell find src spec/fuzz -name '*.h')
 FUZZ_NAMES   = $(patsubst spec/fuzz/fuzz_%.c,%,$(wildcard spec/fuzz/fuzz_*.c))

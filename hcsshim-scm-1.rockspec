@@ -52,9 +52,10 @@ build = {
       modules = {
         ["hcsshim.core"] = {
           sources = {
-            "src/bind.c", "src/constants.c", "src/core.c", "src/guid.c", "src/handle.c", "src/hns.c",
+            "src/bind.c", "src/constants.c", "src/core.c", "src/guid.c", "src/guidtext.c", "src/handle.c", "src/hns.c",
             "src/json.c", "src/layer.c",
             "src/process.c", "src/queue.c", "src/service.c", "src/system.c", "src/wclayer.c",
+            "src/archive.c", "src/digest.c", "src/files.c",
             "src/win32/dll.c", "src/win32/hns.c", "src/win32/layer.c", "src/win32/plat.c",
             "src/win32/process.c", "src/win32/system.c", "src/win32/utf.c",
           },
@@ -66,6 +67,10 @@ build = {
         ["hcsshim.error"] = "lua/hcsshim/error.lua",
         ["hcsshim.guid"] = "lua/hcsshim/guid.lua",
         ["hcsshim.hns"] = "lua/hcsshim/hns.lua",
+        ["hcsshim.image"] = "lua/hcsshim/image.lua",
+        ["hcsshim.image_format"] = "lua/hcsshim/image_format.lua",
+        ["hcsshim.image_source"] = "lua/hcsshim/image_source.lua",
+        ["hcsshim.image_store"] = "lua/hcsshim/image_store.lua",
         ["hcsshim.json"] = "lua/hcsshim/json.lua",
         ["hcsshim.layer"] = "lua/hcsshim/layer.lua",
         ["hcsshim.network"] = "lua/hcsshim/network.lua",

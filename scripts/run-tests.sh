@@ -25,7 +25,8 @@ status=0
 for t in ${C_TESTS-"$BUILD/spec/layer_test" "$BUILD/hcs_linux_test"}; do
   [ -x "$t" ] || continue
   echo "== $t"
-  HCSSHIM_MONITOR="$BUILD/hcsshim/monitor" "$t" >"$log" 2>&1 || status=1
+  HCSSHIM_MONITOR="$BUILD/hcsshim/monitor" HCSSHIM_HELPER="$BUILD/hcsshim/helper" \
+    HCSSHIM_EXTRACT="$BUILD/hcsshim/extract" "$t" >"$log" 2>&1 || status=1
   tail -n 1 "$log"
   grep -E '^FAIL ' "$log" || true   # the failed checks by name
   line=$(grep -oE '[0-9]+ checks, [0-9]+ failures' "$log" | tail -n 1)

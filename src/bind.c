@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "bind.h"
-#include "guid.h"
+#include "guidtext.h"
 
 int bind_fail(lua_State *L, plat_hresult hr, char *result) {
   lua_pushnil(L);
@@ -33,7 +33,8 @@ int bind_fail_last(lua_State *L, plat_hresult hr) {
   lua_pushnil(L);
   lua_pushinteger(L, hr);
   lua_pushnil(L);
-  if (msg) lua_pushstring(L, msg); else lua_pushnil(L);
+  if (msg) lua_pushstring(L, msg);
+  else lua_pushnil(L);
   return 4;
 }
 

@@ -35,7 +35,8 @@ int handle_wait(lua_State *L, nqueue *q, int type_idx, int timeout_idx) {
   if (r == NQ_OK) {
     lua_pushboolean(L, 1);
     lua_pushinteger(L, status);
-    if (data) lua_pushstring(L, data); else lua_pushnil(L);
+    if (data) lua_pushstring(L, data);
+    else lua_pushnil(L);
     return 3;
   }
   lua_pushboolean(L, 0);
@@ -188,14 +189,14 @@ static int m_close(lua_State *L) {
 
 void handle_register_common(lua_State *L, const char *mt) {
   static const luaL_Reg methods[] = {
-    {"_wait", m_wait}, {"_has", m_has}, {"pollfd", m_pollfd}, {"is_open", m_is_open},
-    {"close", m_close}, {NULL, NULL}
+      {"_wait", m_wait},      {"_has", m_has},    {"pollfd", m_pollfd},
+      {"is_open", m_is_open}, {"close", m_close}, {NULL, NULL},
   };
   static const luaL_Reg metamethods[] = {{"__gc", m_close}, {"__close", m_close}, {NULL, NULL}};
   lua_pushstring(L, mt);
-  luaL_setfuncs(L, metamethods, 1);  /* metatable on top */
+  luaL_setfuncs(L, metamethods, 1); /* metatable on top */
   lua_pushstring(L, mt);
-  lua_pushvalue(L, -3);               /* the methods table */
+  lua_pushvalue(L, -3); /* the methods table */
   lua_insert(L, -2);
   luaL_setfuncs(L, methods, 1);
   lua_pop(L, 1);

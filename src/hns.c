@@ -16,8 +16,8 @@ static int l_hns_call(lua_State *L) {
 }
 
 static const luaL_Reg functions[] = {
-  {"hns_call", l_hns_call},
-  {NULL, NULL}
+    {"hns_call", l_hns_call},
+    {NULL, NULL},
 };
 
 void core_open_hns(lua_State *L) { luaL_setfuncs(L, functions, 0); }

@@ -80,7 +80,8 @@ static int l_mark(lua_State *L) {
     if (in_string) {
       if ((unsigned char)c < 0x20) {
         lua_pushnil(L);
-        lua_pushfstring(L, "unescaped control character (code %d) in a string at byte %d", (int)c, (int)i + 1);
+        lua_pushfstring(L, "unescaped control character (code %d) in a string at byte %d", (int)c,
+                        (int)i + 1);
         return 2;
       }
       luaL_addchar(&b, c);
@@ -126,8 +127,8 @@ static int l_mark(lua_State *L) {
 }
 
 static const luaL_Reg functions[] = {
-  {"json_mark_integers", l_mark},
-  {NULL, NULL}
+    {"json_mark_integers", l_mark},
+    {NULL, NULL},
 };
 
 void core_open_json(lua_State *L) { luaL_setfuncs(L, functions, 0); }

@@ -9,7 +9,8 @@
 
 /* An optional parent layer id: "" when absent, NULL when invalid. */
 static const char *opt_id(lua_State *L, int idx) {
-  if (lua_isnoneornil(L, idx) || (lua_type(L, idx) == LUA_TSTRING && lua_rawlen(L, idx) == 0)) return "";
+  if (lua_isnoneornil(L, idx) || (lua_type(L, idx) == LUA_TSTRING && lua_rawlen(L, idx) == 0))
+    return "";
   return bind_check_layer_id(L, idx);
 }
 
@@ -155,19 +156,19 @@ static int l_import_tar(lua_State *L) {
 }
 
 static const luaL_Reg functions[] = {
-  {"activate_layer", l_activate},
-  {"create_layer", l_create},
-  {"create_sandbox_layer", l_create_sandbox},
-  {"expand_sandbox_size", l_expand},
-  {"deactivate_layer", l_deactivate},
-  {"destroy_layer", l_destroy},
-  {"get_layer_mount_path", l_mount_path},
-  {"get_base_images", l_base_images},
-  {"layer_exists", l_exists},
-  {"prepare_layer", l_prepare},
-  {"unprepare_layer", l_unprepare},
-  {"import_layer_tar", l_import_tar},
-  {NULL, NULL}
+    {"activate_layer", l_activate},
+    {"create_layer", l_create},
+    {"create_sandbox_layer", l_create_sandbox},
+    {"expand_sandbox_size", l_expand},
+    {"deactivate_layer", l_deactivate},
+    {"destroy_layer", l_destroy},
+    {"get_layer_mount_path", l_mount_path},
+    {"get_base_images", l_base_images},
+    {"layer_exists", l_exists},
+    {"prepare_layer", l_prepare},
+    {"unprepare_layer", l_unprepare},
+    {"import_layer_tar", l_import_tar},
+    {NULL, NULL},
 };
 
 void core_open_layer(lua_State *L) { luaL_setfuncs(L, functions, 0); }

@@ -34,52 +34,53 @@ typedef intptr_t plat_handle;
 /* HRESULTs, with the values vmcompute (0xC037xxxx) and Win32 use.  The one
  * source of these values: src/constants.c hands them to Lua as
  * core.hresult (names without the PLAT_ prefix). */
-#define PLAT_S_OK                        ((plat_hresult)0)
-#define PLAT_E_NOTIMPL                   ((plat_hresult)0x80004001)
-#define PLAT_E_INVALIDARG                ((plat_hresult)0x80070057)
-#define PLAT_E_OUTOFMEMORY               ((plat_hresult)0x8007000E)
-#define PLAT_E_ACCESSDENIED              ((plat_hresult)0x80070005)
-#define PLAT_E_FAIL                      ((plat_hresult)0x80004005)
-#define PLAT_E_FILE_NOT_FOUND            ((plat_hresult)0x80070002)
-#define PLAT_E_PATH_NOT_FOUND            ((plat_hresult)0x80070003)
-#define PLAT_E_INVALID_HANDLE            ((plat_hresult)0x80070006)
-#define PLAT_E_INVALID_DATA              ((plat_hresult)0x8007000D)
-#define PLAT_E_NOT_SUPPORTED             ((plat_hresult)0x80070032)
-#define PLAT_E_ALREADY_EXISTS            ((plat_hresult)0x800700B7)
-#define PLAT_E_DIR_NOT_EMPTY             ((plat_hresult)0x80070091)
-#define PLAT_E_BUSY                      ((plat_hresult)0x800700AA)
-#define PLAT_E_NOT_FOUND                 ((plat_hresult)0x80070490)
-#define PLAT_E_PROC_NOT_FOUND            ((plat_hresult)0x8007007F)
-#define PLAT_E_NO_MORE_FILES             ((plat_hresult)0x80070012)
-#define PLAT_E_BAD_FORMAT                ((plat_hresult)0x8007000B) /* bad/hostile archive */
-#define PLAT_E_DISK_FULL                 ((plat_hresult)0x80070070)
-#define PLAT_E_TIMEOUT                   ((plat_hresult)0x800705B4)
-#define PLAT_STATUS_CONTROL_C_EXIT       ((plat_hresult)0xC000013A) /* an exit code */
-#define PLAT_HCS_E_UNKNOWN_MESSAGE       ((plat_hresult)0xC037010B)
-#define PLAT_HCS_E_INVALID_JSON          ((plat_hresult)0xC037010D)
-#define PLAT_HCS_E_SYSTEM_NOT_FOUND      ((plat_hresult)0xC037010E)
+#define PLAT_S_OK ((plat_hresult)0)
+#define PLAT_E_NOTIMPL ((plat_hresult)0x80004001)
+#define PLAT_E_INVALIDARG ((plat_hresult)0x80070057)
+#define PLAT_E_OUTOFMEMORY ((plat_hresult)0x8007000E)
+#define PLAT_E_ACCESSDENIED ((plat_hresult)0x80070005)
+#define PLAT_E_FAIL ((plat_hresult)0x80004005)
+#define PLAT_E_FILE_NOT_FOUND ((plat_hresult)0x80070002)
+#define PLAT_E_PATH_NOT_FOUND ((plat_hresult)0x80070003)
+#define PLAT_E_INVALID_HANDLE ((plat_hresult)0x80070006)
+#define PLAT_E_INVALID_DATA ((plat_hresult)0x8007000D)
+#define PLAT_E_NOT_SUPPORTED ((plat_hresult)0x80070032)
+#define PLAT_E_ALREADY_EXISTS ((plat_hresult)0x800700B7)
+#define PLAT_E_DIR_NOT_EMPTY ((plat_hresult)0x80070091)
+#define PLAT_E_BUSY ((plat_hresult)0x800700AA)
+#define PLAT_E_NOT_FOUND ((plat_hresult)0x80070490)
+#define PLAT_E_PROC_NOT_FOUND ((plat_hresult)0x8007007F)
+#define PLAT_E_NO_MORE_FILES ((plat_hresult)0x80070012)
+#define PLAT_E_BAD_FORMAT ((plat_hresult)0x8007000B) /* bad/hostile archive */
+#define PLAT_E_DISK_FULL ((plat_hresult)0x80070070)
+#define PLAT_E_CRC ((plat_hresult)0x80070017) /* a digest mismatch */
+#define PLAT_E_TIMEOUT ((plat_hresult)0x800705B4)
+#define PLAT_STATUS_CONTROL_C_EXIT ((plat_hresult)0xC000013A) /* an exit code */
+#define PLAT_HCS_E_UNKNOWN_MESSAGE ((plat_hresult)0xC037010B)
+#define PLAT_HCS_E_INVALID_JSON ((plat_hresult)0xC037010D)
+#define PLAT_HCS_E_SYSTEM_NOT_FOUND ((plat_hresult)0xC037010E)
 #define PLAT_HCS_E_SYSTEM_ALREADY_EXISTS ((plat_hresult)0xC037010F)
 #define PLAT_HCS_E_SYSTEM_ALREADY_STOPPED ((plat_hresult)0xC0370110)
-#define PLAT_HCS_E_OPERATION_PENDING     ((plat_hresult)0xC0370103)
-#define PLAT_HCS_E_INVALID_STATE         ((plat_hresult)0xC0370105)
-#define PLAT_HCS_E_UNEXPECTED_EXIT       ((plat_hresult)0xC0370106)
-#define PLAT_HCS_E_TERMINATED            ((plat_hresult)0xC0370107)
-#define PLAT_HCS_E_CONNECTION_CLOSED     ((plat_hresult)0xC037010A)
+#define PLAT_HCS_E_OPERATION_PENDING ((plat_hresult)0xC0370103)
+#define PLAT_HCS_E_INVALID_STATE ((plat_hresult)0xC0370105)
+#define PLAT_HCS_E_UNEXPECTED_EXIT ((plat_hresult)0xC0370106)
+#define PLAT_HCS_E_TERMINATED ((plat_hresult)0xC0370107)
+#define PLAT_HCS_E_CONNECTION_CLOSED ((plat_hresult)0xC037010A)
 #define PLAT_HCS_E_PROCESS_ALREADY_STOPPED ((plat_hresult)0x8037011F)
 
 /* Notification types (vmcompute numbering, hcs-api.md section 2); Lua reads
  * them as core.notification (src/constants.c). */
-#define PLAT_N_INVALID             0x00000000u
-#define PLAT_N_SYSTEM_EXITED       0x00000001u
-#define PLAT_N_CREATE_COMPLETED    0x00000002u
-#define PLAT_N_START_COMPLETED     0x00000003u
-#define PLAT_N_PAUSE_COMPLETED     0x00000004u
-#define PLAT_N_RESUME_COMPLETED    0x00000005u
-#define PLAT_N_PROCESS_EXITED      0x00010000u
-#define PLAT_N_SERVICE_DISCONNECT  0x01000000u
+#define PLAT_N_INVALID 0x00000000u
+#define PLAT_N_SYSTEM_EXITED 0x00000001u
+#define PLAT_N_CREATE_COMPLETED 0x00000002u
+#define PLAT_N_START_COMPLETED 0x00000003u
+#define PLAT_N_PAUSE_COMPLETED 0x00000004u
+#define PLAT_N_RESUME_COMPLETED 0x00000005u
+#define PLAT_N_PROCESS_EXITED 0x00010000u
+#define PLAT_N_SERVICE_DISCONNECT 0x01000000u
 
-typedef void (*plat_notification_cb)(uint32_t type, void *context,
-                                     plat_hresult status, const char *data);
+typedef void (*plat_notification_cb)(uint32_t type, void *context, plat_hresult status,
+                                     const char *data);
 
 /* HCS_PROCESS_INFORMATION */
 typedef struct plat_process_info {
@@ -89,15 +90,15 @@ typedef struct plat_process_info {
 
 /* DriverInfo */
 typedef struct plat_driver_info {
-  int Flavour;           /* 0 DiffDriver, 1 FilterDriver */
-  const char *HomeDir;   /* UTF-8 */
+  int Flavour;         /* 0 DiffDriver, 1 FilterDriver */
+  const char *HomeDir; /* UTF-8 */
 } plat_driver_info;
 
 /* WC_LAYER_DESCRIPTOR */
 typedef struct plat_layer_descriptor {
-  uint8_t LayerId[16];   /* GUID, Windows byte layout */
+  uint8_t LayerId[16]; /* GUID, Windows byte layout */
   uint32_t Flags;
-  const char *Path;      /* UTF-8 */
+  const char *Path; /* UTF-8 */
 } plat_layer_descriptor;
 
 void plat_free(void *p); /* CoTaskMemFree of every returned string */
@@ -133,7 +134,8 @@ plat_hresult plat_HcsPauseComputeSystem(plat_system system, const char *options,
 plat_hresult plat_HcsResumeComputeSystem(plat_system system, const char *options, char **result);
 plat_hresult plat_HcsGetComputeSystemProperties(plat_system system, const char *query,
                                                 char **properties, char **result);
-plat_hresult plat_HcsModifyComputeSystem(plat_system system, const char *configuration, char **result);
+plat_hresult plat_HcsModifyComputeSystem(plat_system system, const char *configuration,
+                                         char **result);
 plat_hresult plat_HcsRegisterComputeSystemCallback(plat_system system, plat_notification_cb cb,
                                                    void *context, plat_callback *callback);
 plat_hresult plat_HcsUnregisterComputeSystemCallback(plat_callback callback);
@@ -142,7 +144,8 @@ plat_hresult plat_HcsGetServiceProperties(const char *query, char **properties, 
 /* ---- processes ---- */
 plat_hresult plat_HcsCreateProcess(plat_system system, const char *parameters,
                                    plat_process_info *info, plat_process *process, char **result);
-plat_hresult plat_HcsOpenProcess(plat_system system, uint32_t pid, plat_process *process, char **result);
+plat_hresult plat_HcsOpenProcess(plat_system system, uint32_t pid, plat_process *process,
+                                 char **result);
 plat_hresult plat_HcsCloseProcess(plat_process process);
 plat_hresult plat_HcsTerminateProcess(plat_process process, char **result);
 /* HcsSignalProcess (v0.7.12+); options is {"Signal": n} on Linux */
@@ -155,18 +158,20 @@ plat_hresult plat_HcsRegisterProcessCallback(plat_process process, plat_notifica
 plat_hresult plat_HcsUnregisterProcessCallback(plat_callback callback);
 
 /* ---- HNS ---- */
-plat_hresult plat_HNSCall(const char *method, const char *path, const char *request, char **response);
+plat_hresult plat_HNSCall(const char *method, const char *path, const char *request,
+                          char **response);
 
 /* ---- layers ---- */
 plat_hresult plat_ActivateLayer(const plat_driver_info *info, const char *id);
 plat_hresult plat_CreateLayer(const plat_driver_info *info, const char *id, const char *parent);
-plat_hresult plat_CreateSandboxLayer(const plat_driver_info *info, const char *id, const char *parent,
-                                     const plat_layer_descriptor *layers, size_t count);
+plat_hresult plat_CreateSandboxLayer(const plat_driver_info *info, const char *id,
+                                     const char *parent, const plat_layer_descriptor *layers,
+                                     size_t count);
 plat_hresult plat_ExpandSandboxSize(const plat_driver_info *info, const char *id, uint64_t size);
 plat_hresult plat_DeactivateLayer(const plat_driver_info *info, const char *id);
 plat_hresult plat_DestroyLayer(const plat_driver_info *info, const char *id);
-plat_hresult plat_GetLayerMountPath(const plat_driver_info *info, const char *id,
-                                    size_t *length, char *buffer);
+plat_hresult plat_GetLayerMountPath(const plat_driver_info *info, const char *id, size_t *length,
+                                    char *buffer);
 plat_hresult plat_GetBaseImages(char **buffer);
 plat_hresult plat_LayerExists(const plat_driver_info *info, const char *id, int *exists);
 plat_hresult plat_NameToGuid(const char *name, uint8_t guid[16]);
@@ -179,8 +184,8 @@ plat_hresult plat_UnprepareLayer(const plat_driver_info *info, const char *id);
  * file sizes (bytes).  On failure nothing of the layer is left behind and
  * *result carries a result document naming the offending entry. */
 plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
-                                 const plat_layer_descriptor *layers, size_t count,
-                                 uint64_t *size, char **result);
+                                 const plat_layer_descriptor *layers, size_t count, uint64_t *size,
+                                 char **result);
 
 /* ---- functions vmcompute.dll / iphlpapi have that the Linux host compute
  * service does not: Linux returns PLAT_E_NOT_SUPPORTED (src/linux/
@@ -205,14 +210,17 @@ typedef void *plat_layer_stream;
 /* Streaming import: names start with "\"; info NULL = tombstone (delete);
  * data is a Win32 backup stream.  End must be checked. */
 plat_hresult plat_ImportLayerBegin(const plat_driver_info *info, const char *id,
-                                   const plat_layer_descriptor *layers, size_t count, plat_layer_stream *ctx);
-plat_hresult plat_ImportLayerNext(plat_layer_stream ctx, const char *name, const plat_file_basic_info *info);
+                                   const plat_layer_descriptor *layers, size_t count,
+                                   plat_layer_stream *ctx);
+plat_hresult plat_ImportLayerNext(plat_layer_stream ctx, const char *name,
+                                  const plat_file_basic_info *info);
 plat_hresult plat_ImportLayerWrite(plat_layer_stream ctx, const void *buf, uint32_t len);
 plat_hresult plat_ImportLayerEnd(plat_layer_stream ctx);
 /* Streaming export: Next gives PLAT_E_NO_MORE_FILES at the end; *name is
  * freed with plat_free; Read's *read == 0 ends the current file. */
 plat_hresult plat_ExportLayerBegin(const plat_driver_info *info, const char *id,
-                                   const plat_layer_descriptor *layers, size_t count, plat_layer_stream *ctx);
+                                   const plat_layer_descriptor *layers, size_t count,
+                                   plat_layer_stream *ctx);
 plat_hresult plat_ExportLayerNext(plat_layer_stream ctx, char **name, plat_file_basic_info *info,
                                   int64_t *size, int *deleted);
 plat_hresult plat_ExportLayerRead(plat_layer_stream ctx, void *buf, uint32_t len, uint32_t *read);
@@ -233,7 +241,7 @@ plat_lock *plat_lock_new(void);
 void plat_lock_free(plat_lock *l);
 void plat_lock_enter(plat_lock *l);
 void plat_lock_leave(plat_lock *l);
-void plat_lock_signal(plat_lock *l);          /* wake waiters; call while held */
+void plat_lock_signal(plat_lock *l); /* wake waiters; call while held */
 /* Wait while held; timeout in seconds (< 0 = forever); returns 0 if signalled,
  * 1 on timeout.  Spurious wake-ups are possible. */
 int plat_lock_wait(plat_lock *l, double timeout);

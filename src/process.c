@@ -29,7 +29,8 @@ static hprocess *new_process(lua_State *L) {
   return (hprocess *)handle_new(L, sizeof(hprocess), PROCESS_MT, &process_ops);
 }
 
-static plat_hresult attach(lua_State *L, hprocess *p, plat_process h, const char *sysid, uint32_t pid) {
+static plat_hresult attach(lua_State *L, hprocess *p, plat_process h, const char *sysid,
+                           uint32_t pid) {
   p->pid = pid;
   return handle_attach(L, &p->b, h, sysid);
 }
@@ -165,27 +166,25 @@ static int m_modify(lua_State *L) {
 
 static int m_tostring(lua_State *L) {
   hprocess *p = (hprocess *)luaL_checkudata(L, 1, PROCESS_MT);
-  if (p->b.open)
-    lua_pushfstring(L, "hcsshim.process (%d in %s)", (int)p->pid, p->b.sysid);
-  else
-    lua_pushliteral(L, "hcsshim.process (closed)");
+  if (p->b.open) lua_pushfstring(L, "hcsshim.process (%d in %s)", (int)p->pid, p->b.sysid);
+  else lua_pushliteral(L, "hcsshim.process (closed)");
   return 1;
 }
 
 static const luaL_Reg methods[] = {
-  {"pid", m_pid},
-  {"system_id", m_system_id},
-  {"_terminate", m_terminate},
-  {"_signal", m_signal},
-  {"_stdio", m_stdio},
-  {"_properties", m_properties},
-  {"_modify", m_modify},
-  {NULL, NULL}
+    {"pid", m_pid},
+    {"system_id", m_system_id},
+    {"_terminate", m_terminate},
+    {"_signal", m_signal},
+    {"_stdio", m_stdio},
+    {"_properties", m_properties},
+    {"_modify", m_modify},
+    {NULL, NULL},
 };
 
 static const luaL_Reg metamethods[] = {
-  {"__tostring", m_tostring},
-  {NULL, NULL}
+    {"__tostring", m_tostring},
+    {NULL, NULL},
 };
 
 void core_open_process(lua_State *L) {

@@ -101,10 +101,8 @@ static int known_type(uint32_t type) {
   case PLAT_N_PAUSE_COMPLETED:
   case PLAT_N_RESUME_COMPLETED:
   case PLAT_N_PROCESS_EXITED:
-  case PLAT_N_SERVICE_DISCONNECT:
-    return 1;
-  default:
-    return 0;
+  case PLAT_N_SERVICE_DISCONNECT: return 1;
+  default: return 0;
   }
 }
 
@@ -125,7 +123,8 @@ void nq_callback(uint32_t type, void *context, plat_hresult status, const char *
     nqueue *q = registry[i];
     if (q && q->id == id) {
       plat_lock_enter(q->lock);
-      if (q->tail) q->tail->next = n; else q->head = n;
+      if (q->tail) q->tail->next = n;
+      else q->head = n;
       q->tail = n;
       n = NULL;
       plat_lock_signal(q->lock);
@@ -163,14 +162,18 @@ nq_result nq_wait(nqueue *q, uint32_t expected, double timeout, plat_hresult *st
   plat_lock_enter(q->lock);
   for (;;) {
     notif *prev = NULL, *n;
-    if (q->closed) { r = NQ_CLOSED; break; }
+    if (q->closed) {
+      r = NQ_CLOSED;
+      break;
+    }
     n = find(q, expected, &prev);
     if (n) {
       *status = n->status;
       r = NQ_OK;
       if (!sticky(expected)) {
         /* a completion belongs to one operation: consume it */
-        if (prev) prev->next = n->next; else q->head = n->next;
+        if (prev) prev->next = n->next;
+        else q->head = n->next;
         if (q->tail == n) q->tail = prev;
         free(n->data);
         free(n);
@@ -192,7 +195,10 @@ nq_result nq_wait(nqueue *q, uint32_t expected, double timeout, plat_hresult *st
     }
     if (deadline >= 0) {
       double left = deadline - plat_monotime();
-      if (left <= 0) { r = NQ_TIMEOUT; break; }
+      if (left <= 0) {
+        r = NQ_TIMEOUT;
+        break;
+      }
       plat_lock_wait(q->lock, left);
     } else {
       plat_lock_wait(q->lock, -1);

@@ -21,16 +21,16 @@ typedef struct nqueue {
 } nqueue;
 
 typedef enum {
-  NQ_OK = 0,        /* the expected notification arrived */
-  NQ_TIMEOUT,       /* ErrTimeout */
-  NQ_EXITED,        /* ErrUnexpectedContainerExit: the system exited first */
-  NQ_DISCONNECTED,  /* ErrUnexpectedProcessAbort: lost the compute service */
-  NQ_CLOSED         /* ErrHandleClose */
+  NQ_OK = 0,       /* the expected notification arrived */
+  NQ_TIMEOUT,      /* ErrTimeout */
+  NQ_EXITED,       /* ErrUnexpectedContainerExit: the system exited first */
+  NQ_DISCONNECTED, /* ErrUnexpectedProcessAbort: lost the compute service */
+  NQ_CLOSED        /* ErrHandleClose */
 } nq_result;
 
-nqueue *nq_new(void);       /* registered; NULL on memory failure */
-void nq_close(nqueue *q);   /* wakes waiters; call before unregistering */
-void nq_free(nqueue *q);    /* after the platform callback is unregistered */
+nqueue *nq_new(void);     /* registered; NULL on memory failure */
+void nq_close(nqueue *q); /* wakes waiters; call before unregistering */
+void nq_free(nqueue *q);  /* after the platform callback is unregistered */
 /* Frees the registry when no queue is left (the module's state closes). */
 void nq_shutdown(void);
 /* The platform callback: context is the queue id. */

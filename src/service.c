@@ -17,9 +17,9 @@ static int l_set_option(lua_State *L) {
 }
 
 static const luaL_Reg functions[] = {
-  {"monotime", l_monotime},
-  {"set_option", l_set_option},
-  {NULL, NULL}
+    {"monotime", l_monotime},
+    {"set_option", l_set_option},
+    {NULL, NULL},
 };
 
 void core_open_service(lua_State *L) { luaL_setfuncs(L, functions, 0); }

@@ -164,34 +164,32 @@ static int m_open_process(lua_State *L) {
 
 static int m_tostring(lua_State *L) {
   hsystem *s = (hsystem *)luaL_checkudata(L, 1, SYSTEM_MT);
-  if (s->b.open)
-    lua_pushfstring(L, "hcsshim.system (%s)", s->b.sysid);
-  else
-    lua_pushliteral(L, "hcsshim.system (closed)");
+  if (s->b.open) lua_pushfstring(L, "hcsshim.system (%s)", s->b.sysid);
+  else lua_pushliteral(L, "hcsshim.system (closed)");
   return 1;
 }
 
 static const luaL_Reg methods[] = {
-  {"_op", m_op},
-  {"_properties", m_properties},
-  {"_modify", m_modify},
-  {"_create_process", m_create_process},
-  {"_open_process", m_open_process},
-  {"id", m_id},
-  {NULL, NULL}
+    {"_op", m_op},
+    {"_properties", m_properties},
+    {"_modify", m_modify},
+    {"_create_process", m_create_process},
+    {"_open_process", m_open_process},
+    {"id", m_id},
+    {NULL, NULL},
 };
 
 static const luaL_Reg metamethods[] = {
-  {"__tostring", m_tostring},
-  {NULL, NULL}
+    {"__tostring", m_tostring},
+    {NULL, NULL},
 };
 
 static const luaL_Reg functions[] = {
-  {"create_compute_system", l_create},
-  {"open_compute_system", l_open},
-  {"enumerate_compute_systems", l_enumerate},
-  {"service_properties", l_service_properties},
-  {NULL, NULL}
+    {"create_compute_system", l_create},
+    {"open_compute_system", l_open},
+    {"enumerate_compute_systems", l_enumerate},
+    {"service_properties", l_service_properties},
+    {NULL, NULL},
 };
 
 void core_open_system(lua_State *L) {

@@ -13,8 +13,9 @@
 #define WRITER_MT "hcsshim.layer_writer"
 
 /* (info, id, second, parents) */
-static int four(lua_State *L, plat_hresult (*f)(const plat_driver_info *, const char *, const char *,
-                                                const plat_layer_descriptor *, size_t)) {
+static int four(lua_State *L,
+                plat_hresult (*f)(const plat_driver_info *, const char *, const char *,
+                                  const plat_layer_descriptor *, size_t)) {
   plat_driver_info info;
   plat_layer_descriptor *d;
   const char *id, *second;
@@ -58,13 +59,15 @@ typedef struct stream {
 
 static stream *check_stream(lua_State *L, const char *mt) {
   stream *s = (stream *)luaL_checkudata(L, 1, mt);
-  if (!s->open) luaL_error(L, "attempt to use a closed layer %s", strcmp(mt, READER_MT) == 0 ? "reader" : "writer");
+  if (!s->open)
+    luaL_error(L, "attempt to use a closed layer %s",
+               strcmp(mt, READER_MT) == 0 ? "reader" : "writer");
   return s;
 }
 
 static int begin(lua_State *L, const char *mt,
-                 plat_hresult (*f)(const plat_driver_info *, const char *, const plat_layer_descriptor *, size_t,
-                                   plat_layer_stream *)) {
+                 plat_hresult (*f)(const plat_driver_info *, const char *,
+                                   const plat_layer_descriptor *, size_t, plat_layer_stream *)) {
   plat_driver_info info;
   plat_layer_descriptor *d;
   const char *id;
@@ -164,11 +167,16 @@ static int r_next(lua_State *L) {
     lua_pushnil(L);
   } else {
     lua_createtable(L, 0, 5);
-    lua_pushinteger(L, fi.CreationTime); lua_setfield(L, -2, "CreationTime");
-    lua_pushinteger(L, fi.LastAccessTime); lua_setfield(L, -2, "LastAccessTime");
-    lua_pushinteger(L, fi.LastWriteTime); lua_setfield(L, -2, "LastWriteTime");
-    lua_pushinteger(L, fi.ChangeTime); lua_setfield(L, -2, "ChangeTime");
-    lua_pushinteger(L, fi.FileAttributes); lua_setfield(L, -2, "FileAttributes");
+    lua_pushinteger(L, fi.CreationTime);
+    lua_setfield(L, -2, "CreationTime");
+    lua_pushinteger(L, fi.LastAccessTime);
+    lua_setfield(L, -2, "LastAccessTime");
+    lua_pushinteger(L, fi.LastWriteTime);
+    lua_setfield(L, -2, "LastWriteTime");
+    lua_pushinteger(L, fi.ChangeTime);
+    lua_setfield(L, -2, "ChangeTime");
+    lua_pushinteger(L, fi.FileAttributes);
+    lua_setfield(L, -2, "FileAttributes");
   }
   lua_pushinteger(L, size);
   return 3;
@@ -194,20 +202,22 @@ static int r_read(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg writer_methods[] = {{"next", w_next}, {"write", w_write}, {"close", w_close}, {NULL, NULL}};
-static const luaL_Reg reader_methods[] = {{"next", r_next}, {"read", r_read}, {"close", r_close}, {NULL, NULL}};
+static const luaL_Reg writer_methods[] = {
+    {"next", w_next}, {"write", w_write}, {"close", w_close}, {NULL, NULL}};
+static const luaL_Reg reader_methods[] = {
+    {"next", r_next}, {"read", r_read}, {"close", r_close}, {NULL, NULL}};
 
 static const luaL_Reg functions[] = {
-  {"copy_layer", l_copy},
-  {"export_layer", l_export},
-  {"import_layer_folder", l_import},
-  {"process_base_image", l_base},
-  {"process_utility_image", l_utility},
-  {"import_layer_begin", l_import_begin},
-  {"export_layer_begin", l_export_begin},
-  {"set_current_thread_compartment_id", l_compartment},
-  {"modify_service_settings", l_modify_service},
-  {NULL, NULL}
+    {"copy_layer", l_copy},
+    {"export_layer", l_export},
+    {"import_layer_folder", l_import},
+    {"process_base_image", l_base},
+    {"process_utility_image", l_utility},
+    {"import_layer_begin", l_import_begin},
+    {"export_layer_begin", l_export_begin},
+    {"set_current_thread_compartment_id", l_compartment},
+    {"modify_service_settings", l_modify_service},
+    {NULL, NULL},
 };
 
 static void new_class(lua_State *L, const char *mt, const luaL_Reg *methods, lua_CFunction close) {

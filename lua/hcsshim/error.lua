@@ -65,6 +65,7 @@ M.codes = {
   [H.E_PATH_NOT_FOUND] = { "ERROR_PATH_NOT_FOUND", "The system cannot find the path specified." },
   [H.E_BAD_FORMAT] = { "ERROR_BAD_FORMAT",
     "An attempt was made to load a program with an incorrect format." },
+  [H.E_CRC] = { "ERROR_CRC", "Data error (cyclic redundancy check)." },
   [H.E_NO_MORE_FILES] = { "ERROR_NO_MORE_FILES", "There are no more files." },
   [H.E_DISK_FULL] = { "ERROR_DISK_FULL", "There is not enough space on the disk." },
   [H.E_DIR_NOT_EMPTY] = { "ERROR_DIR_NOT_EMPTY", "The directory is not empty." },

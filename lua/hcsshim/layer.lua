@@ -178,11 +178,19 @@ end
 -- @tparam string id new layer id
 -- @tparam string tar_path path of the tar file
 -- @tparam[opt] table parents parent layer paths, nearest first
--- @treturn integer|nil,hcsshim.error the sum of regular file sizes (bytes)
+-- @treturn integer|nil,hcsshim.error the sum of regular file sizes (bytes);
+-- an image (docker-archive, oci-archive, OCI layout) is refused with
+-- E_INVALIDARG pointing to `hcsshim.image.import`
 function M.import_layer(info, id, tar_path, parents)
   if core.platform ~= "linux" then
     return nil, errors.new({ kind = "hcs", op = "hcsshim::ImportLayer",
       name = "ErrPlatformNotSupported" })
+  end
+  local image_kind = type(tar_path) == "string" and require("hcsshim.image_format").detect(tar_path)
+  if image_kind then
+    return nil, errors.hcs("ImportLayer", string.format("id=%s tar=%s", id, tar_path),
+      errors.hresult.E_INVALIDARG, nil, tar_path .. " is a " .. image_kind
+      .. " image, not a layer tar: import it with hcsshim.image.import")
   end
   return call("ImportLayer", string.format("id=%s tar=%s", id, tar_path), core.import_layer_tar,
     info, id, tar_path, descriptors(parents or {}))

@@ -16,12 +16,18 @@ local function data_root() return os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hc
 -- caller of run) and nothing is made.  Returns the NAT policies of `ports`.
 local function check_options(opts)
   local function bad(msg) error("run: " .. msg, 4) end
-  if not opts.layers and not opts.rootfs then bad("`layers` or `rootfs` is required") end
+  if not opts.layers and not opts.rootfs and not opts.image then
+    bad("`layers`, `rootfs` or `image` is required")
+  end
   if opts.layers ~= nil and type(opts.layers) ~= "table" then
     bad("`layers` must be an array of layer paths")
   end
-  if opts.rootfs == nil and #opts.layers == 0 then bad("`layers` or `rootfs` is required") end
-  if opts.command == nil and opts.args == nil then bad("`command` or `args` is required") end
+  if opts.rootfs == nil and opts.image == nil and #opts.layers == 0 then
+    bad("`layers`, `rootfs` or `image` is required")
+  end
+  if opts.command == nil and opts.args == nil and opts.image == nil then
+    bad("`command` or `args` is required")
+  end
   if opts.network ~= nil and type(opts.network) ~= "table" and type(opts.network) ~= "string" then
     bad("`network` must be a network name or id, or an HNSNetwork table")
   end
@@ -36,11 +42,26 @@ local function check_options(opts)
   return pols
 end
 
--- The parent layers (with the imported rootfs last) and a prepared
--- sandbox over them.  Returns the ContainerConfig's layer fields.
-local function make_layers(opts, id, home, later)
+-- The layers of opts.image (nearest first) and the ProcessConfig its
+-- config gives (`hcsshim.image`); {} and nil without an image.
+local function image_parts(opts)
+  if not opts.image then return {}, nil end
+  local image = require "hcsshim.image"
+  local img, err = image.inspect(opts.image, { home = opts.home })
+  if not img then return nil, err end
+  local pcfg
+  pcfg, err = image.process_config(img, { CommandLine = opts.command, CommandArgs = opts.args })
+  if not pcfg then return nil, err end
+  return image.layers(img), pcfg
+end
+
+-- The parent layers (the image's after opts.layers, the imported rootfs
+-- last) and a prepared sandbox over them.  Returns the ContainerConfig's
+-- layer fields.
+local function make_layers(opts, id, home, later, image_layers)
   local parents = {}
   for i, p in ipairs(opts.layers or {}) do parents[i] = p end
+  for _, p in ipairs(image_layers) do parents[#parents + 1] = p end
   if opts.rootfs then
     local base = id .. "-base"
     local ok, err = layer.import_layer(home, base, opts.rootfs)
@@ -108,11 +129,13 @@ local function start_container(id, cfg, later)
   return c
 end
 
--- The command's process, its stdin written and closed.
-local function start_process(c, opts, later)
+-- The command's process (over the image's defaults), its stdin written
+-- and closed.
+local function start_process(c, opts, later, defaults)
   local pcfg = { CreateStdOutPipe = not opts.detach, CreateStdErrPipe = not opts.detach,
     CreateStdInPipe = opts.stdin ~= nil }
   if opts.args then pcfg.CommandArgs = opts.args else pcfg.CommandLine = opts.command end
+  for k, v in pairs(defaults or {}) do pcfg[k] = v end
   local p, err = c:create_process(pcfg)
   if not p then return nil, err end
   later(function() p:close() end)
@@ -142,6 +165,10 @@ end
 -- @tparam table opts
 --  * `layers`: array of read-only layer paths, nearest first; or
 --    `rootfs`: a root filesystem tar imported as a temporary base layer
+--  * `image`: an image name, id or record (`hcsshim.image`): its layers
+--    go under `layers`, and its config gives the process its defaults
+--    (Entrypoint + Cmd, Env, WorkingDir, User); `command` or `args`, when
+--    given, replace Entrypoint + Cmd
 --  * `home`: layer home (default `<data root>/layers`)
 --  * `command`: CommandLine string, or `args`: CommandArgs array
 --  * `network`: a network name, or an HNSNetwork table to provision
@@ -187,7 +214,9 @@ function M.run(opts)
   local function fail(err) unwind() return nil, err end
 
   local pols = check_options(opts)
-  local cfg, err = make_layers(opts, id, home, later)
+  local image_layers, pdefaults = image_parts(opts)
+  if not image_layers then return nil, pdefaults end
+  local cfg, err = make_layers(opts, id, home, later, image_layers)
   if not cfg then return fail(err) end
   for k, v in pairs(opts.config or {}) do cfg[k] = v end
   local ep
@@ -199,7 +228,7 @@ function M.run(opts)
   local c
   c, err = start_container(id, cfg, later)
   if not c then return fail(err) end
-  local p, stdout, stderr = start_process(c, opts, later)
+  local p, stdout, stderr = start_process(c, opts, later, pdefaults)
   if not p then return fail(stdout) end
   if opts.detach then
     local h = { id = id, container = c, process = p, endpoint = ep }

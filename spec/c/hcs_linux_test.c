@@ -15,18 +15,18 @@
 #include <unistd.h>
 
 #include "platform.h"
-#include "linux/hns.h"
+#include "linux/network/hns.h"
 
 static int failures, checks;
-#define CHECK(cond, ...)                                                        \
-  do {                                                                          \
-    checks++;                                                                   \
-    if (!(cond)) {                                                              \
-      failures++;                                                               \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);           \
-      fprintf(stderr, __VA_ARGS__);                                             \
-      fputc('\n', stderr);                                                      \
-    }                                                                           \
+#define CHECK(cond, ...)                                              \
+  do {                                                                \
+    checks++;                                                         \
+    if (!(cond)) {                                                    \
+      failures++;                                                     \
+      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+      fprintf(stderr, __VA_ARGS__);                                   \
+      fputc('\n', stderr);                                            \
+    }                                                                 \
   } while (0)
 
 static char T[256], ROOTFS[512], RUNROOT[512], CGPARENT[128];
@@ -64,7 +64,10 @@ static void on_note(uint32_t type, void *ctx, plat_hresult status, const char *d
   q *x = ctx;
   (void)data;
   pthread_mutex_lock(&x->mu);
-  if (x->n < 16) { x->types[x->n] = type; x->st[x->n++] = status; }
+  if (x->n < 16) {
+    x->types[x->n] = type;
+    x->st[x->n++] = status;
+  }
   pthread_cond_broadcast(&x->cv);
   pthread_mutex_unlock(&x->mu);
 }
@@ -74,7 +77,10 @@ static int qwait(q *x, uint32_t type, double timeout, plat_hresult *st) {
   pthread_mutex_lock(&x->mu);
   while (!found) {
     for (int i = 0; i < x->n; i++)
-      if (x->types[i] == type) { found = 1; if (st) *st = x->st[i]; }
+      if (x->types[i] == type) {
+        found = 1;
+        if (st) *st = x->st[i];
+      }
     if (found || now() > end) break;
     pthread_mutex_unlock(&x->mu);
     usleep(2000);
@@ -93,7 +99,9 @@ static char *errmsg(char *r) {
 
 static char *config(const char *extra) {
   static char buf[4096];
-  snprintf(buf, sizeof buf, "{\"SystemType\":\"Container\",\"Name\":\"n1\",\"Owner\":\"tester\",\"VolumePath\":\"%s\"%s%s}",
+  snprintf(buf, sizeof buf,
+           "{\"SystemType\":\"Container\",\"Name\":\"n1\",\"Owner\":\"tester\",\"VolumePath\":\"%"
+           "s\"%s%s}",
            ROOTFS, extra && *extra ? "," : "", extra ? extra : "");
   return buf;
 }
@@ -103,7 +111,10 @@ static char *read_all(int fd) {
   size_t n = 0;
   ssize_t r;
   while (n < sizeof buf - 1 && (r = read(fd, buf + n, sizeof buf - 1 - n)) != 0) {
-    if (r < 0) { if (errno == EINTR) continue; break; }
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
     n += (size_t)r;
   }
   buf[n] = 0;
@@ -114,9 +125,13 @@ static int exit_code(plat_process p, int *sig) {
   char *props = NULL, *r = NULL;
   json_t *j;
   int code = -1;
-  if (plat_HcsGetProcessProperties(p, &props, &r) < 0) { plat_free(r); return -2; }
+  if (plat_HcsGetProcessProperties(p, &props, &r) < 0) {
+    plat_free(r);
+    return -2;
+  }
   j = json_loads(props, 0, NULL);
-  if (json_is_true(json_object_get(j, "Exited"))) code = (int)json_integer_value(json_object_get(j, "ExitCode"));
+  if (json_is_true(json_object_get(j, "Exited")))
+    code = (int)json_integer_value(json_object_get(j, "ExitCode"));
   if (sig) *sig = (int)json_integer_value(json_object_get(j, "Signal"));
   json_decref(j);
   plat_free(props);
@@ -150,16 +165,25 @@ static int run(plat_system s, const char *params, char **out, int *sig) {
 
 static void build_rootfs(void) {
   snprintf(T, sizeof T, "/tmp/hcstest.XXXXXX");
-  if (!mkdtemp(T)) { perror("mkdtemp"); exit(1); }
+  if (!mkdtemp(T)) {
+    perror("mkdtemp");
+    exit(1);
+  }
   snprintf(ROOTFS, sizeof ROOTFS, "%s/merged", T);
   snprintf(RUNROOT, sizeof RUNROOT, "%s/run", T);
   snprintf(CGPARENT, sizeof CGPARENT, "/hcsshim-test-%d", (int)getpid());
-  sh("set -e; cd %s; chmod 755 .; mkdir -p lower/bin lower/etc lower/proc lower/sys lower/dev lower/tmp lower/root upper work merged host;"
-     "cp /bin/busybox lower/bin/; for a in $(lower/bin/busybox --list); do [ $a = busybox ] || ln -s busybox lower/bin/$a; done;"
-     "printf 'root:x:0:0:root:/root:/bin/sh\\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\\nalice:x:1000:1000::/home/alice:/bin/sh\\n' > lower/etc/passwd;"
-     "printf 'root:x:0:\\nnogroup:x:65534:\\nalice:x:1000:\\nstaff:x:50:alice\\n' > lower/etc/group;"
+  sh("set -e; cd %s; chmod 755 .; mkdir -p lower/bin lower/etc lower/proc lower/sys lower/dev "
+     "lower/tmp lower/root upper work merged host;"
+     "cp /bin/busybox lower/bin/; for a in $(lower/bin/busybox --list); do [ $a = busybox ] || ln "
+     "-s busybox lower/bin/$a; done;"
+     "printf "
+     "'root:x:0:0:root:/root:/bin/sh\\nnobody:x:65534:65534:nobody:/nonexistent:/bin/"
+     "false\\nalice:x:1000:1000::/home/alice:/bin/sh\\n' > lower/etc/passwd;"
+     "printf 'root:x:0:\\nnogroup:x:65534:\\nalice:x:1000:\\nstaff:x:50:alice\\n' > "
+     "lower/etc/group;"
      "echo hostfile > host/data;"
-     "mount -t overlay overlay -o lowerdir=lower,upperdir=upper,workdir=work merged", T);
+     "mount -t overlay overlay -o lowerdir=lower,upperdir=upper,workdir=work merged",
+     T);
 }
 
 static void child_mode(const char *id, const char *pidfile) {
@@ -168,9 +192,16 @@ static void child_mode(const char *id, const char *pidfile) {
   plat_process p;
   plat_process_info info;
   char *r = NULL, buf[32];
-  if (plat_HcsCreateComputeSystem(id, config(NULL), &s, &r) < 0) { fprintf(stderr, "child create: %s\n", errmsg(r)); _exit(1); }
-  if (plat_HcsStartComputeSystem(s, "", &r) < 0) { fprintf(stderr, "child start: %s\n", errmsg(r)); _exit(1); }
-  if (plat_HcsCreateProcess(s, "{\"CommandLine\":\"sh -c 'sleep 0.5; exit 5'\"}", &info, &p, &r) < 0) {
+  if (plat_HcsCreateComputeSystem(id, config(NULL), &s, &r) < 0) {
+    fprintf(stderr, "child create: %s\n", errmsg(r));
+    _exit(1);
+  }
+  if (plat_HcsStartComputeSystem(s, "", &r) < 0) {
+    fprintf(stderr, "child start: %s\n", errmsg(r));
+    _exit(1);
+  }
+  if (plat_HcsCreateProcess(s, "{\"CommandLine\":\"sh -c 'sleep 0.5; exit 5'\"}", &info, &p, &r) <
+      0) {
     fprintf(stderr, "child exec: %s\n", errmsg(r));
     _exit(1);
   }
@@ -187,10 +218,14 @@ static int leftovers(void) {
   int bad = 0;
   bad |= sh("test -z \"$(ls -A %s/crun 2>/dev/null)\"", RUNROOT) != 0;
   bad |= sh("test -z \"$(ls -A %s/systems 2>/dev/null)\"", RUNROOT) != 0;
-  bad |= sh("test -z \"$(find /sys/fs/cgroup/*%s -mindepth 1 -type d 2>/dev/null)\"", CGPARENT) != 0;
+  bad |=
+      sh("test -z \"$(find /sys/fs/cgroup/*%s -mindepth 1 -type d 2>/dev/null)\"", CGPARENT) != 0;
   bad |= sh("! pgrep -f '[m]onitor %s ' >/dev/null", RUNROOT) != 0;
   bad |= sh("test \"$(grep -c %s /proc/self/mountinfo)\" -le 1", T) != 0;
-  if (bad) sh("ls -A %s/crun %s/systems; find /sys/fs/cgroup/*%s -mindepth 1 -type d; pgrep -af '[m]onitor %s '; grep %s /proc/self/mountinfo", RUNROOT, RUNROOT, CGPARENT, RUNROOT, T);
+  if (bad)
+    sh("ls -A %s/crun %s/systems; find /sys/fs/cgroup/*%s -mindepth 1 -type d; pgrep -af "
+       "'[m]onitor %s '; grep %s /proc/self/mountinfo",
+       RUNROOT, RUNROOT, CGPARENT, RUNROOT, T);
   return bad;
 }
 
@@ -202,7 +237,8 @@ static char *hns_do(const char *method, const char *path, const char *body) {
 }
 static const char *out_id(const char *resp, char *buf, size_t n) {
   json_t *j = json_loads(resp ? resp : "", 0, NULL);
-  snprintf(buf, n, "%s", json_string_value(json_object_get(json_object_get(j, "Output"), "ID")) ?: "");
+  snprintf(buf, n, "%s",
+           json_string_value(json_object_get(json_object_get(j, "Output"), "ID")) ?: "");
   json_decref(j);
   return buf;
 }
@@ -218,15 +254,23 @@ static void test_hns_cni_failures(void) {
     char p[400];
     snprintf(p, sizeof p, "%s/%s", dir, i ? "tuning" : "bridge");
     f = fopen(p, "w");
-    if (!f) { CHECK(0, "cannot write %s", p); return; }
-    fprintf(f, "#!/bin/sh\ncat >/dev/null\necho \"$CNI_COMMAND $(basename $0)\" >>%s\n"
-               "if [ \"$CNI_COMMAND\" = DEL ] && [ -e %s/faildel ]; then echo '{\"code\":11,\"msg\":\"fake DEL failure\"}'; exit 1; fi\n"
-               "[ \"$CNI_COMMAND\" = ADD ] && echo '{\"cniVersion\":\"1.0.0\"}'\nexit 0\n", log, dir);
+    if (!f) {
+      CHECK(0, "cannot write %s", p);
+      return;
+    }
+    fprintf(f,
+            "#!/bin/sh\ncat >/dev/null\necho \"$CNI_COMMAND $(basename $0)\" >>%s\n"
+            "if [ \"$CNI_COMMAND\" = DEL ] && [ -e %s/faildel ]; then echo "
+            "'{\"code\":11,\"msg\":\"fake DEL failure\"}'; exit 1; fi\n"
+            "[ \"$CNI_COMMAND\" = ADD ] && echo '{\"cniVersion\":\"1.0.0\"}'\nexit 0\n",
+            log, dir);
     fclose(f);
     chmod(p, 0755);
   }
   setenv("HCSSHIM_CNI_PATH", dir, 1);
-  r = hns_do("POST", "/networks/", "{\"Name\":\"ctest-cni\",\"Type\":\"nat\",\"Subnets\":[{\"AddressPrefix\":\"172.29.90.0/24\",\"GatewayAddress\":\"172.29.90.1\"}]}");
+  r = hns_do("POST", "/networks/",
+             "{\"Name\":\"ctest-cni\",\"Type\":\"nat\",\"Subnets\":[{\"AddressPrefix\":\"172.29.90."
+             "0/24\",\"GatewayAddress\":\"172.29.90.1\"}]}");
   CHECK(r && strstr(r, "\"Success\":true"), "network: %s", r ?: "");
   out_id(r, net, sizeof net);
   plat_free(r);
@@ -246,9 +290,12 @@ static void test_hns_cni_failures(void) {
     snprintf(dbp, sizeof dbp, "%s/hns/hns.db", hns_data_root());
     if (sqlite3_open(dbp, &db) == SQLITE_OK) {
       sqlite3_busy_timeout(db, 10000);
-      sqlite3_exec(db, "INSERT INTO networks(id, name, doc) VALUES ('ctest-bad', 'ctest-bad', '{not json')", NULL, NULL, NULL);
+      sqlite3_exec(
+          db, "INSERT INTO networks(id, name, doc) VALUES ('ctest-bad', 'ctest-bad', '{not json')",
+          NULL, NULL, NULL);
       r = hns_do("GET", "/networks/", NULL);
-      CHECK(r && strstr(r, "\"Success\":false") && strstr(r, "does not decode"), "undecodable row: %s", r ?: "");
+      CHECK(r && strstr(r, "\"Success\":false") && strstr(r, "does not decode"),
+            "undecodable row: %s", r ?: "");
       plat_free(r);
       sqlite3_exec(db, "DELETE FROM networks WHERE id = 'ctest-bad'", NULL, NULL, NULL);
     }
@@ -258,17 +305,22 @@ static void test_hns_cni_failures(void) {
   /* a failed DEL keeps the attachment and reports the error */
   hr = hns_endpoint_attach(ep, "ctest-gone", "/nonexistent/netns", &e);
   CHECK(hr == 0, "fake attach: %s", e ?: "");
-  free(e); e = NULL;
+  free(e);
+  e = NULL;
   sh("touch %s/faildel", dir);
   hr = hns_endpoint_detach(ep, "ctest-gone", &e);
-  CHECK(hr < 0 && e && strstr(e, "fake DEL failure"), "failed DEL must be reported: 0x%08x %s", (unsigned)hr, e ?: "");
-  free(e); e = NULL;
+  CHECK(hr < 0 && e && strstr(e, "fake DEL failure"), "failed DEL must be reported: 0x%08x %s",
+        (unsigned)hr, e ?: "");
+  free(e);
+  e = NULL;
   snprintf(path, sizeof path, "/endpoints/%s", ep);
   r = hns_do("GET", path, NULL);
-  CHECK(r && strstr(r, "\"SharedContainers\":[\"ctest-gone\"]"), "still attached after a failed DEL: %s", r ?: "");
+  CHECK(r && strstr(r, "\"SharedContainers\":[\"ctest-gone\"]"),
+        "still attached after a failed DEL: %s", r ?: "");
   plat_free(r);
   r = hns_do("DELETE", path, NULL);
-  CHECK(r && strstr(r, "\"Success\":false") && strstr(r, "fake DEL failure"), "delete after a failed DEL: %s", r ?: "");
+  CHECK(r && strstr(r, "\"Success\":false") && strstr(r, "fake DEL failure"),
+        "delete after a failed DEL: %s", r ?: "");
   plat_free(r);
   CHECK(hns_detach_all("ctest-gone") == 1, "detach_all counts the failure");
   sh("rm -f %s/faildel", dir);
@@ -281,9 +333,12 @@ static void test_hns_cni_failures(void) {
   setenv("HCSSHIM_TEST_HNS_FAIL", "attach-record", 1);
   hr = hns_endpoint_attach(ep2, "ctest-gone", "/nonexistent/netns", &e);
   unsetenv("HCSSHIM_TEST_HNS_FAIL");
-  CHECK(hr < 0 && e && strstr(e, "cannot record"), "attach whose record fails: 0x%08x %s", (unsigned)hr, e ?: "");
-  free(e); e = NULL;
-  CHECK(sh("grep -q '^DEL bridge' %s && grep -q '^DEL tuning' %s", log, log) == 0, "ADD rolled back by DEL");
+  CHECK(hr < 0 && e && strstr(e, "cannot record"), "attach whose record fails: 0x%08x %s",
+        (unsigned)hr, e ?: "");
+  free(e);
+  e = NULL;
+  CHECK(sh("grep -q '^DEL bridge' %s && grep -q '^DEL tuning' %s", log, log) == 0,
+        "ADD rolled back by DEL");
   snprintf(path, sizeof path, "/endpoints/%s", ep2);
   r = hns_do("GET", path, NULL);
   CHECK(r && strstr(r, "\"SharedContainers\":[]"), "not recorded as attached: %s", r ?: "");
@@ -313,73 +368,106 @@ int main(int argc, char **argv) {
     child_mode(argv[2], argv[3]);
     return 1;
   }
-  if (geteuid() != 0) { fprintf(stderr, "hcs_linux_test: needs root\n"); return 77; }
+  if (geteuid() != 0) {
+    fprintf(stderr, "hcs_linux_test: needs root\n");
+    return 77;
+  }
   build_rootfs();
   setenv("HCSSHIM_RUNTIME_ROOT", RUNROOT, 1);
   setenv("HCSSHIM_CGROUP_PARENT", CGPARENT, 1);
   setenv("HCSTEST_ROOTFS", ROOTFS, 1);
   if (!getenv("HCSSHIM_MONITOR")) setenv("HCSSHIM_MONITOR", "build/hcsshim/monitor", 1);
+  if (!getenv("HCSSHIM_HELPER")) setenv("HCSSHIM_HELPER", "build/hcsshim/helper", 1);
+  if (!getenv("HCSSHIM_EXTRACT")) setenv("HCSSHIM_EXTRACT", "build/hcsshim/extract", 1);
 
   /* ---- config validation ---- */
   hr = plat_HcsCreateComputeSystem("../x", config(NULL), &s, &r);
-  CHECK(hr == PLAT_E_INVALIDARG && r && strstr(r, "../x"), "bad id: 0x%08x %s", (unsigned)hr, r ? r : "");
-  plat_free(r); r = NULL;
+  CHECK(hr == PLAT_E_INVALIDARG && r && strstr(r, "../x"), "bad id: 0x%08x %s", (unsigned)hr,
+        r ? r : "");
+  plat_free(r);
+  r = NULL;
   hr = plat_HcsCreateComputeSystem("a/b", config(NULL), &s, &r);
   CHECK(hr == PLAT_E_INVALIDARG, "a/b: 0x%08x", (unsigned)hr);
-  plat_free(r); r = NULL;
+  plat_free(r);
+  r = NULL;
   hr = plat_HcsCreateComputeSystem("", config(NULL), &s, &r);
   CHECK(hr == PLAT_E_INVALIDARG, "empty id");
-  plat_free(r); r = NULL;
+  plat_free(r);
+  r = NULL;
   hr = plat_HcsCreateComputeSystem("t-bad", config("\"HvPartition\":true"), &s, &r);
   CHECK(hr == PLAT_E_NOT_SUPPORTED && strstr(r, "HvPartition is not supported"), "%s", r);
-  plat_free(r); r = NULL;
+  plat_free(r);
+  r = NULL;
   hr = plat_HcsCreateComputeSystem("t-bad", config("\"Bogus\":1"), &s, &r);
   CHECK(hr == PLAT_E_INVALIDARG && strstr(r, "Bogus"), "%s", r);
-  plat_free(r); r = NULL;
+  plat_free(r);
+  r = NULL;
   hr = plat_HcsCreateComputeSystem("t-bad", config("\"EndpointList\":[\"x\"]"), &s, &r);
   CHECK(hr == PLAT_E_NOT_FOUND && strstr(r, "EndpointList"), "%s", r);
-  plat_free(r); r = NULL;
+  plat_free(r);
+  r = NULL;
   hr = plat_HcsCreateComputeSystem("t-bad", "{not json", &s, &r);
   CHECK(hr == PLAT_HCS_E_INVALID_JSON, "invalid json 0x%08x", (unsigned)hr);
-  plat_free(r); r = NULL;
+  plat_free(r);
+  r = NULL;
   for (int i = 0; i < 2; i++) {
-    const char *f = i ? "spec/fixtures/real-json/04-config-k8s-pod-netshared.json" : "spec/fixtures/real-json/02-config-process-isolated-isdummy-servicing.json";
+    const char *f = i ? "spec/fixtures/real-json/04-config-k8s-pod-netshared.json"
+                      : "spec/fixtures/real-json/02-config-process-isolated-isdummy-servicing.json";
     FILE *fp = fopen(f, "r");
     char buf[16384] = "";
-    if (fp) { size_t n = fread(buf, 1, sizeof buf - 1, fp); buf[n] = 0; fclose(fp); }
+    if (fp) {
+      size_t n = fread(buf, 1, sizeof buf - 1, fp);
+      buf[n] = 0;
+      fclose(fp);
+    }
     hr = plat_HcsCreateComputeSystem("t-real", buf, &s, &r);
     CHECK(hr < 0 && r && strstr(r, "not supported"), "real config %d: %s", i, r ? r : "");
     printf("  real config %d -> %s\n", i, r ? r : "");
-    plat_free(r); r = NULL;
+    plat_free(r);
+    r = NULL;
   }
   CHECK(leftovers() == 0, "leftovers after failed creates");
 
   /* ---- lifecycle ---- */
   t0 = now();
-  hr = plat_HcsCreateComputeSystem("t1", config("\"HostName\":\"box1\",\"MemoryMaximumInMB\":256,\"ProcessorCount\":1,\"ProcessorWeight\":50,\"ProcessorMaximum\":5000,\"StorageIOPSMaximum\":1000,\"MappedDirectories\":[{\"HostPath\":\"/tmp\",\"ContainerPath\":\"/mnt/host\",\"ReadOnly\":true}]"), &s, &r);
+  hr = plat_HcsCreateComputeSystem(
+      "t1",
+      config("\"HostName\":\"box1\",\"MemoryMaximumInMB\":256,\"ProcessorCount\":1,"
+             "\"ProcessorWeight\":50,\"ProcessorMaximum\":5000,\"StorageIOPSMaximum\":1000,"
+             "\"MappedDirectories\":[{\"HostPath\":\"/tmp\",\"ContainerPath\":\"/mnt/"
+             "host\",\"ReadOnly\":true}]"),
+      &s, &r);
   CHECK(hr == 0, "create t1: %s", r ? r : "");
-  if (hr < 0) { plat_free(r); goto cleanup; }
+  if (hr < 0) {
+    plat_free(r);
+    goto cleanup;
+  }
   printf("  create: %.1f ms\n", (now() - t0) * 1000);
   hr = plat_HcsCreateComputeSystem("t1", config(NULL), &s2, &r);
   CHECK(hr == PLAT_HCS_E_SYSTEM_ALREADY_EXISTS, "duplicate: 0x%08x", (unsigned)hr);
-  plat_free(r); r = NULL;
+  plat_free(r);
+  r = NULL;
   hr = plat_HcsCreateProcess(s, "{\"CommandLine\":\"true\"}", NULL, NULL, &r);
   CHECK(hr == PLAT_HCS_E_INVALID_STATE, "exec in created: 0x%08x", (unsigned)hr);
-  plat_free(r); r = NULL;
+  plat_free(r);
+  r = NULL;
   qinit(&sq);
   CHECK(plat_HcsRegisterComputeSystemCallback(s, on_note, &sq, &scb) == 0, "register");
   t0 = now();
   hr = plat_HcsStartComputeSystem(s, "", &r);
   CHECK(hr == 0, "start: %s", r ? r : "");
-  plat_free(r); r = NULL;
+  plat_free(r);
+  r = NULL;
   printf("  start: %.1f ms\n", (now() - t0) * 1000);
   hr = plat_HcsStartComputeSystem(s, "", &r);
   CHECK(hr == PLAT_HCS_E_INVALID_STATE, "start twice: 0x%08x", (unsigned)hr);
-  plat_free(r); r = NULL;
+  plat_free(r);
+  r = NULL;
 
   t0 = now();
   code = run(s, "{\"CommandLine\":\"echo hi\",\"CreateStdOutPipe\":true}", &out, NULL);
-  CHECK(code == 0 && out && strcmp(out, "hi\n") == 0, "echo hi: code %d out '%s'", code, out ? out : "");
+  CHECK(code == 0 && out && strcmp(out, "hi\n") == 0, "echo hi: code %d out '%s'", code,
+        out ? out : "");
   printf("  exec echo+wait: %.1f ms\n", (now() - t0) * 1000);
   code = run(s, "{\"CommandArgs\":[\"sh\",\"-c\",\"exit 3\"]}", NULL, NULL);
   CHECK(code == 3, "exit 3: %d", code);
@@ -387,7 +475,12 @@ int main(int argc, char **argv) {
   CHECK(code == 137 && sig == 9, "kill -9: %d sig %d", code, sig);
   {
     char params[1024];
-    snprintf(params, sizeof params, "{\"CommandLine\":\"sh -c 'cat /etc/hostname; id -u; id -G; echo $HOME; pwd; cat /mnt/host/%s/host/data; touch /mnt/host/x 2>&1 | grep -c Read-only'\",\"User\":\"alice\",\"WorkingDirectory\":\"/tmp\",\"CreateStdOutPipe\":true}", T + 5);
+    snprintf(
+        params, sizeof params,
+        "{\"CommandLine\":\"sh -c 'cat /etc/hostname; id -u; id -G; echo $HOME; pwd; cat "
+        "/mnt/host/%s/host/data; touch /mnt/host/x 2>&1 | grep -c "
+        "Read-only'\",\"User\":\"alice\",\"WorkingDirectory\":\"/tmp\",\"CreateStdOutPipe\":true}",
+        T + 5);
     code = run(s, params, &out, NULL);
   }
   (void)code;
@@ -396,24 +489,36 @@ int main(int argc, char **argv) {
     snprintf(want, sizeof want, "box1\n1000\n1000 50\n/home/alice\n/tmp\nhostfile\n1\n");
     CHECK(out && strcmp(out, want) == 0, "user/host/mapped: '%s'", out ? out : "");
   }
-  code = run(s, "{\"CommandLine\":\"cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpuset/cpuset.cpus\",\"CreateStdOutPipe\":true}", &out, NULL);
+  code = run(s,
+             "{\"CommandLine\":\"cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
+             "/sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us "
+             "/sys/fs/cgroup/cpuset/cpuset.cpus\",\"CreateStdOutPipe\":true}",
+             &out, NULL);
   printf("  limits: %s", out ? out : "");
   CHECK(out && strncmp(out, "268435456\n512\n", 14) == 0, "limits '%s'", out ? out : "");
   hr = plat_HcsCreateProcess(s, "{\"CommandLine\":\"nosuchcmd\"}", NULL, NULL, &r);
   CHECK(hr == PLAT_E_FILE_NOT_FOUND && strstr(r, "nosuchcmd"), "missing exe: %s", r ? r : "");
-  plat_free(r); r = NULL;
-  hr = plat_HcsCreateProcess(s, "{\"CommandLine\":\"true\",\"User\":\"NT AUTHORITY\\\\NETWORK SERVICE\"}", NULL, NULL, &r);
+  plat_free(r);
+  r = NULL;
+  hr = plat_HcsCreateProcess(
+      s, "{\"CommandLine\":\"true\",\"User\":\"NT AUTHORITY\\\\NETWORK SERVICE\"}", NULL, NULL, &r);
   CHECK(hr == PLAT_E_INVALIDARG && strstr(r, "NT AUTHORITY"), "windows user: %s", r ? r : "");
-  plat_free(r); r = NULL;
+  plat_free(r);
+  r = NULL;
   hr = plat_HcsCreateProcess(s, "{\"CommandLine\":\"echo 'open\"}", NULL, NULL, &r);
   CHECK(hr == PLAT_E_INVALIDARG && strstr(r, "unterminated"), "quote: %s", r ? r : "");
-  plat_free(r); r = NULL;
+  plat_free(r);
+  r = NULL;
 
   /* stdin round trip */
   {
     plat_process_info info;
     plat_process p;
-    hr = plat_HcsCreateProcess(s, "{\"CommandLine\":\"sh -c 'read x; echo got:$x; read y; echo eof:$?'\",\"CreateStdInPipe\":true,\"CreateStdOutPipe\":true,\"CreateStdErrPipe\":true}", &info, &p, &r);
+    hr = plat_HcsCreateProcess(
+        s,
+        "{\"CommandLine\":\"sh -c 'read x; echo got:$x; read y; echo "
+        "eof:$?'\",\"CreateStdInPipe\":true,\"CreateStdOutPipe\":true,\"CreateStdErrPipe\":true}",
+        &info, &p, &r);
     CHECK(hr == 0, "stdin proc: %s", r ? r : "");
     if (hr == 0) {
       CHECK(fcntl((int)info.StdInput, F_GETFD) & FD_CLOEXEC, "cloexec");
@@ -427,7 +532,8 @@ int main(int argc, char **argv) {
       CHECK(exit_code(p, NULL) == 0, "stdin exit");
       hr = plat_HcsTerminateProcess(p, &r);
       CHECK(hr == PLAT_HCS_E_PROCESS_ALREADY_STOPPED, "terminate exited: 0x%08x", (unsigned)hr);
-      plat_free(r); r = NULL;
+      plat_free(r);
+      r = NULL;
       plat_HcsCloseProcess(p);
     }
     r = NULL;
@@ -436,21 +542,30 @@ int main(int argc, char **argv) {
   {
     plat_process_info info;
     plat_process p;
-    hr = plat_HcsCreateProcess(s, "{\"CommandLine\":\"sh -c 'stty size; read x; stty size; echo T=$TERM'\",\"EmulateConsole\":true,\"ConsoleSize\":[30,100]}", &info, &p, &r);
+    hr = plat_HcsCreateProcess(s,
+                               "{\"CommandLine\":\"sh -c 'stty size; read x; stty size; echo "
+                               "T=$TERM'\",\"EmulateConsole\":true,\"ConsoleSize\":[30,100]}",
+                               &info, &p, &r);
     CHECK(hr == 0, "pty proc: %s", r ? r : "");
     if (hr == 0) {
       char buf[4096];
       size_t n = 0;
       ssize_t k;
-      CHECK(info.StdError == PLAT_NO_HANDLE && info.StdInput != PLAT_NO_HANDLE && info.StdOutput != PLAT_NO_HANDLE, "pty handles");
+      CHECK(info.StdError == PLAT_NO_HANDLE && info.StdInput != PLAT_NO_HANDLE &&
+                info.StdOutput != PLAT_NO_HANDLE,
+            "pty handles");
       usleep(200000);
-      hr = plat_HcsModifyProcess(p, "{\"Operation\":\"ConsoleSize\",\"ConsoleSize\":{\"Height\":40,\"Width\":120}}", &r);
+      hr = plat_HcsModifyProcess(
+          p, "{\"Operation\":\"ConsoleSize\",\"ConsoleSize\":{\"Height\":40,\"Width\":120}}", &r);
       CHECK(hr == 0, "resize: %s", r ? r : "");
-      plat_free(r); r = NULL;
+      plat_free(r);
+      r = NULL;
       CHECK(write((int)info.StdInput, "go\n", 3) == 3, "pty write");
-      while (n < sizeof buf - 1 && (k = read((int)info.StdOutput, buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)k;
+      while (n < sizeof buf - 1 && (k = read((int)info.StdOutput, buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)k;
       buf[n] = 0;
-      CHECK(strstr(buf, "30 100") && strstr(buf, "40 120") && strstr(buf, "T=xterm"), "pty out: '%s'", buf);
+      CHECK(strstr(buf, "30 100") && strstr(buf, "40 120") && strstr(buf, "T=xterm"),
+            "pty out: '%s'", buf);
       close((int)info.StdInput);
       close((int)info.StdOutput);
       plat_HcsCloseProcess(p);
@@ -469,20 +584,29 @@ int main(int argc, char **argv) {
       plat_process p3;
       hr = plat_HcsOpenProcess(s, 999999, &p3, &r);
       CHECK(hr == PLAT_E_NOT_FOUND, "open unknown pid: 0x%08x", (unsigned)hr);
-      plat_free(r); r = NULL;
-      hr = plat_HcsGetComputeSystemProperties(s, "{\"PropertyTypes\":[\"Statistics\",\"ProcessList\",\"PendingUpdates\"]}", &pl, &r);
+      plat_free(r);
+      r = NULL;
+      hr = plat_HcsGetComputeSystemProperties(
+          s, "{\"PropertyTypes\":[\"Statistics\",\"ProcessList\",\"PendingUpdates\"]}", &pl, &r);
       CHECK(hr == 0, "props: %s", r ? r : "");
       j = pl ? json_loads(pl, 0, NULL) : NULL;
-      CHECK(j && json_array_size(json_object_get(j, "ProcessList")) >= 2, "process list: %s", pl ? pl : "");
-      CHECK(json_is_integer(json_object_get(json_object_get(json_object_get(j, "Statistics"), "Memory"), "MemoryUsageCommitBytes")), "stats");
-      CHECK(json_is_false(json_object_get(j, "AreUpdatesPending")) && strcmp(json_string_value(json_object_get(j, "State")), "Running") == 0 &&
-            strcmp(json_string_value(json_object_get(j, "Owner")), "tester") == 0, "basic");
+      CHECK(j && json_array_size(json_object_get(j, "ProcessList")) >= 2, "process list: %s",
+            pl ? pl : "");
+      CHECK(json_is_integer(
+                json_object_get(json_object_get(json_object_get(j, "Statistics"), "Memory"),
+                                "MemoryUsageCommitBytes")),
+            "stats");
+      CHECK(json_is_false(json_object_get(j, "AreUpdatesPending")) &&
+                strcmp(json_string_value(json_object_get(j, "State")), "Running") == 0 &&
+                strcmp(json_string_value(json_object_get(j, "Owner")), "tester") == 0,
+            "basic");
       printf("  properties: %.300s...\n", pl ? pl : "");
       json_decref(j);
       plat_free(pl);
       hr = plat_HcsGetComputeSystemProperties(s, "{\"PropertyTypes\":[\"Bogus\"]}", &pl, &r);
       CHECK(hr < 0 && strstr(r, "Bogus"), "bad property type");
-      plat_free(r); r = NULL;
+      plat_free(r);
+      r = NULL;
       hr = plat_HcsEnumerateComputeSystems("{\"Owners\":[\"tester\"]}", &pl, &r);
       CHECK(hr == 0 && strstr(pl, "\"t1\""), "enumerate: %s", pl ? pl : "");
       plat_free(pl);
@@ -500,7 +624,8 @@ int main(int argc, char **argv) {
   /* pause / resume */
   hr = plat_HcsResumeComputeSystem(s, "", &r);
   CHECK(hr == PLAT_HCS_E_INVALID_STATE, "resume running");
-  plat_free(r); r = NULL;
+  plat_free(r);
+  r = NULL;
   CHECK(plat_HcsPauseComputeSystem(s, "", &r) == 0, "pause: %s", r ? r : "");
   CHECK(plat_HcsResumeComputeSystem(s, "", &r) == 0, "resume: %s", r ? r : "");
 
@@ -508,7 +633,10 @@ int main(int argc, char **argv) {
   {
     plat_process_info info;
     plat_process p;
-    hr = plat_HcsCreateProcess(s, "{\"CommandLine\":\"sh -c 'trap \\\"sleep 0.3; exit 7\\\" TERM; while :; do sleep 0.05; done'\"}", &info, &p, &r);
+    hr = plat_HcsCreateProcess(s,
+                               "{\"CommandLine\":\"sh -c 'trap \\\"sleep 0.3; exit 7\\\" TERM; "
+                               "while :; do sleep 0.05; done'\"}",
+                               &info, &p, &r);
     CHECK(hr == 0, "trap proc %s", r ? r : "");
     usleep(100000);
     t0 = now();
@@ -525,7 +653,8 @@ int main(int argc, char **argv) {
   }
   hr = plat_HcsTerminateComputeSystem(s, "", &r);
   CHECK(hr == PLAT_HCS_E_SYSTEM_ALREADY_STOPPED, "terminate stopped: 0x%08x", (unsigned)hr);
-  plat_free(r); r = NULL;
+  plat_free(r);
+  r = NULL;
   hr = plat_HcsGetComputeSystemProperties(s, NULL, &props, &r);
   CHECK(hr == 0 && strstr(props, "\"Stopped\""), "stopped props %s", props ? props : "");
   plat_free(props);
@@ -534,7 +663,8 @@ int main(int argc, char **argv) {
   usleep(100000);
   hr = plat_HcsOpenComputeSystem("t1", &s, &r);
   CHECK(hr == PLAT_HCS_E_SYSTEM_NOT_FOUND, "forgotten after last close: 0x%08x", (unsigned)hr);
-  plat_free(r); r = NULL;
+  plat_free(r);
+  r = NULL;
 
   /* terminate twice; registration after exit delivers at once */
   hr = plat_HcsCreateComputeSystem("t2", config(NULL), &s, &r);
@@ -547,7 +677,8 @@ int main(int argc, char **argv) {
     usleep(300000);
     hr = plat_HcsTerminateComputeSystem(s, "", &r);
     CHECK(hr == PLAT_HCS_E_SYSTEM_ALREADY_STOPPED, "terminate twice: 0x%08x", (unsigned)hr);
-    plat_free(r); r = NULL;
+    plat_free(r);
+    r = NULL;
     qinit(&x);
     plat_HcsRegisterComputeSystemCallback(s, on_note, &x, &cb);
     CHECK(qwait(&x, PLAT_N_SYSTEM_EXITED, 5, &st) && st == 0, "late SystemExited");
@@ -581,16 +712,22 @@ int main(int argc, char **argv) {
     }
     b = now();
     sh("cd %s && mkdir -p bb && cp %s/config.json bb/ 2>/dev/null; true", T, RUNROOT);
-    printf("  hcs lifecycle (create+start+exec true+wait+shutdown): %.1f ms avg\n", (b - a) * 1000 / 5);
+    printf("  hcs lifecycle (create+start+exec true+wait+shutdown): %.1f ms avg\n",
+           (b - a) * 1000 / 5);
     a = now();
     for (int i = 0; i < 5; i++)
-      sh("cd %s && crun spec --bundle rawb >/dev/null 2>&1; [ -f rawb/config.json ] || { mkdir -p rawb; cd rawb; crun spec; cd ..; };"
-         "sed -i 's|\"path\": \"rootfs\"|\"path\": \"%s\"|; s|\"terminal\": true|\"terminal\": false|; s|\"sh\"|\"sleep\", \"100\"|' rawb/config.json;"
-         "crun --root %s/rawcrun create --bundle rawb raw >/dev/null 2>&1 </dev/null && crun --root %s/rawcrun start raw &&"
-         " crun --root %s/rawcrun exec raw true && crun --root %s/rawcrun kill raw 9; crun --root %s/rawcrun delete --force raw",
+      sh("cd %s && crun spec --bundle rawb >/dev/null 2>&1; [ -f rawb/config.json ] || { mkdir -p "
+         "rawb; cd rawb; crun spec; cd ..; };"
+         "sed -i 's|\"path\": \"rootfs\"|\"path\": \"%s\"|; s|\"terminal\": true|\"terminal\": "
+         "false|; s|\"sh\"|\"sleep\", \"100\"|' rawb/config.json;"
+         "crun --root %s/rawcrun create --bundle rawb raw >/dev/null 2>&1 </dev/null && crun "
+         "--root %s/rawcrun start raw &&"
+         " crun --root %s/rawcrun exec raw true && crun --root %s/rawcrun kill raw 9; crun --root "
+         "%s/rawcrun delete --force raw",
          T, ROOTFS, T, T, T, T, T);
     b = now();
-    printf("  raw crun (create+start+exec true+kill+delete, via sh): %.1f ms avg\n", (b - a) * 1000 / 5);
+    printf("  raw crun (create+start+exec true+kill+delete, via sh): %.1f ms avg\n",
+           (b - a) * 1000 / 5);
   }
 
   /* outliving the creator */
@@ -618,7 +755,10 @@ int main(int argc, char **argv) {
       q x;
       plat_callback cb;
       (void)ptxt;
-      if (fp) { if (fscanf(fp, "%u", &pid) != 1) pid = 0; fclose(fp); }
+      if (fp) {
+        if (fscanf(fp, "%u", &pid) != 1) pid = 0;
+        fclose(fp);
+      }
       hr = plat_HcsOpenProcess(s, pid, &p, &r);
       CHECK(hr == 0, "open process %u: %s", pid, r ? r : "");
       if (hr == 0) {
@@ -646,7 +786,8 @@ int main(int argc, char **argv) {
     usleep(500000);
     hr = plat_HcsOpenComputeSystem("t4", &s, &r);
     CHECK(hr == PLAT_HCS_E_SYSTEM_NOT_FOUND, "t4 gone: 0x%08x", (unsigned)hr);
-    plat_free(r); r = NULL;
+    plat_free(r);
+    r = NULL;
   }
 
   /* a monitor that died: open cleans up and reports not found */
@@ -659,7 +800,8 @@ int main(int argc, char **argv) {
     usleep(200000);
     hr = plat_HcsOpenComputeSystem("t5", &s, &r);
     CHECK(hr == PLAT_HCS_E_SYSTEM_NOT_FOUND, "t5 after monitor death: 0x%08x", (unsigned)hr);
-    plat_free(r); r = NULL;
+    plat_free(r);
+    r = NULL;
     hr = plat_HcsCreateComputeSystem("t5", config(NULL), &s, &r);
     CHECK(hr == 0, "t5 re-create %s", r ? r : "");
     if (hr == 0) {

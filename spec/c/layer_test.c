@@ -3,7 +3,7 @@
  * `make check-layer`.  Everything lives under one mkdtemp() folder that is
  * unmounted and removed at the end. */
 #include "platform.h"
-#include "linux/layer.h"
+#include "linux/layers/layers.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -25,15 +25,15 @@ static int failures, checks;
 static char root[256], home[1024];
 static plat_driver_info info;
 
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    checks++;                                                                  \
-    if (!(cond)) {                                                             \
-      failures++;                                                              \
-      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);          \
-      fprintf(stderr, __VA_ARGS__);                                            \
-      fprintf(stderr, " [last error: %s]\n", plat_layer_last_error());        \
-    }                                                                          \
+#define CHECK(cond, ...)                                              \
+  do {                                                                \
+    checks++;                                                         \
+    if (!(cond)) {                                                    \
+      failures++;                                                     \
+      fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+      fprintf(stderr, __VA_ARGS__);                                   \
+      fprintf(stderr, " [last error: %s]\n", lay_last_error());       \
+    }                                                                 \
   } while (0)
 
 #define HR(call, want) CHECK((call) == (plat_hresult)(want), "%s", #call)
@@ -102,7 +102,7 @@ static int home_entries(void) {
 /* ---- tar building with libarchive (for hostile archives) ---- */
 typedef struct ent {
   const char *name;
-  int type; /* 'f' file, 'l' symlink, 'h' hard link, 'd' dir */
+  int type;         /* 'f' file, 'l' symlink, 'h' hard link, 'd' dir */
   const char *data; /* file content or link target */
 } ent;
 
@@ -174,8 +174,7 @@ static void test_validation(void) {
   HR(plat_CreateLayer(&empty, "x", NULL), PLAT_E_INVALIDARG);
   HR(plat_LayerExists(&info, "../x", &ex), PLAT_E_INVALIDARG);
   HR(plat_DestroyLayer(&info, "a/b"), PLAT_E_INVALIDARG);
-  CHECK(strstr(plat_layer_last_error(), "invalid layer id") != NULL, "message: %s",
-        plat_layer_last_error());
+  CHECK(strstr(lay_last_error(), "invalid layer id") != NULL, "message: %s", lay_last_error());
   CHECK(!exists(pathf("%s/x", root)) && !exists(pathf("%s/../x", home)), "nothing created");
 }
 
@@ -246,7 +245,8 @@ static void test_real_tar(void) {
   snprintf(L, sizeof L, "%s/real/rootfs", home);
   CHECK(lstat(pathf("%s/d", L), &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0750,
         "d mode %o", st.st_mode);
-  CHECK(lstat(pathf("%s/d/f", L), &st) == 0 && (st.st_mode & 07777) == 0640, "f mode %o", st.st_mode);
+  CHECK(lstat(pathf("%s/d/f", L), &st) == 0 && (st.st_mode & 07777) == 0640, "f mode %o",
+        st.st_mode);
   CHECK(lstat(pathf("%s/d/hl", L), &st2) == 0 && st2.st_ino == st.st_ino && st.st_nlink == 2,
         "hard link");
   CHECK(lstat(pathf("%s/odd", L), &st) == 0 && (st.st_mode & 07777) == 04711, "odd mode %o",
@@ -288,11 +288,11 @@ static void test_real_tar(void) {
 
 static void test_whiteouts(void) {
   static const ent low[] = {{"keep.txt", 'f', "keep"}, {"gone.txt", 'f', "gone"},
-                            {"opq/", 'd', NULL},      {"opq/old.txt", 'f', "old"},
-                            {"dir/", 'd', NULL},      {"dir/x", 'f', "x"}};
-  static const ent up[] = {{"./.wh.gone.txt", 'f', ""}, {"opq/", 'd', NULL},
+                            {"opq/", 'd', NULL},       {"opq/old.txt", 'f', "old"},
+                            {"dir/", 'd', NULL},       {"dir/x", 'f', "x"}};
+  static const ent up[] = {{"./.wh.gone.txt", 'f', ""},   {"opq/", 'd', NULL},
                            {"opq/.wh..wh..opq", 'f', ""}, {"opq/new.txt", 'f', "new"},
-                           {"dir/.wh.x", 'f', ""}, {"nodir/.wh.y", 'f', ""}};
+                           {"dir/.wh.x", 'f', ""},        {"nodir/.wh.y", 'f', ""}};
   plat_layer_descriptor ds[2];
   uint64_t size;
   char *result = NULL, buf[4096], v[8];
@@ -346,7 +346,7 @@ static void test_whiteouts(void) {
   HR(plat_DestroyLayer(&info, "sb"), PLAT_E_BUSY);
   HR(plat_DestroyLayer(&info, "low"), PLAT_E_BUSY); /* a lower layer of a mounted sandbox */
   HR(plat_DeactivateLayer(&info, "sb"), PLAT_S_OK); /* unmounts first */
-  HR(plat_DestroyLayer(&info, "low"), PLAT_S_OK); /* no longer in use */
+  HR(plat_DestroyLayer(&info, "low"), PLAT_S_OK);   /* no longer in use */
   len = 99;
   HR(plat_GetLayerMountPath(&info, "sb", &len, NULL), PLAT_S_OK);
   CHECK(len == 0, "deactivated: %zu", len);
@@ -378,7 +378,7 @@ static void hostile(const char *name, const ent *es, size_t n, const char *needl
           "%s: result %s", name, result ? result : "(null)");
     json_decref(doc);
   }
-  CHECK(strstr(plat_layer_last_error(), needle) != NULL, "%s: message", name);
+  CHECK(strstr(lay_last_error(), needle) != NULL, "%s: message", name);
   CHECK(size == 0, "%s size", name);
   CHECK(home_entries() == 0, "%s left %d entries in home", name, home_entries());
   free(result);
@@ -426,11 +426,13 @@ static void test_hostile(void) {
     char *result = NULL;
     uint64_t size;
     spit(pathf("%s/garbage.tar", root), "this is not a tar archive at all, not even close......");
-    HR(plat_ImportLayerTar(&info, "garbage", pathf("%s/garbage.tar", root), NULL, 0, &size, &result),
+    HR(plat_ImportLayerTar(&info, "garbage", pathf("%s/garbage.tar", root), NULL, 0, &size,
+                           &result),
        PLAT_E_BAD_FORMAT);
     free(result);
     result = NULL;
-    HR(plat_ImportLayerTar(&info, "missing", pathf("%s/missing.tar", root), NULL, 0, &size, &result),
+    HR(plat_ImportLayerTar(&info, "missing", pathf("%s/missing.tar", root), NULL, 0, &size,
+                           &result),
        PLAT_E_FILE_NOT_FOUND);
     CHECK(result && strstr(result, "missing.tar"), "missing result %s", result ? result : "");
     free(result);
@@ -444,7 +446,8 @@ static void test_implicit_parents(void) {
   uint64_t size = 0;
   struct stat st;
   write_tar(pathf("%s/implicit.tar", root), e, 1);
-  HR(plat_ImportLayerTar(&info, "implicit", pathf("%s/implicit.tar", root), NULL, 0, &size, &result),
+  HR(plat_ImportLayerTar(&info, "implicit", pathf("%s/implicit.tar", root), NULL, 0, &size,
+                         &result),
      PLAT_S_OK);
   CHECK(size == 4, "size %llu", (unsigned long long)size);
   CHECK(lstat(pathf("%s/implicit/rootfs/a", home), &st) == 0 && (st.st_mode & 07777) == 0755,
@@ -458,9 +461,11 @@ static void test_implicit_parents(void) {
     /* a later entry replaces a symlink instead of writing through it */
     ent r[] = {{"x", 'l', pathf("%s/canary/target", root)}, {"x", 'f', "plain"}};
     write_tar(pathf("%s/replace.tar", root), r, 2);
-    HR(plat_ImportLayerTar(&info, "replace", pathf("%s/replace.tar", root), NULL, 0, &size, &result),
+    HR(plat_ImportLayerTar(&info, "replace", pathf("%s/replace.tar", root), NULL, 0, &size,
+                           &result),
        PLAT_S_OK);
-    CHECK(lstat(pathf("%s/replace/rootfs/x", home), &st) == 0 && S_ISREG(st.st_mode), "x is a file");
+    CHECK(lstat(pathf("%s/replace/rootfs/x", home), &st) == 0 && S_ISREG(st.st_mode),
+          "x is a file");
     CHECK(!exists(pathf("%s/canary/target", root)), "nothing written through the symlink");
     free(result);
     HR(plat_DestroyLayer(&info, "replace"), PLAT_S_OK);
@@ -487,7 +492,8 @@ static void test_many_layers(void) {
   char id[64];
   char *c;
   for (int i = 0; i < N; i++) {
-    snprintf(id, sizeof id, "layer-%02d-%s", i, "padding-to-make-the-paths-long-enough-for-the-limit");
+    snprintf(id, sizeof id, "layer-%02d-%s", i,
+             "padding-to-make-the-paths-long-enough-for-the-limit");
     HR(plat_CreateLayer(&info, id, NULL), PLAT_S_OK);
     spit(pathf("%s/%s/rootfs/f%02d", home, id, i), "x");
     spit(pathf("%s/%s/rootfs/common", home, id), pathf("%d", i));

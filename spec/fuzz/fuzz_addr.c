@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "linux/hns.h"
+#include "linux/network/hns.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "fuzz.h"
-#include "linux/hcs_internal.h"
+#include "linux/compute/hcs_internal.h"
 
 static const char *sysdir;
 

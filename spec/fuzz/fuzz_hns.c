@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "linux/hns.h"
+#include "linux/network/hns.h"
 
 #define NAT_ID "ba3eb19a-0980-4546-8019-45d9addb2032"
 #define L2_ID "5b45201d-f2f2-4f3b-85bb-30ff1f953599"

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "linux/hcs_internal.h"
+#include "linux/compute/hcs_internal.h"
 
 static char etc[8192];
 static int rootfd = -1;

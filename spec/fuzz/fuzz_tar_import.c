@@ -1,7 +1,7 @@
 /* The tar import path checks: an in-memory archive (any compression
  * libarchive reads) extracted by the layer store's extractor
- * (hl_extract_main, the body of `monitor --extract`, with the tar on fd 3,
- * the report pipe on fd 4 and the new layer's rootfs as working
+ * (lay_extract_main, the body of the extract program, with the tar on
+ * stdin, the report pipe on stdout and the new layer's rootfs as working
  * directory) into a fresh rootfs on a scratch tmpfs (nodev, nosuid) in a
  * mount namespace where the host's / is read-only (root; see
  * fuzz_confine).  Beside the rootfs lies `outside`: whatever the archive
@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "linux/fsutil.h"
-#include "linux/layer.h"
+#include "linux/common/common.h"
+#include "linux/layers/layers.h"
 
 static char rootfs[8192], outside[8192];
 static int home = -1;
@@ -30,12 +30,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   snprintf(rootfs, sizeof rootfs, "%s/rootfs", fuzz_scratch());
   snprintf(outside, sizeof outside, "%s/outside", fuzz_scratch());
   if (mkdir(outside, 0755) < 0) fuzz_fail(outside, strerror(errno));
-  umask(022); /* as run_child gives the extractor */
-  /* keep fds 3 and 4 taken, so that the archive and the pipe made for
-   * each input never land on the numbers they are moved to */
-  for (int fd = 3; fd <= 4; fd++)
-    if (fcntl(fd, F_GETFD) < 0 && dup2(open("/dev/null", O_RDONLY | O_CLOEXEC), fd) < 0)
-      fuzz_fail("reserving fds 3 and 4", strerror(errno));
   home = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (home < 0) fuzz_fail("opening the working directory", strerror(errno));
   return 0;
@@ -56,8 +50,8 @@ static void only(const char *dir, const char *allowed) {
   closedir(d);
 }
 
-/* Moves fd `from` (never 3 or 4) onto `to`, returning a copy of what
- * `to` was. */
+/* Moves fd `from` onto `to` (an open fd, so never `from` itself),
+ * returning a copy of what `to` was. */
 static int swap_in(int from, int to) {
   int saved = fcntl(to, F_DUPFD_CLOEXEC, 10);
   if (dup2(from, to) < 0) fuzz_fail("dup2", strerror(errno));
@@ -75,24 +69,24 @@ static void restore(int saved, int to) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  int tar = memfd_create("fuzz.tar", MFD_CLOEXEC), p[2], s3, s4;
+  int tar = memfd_create("fuzz.tar", MFD_CLOEXEC), p[2], s0, s1;
   char report[4096];
   ssize_t got;
   if (tar < 0 || write(tar, data, size) != (ssize_t)size || lseek(tar, 0, SEEK_SET) < 0)
     fuzz_fail("memfd", strerror(errno));
   if (mkdir(rootfs, 0755) < 0 || pipe2(p, O_CLOEXEC) < 0) fuzz_fail(rootfs, strerror(errno));
-  s3 = swap_in(tar, 3);
-  s4 = swap_in(p[1], 4);
+  s0 = swap_in(tar, 0);
+  s1 = swap_in(p[1], 1);
   if (chdir(rootfs) < 0) fuzz_fail(rootfs, strerror(errno));
-  hl_extract_main();
+  lay_extract_main();
   if (fchdir(home) < 0) fuzz_fail("fchdir", strerror(errno));
-  restore(s3, 3);
-  restore(s4, 4);
+  restore(s0, 0);
+  restore(s1, 1);
   got = read(p[0], report, sizeof report);
   close(p[0]);
   if (got <= 0) fuzz_fail("the extractor wrote no report", NULL);
   only(fuzz_scratch(), "rootfs");
   only(outside, NULL);
-  if (fs_remove_tree(rootfs) < 0) fuzz_fail("removing the rootfs", rootfs);
+  if (cmn_remove_tree(rootfs) < 0) fuzz_fail("removing the rootfs", rootfs);
   return 0;
 }

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "linux/fsutil.h"
+#include "linux/common/common.h"
 
 char *fuzz_cstr(const uint8_t *data, size_t size) {
   char *s = malloc(size + 1);
@@ -39,7 +39,7 @@ static char scratch[4096];
 static pid_t scratch_owner;
 
 static void remove_scratch(void) {
-  if (scratch[0] && getpid() == scratch_owner) fs_remove_tree(scratch);
+  if (scratch[0] && getpid() == scratch_owner) cmn_remove_tree(scratch);
 }
 
 const char *fuzz_scratch(void) {

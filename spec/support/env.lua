@@ -22,13 +22,16 @@ end
 local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 -- What a child Lua process needs to run this very build: the suite's
--- package paths (so that it loads the same hcsshim.core), the monitor and,
--- under `make sanitize`, the sanitizer preload (which M.sh drops for other
--- commands) and options.  Every spec that starts a Lua child takes it from
--- here: M.lua as a shell command, M.child_env for other launchers.
+-- package paths (so that it loads the same hcsshim.core), its programs
+-- (monitor, helper, extract) and, under `make sanitize`, the sanitizer
+-- preload (which M.sh drops for other commands) and options.  Every spec
+-- that starts a Lua child takes them from here: M.lua as a shell command,
+-- M.child_env for other launchers (systemd-run).
 M.lua_bin = os.getenv("HCSSHIM_TEST_LUA") or "lua5.4"
 M.child_env = { LUA_PATH = package.path, LUA_CPATH = package.cpath, LD_PRELOAD = os.getenv("LD_PRELOAD") or "" }
-for _, k in ipairs({ "HCSSHIM_MONITOR", "ASAN_OPTIONS", "UBSAN_OPTIONS" }) do M.child_env[k] = os.getenv(k) end
+for _, k in ipairs({ "HCSSHIM_MONITOR", "HCSSHIM_HELPER", "HCSSHIM_EXTRACT", "ASAN_OPTIONS", "UBSAN_OPTIONS" }) do
+  M.child_env[k] = os.getenv(k)
+end
 do
   local words = {}
   for k, v in pairs(M.child_env) do words[#words + 1] = k .. "=" .. shell_quote(v) end
@@ -74,7 +77,8 @@ function M.busybox_tar()
   M.must(("echo busybox-test > %s/etc/os-release && chown 1000:1000 %s/home/app && chmod 1777 %s/tmp")
     :format(root, root, root))
   M._busybox_tar = d .. "/busybox.tar"
-  M.must(("tar --numeric-owner -C %s -cf %s ."):format(root, M._busybox_tar))
+  -- the same bytes every run: images built from it are cached by content
+  M.must(("tar --numeric-owner --sort=name --mtime=@0 -C %s -cf %s ."):format(root, M._busybox_tar))
   M.must("rm -rf " .. root)
   return M._busybox_tar
 end

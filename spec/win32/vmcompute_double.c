@@ -109,7 +109,12 @@ static int next_sys = 1;
 static DWORD next_pid = 100;
 
 /* accounting */
-typedef struct counter { char name[48]; long calls; char *last; struct counter *next; } counter;
+typedef struct counter {
+  char name[48];
+  long calls;
+  char *last;
+  struct counter *next;
+} counter;
 static counter *counters;
 static void **live;
 static size_t live_len, live_cap;
@@ -136,7 +141,8 @@ static char *u8(LPCWSTR w) {
   if (!w) return NULL;
   n = WideCharToMultiByte(CP_UTF8, 0, w, -1, NULL, 0, NULL, NULL);
   s = malloc(n > 0 ? (size_t)n : 1);
-  if (n > 0) WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL); else s[0] = 0;
+  if (n > 0) WideCharToMultiByte(CP_UTF8, 0, w, -1, s, n, NULL, NULL);
+  else s[0] = 0;
   return s;
 }
 
@@ -173,10 +179,22 @@ static HRESULT STDMETHODCALLTYPE spy_qi(IMallocSpy *This, REFIID riid, void **pp
   *ppv = NULL;
   return E_NOINTERFACE;
 }
-static ULONG STDMETHODCALLTYPE spy_addref(IMallocSpy *This) { (void)This; return 2; }
-static ULONG STDMETHODCALLTYPE spy_release(IMallocSpy *This) { (void)This; return 1; }
-static SIZE_T STDMETHODCALLTYPE spy_prealloc(IMallocSpy *This, SIZE_T cb_) { (void)This; return cb_; }
-static void *STDMETHODCALLTYPE spy_postalloc(IMallocSpy *This, void *p) { (void)This; return p; }
+static ULONG STDMETHODCALLTYPE spy_addref(IMallocSpy *This) {
+  (void)This;
+  return 2;
+}
+static ULONG STDMETHODCALLTYPE spy_release(IMallocSpy *This) {
+  (void)This;
+  return 1;
+}
+static SIZE_T STDMETHODCALLTYPE spy_prealloc(IMallocSpy *This, SIZE_T cb_) {
+  (void)This;
+  return cb_;
+}
+static void *STDMETHODCALLTYPE spy_postalloc(IMallocSpy *This, void *p) {
+  (void)This;
+  return p;
+}
 static void *STDMETHODCALLTYPE spy_prefree(IMallocSpy *This, void *p, BOOL spyed) {
   size_t i;
   (void)This;
@@ -194,32 +212,58 @@ static void *STDMETHODCALLTYPE spy_prefree(IMallocSpy *This, void *p, BOOL spyed
   LeaveCriticalSection(&LIVE);
   return p;
 }
-static void STDMETHODCALLTYPE spy_postfree(IMallocSpy *This, BOOL spyed) { (void)This; (void)spyed; }
-static SIZE_T STDMETHODCALLTYPE spy_prerealloc(IMallocSpy *This, void *p, SIZE_T n, void **out, BOOL spyed) {
-  (void)This; (void)spyed;
+static void STDMETHODCALLTYPE spy_postfree(IMallocSpy *This, BOOL spyed) {
+  (void)This;
+  (void)spyed;
+}
+static SIZE_T STDMETHODCALLTYPE spy_prerealloc(IMallocSpy *This, void *p, SIZE_T n, void **out,
+                                               BOOL spyed) {
+  (void)This;
+  (void)spyed;
   *out = p;
   return n;
 }
-static void *STDMETHODCALLTYPE spy_postrealloc(IMallocSpy *This, void *p, BOOL spyed) { (void)This; (void)spyed; return p; }
-static void *STDMETHODCALLTYPE spy_pregetsize(IMallocSpy *This, void *p, BOOL spyed) { (void)This; (void)spyed; return p; }
-static SIZE_T STDMETHODCALLTYPE spy_postgetsize(IMallocSpy *This, SIZE_T n, BOOL spyed) { (void)This; (void)spyed; return n; }
-static void *STDMETHODCALLTYPE spy_predidalloc(IMallocSpy *This, void *p, BOOL spyed) { (void)This; (void)spyed; return p; }
+static void *STDMETHODCALLTYPE spy_postrealloc(IMallocSpy *This, void *p, BOOL spyed) {
+  (void)This;
+  (void)spyed;
+  return p;
+}
+static void *STDMETHODCALLTYPE spy_pregetsize(IMallocSpy *This, void *p, BOOL spyed) {
+  (void)This;
+  (void)spyed;
+  return p;
+}
+static SIZE_T STDMETHODCALLTYPE spy_postgetsize(IMallocSpy *This, SIZE_T n, BOOL spyed) {
+  (void)This;
+  (void)spyed;
+  return n;
+}
+static void *STDMETHODCALLTYPE spy_predidalloc(IMallocSpy *This, void *p, BOOL spyed) {
+  (void)This;
+  (void)spyed;
+  return p;
+}
 static int STDMETHODCALLTYPE spy_postdidalloc(IMallocSpy *This, void *p, BOOL spyed, int actual) {
-  (void)This; (void)p; (void)spyed;
+  (void)This;
+  (void)p;
+  (void)spyed;
   return actual;
 }
 static void STDMETHODCALLTYPE spy_preheapmin(IMallocSpy *This) { (void)This; }
 static void STDMETHODCALLTYPE spy_postheapmin(IMallocSpy *This) { (void)This; }
 
-static IMallocSpyVtbl spy_vtbl = {spy_qi, spy_addref, spy_release, spy_prealloc, spy_postalloc, spy_prefree,
-                                  spy_postfree, spy_prerealloc, spy_postrealloc, spy_pregetsize, spy_postgetsize,
-                                  spy_predidalloc, spy_postdidalloc, spy_preheapmin, spy_postheapmin};
+static IMallocSpyVtbl spy_vtbl = {
+    spy_qi,          spy_addref,      spy_release,      spy_prealloc,    spy_postalloc,
+    spy_prefree,     spy_postfree,    spy_prerealloc,   spy_postrealloc, spy_pregetsize,
+    spy_postgetsize, spy_predidalloc, spy_postdidalloc, spy_preheapmin,  spy_postheapmin};
 static IMallocSpy spy = {&spy_vtbl};
 
 static DWORD WINAPI notifier(void *arg);
 
 static BOOL CALLBACK do_init(PINIT_ONCE once, void *param, void **ctx) {
-  (void)once; (void)param; (void)ctx;
+  (void)once;
+  (void)param;
+  (void)ctx;
   InitializeCriticalSection(&G);
   InitializeCriticalSection(&LIVE);
   InitializeConditionVariable(&CV);
@@ -251,11 +295,12 @@ static PWSTR cotask(const char *s) {
 static void fail_doc(PWSTR *result, HRESULT hr, const char *msg) {
   char buf[1024];
   if (!result) return;
-  snprintf(buf, sizeof buf,
-           "{\"Error\":%ld,\"ErrorMessage\":\"%s\",\"ErrorEvents\":[{\"Message\":\"double: %s\","
-           "\"StackTrace\":\"at double\",\"Provider\":\"vmcompute-double\",\"EventId\":42,\"Flags\":1,"
-           "\"Source\":\"double.c\"}]}",
-           (long)hr, msg, msg);
+  snprintf(
+      buf, sizeof buf,
+      "{\"Error\":%ld,\"ErrorMessage\":\"%s\",\"ErrorEvents\":[{\"Message\":\"double: %s\","
+      "\"StackTrace\":\"at double\",\"Provider\":\"vmcompute-double\",\"EventId\":42,\"Flags\":1,"
+      "\"Source\":\"double.c\"}]}",
+      (long)hr, msg, msg);
   *result = cotask(buf);
 }
 
@@ -393,7 +438,9 @@ static char *json_str(const char *doc, const char *key) {
   while (*p && *p != '"') {
     if (*p == '\\' && p[1]) {
       p++;
-      if (*p == 'n') *o++ = '\n'; else if (*p == 't') *o++ = '\t'; else *o++ = *p;
+      if (*p == 'n') *o++ = '\n';
+      else if (*p == 't') *o++ = '\t';
+      else *o++ = *p;
       p++;
     } else {
       *o++ = *p++;
@@ -487,8 +534,10 @@ API HcsEnumerateComputeSystems(LPCWSTR query, PWSTR *systems_out, PWSTR *result)
     if (strstr(q, "\"Ids\"") && !strstr(q, idpat)) continue;
     name = json_str(s->config, "Name");
     o += (size_t)snprintf(buf + o, sizeof buf - o,
-                          "%s{\"Id\":\"%s\",\"Name\":\"%s\",\"SystemType\":\"Container\",\"Owner\":\"\",\"State\":\"%s\"}",
-                          o > 1 ? "," : "", s->id, name, s->state == ST_STOPPED ? "Stopped" : "Running");
+                          "%s{\"Id\":\"%s\",\"Name\":\"%s\",\"SystemType\":\"Container\",\"Owner\":"
+                          "\"\",\"State\":\"%s\"}",
+                          o > 1 ? "," : "", s->id, name,
+                          s->state == ST_STOPPED ? "Stopped" : "Running");
     free(name);
   }
   snprintf(buf + o, sizeof buf - o, "]");
@@ -499,7 +548,8 @@ API HcsEnumerateComputeSystems(LPCWSTR query, PWSTR *systems_out, PWSTR *result)
   return S_OK;
 }
 
-API HcsCreateComputeSystem(LPCWSTR id, LPCWSTR configuration, HANDLE identity, HANDLE *system, PWSTR *result) {
+API HcsCreateComputeSystem(LPCWSTR id, LPCWSTR configuration, HANDLE identity, HANDLE *system,
+                           PWSTR *result) {
   char *i8, *c8;
   sys *s;
   HRESULT hr;
@@ -512,17 +562,20 @@ API HcsCreateComputeSystem(LPCWSTR id, LPCWSTR configuration, HANDLE identity, H
   record("HcsCreateComputeSystem.id", "%s", i8);
   *system = NULL;
   if ((hr = injected("HcsCreateComputeSystem")) < 0) {
-    free(i8); free(c8);
+    free(i8);
+    free(c8);
     LeaveCriticalSection(&G);
     return fail(result, hr, "injected failure");
   }
   if (find_sys(i8)) {
-    free(i8); free(c8);
+    free(i8);
+    free(c8);
     LeaveCriticalSection(&G);
     return fail(result, E_EXISTS, "A compute system with this id already exists");
   }
   if (c8[0] != '{') {
-    free(i8); free(c8);
+    free(i8);
+    free(c8);
     LeaveCriticalSection(&G);
     return fail(result, (HRESULT)0xC037010D, "invalid JSON");
   }
@@ -631,11 +684,21 @@ static HRESULT sys_op(const char *name, HANDLE h, LPCWSTR options, PWSTR *result
   return hr;
 }
 
-API HcsStartComputeSystem(HANDLE h, LPCWSTR o, PWSTR *r) { return sys_op("HcsStartComputeSystem", h, o, r); }
-API HcsShutdownComputeSystem(HANDLE h, LPCWSTR o, PWSTR *r) { return sys_op("HcsShutdownComputeSystem", h, o, r); }
-API HcsTerminateComputeSystem(HANDLE h, LPCWSTR o, PWSTR *r) { return sys_op("HcsTerminateComputeSystem", h, o, r); }
-API HcsPauseComputeSystem(HANDLE h, LPCWSTR o, PWSTR *r) { return sys_op("HcsPauseComputeSystem", h, o, r); }
-API HcsResumeComputeSystem(HANDLE h, LPCWSTR o, PWSTR *r) { return sys_op("HcsResumeComputeSystem", h, o, r); }
+API HcsStartComputeSystem(HANDLE h, LPCWSTR o, PWSTR *r) {
+  return sys_op("HcsStartComputeSystem", h, o, r);
+}
+API HcsShutdownComputeSystem(HANDLE h, LPCWSTR o, PWSTR *r) {
+  return sys_op("HcsShutdownComputeSystem", h, o, r);
+}
+API HcsTerminateComputeSystem(HANDLE h, LPCWSTR o, PWSTR *r) {
+  return sys_op("HcsTerminateComputeSystem", h, o, r);
+}
+API HcsPauseComputeSystem(HANDLE h, LPCWSTR o, PWSTR *r) {
+  return sys_op("HcsPauseComputeSystem", h, o, r);
+}
+API HcsResumeComputeSystem(HANDLE h, LPCWSTR o, PWSTR *r) {
+  return sys_op("HcsResumeComputeSystem", h, o, r);
+}
 
 API HcsGetComputeSystemProperties(HANDLE h, LPCWSTR query, PWSTR *properties, PWSTR *result) {
   sys *s;
@@ -655,24 +718,28 @@ API HcsGetComputeSystemProperties(HANDLE h, LPCWSTR query, PWSTR *properties, PW
     return E_HANDLE_;
   }
   name = json_str(s->config, "Name");
-  o = (size_t)snprintf(buf, sizeof buf, "{\"Id\":\"%s\",\"Name\":\"%s\",\"SystemType\":\"Container\",\"Owner\":\"\"",
+  o = (size_t)snprintf(buf, sizeof buf,
+                       "{\"Id\":\"%s\",\"Name\":\"%s\",\"SystemType\":\"Container\",\"Owner\":\"\"",
                        s->id, name);
   free(name);
-  if (strstr(q, "PendingUpdates")) o += (size_t)snprintf(buf + o, sizeof buf - o, ",\"AreUpdatesPending\":true");
+  if (strstr(q, "PendingUpdates"))
+    o += (size_t)snprintf(buf + o, sizeof buf - o, ",\"AreUpdatesPending\":true");
   if (strstr(q, "Statistics"))
-    o += (size_t)snprintf(buf + o, sizeof buf - o,
-                          ",\"Statistics\":{\"Timestamp\":\"2024-01-01T00:00:00Z\",\"Uptime100ns\":132549434331374447,"
-                          "\"Memory\":{\"MemoryUsageCommitBytes\":9007199254740993,\"MemoryUsageCommitPeakBytes\":2,"
-                          "\"MemoryUsagePrivateWorkingSetBytes\":3},\"Processor\":{\"TotalRuntime100ns\":4,"
-                          "\"RuntimeUser100ns\":5,\"RuntimeKernel100ns\":6},\"Storage\":{\"ReadCountNormalized\":7,"
-                          "\"ReadSizeBytes\":8,\"WriteCountNormalized\":9,\"WriteSizeBytes\":10}}");
+    o += (size_t)snprintf(
+        buf + o, sizeof buf - o,
+        ",\"Statistics\":{\"Timestamp\":\"2024-01-01T00:00:00Z\",\"Uptime100ns\":"
+        "132549434331374447,"
+        "\"Memory\":{\"MemoryUsageCommitBytes\":9007199254740993,\"MemoryUsageCommitPeakBytes\":2,"
+        "\"MemoryUsagePrivateWorkingSetBytes\":3},\"Processor\":{\"TotalRuntime100ns\":4,"
+        "\"RuntimeUser100ns\":5,\"RuntimeKernel100ns\":6},\"Storage\":{\"ReadCountNormalized\":7,"
+        "\"ReadSizeBytes\":8,\"WriteCountNormalized\":9,\"WriteSizeBytes\":10}}");
   if (strstr(q, "ProcessList")) {
     int first = 1;
     o += (size_t)snprintf(buf + o, sizeof buf - o, ",\"ProcessList\":[");
     for (p = procs; p; p = p->next)
       if (p->s == s && !p->exited) {
-        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s{\"ProcessId\":%lu,\"ImageName\":\"%s\"}", first ? "" : ",",
-                              (unsigned long)p->pid, p->cmd);
+        o += (size_t)snprintf(buf + o, sizeof buf - o, "%s{\"ProcessId\":%lu,\"ImageName\":\"%s\"}",
+                              first ? "" : ",", (unsigned long)p->pid, p->cmd);
         first = 0;
       }
     o += (size_t)snprintf(buf + o, sizeof buf - o, "]");
@@ -753,7 +820,9 @@ static HRESULT unreg(const char *name, HANDLE h) {
 API HcsRegisterComputeSystemCallback(HANDLE h, hcs_cb_fn fn, void *ctx, HANDLE *out) {
   return reg("HcsRegisterComputeSystemCallback", 1, h, fn, ctx, out);
 }
-API HcsUnregisterComputeSystemCallback(HANDLE c) { return unreg("HcsUnregisterComputeSystemCallback", c); }
+API HcsUnregisterComputeSystemCallback(HANDLE c) {
+  return unreg("HcsUnregisterComputeSystemCallback", c);
+}
 API HcsRegisterProcessCallback(HANDLE h, hcs_cb_fn fn, void *ctx, HANDLE *out) {
   return reg("HcsRegisterProcessCallback", 2, h, fn, ctx, out);
 }
@@ -900,7 +969,8 @@ API HcsGetProcessProperties(HANDLE process, PWSTR *props, PWSTR *result) {
     LeaveCriticalSection(&G);
     return E_HANDLE_;
   }
-  snprintf(buf, sizeof buf, "{\"ProcessId\":%lu,\"Exited\":%s,\"ExitCode\":%lu,\"LastWaitResult\":0}",
+  snprintf(buf, sizeof buf,
+           "{\"ProcessId\":%lu,\"Exited\":%s,\"ExitCode\":%lu,\"LastWaitResult\":0}",
            (unsigned long)p->pid, p->exited ? "true" : "false", (unsigned long)p->exit_code);
   *props = cotask(buf);
   LeaveCriticalSection(&G);
@@ -956,7 +1026,12 @@ API HcsModifyServiceSettings(LPCWSTR settings, PWSTR *result) {
 
 /* ---------------------------------------------------------------- HNS */
 
-typedef struct hobj { char kind[16]; char id[40]; char *json; struct hobj *next; } hobj;
+typedef struct hobj {
+  char kind[16];
+  char id[40];
+  char *json;
+  struct hobj *next;
+} hobj;
 static hobj *hobjs;
 static int hns_seq;
 
@@ -974,7 +1049,10 @@ API HNSCall(LPCWSTR method, LPCWSTR path, LPCWSTR request, PWSTR *response) {
   buf = malloc(cap);
   sscanf(p, "/%15[a-z]/%63s", kind, id);
   if (strcmp(m, "GET") != 0 && strcmp(m, "POST") != 0 && strcmp(m, "DELETE") != 0) {
-    free(m); free(p); free(r); free(buf);
+    free(m);
+    free(p);
+    free(r);
+    free(buf);
     LeaveCriticalSection(&G);
     return E_INVALIDARG;
   }
@@ -983,7 +1061,8 @@ API HNSCall(LPCWSTR method, LPCWSTR path, LPCWSTR request, PWSTR *response) {
   } else if (strcmp(m, "POST") == 0 && id[0] == 0) {
     o = calloc(1, sizeof *o);
     snprintf(o->kind, sizeof o->kind, "%s", kind);
-    snprintf(o->id, sizeof o->id, "%08x-0000-4000-8000-00000000%04x", 0xd0db1eu ^ (unsigned)hns_seq, (unsigned)(hns_seq + 1));
+    snprintf(o->id, sizeof o->id, "%08x-0000-4000-8000-00000000%04x", 0xd0db1eu ^ (unsigned)hns_seq,
+             (unsigned)(hns_seq + 1));
     hns_seq++;
     o->json = malloc(strlen(r) + 64);
     if (strcmp(r, "{}") == 0 || r[0] != '{') sprintf(o->json, "{\"ID\":\"%s\"}", o->id);
@@ -1018,18 +1097,34 @@ API HNSCall(LPCWSTR method, LPCWSTR path, LPCWSTR request, PWSTR *response) {
   }
   *response = cotask(buf);
   free(buf);
-  free(m); free(p); free(r);
+  free(m);
+  free(p);
+  free(r);
   LeaveCriticalSection(&G);
   return S_OK;
 }
 
 /* ---------------------------------------------------------------- layers */
 
-typedef struct driver_info { int Flavour; LPCWSTR HomeDir; } driver_info;
-typedef struct layer_desc { GUID LayerId; ULONG Flags; PCWSTR Path; } layer_desc;
-typedef struct fbi { LARGE_INTEGER c, a, w, ch; DWORD attr; } fbi;
+typedef struct driver_info {
+  int Flavour;
+  LPCWSTR HomeDir;
+} driver_info;
+typedef struct layer_desc {
+  GUID LayerId;
+  ULONG Flags;
+  PCWSTR Path;
+} layer_desc;
+typedef struct fbi {
+  LARGE_INTEGER c, a, w, ch;
+  DWORD attr;
+} fbi;
 
-typedef struct layer { char key[600]; int active, prepared, sandbox; struct layer *next; } layer;
+typedef struct layer {
+  char key[600];
+  int active, prepared, sandbox;
+  struct layer *next;
+} layer;
 static layer *layers;
 
 static void info_text(char *out, size_t n, const driver_info *info) {
@@ -1044,10 +1139,11 @@ static void descs_text(char *out, size_t n, const layer_desc *d, ULONG count) {
   for (i = 0; i < count; i++) {
     const unsigned char *g = (const unsigned char *)&d[i].LayerId;
     char *p = u8(d[i].Path);
-    o += (size_t)snprintf(out + o, n - o,
-                          "%s{%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x flags=%lu %s}",
-                          i ? " " : "", g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11],
-                          g[12], g[13], g[14], g[15], (unsigned long)d[i].Flags, p);
+    o += (size_t)snprintf(
+        out + o, n - o,
+        "%s{%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x flags=%lu %s}",
+        i ? " " : "", g[3], g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11],
+        g[12], g[13], g[14], g[15], (unsigned long)d[i].Flags, p);
     free(p);
   }
   snprintf(out + o, n - o, "]");
@@ -1079,25 +1175,25 @@ static void forget_layer(layer *x) {
     }
 }
 
-#define LAYER_ENTER(name, idw)                          \
-  char it[300], *id8;                                    \
-  HRESULT hr;                                            \
-  init();                                                \
-  EnterCriticalSection(&G);                              \
-  info_text(it, sizeof it, info);                        \
-  id8 = u8(idw);                                         \
-  if ((hr = injected(name)) < 0) {                       \
-    record(name, "%s id=%s", it, id8);                   \
-    free(id8);                                           \
-    LeaveCriticalSection(&G);                            \
-    return hr;                                           \
+#define LAYER_ENTER(name, idw)         \
+  char it[300], *id8;                  \
+  HRESULT hr;                          \
+  init();                              \
+  EnterCriticalSection(&G);            \
+  info_text(it, sizeof it, info);      \
+  id8 = u8(idw);                       \
+  if ((hr = injected(name)) < 0) {     \
+    record(name, "%s id=%s", it, id8); \
+    free(id8);                         \
+    LeaveCriticalSection(&G);          \
+    return hr;                         \
   }
 
-#define LAYER_LEAVE(ret) \
-  do {                   \
-    free(id8);           \
+#define LAYER_LEAVE(ret)      \
+  do {                        \
+    free(id8);                \
     LeaveCriticalSection(&G); \
-    return (ret);        \
+    return (ret);             \
   } while (0)
 
 API ActivateLayer(const driver_info *info, LPCWSTR id) {
@@ -1151,7 +1247,8 @@ API CreateLayer(const driver_info *info, LPCWSTR id, LPCWSTR parent) {
   LAYER_LEAVE(S_OK);
 }
 
-API CreateSandboxLayer(const driver_info *info, LPCWSTR id, LPCWSTR parent, const layer_desc *d, ULONG n) {
+API CreateSandboxLayer(const driver_info *info, LPCWSTR id, LPCWSTR parent, const layer_desc *d,
+                       ULONG n) {
   char *p8, dt[4096];
   layer *l;
   LAYER_ENTER("CreateSandboxLayer", id);
@@ -1226,8 +1323,8 @@ API GetLayerMountPath(const driver_info *info, LPCWSTR id, SIZE_T *length, PWSTR
   WCHAR path[200];
   SIZE_T need;
   LAYER_ENTER("GetLayerMountPath", id);
-  record(buffer ? "GetLayerMountPath.buffer" : "GetLayerMountPath.length", "%s id=%s in=%lu", it, id8,
-         (unsigned long)*length);
+  record(buffer ? "GetLayerMountPath.buffer" : "GetLayerMountPath.length", "%s id=%s in=%lu", it,
+         id8, (unsigned long)*length);
   record("GetLayerMountPath", "%s id=%s", it, id8);
   l = find_layer(info, id, 0);
   if (!l) LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
@@ -1235,7 +1332,8 @@ API GetLayerMountPath(const driver_info *info, LPCWSTR id, SIZE_T *length, PWSTR
     *length = 0;
     LAYER_LEAVE(S_OK);
   }
-  swprintf(path, 200, L"\\\\?\\Volume{%08x-0000-0000-0000-000000000000}\\", (unsigned)(strlen(l->key) * 2654435761u));
+  swprintf(path, 200, L"\\\\?\\Volume{%08x-0000-0000-0000-000000000000}\\",
+           (unsigned)(strlen(l->key) * 2654435761u));
   need = wcslen(path) + 1;
   if (!buffer) {
     *length = need;
@@ -1252,16 +1350,22 @@ API GetBaseImages(PWSTR *buffer) {
   EnterCriticalSection(&G);
   record("GetBaseImages", NULL);
   *buffer = cotask("{\"Images\":[{\"Name\":\"microsoft/nanoserver\",\"Version\":\"10.0.14393.0\","
-                   "\"Path\":\"C:\\\\ProgramData\\\\Microsoft\\\\Windows\\\\Images\\\\nano\",\"Size\":1234567890123}]}");
+                   "\"Path\":\"C:\\\\ProgramData\\\\Microsoft\\\\Windows\\\\Images\\\\nano\","
+                   "\"Size\":1234567890123}]}");
   LeaveCriticalSection(&G);
   return S_OK;
 }
 
 /* hcs-api.md section 6 vectors; other names get a stable made-up v5 GUID */
-static const struct { const char *name; const char *guid; } n2g[] = {
-  {"4", "bd9c3ef9-f239-59b5-a27e-15c523b1d149"},
-  {"305d84fb4aa7bb0818f672f25e34cf899067db0a9d0b245cdcf9c5d106360954", "b7751ac9-9da4-5a04-8f41-2d5e61a8b5b7"},
-  {"076e74b17ff6b4b670e466cdc13945303bb7df9b82bf461e756bc729d659da07", "aa4fc017-120a-5dc4-b863-36ed05992ba1"},
+static const struct {
+  const char *name;
+  const char *guid;
+} n2g[] = {
+    {"4", "bd9c3ef9-f239-59b5-a27e-15c523b1d149"},
+    {"305d84fb4aa7bb0818f672f25e34cf899067db0a9d0b245cdcf9c5d106360954",
+     "b7751ac9-9da4-5a04-8f41-2d5e61a8b5b7"},
+    {"076e74b17ff6b4b670e466cdc13945303bb7df9b82bf461e756bc729d659da07",
+     "aa4fc017-120a-5dc4-b863-36ed05992ba1"},
 };
 
 API NameToGuid(LPCWSTR name, GUID *out) {
@@ -1275,8 +1379,8 @@ API NameToGuid(LPCWSTR name, GUID *out) {
   for (i = 0; i < sizeof n2g / sizeof n2g[0]; i++)
     if (strcmp(n2g[i].name, n8) == 0) {
       unsigned d1, d2, d3, b[8];
-      sscanf(n2g[i].guid, "%8x-%4x-%4x-%2x%2x-%2x%2x%2x%2x%2x%2x", &d1, &d2, &d3, &b[0], &b[1], &b[2], &b[3], &b[4],
-             &b[5], &b[6], &b[7]);
+      sscanf(n2g[i].guid, "%8x-%4x-%4x-%2x%2x-%2x%2x%2x%2x%2x%2x", &d1, &d2, &d3, &b[0], &b[1],
+             &b[2], &b[3], &b[4], &b[5], &b[6], &b[7]);
       out->Data1 = d1;
       out->Data2 = (unsigned short)d2;
       out->Data3 = (unsigned short)d3;
@@ -1319,14 +1423,19 @@ typedef struct stream {
   char log[4096];
 } stream;
 
-static const struct { const char *name; const char *data; int deleted; DWORD attr; } export_files[] = {
-  {"\\Files\\hello.txt", "hello, layer", 0, 0x20},
-  {"\\Files\\dir", "", 0, 0x10},
-  {"\\Files\\gone.txt", "", 1, 0},
+static const struct {
+  const char *name;
+  const char *data;
+  int deleted;
+  DWORD attr;
+} export_files[] = {
+    {"\\Files\\hello.txt", "hello, layer", 0, 0x20},
+    {"\\Files\\dir", "", 0, 0x10},
+    {"\\Files\\gone.txt", "", 1, 0},
 };
 
-static HRESULT begin(const char *name, int exp, const driver_info *info, LPCWSTR id, const layer_desc *d, ULONG n,
-                     HANDLE *ctx) {
+static HRESULT begin(const char *name, int exp, const driver_info *info, LPCWSTR id,
+                     const layer_desc *d, ULONG n, HANDLE *ctx) {
   char dt[4096];
   stream *st;
   LAYER_ENTER(name, id);
@@ -1339,10 +1448,12 @@ static HRESULT begin(const char *name, int exp, const driver_info *info, LPCWSTR
   LAYER_LEAVE(S_OK);
 }
 
-API ImportLayerBegin(const driver_info *info, LPCWSTR id, const layer_desc *d, ULONG n, HANDLE *ctx) {
+API ImportLayerBegin(const driver_info *info, LPCWSTR id, const layer_desc *d, ULONG n,
+                     HANDLE *ctx) {
   return begin("ImportLayerBegin", 0, info, id, d, n, ctx);
 }
-API ExportLayerBegin(const driver_info *info, LPCWSTR id, const layer_desc *d, ULONG n, HANDLE *ctx) {
+API ExportLayerBegin(const driver_info *info, LPCWSTR id, const layer_desc *d, ULONG n,
+                     HANDLE *ctx) {
   return begin("ExportLayerBegin", 1, info, id, d, n, ctx);
 }
 
@@ -1359,8 +1470,7 @@ API ImportLayerNext(HANDLE ctx, LPCWSTR name, const fbi *info) {
     snprintf(st->log + o, sizeof st->log - o, "next %s attr=%lu c=%lld a=%lld w=%lld ch=%lld;", n8,
              (unsigned long)info->attr, (long long)info->c.QuadPart, (long long)info->a.QuadPart,
              (long long)info->w.QuadPart, (long long)info->ch.QuadPart);
-  else
-    snprintf(st->log + o, sizeof st->log - o, "delete %s;", n8);
+  else snprintf(st->log + o, sizeof st->log - o, "delete %s;", n8);
   free(n8);
   LeaveCriticalSection(&G);
   return (name && name[0] == L'\\') ? S_OK : E_INVALIDARG;
@@ -1373,8 +1483,8 @@ API ImportLayerWrite(HANDLE ctx, const BYTE *buf, DWORD len) {
   EnterCriticalSection(&G);
   record("ImportLayerWrite", NULL);
   o = strlen(st->log);
-  snprintf(st->log + o, sizeof st->log - o, "write %lu:%.*s;", (unsigned long)len, (int)(len > 64 ? 64 : len),
-           (const char *)buf);
+  snprintf(st->log + o, sizeof st->log - o, "write %lu:%.*s;", (unsigned long)len,
+           (int)(len > 64 ? 64 : len), (const char *)buf);
   LeaveCriticalSection(&G);
   return S_OK;
 }
@@ -1474,18 +1584,22 @@ __declspec(dllexport) int WINAPI DoubleCtl(const char *cmd, char *out, int outle
     fail_hr = (HRESULT)(long)x;
   } else if (sscanf(cmd, "fire %255s %lli %lli", a, &x, &y) == 3) {
     sys *s = find_any(a);
-    if (s) schedule(1, s, NULL, (DWORD)x, (HRESULT)(long)y, 0); else r = -1;
+    if (s) schedule(1, s, NULL, (DWORD)x, (HRESULT)(long)y, 0);
+    else r = -1;
   } else if (sscanf(cmd, "fireproc %lli %lli %255s", &x, &y, b) == 3) {
     proc *p;
     for (p = procs; p && p->pid != (DWORD)x; p = p->next) {}
-    if (p) schedule(2, NULL, p, (DWORD)y, (HRESULT)strtoll(b, NULL, 0), 0); else r = -1;
+    if (p) schedule(2, NULL, p, (DWORD)y, (HRESULT)strtoll(b, NULL, 0), 0);
+    else r = -1;
   } else if (sscanf(cmd, "storm %255s %lld", a, &x) == 2) {
     sys *s = find_any(a);
-    if (s) s->storm = (int)x; else r = -1;
+    if (s) s->storm = (int)x;
+    else r = -1;
     WakeAllConditionVariable(&CV);
   } else if (sscanf(cmd, "holdstart %255s %lld", a, &x) == 2) {
     sys *s = find_any(a);
-    if (s) s->hold_start = (int)x; else r = -1;
+    if (s) s->hold_start = (int)x;
+    else r = -1;
   } else if (strcmp(cmd, "callbacks") == 0) {
     cb *c;
     long n = 0;

@@ -1,6 +1,6 @@
 /* Notification callbacks: one thread per registration, subscribed to the
  * system's monitor.  The thread only calls cb (which only enqueues). */
-#include "monclient.h"
+#include "linux/compute/monclient.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -20,14 +20,18 @@ typedef struct hl_cb {
 static void *cb_thread(void *arg) {
   hl_cb *c = arg;
   for (;;) {
-    json_t *ev = hl_recv(c->fd, NULL, NULL);
+    json_t *ev = hl_mon_recv(c->fd, NULL, NULL, 0);
     if (!ev) {
-      if (!atomic_load(&c->stop)) c->cb(PLAT_N_SERVICE_DISCONNECT, c->ctx, PLAT_HCS_E_CONNECTION_CLOSED, NULL);
+      if (!atomic_load(&c->stop))
+        c->cb(PLAT_N_SERVICE_DISCONNECT, c->ctx, PLAT_HCS_E_CONNECTION_CLOSED, NULL);
       break;
     }
-    if (strcmp(hl_str(ev, "Event") ? hl_str(ev, "Event") : "", "exit") == 0 && !atomic_load(&c->stop)) {
+    if (strcmp(cmn_str(ev, "Event") ? cmn_str(ev, "Event") : "", "exit") == 0 &&
+        !atomic_load(&c->stop)) {
       if (c->pid) c->cb(PLAT_N_PROCESS_EXITED, c->ctx, PLAT_S_OK, NULL);
-      else c->cb(PLAT_N_SYSTEM_EXITED, c->ctx, (plat_hresult)json_integer_value(hl_get(ev, "Status")), NULL);
+      else
+        c->cb(PLAT_N_SYSTEM_EXITED, c->ctx, (plat_hresult)json_integer_value(cmn_get(ev, "Status")),
+              NULL);
     }
     json_decref(ev);
     if (atomic_load(&c->stop)) break;
@@ -40,7 +44,8 @@ static void *cb_thread(void *arg) {
   return NULL;
 }
 
-static plat_hresult do_register(const char *id, int pid, plat_notification_cb cb, void *ctx, plat_callback *out) {
+static plat_hresult do_register(const char *id, int pid, plat_notification_cb cb, void *ctx,
+                                plat_callback *out) {
   hl_cb *c;
   json_t *req;
   plat_hresult hr;
@@ -51,9 +56,15 @@ static plat_hresult do_register(const char *id, int pid, plat_notification_cb cb
   req = json_pack("{s:s,s:i}", "op", "subscribe", "Pid", pid);
   hr = hl_mon_call(fd, NULL, id, req, NULL, 0, NULL, NULL, NULL, NULL);
   json_decref(req);
-  if (hr < 0) { close(fd); return hr; }
+  if (hr < 0) {
+    close(fd);
+    return hr;
+  }
   c = calloc(1, sizeof *c);
-  if (!c) { close(fd); return PLAT_E_OUTOFMEMORY; }
+  if (!c) {
+    close(fd);
+    return PLAT_E_OUTOFMEMORY;
+  }
   c->fd = fd;
   c->cb = cb;
   c->ctx = ctx;
@@ -83,20 +94,24 @@ static plat_hresult do_unregister(plat_callback callback) {
   return PLAT_S_OK;
 }
 
-plat_hresult plat_HcsRegisterComputeSystemCallback(plat_system system, plat_notification_cb cb, void *context,
-                                                   plat_callback *callback) {
+plat_hresult plat_HcsRegisterComputeSystemCallback(plat_system system, plat_notification_cb cb,
+                                                   void *context, plat_callback *callback) {
   hl_system *s = system;
   if (!s) return PLAT_E_INVALID_HANDLE;
   return do_register(s->id, 0, cb, context, callback);
 }
 
-plat_hresult plat_HcsUnregisterComputeSystemCallback(plat_callback callback) { return do_unregister(callback); }
+plat_hresult plat_HcsUnregisterComputeSystemCallback(plat_callback callback) {
+  return do_unregister(callback);
+}
 
-plat_hresult plat_HcsRegisterProcessCallback(plat_process process, plat_notification_cb cb, void *context,
-                                             plat_callback *callback) {
+plat_hresult plat_HcsRegisterProcessCallback(plat_process process, plat_notification_cb cb,
+                                             void *context, plat_callback *callback) {
   hl_process *p = process;
   if (!p) return PLAT_E_INVALID_HANDLE;
   return do_register(p->id, (int)p->pid, cb, context, callback);
 }
 
-plat_hresult plat_HcsUnregisterProcessCallback(plat_callback callback) { return do_unregister(callback); }
+plat_hresult plat_HcsUnregisterProcessCallback(plat_callback callback) {
+  return do_unregister(callback);
+}

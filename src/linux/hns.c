@@ -13,7 +13,7 @@
  * still on the network are detached and deleted first.  A missing network
  * or endpoint gives ErrorCode 0x80070490 (ERROR_NOT_FOUND, "Element not
  * found."), as on Windows.  Other paths fail clearly (not supported). */
-#include "hns.h"
+#include "linux/network/hns.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,14 +30,15 @@ static char *envelope_ok(json_t *out) {
 }
 
 static char *envelope_err(plat_hresult hr, const char *msg) {
-  json_t *e = json_pack("{s:b,s:s,s:I}", "Success", 0, "Error", msg ? msg : "HNS request failed", "ErrorCode",
-                        (json_int_t)(uint32_t)hr);
+  json_t *e = json_pack("{s:b,s:s,s:I}", "Success", 0, "Error", msg ? msg : "HNS request failed",
+                        "ErrorCode", (json_int_t)(uint32_t)hr);
   char *s = json_dumps(e, JSON_COMPACT);
   json_decref(e);
   return s;
 }
 
-plat_hresult plat_HNSCall(const char *method, const char *path, const char *request, char **response) {
+plat_hresult plat_HNSCall(const char *method, const char *path, const char *request,
+                          char **response) {
   char coll[32] = "", id[128] = "", rest[128] = "", *err = NULL;
   json_t *req = NULL, *out = NULL;
   plat_hresult hr = PLAT_S_OK;
@@ -48,14 +49,16 @@ plat_hresult plat_HNSCall(const char *method, const char *path, const char *requ
   get = strcasecmp(method, "GET") == 0;
   post = strcasecmp(method, "POST") == 0;
   del = strcasecmp(method, "DELETE") == 0;
-  if (sscanf(path, "/%31[^/]/%127[^/]/%127s", coll, id, rest) < 1 || (strcmp(coll, "networks") && strcmp(coll, "endpoints")) || rest[0]) {
-    err = hl_strdup_printf("HNS path `%s` is not supported on Linux (only /networks/ and /endpoints/)", path);
+  if (sscanf(path, "/%31[^/]/%127[^/]/%127s", coll, id, rest) < 1 ||
+      (strcmp(coll, "networks") && strcmp(coll, "endpoints")) || rest[0]) {
+    err = cmn_printf("HNS path `%s` is not supported on Linux (only /networks/ and /endpoints/)",
+                     path);
     *response = envelope_err(PLAT_E_NOT_SUPPORTED, err);
     free(err);
     return *response ? PLAT_S_OK : PLAT_E_OUTOFMEMORY;
   }
   if (!get && !post && !del) {
-    err = hl_strdup_printf("HNS method `%s` is not supported (GET, POST, DELETE)", method);
+    err = cmn_printf("HNS method `%s` is not supported (GET, POST, DELETE)", method);
     *response = envelope_err(PLAT_E_NOT_SUPPORTED, err);
     free(err);
     return *response ? PLAT_S_OK : PLAT_E_OUTOFMEMORY;
@@ -64,7 +67,8 @@ plat_hresult plat_HNSCall(const char *method, const char *path, const char *requ
     json_error_t je;
     req = json_loads(request, JSON_REJECT_DUPLICATES, &je);
     if (!req) {
-      err = hl_strdup_printf("the request is not valid JSON: %s (line %d, column %d)", je.text, je.line, je.column);
+      err = cmn_printf("the request is not valid JSON: %s (line %d, column %d)", je.text, je.line,
+                       je.column);
       *response = envelope_err(PLAT_HCS_E_INVALID_JSON, err);
       free(err);
       return *response ? PLAT_S_OK : PLAT_E_OUTOFMEMORY;
@@ -78,25 +82,36 @@ plat_hresult plat_HNSCall(const char *method, const char *path, const char *requ
     if (get && !id[0]) {
       out = hns_query_docs(db, "SELECT doc FROM networks ORDER BY rowid", NULL, &err);
       if (!out) hr = PLAT_E_FAIL;
-    }
-    else if (get) {
+    } else if (get) {
       out = hns_network_get(db, id);
-      if (!out) { hr = PLAT_E_NOT_FOUND; err = hl_strdup_printf("network %s not found", id); }
+      if (!out) {
+        hr = PLAT_E_NOT_FOUND;
+        err = cmn_printf("network %s not found", id);
+      }
     } else if (post && !id[0]) hr = hns_network_create(db, req, &out, &err);
-    else if (del && id[0]) hr = hns_network_delete(db, id, json_is_true(hl_get(req, "Force")), &out, &err);
-    else { hr = PLAT_E_NOT_SUPPORTED; err = hl_strdup_printf("%s %s is not supported on Linux", method, path); }
+    else if (del && id[0])
+      hr = hns_network_delete(db, id, json_is_true(cmn_get(req, "Force")), &out, &err);
+    else {
+      hr = PLAT_E_NOT_SUPPORTED;
+      err = cmn_printf("%s %s is not supported on Linux", method, path);
+    }
   } else {
     if (get && !id[0]) {
       out = hns_query_docs(db, "SELECT doc FROM endpoints ORDER BY rowid", NULL, &err);
       if (!out) hr = PLAT_E_FAIL;
-    }
-    else if (get) {
+    } else if (get) {
       out = hns_query_doc(db, "SELECT doc FROM endpoints WHERE id = lower(?1)", id);
-      if (!out) { hr = PLAT_E_NOT_FOUND; err = hl_strdup_printf("endpoint %s not found", id); }
+      if (!out) {
+        hr = PLAT_E_NOT_FOUND;
+        err = cmn_printf("endpoint %s not found", id);
+      }
     } else if (post && !id[0]) hr = hns_endpoint_create(db, req, &out, &err);
     else if (post) hr = hns_endpoint_update(db, id, req, &out, &err);
     else if (del && id[0]) hr = hns_endpoint_delete(db, id, &out, &err);
-    else { hr = PLAT_E_NOT_SUPPORTED; err = hl_strdup_printf("%s %s is not supported on Linux", method, path); }
+    else {
+      hr = PLAT_E_NOT_SUPPORTED;
+      err = cmn_printf("%s %s is not supported on Linux", method, path);
+    }
   }
   hns_unlock();
   *response = hr < 0 ? envelope_err(hr, err) : envelope_ok(out);

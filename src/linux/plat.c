@@ -1,8 +1,9 @@
 /* Small OS services the core needs from Linux: memory, randomness, stdio
  * handles and the lock/condition/eventfd trio behind notification queues. */
 #include "platform.h"
-#include "linux/layer.h"
-#include "linux/hns.h"
+#include "linux/common/common.h"
+#include "linux/layers/layers.h"
+#include "linux/network/hns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,10 +17,23 @@
 
 void plat_free(void *p) { free(p); }
 
+plat_hresult plat_set_option(const char *name, const char *value) {
+  static const char *const names[][2] = {{"RuntimeRoot", "HCSSHIM_RUNTIME_ROOT"},
+                                         {"DataRoot", "HCSSHIM_DATA_ROOT"},
+                                         {"CgroupParent", "HCSSHIM_CGROUP_PARENT"}};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    if (strcmp(name, names[i][0]) != 0) continue;
+    if (cmn_settings_frozen()) return PLAT_HCS_E_INVALID_STATE;
+    if (!value || value[0] != '/') return PLAT_E_INVALIDARG;
+    return setenv(names[i][1], value, 1) == 0 ? PLAT_S_OK : PLAT_E_OUTOFMEMORY;
+  }
+  return PLAT_E_NOT_SUPPORTED;
+}
+
 void plat_shutdown(void) { hns_db_close(); }
 
 const char *plat_last_error(void) {
-  const char *m = plat_layer_last_error();
+  const char *m = lay_last_error();
   return (m && *m) ? m : NULL;
 }
 
@@ -38,19 +52,7 @@ void plat_handle_close(plat_handle h) {
   if (h != PLAT_NO_HANDLE) close((int)h);
 }
 
-int plat_random(void *buf, size_t n) {
-  unsigned char *p = buf;
-  while (n > 0) {
-    ssize_t r = getrandom(p, n, 0);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    p += r;
-    n -= (size_t)r;
-  }
-  return 0;
-}
+int plat_random(void *buf, size_t n) { return cmn_random(buf, n) < 0 ? -1 : 0; }
 
 double plat_monotime(void) {
   struct timespec ts;
@@ -97,7 +99,8 @@ void plat_lock_leave(plat_lock *l) { pthread_mutex_unlock(&l->mu); }
 void plat_lock_signal(plat_lock *l) {
   uint64_t one = 1;
   pthread_cond_broadcast(&l->cv);
-  if (write(l->efd, &one, sizeof one) < 0) { /* counter saturated: still readable */ }
+  if (write(l->efd, &one, sizeof one) < 0) { /* counter saturated: still readable */
+  }
 }
 
 int plat_lock_wait(plat_lock *l, double timeout) {
@@ -122,5 +125,6 @@ intptr_t plat_lock_pollfd(plat_lock *l) { return l->efd; }
 
 void plat_lock_drain(plat_lock *l) {
   uint64_t v;
-  if (read(l->efd, &v, sizeof v) < 0) { /* nothing pending */ }
+  if (read(l->efd, &v, sizeof v) < 0) { /* nothing pending */
+  }
 }

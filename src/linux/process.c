@@ -2,7 +2,7 @@
  * process handle has its own monitor connection, so it outlives the system
  * handle, and the monitor keeps a stopped system (and its exit codes)
  * while any of them is open. */
-#include "monclient.h"
+#include "linux/compute/monclient.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -15,131 +15,85 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static plat_hresult new_handle(const char *id, uint32_t pid, int fd, hl_process **out, char **result) {
-  hl_process *p = calloc(1, sizeof *p);
-  if (!p || !(p->id = strdup(id))) {
-    free(p);
-    return hl_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
-  }
-  p->pid = pid;
-  p->fd = fd;
-  pthread_mutex_init(&p->mu, NULL);
-  *out = p;
-  return PLAT_S_OK;
-}
-
-/* Reading a pty master after the process has gone fails with EIO, and Lua's
- * file:read("a") then throws away everything it had read.  So the console
- * output is handed over through a socket that a small thread fills from the
- * master and closes at EIO: an ordinary end of file.  A socket rather than a
- * pipe, so that a reader who closes early costs EPIPE, not SIGPIPE. */
-static void *pty_copy(void *arg) {
-  int *fds = arg, master = fds[0], out = fds[1];
-  char buf[16384];
-  free(fds);
-  for (;;) {
-    ssize_t n = read(master, buf, sizeof buf), off = 0;
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    while (off < n) {
-      ssize_t w = send(out, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) goto done;
-      off += w;
-    }
-  }
-done:
-  close(master);
-  close(out);
-  return NULL;
-}
-
-/* Takes ownership of master; returns the reading end, or -1. */
-static int pty_reader(int master) {
-  int sv[2], *arg;
-  pthread_t t;
-  pthread_attr_t at;
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-    close(master);
-    return -1;
-  }
-  shutdown(sv[0], SHUT_WR);
-  arg = malloc(2 * sizeof *arg);
-  if (!arg) goto fail;
-  arg[0] = master;
-  arg[1] = sv[1];
-  pthread_attr_init(&at);
-  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-  if (pthread_create(&t, &at, pty_copy, arg) != 0) {
-    pthread_attr_destroy(&at);
-    free(arg);
-    goto fail;
-  }
-  pthread_attr_destroy(&at);
-  return sv[0];
-fail:
-  close(master);
-  close(sv[0]);
-  close(sv[1]);
-  return -1;
-}
-
-plat_hresult plat_HcsCreateProcess(plat_system system, const char *parameters, plat_process_info *info,
-                                   plat_process *process, char **result) {
+plat_hresult plat_HcsCreateProcess(plat_system system, const char *parameters,
+                                   plat_process_info *info, plat_process *process, char **result) {
   hl_system *s = system;
   hl_procconf pc;
   json_t *req = NULL, *st = NULL, *rep = NULL;
   plat_hresult hr;
-  int fd = -1, rootfd = -1, pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}}, child[3], nchild = 0, rfds[HL_MAX_FDS], nr = 0;
+  int fd = -1, rootfd = -1, pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}}, child[3], nchild = 0,
+      rfds[CMN_MAX_FDS], nr = 0;
   hl_process *p = NULL;
   memset(&pc, 0, sizeof pc);
   if (result) *result = NULL;
   if (process) *process = NULL;
-  if (info) { info->ProcessId = 0; info->StdInput = info->StdOutput = info->StdError = PLAT_NO_HANDLE; }
-  if (!s) return hl_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
+  if (info) {
+    info->ProcessId = 0;
+    info->StdInput = info->StdOutput = info->StdError = PLAT_NO_HANDLE;
+  }
+  if (!s) return cmn_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
   req = json_pack("{s:s}", "op", "state");
   hr = hl_mon_call(s->fd, &s->mu, s->id, req, NULL, 0, &st, NULL, NULL, result);
   json_decref(req);
   req = NULL;
   if (hr < 0) return hr;
-  if (strcmp(hl_str(st, "State") ? hl_str(st, "State") : "", "Running") != 0) {
-    hr = hl_fail(result, PLAT_HCS_E_INVALID_STATE, "compute system %s is %s, not Running: cannot create a process", s->id,
-                 hl_str(st, "State") ? hl_str(st, "State") : "in an unknown state");
+  if (strcmp(cmn_str(st, "State") ? cmn_str(st, "State") : "", "Running") != 0) {
+    hr = cmn_fail(result, PLAT_HCS_E_INVALID_STATE,
+                  "compute system %s is %s, not Running: cannot create a process", s->id,
+                  cmn_str(st, "State") ? cmn_str(st, "State") : "in an unknown state");
     goto out;
   }
   {
     /* the container's own view of its root, mounts included */
     char rp[64];
-    snprintf(rp, sizeof rp, "/proc/%d/root", (int)json_integer_value(hl_get(st, "InitPid")));
+    snprintf(rp, sizeof rp, "/proc/%d/root", (int)json_integer_value(cmn_get(st, "InitPid")));
     rootfd = open(rp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (rootfd < 0) { hr = hl_fail(result, PLAT_HCS_E_INVALID_STATE, "compute system %s: cannot open its root: %s", s->id, strerror(errno)); goto out; }
+    if (rootfd < 0) {
+      hr = cmn_fail(result, PLAT_HCS_E_INVALID_STATE, "compute system %s: cannot open its root: %s",
+                    s->id, strerror(errno));
+      goto out;
+    }
   }
   if ((hr = hl_parse_process(parameters, rootfd, &pc, result)) < 0) goto out;
   if (!pc.console) {
     int want[3] = {pc.in, pc.out, pc.err};
     for (int i = 0; i < 3; i++) {
       if (!want[i]) continue;
-      if (pipe2(pipes[i], O_CLOEXEC) < 0) { hr = hl_fail(result, PLAT_E_FAIL, "pipe: %s", strerror(errno)); goto out; }
+      if (pipe2(pipes[i], O_CLOEXEC) < 0) {
+        hr = cmn_fail(result, PLAT_E_FAIL, "pipe: %s", strerror(errno));
+        goto out;
+      }
       child[nchild++] = i == 0 ? pipes[i][0] : pipes[i][1];
     }
   }
   if ((hr = hl_mon_connect(s->id, &fd, result)) < 0) goto out;
-  req = json_pack("{s:s,s:O,s:b,s:b,s:b,s:b}", "op", "exec", "Process", pc.process, "In", pc.in, "Out", pc.out,
-                  "Err", pc.err, "Console", pc.console);
+  req = json_pack("{s:s,s:O,s:b,s:b,s:b,s:b}", "op", "exec", "Process", pc.process, "In", pc.in,
+                  "Out", pc.out, "Err", pc.err, "Console", pc.console);
   hr = hl_mon_call(fd, NULL, s->id, req, child, nchild, &rep, rfds, &nr, result);
   if (hr < 0) goto out;
-  if ((hr = new_handle(s->id, (uint32_t)json_integer_value(hl_get(rep, "Pid")), fd, &p, result)) < 0) goto out;
+  if ((hr = hl_new_process_handle(s->id, (uint32_t)json_integer_value(cmn_get(rep, "Pid")), fd, &p,
+                                  result)) < 0)
+    goto out;
   fd = -1;
   if (info) {
     info->ProcessId = p->pid;
     if (pc.console && nr > 0) {
       info->StdInput = rfds[0];
-      info->StdOutput = pty_reader(fcntl(rfds[0], F_DUPFD_CLOEXEC, 0));
+      info->StdOutput = hl_pty_reader(fcntl(rfds[0], F_DUPFD_CLOEXEC, 0));
       nr = 0;
     } else {
-      if (pc.in) { info->StdInput = pipes[0][1]; pipes[0][1] = -1; }
-      if (pc.out) { info->StdOutput = pipes[1][0]; pipes[1][0] = -1; }
-      if (pc.err) { info->StdError = pipes[2][0]; pipes[2][0] = -1; }
+      if (pc.in) {
+        info->StdInput = pipes[0][1];
+        pipes[0][1] = -1;
+      }
+      if (pc.out) {
+        info->StdOutput = pipes[1][0];
+        pipes[1][0] = -1;
+      }
+      if (pc.err) {
+        info->StdError = pipes[2][0];
+        pipes[2][0] = -1;
+      }
     }
   }
   if (process) *process = p;
@@ -158,7 +112,8 @@ out:
   return hr;
 }
 
-plat_hresult plat_HcsOpenProcess(plat_system system, uint32_t pid, plat_process *process, char **result) {
+plat_hresult plat_HcsOpenProcess(plat_system system, uint32_t pid, plat_process *process,
+                                 char **result) {
   hl_system *s = system;
   json_t *req;
   plat_hresult hr;
@@ -166,12 +121,12 @@ plat_hresult plat_HcsOpenProcess(plat_system system, uint32_t pid, plat_process 
   int fd;
   if (result) *result = NULL;
   *process = NULL;
-  if (!s) return hl_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
+  if (!s) return cmn_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
   if ((hr = hl_mon_connect(s->id, &fd, result)) < 0) return hr;
   req = json_pack("{s:s,s:i}", "op", "proc", "Pid", (int)pid);
   hr = hl_mon_call(fd, NULL, s->id, req, NULL, 0, NULL, NULL, NULL, result);
   json_decref(req);
-  if (hr < 0 || (hr = new_handle(s->id, pid, fd, &p, result)) < 0) {
+  if (hr < 0 || (hr = hl_new_process_handle(s->id, pid, fd, &p, result)) < 0) {
     close(fd);
     return hr;
   }
@@ -189,9 +144,13 @@ plat_hresult plat_HcsCloseProcess(plat_process process) {
   return PLAT_S_OK;
 }
 
-static plat_hresult proc_call(hl_process *p, json_t *req, json_t **rep, int *rfds, int *nr, char **result) {
+static plat_hresult proc_call(hl_process *p, json_t *req, json_t **rep, int *rfds, int *nr,
+                              char **result) {
   plat_hresult hr;
-  if (!p) { json_decref(req); return hl_fail(result, PLAT_E_INVALID_HANDLE, "invalid process handle"); }
+  if (!p) {
+    json_decref(req);
+    return cmn_fail(result, PLAT_E_INVALID_HANDLE, "invalid process handle");
+  }
   json_object_set_new(req, "Pid", json_integer(p->pid));
   hr = hl_mon_call(p->fd, &p->mu, p->id, req, NULL, 0, rep, rfds, nr, result);
   json_decref(req);
@@ -200,7 +159,8 @@ static plat_hresult proc_call(hl_process *p, json_t *req, json_t **rep, int *rfd
 
 plat_hresult plat_HcsTerminateProcess(plat_process process, char **result) {
   if (result) *result = NULL;
-  return proc_call(process, json_pack("{s:s,s:i}", "op", "signal", "Signal", SIGKILL), NULL, NULL, NULL, result);
+  return proc_call(process, json_pack("{s:s,s:i}", "op", "signal", "Signal", SIGKILL), NULL, NULL,
+                   NULL, result);
 }
 
 plat_hresult plat_HcsSignalProcess(plat_process process, const char *options, char **result) {
@@ -210,24 +170,33 @@ plat_hresult plat_HcsSignalProcess(plat_process process, const char *options, ch
   json_t *v;
   if (result) *result = NULL;
   o = options && *options ? json_loads(options, 0, NULL) : NULL;
-  if (!json_is_object(o)) { json_decref(o); return hl_fail(result, PLAT_E_INVALIDARG, "signal options: expected {\"Signal\": n}"); }
-  json_object_foreach(o, k, v) {
-    if (strcasecmp(k, "Signal") != 0) { json_decref(o); return hl_fail(result, PLAT_E_INVALIDARG, "signal options: unknown field `%s`", k); }
+  if (!json_is_object(o)) {
+    json_decref(o);
+    return cmn_fail(result, PLAT_E_INVALIDARG, "signal options: expected {\"Signal\": n}");
   }
-  sig = hl_get(o, "Signal");
+  json_object_foreach(o, k, v) {
+    if (strcasecmp(k, "Signal") != 0) {
+      json_decref(o);
+      return cmn_fail(result, PLAT_E_INVALIDARG, "signal options: unknown field `%s`", k);
+    }
+  }
+  sig = cmn_get(o, "Signal");
   if (!json_is_integer(sig)) {
     json_decref(o);
-    return hl_fail(result, PLAT_E_NOT_SUPPORTED, "Signal: only numeric signals are supported on this platform");
+    return cmn_fail(result, PLAT_E_NOT_SUPPORTED,
+                    "Signal: only numeric signals are supported on this platform");
   }
   n = json_integer_value(sig);
   json_decref(o);
-  if (n < 1 || n > 64) return hl_fail(result, PLAT_E_INVALIDARG, "Signal %lld: must be 1..64", (long long)n);
-  return proc_call(process, json_pack("{s:s,s:I}", "op", "signal", "Signal", n), NULL, NULL, NULL, result);
+  if (n < 1 || n > 64)
+    return cmn_fail(result, PLAT_E_INVALIDARG, "Signal %lld: must be 1..64", (long long)n);
+  return proc_call(process, json_pack("{s:s,s:I}", "op", "signal", "Signal", n), NULL, NULL, NULL,
+                   result);
 }
 
 plat_hresult plat_HcsGetProcessInfo(plat_process process, plat_process_info *info, char **result) {
   hl_process *p = process;
-  int rfds[HL_MAX_FDS], nr = 0;
+  int rfds[CMN_MAX_FDS], nr = 0;
   plat_hresult hr;
   if (result) *result = NULL;
   info->ProcessId = p ? p->pid : 0;
@@ -237,7 +206,7 @@ plat_hresult plat_HcsGetProcessInfo(plat_process process, plat_process_info *inf
   if (hr < 0) return hr;
   if (nr > 0) {
     info->StdInput = rfds[0];
-    info->StdOutput = pty_reader(fcntl(rfds[0], F_DUPFD_CLOEXEC, 0));
+    info->StdOutput = hl_pty_reader(fcntl(rfds[0], F_DUPFD_CLOEXEC, 0));
     for (int i = 1; i < nr; i++) close(rfds[i]);
   }
   return PLAT_S_OK;
@@ -251,15 +220,17 @@ plat_hresult plat_HcsGetProcessProperties(plat_process process, char **propertie
   *properties = NULL;
   hr = proc_call(p, json_pack("{s:s}", "op", "proc"), &rep, NULL, NULL, result);
   if (hr < 0) return hr;
-  out = json_pack("{s:i,s:b,s:i,s:i}", "ProcessId", (int)p->pid, "Exited", json_is_true(hl_get(rep, "Exited")),
-                  "ExitCode", 0, "LastWaitResult", 0);
-  if (json_is_true(hl_get(rep, "Exited"))) {
-    json_t *sj = hl_get(rep, "Status");
+  out = json_pack("{s:i,s:b,s:i,s:i}", "ProcessId", (int)p->pid, "Exited",
+                  json_is_true(cmn_get(rep, "Exited")), "ExitCode", 0, "LastWaitResult", 0);
+  if (json_is_true(cmn_get(rep, "Exited"))) {
+    json_t *sj = cmn_get(rep, "Status");
     int st;
     if (!json_is_integer(sj)) {
       json_decref(rep);
       json_decref(out);
-      return hl_fail(result, PLAT_E_FAIL, "the exit status of process %u in compute system %s is unknown", p->pid, p->id);
+      return cmn_fail(result, PLAT_E_FAIL,
+                      "the exit status of process %u in compute system %s is unknown", p->pid,
+                      p->id);
     }
     st = (int)json_integer_value(sj);
     if (WIFSIGNALED(st)) {
@@ -272,7 +243,7 @@ plat_hresult plat_HcsGetProcessProperties(plat_process process, char **propertie
   json_decref(rep);
   *properties = json_dumps(out, JSON_COMPACT);
   json_decref(out);
-  return *properties ? PLAT_S_OK : hl_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+  return *properties ? PLAT_S_OK : cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
 }
 
 plat_hresult plat_HcsModifyProcess(plat_process process, const char *settings, char **result) {
@@ -282,34 +253,45 @@ plat_hresult plat_HcsModifyProcess(plat_process process, const char *settings, c
   plat_hresult hr;
   if (result) *result = NULL;
   o = settings && *settings ? json_loads(settings, 0, NULL) : NULL;
-  if (!json_is_object(o)) { json_decref(o); return hl_fail(result, PLAT_HCS_E_INVALID_JSON, "process modify request: not a JSON object"); }
+  if (!json_is_object(o)) {
+    json_decref(o);
+    return cmn_fail(result, PLAT_HCS_E_INVALID_JSON, "process modify request: not a JSON object");
+  }
   json_object_foreach(o, k, v) {
-    if (strcasecmp(k, "Operation") && strcasecmp(k, "ConsoleSize") && strcasecmp(k, "CloseHandle")) {
+    if (strcasecmp(k, "Operation") && strcasecmp(k, "ConsoleSize") &&
+        strcasecmp(k, "CloseHandle")) {
       json_decref(o);
-      return hl_fail(result, PLAT_E_INVALIDARG, "process modify request: unknown field `%s`", k);
+      return cmn_fail(result, PLAT_E_INVALIDARG, "process modify request: unknown field `%s`", k);
     }
   }
-  op = hl_str(o, "Operation");
+  op = cmn_str(o, "Operation");
   if (op && strcmp(op, "ConsoleSize") == 0) {
-    json_t *cs = hl_get(o, "ConsoleSize");
-    json_t *hh = hl_get(cs, "Height"), *ww = hl_get(cs, "Width");
-    if (!json_is_integer(hh) || !json_is_integer(ww) || json_integer_value(hh) < 0 || json_integer_value(hh) > 65535 ||
-        json_integer_value(ww) < 0 || json_integer_value(ww) > 65535) {
+    json_t *cs = cmn_get(o, "ConsoleSize");
+    json_t *hh = cmn_get(cs, "Height"), *ww = cmn_get(cs, "Width");
+    if (!json_is_integer(hh) || !json_is_integer(ww) || json_integer_value(hh) < 0 ||
+        json_integer_value(hh) > 65535 || json_integer_value(ww) < 0 ||
+        json_integer_value(ww) > 65535) {
       json_decref(o);
-      return hl_fail(result, PLAT_E_INVALIDARG, "ConsoleSize: expected {\"Height\": h, \"Width\": w} with values 0..65535");
+      return cmn_fail(result, PLAT_E_INVALIDARG,
+                      "ConsoleSize: expected {\"Height\": h, \"Width\": w} with values 0..65535");
     }
     req = json_pack("{s:s,s:O,s:O}", "op", "resize", "Height", hh, "Width", ww);
   } else if (op && strcmp(op, "CloseHandle") == 0) {
-    const char *which = hl_str(hl_get(o, "CloseHandle"), "Handle");
-    if (!which || (strcmp(which, "StdIn") && strcmp(which, "StdOut") && strcmp(which, "StdErr") && strcmp(which, "All"))) {
+    const char *which = cmn_str(cmn_get(o, "CloseHandle"), "Handle");
+    if (!which || (strcmp(which, "StdIn") && strcmp(which, "StdOut") && strcmp(which, "StdErr") &&
+                   strcmp(which, "All"))) {
       json_decref(o);
-      return hl_fail(result, PLAT_E_INVALIDARG, "CloseHandle.Handle `%s`: expected StdIn, StdOut, StdErr or All", which ? which : "");
+      return cmn_fail(result, PLAT_E_INVALIDARG,
+                      "CloseHandle.Handle `%s`: expected StdIn, StdOut, StdErr or All",
+                      which ? which : "");
     }
     /* pipes: the caller closes its own end; a console gets ^D */
-    if (strcmp(which, "StdIn") == 0 || strcmp(which, "All") == 0) req = json_pack("{s:s}", "op", "closestdin");
+    if (strcmp(which, "StdIn") == 0 || strcmp(which, "All") == 0)
+      req = json_pack("{s:s}", "op", "closestdin");
     else req = json_pack("{s:s}", "op", "proc");
   } else {
-    hr = hl_fail(result, PLAT_E_INVALIDARG, "process modify request: unknown Operation `%s`", op ? op : "");
+    hr = cmn_fail(result, PLAT_E_INVALIDARG, "process modify request: unknown Operation `%s`",
+                  op ? op : "");
     json_decref(o);
     return hr;
   }

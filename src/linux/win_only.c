@@ -1,29 +1,42 @@
 /* Functions of vmcompute.dll / iphlpapi that have no Linux counterpart in
  * the Linux host compute service: each fails with ERROR_NOT_SUPPORTED. */
-#include "hcs_internal.h"
+#include "linux/common/json.h"
 
 #define UNUSED(x) (void)(x)
 
 plat_hresult plat_HcsModifyServiceSettings(const char *settings, char **result) {
   UNUSED(settings);
-  return hl_fail(result, PLAT_E_NOT_SUPPORTED, "HcsModifyServiceSettings is not supported on this platform");
+  return cmn_fail(result, PLAT_E_NOT_SUPPORTED,
+                  "HcsModifyServiceSettings is not supported on this platform");
 }
 
 plat_hresult plat_CopyLayer(const plat_driver_info *info, const char *src_id, const char *dst_id,
                             const plat_layer_descriptor *layers, size_t count) {
-  UNUSED(info); UNUSED(src_id); UNUSED(dst_id); UNUSED(layers); UNUSED(count);
+  UNUSED(info);
+  UNUSED(src_id);
+  UNUSED(dst_id);
+  UNUSED(layers);
+  UNUSED(count);
   return PLAT_E_NOT_SUPPORTED;
 }
 
 plat_hresult plat_ExportLayer(const plat_driver_info *info, const char *id, const char *folder,
                               const plat_layer_descriptor *layers, size_t count) {
-  UNUSED(info); UNUSED(id); UNUSED(folder); UNUSED(layers); UNUSED(count);
+  UNUSED(info);
+  UNUSED(id);
+  UNUSED(folder);
+  UNUSED(layers);
+  UNUSED(count);
   return PLAT_E_NOT_SUPPORTED;
 }
 
 plat_hresult plat_ImportLayer(const plat_driver_info *info, const char *id, const char *folder,
                               const plat_layer_descriptor *layers, size_t count) {
-  UNUSED(info); UNUSED(id); UNUSED(folder); UNUSED(layers); UNUSED(count);
+  UNUSED(info);
+  UNUSED(id);
+  UNUSED(folder);
+  UNUSED(layers);
+  UNUSED(count);
   return PLAT_E_NOT_SUPPORTED;
 }
 
@@ -38,19 +51,28 @@ plat_hresult plat_ProcessUtilityImage(const char *path) {
 }
 
 plat_hresult plat_ImportLayerBegin(const plat_driver_info *info, const char *id,
-                                   const plat_layer_descriptor *layers, size_t count, plat_layer_stream *ctx) {
-  UNUSED(info); UNUSED(id); UNUSED(layers); UNUSED(count);
+                                   const plat_layer_descriptor *layers, size_t count,
+                                   plat_layer_stream *ctx) {
+  UNUSED(info);
+  UNUSED(id);
+  UNUSED(layers);
+  UNUSED(count);
   *ctx = NULL;
   return PLAT_E_NOT_SUPPORTED;
 }
 
-plat_hresult plat_ImportLayerNext(plat_layer_stream ctx, const char *name, const plat_file_basic_info *info) {
-  UNUSED(ctx); UNUSED(name); UNUSED(info);
+plat_hresult plat_ImportLayerNext(plat_layer_stream ctx, const char *name,
+                                  const plat_file_basic_info *info) {
+  UNUSED(ctx);
+  UNUSED(name);
+  UNUSED(info);
   return PLAT_E_NOT_SUPPORTED;
 }
 
 plat_hresult plat_ImportLayerWrite(plat_layer_stream ctx, const void *buf, uint32_t len) {
-  UNUSED(ctx); UNUSED(buf); UNUSED(len);
+  UNUSED(ctx);
+  UNUSED(buf);
+  UNUSED(len);
   return PLAT_E_NOT_SUPPORTED;
 }
 
@@ -60,21 +82,30 @@ plat_hresult plat_ImportLayerEnd(plat_layer_stream ctx) {
 }
 
 plat_hresult plat_ExportLayerBegin(const plat_driver_info *info, const char *id,
-                                   const plat_layer_descriptor *layers, size_t count, plat_layer_stream *ctx) {
-  UNUSED(info); UNUSED(id); UNUSED(layers); UNUSED(count);
+                                   const plat_layer_descriptor *layers, size_t count,
+                                   plat_layer_stream *ctx) {
+  UNUSED(info);
+  UNUSED(id);
+  UNUSED(layers);
+  UNUSED(count);
   *ctx = NULL;
   return PLAT_E_NOT_SUPPORTED;
 }
 
-plat_hresult plat_ExportLayerNext(plat_layer_stream ctx, char **name, plat_file_basic_info *info, int64_t *size,
-                                  int *deleted) {
-  UNUSED(ctx); UNUSED(info); UNUSED(size); UNUSED(deleted);
+plat_hresult plat_ExportLayerNext(plat_layer_stream ctx, char **name, plat_file_basic_info *info,
+                                  int64_t *size, int *deleted) {
+  UNUSED(ctx);
+  UNUSED(info);
+  UNUSED(size);
+  UNUSED(deleted);
   *name = NULL;
   return PLAT_E_NOT_SUPPORTED;
 }
 
 plat_hresult plat_ExportLayerRead(plat_layer_stream ctx, void *buf, uint32_t len, uint32_t *read) {
-  UNUSED(ctx); UNUSED(buf); UNUSED(len);
+  UNUSED(ctx);
+  UNUSED(buf);
+  UNUSED(len);
   *read = 0;
   return PLAT_E_NOT_SUPPORTED;
 }

@@ -14,30 +14,67 @@ static const char *const dll_names_a[W32_NDLLS] = {"vmcompute.dll", "ole32.dll",
 typedef struct entry {
   w32_dll dll;
   const char *name;
-  int state;         /* 0 unresolved, 1 bound, 2 missing */
+  int state; /* 0 unresolved, 1 bound, 2 missing */
   FARPROC proc;
   char why[200];
 } entry;
 
-#define V(n) {W32_VMCOMPUTE, n, 0, NULL, ""}
+#define V(n) \
+  { W32_VMCOMPUTE, n, 0, NULL, "" }
 static entry entries[] = {
-  V("HcsEnumerateComputeSystems"), V("HcsCreateComputeSystem"), V("HcsOpenComputeSystem"),
-  V("HcsCloseComputeSystem"), V("HcsStartComputeSystem"), V("HcsShutdownComputeSystem"),
-  V("HcsTerminateComputeSystem"), V("HcsPauseComputeSystem"), V("HcsResumeComputeSystem"),
-  V("HcsGetComputeSystemProperties"), V("HcsModifyComputeSystem"),
-  V("HcsRegisterComputeSystemCallback"), V("HcsUnregisterComputeSystemCallback"),
-  V("HcsCreateProcess"), V("HcsOpenProcess"), V("HcsCloseProcess"), V("HcsTerminateProcess"),
-  V("HcsSignalProcess"), V("HcsGetProcessInfo"), V("HcsGetProcessProperties"), V("HcsModifyProcess"),
-  V("HcsGetServiceProperties"), V("HcsRegisterProcessCallback"), V("HcsUnregisterProcessCallback"),
-  V("HcsModifyServiceSettings"), V("HNSCall"),
-  V("ActivateLayer"), V("CopyLayer"), V("CreateLayer"), V("CreateSandboxLayer"), V("ExpandSandboxSize"),
-  V("DeactivateLayer"), V("DestroyLayer"), V("ExportLayer"), V("ImportLayer"), V("GetLayerMountPath"),
-  V("GetBaseImages"), V("LayerExists"), V("NameToGuid"), V("PrepareLayer"), V("UnprepareLayer"),
-  V("ProcessBaseImage"), V("ProcessUtilityImage"),
-  V("ImportLayerBegin"), V("ImportLayerNext"), V("ImportLayerWrite"), V("ImportLayerEnd"),
-  V("ExportLayerBegin"), V("ExportLayerNext"), V("ExportLayerRead"), V("ExportLayerEnd"),
-  {W32_OLE32, "CoTaskMemFree", 0, NULL, ""},
-  {W32_IPHLPAPI, "SetCurrentThreadCompartmentId", 0, NULL, ""},
+    V("HcsEnumerateComputeSystems"),
+    V("HcsCreateComputeSystem"),
+    V("HcsOpenComputeSystem"),
+    V("HcsCloseComputeSystem"),
+    V("HcsStartComputeSystem"),
+    V("HcsShutdownComputeSystem"),
+    V("HcsTerminateComputeSystem"),
+    V("HcsPauseComputeSystem"),
+    V("HcsResumeComputeSystem"),
+    V("HcsGetComputeSystemProperties"),
+    V("HcsModifyComputeSystem"),
+    V("HcsRegisterComputeSystemCallback"),
+    V("HcsUnregisterComputeSystemCallback"),
+    V("HcsCreateProcess"),
+    V("HcsOpenProcess"),
+    V("HcsCloseProcess"),
+    V("HcsTerminateProcess"),
+    V("HcsSignalProcess"),
+    V("HcsGetProcessInfo"),
+    V("HcsGetProcessProperties"),
+    V("HcsModifyProcess"),
+    V("HcsGetServiceProperties"),
+    V("HcsRegisterProcessCallback"),
+    V("HcsUnregisterProcessCallback"),
+    V("HcsModifyServiceSettings"),
+    V("HNSCall"),
+    V("ActivateLayer"),
+    V("CopyLayer"),
+    V("CreateLayer"),
+    V("CreateSandboxLayer"),
+    V("ExpandSandboxSize"),
+    V("DeactivateLayer"),
+    V("DestroyLayer"),
+    V("ExportLayer"),
+    V("ImportLayer"),
+    V("GetLayerMountPath"),
+    V("GetBaseImages"),
+    V("LayerExists"),
+    V("NameToGuid"),
+    V("PrepareLayer"),
+    V("UnprepareLayer"),
+    V("ProcessBaseImage"),
+    V("ProcessUtilityImage"),
+    V("ImportLayerBegin"),
+    V("ImportLayerNext"),
+    V("ImportLayerWrite"),
+    V("ImportLayerEnd"),
+    V("ExportLayerBegin"),
+    V("ExportLayerNext"),
+    V("ExportLayerRead"),
+    V("ExportLayerEnd"),
+    {W32_OLE32, "CoTaskMemFree", 0, NULL, ""},
+    {W32_IPHLPAPI, "SetCurrentThreadCompartmentId", 0, NULL, ""},
 };
 #undef V
 
@@ -54,8 +91,8 @@ static entry *find(const char *name) {
 
 static void format_win32(DWORD code, char *out, size_t n) {
   WCHAR buf[256];
-  DWORD len = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code, 0, buf,
-                             (DWORD)(sizeof buf / sizeof buf[0]), NULL);
+  DWORD len = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code,
+                             0, buf, (DWORD)(sizeof buf / sizeof buf[0]), NULL);
   while (len > 0 && (buf[len - 1] == L'\r' || buf[len - 1] == L'\n' || buf[len - 1] == L' ')) len--;
   buf[len] = 0;
   if (len == 0 || WideCharToMultiByte(CP_UTF8, 0, buf, -1, out, (int)n, NULL, NULL) == 0)
@@ -67,13 +104,14 @@ static void resolve(entry *e) {
   if (e->state != 0) return;
   if (!modules[e->dll] && module_error[e->dll] == 0) {
     modules[e->dll] = LoadLibraryExW(dll_names[e->dll], NULL, LOAD_LIBRARY_SEARCH_SYSTEM32);
-    if (!modules[e->dll]) module_error[e->dll] = GetLastError() ? GetLastError() : ERROR_MOD_NOT_FOUND;
+    if (!modules[e->dll])
+      module_error[e->dll] = GetLastError() ? GetLastError() : ERROR_MOD_NOT_FOUND;
   }
   if (!modules[e->dll]) {
     char why[160];
     format_win32(module_error[e->dll], why, sizeof why);
-    snprintf(e->why, sizeof e->why, "%s is not supported on this system: %s cannot be loaded (%s)", e->name,
-             dll_names_a[e->dll], why);
+    snprintf(e->why, sizeof e->why, "%s is not supported on this system: %s cannot be loaded (%s)",
+             e->name, dll_names_a[e->dll], why);
     e->state = 2;
     return;
   }
@@ -82,8 +120,8 @@ static void resolve(entry *e) {
     e->state = 1;
   } else {
     snprintf(e->why, sizeof e->why,
-             "%s is not supported on this system: %s has no export %s (procedure not found)", e->name,
-             dll_names_a[e->dll], e->name);
+             "%s is not supported on this system: %s has no export %s (procedure not found)",
+             e->name, dll_names_a[e->dll], e->name);
     e->state = 2;
   }
 }

@@ -6,7 +6,8 @@
 typedef HRESULT(WINAPI *hns_fn)(LPCWSTR, LPCWSTR, LPCWSTR, PWSTR *);
 typedef DWORD(WINAPI *compartment_fn)(ULONG);
 
-plat_hresult plat_HNSCall(const char *method, const char *path, const char *request, char **response) {
+plat_hresult plat_HNSCall(const char *method, const char *path, const char *request,
+                          char **response) {
   WCHAR *wm = NULL, *wp = NULL, *wr = NULL;
   PWSTR out = NULL;
   plat_hresult hr;

@@ -9,17 +9,20 @@
 
 typedef HRESULT(WINAPI *info_id_fn)(const w32_driver_info *, LPCWSTR);
 typedef HRESULT(WINAPI *create_fn)(const w32_driver_info *, LPCWSTR, LPCWSTR);
-typedef HRESULT(WINAPI *sandbox_fn)(const w32_driver_info *, LPCWSTR, LPCWSTR, const w32_layer_descriptor *,
-                                    ULONG);
-typedef HRESULT(WINAPI *copy_fn)(const w32_driver_info *, LPCWSTR, LPCWSTR, const w32_layer_descriptor *, ULONG);
+typedef HRESULT(WINAPI *sandbox_fn)(const w32_driver_info *, LPCWSTR, LPCWSTR,
+                                    const w32_layer_descriptor *, ULONG);
+typedef HRESULT(WINAPI *copy_fn)(const w32_driver_info *, LPCWSTR, LPCWSTR,
+                                 const w32_layer_descriptor *, ULONG);
 typedef HRESULT(WINAPI *expand_fn)(const w32_driver_info *, LPCWSTR, ULONGLONG);
 typedef HRESULT(WINAPI *mount_fn)(const w32_driver_info *, LPCWSTR, SIZE_T *, PWSTR);
 typedef HRESULT(WINAPI *base_images_fn)(PWSTR *);
 typedef HRESULT(WINAPI *exists_fn)(const w32_driver_info *, LPCWSTR, BOOL *);
 typedef HRESULT(WINAPI *n2g_fn)(LPCWSTR, GUID *);
-typedef HRESULT(WINAPI *prepare_fn)(const w32_driver_info *, LPCWSTR, const w32_layer_descriptor *, ULONG);
+typedef HRESULT(WINAPI *prepare_fn)(const w32_driver_info *, LPCWSTR, const w32_layer_descriptor *,
+                                    ULONG);
 typedef HRESULT(WINAPI *path_fn)(LPCWSTR);
-typedef HRESULT(WINAPI *begin_fn)(const w32_driver_info *, LPCWSTR, const w32_layer_descriptor *, ULONG, HANDLE *);
+typedef HRESULT(WINAPI *begin_fn)(const w32_driver_info *, LPCWSTR, const w32_layer_descriptor *,
+                                  ULONG, HANDLE *);
 typedef HRESULT(WINAPI *inext_fn)(HANDLE, LPCWSTR, const w32_file_basic_info *);
 typedef HRESULT(WINAPI *iwrite_fn)(HANDLE, const BYTE *, DWORD);
 typedef HRESULT(WINAPI *end_fn)(HANDLE);
@@ -69,7 +72,8 @@ plat_hresult w32_layer_args_init(w32_layer_args *a, const plat_driver_info *info
 }
 
 static plat_hresult done(HRESULT hr) {
-  if (FAILED(hr)) w32_set_error_hr((plat_hresult)hr); else w32_set_error(NULL);
+  if (FAILED(hr)) w32_set_error_hr((plat_hresult)hr);
+  else w32_set_error(NULL);
   return (plat_hresult)hr;
 }
 
@@ -118,8 +122,9 @@ plat_hresult plat_CreateLayer(const plat_driver_info *info, const char *id, cons
 }
 
 /* info, id, [second string], descriptors */
-static plat_hresult with_descs(const char *name, const plat_driver_info *info, const char *id, const char *second,
-                               const char *second_what, const plat_layer_descriptor *layers, size_t count) {
+static plat_hresult with_descs(const char *name, const plat_driver_info *info, const char *id,
+                               const char *second, const char *second_what,
+                               const plat_layer_descriptor *layers, size_t count) {
   w32_layer_args a;
   WCHAR *wid = NULL, *w2 = NULL;
   plat_hresult hr;
@@ -142,9 +147,11 @@ out:
   return hr;
 }
 
-plat_hresult plat_CreateSandboxLayer(const plat_driver_info *info, const char *id, const char *parent,
-                                     const plat_layer_descriptor *layers, size_t count) {
-  return with_descs("CreateSandboxLayer", info, id, parent ? parent : "", "parent id", layers, count);
+plat_hresult plat_CreateSandboxLayer(const plat_driver_info *info, const char *id,
+                                     const char *parent, const plat_layer_descriptor *layers,
+                                     size_t count) {
+  return with_descs("CreateSandboxLayer", info, id, parent ? parent : "", "parent id", layers,
+                    count);
 }
 plat_hresult plat_CopyLayer(const plat_driver_info *info, const char *src_id, const char *dst_id,
                             const plat_layer_descriptor *layers, size_t count) {
@@ -158,8 +165,8 @@ plat_hresult plat_ImportLayer(const plat_driver_info *info, const char *id, cons
                               const plat_layer_descriptor *layers, size_t count) {
   return with_descs("ImportLayer", info, id, folder, "import folder", layers, count);
 }
-plat_hresult plat_PrepareLayer(const plat_driver_info *info, const char *id, const plat_layer_descriptor *layers,
-                               size_t count) {
+plat_hresult plat_PrepareLayer(const plat_driver_info *info, const char *id,
+                               const plat_layer_descriptor *layers, size_t count) {
   return with_descs("PrepareLayer", info, id, NULL, NULL, layers, count);
 }
 
@@ -274,12 +281,15 @@ static plat_hresult path_call(const char *name, const char *path) {
 }
 
 plat_hresult plat_ProcessBaseImage(const char *path) { return path_call("ProcessBaseImage", path); }
-plat_hresult plat_ProcessUtilityImage(const char *path) { return path_call("ProcessUtilityImage", path); }
+plat_hresult plat_ProcessUtilityImage(const char *path) {
+  return path_call("ProcessUtilityImage", path);
+}
 
 /* ---- streams ---- */
 
 static plat_hresult begin(const char *name, const plat_driver_info *info, const char *id,
-                          const plat_layer_descriptor *layers, size_t count, plat_layer_stream *ctx) {
+                          const plat_layer_descriptor *layers, size_t count,
+                          plat_layer_stream *ctx) {
   w32_layer_args a;
   WCHAR *wid;
   HANDLE h = NULL;
@@ -288,7 +298,8 @@ static plat_hresult begin(const char *name, const plat_driver_info *info, const 
   {
     W32_BIND(W32_VMCOMPUTE, begin_fn, fn, name, NULL);
     if ((hr = w32_layer_args_init(&a, info, layers, count)) < 0) return hr;
-    if ((wid = w32_wide(id, "layer id", &hr))) hr = done(fn(&a.info, wid, a.descs, (ULONG)a.count, &h));
+    if ((wid = w32_wide(id, "layer id", &hr)))
+      hr = done(fn(&a.info, wid, a.descs, (ULONG)a.count, &h));
   }
   free(wid);
   w32_layer_args_free(&a);
@@ -297,16 +308,19 @@ static plat_hresult begin(const char *name, const plat_driver_info *info, const 
 }
 
 plat_hresult plat_ImportLayerBegin(const plat_driver_info *info, const char *id,
-                                   const plat_layer_descriptor *layers, size_t count, plat_layer_stream *ctx) {
+                                   const plat_layer_descriptor *layers, size_t count,
+                                   plat_layer_stream *ctx) {
   return begin("ImportLayerBegin", info, id, layers, count, ctx);
 }
 
 plat_hresult plat_ExportLayerBegin(const plat_driver_info *info, const char *id,
-                                   const plat_layer_descriptor *layers, size_t count, plat_layer_stream *ctx) {
+                                   const plat_layer_descriptor *layers, size_t count,
+                                   plat_layer_stream *ctx) {
   return begin("ExportLayerBegin", info, id, layers, count, ctx);
 }
 
-plat_hresult plat_ImportLayerNext(plat_layer_stream ctx, const char *name, const plat_file_basic_info *info) {
+plat_hresult plat_ImportLayerNext(plat_layer_stream ctx, const char *name,
+                                  const plat_file_basic_info *info) {
   WCHAR *wn;
   w32_file_basic_info fi;
   plat_hresult hr;
@@ -335,8 +349,8 @@ plat_hresult plat_ImportLayerEnd(plat_layer_stream ctx) {
   return done(fn((HANDLE)ctx));
 }
 
-plat_hresult plat_ExportLayerNext(plat_layer_stream ctx, char **name, plat_file_basic_info *info, int64_t *size,
-                                  int *deleted) {
+plat_hresult plat_ExportLayerNext(plat_layer_stream ctx, char **name, plat_file_basic_info *info,
+                                  int64_t *size, int *deleted) {
   PWSTR wn = NULL;
   w32_file_basic_info fi;
   LARGE_INTEGER sz;
@@ -381,9 +395,15 @@ plat_hresult plat_ExportLayerEnd(plat_layer_stream ctx) {
 /* The Linux service's OCI tar import; Windows layers come through the
  * streaming Import* functions or the legacy folder instead. */
 plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
-                                 const plat_layer_descriptor *layers, size_t count, uint64_t *size, char **result) {
-  (void)info; (void)id; (void)tar_path; (void)layers; (void)count;
+                                 const plat_layer_descriptor *layers, size_t count, uint64_t *size,
+                                 char **result) {
+  (void)info;
+  (void)id;
+  (void)tar_path;
+  (void)layers;
+  (void)count;
   *size = 0;
-  *result = w32_result_doc(PLAT_E_NOT_SUPPORTED, "importing an OCI layer tar is not supported on Windows");
+  *result = w32_result_doc(PLAT_E_NOT_SUPPORTED,
+                           "importing an OCI layer tar is not supported on Windows");
   return PLAT_E_NOT_SUPPORTED;
 }

@@ -26,8 +26,8 @@ static void clear_info(plat_process_info *info) {
   info->StdInput = info->StdOutput = info->StdError = PLAT_NO_HANDLE;
 }
 
-plat_hresult plat_HcsCreateProcess(plat_system system, const char *parameters, plat_process_info *info,
-                                   plat_process *process, char **result) {
+plat_hresult plat_HcsCreateProcess(plat_system system, const char *parameters,
+                                   plat_process_info *info, plat_process *process, char **result) {
   plat_hresult hr;
   WCHAR *wp;
   HANDLE h = NULL;
@@ -48,7 +48,8 @@ plat_hresult plat_HcsCreateProcess(plat_system system, const char *parameters, p
   return hr;
 }
 
-plat_hresult plat_HcsOpenProcess(plat_system system, uint32_t pid, plat_process *process, char **result) {
+plat_hresult plat_HcsOpenProcess(plat_system system, uint32_t pid, plat_process *process,
+                                 char **result) {
   HRESULT hr;
   HANDLE h = NULL;
   PWSTR res = NULL;
@@ -80,8 +81,8 @@ plat_hresult plat_HcsTerminateProcess(plat_process process, char **result) {
   return (plat_hresult)hr;
 }
 
-static plat_hresult str_call(const char *name, plat_process process, const char *s, const char *what,
-                             char **result) {
+static plat_hresult str_call(const char *name, plat_process process, const char *s,
+                             const char *what, char **result) {
   plat_hresult hr;
   WCHAR *ws;
   PWSTR res = NULL;
@@ -133,8 +134,8 @@ plat_hresult plat_HcsGetProcessProperties(plat_process process, char **propertie
   return (plat_hresult)hr;
 }
 
-plat_hresult plat_HcsRegisterProcessCallback(plat_process process, plat_notification_cb cb, void *context,
-                                             plat_callback *callback) {
+plat_hresult plat_HcsRegisterProcessCallback(plat_process process, plat_notification_cb cb,
+                                             void *context, plat_callback *callback) {
   return w32_register("HcsRegisterProcessCallback", (HANDLE)process, cb, context, callback, 1);
 }
 

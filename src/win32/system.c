@@ -23,8 +23,10 @@ static void init_out(char **a, char **b) {
 
 /* Converts the callee's result (and optional second out-string). */
 static plat_hresult finish(HRESULT hr, PWSTR out, char **out8, PWSTR res, char **res8) {
-  if (out8) *out8 = w32_take(out); else w32_cotask_free(out);
-  if (res8) *res8 = w32_take(res); else w32_cotask_free(res);
+  if (out8) *out8 = w32_take(out);
+  else w32_cotask_free(out);
+  if (res8) *res8 = w32_take(res);
+  else w32_cotask_free(res);
   return (plat_hresult)hr;
 }
 
@@ -70,8 +72,8 @@ plat_hresult plat_HcsModifyServiceSettings(const char *settings, char **result) 
   return finish(hr, NULL, NULL, res, result);
 }
 
-plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configuration, plat_system *system,
-                                         char **result) {
+plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configuration,
+                                         plat_system *system, char **result) {
   plat_hresult hr;
   WCHAR *wid, *wcfg;
   HANDLE h = NULL;
@@ -149,8 +151,8 @@ plat_hresult plat_HcsModifyComputeSystem(plat_system s, const char *c, char **r)
   return op("HcsModifyComputeSystem", s, c, r);
 }
 
-plat_hresult plat_HcsGetComputeSystemProperties(plat_system system, const char *query, char **properties,
-                                                char **result) {
+plat_hresult plat_HcsGetComputeSystemProperties(plat_system system, const char *query,
+                                                char **properties, char **result) {
   plat_hresult hr;
   WCHAR *wq;
   PWSTR out = NULL, res = NULL;
@@ -221,8 +223,8 @@ plat_hresult w32_unregister(const char *name, plat_callback callback) {
   return (plat_hresult)hr;
 }
 
-plat_hresult plat_HcsRegisterComputeSystemCallback(plat_system system, plat_notification_cb cb, void *context,
-                                                   plat_callback *callback) {
+plat_hresult plat_HcsRegisterComputeSystemCallback(plat_system system, plat_notification_cb cb,
+                                                   void *context, plat_callback *callback) {
   return w32_register("HcsRegisterComputeSystemCallback", (HANDLE)system, cb, context, callback, 0);
 }
 

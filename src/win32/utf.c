@@ -25,11 +25,12 @@ void w32_set_error(const char *msg) {
 
 void w32_set_error_hr(plat_hresult hr) {
   WCHAR buf[300];
-  DWORD len = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, (DWORD)hr, 0, buf,
-                             (DWORD)(sizeof buf / sizeof buf[0]), NULL);
+  DWORD len = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
+                             (DWORD)hr, 0, buf, (DWORD)(sizeof buf / sizeof buf[0]), NULL);
   while (len > 0 && (buf[len - 1] == L'\r' || buf[len - 1] == L'\n' || buf[len - 1] == L' ')) len--;
   buf[len] = 0;
-  if (len == 0 || WideCharToMultiByte(CP_UTF8, 0, buf, -1, last_error, (int)sizeof last_error, NULL, NULL) == 0)
+  if (len == 0 ||
+      WideCharToMultiByte(CP_UTF8, 0, buf, -1, last_error, (int)sizeof last_error, NULL, NULL) == 0)
     last_error[0] = 0; /* no system text: the Lua table names the code */
 }
 

@@ -26,8 +26,8 @@ void w32_cotask_free(void *p);
 
 /* Resolves `fn` (a function pointer variable of the right type) or returns
  * the missing-export error from the calling plat_* function. */
-#define W32_BIND(dll, type, fn, name, result)                 \
-  type fn = (type)(void (*)(void))w32_proc(dll, name);        \
+#define W32_BIND(dll, type, fn, name, result)          \
+  type fn = (type)(void (*)(void))w32_proc(dll, name); \
   if (!fn) return w32_missing(name, result)
 
 /* ---- system.c: callback registration shared with process.c ---- */
@@ -56,13 +56,13 @@ char *w32_result_doc(plat_hresult hr, const char *msg);
 
 /* ---- layer structs: exact x64 layouts (hcs-api.md 1.3) ---- */
 typedef struct w32_driver_info {
-  int Flavour;      /* enum GraphDriverType, 32 bits */
+  int Flavour; /* enum GraphDriverType, 32 bits */
   LPCWSTR HomeDir;
 } w32_driver_info;
 
 typedef struct w32_layer_descriptor {
   GUID LayerId;
-  ULONG Flags;      /* {Reserved:31, Dirty:1} */
+  ULONG Flags; /* {Reserved:31, Dirty:1} */
   PCWSTR Path;
 } w32_layer_descriptor;
 

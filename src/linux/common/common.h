@@ -1,0 +1,114 @@
+/* The common room (prefix cmn_): files, paths, ids, spawning children,
+ * socket framing.  libc only (the monitor links it), and it knows nothing
+ * of containers, networks or layers.
+ *
+ * Error convention of this room: functions returning int give 0 (or a
+ * count) on success and a negative errno value on failure; functions
+ * returning a pointer give NULL with errno set. */
+#ifndef HCSSHIM_LINUX_COMMON_H
+#define HCSSHIM_LINUX_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CMN_MAX_MSG (1024 * 1024)
+#define CMN_MAX_FDS 4
+#define CMN_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* ---- strings and paths (paths.c) ---- */
+char *cmn_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *cmn_path(const char *dir, const char *name); /* dir/name */
+const char *cmn_runtime_root(void);                /* process-wide, read once, never NULL */
+const char *cmn_cgroup_parent(void);
+const char *cmn_crun(void);
+/* 1 once the settings above were read (environment changes no longer count) */
+int cmn_settings_frozen(void);
+int cmn_ensure_root(char **errmsg); /* mkdir -p R, R/crun, R/systems (0700) */
+char *cmn_sysdir(const char *id);   /* R/systems/<id> */
+/* Ids of systems: 1..128 of [A-Za-z0-9_.-], not starting with '.'; 0 or
+ * -EINVAL with the reason in why. */
+int cmn_valid_id(const char *what, const char *id, char *why, size_t whylen);
+/* n bytes from getrandom(2); 0 or -errno. */
+int cmn_random(void *buf, size_t n);
+void cmn_rfc3339(char *buf, size_t n, int64_t sec, long nsec);
+/* A program of this package: $env if set, else `name` next to the shared
+ * object or executable holding this code (build/hcsshim/ or LuaRocks'
+ * lib/lua/5.4/hcsshim/).  Absolute where it can be, as callers chdir
+ * before they exec it. */
+char *cmn_program_path(const char *name, const char *env);
+
+/* ---- files (files.c, tree.c) ---- */
+/* EINTR- and partial-transfer-safe; read_all stops at EOF or max bytes
+ * (-EFBIG beyond), NUL-terminates and sets *len if len. */
+int cmn_write_all(int fd, const void *buf, size_t len);
+char *cmn_read_all(int fd, size_t max, size_t *len);
+char *cmn_read_file(const char *path, size_t *len);              /* 16 MiB cap */
+char *cmn_read_fileat(int dirfd, const char *path, size_t *len); /* in root */
+int cmn_open_in_root(int root, const char *path, int flags);     /* RESOLVE_IN_ROOT */
+/* Replaces path atomically: temp file in the same directory, fsync,
+ * rename; after a crash the file is either old or complete. */
+int cmn_write_file(const char *path, const char *data, size_t len, mode_t mode);
+/* mkdir -p: missing parents get 0755, the last component gets mode. */
+int cmn_mkdir_p(const char *path, mode_t mode);
+/* rm -rf without following symlinks or crossing into other mounts. */
+int cmn_remove_tree(const char *path);
+int cmn_is_mountpoint(const char *path);   /* 1, 0 or -errno */
+int cmn_has_mounts_under(const char *dir); /* 1, 0 or -errno */
+
+/* ---- children (spawn.c) ----
+ * Every child (crun, CNI plugins, ip, our programs) starts with the
+ * environment given (cmn_child_env() unless stated: PATH, HCSSHIM_* and the
+ * sanitizers' options, so that a checked build reports from every program;
+ * never the caller's NOTIFY_SOCKET, LISTEN_* and the like), default signal
+ * dispositions and an empty signal mask.
+ * Exit statuses: an exec resets a process's exit signal to SIGCHLD, so a
+ * program started directly is auto-reaped when the host process ignores
+ * SIGCHLD, and the host's waitpid(-1) can take its status.  So the program
+ * runs below an intermediate process made by clone3 with exit signal 0
+ * that never execs: the kernel never auto-reaps it, waitpid(-1) without
+ * __WALL never sees it, and we wait for it through a pidfd; it waits for
+ * the program (its own SIGCHLD at default) and exits the same way.  Kernels
+ * without clone3 (and valgrind) fall back to fork and waitpid. */
+typedef struct cmn_cmd {
+  const char *prog; /* a path, or a name looked up in PATH */
+  const char *const *argv;
+  char *const *envp; /* NULL: cmn_child_env() */
+  const char *cwd;   /* NULL: ours */
+  int fds[3];        /* stdio when not piped; -1: /dev/null */
+  const char *input; /* non-NULL: written to a stdin pipe */
+  char **out, **err; /* non-NULL: stdout / stderr captured */
+  size_t *out_len;   /* non-NULL: the byte count of *out */
+} cmn_cmd;
+#define CMN_CMD_INIT \
+  { NULL, NULL, NULL, NULL, {-1, -1, -1}, NULL, NULL, NULL, NULL }
+/* Default dispositions for every signal and an empty mask: for a child
+ * between fork and exec (async-signal-safe). */
+void cmn_reset_signals(void);
+/* Runs fn(arg) in a child process (a copy of this one, default signal
+ * dispositions) that exits with fn's result; returns its wait status or
+ * -errno.  Made and waited for as cmn_run's intermediate, so the status is
+ * ours whatever the host does with SIGCHLD.  fn runs in a child of a
+ * possibly threaded process: async-signal-safe calls only. */
+int cmn_run_fn(int (*fn)(void *), void *arg);
+/* Runs the command to its end; returns its wait status or -errno. */
+int cmn_run(const cmn_cmd *c);
+/* PATH (the caller's or CMN_DEFAULT_PATH) and every HCSSHIM_* variable;
+ * one static copy, built on first use. */
+char *const *cmn_child_env(void);
+
+/* ---- the OCI runtime (crun.c) ---- */
+/* crun --root <runtime root>/crun <args>; stdio from fds (-1: /dev/null);
+ * returns the wait status (0 ok) or -errno; on failure *errmsg (if
+ * errmsg) is crun's own last message. */
+int cmn_crun_run(const char *const *args, int in, int out, int err, char **errmsg);
+
+/* ---- sockets (socket.c) ---- */
+int cmn_seqpacket_connect(const char *path); /* fd or -errno */
+void cmn_bigbuf(int fd);
+/* One datagram with up to CMN_MAX_FDS fds (SCM_RIGHTS). */
+int cmn_sendmsg(int fd, const void *buf, size_t len, const int *fds, int nfds, int flags);
+/* Returns the byte count (0 on EOF) or -errno; *data malloc'd. */
+ssize_t cmn_recvmsg(int fd, void **data, int *fds, int *nfds);
+
+#endif

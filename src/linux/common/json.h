@@ -1,0 +1,24 @@
+/* JSON helpers of the common room (jansson): result documents and
+ * case-insensitive members.  Not linked into the monitor.
+ *
+ * Error convention above the common room (compute, network, layers and
+ * the entry files): functions return a plat_hresult and, on failure, fill
+ * *result with {"Error":hr,"ErrorMessage":msg} through cmn_fail. */
+#ifndef HCSSHIM_LINUX_COMMON_JSON_H
+#define HCSSHIM_LINUX_COMMON_JSON_H
+
+#include <jansson.h>
+
+#include "linux/common/common.h"
+#include "platform.h"
+
+/* Sets *result (if result) to {"Error":hr,"ErrorMessage":msg}; returns hr. */
+plat_hresult cmn_fail(char **result, plat_hresult hr, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The same from an error reply {"Error","ErrorMessage"}. */
+plat_hresult cmn_fail_json(char **result, json_t *err);
+plat_hresult cmn_check_id(const char *what, const char *id, char **result);
+json_t *cmn_get(json_t *obj, const char *key);     /* case-insensitive member */
+const char *cmn_str(json_t *obj, const char *key); /* string member or NULL */
+
+#endif

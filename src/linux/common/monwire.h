@@ -1,0 +1,59 @@
+/* The monitor protocol: fixed binary records over SOCK_SEQPACKET at
+ * <sysdir>/monitor.sock, descriptors as SCM_RIGHTS, so that the monitor
+ * needs no JSON library.  A datagram is one record; `text` (len bytes, no
+ * NUL) follows it: the OCI process (JSON, passed through unparsed) for
+ * exec, the endpoint id for network, the message of an error reply.
+ * Events ({kind MON_EVENT, pid, status}) follow a subscribe: pid 0 = the
+ * system (status an HRESULT), else status is the raw wait status. */
+#ifndef HCSSHIM_LINUX_COMMON_MONWIRE_H
+#define HCSSHIM_LINUX_COMMON_MONWIRE_H
+
+#include <stdint.h>
+
+enum mon_op {
+  MON_OPEN = 1,
+  MON_STATE,
+  MON_START,
+  MON_PAUSE,
+  MON_RESUME,
+  MON_SHUTDOWN,
+  MON_TERMINATE,
+  MON_EXEC,
+  MON_SUBSCRIBE,
+  MON_NETWORK,
+  MON_PROC,
+  MON_SIGNAL,
+  MON_RESIZE,
+  MON_CLOSESTDIN,
+  MON_GETPTY
+};
+
+/* request flags */
+#define MON_F_HANDLE 1u /* open: this connection counts as a handle */
+#define MON_F_IN 2u     /* exec: stdio pipes passed (in this order) */
+#define MON_F_OUT 4u
+#define MON_F_ERR 8u
+#define MON_F_CONSOLE 16u
+#define MON_F_ADD 32u /* network: attach (else detach) */
+
+enum mon_state { MON_CREATED, MON_RUNNING, MON_PAUSED, MON_STOPPED };
+enum mon_exit { MON_EXIT_UNEXPECTED, MON_EXIT_SHUTDOWN, MON_EXIT_TERMINATED };
+enum mon_kind { MON_REPLY = 1, MON_EVENT = 2 };
+
+typedef struct mon_req {
+  int32_t op, pid, signal;
+  uint32_t flags;
+  uint32_t rows, cols;
+  uint32_t len;
+} mon_req;
+
+typedef struct mon_rep {
+  int32_t kind;
+  int32_t hr; /* >= 0: ok */
+  int32_t pid, exited, status;
+  int32_t state, init_pid, exit_type, exit_hr;
+  int64_t created_sec, created_nsec, started_sec, started_nsec;
+  uint32_t len;
+} mon_rep;
+
+#endif

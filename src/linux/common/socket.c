@@ -1,0 +1,131 @@
+/* SOCK_SEQPACKET datagrams with descriptors (SCM_RIGHTS): the framing of
+ * the monitor protocol (see monwire.h). */
+#include "linux/common/common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+void cmn_bigbuf(int fd) {
+  int sz = 2 * CMN_MAX_MSG;
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof sz) < 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz);
+}
+
+int cmn_sendmsg(int fd, const void *buf, size_t len, const int *fds, int nfds, int flags) {
+  struct msghdr mh;
+  struct iovec iov;
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * CMN_MAX_FDS)];
+    struct cmsghdr align;
+  } u;
+  ssize_t w;
+  memset(&mh, 0, sizeof mh);
+  iov.iov_base = (void *)(uintptr_t)buf;
+  iov.iov_len = len;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  if (nfds > 0) {
+    struct cmsghdr *c;
+    memset(&u, 0, sizeof u);
+    mh.msg_control = u.buf;
+    mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+    c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+  }
+  do {
+    w = sendmsg(fd, &mh, MSG_NOSIGNAL | flags);
+  } while (w < 0 && errno == EINTR);
+  return w < 0 ? -errno : 0;
+}
+
+static void take_fds(struct msghdr *mh, int *fds, int *nfds) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    int n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    int tmp[CMN_MAX_FDS];
+    if (n > CMN_MAX_FDS) n = CMN_MAX_FDS;
+    memcpy(tmp, CMSG_DATA(c), sizeof(int) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+      if (fds && nfds && *nfds < CMN_MAX_FDS) fds[(*nfds)++] = tmp[i];
+      else close(tmp[i]);
+    }
+  }
+}
+
+ssize_t cmn_recvmsg(int fd, void **data, int *fds, int *nfds) {
+  struct msghdr mh;
+  struct iovec iov;
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * CMN_MAX_FDS)];
+    struct cmsghdr align;
+  } u;
+  char *buf;
+  ssize_t r;
+  *data = NULL;
+  if (nfds) *nfds = 0;
+  /* the size first, so that an idle reader holds no megabyte buffer */
+  do {
+    r = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+  } while (r < 0 && errno == EINTR);
+  if (r < 0) return -errno;
+  buf = malloc((size_t)r + 1);
+  if (!buf) return -ENOMEM;
+  memset(&mh, 0, sizeof mh);
+  iov.iov_base = buf;
+  iov.iov_len = (size_t)r;
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = u.buf;
+  mh.msg_controllen = sizeof u.buf;
+  do {
+    r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+  } while (r < 0 && errno == EINTR);
+  if (r <= 0) {
+    int e = r < 0 ? errno : 0;
+    free(buf);
+    return -e;
+  }
+  take_fds(&mh, fds, nfds);
+  buf[r] = 0;
+  *data = buf;
+  return r;
+}
+
+int cmn_seqpacket_connect(const char *path) {
+  struct sockaddr_un sa;
+  int fd, pfd = -1, rc;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (strlen(path) < sizeof sa.sun_path) {
+    strcpy(sa.sun_path, path);
+  } else {
+    /* a 128-character id makes the path longer than sun_path: connect
+     * through an O_PATH descriptor of the socket file instead */
+    pfd = open(path, O_PATH | O_CLOEXEC);
+    if (pfd < 0) return -errno;
+    snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d", pfd);
+  }
+  fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    rc = -errno;
+    if (pfd >= 0) close(pfd);
+    return rc;
+  }
+  rc = connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ? -errno : 0;
+  if (pfd >= 0) close(pfd);
+  if (rc < 0) {
+    close(fd);
+    return rc;
+  }
+  cmn_bigbuf(fd);
+  return fd;
+}

@@ -1,0 +1,276 @@
+/* Creating a compute system, in steps: the request, the system folder and
+ * its lock, the root filesystem (VolumePath, or the service mounts the
+ * sandbox from LayerFolderPath as HCS does), the network namespace, DNS and
+ * endpoints, the bundle, the monitor.  A failed step undoes what the steps
+ * before it made, and nothing else. */
+#include "linux/compute/create.h"
+#include "linux/layers/layers.h"
+#include "linux/network/hns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static plat_hresult check_request(hl_create *k, const char *configuration, char **result) {
+  plat_hresult hr;
+  char *e2 = NULL;
+  if ((hr = cmn_check_id("compute system id", k->id, result)) < 0) return hr;
+  if ((hr = hl_parse_config(configuration, &k->c, result)) < 0) return hr;
+  k->parsed = 1;
+  k->eplist = cmn_get(k->c.cfg, "EndpointList");
+  if (!json_array_size(k->eplist)) return PLAT_S_OK;
+  if (k->c.net_share && *k->c.net_share)
+    return cmn_fail(result, PLAT_E_INVALIDARG,
+                    "EndpointList and NetworkSharedContainerName exclude each other");
+  if ((hr = hns_check_endpoint_list(k->eplist, &e2)) < 0)
+    cmn_fail(result, hr, "%s", e2 ? e2 : "EndpointList: invalid");
+  free(e2);
+  return hr;
+}
+
+/* <runtime root>/systems/<id>, locked while we create (a stale folder of
+ * a dead system is reaped first). */
+static plat_hresult make_dir(hl_create *k, char **result) {
+  char *why = NULL;
+  plat_hresult hr;
+  if (cmn_ensure_root(&why) < 0) {
+    hr = cmn_fail(result, PLAT_E_ACCESSDENIED, "%s", why);
+    free(why);
+    return hr;
+  }
+  k->dir = cmn_sysdir(k->id);
+  if (!k->dir) return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+  if (mkdir(k->dir, 0700) < 0 &&
+      !(errno == EEXIST && hl_reap_stale(k->id) && mkdir(k->dir, 0700) == 0)) {
+    int e = errno;
+    if (access(k->dir, F_OK) == 0) e = EEXIST; /* hl_reap_stale clobbers errno */
+    return e == EEXIST
+               ? cmn_fail(result, PLAT_HCS_E_SYSTEM_ALREADY_EXISTS,
+                          "compute system %s already exists", k->id)
+               : cmn_fail(result, PLAT_E_FAIL, "cannot create `%s`: %s", k->dir, strerror(e));
+  }
+  k->dir_made = 1;
+  k->lockp = cmn_path(k->dir, "lock");
+  k->lockfd = k->lockp ? open(k->lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+  if (k->lockfd < 0 || flock(k->lockfd, LOCK_EX) < 0)
+    return cmn_fail(result, PLAT_E_FAIL, "cannot lock `%s`: %s", k->lockp ? k->lockp : k->dir,
+                    strerror(errno));
+  return PLAT_S_OK;
+}
+
+static plat_hresult layer_fail(hl_create *k, plat_hresult hr, const char *what, char **result) {
+  const char *m = lay_last_error();
+  return cmn_fail(result, hr, "LayerFolderPath `%s`: %s", k->c.layer_folder, m && *m ? m : what);
+}
+
+/* Activate and prepare the sandbox of LayerFolderPath over its Layers. */
+static plat_hresult mount_layers(hl_create *k, char **result) {
+  plat_driver_info di = {1, k->layer_home};
+  size_t n = json_array_size(k->c.layers), len;
+  plat_layer_descriptor *d = calloc(n ? n : 1, sizeof *d);
+  char tmp[PATH_MAX];
+  plat_hresult hr;
+  if (!d) return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+  snprintf(tmp, sizeof tmp, "%s", k->c.layer_folder);
+  snprintf(k->layer_home, sizeof k->layer_home, "%s", dirname(tmp));
+  snprintf(tmp, sizeof tmp, "%s", k->c.layer_folder);
+  snprintf(k->layer_id, sizeof k->layer_id, "%s", basename(tmp));
+  for (size_t i = 0; i < n; i++) d[i].Path = cmn_str(json_array_get(k->c.layers, i), "Path");
+  if ((hr = lay_activate(&di, k->layer_id)) < 0) {
+    free(d);
+    return layer_fail(k, hr, "ActivateLayer failed", result);
+  }
+  if ((hr = lay_prepare(&di, k->layer_id, d, n)) < 0) {
+    /* the message first: the rollback below replaces the last error */
+    layer_fail(k, hr, "PrepareLayer failed", result);
+    free(d);
+    lay_deactivate(&di, k->layer_id);
+    return hr;
+  }
+  free(d);
+  k->layers_up = 1;
+  len = sizeof tmp;
+  if ((hr = lay_mount_path(&di, k->layer_id, &len, tmp)) < 0 || len == 0 || tmp[0] != '/')
+    return cmn_fail(result, hr < 0 ? hr : PLAT_E_FAIL,
+                    "LayerFolderPath `%s`: no mount path for the sandbox", k->c.layer_folder);
+  k->rootfs = strdup(tmp);
+  return k->rootfs ? PLAT_S_OK : cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+}
+
+static plat_hresult make_rootfs(hl_create *k, char **result) {
+  char buf[PATH_MAX];
+  if (!k->c.volume_path || !*k->c.volume_path) return mount_layers(k, result);
+  k->rootfs = realpath(k->c.volume_path, buf) ? strdup(buf) : strdup(k->c.volume_path);
+  return k->rootfs ? PLAT_S_OK : cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+}
+
+/* The namespace of NetworkSharedContainerName (a running system). */
+static plat_hresult share_netns(hl_create *k, char **result) {
+  json_t *req = json_pack("{s:s}", "op", "state"), *st = NULL;
+  char *r2 = NULL;
+  plat_hresult hr;
+  if (cmn_check_id("NetworkSharedContainerName", k->c.net_share, result) < 0) {
+    json_decref(req);
+    return PLAT_E_INVALIDARG;
+  }
+  hr = hl_mon_simple(k->c.net_share, req, &st, &r2);
+  json_decref(req);
+  free(r2);
+  if (hr < 0 || strcmp(cmn_str(st, "State") ? cmn_str(st, "State") : "", "Running") != 0) {
+    json_decref(st);
+    return cmn_fail(result, PLAT_HCS_E_INVALID_STATE,
+                    "NetworkSharedContainerName: compute system %s is not running", k->c.net_share);
+  }
+  k->netns = hns_netns_path(k->c.net_share);
+  if (!k->netns || access(k->netns, F_OK) < 0) {
+    free(k->netns);
+    k->netns = cmn_printf("/proc/%d/ns/net", (int)json_integer_value(cmn_get(st, "InitPid")));
+  }
+  json_decref(st);
+  return PLAT_S_OK;
+}
+
+/* A namespace file of our own, so that CNI DEL always runs before the
+ * namespace goes away; the teardown removes it. */
+static plat_hresult make_netns(hl_create *k, char **result) {
+  char *e2 = NULL;
+  plat_hresult hr = PLAT_S_OK;
+  if (k->c.net_share && *k->c.net_share) return share_netns(k, result);
+  k->netns = hns_netns_path(k->id);
+  if (!k->netns || hns_netns_create(k->netns, &e2) < 0)
+    hr = cmn_fail(result, PLAT_E_FAIL, "%s", e2 ? e2 : "cannot create the network namespace");
+  else k->net_made = 1;
+  free(e2);
+  return hr;
+}
+
+/* /etc/resolv.conf: the DNS settings of the endpoints, else the image's
+ * own; bind-mounted so that hot attach can rewrite it.  The image's own is
+ * kept (resolv.image) for when the last DNS-carrying endpoint goes. */
+static plat_hresult write_resolv(hl_create *k, char **result) {
+  char *text = hns_resolv_conf(k->id, k->eplist), *rp = cmn_path(k->dir, "resolv.conf");
+  char *ip = cmn_path(k->dir, "resolv.image"), *image = NULL;
+  int rfd = open(k->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC), rc;
+  if (rfd >= 0) {
+    image = cmn_read_fileat(rfd, "/etc/resolv.conf", NULL);
+    close(rfd);
+  }
+  if (ip) cmn_write_file(ip, image ? image : "", image ? strlen(image) : 0, 0644);
+  free(ip);
+  if (!text) text = image;
+  else free(image);
+  rc = rp ? cmn_write_file(rp, text ? text : "", text ? strlen(text) : 0, 0644) : -ENOMEM;
+  free(text);
+  if (rc < 0) {
+    free(rp);
+    return cmn_fail(result, PLAT_E_FAIL, "cannot write the resolv.conf of compute system %s",
+                    k->id);
+  }
+  json_array_append_new(json_object_get(k->spec, "mounts"),
+                        json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", "/etc/resolv.conf",
+                                  "type", "bind", "source", rp, "options", "bind", "rw"));
+  free(rp);
+  return PLAT_S_OK;
+}
+
+static plat_hresult attach_endpoints(hl_create *k, char **result) {
+  for (size_t i = 0; i < json_array_size(k->eplist); i++) {
+    char *e2 = NULL;
+    const char *ep = json_string_value(json_array_get(k->eplist, i));
+    plat_hresult hr = hns_endpoint_attach(ep, k->id, k->netns, &e2);
+    if (hr < 0) cmn_fail(result, hr, "EndpointList: %s", e2 ? e2 : "attach failed");
+    free(e2);
+    if (hr < 0) return hr;
+  }
+  return PLAT_S_OK;
+}
+
+/* config.json and meta.json (what the monitor, the helper and later
+ * handles read). */
+static plat_hresult write_bundle(hl_create *k, char **result) {
+  char *cp, *mp, *st, *mt;
+  int ok;
+  k->meta = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:b}", "Id", k->id, "Name",
+                      k->c.name ? k->c.name : "", "Owner", k->c.owner ? k->c.owner : "",
+                      "SystemType", "Container", "Rootfs", k->rootfs, "CgroupsPath",
+                      json_object_get(json_object_get(k->spec, "linux"), "cgroupsPath"),
+                      "TerminateOnLastHandleClosed", k->c.terminate_on_last_close);
+  if (k->net_made) json_object_set_new(k->meta, "NetNs", json_string(k->netns));
+  if (k->layers_up)
+    json_object_set_new(k->meta, "Layer",
+                        json_pack("{s:s,s:s}", "HomeDir", k->layer_home, "Id", k->layer_id));
+  cp = cmn_path(k->dir, "config.json");
+  mp = cmn_path(k->dir, "meta.json");
+  st = json_dumps(k->spec, JSON_INDENT(1));
+  mt = json_dumps(k->meta, JSON_COMPACT);
+  ok = cp && mp && st && mt && cmn_write_file(cp, st, strlen(st), 0600) == 0 &&
+       cmn_write_file(mp, mt, strlen(mt), 0600) == 0;
+  free(cp);
+  free(mp);
+  free(st);
+  free(mt);
+  if (!ok)
+    return cmn_fail(result, PLAT_E_FAIL, "cannot write the bundle of compute system %s: %s", k->id,
+                    strerror(errno));
+  return PLAT_S_OK;
+}
+
+static plat_hresult start_monitor(hl_create *k, char **result) {
+  char *why = NULL;
+  json_t *rep = hl_spawn_monitor(k->id, k->dir, k->lockfd, k->meta, &why);
+  plat_hresult hr = PLAT_S_OK;
+  if (!rep) hr = cmn_fail(result, PLAT_E_FAIL, "%s", why ? why : "monitor failed");
+  else if (!json_is_true(cmn_get(rep, "ok"))) hr = cmn_fail_json(result, rep);
+  json_decref(rep);
+  free(why);
+  if (hr < 0) return hr;
+  /* from here the monitor owns the system and its teardown */
+  k->layers_up = k->net_made = k->dir_made = 0;
+  close(k->lockfd);
+  k->lockfd = -1;
+  return PLAT_S_OK;
+}
+
+static void rollback(hl_create *k) {
+  if (k->net_made) {
+    hns_detach_all(k->id);
+    hns_netns_remove(k->netns);
+  }
+  if (k->layers_up) {
+    plat_driver_info di = {1, k->layer_home};
+    lay_unprepare(&di, k->layer_id);
+    lay_deactivate(&di, k->layer_id);
+  }
+  if (k->dir_made) cmn_remove_tree(k->dir);
+}
+
+plat_hresult hl_create_system(const char *id, const char *configuration, char **result) {
+  hl_create k;
+  plat_hresult hr;
+  memset(&k, 0, sizeof k);
+  k.id = id;
+  k.lockfd = -1;
+  if ((hr = check_request(&k, configuration, result)) >= 0 && (hr = make_dir(&k, result)) >= 0 &&
+      (hr = make_rootfs(&k, result)) >= 0 && (hr = make_netns(&k, result)) >= 0 &&
+      (hr = hl_build_spec(&k.c, id, k.dir, k.rootfs, k.netns, &k.spec, result)) >= 0 &&
+      (!k.net_made ||
+       ((hr = write_resolv(&k, result)) >= 0 && (hr = attach_endpoints(&k, result)) >= 0)) &&
+      (hr = write_bundle(&k, result)) >= 0)
+    hr = start_monitor(&k, result);
+  rollback(&k);
+  if (k.lockfd >= 0) close(k.lockfd);
+  if (k.parsed) hl_sysconf_free(&k.c);
+  json_decref(k.spec);
+  json_decref(k.meta);
+  free(k.dir);
+  free(k.lockp);
+  free(k.rootfs);
+  free(k.netns);
+  return hr;
+}

@@ -1,0 +1,63 @@
+/* Internals of the Linux host compute service (compute systems, processes,
+ * the per-system monitor).  Shared by the library side (src/linux/) and
+ * the monitor executable (src/linux/monitor/).  No Lua here. */
+#ifndef HCSSHIM_LINUX_HCS_INTERNAL_H
+#define HCSSHIM_LINUX_HCS_INTERNAL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "linux/common/json.h"
+#include "platform.h"
+
+/* The compute room (historical prefix hl_): ContainerConfig/ProcessConfig
+ * -> OCI, the monitor client, teardown, cgroups, statistics.  It may call
+ * the network and layers rooms and common; nothing below calls it.
+ * Errors: see common/json.h (plat_hresult + *result document). */
+
+/* ---- runtime state of one system (shared by library and monitor) ---- */
+/* Undo what a dead/failed system left: crun state, cgroups, the layer
+ * mount recorded in meta.json.  Does not remove the system directory. */
+void hl_teardown_system(const char *id, json_t *meta);
+/* Removes the system's cgroup in every hierarchy (and emptied parents). */
+void hl_cgroup_remove(const char *cgpath);
+/* Rewrites the resolv.conf of a running system (hot attach, detach). */
+int hl_update_resolv(const char *id);
+
+/* ---- create.c ---- */
+/* Everything up to a running monitor that owns the new system; on failure
+ * nothing of it is left. */
+plat_hresult hl_create_system(const char *id, const char *configuration, char **result);
+
+/* ---- config.c: ContainerConfig -> OCI bundle ---- */
+typedef struct hl_sysconf {
+  json_t *cfg; /* the decoded document (owned) */
+  const char *name, *owner, *hostname, *volume_path, *layer_folder, *net_share;
+  json_t *layers; /* array of {ID, Path} or NULL */
+  json_t *mapped; /* MappedDirectories array or NULL */
+  int64_t cpu_count, cpu_weight, cpu_max, mem_mb, iops_max, bps_max;
+  int terminate_on_last_close;
+} hl_sysconf;
+plat_hresult hl_parse_config(const char *json, hl_sysconf *c, char **result);
+void hl_sysconf_free(hl_sysconf *c);
+/* Builds config.json; rootfs is absolute; netns_path NULL for a new netns. */
+plat_hresult hl_build_spec(const hl_sysconf *c, const char *id, const char *sysdir,
+                           const char *rootfs, const char *netns_path, json_t **spec,
+                           char **result);
+json_t *hl_default_caps(void);
+
+/* ---- procspec.c: ProcessConfig -> OCI process ---- */
+typedef struct hl_procconf {
+  json_t *process; /* OCI process object */
+  int console, in, out, err;
+  unsigned rows, cols;
+} hl_procconf;
+/* rootfd: the container's root (an O_PATH fd of /proc/<init>/root). */
+plat_hresult hl_parse_process(const char *json, int rootfd, hl_procconf *p, char **result);
+int hl_shell_split(const char *s, json_t *out, char **errmsg);
+
+/* ---- stats.c ---- */
+json_t *hl_statistics(const char *cgpath, int64_t start_sec, long start_nsec);
+json_t *hl_process_list(const char *cgpath);
+
+#endif

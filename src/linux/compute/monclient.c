@@ -1,0 +1,221 @@
+/* Client side of the monitor protocol (see monitor/main.c), and the
+ * clean-up of systems whose monitor died. */
+#include "linux/compute/monclient.h"
+
+#include "linux/common/monwire.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <strings.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+/* A system directory whose lock nobody holds has no creator and no
+ * monitor: undo what it left and forget it.  Returns 1 if it was stale. */
+int hl_reap_stale(const char *id) {
+  char *dir = cmn_sysdir(id), *lock = dir ? cmn_path(dir, "lock") : NULL,
+       *mp = dir ? cmn_path(dir, "meta.json") : NULL;
+  int fd, stale = 0;
+  if (!lock || !mp) goto out;
+  fd = open(lock, O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    /* no lock file: a creator between mkdir and its lock, or a teardown
+     * removing the directory right now; both are someone else's */
+    goto out;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+    char *text = cmn_read_file(mp, NULL);
+    json_t *meta = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    if (meta) hl_teardown_system(id, meta);
+    json_decref(meta);
+    cmn_remove_tree(dir);
+    stale = 1;
+  }
+  close(fd);
+out:
+  free(dir);
+  free(lock);
+  free(mp);
+  return stale;
+}
+
+plat_hresult hl_mon_connect(const char *id, int *fd, char **result) {
+  char *dir = cmn_sysdir(id), *sock = dir ? cmn_path(dir, "monitor.sock") : NULL;
+  int e;
+  *fd = -1;
+  if (!sock) {
+    free(dir);
+    return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+  }
+  *fd = cmn_seqpacket_connect(sock);
+  e = *fd < 0 ? -*fd : 0;
+  free(sock);
+  if (*fd >= 0) {
+    free(dir);
+    return PLAT_S_OK;
+  }
+  *fd = -1;
+  if (e == ECONNREFUSED || e == ENOENT) hl_reap_stale(id);
+  free(dir);
+  return cmn_fail(result, PLAT_HCS_E_SYSTEM_NOT_FOUND, "compute system %s not found", id);
+}
+
+/* The JSON requests of the compute side ({"op":..., ...}) as monitor
+ * records (common/monwire.h), and the records back as JSON. */
+static const char *const op_names[] = {
+    [MON_OPEN] = "open",           [MON_STATE] = "state",
+    [MON_START] = "start",         [MON_PAUSE] = "pause",
+    [MON_RESUME] = "resume",       [MON_SHUTDOWN] = "shutdown",
+    [MON_TERMINATE] = "terminate", [MON_EXEC] = "exec",
+    [MON_SUBSCRIBE] = "subscribe", [MON_NETWORK] = "network",
+    [MON_PROC] = "proc",           [MON_SIGNAL] = "signal",
+    [MON_RESIZE] = "resize",       [MON_CLOSESTDIN] = "closestdin",
+    [MON_GETPTY] = "getpty"};
+
+static int op_code(const char *op) {
+  for (int i = 1; i < (int)(sizeof op_names / sizeof op_names[0]); i++)
+    if (op && strcmp(op, op_names[i]) == 0) return i;
+  return 0;
+}
+
+static char *encode_req(json_t *req, size_t *len) {
+  mon_req q;
+  char *text = NULL, *buf;
+  const char *rt = cmn_str(req, "RequestType");
+  size_t tlen;
+  memset(&q, 0, sizeof q);
+  q.op = op_code(cmn_str(req, "op"));
+  q.pid = (int32_t)json_integer_value(cmn_get(req, "Pid"));
+  q.signal = (int32_t)json_integer_value(cmn_get(req, "Signal"));
+  q.rows = (uint32_t)json_integer_value(cmn_get(req, "Height"));
+  q.cols = (uint32_t)json_integer_value(cmn_get(req, "Width"));
+  if (json_is_true(cmn_get(req, "Handle"))) q.flags |= MON_F_HANDLE;
+  if (json_is_true(cmn_get(req, "In"))) q.flags |= MON_F_IN;
+  if (json_is_true(cmn_get(req, "Out"))) q.flags |= MON_F_OUT;
+  if (json_is_true(cmn_get(req, "Err"))) q.flags |= MON_F_ERR;
+  if (json_is_true(cmn_get(req, "Console"))) q.flags |= MON_F_CONSOLE;
+  if (rt && strcmp(rt, "Add") == 0) q.flags |= MON_F_ADD;
+  if (json_is_object(cmn_get(req, "Process")))
+    text = json_dumps(cmn_get(req, "Process"), JSON_COMPACT);
+  else if (cmn_str(req, "Endpoint")) text = strdup(cmn_str(req, "Endpoint"));
+  tlen = text ? strlen(text) : 0;
+  q.len = (uint32_t)tlen;
+  buf = malloc(sizeof q + tlen + 1);
+  if (buf) {
+    memcpy(buf, &q, sizeof q);
+    if (tlen) memcpy(buf + sizeof q, text, tlen);
+    *len = sizeof q + tlen;
+  }
+  free(text);
+  return buf;
+}
+
+static const char *const state_names[] = {"Created", "Running", "Paused", "Stopped"};
+static const char *const exit_types[] = {"UnexpectedExit", "Shutdown", "Terminated"};
+
+static json_t *state_doc(const mon_rep *r) {
+  json_t *j = json_pack("{s:s,s:i,s:I,s:I,s:I,s:I}", "State", state_names[r->state & 3], "InitPid",
+                        (int)r->init_pid, "CreatedSec", (json_int_t)r->created_sec, "CreatedNsec",
+                        (json_int_t)r->created_nsec, "StartedSec", (json_int_t)r->started_sec,
+                        "StartedNsec", (json_int_t)r->started_nsec);
+  if (r->state == MON_STOPPED) {
+    json_object_set_new(j, "ExitStatus", json_integer(r->exit_hr));
+    json_object_set_new(j, "ExitType", json_string(exit_types[r->exit_type % 3]));
+  }
+  return j;
+}
+
+json_t *hl_mon_decode(const void *data, size_t n, int op) {
+  mon_rep r;
+  const char *text;
+  size_t tlen;
+  json_t *j;
+  if (n < sizeof r) return NULL;
+  memcpy(&r, data, sizeof r);
+  text = (const char *)data + sizeof r;
+  tlen = r.len <= n - sizeof r ? r.len : n - sizeof r;
+  if (r.kind == MON_EVENT)
+    return json_pack("{s:s,s:i,s:i}", "Event", "exit", "Pid", (int)r.pid, "Status", r.status);
+  if (r.hr < 0)
+    return json_pack("{s:i,s:s%}", "Error", (json_int_t)r.hr, "ErrorMessage", text, tlen);
+  if (op == MON_OPEN || op == MON_STATE) j = state_doc(&r);
+  else if (op == MON_PROC) {
+    j = json_pack("{s:i,s:b}", "Pid", (int)r.pid, "Exited", (int)r.exited);
+    if (r.exited) json_object_set_new(j, "Status", json_integer(r.status));
+  } else if (op == MON_EXEC) j = json_pack("{s:i}", "Pid", (int)r.pid);
+  else if (op < 0) j = json_pack("{s:i}", "InitPid", (int)r.init_pid); /* the create report */
+  else j = json_object();
+  json_object_set_new(j, "ok", json_true());
+  return j;
+}
+
+json_t *hl_mon_recv(int fd, int *fds, int *nfds, int op) {
+  void *data = NULL;
+  ssize_t n = cmn_recvmsg(fd, &data, fds, nfds);
+  json_t *j;
+  if (n <= 0) {
+    errno = n < 0 ? (int)-n : 0;
+    return NULL;
+  }
+  j = hl_mon_decode(data, (size_t)n, op);
+  free(data);
+  if (!j) {
+    for (int i = 0; fds && nfds && i < *nfds; i++) close(fds[i]);
+    if (nfds) *nfds = 0;
+    errno = EPROTO;
+  }
+  return j;
+}
+
+plat_hresult hl_mon_call(int fd, pthread_mutex_t *mu, const char *id, json_t *req, const int *fds,
+                         int nfds, json_t **reply, int *rfds, int *nrfds, char **result) {
+  json_t *r;
+  int tmpfds[CMN_MAX_FDS], ntmp = 0, rc, op = op_code(cmn_str(req, "op"));
+  plat_hresult hr = PLAT_S_OK;
+  size_t len = 0;
+  char *msg = encode_req(req, &len);
+  if (reply) *reply = NULL;
+  if (nrfds) *nrfds = 0;
+  if (!msg) return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+  if (mu) pthread_mutex_lock(mu);
+  rc = cmn_sendmsg(fd, msg, len, fds, nfds, 0);
+  free(msg);
+  if (rc < 0) {
+    if (mu) pthread_mutex_unlock(mu);
+    return cmn_fail(result, PLAT_HCS_E_CONNECTION_CLOSED,
+                    "lost the connection to the monitor of compute system %s: %s", id,
+                    strerror(-rc));
+  }
+  r = hl_mon_recv(fd, tmpfds, &ntmp, op);
+  if (mu) pthread_mutex_unlock(mu);
+  if (!r)
+    return cmn_fail(result, PLAT_HCS_E_CONNECTION_CLOSED,
+                    "lost the connection to the monitor of compute system %s%s%s", id,
+                    errno ? ": " : "", errno ? strerror(errno) : "");
+  if (!json_is_true(cmn_get(r, "ok"))) {
+    hr = cmn_fail_json(result, r);
+    for (int i = 0; i < ntmp; i++) close(tmpfds[i]);
+    json_decref(r);
+    return hr;
+  }
+  for (int i = 0; i < ntmp; i++) {
+    if (rfds && nrfds) rfds[(*nrfds)++] = tmpfds[i];
+    else close(tmpfds[i]);
+  }
+  if (reply) *reply = r;
+  else json_decref(r);
+  return hr;
+}
+
+plat_hresult hl_mon_simple(const char *id, json_t *req, json_t **reply, char **result) {
+  int fd;
+  plat_hresult hr = hl_mon_connect(id, &fd, result);
+  if (hr < 0) return hr;
+  hr = hl_mon_call(fd, NULL, id, req, NULL, 0, reply, NULL, NULL, result);
+  close(fd);
+  return hr;
+}

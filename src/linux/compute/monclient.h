@@ -1,0 +1,51 @@
+/* Client side of the monitor protocol; handle types of the library. */
+#ifndef HCSSHIM_LINUX_MONCLIENT_H
+#define HCSSHIM_LINUX_MONCLIENT_H
+
+#include <pthread.h>
+
+#include "linux/compute/hcs_internal.h"
+
+typedef struct hl_system {
+  char *id;
+  int fd;             /* this handle's connection: counts as an open handle */
+  pthread_mutex_t mu; /* one request at a time on fd */
+  json_t *meta;
+} hl_system;
+
+typedef struct hl_process {
+  char *id;
+  uint32_t pid;
+  int fd;
+  pthread_mutex_t mu;
+} hl_process;
+
+int hl_reap_stale(const char *id);
+plat_hresult hl_mon_connect(const char *id, int *fd, char **result);
+plat_hresult hl_mon_call(int fd, pthread_mutex_t *mu, const char *id, json_t *req, const int *fds,
+                         int nfds, json_t **reply, int *rfds, int *nrfds, char **result);
+/* A monitor record as JSON: a reply to op (a mon_op; -1 for the create
+ * report), an error {"Error","ErrorMessage"} or an event. */
+json_t *hl_mon_decode(const void *data, size_t n, int op);
+/* The next record on fd (NULL + errno, 0 on EOF). */
+json_t *hl_mon_recv(int fd, int *fds, int *nfds, int op);
+/* Starts the monitor of a new system (its bundle and meta.json are
+ * written) and returns its create report; NULL + *why on failure. */
+json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t *meta, char **why);
+json_t *hl_read_meta(const char *id); /* the system's meta.json, or NULL */
+/* A new handle: a connection opened with Handle=true. */
+plat_hresult hl_open_handle(const char *id, hl_system **out, char **result);
+/* A process handle on connection fd (owned from here on success). */
+plat_hresult hl_new_process_handle(const char *id, uint32_t pid, int fd, hl_process **out,
+                                   char **result);
+/* Takes ownership of a pty master; returns a socket that reads its output
+ * and ends with an ordinary EOF when the process is gone, or -1. */
+int hl_pty_reader(int master);
+/* HcsGetComputeSystemProperties and HcsEnumerateComputeSystems */
+plat_hresult hl_system_properties(hl_system *h, const char *query, char **properties,
+                                  char **result);
+plat_hresult hl_enumerate_systems(const char *query, char **systems, char **result);
+/* one request on a fresh connection */
+plat_hresult hl_mon_simple(const char *id, json_t *req, json_t **reply, char **result);
+
+#endif

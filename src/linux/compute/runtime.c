@@ -1,0 +1,95 @@
+/* Undoing what a compute system left behind; run by the compute helper
+ * for the monitor (normal teardown) and by the library (a monitor that
+ * died). */
+#include "linux/compute/hcs_internal.h"
+#include "linux/layers/layers.h"
+#include "linux/network/hns.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void hl_teardown_system(const char *id, json_t *meta) {
+  const char *cg = cmn_str(meta, "CgroupsPath");
+  json_t *layer = cmn_get(meta, "Layer");
+  const char *args[] = {"delete", "--force", id, NULL};
+  char *msg = NULL, *netns;
+  /* CNI DEL while the namespace file still exists (linux-host.md 5) */
+  hns_detach_all(id);
+  cmn_crun_run(args, -1, -1, -1, &msg);
+  free(msg);
+  netns = hns_netns_path(id);
+  hns_netns_remove(netns);
+  free(netns);
+  if (cg) hl_cgroup_remove(cg);
+  if (layer) {
+    plat_driver_info di = {1, cmn_str(layer, "HomeDir")};
+    const char *lid = cmn_str(layer, "Id");
+    if (di.HomeDir && lid) {
+      lay_unprepare(&di, lid);
+      lay_deactivate(&di, lid);
+    }
+  }
+}
+
+void hl_cgroup_remove(const char *cgpath) {
+  DIR *d = opendir("/sys/fs/cgroup");
+  struct dirent *e;
+  if (!d) return;
+  while ((e = readdir(d))) {
+    char p[PATH_MAX];
+    if (e->d_name[0] == '.') continue;
+    snprintf(p, sizeof p, "/sys/fs/cgroup/%s/%s", e->d_name,
+             cgpath[0] == '/' ? cgpath + 1 : cgpath);
+    /* a frozen leftover cannot be removed */
+    {
+      char f[PATH_MAX + 32];
+      int fd;
+      snprintf(f, sizeof f, "%s/freezer.state", p);
+      fd = open(f, O_WRONLY | O_CLOEXEC);
+      if (fd >= 0) {
+        if (write(fd, "THAWED", 6) < 0) { /* gone already */
+        }
+        close(fd);
+      }
+    }
+    rmdir(p);
+    /* crun removes only the leaf; the parents (HCSSHIM_CGROUP_PARENT) go
+     * once their last container has, and stay while others use them */
+    for (char *slash = strrchr(p, '/');
+         slash && slash > p + strlen("/sys/fs/cgroup/") + strlen(e->d_name);
+         slash = strrchr(p, '/')) {
+      *slash = '\0';
+      if (rmdir(p) < 0) break;
+    }
+  }
+  closedir(d);
+}
+
+
+/* /etc/resolv.conf of a running system after a hot attach or detach: the
+ * DNS settings of its endpoints, else the image's own (resolv.image).
+ * Rewritten in place: it is bind-mounted into the container. */
+int hl_update_resolv(const char *id) {
+  char *text = hns_resolv_conf(id, NULL), *dir = cmn_sysdir(id);
+  char *p = dir ? cmn_path(dir, "resolv.conf") : NULL;
+  int fd, rc = -1;
+  if (!text) {
+    char *ip = dir ? cmn_path(dir, "resolv.image") : NULL;
+    text = ip ? cmn_read_file(ip, NULL) : NULL;
+    free(ip);
+  }
+  fd = p ? open(p, O_WRONLY | O_TRUNC | O_CLOEXEC) : -1;
+  if (fd >= 0) {
+    rc = cmn_write_all(fd, text ? text : "", text ? strlen(text) : 0);
+    close(fd);
+  }
+  free(text);
+  free(dir);
+  free(p);
+  return rc;
+}

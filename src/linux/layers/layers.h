@@ -1,0 +1,41 @@
+/* The layers room (lay_, lyr_): the layer store, use records, tar
+ * import, sandbox mounts.  The calls behind the layer functions of
+ * platform.h (same arguments, same results); it never calls compute or
+ * network.  Errors: a plat_hresult, and the message in lay_last_error()
+ * (thread-local). */
+#ifndef HCSSHIM_LINUX_LAYERS_H
+#define HCSSHIM_LINUX_LAYERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "platform.h"
+
+/* Message explaining the last layer-function failure on this thread ("" after
+ * a success).  Valid until the next layer call on the same thread. */
+const char *lay_last_error(void);
+
+plat_hresult lay_activate(const plat_driver_info *info, const char *id);
+plat_hresult lay_create(const plat_driver_info *info, const char *id, const char *parent);
+plat_hresult lay_create_sandbox(const plat_driver_info *info, const char *id, const char *parent,
+                                const plat_layer_descriptor *layers, size_t count);
+plat_hresult lay_expand_sandbox(const plat_driver_info *info, const char *id, uint64_t size);
+plat_hresult lay_deactivate(const plat_driver_info *info, const char *id);
+plat_hresult lay_destroy(const plat_driver_info *info, const char *id);
+plat_hresult lay_mount_path(const plat_driver_info *info, const char *id, size_t *length,
+                            char *buffer);
+plat_hresult lay_base_images(char **buffer);
+plat_hresult lay_exists(const plat_driver_info *info, const char *id, int *exists);
+plat_hresult lay_name_to_guid(const char *name, uint8_t guid[16]);
+plat_hresult lay_prepare(const plat_driver_info *info, const char *id,
+                         const plat_layer_descriptor *layers, size_t count);
+plat_hresult lay_unprepare(const plat_driver_info *info, const char *id);
+plat_hresult lay_import_tar(const plat_driver_info *info, const char *id, const char *tar_path,
+                            const plat_layer_descriptor *layers, size_t count, uint64_t *size,
+                            char **result);
+
+
+/* The body of the extract helper program (see tar_import.c). */
+int lay_extract_main(void);
+
+#endif

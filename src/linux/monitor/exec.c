@@ -1,0 +1,153 @@
+/* exec: a process in the running system through `crun exec`, optionally
+ * with a console whose master crun hands back over a socket. */
+#include "linux/monitor/monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static int listen_unix(const char *name) {
+  struct sockaddr_un sa;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", name);
+  unlink(name);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 1) < 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* crun has exited: its connection and the master fd sit in the backlog */
+static int take_console(int csock) {
+  char b;
+  struct iovec iov = {&b, 1};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr mh;
+  int fd = -1, a;
+  fcntl(csock, F_SETFL, O_NONBLOCK);
+  a = accept4(csock, NULL, NULL, SOCK_CLOEXEC);
+  if (a < 0) return -1;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = u.buf;
+  mh.msg_controllen = sizeof u.buf;
+  if (recvmsg(a, &mh, MSG_CMSG_CLOEXEC) >= 0)
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+        memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  close(a);
+  return fd;
+}
+
+/* crun exec -d; returns the new pid (> 0) or 0 with *err */
+static pid_t run_exec(unsigned n, const char *csockname, const int stdio[3], char **err) {
+  char pjson[64], pidf[64];
+  const char *args[12];
+  int na = 0, rc;
+  pid_t pid = 0;
+  snprintf(pjson, sizeof pjson, "exec-%u.json", n);
+  snprintf(pidf, sizeof pidf, "exec-%u.pid", n);
+  args[na++] = "exec";
+  args[na++] = "-d";
+  args[na++] = "--pid-file";
+  args[na++] = pidf;
+  if (csockname) {
+    args[na++] = "--console-socket";
+    args[na++] = csockname;
+  }
+  args[na++] = "--process";
+  args[na++] = pjson;
+  args[na++] = M.id;
+  args[na] = NULL;
+  rc = cmn_crun_run(args, stdio[0], stdio[1], stdio[2], err);
+  unlink(pjson);
+  if (rc == 0) {
+    char *ptxt = cmn_read_file(pidf, NULL);
+    pid = ptxt ? (pid_t)atoi(ptxt) : 0;
+    free(ptxt);
+  }
+  unlink(pidf);
+  return pid;
+}
+
+static void add_proc(mon_conn *c, pid_t pid, int master) {
+  mon_proc *p = calloc(1, sizeof *p);
+  mon_rep r;
+  if (!p) {
+    mon_reply_err(c->fd, PLAT_E_OUTOFMEMORY, "out of memory");
+    kill(pid, SIGKILL);
+    if (master >= 0) close(master);
+    return;
+  }
+  p->pid = pid;
+  p->pty = master;
+  p->next = M.procs;
+  M.procs = p;
+  mon_trim_procs();
+  mon_log("exec pid %d%s", (int)pid, master >= 0 ? " (console)" : "");
+  memset(&r, 0, sizeof r);
+  r.pid = (int32_t)pid;
+  mon_reply_ok(c->fd, &r, master >= 0 ? &master : NULL, master >= 0 ? 1 : 0);
+}
+
+void mon_exec(mon_conn *c, const mon_req *q, const char *spec, const int *fds, int nfds) {
+  int console = (q->flags & MON_F_CONSOLE) != 0, stdio[3] = {-1, -1, -1}, k = 0, csock = -1,
+      master = -1;
+  unsigned n = ++M.seq;
+  char pjson[64], csockname[64], *err = NULL;
+  pid_t pid;
+  for (int i = 0; i < 3; i++)
+    if ((q->flags & (MON_F_IN << i)) && !console) stdio[i] = k < nfds ? fds[k++] : -1;
+  if (M.state != MON_RUNNING) {
+    mon_reply_err(c->fd, PLAT_HCS_E_INVALID_STATE,
+                  "compute system %s is %s, not Running: cannot create a process", M.id,
+                  mon_state_names[M.state]);
+    return;
+  }
+  if (!*spec) {
+    mon_reply_err(c->fd, PLAT_E_INVALIDARG, "exec: missing Process");
+    return;
+  }
+  snprintf(pjson, sizeof pjson, "exec-%u.json", n);
+  snprintf(csockname, sizeof csockname, "console-%u.sock", n);
+  if (cmn_write_file(pjson, spec, strlen(spec), 0600) < 0) {
+    mon_reply_err(c->fd, PLAT_E_FAIL, "cannot write the process spec: %s", strerror(errno));
+    return;
+  }
+  if (console && (csock = listen_unix(csockname)) < 0) {
+    mon_reply_err(c->fd, PLAT_E_FAIL, "cannot create the console socket: %s", strerror(errno));
+    unlink(pjson);
+    return;
+  }
+  pid = run_exec(n, console ? csockname : NULL, stdio, &err);
+  if (console) {
+    if (pid > 0) master = take_console(csock);
+    close(csock);
+    unlink(csockname);
+  }
+  if (pid <= 0 || (console && master < 0)) {
+    mon_reply_err(c->fd, PLAT_E_FAIL, "cannot create a process in compute system %s: %s", M.id,
+                  err        ? err
+                  : pid <= 0 ? "crun wrote no pid"
+                             : "no console from crun");
+    if (pid > 0) kill(pid, SIGKILL); /* reaped by the main loop */
+    if (master >= 0) close(master);
+  } else {
+    add_proc(c, pid, master);
+  }
+  free(err);
+}

@@ -1,0 +1,62 @@
+/* The per-compute-system monitor (mon_): state shared by its files.
+ * libc and the common room only. */
+#ifndef HCSSHIM_LINUX_MONITOR_H
+#define HCSSHIM_LINUX_MONITOR_H
+
+#include <sys/types.h>
+#include <time.h>
+
+#include "linux/common/common.h"
+#include "linux/common/monwire.h"
+#include "platform.h"
+
+typedef struct mon_proc {
+  pid_t pid;
+  int exited, status, pty;
+  struct mon_proc *next;
+} mon_proc;
+
+typedef struct mon_conn {
+  int fd, handle, sub;
+  pid_t subpid;
+  struct mon_conn *next;
+} mon_conn;
+
+typedef struct mon_state_t {
+  const char *id, *cgpath, *helper, *netns;
+  enum mon_state state;
+  pid_t init;
+  int init_status; /* raw wait status */
+  int exit_hr;     /* what SystemExited reports */
+  int requested;   /* 0, 1 shutdown, 2 terminate */
+  int draining;    /* shutdown: waiting for non-init processes to go */
+  struct timespec created, started;
+  mon_proc *procs;
+  mon_conn *conns;
+  int handles, had_handle, tolhc;
+  int lfd, sfd;
+  unsigned seq;
+} mon_state_t;
+
+extern mon_state_t M;
+extern const char *const mon_state_names[];
+
+void mon_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int mon_reply_err(int fd, plat_hresult hr, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int mon_reply_ok(int fd, const mon_rep *extra, const int *fds, int nfds);
+void mon_send_event(mon_conn *c, pid_t pid, int status);
+void mon_notify(pid_t pid, int status); /* every subscriber of pid */
+mon_proc *mon_find_proc(pid_t pid);
+void mon_handle_request(mon_conn *c);
+void mon_reap(void);
+void mon_drain_check(void);
+void mon_term_others(void);
+void mon_trim_procs(void);
+void mon_exec(mon_conn *c, const mon_req *q, const char *spec, const int *fds, int nfds);
+int mon_crun(const char *a0, const char *a1, const char *a2, const char *a3, char **err);
+/* Runs the compute helper with args; *out its stdout (if out). */
+int mon_helper(const char *const *args, char **out);
+void mon_teardown(int keep_layer);
+
+#endif

@@ -1,0 +1,303 @@
+/* The monitor's requests: state transitions, exec, processes, network
+ * (see common/monwire.h for the protocol). */
+#include "linux/monitor/monitor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+static int bad_state(mon_conn *c, const char *what, const char *need) {
+  return mon_reply_err(c->fd, PLAT_HCS_E_INVALID_STATE,
+                       "compute system %s is %s, not %s: it cannot be %s", M.id,
+                       mon_state_names[M.state], need, what);
+}
+
+static int op_stop(mon_conn *c, int term, char **err) {
+  int rc;
+  if (!M.requested || term) M.requested = term ? 2 : 1;
+  if (term || M.state == MON_CREATED) {
+    /* a created system has no catatonit yet, only crun's helper waiting
+     * to exec it: nothing graceful to do */
+    M.draining = 0;
+    rc = mon_crun("kill", "--all", M.id, "9", err);
+    if (rc != 0) {
+      free(*err);
+      *err = NULL;
+      rc = kill(M.init, SIGKILL) == 0 ? 0 : -1;
+    }
+  } else {
+    /* TERM everything but the init; the init when the rest is gone */
+    mon_term_others();
+    M.draining = 1;
+    rc = 0;
+  }
+  if (M.state == MON_PAUSED) {
+    char *e2 = NULL;
+    if (mon_crun("resume", M.id, NULL, NULL, &e2) == 0) M.state = MON_RUNNING;
+    free(e2);
+  }
+  (void)c;
+  return rc;
+}
+
+/* A pid namespace's init only receives the signals it handles, and
+ * catatonit sets its handling up only after exec: a TERM sent in that
+ * window is lost and the shutdown would never finish.  So start reports
+ * success only once the init blocks or catches SIGTERM (catatonit uses a
+ * signalfd, so the signal shows in SigBlk). */
+static void wait_init_ready(void) {
+  char path[64];
+  unsigned long long mask = 1ULL << (SIGTERM - 1);
+  snprintf(path, sizeof path, "/proc/%d/status", (int)M.init);
+  for (int i = 0; i < 2000; i++) {
+    char *st = cmn_read_file(path, NULL), *blk, *cgt;
+    int ready = 0;
+    if (!st) return; /* gone: the exit is reported the normal way */
+    blk = strstr(st, "\nSigBlk:");
+    cgt = strstr(st, "\nSigCgt:");
+    if ((blk && (strtoull(blk + 8, NULL, 16) & mask)) ||
+        (cgt && (strtoull(cgt + 8, NULL, 16) & mask)))
+      ready = 1;
+    free(st);
+    if (ready) return;
+    usleep(500);
+  }
+  mon_log("init %d did not set up SIGTERM handling within 1 s", (int)M.init);
+}
+
+static void op_transition(mon_conn *c, int op) {
+  static const char *const names[] = {[MON_START] = "start",
+                                      [MON_PAUSE] = "pause",
+                                      [MON_RESUME] = "resume",
+                                      [MON_SHUTDOWN] = "shutdown",
+                                      [MON_TERMINATE] = "terminate"};
+  char *err = NULL;
+  int rc;
+  if (op == MON_START) {
+    if (M.state != MON_CREATED) {
+      bad_state(c, "started", "Created");
+      return;
+    }
+    rc = mon_crun("start", M.id, NULL, NULL, &err);
+    if (rc == 0) {
+      wait_init_ready();
+      M.state = MON_RUNNING;
+      clock_gettime(CLOCK_REALTIME, &M.started);
+    }
+  } else if (op == MON_PAUSE) {
+    if (M.state != MON_RUNNING) {
+      bad_state(c, "paused", "Running");
+      return;
+    }
+    rc = mon_crun("pause", M.id, NULL, NULL, &err);
+    if (rc == 0) M.state = MON_PAUSED;
+  } else if (op == MON_RESUME) {
+    if (M.state != MON_PAUSED) {
+      bad_state(c, "resumed", "Paused");
+      return;
+    }
+    rc = mon_crun("resume", M.id, NULL, NULL, &err);
+    if (rc == 0) M.state = MON_RUNNING;
+  } else {
+    if (M.state == MON_STOPPED) {
+      mon_reply_err(c->fd, PLAT_HCS_E_SYSTEM_ALREADY_STOPPED,
+                    "compute system %s has already stopped", M.id);
+      return;
+    }
+    rc = op_stop(c, op == MON_TERMINATE, &err);
+    if (rc == 0) mon_drain_check();
+  }
+  if (rc != 0)
+    mon_reply_err(c->fd, PLAT_E_FAIL, "%s of compute system %s failed: %s", names[op], M.id,
+                  err ? err : "crun failed");
+  else mon_reply_ok(c->fd, NULL, NULL, 0);
+  free(err);
+}
+
+static void state_reply(mon_conn *c) {
+  mon_rep r;
+  memset(&r, 0, sizeof r);
+  r.state = (int32_t)M.state;
+  r.init_pid = (int32_t)M.init;
+  r.created_sec = M.created.tv_sec;
+  r.created_nsec = M.created.tv_nsec;
+  r.started_sec = M.started.tv_sec;
+  r.started_nsec = M.started.tv_nsec;
+  r.exit_hr = M.exit_hr;
+  r.exit_type = M.requested == 2   ? MON_EXIT_TERMINATED
+                : M.requested == 1 ? MON_EXIT_SHUTDOWN
+                                   : MON_EXIT_UNEXPECTED;
+  mon_reply_ok(c->fd, &r, NULL, 0);
+}
+
+static void op_proc(mon_conn *c, const mon_req *q) {
+  pid_t pid = (pid_t)q->pid;
+  mon_proc *p = mon_find_proc(pid);
+  mon_rep r;
+  if (!p) {
+    mon_reply_err(c->fd, PLAT_E_NOT_FOUND, "process %d not found in compute system %s", (int)pid,
+                  M.id);
+    return;
+  }
+  if (q->op == MON_PROC) {
+    memset(&r, 0, sizeof r);
+    r.pid = (int32_t)pid;
+    r.exited = p->exited;
+    r.status = p->status;
+    mon_reply_ok(c->fd, &r, NULL, 0);
+  } else if (q->op == MON_SIGNAL) {
+    if (p->exited) {
+      mon_reply_err(c->fd, PLAT_HCS_E_PROCESS_ALREADY_STOPPED,
+                    "process %d in compute system %s has already exited", (int)pid, M.id);
+      return;
+    }
+    /* not yet reaped, so the pid cannot have been reused */
+    if (kill(pid, q->signal) < 0) {
+      mon_reply_err(c->fd, errno == EINVAL ? PLAT_E_INVALIDARG : PLAT_E_FAIL,
+                    "signal %d to process %d: %s", q->signal, (int)pid, strerror(errno));
+      return;
+    }
+    mon_reply_ok(c->fd, NULL, NULL, 0);
+  } else if (p->pty < 0) {
+    if (q->op == MON_CLOSESTDIN || q->op == MON_GETPTY) {
+      mon_reply_ok(c->fd, NULL, NULL, 0);
+      return;
+    }
+    mon_reply_err(c->fd, p->exited ? PLAT_HCS_E_PROCESS_ALREADY_STOPPED : PLAT_E_INVALIDARG,
+                  "process %d in compute system %s has no "
+                  "console%s",
+                  (int)pid, M.id, p->exited ? " (it has exited)" : "");
+  } else if (q->op == MON_RESIZE) {
+    struct winsize ws;
+    memset(&ws, 0, sizeof ws);
+    ws.ws_row = (unsigned short)q->rows;
+    ws.ws_col = (unsigned short)q->cols;
+    if (ioctl(p->pty, TIOCSWINSZ, &ws) < 0) {
+      mon_reply_err(c->fd, PLAT_E_FAIL, "resize console of process %d: %s", (int)pid,
+                    strerror(errno));
+      return;
+    }
+    mon_reply_ok(c->fd, NULL, NULL, 0);
+  } else if (q->op == MON_CLOSESTDIN) {
+    struct termios t;
+    char eof = 4;
+    if (tcgetattr(p->pty, &t) == 0 && t.c_cc[VEOF]) eof = (char)t.c_cc[VEOF];
+    if (write(p->pty, &eof, 1) != 1) {
+      mon_reply_err(c->fd, PLAT_E_FAIL, "close stdin of process %d: %s", (int)pid, strerror(errno));
+      return;
+    }
+    mon_reply_ok(c->fd, NULL, NULL, 0);
+  } else {
+    mon_reply_ok(c->fd, NULL, &p->pty, 1);
+  }
+}
+
+/* Hot attach / detach of an HNS endpoint (HcsModifyComputeSystem Network
+ * Add/Remove): here, so that it serialises with the exit teardown; the
+ * work itself is the compute helper's (CNI, the HNS store). */
+static void op_network(mon_conn *c, const mon_req *q, const char *ep) {
+  int add = (q->flags & MON_F_ADD) != 0, st;
+  char *out = NULL, *msg;
+  long hr;
+  if (!ep || !*ep) {
+    mon_reply_err(c->fd, PLAT_E_INVALIDARG, "network: missing endpoint id");
+    return;
+  }
+  if (M.state == MON_STOPPED) {
+    mon_reply_err(c->fd, PLAT_HCS_E_INVALID_STATE,
+                  "compute system %s is Stopped: cannot %s endpoint %s", M.id,
+                  add ? "attach" : "detach", ep);
+    return;
+  }
+  if (!*M.netns) {
+    mon_reply_err(
+        c->fd, PLAT_E_NOT_SUPPORTED,
+        "compute system %s shares the network namespace of another system: endpoints are attached "
+        "there",
+        M.id);
+    return;
+  }
+  {
+    const char *args[] = {"network", add ? "add" : "remove", M.id, ep, M.netns, NULL};
+    st = mon_helper(args, &out);
+  }
+  hr = out ? strtol(out, &msg, 0) : 0;
+  if (st != 0 || hr < 0) {
+    while (msg && *msg == ' ') msg++;
+    mon_reply_err(c->fd, hr < 0 ? (plat_hresult)hr : PLAT_E_FAIL, "%s",
+                  out && msg && *msg ? msg : "network modify failed");
+  } else {
+    mon_log("endpoint %s %s", ep, add ? "attached" : "detached");
+    mon_reply_ok(c->fd, NULL, NULL, 0);
+  }
+  free(out);
+}
+
+static void op_subscribe(mon_conn *c, const mon_req *q) {
+  pid_t pid = (pid_t)q->pid;
+  mon_proc *p = pid ? mon_find_proc(pid) : NULL;
+  if (pid && !p) {
+    mon_reply_err(c->fd, PLAT_E_NOT_FOUND, "process %d not found in compute system %s", (int)pid,
+                  M.id);
+    return;
+  }
+  c->sub = 1;
+  c->subpid = pid;
+  mon_reply_ok(c->fd, NULL, NULL, 0);
+  if (!pid && M.state == MON_STOPPED) mon_send_event(c, 0, M.exit_hr);
+  else if (p && p->exited) mon_send_event(c, pid, p->status);
+}
+
+void mon_handle_request(mon_conn *c) {
+  int fds[CMN_MAX_FDS], nfds = 0;
+  void *data = NULL;
+  ssize_t n = cmn_recvmsg(c->fd, &data, fds, &nfds);
+  mon_req q;
+  char *text;
+  if (n <= 0 || (size_t)n < sizeof q) {
+    for (int i = 0; i < nfds; i++) close(fds[i]);
+    free(data);
+    c->fd = -c->fd - 1; /* mark closed; removed by the loop */
+    return;
+  }
+  memcpy(&q, data, sizeof q);
+  text = (char *)data + sizeof q;
+  if (q.len > (size_t)n - sizeof q) q.len = (uint32_t)((size_t)n - sizeof q);
+  text[q.len] = '\0';
+  switch (q.op) {
+  case MON_OPEN:
+    if ((q.flags & MON_F_HANDLE) && !c->handle) {
+      c->handle = 1;
+      M.handles++;
+      M.had_handle = 1;
+    }
+    /* fall through */
+  case MON_STATE: state_reply(c); break;
+  case MON_START:
+  case MON_PAUSE:
+  case MON_RESUME:
+  case MON_SHUTDOWN:
+  case MON_TERMINATE: op_transition(c, q.op); break;
+  case MON_EXEC: mon_exec(c, &q, text, fds, nfds); break;
+  case MON_SUBSCRIBE: op_subscribe(c, &q); break;
+  case MON_NETWORK: op_network(c, &q, text); break;
+  case MON_PROC:
+  case MON_SIGNAL:
+  case MON_RESIZE:
+  case MON_CLOSESTDIN:
+  case MON_GETPTY: op_proc(c, &q); break;
+  default:
+    mon_reply_err(c->fd, PLAT_HCS_E_UNKNOWN_MESSAGE, "unknown monitor request %d", (int)q.op);
+  }
+  for (int i = 0; i < nfds; i++) close(fds[i]);
+  free(data);
+}

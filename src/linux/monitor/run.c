@@ -1,0 +1,71 @@
+/* What the monitor runs: crun, the compute helper, and the graceful
+ * shutdown's TERM rounds. */
+#include "linux/monitor/monitor.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int mon_crun(const char *a0, const char *a1, const char *a2, const char *a3, char **err) {
+  const char *args[6] = {a0, a1, a2, a3, NULL, NULL};
+  return cmn_crun_run(args, -1, -1, -1, err);
+}
+
+int mon_helper(const char *const *args, char **out) {
+  const char *argv[12];
+  int n = 0;
+  cmn_cmd c = CMN_CMD_INIT;
+  argv[n++] = M.helper;
+  for (int i = 0; args[i] && n < 11; i++) argv[n++] = args[i];
+  argv[n] = NULL;
+  c.prog = M.helper;
+  c.argv = argv;
+  c.out = out;
+  c.fds[2] = 2; /* its complaints go to monitor.log */
+  return cmn_run(&c);
+}
+
+/* CNI DEL, crun delete, the namespace, cgroups and (unless keep_layer,
+ * when the creator undoes it) the layer mount: the compute helper's job. */
+void mon_teardown(int keep_layer) {
+  const char *args[] = {"teardown", M.id, keep_layer ? "--keep-layer" : NULL, NULL};
+  int st = mon_helper(args, NULL);
+  if (st != 0) mon_log("teardown helper failed (status %d)", st);
+}
+
+/* The pids of the system's cgroup other than the init: counted, or (term)
+ * sent SIGTERM. */
+static int others(int term) {
+  char path[4200], *procs;
+  int n = 0;
+  snprintf(path, sizeof path, "/sys/fs/cgroup/memory/%s/cgroup.procs",
+           M.cgpath[0] == '/' ? M.cgpath + 1 : M.cgpath);
+  procs = cmn_read_file(path, NULL);
+  if (!procs) return 0;
+  for (char *s = procs, *tok; (tok = strsep(&s, "\n"));) {
+    pid_t p = (pid_t)atoi(tok);
+    if (p <= 0 || p == M.init) continue;
+    n++;
+    if (term) kill(p, SIGTERM);
+  }
+  free(procs);
+  return n;
+}
+
+void mon_term_others(void) { others(1); }
+
+/* Graceful shutdown: the init (catatonit, which exits 0 on TERM and takes
+ * the namespace down) gets TERM only when the rest is gone, so a process
+ * that traps TERM finishes its handler. */
+void mon_drain_check(void) {
+  if (!M.draining || M.state == MON_STOPPED) return;
+  if (others(0) == 0) {
+    M.draining = 0;
+    kill(M.init, SIGTERM);
+  }
+}

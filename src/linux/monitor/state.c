@@ -1,0 +1,45 @@
+/* The monitor's state: the system, its processes and connections. */
+#include "linux/monitor/monitor.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+mon_state_t M;
+const char *const mon_state_names[] = {"Created", "Running", "Paused", "Stopped"};
+
+mon_proc *mon_find_proc(pid_t pid) {
+  for (mon_proc *p = M.procs; p; p = p->next)
+    if (p->pid == pid) return p;
+  return NULL;
+}
+
+/* Exit records are kept so that a late open_process, even from another
+ * process after the creator died, still reads the exit code; beyond this
+ * many the oldest go, unless a connection is waiting on that pid. */
+#define MAX_EXITED 4096
+
+static int watched(pid_t pid) {
+  for (mon_conn *c = M.conns; c; c = c->next)
+    if (c->subpid == pid) return 1;
+  return 0;
+}
+
+void mon_trim_procs(void) {
+  int n = 0;
+  for (mon_proc **pp = &M.procs; *pp;) {
+    mon_proc *p = *pp;
+    if (p->exited && ++n > MAX_EXITED && !watched(p->pid)) {
+      *pp = p->next;
+      if (p->pty >= 0) close(p->pty);
+      free(p);
+      continue;
+    }
+    pp = &p->next;
+  }
+}

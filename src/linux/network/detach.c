@@ -1,0 +1,216 @@
+/* Detach (CNI DEL replaying the stored plugin list and result), the
+ * per-container teardown of endpoints, EndpointList checks and the
+ * resolv.conf text of a container's endpoints. */
+#include "linux/network/endpoint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#define NS PLAT_E_NOT_SUPPORTED
+#define BAD PLAT_E_INVALIDARG
+
+plat_hresult hns_endpoint_detach(const char *epid, const char *container, char **err) {
+  sqlite3 *db;
+  sqlite3_stmt *st = NULL;
+  json_t *ep = NULL, *saved = NULL, *prev = NULL;
+  char *ifname = NULL, *e2 = NULL, *netns = NULL;
+  plat_hresult hr = PLAT_S_OK;
+  const char *cur;
+  hns_lock();
+  db = hns_db(err);
+  if (!db) {
+    hns_unlock();
+    return PLAT_E_FAIL;
+  }
+  ep = hns_endpoint_get(db, epid);
+  if (!ep) {
+    hr = hns_fail(err, PLAT_E_NOT_FOUND, "endpoint %s not found", epid);
+    goto out;
+  }
+  cur = json_string_value(json_array_get(cmn_get(ep, "SharedContainers"), 0));
+  if (!cur) goto out; /* not attached: nothing to do */
+  if (strcmp(cur, container)) {
+    hr = hns_fail(err, PLAT_E_INVALIDARG, "endpoint %s is attached to compute system %s, not %s",
+                  epid, cur, container);
+    goto out;
+  }
+  if (sqlite3_prepare_v2(db, "SELECT conf, result, ifname FROM endpoints WHERE id = ?1", -1, &st,
+                         NULL) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, cmn_str(ep, "ID"), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      const char *c = (const char *)sqlite3_column_text(st, 0),
+                 *r = (const char *)sqlite3_column_text(st, 1),
+                 *i = (const char *)sqlite3_column_text(st, 2);
+      saved = c ? json_loads(c, 0, NULL) : NULL;
+      prev = r ? json_loads(r, 0, NULL) : NULL;
+      ifname = strdup(i ? i : "eth0");
+    }
+    sqlite3_finalize(st);
+  }
+  hns_unlock();
+  netns = hns_netns_path(container);
+  if (saved && hns_cni("DEL", json_object_get(saved, "conf"), cmn_str(ep, "ID"), netns,
+                       ifname ? ifname : "eth0", json_object_get(saved, "rt"), prev, NULL, &e2) < 0)
+    hr = hns_fail(err, PLAT_E_FAIL, "detaching endpoint %s from compute system %s: %s", epid,
+                  container, e2 ? e2 : "CNI DEL failed");
+  free(e2);
+  e2 = NULL;
+  hns_lock();
+  /* a failed DEL keeps the attachment recorded: the plumbing may still be
+   * there, and teardown or cleanup retries it (DEL is idempotent) */
+  if (hr >= 0) {
+    if (hns_begin(db, &e2) < 0 ||
+        hns_set_attached(db, cmn_str(ep, "ID"), ep, "", "", NULL, NULL, container, &e2) < 0 ||
+        hns_commit(db, &e2) < 0) {
+      hns_rollback(db);
+      hr = hns_fail(err, PLAT_E_FAIL, "detaching endpoint %s from compute system %s: %s", epid,
+                    container, e2 ? e2 : "HNS store failed");
+    }
+  }
+  free(e2);
+out:
+  hns_unlock();
+  json_decref(ep);
+  json_decref(saved);
+  json_decref(prev);
+  free(ifname);
+  free(netns);
+  return hr;
+}
+
+int hns_detach_all(const char *container) {
+  sqlite3 *db;
+  json_t *rows;
+  char *err = NULL;
+  size_t i;
+  json_t *r;
+  int failed = 0;
+  {
+    /* a host that never used HNS has no store: nothing to detach */
+    char *p = cmn_printf("%s/hns/hns.db", hns_data_root());
+    int none = !p || access(p, F_OK) < 0;
+    free(p);
+    if (none) return 0;
+  }
+  hns_lock();
+  db = hns_db(&err);
+  rows = db ? hns_query_pairs(db, "SELECT id, container FROM endpoints WHERE container = ?1",
+                              container)
+            : json_array();
+  hns_unlock();
+  free(err);
+  json_array_foreach(rows, i, r) {
+    char *e2 = NULL;
+    if (hns_endpoint_detach(json_string_value(json_array_get(r, 0)), container, &e2) < 0) {
+      fprintf(stderr,
+              "hcsshim: %s (the endpoint stays recorded as attached; hns.cleanup "
+              "retries)\n",
+              e2 ? e2 : "detach failed");
+      failed++;
+    }
+    free(e2);
+  }
+  json_decref(rows);
+  return failed;
+}
+
+plat_hresult hns_check_endpoint_list(json_t *list, char **err) {
+  sqlite3 *db;
+  size_t i;
+  json_t *v;
+  plat_hresult hr = PLAT_S_OK;
+  if (!json_array_size(list)) return PLAT_S_OK;
+  hns_lock();
+  db = hns_db(err);
+  if (!db) {
+    hns_unlock();
+    return PLAT_E_FAIL;
+  }
+  json_array_foreach(list, i, v) {
+    json_t *ep;
+    const char *id = json_string_value(v);
+    if (!id) {
+      hr = hns_fail(err, BAD, "EndpointList[%zu]: expected an endpoint id", i);
+      break;
+    }
+    ep = hns_endpoint_get(db, id);
+    if (!ep) {
+      hr = hns_fail(err, PLAT_E_NOT_FOUND, "EndpointList: endpoint %s not found", id);
+      break;
+    }
+    if (json_array_size(cmn_get(ep, "SharedContainers"))) {
+      hr = hns_fail(err, PLAT_E_BUSY,
+                    "EndpointList: endpoint %s is already attached to compute system %s", id,
+                    json_string_value(json_array_get(cmn_get(ep, "SharedContainers"), 0)));
+      json_decref(ep);
+      break;
+    }
+    json_decref(ep);
+  }
+  hns_unlock();
+  return hr;
+}
+
+static void add_words(json_t *set, const char *list) {
+  char buf[1024], *save = NULL;
+  if (!list) return;
+  snprintf(buf, sizeof buf, "%s", list);
+  for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+    size_t i;
+    json_t *v;
+    int dup = 0;
+    json_array_foreach(set, i, v) if (strcmp(json_string_value(v), t) == 0) dup = 1;
+    if (!dup) json_array_append_new(set, json_string(t));
+  }
+}
+
+char *hns_resolv_conf(const char *container, json_t *extra) {
+  sqlite3 *db;
+  char *err = NULL, *text = NULL;
+  json_t *eps, *ns = json_array(), *search = json_array(), *v;
+  size_t i;
+  hns_lock();
+  db = hns_db(&err);
+  eps = db ? hns_query_docs(db, "SELECT doc FROM endpoints WHERE container = ?1 ORDER BY ifname",
+                            container, NULL)
+           : NULL;
+  if (!eps) eps = json_array();
+  json_array_foreach(extra, i, v) {
+    json_t *ep = db && json_string_value(v) ? hns_endpoint_get(db, json_string_value(v)) : NULL;
+    if (ep) json_array_append_new(eps, ep);
+  }
+  hns_unlock();
+  free(err);
+  json_array_foreach(eps, i, v) {
+    add_words(ns, cmn_str(v, "DNSServerList"));
+    add_words(search, cmn_str(v, "DNSDomain"));
+    add_words(search, cmn_str(v, "DNSSuffix"));
+  }
+  if (json_array_size(ns) || json_array_size(search)) {
+    size_t cap = 4096, n = 0;
+    text = calloc(1, cap);
+    if (text) {
+      n += (size_t)snprintf(text + n, cap - n,
+                            "# written by hcsshim from the HNS endpoints of %s\n", container);
+      if (json_array_size(search)) {
+        n += (size_t)snprintf(text + n, cap - n, "search");
+        json_array_foreach(search, i, v) if (n < cap) n +=
+            (size_t)snprintf(text + n, cap - n, " %s", json_string_value(v));
+        if (n < cap) n += (size_t)snprintf(text + n, cap - n, "\n");
+      }
+      json_array_foreach(ns, i, v) if (n < cap) n +=
+          (size_t)snprintf(text + n, cap - n, "nameserver %s\n", json_string_value(v));
+    }
+  }
+  json_decref(eps);
+  json_decref(ns);
+  json_decref(search);
+  return text;
+}
