@@ -1,4 +1,4 @@
-/* GUID text -> bytes (src/guid.c's guid_parse, behind hcsshim.guid and
+/* GUID text -> bytes (src/guidtext.c's guid_parse, behind hcsshim.guid and
  * every id check).  Checks that what is accepted is exactly the 36- or
  * 38-character ({...}) form of hex digits and dashes, and that the
  * canonical text round-trips to the same bytes. */
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "guid.h"
+#include "guidtext.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   (void)argc;
