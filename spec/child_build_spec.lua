@@ -12,16 +12,11 @@ local function build_of(maps)
   return core, maps:find("/libasan%.so") ~= nil
 end
 
-local function slurp(path)
-  local f = assert(io.open(path))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
 describe("a child Lua process of the suite", function()
   it("loads the suite's own hcsshim.core, and its sanitizer runtime under make sanitize", function()
-    local core, asan = build_of(slurp("/proc/self/maps"))
+    local maps = assert(io.open("/proc/self/maps"))
+    local core, asan = build_of(maps:read("a"))
+    maps:close()
     assert.is_not_nil(core, "the suite has no hcsshim/core.so mapped")
     local out = env.must(env.lua .. [[ -e 'require "hcsshim.core"; ]]
       .. [[local f = io.open("/proc/self/maps"); io.write(f:read("a")); f:close()']])
