@@ -29,7 +29,9 @@ local seeds = {
   symlink_out = {
     { name = "evil", type = "symlink", link = "../outside" }, { name = "evil/pwned", type = "file", data = "x" },
   },
-  symlink_abs = { { name = "evil", type = "symlink", link = "/tmp" }, { name = "evil/pwned", type = "file", data = "x" } },
+  symlink_abs = {
+    { name = "evil", type = "symlink", link = "/tmp" }, { name = "evil/pwned", type = "file", data = "x" },
+  },
   dotdot_outside = { { name = "../outside/x", type = "file", data = "x" } },
   link_then_write = {
     { name = "l", type = "symlink", link = "../outside/f" }, { name = "l", type = "file", data = "through?" },
