@@ -12,10 +12,10 @@
 -- Failures return `nil, err` with hcsshim's HcsError text
 -- ("hcsshim::ActivateLayer failed in Win32: ... id=x flavour=1").
 --
+-- Linux also exports layers as OCI tars (`export_layer`), copies them
+-- (`copy_layer`) and streams them (`new_layer_reader`, `new_layer_writer`).
 -- Windows only (ErrNotSupported on Linux, `hcsshim.is_not_supported(err)`):
--- layer copy, the legacy export/import folder, base and utility-VM image
--- processing and the streaming layer reader/writer (Import/ExportLayer
--- Begin/Next/Write/Read/End).  On a Windows build whose vmcompute.dll lacks
+-- the legacy import folder and base and utility-VM image processing.  On a Windows build whose vmcompute.dll lacks
 -- an export, calling that function fails with ERROR_PROC_NOT_FOUND and a
 -- message naming the function (also `is_not_supported`).
 -- @module hcsshim.layer
@@ -196,7 +196,9 @@ function M.import_layer(info, id, tar_path, parents)
     info, id, tar_path, descriptors(parents or {}))
 end
 
---- Copy a layer (CopyLayer).
+--- Copy a layer (CopyLayer).  Linux: a new read-only layer `dst_id` that
+-- holds `src_id`'s diff (a sandbox's changes, or a read-only layer's
+-- contents, whiteouts included) over `parents`; nothing is left on failure.
 -- @tparam table|string info DriverInfo
 -- @tparam string src_id
 -- @tparam string dst_id
@@ -213,14 +215,26 @@ local function by_folder(title, f, info, id, folder, parents)
     f, info, id, folder, descriptors(parents or {}))
 end
 
---- Export a layer into the legacy transport folder (ExportLayer).
+--- Export a layer (ExportLayer).  Windows: into the legacy transport
+-- folder `path`.  Linux: the layer's diff (a sandbox's changes, or a
+-- read-only layer's contents) as an OCI layer tar at `path`: overlay
+-- whiteouts become `.wh.<name>`, opaque directories `.wh..wh..opq`;
+-- PAX headers with xattrs (`SCHILY.xattr.*`), numeric owners only, file
+-- mtimes kept (ns), no atime/ctime, entries sorted by name, so the same
+-- diff always gives the same bytes.  `path` is replaced atomically; the
+-- parents are checked, not read.  A file overlay keeps only as a redirect
+-- or metacopy is refused.
 -- @tparam table|string info DriverInfo
 -- @tparam string id layer id
--- @tparam string folder the transport folder to write
+-- @tparam string path the folder (Windows) or tar file (Linux) to write
 -- @tparam[opt] table parents parent layer paths, nearest first
--- @treturn true|nil,hcsshim.error
-function M.export_layer(info, id, folder, parents)
-  return by_folder("ExportLayer", core.export_layer, info, id, folder, parents)
+-- @treturn true|integer|nil,hcsshim.error Linux: the bytes of file data exported
+function M.export_layer(info, id, path, parents)
+  if core.platform == "linux" then
+    return call("ExportLayer", string.format("id=%s tar=%s", id, path), core.export_layer_tar,
+      info, id, path, descriptors(parents or {}))
+  end
+  return by_folder("ExportLayer", core.export_layer, info, id, path, parents)
 end
 
 --- Import a layer from the legacy transport folder (vmcompute ImportLayer;
