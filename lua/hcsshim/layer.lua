@@ -280,16 +280,27 @@ local function with_slash(name)
   return name
 end
 
---- A streaming layer writer (ImportLayerBegin): `w:add(name, info)`,
--- `w:remove(name)`, `w:write(data)` (a Win32 backup stream), then
--- `w:close()`, whose result must be checked (ImportLayerEnd).
--- Names are relative to the layer (`Files\foo`); info is
+--- A streaming layer writer (hcsshim's LayerWriter): `w:add(name, info)`,
+-- `w:add_link(name, target)` (a hard link to an earlier file),
+-- `w:remove(name)`, `w:write(data)`, then `w:close()`, whose result must be
+-- checked: the layer is committed there, atomically.
+-- Windows (ImportLayerBegin/Next/Write/End): names are relative to the
+-- layer (`Files\foo`); data is a Win32 backup stream; info is
 -- `{CreationTime, LastAccessTime, LastWriteTime, ChangeTime, FileAttributes}`.
+-- Linux: names are `/`-separated paths of the layer's tree; data is the
+-- file's content; info adds `Mode`, `Uid`, `Gid`, `Linkname`, `DevMajor`,
+-- `DevMinor`, `Xattrs` and `Opaque` (see `hcsshim.layer_stream`); the
+-- entries go into a tar in an anonymous file and `close` imports it, so a
+-- writer that fails or is dropped leaves nothing; the id must be new.
 -- @tparam table|string info DriverInfo
 -- @tparam string id layer id
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn table|nil,hcsshim.error
 function M.new_layer_writer(info, id, parents)
+  if core.platform == "linux" then
+    return require("hcsshim.layer_stream").writer(info, id, parents or {}, M.import_layer,
+      M.layer_exists)
+  end
   local raw, err = begin("ImportLayerStart", core.import_layer_begin, info, id, parents)
   if not raw then return nil, err end
   local w = {}
@@ -308,15 +319,25 @@ function M.new_layer_writer(info, id, parents)
   return closing(w, "ImportLayerEnd", raw, id, "hcsshim.layer_writer")
 end
 
---- A streaming layer reader (ExportLayerBegin): `r:next()` returns
--- name (leading `\` stripped), size, and info (nil for a deleted file), or
--- false at the end; `r:read(n)` returns data ("" at the end of this file);
--- `r:close()` (ExportLayerEnd).
+--- A streaming layer reader (hcsshim's LayerReader): `r:next()` returns
+-- name, size and info (nil for a deleted file), or false at the end;
+-- `r:read(n)` returns data ("" at the end of this file); `r:close()`.
+-- Windows (ExportLayerBegin/Next/Read/End): the leading `\` of names is
+-- stripped; data is a Win32 backup stream.
+-- Linux: the layer's diff in name order (a directory before its
+-- contents); info as for the writer, plus `Hardlink` (the earlier name
+-- this file is a hard link of: pass it to `add_link`); a sandbox's
+-- deletions come as deleted names, its opaque directories with
+-- `Opaque = true`.  The diff is exported (see `export_layer`) to an
+-- unlinked temporary tar in HomeDir first.
 -- @tparam table|string info DriverInfo
 -- @tparam string id layer id
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn table|nil,hcsshim.error
 function M.new_layer_reader(info, id, parents)
+  if core.platform == "linux" then
+    return require("hcsshim.layer_stream").reader(info, id, parents or {}, M.export_layer)
+  end
   local raw, err = begin("ExportLayerBegin", core.export_layer_begin, info, id, parents)
   if not raw then return nil, err end
   local r = {}

@@ -117,8 +117,10 @@ static plat_hresult copy_data(exporter *x, const dtree_item *it) {
   return PLAT_S_OK;
 }
 
-/* A regular empty entry `name` (whiteouts and opaque markers). */
-static plat_hresult write_marker(exporter *x, const char *name, const struct stat *st) {
+/* A regular empty entry `name` (whiteouts and opaque markers), with a fixed
+ * mtime: an import makes its own whiteouts, so theirs says nothing, and a
+ * fixed one lets export, import and export again give the same bytes. */
+static plat_hresult write_marker(exporter *x, const char *name) {
   struct archive_entry *e = archive_entry_new();
   plat_hresult hr = PLAT_S_OK;
   if (!e) return lyr_fail(PLAT_E_OUTOFMEMORY, "export of layer %s: out of memory", x->l->id);
@@ -126,7 +128,7 @@ static plat_hresult write_marker(exporter *x, const char *name, const struct sta
   archive_entry_set_filetype(e, AE_IFREG);
   archive_entry_set_perm(e, 0644);
   archive_entry_set_size(e, 0);
-  archive_entry_set_mtime(e, st->st_mtim.tv_sec, 0);
+  archive_entry_set_mtime(e, 0, 0);
   if (archive_write_header(x->a, e) < ARCHIVE_WARN) hr = arch_fail(x, name);
   archive_entry_free(e);
   return hr;
@@ -136,8 +138,7 @@ static plat_hresult write_item(exporter *x, const dtree_item *it) {
   struct archive_entry *e;
   const char *hl;
   plat_hresult hr = PLAT_S_OK;
-  if (it->kind == DTREE_WHITEOUT || it->kind == DTREE_OPAQUE)
-    return write_marker(x, it->tar_name, &it->st);
+  if (it->kind == DTREE_WHITEOUT || it->kind == DTREE_OPAQUE) return write_marker(x, it->tar_name);
   if (!(e = archive_entry_new()))
     return lyr_fail(PLAT_E_OUTOFMEMORY, "export of layer %s: out of memory", x->l->id);
   archive_entry_set_pathname(e, it->name);
