@@ -360,18 +360,6 @@ static const luaL_Reg writer_methods[] = {{"add", writer_add},
                                           {"close", writer_gc},
                                           {NULL, NULL}};
 
-static void new_class(lua_State *L, const char *mt, const luaL_Reg *methods, lua_CFunction gc) {
-  luaL_newmetatable(L, mt);
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, gc);
-  lua_setfield(L, -2, "__close");
-  lua_pop(L, 1);
-}
-
 static const luaL_Reg functions[] = {
     {"tar_reader", l_reader},
     {"tar_writer", l_writer},
@@ -379,8 +367,8 @@ static const luaL_Reg functions[] = {
 };
 
 void core_open_tarstream(lua_State *L) {
-  new_class(L, READER_MT, reader_methods, reader_gc);
-  new_class(L, WRITER_MT, writer_methods, writer_gc);
+  bind_new_class(L, READER_MT, reader_methods, reader_gc);
+  bind_new_class(L, WRITER_MT, writer_methods, writer_gc);
   luaL_setfuncs(L, functions, 0);
 }
 #else
