@@ -257,6 +257,13 @@ plat_hresult plat_EnableProcessPrivileges(const char *const *names, size_t count
  * handles; on failure every handle is closed and a Lua error raised. */
 struct lua_State;
 void plat_push_stdio(struct lua_State *L, const plat_handle h[3]);
+/* For core.read_ready/core.fileno: the stdio object at idx (raises when
+ * it is none or closed); whether a read will not block; a non-blocking
+ * read (>0 bytes, 0 at the end, -1 nothing yet); its HANDLE's value. */
+void *plat_stdio_check(struct lua_State *L, int idx);
+int plat_stdio_ready(void *f);
+long plat_stdio_read_some(void *f, char *buf, size_t len);
+long long plat_stdio_handle(void *f);
 #else
 /* Wrap an owned stdio handle in a FILE* ("r" or "w"); the FILE owns it. */
 FILE *plat_handle_fdopen(plat_handle h, const char *mode);
