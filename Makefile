@@ -89,6 +89,7 @@ demo: setup
 	@$(MAKE) --no-print-directory all
 	$(RUN_ENV) $(LUA) examples/run_container.lua $(ROOTFS)
 	$(RUN_ENV) $(LUA) examples/run_image.lua
+	$(RUN_ENV) $(LUA) examples/commit.lua $(ROOTFS)
 
 test: setup
 	@$(MAKE) --no-print-directory all $(BUILD)/hcs_linux_test $(BUILD)/spec/layer_test
@@ -117,6 +118,7 @@ bench: setup
 	$(RUN_ENV) $(LUA) bench/lifecycle.lua
 	$(RUN_ENV) $(LUA) bench/hns_endpoint.lua
 	$(RUN_ENV) $(LUA) bench/image_import.lua
+	$(RUN_ENV) $(LUA) bench/layer_export.lua
 	$(RUN_ENV) $(LUA) bench/monitor_memory.lua
 
 # `make install` = the library (core, monitor, Lua modules) and the

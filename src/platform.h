@@ -192,12 +192,23 @@ plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, c
                                  const plat_layer_descriptor *layers, size_t count, uint64_t *size,
                                  char **result);
 
+/* Linux addition: the layer's diff (a sandbox's changes, a read-only
+ * layer's contents) as an OCI layer tar: overlay whiteouts become
+ * ".wh.<name>", opaque directories ".wh..wh..opq"; deterministic (sorted,
+ * stable headers).  tar_path is replaced atomically; *size receives the
+ * bytes of regular file data.  The parents are checked, not read. */
+plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
+                                 const plat_layer_descriptor *layers, size_t count, uint64_t *size);
+
+/* CopyLayer; Linux: a new read-only layer dst_id holding src_id's diff
+ * (a sandbox's changes become a layer), parents `layers`. */
+plat_hresult plat_CopyLayer(const plat_driver_info *info, const char *src_id, const char *dst_id,
+                            const plat_layer_descriptor *layers, size_t count);
+
 /* ---- functions vmcompute.dll / iphlpapi have that the Linux host compute
  * service does not: Linux returns PLAT_E_NOT_SUPPORTED (src/linux/
  * win_only.c).  Windows binds them in src/win32/. ---- */
 plat_hresult plat_HcsModifyServiceSettings(const char *settings, char **result);
-plat_hresult plat_CopyLayer(const plat_driver_info *info, const char *src_id, const char *dst_id,
-                            const plat_layer_descriptor *layers, size_t count);
 /* ExportLayer/ImportLayer: the legacy transport folder (hcs-api.md 7.1) */
 plat_hresult plat_ExportLayer(const plat_driver_info *info, const char *id, const char *folder,
                               const plat_layer_descriptor *layers, size_t count);

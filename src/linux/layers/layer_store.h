@@ -65,4 +65,11 @@ plat_hresult lyr_meta_write(const lyr *l, const char *dir, int sandbox, const ch
 plat_hresult lyr_meta_read(const char *dir, lyr_meta *m, char *why, size_t whylen);
 void lyr_meta_free(lyr_meta *m);
 
+/* tar_export.c: the layer's diff folder (upper/ or rootfs/), and the diff
+ * as a tar into fd (l open with its meta) */
+void lyr_diff_dir(const lyr *l, char *out);
+plat_hresult lyr_export_fd(lyr *l, int fd, uint64_t *size);
+/* layer_copy.c: an anonymous read-write file in HomeDir: an fd or -1 (errno) */
+int lyr_tmpfile(const lyr *l);
+
 #endif
