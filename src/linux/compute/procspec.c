@@ -249,7 +249,7 @@ static plat_hresult take_args(pstate *s, char **result) {
       return cmn_fail(result, BAD, "CommandArgs: expected an array of strings");
     json_array_foreach(v, i, a) {
       if (!json_is_string(a))
-        return cmn_fail(result, BAD, "CommandArgs[%zu]: expected a string", i);
+        return cmn_fail(result, BAD, "CommandArgs[%zu]: expected a string", i + 1);
       json_array_append(s->args, a);
     }
   }

@@ -137,7 +137,7 @@ plat_hresult hns_check_endpoint_list(json_t *list, char **err) {
     json_t *ep;
     const char *id = json_string_value(v);
     if (!id) {
-      hr = hns_fail(err, BAD, "EndpointList[%zu]: expected an endpoint id", i);
+      hr = hns_fail(err, BAD, "EndpointList[%zu]: expected an endpoint id", i + 1);
       break;
     }
     ep = hns_endpoint_get(db, id);
