@@ -45,6 +45,7 @@ int cmn_write_all(int fd, const void *buf, size_t len);
 char *cmn_read_all(int fd, size_t max, size_t *len);
 char *cmn_read_file(const char *path, size_t *len);              /* 16 MiB cap */
 char *cmn_read_fileat(int dirfd, const char *path, size_t *len); /* in root */
+char *cmn_log_tail(const char *path, int lines);                 /* last lines, <= 1 KiB */
 int cmn_open_in_root(int root, const char *path, int flags);     /* RESOLVE_IN_ROOT */
 /* Replaces path atomically: temp file in the same directory, fsync,
  * rename; after a crash the file is either old or complete. */
