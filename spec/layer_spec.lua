@@ -97,6 +97,45 @@ describe("layers", function()
     assert(hcsshim.deactivate_layer(home, "s"))
   end)
 
+  it("let a whiteout hide only lower layers, whatever its place in the tar (OCI image spec)", function()
+    local base = tar.write(env.tmpdir() .. "/b2.tar", {
+      { name = "x", type = "file", data = "lower" }, { name = "z", type = "file", data = "lower" },
+      { name = "gone", type = "file", data = "g" },
+      { name = "e/", type = "dir" }, { name = "e/old", type = "file", data = "o" },
+      { name = "y/", type = "dir" }, { name = "y/old", type = "file", data = "o" },
+      { name = "d/", type = "dir" }, { name = "d/old", type = "file", data = "o" },
+    })
+    local top = tar.write(env.tmpdir() .. "/t2.tar", {
+      { name = "x", type = "file", data = "mine" }, { name = ".wh.x", type = "file" },
+      { name = "e/f", type = "file", data = "f" }, { name = ".wh.e", type = "file" },
+      { name = ".wh.y", type = "file" }, { name = "y/g", type = "file", data = "g" },
+      { name = ".wh.z", type = "file" }, { name = "z", type = "file", data = "mine" },
+      { name = "d/new", type = "file", data = "n" }, { name = "d/.wh..wh..opq", type = "file" },
+      { name = ".wh.gone", type = "file" },
+    })
+    assert(hcsshim.import_layer(home, "b2", base))
+    assert(hcsshim.import_layer(home, "t2", top, { home .. "/b2" }))
+    local parents = { home .. "/t2", home .. "/b2" }
+    assert(hcsshim.create_sandbox_layer(home, "s2", "t2", parents))
+    assert(hcsshim.activate_layer(home, "s2"))
+    assert(hcsshim.prepare_layer(home, "s2", parents))
+    local m = hcsshim.get_layer_mount_path(home, "s2")
+    local ok, err = pcall(function()
+      assert.equal("mine", slurp(m .. "/x"))
+      assert.equal("mine", slurp(m .. "/z"))
+      assert.equal("f", slurp(m .. "/e/f"))
+      assert.is_false(exists(m .. "/e/old"))
+      assert.equal("g", slurp(m .. "/y/g"))
+      assert.is_false(exists(m .. "/y/old"))
+      assert.equal("n", slurp(m .. "/d/new"))
+      assert.is_false(exists(m .. "/d/old"))
+      assert.is_false(exists(m .. "/gone"))
+    end)
+    assert(hcsshim.unprepare_layer(home, "s2"))
+    assert(hcsshim.deactivate_layer(home, "s2"))
+    assert(ok, err)
+  end)
+
   it("create missing parents of a first entry like a/b/file", function()
     local t = tar.write(env.tmpdir() .. "/p.tar", { { name = "a/b/file", type = "file", data = "x" } })
     assert(hcsshim.import_layer(home, "p", t))
