@@ -21,6 +21,10 @@
 void hl_teardown_system(const char *id, json_t *meta);
 /* Removes the system's cgroup in every hierarchy (and emptied parents). */
 void hl_cgroup_remove(const char *cgpath);
+/* A file of a container's root (rootfd) into *text, NULL if absent;
+ * anything but a regular file of at most CMN_ROOT_FILE_MAX bytes is
+ * refused, naming the file (procspec.c). */
+plat_hresult hl_root_file(int rootfd, const char *path, char **text, char **result);
 /* Rewrites the resolv.conf of a running system (hot attach, detach). */
 int hl_update_resolv(const char *id);
 
