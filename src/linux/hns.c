@@ -57,6 +57,12 @@ plat_hresult plat_HNSCall(const char *method, const char *path, const char *requ
     free(err);
     return *response ? PLAT_S_OK : PLAT_E_OUTOFMEMORY;
   }
+  if (id[0] && hns_canon_guid(id, id) < 0) {
+    err = cmn_printf("HNS path `%s`: `%s` is not a GUID", path, id);
+    *response = envelope_err(PLAT_E_INVALIDARG, err);
+    free(err);
+    return *response ? PLAT_S_OK : PLAT_E_OUTOFMEMORY;
+  }
   if (!get && !post && !del) {
     err = cmn_printf("HNS method `%s` is not supported (GET, POST, DELETE)", method);
     *response = envelope_err(PLAT_E_NOT_SUPPORTED, err);

@@ -135,7 +135,10 @@ static plat_hresult refuse_windows_only(json_t *req, char **err) {
 
 static plat_hresult find_network(sqlite3 *db, ep_plan *e, char **err) {
   const char *vn = cmn_str(e->req, "VirtualNetwork"), *vnn = cmn_str(e->req, "VirtualNetworkName");
-  if (vn && *vn) e->net = hns_network_get(db, vn);
+  char canon[37];
+  if (vn && *vn && hns_canon_guid(vn, canon) < 0)
+    return hns_fail(err, BAD, "VirtualNetwork `%s`: not a GUID", vn);
+  if (vn && *vn) e->net = hns_network_get(db, canon);
   else if (vnn && *vnn) e->net = hns_query_doc(db, "SELECT doc FROM networks WHERE name = ?1", vnn);
   else
     return hns_fail(err, BAD,
@@ -196,10 +199,13 @@ plat_hresult hns_endpoint_check(sqlite3 *db, ep_plan *e, char **err) {
   plat_hresult hr;
   e->name = cmn_str(e->req, "Name");
   if (!e->name) e->name = "";
+  if (cmn_str(e->req, "ID") && *cmn_str(e->req, "ID") &&
+      hns_canon_guid(cmn_str(e->req, "ID"), (char[37]){0}) < 0)
+    return hns_fail(err, BAD, "ID `%s`: not a GUID", cmn_str(e->req, "ID"));
   if ((hr = hns_check_known(e->req, ep_fields, "endpoint", "HNSEndpoint", err)) < 0 ||
       (hr = refuse_windows_only(e->req, err)) < 0 || (hr = find_network(db, e, err)) < 0 ||
       (hr = check_policies(cmn_get(e->req, "Policies"), e->ntype, err)) < 0 ||
-      (hr = hns_check_dns_list(cmn_str(e->req, "DNSServerList"), err)) < 0)
+      (hr = hns_check_dns(e->req, err)) < 0)
     return hr;
   return check_addresses(e, err);
 }
