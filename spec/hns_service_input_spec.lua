@@ -27,7 +27,8 @@ end
 describe("the Linux HNS on its own", function()
   describe("ids are GUIDs", function()
     local bad = { "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz", "{ccccccc-cccc-cccc-cccc-ccccccccccc}",
-      "ccccccccccccccccccccccccccccccccccc-", "c1a5b00e-0000-4000-8000-00000000000g", "c1a5b00e_0000_4000_8000_000000000000",
+      "ccccccccccccccccccccccccccccccccccc-", "c1a5b00e-0000-4000-8000-00000000000g",
+      "c1a5b00e_0000_4000_8000_000000000000",
       "{c1a5b00e-0000-4000-8000-000000000000", " c1a5b00e-0000-4000-8000-00000000000", "x" }
 
     it("a network ID that is not one is refused, and becomes no bridge", function()
@@ -76,7 +77,8 @@ describe("the Linux HNS on its own", function()
     end)
 
     it("DNSServerList is checked in full, however long", function()
-      refused("DNSServerList", hns.hns_call("POST", "/networks/", net_req(64, { DNSServerList = servers(300) .. ",1.2.3.4\nsearch evil" })))
+      refused("DNSServerList", hns.hns_call("POST", "/networks/",
+        net_req(64, { DNSServerList = servers(300) .. ",1.2.3.4\nsearch evil" })))
       refused("`x`", hns.hns_call("POST", "/networks/", net_req(64, { DNSServerList = servers(300) .. ",x" })))
       refused("DNSServerList", hns.hns_call("POST", "/endpoints/",
         { VirtualNetwork = net.ID, DNSServerList = servers(200) .. ",1.2.3.4#" }))
@@ -85,10 +87,10 @@ describe("the Linux HNS on its own", function()
     it("a resolv.conf beyond 4 KiB is written whole", function()
       local list, suffixes = servers(400), {}
       for i = 1, 150 do suffixes[i] = ("s%d.example.test"):format(i) end
-      local net = assert(hns.hns_call("POST", "/networks/",
+      local big = assert(hns.hns_call("POST", "/networks/",
         net_req(65, { DNSServerList = list, DNSSuffix = table.concat(suffixes, ",") })))
-      finally(function() hns.hns_call("DELETE", "/networks/" .. net.ID) end)
-      local ep = assert(hns.hns_call("POST", "/endpoints/", { VirtualNetwork = net.ID }))
+      finally(function() hns.hns_call("DELETE", "/networks/" .. big.ID) end)
+      local ep = assert(hns.hns_call("POST", "/endpoints/", { VirtualNetwork = big.ID }))
       local _, cleanup, id = env.container({ EndpointList = { ep.ID } })
       local f = io.open(env.runtime_root .. "/systems/" .. id .. "/resolv.conf")
       local text = f and f:read("a")

@@ -14,7 +14,8 @@ end
 
 local plants = {
   { "a FIFO", "mkfifo \"$f\"", "not a regular file" },
-  { "a symlink to a device node", "mknod \"${f%/etc/*}/dev/zero\" c 1 5; ln -s /dev/zero \"$f\"", "not a regular file" },
+  { "a symlink to a device node", "mknod \"${f%/etc/*}/dev/zero\" c 1 5; ln -s /dev/zero \"$f\"",
+    "not a regular file" },
   { "a symlink out of the root to a device", "ln -s ../../../../../../../../dev/zero \"$f\"", nil },
   { "a directory", "mkdir \"$f\"", "not a regular file" },
   { "a file of 5 MiB", "head -c 5242880 /dev/zero | tr '\\0' x > \"$f\"", "file too large" },
