@@ -2,6 +2,7 @@
 -- 10, C side): requests go in raw through hns_call, past the Lua checks.
 -- Ids are GUIDs, parsed and canonicalised; DNS settings that end up in a
 -- container's resolv.conf are checked in full, and the file is never cut.
+local hcsshim = require "hcsshim"
 local hns = require "hcsshim.hns"
 local env = require "support.env"
 
@@ -101,6 +102,38 @@ describe("the Linux HNS on its own", function()
       assert.is_true(#text > 4096)
       assert.matches("nameserver 10.0.1.144\n", text, 1, true) -- the 400th
       assert.matches(" s150.example.test\n", text, 1, true)
+    end)
+  end)
+
+  describe("uint64 values beyond int64", function()
+    local net
+    setup(function() net = assert(hns.hns_call("POST", "/networks/", net_req(67))) end)
+    teardown(function() hns.hns_call("DELETE", "/networks/" .. net.ID) end)
+
+    local function qos(digits)
+      return ('{"VirtualNetwork":"%s","Policies":[{"Type":"QOS","MaximumOutgoingBandwidthInBytes":%s}]}')
+        :format(net.ID, digits)
+    end
+
+    it("a QOS bandwidth of 2^63 .. 2^64-1 is taken as unlimited; beyond uint64 is refused", function()
+      for _, digits in ipairs({ "18446744073709551615", "9223372036854775808", "9223372036854775807" }) do
+        local ep = assert(hns.hns_call("POST", "/endpoints/", qos(digits)))
+        assert(hns.hns_call("DELETE", "/endpoints/" .. ep.ID))
+      end
+      for _, digits in ipairs({ "18446744073709551616", "99999999999999999999999", "-9223372036854775809" }) do
+        refused("outside int64 and uint64", hns.hns_call("POST", "/endpoints/", qos(digits)))
+      end
+    end)
+
+    it("a container's storage limits of 2^64-1 mean no throttle; its ProcessorWeight of 2^64-1 is refused", function()
+      local big = hcsshim.json.bignum("18446744073709551615")
+      local c, cleanup = env.container({ StorageBandwidthMaximum = big, StorageIOPSMaximum = big })
+      assert.is_true(c:is_open())
+      cleanup()
+      local ok, err = pcall(env.container, { ProcessorWeight = big })
+      assert.is_false(ok)
+      assert.matches("ProcessorWeight", tostring(err), 1, true)
+      assert.matches("0..10000", tostring(err), 1, true)
     end)
   end)
 

@@ -71,7 +71,7 @@ plat_hresult plat_HNSCall(const char *method, const char *path, const char *requ
   }
   if (request && *request) {
     json_error_t je;
-    req = json_loads(request, JSON_REJECT_DUPLICATES, &je);
+    req = cmn_json_loads(request, JSON_REJECT_DUPLICATES, &je);
     if (!req) {
       err = cmn_printf("the request is not valid JSON: %s (line %d, column %d)", je.text, je.line,
                        je.column);

@@ -391,7 +391,7 @@ plat_hresult hl_parse_process(const char *json, int rootfd, hl_procconf *p, char
   plat_hresult hr;
   memset(p, 0, sizeof *p);
   memset(&s, 0, sizeof s);
-  s.cfg = json_loads(json ? json : "", JSON_REJECT_DUPLICATES, &je);
+  s.cfg = cmn_json_loads(json ? json : "", JSON_REJECT_DUPLICATES, &je);
   s.args = json_array();
   s.env = json_array();
   s.user = json_object();

@@ -41,6 +41,7 @@ static json_t *build_conflist(json_t *net, json_t *ep, json_t **rt) {
                               json_integer_value(cmn_get(pol, "InternalPort")), "protocol", proto));
     } else if (strcasecmp(t, "QOS") == 0) {
       qos = cmn_get(pol, "MaximumOutgoingBandwidthInBytes");
+      if (json_integer_value(qos) > INT64_MAX / 8) qos = NULL; /* unlimited (ep_check.c) */
     } else if (strcasecmp(t, "VLAN") == 0) {
       vlan = cmn_get(pol, "VLAN");
     }

@@ -75,8 +75,9 @@ static plat_hresult check_policies(json_t *pols, const char *ntype, char **err) 
         if (strcasecmp(k, "Type") && strcasecmp(k, "MaximumOutgoingBandwidthInBytes"))
           return hns_fail(err, BAD, "Policies[%zu]: unknown QOS policy field `%s`", i, k);
       }
-      if (!json_is_integer(b) || json_integer_value(b) < 1 ||
-          json_integer_value(b) > (INT64_MAX / 8))
+      /* above INT64_MAX / 8 (bits per second overflow) means unlimited:
+       * hcsshim's 2^64-1 among them (CMN_JSON_SATURATED) */
+      if (!json_is_integer(b) || json_integer_value(b) < 1)
         return hns_fail(
             err, BAD,
             "Policies[%zu]: QOS MaximumOutgoingBandwidthInBytes must be a positive number of "
