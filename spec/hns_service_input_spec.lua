@@ -137,6 +137,53 @@ describe("the Linux HNS on its own", function()
     end)
   end)
 
+  describe("host ports already in use", function()
+    local net
+    setup(function() net = assert(hns.hns_call("POST", "/networks/", net_req(68))) end)
+    teardown(function() hns.hns_call("DELETE", "/networks/" .. net.ID) end)
+
+    -- A host process holding port/proto on addr until stop() (perl-base's
+    -- IO::Socket); returns stop.
+    local function hold(addr, port, proto)
+      local ready = env.tmpdir() .. "/ready"
+      local pid = env.must(("perl -MIO::Socket::INET -e '$s = IO::Socket::INET->new(LocalAddr => \"%s\", "
+        .. "LocalPort => %d, Proto => \"%s\", %s) or die \"$!\"; open(F, \">%s\"); close F; sleep 120' "
+        .. ">/dev/null 2>&1 & echo $!"):format(addr, port, proto, proto == "tcp" and "Listen => 5" or "", ready))
+      env.must(("for i in $(seq 100); do [ -e %s ] && break; sleep 0.05; done; [ -e %s ]"):format(ready, ready))
+      return function() env.sh("kill " .. pid:gsub("%s+", "")) end
+    end
+
+    local function nat(port, proto)
+      return { VirtualNetwork = net.ID, Policies = { { Type = "NAT", Protocol = proto, InternalPort = 80,
+        ExternalPort = port } } }
+    end
+
+    it("an endpoint publishing a port a host process listens on is refused, naming the port", function()
+      for _, case in ipairs({ { "0.0.0.0", 18411, "tcp", "TCP" }, { "127.0.0.1", 18412, "tcp", "TCP" },
+        { "0.0.0.0", 18413, "udp", "UDP" }, { "127.0.0.1", 18414, "udp", "UDP" } }) do
+        local stop = hold(case[1], case[2], case[3])
+        local v, err = hns.hns_call("POST", "/endpoints/", nat(case[2], case[4]))
+        -- the other protocol on the same port is free
+        local other = assert(hns.hns_call("POST", "/endpoints/", nat(case[2], case[4] == "TCP" and "UDP" or "TCP")))
+        stop()
+        assert(hns.hns_call("DELETE", "/endpoints/" .. other.ID))
+        refused(("host port %d/%s is already in use"):format(case[2], case[3]), v, err)
+      end
+    end)
+
+    it("attach refuses a port taken since the endpoint was made, and leaves nothing behind", function()
+      local ep = assert(hns.hns_call("POST", "/endpoints/", nat(18415, "TCP")))
+      local stop = hold("0.0.0.0", 18415, "tcp")
+      local ok, err = pcall(env.container, { EndpointList = { ep.ID } })
+      stop()
+      local after = assert(hns.hns_call("GET", "/endpoints/" .. ep.ID))
+      assert(hns.hns_call("DELETE", "/endpoints/" .. ep.ID))
+      assert.is_false(ok)
+      assert.matches("host port 18415/tcp is already in use", tostring(err), 1, true)
+      assert.is_true(after.SharedContainers == nil or #after.SharedContainers == 0)
+    end)
+  end)
+
   it("hot attach takes an endpoint id only as a GUID", function()
     local c, cleanup = env.container()
     local ok, err = pcall(function()

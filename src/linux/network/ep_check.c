@@ -51,6 +51,8 @@ static plat_hresult check_policies(json_t *pols, const char *ntype, char **err) 
       return hns_fail(err, BAD, "Policies[%zu]: a policy object with a Type is expected", i);
     if (strcasecmp(t, "NAT") == 0) {
       const char *proto = cmn_str(p, "Protocol");
+      char where[64];
+      plat_hresult hr;
       json_object_foreach(p, k, v) {
         if (strcasecmp(k, "Type") && strcasecmp(k, "Protocol") && strcasecmp(k, "InternalPort") &&
             strcasecmp(k, "ExternalPort") && strcasecmp(k, "ExternalPortReserved"))
@@ -69,6 +71,10 @@ static plat_hresult check_policies(json_t *pols, const char *ntype, char **err) 
       if (json_is_true(cmn_get(p, "ExternalPortReserved")))
         return hns_fail(err, NS, "Policies[%zu]: ExternalPortReserved is not supported on Linux",
                         i);
+      snprintf(where, sizeof where, "Policies[%zu]", i);
+      if ((hr = hns_check_host_port((int)json_integer_value(cmn_get(p, "ExternalPort")), proto,
+                                    where, err)) < 0)
+        return hr;
     } else if (strcasecmp(t, "QOS") == 0) {
       json_t *b = cmn_get(p, "MaximumOutgoingBandwidthInBytes");
       json_object_foreach(p, k, v) {

@@ -12,6 +12,7 @@
  *   cni.c          running a plugin list (ADD, DEL, CHECK)
  *   netns.c        the per-container network namespace file
  *   dns.c          DNS settings: checks, the resolv.conf text
+ *   ports.c        host ports of NAT policies already in use
  *
  * Errors: functions return an HRESULT and, on failure, set *err to a
  * malloc'd message (the envelope's Error text). */
@@ -75,6 +76,13 @@ int hns_overlaps(uint32_t a, int pa, uint32_t b, int pb);
 /* req is an object whose members are all among fields (NULL-ended). */
 plat_hresult hns_check_known(json_t *req, const char *const *fields, const char *what,
                              const char *schema, char **err);
+/* ---- ports.c ---- */
+/* A host port (proto TCP or UDP) that a host process already uses is
+ * refused (PLAT_E_ALREADY_EXISTS, naming where and the port). */
+plat_hresult hns_check_host_port(int port, const char *proto, const char *where, char **err);
+/* The same for the ExternalPort of every NAT policy of a policy list. */
+plat_hresult hns_check_host_ports(json_t *policies, char **err);
+
 /* ---- dns.c ---- */
 /* DNSServerList (IPv4 addresses), DNSSuffix and DNSDomain (domain names)
  * of a request: strings of comma or space separated words, each checked. */
