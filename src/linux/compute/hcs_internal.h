@@ -25,6 +25,9 @@ void hl_cgroup_remove(const char *cgpath);
  * anything but a regular file of at most CMN_ROOT_FILE_MAX bytes is
  * refused, naming the file (procspec.c). */
 plat_hresult hl_root_file(int rootfd, const char *path, char **text, char **result);
+/* linux.seccomp from the default profile for a container with these
+ * capabilities, unless confinement is off (seccomp.c). */
+plat_hresult hl_seccomp(json_t *linux_, json_t *caps, char **result);
 /* Rewrites the resolv.conf of a running system (hot attach, detach). */
 int hl_update_resolv(const char *id);
 
