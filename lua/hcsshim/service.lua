@@ -30,7 +30,7 @@ end
 -- applies to containers created afterwards: the path of a seccomp profile
 -- in the containers project's format (default
 -- /usr/share/containers/seccomp.json, Debian golang-github-containers-common),
--- or "unconfined" for no seccomp filter (see docs/seccomp.md).
+-- or "unconfined" for no seccomp filter (README: Confinement on Linux).
 -- @tparam table opts `{RuntimeRoot = "/run/hcsshim", DataRoot = "/var/lib/hcsshim",
 -- CgroupParent = "/hcsshim", SeccompProfile = "unconfined"}` (any subset; absolute paths)
 -- @treturn true|nil,hcsshim.error
