@@ -16,6 +16,7 @@ local plants = {
   { "a FIFO", "mkfifo \"$f\"", "not a regular file" },
   { "a symlink to a device node", "mknod \"${f%/etc/*}/dev/zero\" c 1 5; ln -s /dev/zero \"$f\"",
     "not a regular file" },
+  -- resolved inside the root: what the root holds at /dev/zero decides
   { "a symlink out of the root to a device", "ln -s ../../../../../../../../dev/zero \"$f\"", nil },
   { "a directory", "mkdir \"$f\"", "not a regular file" },
   { "a file of 5 MiB", "head -c 5242880 /dev/zero | tr '\\0' x > \"$f\"", "file too large" },
@@ -39,8 +40,10 @@ describe("files read from a container's root", function()
             assert.matches(p[3], tostring(perr), 1, true)
           elseif proc then -- resolved inside the root: no such file there
             proc:close()
-          else
-            assert.matches("app", tostring(perr), 1, true)
+          else -- no such file there (no user app), or not a regular one
+            local text = tostring(perr)
+            local why = text:find("`app`", 1, true) or text:find(file .. ": not a regular file", 1, true)
+            assert.is_not_nil(why, text)
           end
         end)
         cleanup()
