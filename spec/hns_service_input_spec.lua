@@ -13,6 +13,15 @@ local function net_req(n, extra)
   return req
 end
 
+-- A network made before the specs of the enclosing describe block and
+-- deleted after them; returns a function giving its document.
+local function network_of_block(n)
+  local doc
+  setup(function() doc = assert(hns.hns_call("POST", "/networks/", net_req(n))) end)
+  teardown(function() hns.hns_call("DELETE", "/networks/" .. doc.ID) end)
+  return function() return doc end
+end
+
 local function refused(pattern, v, err)
   assert.is_nil(v)
   assert.matches(pattern, tostring(err), 1, true)
@@ -61,15 +70,13 @@ describe("the Linux HNS on its own", function()
   end)
 
   describe("DNS settings", function()
-    local net
-    setup(function() net = assert(hns.hns_call("POST", "/networks/", net_req(66))) end)
-    teardown(function() hns.hns_call("DELETE", "/networks/" .. net.ID) end)
+    local net = network_of_block(66)
 
     it("a search suffix or domain that would inject lines is refused, naming the field", function()
       for _, f in ipairs({ "DNSSuffix", "DNSDomain" }) do
         for _, v in ipairs({ "a.test\nnameserver 6.6.6.6", "a.test\rx", "a.test#x", "a;b", "a\tb", "a..b", ".a",
           "é.test", ("l"):rep(64) .. ".test", ("a."):rep(127) .. "ab", "*.test" }) do
-          local req = f == "DNSSuffix" and net_req(63, { [f] = v }) or { VirtualNetwork = net.ID, [f] = v }
+          local req = f == "DNSSuffix" and net_req(63, { [f] = v }) or { VirtualNetwork = net().ID, [f] = v }
           local path = f == "DNSSuffix" and "/networks/" or "/endpoints/"
           refused(f, hns.hns_call("POST", path, req))
         end
@@ -82,7 +89,7 @@ describe("the Linux HNS on its own", function()
         net_req(64, { DNSServerList = servers(300) .. ",1.2.3.4\nsearch evil" })))
       refused("`x`", hns.hns_call("POST", "/networks/", net_req(64, { DNSServerList = servers(300) .. ",x" })))
       refused("DNSServerList", hns.hns_call("POST", "/endpoints/",
-        { VirtualNetwork = net.ID, DNSServerList = servers(200) .. ",1.2.3.4#" }))
+        { VirtualNetwork = net().ID, DNSServerList = servers(200) .. ",1.2.3.4#" }))
     end)
 
     it("a resolv.conf beyond 4 KiB is written whole", function()
@@ -106,13 +113,11 @@ describe("the Linux HNS on its own", function()
   end)
 
   describe("uint64 values beyond int64", function()
-    local net
-    setup(function() net = assert(hns.hns_call("POST", "/networks/", net_req(67))) end)
-    teardown(function() hns.hns_call("DELETE", "/networks/" .. net.ID) end)
+    local net = network_of_block(67)
 
     local function qos(digits)
       return ('{"VirtualNetwork":"%s","Policies":[{"Type":"QOS","MaximumOutgoingBandwidthInBytes":%s}]}')
-        :format(net.ID, digits)
+        :format(net().ID, digits)
     end
 
     it("a QOS bandwidth of 2^63 .. 2^64-1 is taken as unlimited; beyond uint64 is refused", function()
@@ -138,9 +143,7 @@ describe("the Linux HNS on its own", function()
   end)
 
   describe("host ports already in use", function()
-    local net
-    setup(function() net = assert(hns.hns_call("POST", "/networks/", net_req(68))) end)
-    teardown(function() hns.hns_call("DELETE", "/networks/" .. net.ID) end)
+    local net = network_of_block(68)
 
     -- A host process holding port/proto on addr until stop() (perl-base's
     -- IO::Socket); returns stop.
@@ -154,7 +157,7 @@ describe("the Linux HNS on its own", function()
     end
 
     local function nat(port, proto)
-      return { VirtualNetwork = net.ID, Policies = { { Type = "NAT", Protocol = proto, InternalPort = 80,
+      return { VirtualNetwork = net().ID, Policies = { { Type = "NAT", Protocol = proto, InternalPort = 80,
         ExternalPort = port } } }
     end
 
