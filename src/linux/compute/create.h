@@ -16,6 +16,7 @@ typedef struct hl_create {
   int lockfd;
   /* what a failed create must undo */
   int dir_made, layers_up, net_made;
+  json_t *holds; /* layer paths held for this system */
   json_t *spec, *meta;
 } hl_create;
 

@@ -19,6 +19,8 @@
 /* Undo what a dead/failed system left: crun state, cgroups, the layer
  * mount recorded in meta.json.  Does not remove the system directory. */
 void hl_teardown_system(const char *id, json_t *meta);
+/* Drops the system's holds on the layers at `paths` (a JSON array). */
+void hl_release_layers(const char *id, json_t *paths);
 /* Removes the system's cgroup in every hierarchy (and emptied parents). */
 void hl_cgroup_remove(const char *cgpath);
 /* Rewrites the resolv.conf of a running system (hot attach, detach). */

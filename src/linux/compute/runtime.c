@@ -29,11 +29,14 @@ void hl_teardown_system(const char *id, json_t *meta) {
   if (layer) {
     plat_driver_info di = {1, cmn_str(layer, "HomeDir")};
     const char *lid = cmn_str(layer, "Id");
-    if (di.HomeDir && lid) {
-      lay_unprepare(&di, lid);
-      lay_deactivate(&di, lid);
-    }
+    if (di.HomeDir && lid) lay_unmount_for(&di, lid, id);
   }
+  hl_release_layers(id, cmn_get(meta, "Holds"));
+}
+
+void hl_release_layers(const char *id, json_t *paths) {
+  for (size_t i = 0; i < json_array_size(paths); i++)
+    lay_release(json_string_value(json_array_get(paths, i)), id);
 }
 
 void hl_cgroup_remove(const char *cgpath) {

@@ -65,4 +65,14 @@ plat_hresult lyr_meta_write(const lyr *l, const char *dir, int sandbox, const ch
 plat_hresult lyr_meta_read(const char *dir, lyr_meta *m, char *why, size_t whylen);
 void lyr_meta_free(lyr_meta *m);
 
+/* With the layer locked and its meta read (a sandbox): */
+/* PLAT_E_BUSY naming the compute system if a live one holds the layer. */
+plat_hresult lyr_check_unheld(const lyr *l);
+/* mounts the overlay on mount/ (creating mount/); already mounted -> busy */
+plat_hresult lyr_prepare(lyr *l, const plat_layer_descriptor *layers, size_t count);
+/* umount2 of mount/ (not mounted -> S_OK) */
+plat_hresult lyr_unmount(lyr *l);
+/* lyr_unmount, then removes mount/ */
+plat_hresult lyr_deactivate(lyr *l);
+
 #endif
