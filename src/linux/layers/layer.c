@@ -102,7 +102,7 @@ static plat_hresult create_common(const plat_driver_info *info, const char *id, 
   }
   if (hr >= 0) hr = lyr_meta_write(&l, staging, sandbox, parent, layers, count);
   if (hr >= 0) hr = lyr_staging_publish(&l, staging);
-  if (hr < 0) cmn_remove_tree(staging);
+  if (hr < 0) lyr_staging_remove(&l, staging);
   return hr;
 }
 
@@ -424,8 +424,11 @@ plat_hresult lay_destroy(const plat_driver_info *info, const char *id) {
     lyr_close(&l);
     return hr;
   }
-  lyr_close(&l);
+  /* the lock moved with the folder: it keeps lyr_sweep off the trash
+   * folder until this deletion is over */
   rc = cmn_remove_tree(trash);
+  lyr_close(&l);
+  lyr_sweep(&l);
   if (rc < 0)
     return lyr_fail(errno_hr(-rc), "destroy layer %s: removing %s: %s", id, trash, strerror(-rc));
   return PLAT_S_OK;
