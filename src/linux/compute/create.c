@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,6 +62,22 @@ static plat_hresult make_dir(hl_create *k, char **result) {
   if (k->lockfd < 0 || flock(k->lockfd, LOCK_EX) < 0)
     return cmn_fail(result, PLAT_E_FAIL, "cannot lock `%s`: %s", k->lockp ? k->lockp : k->dir,
                     strerror(errno));
+  return PLAT_S_OK;
+}
+
+/* The files the system gets bind-mounted read-write (/etc/hostname,
+ * /etc/hosts, /etc/resolv.conf) live on a small tmpfs of their own, not
+ * on the runtime root (the host's /run): a container's writes to them can
+ * fill that tmpfs and nothing else.  The host rewrites resolv.conf in
+ * place on hot attach and detach (hl_update_resolv). */
+static plat_hresult make_files(hl_create *k, char **result) {
+  if (!(k->files = cmn_path(k->dir, CMN_SYS_FILES)))
+    return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+  if (mkdir(k->files, 0755) < 0 ||
+      mount("hcsshim-etc", k->files, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, HL_FILES_OPTS) < 0)
+    return cmn_fail(result, PLAT_E_FAIL, "cannot mount a tmpfs on `%s`: %s", k->files,
+                    strerror(errno));
+  k->files_made = 1;
   return PLAT_S_OK;
 }
 
@@ -176,7 +193,7 @@ static plat_hresult make_netns(hl_create *k, char **result) {
  * own; bind-mounted so that hot attach can rewrite it.  The image's own is
  * kept (resolv.image) for when the last DNS-carrying endpoint goes. */
 static plat_hresult write_resolv(hl_create *k, char **result) {
-  char *text = hns_resolv_conf(k->id, k->eplist), *rp = cmn_path(k->dir, "resolv.conf");
+  char *text = hns_resolv_conf(k->id, k->eplist), *rp = cmn_path(k->files, "resolv.conf");
   char *ip = cmn_path(k->dir, "resolv.image"), *image = NULL;
   int rfd = open(k->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC), rc;
   if (rfd >= 0) {
@@ -254,7 +271,7 @@ static plat_hresult start_monitor(hl_create *k, char **result) {
   free(why);
   if (hr < 0) return hr;
   /* from here the monitor owns the system and its teardown */
-  k->layers_up = k->net_made = k->dir_made = 0;
+  k->layers_up = k->net_made = k->dir_made = k->files_made = 0;
   json_decref(k->holds);
   k->holds = NULL;
   close(k->lockfd);
@@ -272,6 +289,7 @@ static void rollback(hl_create *k) {
     lay_unmount_for(&di, k->layer_id, k->id);
   }
   hl_release_layers(k->id, k->holds);
+  if (k->files_made) hl_files_unmount(k->dir);
   if (k->dir_made) cmn_remove_tree(k->dir);
 }
 
@@ -282,8 +300,9 @@ plat_hresult hl_create_system(const char *id, const char *configuration, char **
   k.id = id;
   k.lockfd = -1;
   if ((hr = check_request(&k, configuration, result)) >= 0 && (hr = make_dir(&k, result)) >= 0 &&
-      (hr = make_rootfs(&k, result)) >= 0 && (hr = make_netns(&k, result)) >= 0 &&
-      (hr = hl_build_spec(&k.c, id, k.dir, k.rootfs, k.netns, &k.spec, result)) >= 0 &&
+      (hr = make_files(&k, result)) >= 0 && (hr = make_rootfs(&k, result)) >= 0 &&
+      (hr = make_netns(&k, result)) >= 0 &&
+      (hr = hl_build_spec(&k.c, id, k.files, k.rootfs, k.netns, &k.spec, result)) >= 0 &&
       (!k.net_made ||
        ((hr = write_resolv(&k, result)) >= 0 && (hr = attach_endpoints(&k, result)) >= 0)) &&
       (hr = write_bundle(&k, result)) >= 0)
@@ -296,6 +315,7 @@ plat_hresult hl_create_system(const char *id, const char *configuration, char **
   json_decref(k.holds);
   free(k.dir);
   free(k.lockp);
+  free(k.files);
   free(k.rootfs);
   free(k.netns);
   return hr;
