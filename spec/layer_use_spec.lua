@@ -55,7 +55,8 @@ describe("layers in use by a compute system", function()
     assert.equal("busybox-test\n", (env.run(a, "cat /etc/os-release")))
   end)
 
-  it("refuses to destroy the base layer, or unprepare, deactivate or destroy the sandbox, of a running system", function()
+  it("refuses to destroy the base layer, or unprepare, deactivate or destroy the sandbox, of a running system",
+    function()
     local sbid = env.unique("sb")
     local sb = new_sandbox(sbid)
     local a, ida = lfp_container(sb)
@@ -82,7 +83,7 @@ describe("layers in use by a compute system", function()
     local base = env.base_layer()
     local pid = env.unique("ro")
     assert(hcsshim.import_layer(env.home, pid, env.busybox_tar()))
-    local c, cleanup, id = env.container({ Layers = {
+    local _, cleanup, id = env.container({ Layers = {
       { ID = hcsshim.new_guid(), Path = base.path },
       { ID = hcsshim.new_guid(), Path = env.home .. "/" .. pid } } })
     finally(function() cleanup(); hcsshim.destroy_layer(env.home, pid) end)
