@@ -20,13 +20,11 @@ local function deep_tree(dir, levels)
     .. "mv t c/%st && mv c t || exit 1; done"):format(dir, levels // 500, chunk, chunk, chunk))
 end
 
--- runs `code` (with `home` and `id` set) in a fresh Lua with at most
--- `nofile` open files
+-- runs `code` (with `home` and `id` set) in a child Lua of this build with
+-- at most `nofile` open files
 local function lua_with_nofile(nofile, code, home, id)
-  local lua = os.getenv("HCSSHIM_TEST_LUA") or "lua5.4"
   local script = ("local hcsshim = require 'hcsshim'; local home, id = %q, %q; %s"):format(home, id, code)
-  return env.sh(("ulimit -n %d && LUA_PATH=%q LUA_CPATH=%q %s -e %q"):format(
-    nofile, package.path, package.cpath, lua, script))
+  return env.sh(("ulimit -n %d && %s -e %q"):format(nofile, env.lua, script))
 end
 
 describe("layer deletion", function()
