@@ -140,7 +140,7 @@ plat_hresult lay_import_tar(const plat_driver_info *info, const char *id, const 
   close(fd);
   if (hr >= 0) hr = lyr_staging_publish(&l, staging);
   if (hr < 0) {
-    int rc = cmn_remove_tree(staging);
+    int rc = lyr_staging_remove(&l, staging);
     if (rc < 0)
       lyr_fail(hr, "%s (and removing %s failed: %s)", lay_last_error(), staging, strerror(-rc));
     return finish(hr, result);
