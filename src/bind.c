@@ -218,3 +218,15 @@ int bind_fail_layer_id(lua_State *L, int idx) {
   lua_pushfstring(L, "invalid layer id \"%s\": %s", id, why ? why : "");
   return 4;
 }
+
+void bind_new_class(lua_State *L, const char *mt, const luaL_Reg *methods, lua_CFunction close) {
+  luaL_newmetatable(L, mt);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, close);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, close);
+  lua_setfield(L, -2, "__close");
+  lua_pop(L, 1);
+}

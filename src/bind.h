@@ -69,4 +69,8 @@ size_t bind_check_layer_descriptors(lua_State *L, int idx, plat_layer_descriptor
 const char *bind_check_layer_id(lua_State *L, int idx);
 int bind_fail_layer_id(lua_State *L, int idx);
 
+/* A userdata class: metatable `mt` whose __index holds `methods` and whose
+ * __gc and __close are `close` (which must be safe to call twice). */
+void bind_new_class(lua_State *L, const char *mt, const luaL_Reg *methods, lua_CFunction close);
+
 #endif

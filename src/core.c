@@ -51,5 +51,6 @@ int luaopen_hcsshim_core(lua_State *L) {
   core_open_digest(L);
   core_open_archive(L);
   core_open_files(L);
+  core_open_tarstream(L);
   return 1;
 }

@@ -240,20 +240,8 @@ static const luaL_Reg functions[] = {
     {NULL, NULL},
 };
 
-static void new_class(lua_State *L, const char *mt, const luaL_Reg *methods, lua_CFunction close) {
-  luaL_newmetatable(L, mt);
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, close);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, close);
-  lua_setfield(L, -2, "__close");
-  lua_pop(L, 1);
-}
-
 void core_open_wclayer(lua_State *L) {
-  new_class(L, WRITER_MT, writer_methods, w_close);
-  new_class(L, READER_MT, reader_methods, r_close);
+  bind_new_class(L, WRITER_MT, writer_methods, w_close);
+  bind_new_class(L, READER_MT, reader_methods, r_close);
   luaL_setfuncs(L, functions, 0);
 }

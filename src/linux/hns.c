@@ -30,8 +30,11 @@ static char *envelope_ok(json_t *out) {
 }
 
 static char *envelope_err(plat_hresult hr, const char *msg) {
-  json_t *e = json_pack("{s:b,s:s,s:I}", "Success", 0, "Error", msg ? msg : "HNS request failed",
-                        "ErrorCode", (json_int_t)(uint32_t)hr);
+  json_t *e;
+  if (!msg) msg = "HNS request failed";
+  /* messages quote paths and names as the caller gave them */
+  e = json_pack("{s:b,s:o,s:I}", "Success", 0, "Error", cmn_json_text(msg, strlen(msg)),
+                "ErrorCode", (json_int_t)(uint32_t)hr);
   char *s = json_dumps(e, JSON_COMPACT);
   json_decref(e);
   return s;

@@ -26,6 +26,9 @@ const char *cmn_crun(void);
 int cmn_settings_frozen(void);
 int cmn_ensure_root(char **errmsg); /* mkdir -p R, R/crun, R/systems (0700) */
 char *cmn_sysdir(const char *id);   /* R/systems/<id> */
+/* R/systems/<id>/etc: a small tmpfs of the system's own for the files it
+ * gets bind-mounted read-write (hostname, hosts, resolv.conf) */
+#define CMN_SYS_FILES "etc"
 /* Ids of systems: 1..128 of [A-Za-z0-9_.-], not starting with '.'; 0 or
  * -EINVAL with the reason in why. */
 int cmn_valid_id(const char *what, const char *id, char *why, size_t whylen);

@@ -8,10 +8,55 @@
 #include <string.h>
 #include <strings.h>
 
+/* Length of the UTF-8 sequence at s (1 to 4 of the left bytes), or 0
+ * when the bytes there are none (RFC 3629: no overlong forms, surrogates
+ * or code points past U+10FFFF). */
+static size_t utf8_at(const unsigned char *s, size_t left) {
+  unsigned cp, min;
+  size_t n;
+  if (s[0] < 0x80) return 1;
+  if (s[0] >= 0xC2 && s[0] <= 0xDF) n = 2, cp = s[0] & 0x1Fu, min = 0x80;
+  else if (s[0] >= 0xE0 && s[0] <= 0xEF) n = 3, cp = s[0] & 0x0Fu, min = 0x800;
+  else if (s[0] >= 0xF0 && s[0] <= 0xF4) n = 4, cp = s[0] & 0x07u, min = 0x10000;
+  else return 0;
+  if (left < n) return 0;
+  for (size_t i = 1; i < n; i++) {
+    if ((s[i] & 0xC0) != 0x80) return 0;
+    cp = cp << 6 | (s[i] & 0x3Fu);
+  }
+  return cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ? 0 : n;
+}
+
+json_t *cmn_json_text(const char *text, size_t len) {
+  const unsigned char *s = (const unsigned char *)(text ? text : "");
+  json_t *j = json_stringn((const char *)s, text ? len : 0);
+  char *clean, *o;
+  if (j || !text) return j;
+  clean = o = malloc(len * 3 + 1);
+  if (!clean) return NULL;
+  for (size_t i = 0; i < len;) {
+    size_t n = utf8_at(s + i, len - i);
+    if (n) {
+      memcpy(o, s + i, n);
+      i += n;
+    } else {
+      memcpy(o, "\xEF\xBF\xBD", 3); /* U+FFFD */
+      n = 3;
+      i++;
+    }
+    o += n;
+  }
+  j = json_stringn(clean, (size_t)(o - clean));
+  free(clean);
+  return j;
+}
+
 static void set_result(char **result, plat_hresult hr, const char *msg) {
   json_t *o;
   if (!result) return;
-  o = json_pack("{s:i, s:s}", "Error", (json_int_t)hr, "ErrorMessage", msg ? msg : "");
+  if (!msg) msg = "";
+  o = json_pack("{s:i, s:o}", "Error", (json_int_t)hr, "ErrorMessage",
+                cmn_json_text(msg, strlen(msg)));
   *result = o ? json_dumps(o, JSON_COMPACT) : NULL;
   json_decref(o);
 }

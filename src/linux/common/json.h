@@ -18,6 +18,12 @@ plat_hresult cmn_fail(char **result, plat_hresult hr, const char *fmt, ...)
 /* The same from an error reply {"Error","ErrorMessage"}. */
 plat_hresult cmn_fail_json(char **result, json_t *err);
 plat_hresult cmn_check_id(const char *what, const char *id, char **result);
+/* A JSON string of len bytes of text that may hold any bytes (names from
+ * archives, paths and ids from callers, messages of other programs, text
+ * cut at a byte count): bytes that are not UTF-8 become U+FFFD, as Go's
+ * encoder writes them, where jansson would refuse the whole string.  NULL
+ * only when out of memory. */
+json_t *cmn_json_text(const char *text, size_t len);
 json_t *cmn_get(json_t *obj, const char *key);     /* case-insensitive member */
 const char *cmn_str(json_t *obj, const char *key); /* string member or NULL */
 

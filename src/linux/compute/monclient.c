@@ -141,7 +141,8 @@ json_t *hl_mon_decode(const void *data, size_t n, int op) {
   if (r.kind == MON_EVENT)
     return json_pack("{s:s,s:i,s:i}", "Event", "exit", "Pid", (int)r.pid, "Status", r.status);
   if (r.hr < 0)
-    return json_pack("{s:i,s:s%}", "Error", (json_int_t)r.hr, "ErrorMessage", text, tlen);
+    return json_pack("{s:i,s:o}", "Error", (json_int_t)r.hr, "ErrorMessage",
+                     cmn_json_text(text, tlen));
   if (op == MON_OPEN || op == MON_STATE) j = state_doc(&r);
   else if (op == MON_PROC) {
     j = json_pack("{s:i,s:b}", "Pid", (int)r.pid, "Exited", (int)r.exited);

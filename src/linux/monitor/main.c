@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -89,6 +90,8 @@ static void report(int fd, plat_hresult hr, const char *msg) {
 static void finish(void) {
   char *d = cmn_sysdir(M.id);
   unlink("monitor.sock");
+  /* the files tmpfs, if the teardown helper could not unmount it */
+  umount2(CMN_SYS_FILES, MNT_DETACH | UMOUNT_NOFOLLOW);
   if (chdir("/") < 0) { /* the removal uses absolute paths */
   }
   if (d) cmn_remove_tree(d);

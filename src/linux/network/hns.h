@@ -92,6 +92,8 @@ plat_hresult hns_check_dns(json_t *req, char **err);
 /* Idempotent: the bridge of a bridge-type network exists and is up. */
 plat_hresult hns_network_plumb(json_t *net, char **err);
 void hns_network_unplumb(json_t *net);
+/* 1 if the bridge of a bridge-type network exists on the host already. */
+int hns_network_bridge_exists(json_t *net);
 const char *hns_bridge_name(json_t *net, char buf[16]);
 int hns_is_bridge_type(const char *type); /* nat, internal, private */
 
