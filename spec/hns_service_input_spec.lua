@@ -100,7 +100,7 @@ describe("the Linux HNS on its own", function()
       finally(function() hns.hns_call("DELETE", "/networks/" .. big.ID) end)
       local ep = assert(hns.hns_call("POST", "/endpoints/", { VirtualNetwork = big.ID }))
       local _, cleanup, id = env.container({ EndpointList = { ep.ID } })
-      local f = io.open(env.runtime_root .. "/systems/" .. id .. "/resolv.conf")
+      local f = io.open(env.runtime_root .. "/systems/" .. id .. "/etc/resolv.conf")
       local text = f and f:read("a")
       if f then f:close() end
       cleanup()
