@@ -403,6 +403,11 @@ int main(int argc, char **argv) {
   plat_free(r);
   r = NULL;
   hr = plat_HcsCreateComputeSystem("t-bad", config("\"EndpointList\":[\"x\"]"), &s, &r);
+  CHECK(hr == PLAT_E_INVALIDARG && strstr(r, "EndpointList") && strstr(r, "GUID"), "%s", r);
+  plat_free(r);
+  r = NULL;
+  hr = plat_HcsCreateComputeSystem(
+      "t-bad", config("\"EndpointList\":[\"{0badc0de-0000-4000-8000-000000000000}\"]"), &s, &r);
   CHECK(hr == PLAT_E_NOT_FOUND && strstr(r, "EndpointList"), "%s", r);
   plat_free(r);
   r = NULL;

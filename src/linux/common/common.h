@@ -46,9 +46,16 @@ char *cmn_program_path(const char *name, const char *env);
  * (-EFBIG beyond), NUL-terminates and sets *len if len. */
 int cmn_write_all(int fd, const void *buf, size_t len);
 char *cmn_read_all(int fd, size_t max, size_t *len);
-char *cmn_read_file(const char *path, size_t *len);              /* 16 MiB cap */
-char *cmn_read_fileat(int dirfd, const char *path, size_t *len); /* in root */
-int cmn_open_in_root(int root, const char *path, int flags);     /* RESOLVE_IN_ROOT */
+/* Regular files only (EINVAL otherwise; a FIFO never blocks the open),
+ * at most 16 MiB, resp. max bytes (EFBIG beyond); the last component is
+ * never followed by cmn_read_file.  cmn_read_fileat resolves path inside
+ * the root dirfd (RESOLVE_IN_ROOT): the files the host reads from a
+ * container's root or a layer.  cmn_read_why(errno) says why in words. */
+char *cmn_read_file(const char *path, size_t *len);
+char *cmn_read_fileat(int dirfd, const char *path, size_t max, size_t *len);
+#define CMN_ROOT_FILE_MAX (4u << 20) /* /etc/passwd, /etc/group, resolv.conf of an image */
+const char *cmn_read_why(int e);
+int cmn_open_in_root(int root, const char *path, int flags); /* RESOLVE_IN_ROOT */
 /* Replaces path atomically: temp file in the same directory, fsync,
  * rename; after a crash the file is either old or complete. */
 int cmn_write_file(const char *path, const char *data, size_t len, mode_t mode);

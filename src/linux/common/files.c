@@ -88,26 +88,42 @@ char *cmn_read_all(int fd, size_t max, size_t *len) {
 
 #define READ_MAX (16u << 20)
 
-/* The whole of fd, which is closed; errno is read_all's. */
-static char *read_and_close(int fd, size_t *len) {
-  char *s;
+/* The whole of fd, which is closed, if it is a regular file of at most max
+ * bytes (EINVAL if not regular, EFBIG if larger); errno is read_all's. */
+static char *read_and_close(int fd, size_t max, size_t *len) {
+  struct stat st;
+  char *s = NULL;
   int e;
   if (fd < 0) return NULL;
-  s = cmn_read_all(fd, READ_MAX, len);
-  e = errno;
+  if (fstat(fd, &st) < 0) e = errno;
+  else if (!S_ISREG(st.st_mode)) e = EINVAL;
+  else if ((uint64_t)st.st_size > max) e = EFBIG;
+  else {
+    s = cmn_read_all(fd, max + 1, len); /* read_all keeps room for the NUL */
+    e = errno;
+  }
   close(fd);
   errno = e;
   return s;
 }
 
+/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused as
+ * not regular right after). */
 char *cmn_read_file(const char *path, size_t *len) {
-  return read_and_close(open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), len);
+  return read_and_close(open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY),
+                        READ_MAX, len);
 }
 
 /* Symlinks in a container's root resolve inside it, never to the host's
  * files. */
-char *cmn_read_fileat(int dirfd, const char *path, size_t *len) {
-  return read_and_close(cmn_open_in_root(dirfd, path, O_RDONLY), len);
+char *cmn_read_fileat(int dirfd, const char *path, size_t max, size_t *len) {
+  return read_and_close(cmn_open_in_root(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY), max, len);
+}
+
+const char *cmn_read_why(int e) {
+  if (e == EINVAL) return "not a regular file";
+  if (e == EFBIG) return "file too large";
+  return strerror(e);
 }
 
 int cmn_write_file(const char *path, const char *data, size_t len, mode_t mode) {

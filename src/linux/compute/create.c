@@ -196,9 +196,13 @@ static plat_hresult write_resolv(hl_create *k, char **result) {
   char *text = hns_resolv_conf(k->id, k->eplist), *rp = cmn_path(k->files, "resolv.conf");
   char *ip = cmn_path(k->dir, "resolv.image"), *image = NULL;
   int rfd = open(k->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC), rc;
-  if (rfd >= 0) {
-    image = cmn_read_fileat(rfd, "/etc/resolv.conf", NULL);
-    close(rfd);
+  plat_hresult hr = rfd >= 0 ? hl_root_file(rfd, "/etc/resolv.conf", &image, result) : PLAT_S_OK;
+  if (rfd >= 0) close(rfd);
+  if (hr < 0) {
+    free(text);
+    free(rp);
+    free(ip);
+    return hr;
   }
   if (ip) cmn_write_file(ip, image ? image : "", image ? strlen(image) : 0, 0644);
   free(ip);

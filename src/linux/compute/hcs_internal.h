@@ -28,6 +28,13 @@ void hl_cgroup_remove(const char *cgpath);
 #define HL_FILES_OPTS "size=256k,nr_inodes=64,mode=0755"
 /* Unmounts it (system folder `sysdir`); nothing mounted -> no-op. */
 void hl_files_unmount(const char *sysdir);
+/* A file of a container's root (rootfd) into *text, NULL if absent;
+ * anything but a regular file of at most CMN_ROOT_FILE_MAX bytes is
+ * refused, naming the file (procspec.c). */
+plat_hresult hl_root_file(int rootfd, const char *path, char **text, char **result);
+/* linux.seccomp from the default profile for a container with these
+ * capabilities, unless confinement is off (seccomp.c). */
+plat_hresult hl_seccomp(json_t *linux_, json_t *caps, char **result);
 /* Rewrites the resolv.conf of a running system (hot attach, detach). */
 int hl_update_resolv(const char *id);
 

@@ -31,9 +31,9 @@ static plat_hresult network_id(json_t *req, char **id, char **err) {
   const char *given = cmn_str(req, "ID");
   *id = NULL;
   if (given && *given) {
-    if (strlen(given) != 36) return hns_fail(err, BAD, "ID `%s`: not a GUID", given);
-    *id = strdup(given);
-    for (char *c = *id; c && *c; c++) *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+    char canon[37];
+    if (hns_canon_guid(given, canon) < 0) return hns_fail(err, BAD, "ID `%s`: not a GUID", given);
+    *id = strdup(canon);
   } else {
     *id = hns_new_id();
   }
