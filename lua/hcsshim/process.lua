@@ -37,6 +37,9 @@ end
 -- buffered (64 KiB): call `flush()` after writes the process must see.
 -- A console process (EmulateConsole) always has stdin and stdout, both
 -- on its pseudo-terminal, whatever the CreateStd*Pipe flags say.
+-- A write to stdin after the process exited returns `nil, "Broken pipe",
+-- 32` (the module ignores SIGPIPE when it loads, unless the host set its
+-- own disposition; a host that restores the default is killed by it).
 -- @treturn file|nil stdin
 -- @treturn file|nil stdout
 -- @treturn file|nil stderr

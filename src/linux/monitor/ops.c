@@ -160,6 +160,16 @@ static void op_proc(mon_conn *c, const mon_req *q) {
                     "process %d in compute system %s has already exited", (int)pid, M.id);
       return;
     }
+    /* a frozen process takes no signal until it is thawed (cgroup v1
+     * freezer): a kill would be a success that did nothing, so a paused
+     * system refuses it, as it refuses exec */
+    if (M.state == MON_PAUSED) {
+      mon_reply_err(c->fd, PLAT_HCS_E_INVALID_STATE,
+                    "compute system %s is Paused: signal %d cannot reach process %d until it is "
+                    "resumed",
+                    M.id, q->signal, (int)pid);
+      return;
+    }
     /* not yet reaped, so the pid cannot have been reused */
     if (kill(pid, q->signal) < 0) {
       mon_reply_err(c->fd, errno == EINVAL ? PLAT_E_INVALIDARG : PLAT_E_FAIL,
