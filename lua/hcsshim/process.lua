@@ -122,7 +122,8 @@ function M:wait(timeout)
 end
 
 --- Process properties (HcsGetProcessProperties): `{ProcessId, Exited,
--- ExitCode, LastWaitResult}` (Linux adds `Signal` for a death by signal).
+-- ExitCode, LastWaitResult}` (Linux adds `Signal` for a death by signal,
+-- and `OOMKilled = true` when the OOM killer killed it).
 -- @treturn table|nil,hcsshim.error
 function M:properties()
   local text, hr, result = self:_properties()
@@ -141,12 +142,14 @@ end
 --- Decode a process status document into an exit code.
 -- Not exited -> ErrInvalidProcessState; LastWaitResult ~= 0 -> an error
 -- carrying that HRESULT (never a made-up 0).  Death by signal N gives
--- 128+N and the signal's name.  As in Go's decoder, an absent or null
+-- 128+N and the signal's name, and true as a third value when the OOM
+-- killer killed it (Linux `OOMKilled`, as docker reports it).  As in Go's decoder, an absent or null
 -- field is its zero value; a field of another type (a string, a
 -- fraction) is ErrUnexpectedValue.
 -- @tparam table props decoded process status
 -- @treturn integer|nil exit code
 -- @treturn string|hcsshim.error signal name (or nil), or the error
+-- @treturn boolean|nil true when the OOM killer killed the process
 function M.decode_exit(props)
   if json.get(props, "Exited") ~= true then
     return nil, errors.new({ name = "ErrInvalidProcessState" })
@@ -155,7 +158,9 @@ function M.decode_exit(props)
     integer_field(props, "Signal")
   if not (lwr and code and sig) then return nil, errors.new({ name = "ErrUnexpectedValue" }) end
   if lwr ~= 0 then return nil, errors.new({ hresult = lwr }) end
-  if sig > 0 then return code, M.signal_names[sig] or ("signal " .. sig) end
+  if sig > 0 then
+    return code, M.signal_names[sig] or ("signal " .. sig), json.get(props, "OOMKilled") == true or nil
+  end
   -- Windows reports NTSTATUS exits as the exit code: name the ones we know
   -- (0xC000013A STATUS_CONTROL_C_EXIT: a console process without stdin)
   if code >= 0xC0000000 and code <= 0xFFFFFFFF and errors.codes[code] then
@@ -167,11 +172,12 @@ end
 --- The exit code of an exited process.
 -- @treturn integer|nil exit code (128+N after death by signal N)
 -- @treturn string|hcsshim.error the signal's name ("SIGKILL") or nil; or the error
+-- @treturn boolean|nil true when the OOM killer killed it (Linux)
 function M:exit_code()
   local props, err = self:properties()
   if not props then return nil, err end
-  local code, x = M.decode_exit(props)
-  if code then return code, x end
+  local code, x, oom = M.decode_exit(props)
+  if code then return code, x, oom end
   return nil, errors.wrap({ kind = "process", op = "ExitCode", id = self:system_id(), pid = self:pid() }, x)
 end
 

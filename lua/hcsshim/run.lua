@@ -153,12 +153,12 @@ local function collect(p, stdout, stderr, opts, fail, unwind)
   local errtext = stderr and stderr:read("a") or ""
   local ok, err = p:wait(opts.timeout)
   if not ok then return fail(err) end
-  local code, sig = p:exit_code()
+  local code, sig, oom = p:exit_code()
   unwind()
   if code == nil then
     return nil, errors.is_error(sig) and sig or errors.new({ message = tostring(sig) })
   end
-  return { exit_code = code, signal = sig, stdout = out, stderr = errtext }
+  return { exit_code = code, signal = sig, oom_killed = oom, stdout = out, stderr = errtext }
 end
 
 --- Run a command in a new container.
@@ -196,7 +196,8 @@ end
 -- go to /dev/null, so an unread pipe can never stall a long-running
 -- server): redirect inside the command, e.g. to a file in a mapped
 -- directory, to keep them.
--- @return without `detach`: `{exit_code=, signal=, stdout=, stderr=}`
+-- @return without `detach`: `{exit_code=, signal=, oom_killed=, stdout=, stderr=}`
+-- (`oom_killed` true when the OOM killer killed the process)
 -- (everything is removed before returning); with `detach`: a handle
 -- `{id, container, process, endpoint}` whose `stop()` terminates the
 -- container and removes everything.  On failure nil and an error, with

@@ -236,6 +236,8 @@ plat_hresult plat_HcsGetProcessProperties(plat_process process, char **propertie
     if (WIFSIGNALED(st)) {
       json_object_set_new(out, "ExitCode", json_integer(128 + WTERMSIG(st)));
       json_object_set_new(out, "Signal", json_integer(WTERMSIG(st)));
+      if (json_is_true(cmn_get(rep, "OOMKilled")))
+        json_object_set_new(out, "OOMKilled", json_true());
     } else {
       json_object_set_new(out, "ExitCode", json_integer(WEXITSTATUS(st)));
     }

@@ -53,6 +53,8 @@ typedef struct mon_rep {
   int32_t pid, exited, status;
   int32_t state, init_pid, exit_type, exit_hr;
   int64_t created_sec, created_nsec, started_sec, started_nsec;
+  int64_t oom_kills; /* state: the system's OOM kills so far */
+  int32_t oom;       /* proc: killed by the OOM killer */
   uint32_t len;
 } mon_rep;
 

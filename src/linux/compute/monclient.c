@@ -122,6 +122,7 @@ static json_t *state_doc(const mon_rep *r) {
                         (int)r->init_pid, "CreatedSec", (json_int_t)r->created_sec, "CreatedNsec",
                         (json_int_t)r->created_nsec, "StartedSec", (json_int_t)r->started_sec,
                         "StartedNsec", (json_int_t)r->started_nsec);
+  if (r->oom_kills > 0) json_object_set_new(j, "OomKills", json_integer(r->oom_kills));
   if (r->state == MON_STOPPED) {
     json_object_set_new(j, "ExitStatus", json_integer(r->exit_hr));
     json_object_set_new(j, "ExitType", json_string(exit_types[r->exit_type % 3]));
@@ -146,6 +147,7 @@ json_t *hl_mon_decode(const void *data, size_t n, int op) {
   else if (op == MON_PROC) {
     j = json_pack("{s:i,s:b}", "Pid", (int)r.pid, "Exited", (int)r.exited);
     if (r.exited) json_object_set_new(j, "Status", json_integer(r.status));
+    if (r.oom) json_object_set_new(j, "OOMKilled", json_true());
   } else if (op == MON_EXEC) j = json_pack("{s:i}", "Pid", (int)r.pid);
   else if (op < 0) j = json_pack("{s:i}", "InitPid", (int)r.init_pid); /* the create report */
   else j = json_object();

@@ -73,6 +73,12 @@ json_t *hl_statistics(const char *cg, int64_t start_sec, long start_nsec) {
       (json_int_t)blkio_sum(iob, "Read"), "WriteCountNormalized",
       (json_int_t)blkio_sum(ios, "Write"), "WriteSizeBytes", (json_int_t)blkio_sum(iob, "Write"),
       "Network");
+  {
+    /* where the cgroup counts them (docker's OOM events) */
+    int64_t oom = cmn_cgroup_oom_kills(cg);
+    if (oom >= 0)
+      json_object_set_new(json_object_get(j, "Memory"), "OOMKillCount", json_integer(oom));
+  }
   free(mstat);
   free(ios);
   free(iob);

@@ -31,8 +31,7 @@ static void system_stopped(void) {
   while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
     mon_proc *pr = mon_find_proc(p);
     if (pr && !pr->exited) {
-      pr->exited = 1;
-      pr->status = st;
+      mon_proc_exited(pr, st);
       mon_notify(p, st);
     }
   }
@@ -57,14 +56,10 @@ void mon_reap(void) {
     mon_proc *pr = mon_find_proc(p);
     if (p == M.init) {
       M.init_status = st;
-      if (pr) {
-        pr->exited = 1;
-        pr->status = st;
-      }
+      if (pr) mon_proc_exited(pr, st);
       system_stopped();
     } else if (pr && !pr->exited) {
-      pr->exited = 1;
-      pr->status = st;
+      mon_proc_exited(pr, st);
       if (pr->pty >= 0) {
         close(pr->pty);
         pr->pty = -1;

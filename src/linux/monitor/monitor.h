@@ -13,6 +13,8 @@
 typedef struct mon_proc {
   pid_t pid;
   int exited, status, pty;
+  int oom;    /* killed by the OOM killer */
+  int killed; /* we sent it SIGKILL (never an OOM kill then) */
   struct mon_proc *next;
 } mon_proc;
 
@@ -36,6 +38,7 @@ typedef struct mon_state_t {
   int handles, had_handle, tolhc;
   int lfd, sfd;
   unsigned seq;
+  int64_t oom_kills; /* the cgroup's OOM kill count when last read */
 } mon_state_t;
 
 extern mon_state_t M;
@@ -50,6 +53,9 @@ void mon_notify(pid_t pid, int status); /* every subscriber of pid */
 mon_proc *mon_find_proc(pid_t pid);
 void mon_handle_request(mon_conn *c);
 void mon_reap(void);
+/* Records a reaped process's exit; tells whether the OOM killer did it. */
+void mon_proc_exited(mon_proc *p, int status);
+int64_t mon_oom_kills(void); /* the cgroup's count, or the last one read */
 void mon_drain_check(void);
 void mon_term_others(void);
 void mon_trim_procs(void);

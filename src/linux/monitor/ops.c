@@ -133,6 +133,7 @@ static void state_reply(mon_conn *c) {
   r.started_sec = M.started.tv_sec;
   r.started_nsec = M.started.tv_nsec;
   r.exit_hr = M.exit_hr;
+  r.oom_kills = mon_oom_kills();
   r.exit_type = M.requested == 2   ? MON_EXIT_TERMINATED
                 : M.requested == 1 ? MON_EXIT_SHUTDOWN
                                    : MON_EXIT_UNEXPECTED;
@@ -153,6 +154,7 @@ static void op_proc(mon_conn *c, const mon_req *q) {
     r.pid = (int32_t)pid;
     r.exited = p->exited;
     r.status = p->status;
+    r.oom = p->oom;
     mon_reply_ok(c->fd, &r, NULL, 0);
   } else if (q->op == MON_SIGNAL) {
     if (p->exited) {
@@ -171,6 +173,7 @@ static void op_proc(mon_conn *c, const mon_req *q) {
       return;
     }
     /* not yet reaped, so the pid cannot have been reused */
+    if (q->signal == SIGKILL) p->killed = 1;
     if (kill(pid, q->signal) < 0) {
       mon_reply_err(c->fd, errno == EINVAL ? PLAT_E_INVALIDARG : PLAT_E_FAIL,
                     "signal %d to process %d: %s", q->signal, (int)pid, strerror(errno));

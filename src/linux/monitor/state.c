@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 mon_state_t M;
@@ -28,6 +29,25 @@ static int watched(pid_t pid) {
   for (mon_conn *c = M.conns; c; c = c->next)
     if (c->subpid == pid) return 1;
   return 0;
+}
+
+int64_t mon_oom_kills(void) {
+  int64_t n = M.state == MON_STOPPED ? -1 : cmn_cgroup_oom_kills(M.cgpath);
+  if (n > M.oom_kills) M.oom_kills = n;
+  return M.oom_kills;
+}
+
+/* A death by SIGKILL that the cgroup's OOM counter accounts for (the
+ * count grew since the last reap) was the OOM killer's, unless we sent
+ * the SIGKILL ourselves.  The count is read at every reap, so an OOM kill
+ * of an untracked child is never pinned on a later process. */
+void mon_proc_exited(mon_proc *p, int status) {
+  int64_t before = M.oom_kills, now = mon_oom_kills();
+  p->exited = 1;
+  p->status = status;
+  p->oom = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && now > before && !p->killed &&
+           M.requested != 2;
+  if (p->oom) mon_log("process %d was killed by the OOM killer", (int)p->pid);
 }
 
 void mon_trim_procs(void) {
