@@ -126,3 +126,7 @@ describe("out of memory", function()
     assert.is_nil(qoom)
   end)
 end)
+
+-- Process identity (pid + start time) is checked in spec/c/hcs_linux_test.c
+-- with a handle whose start time no longer matches: reusing a host pid for
+-- real takes a full cycle of pid_max, too long and too racy for the suite.

@@ -90,6 +90,7 @@ static char *encode_req(json_t *req, size_t *len) {
   memset(&q, 0, sizeof q);
   q.op = op_code(cmn_str(req, "op"));
   q.pid = (int32_t)json_integer_value(cmn_get(req, "Pid"));
+  q.start = (uint64_t)json_integer_value(cmn_get(req, "Start"));
   q.signal = (int32_t)json_integer_value(cmn_get(req, "Signal"));
   q.rows = (uint32_t)json_integer_value(cmn_get(req, "Height"));
   q.cols = (uint32_t)json_integer_value(cmn_get(req, "Width"));
@@ -151,6 +152,8 @@ json_t *hl_mon_decode(const void *data, size_t n, int op) {
   } else if (op == MON_EXEC) j = json_pack("{s:i}", "Pid", (int)r.pid);
   else if (op < 0) j = json_pack("{s:i}", "InitPid", (int)r.init_pid); /* the create report */
   else j = json_object();
+  if (op == MON_PROC || op == MON_EXEC)
+    json_object_set_new(j, "Start", json_integer((json_int_t)r.start));
   json_object_set_new(j, "ok", json_true());
   return j;
 }

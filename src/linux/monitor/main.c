@@ -32,7 +32,7 @@ static void system_stopped(void) {
     mon_proc *pr = mon_find_proc(p);
     if (pr && !pr->exited) {
       mon_proc_exited(pr, st);
-      mon_notify(p, st);
+      mon_notify(p, pr->start, st);
     }
   }
   mon_teardown(0);
@@ -46,7 +46,7 @@ static void system_stopped(void) {
   M.exit_hr = M.requested ? PLAT_S_OK : PLAT_HCS_E_UNEXPECTED_EXIT;
   mon_log("system stopped (init status 0x%x, reported 0x%08x)", (unsigned)M.init_status,
           (unsigned)M.exit_hr);
-  mon_notify(0, M.exit_hr);
+  mon_notify(0, 0, M.exit_hr);
 }
 
 void mon_reap(void) {
@@ -64,7 +64,7 @@ void mon_reap(void) {
         close(pr->pty);
         pr->pty = -1;
       }
-      mon_notify(p, st);
+      mon_notify(p, pr->start, st);
     }
   }
 }

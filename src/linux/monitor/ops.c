@@ -140,10 +140,22 @@ static void state_reply(mon_conn *c) {
   mon_reply_ok(c->fd, &r, NULL, 0);
 }
 
+static int stale_reply(mon_conn *c, pid_t pid) {
+  return mon_reply_err(c->fd, PLAT_E_NOT_FOUND,
+                       "process %d of compute system %s is gone and its pid now belongs to "
+                       "another process: the handle is stale",
+                       (int)pid, M.id);
+}
+
 static void op_proc(mon_conn *c, const mon_req *q) {
   pid_t pid = (pid_t)q->pid;
-  mon_proc *p = mon_find_proc(pid);
+  int stale;
+  mon_proc *p = mon_find_ident(pid, q->start, &stale);
   mon_rep r;
+  if (stale) {
+    stale_reply(c, pid);
+    return;
+  }
   if (!p) {
     mon_reply_err(c->fd, PLAT_E_NOT_FOUND, "process %d not found in compute system %s", (int)pid,
                   M.id);
@@ -155,6 +167,7 @@ static void op_proc(mon_conn *c, const mon_req *q) {
     r.exited = p->exited;
     r.status = p->status;
     r.oom = p->oom;
+    r.start = p->start;
     mon_reply_ok(c->fd, &r, NULL, 0);
   } else if (q->op == MON_SIGNAL) {
     if (p->exited) {
@@ -257,7 +270,12 @@ static void op_network(mon_conn *c, const mon_req *q, const char *ep) {
 
 static void op_subscribe(mon_conn *c, const mon_req *q) {
   pid_t pid = (pid_t)q->pid;
-  mon_proc *p = pid ? mon_find_proc(pid) : NULL;
+  int stale = 0;
+  mon_proc *p = pid ? mon_find_ident(pid, q->start, &stale) : NULL;
+  if (stale) {
+    stale_reply(c, pid);
+    return;
+  }
   if (pid && !p) {
     mon_reply_err(c->fd, PLAT_E_NOT_FOUND, "process %d not found in compute system %s", (int)pid,
                   M.id);
@@ -265,6 +283,7 @@ static void op_subscribe(mon_conn *c, const mon_req *q) {
   }
   c->sub = 1;
   c->subpid = pid;
+  c->substart = p ? p->start : 0;
   mon_reply_ok(c->fd, NULL, NULL, 0);
   if (!pid && M.state == MON_STOPPED) mon_send_event(c, 0, M.exit_hr);
   else if (p && p->exited) mon_send_event(c, pid, p->status);

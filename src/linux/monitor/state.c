@@ -20,6 +20,34 @@ mon_proc *mon_find_proc(pid_t pid) {
   return NULL;
 }
 
+mon_proc *mon_find_ident(pid_t pid, uint64_t start, int *stale) {
+  int other = 0;
+  *stale = 0;
+  for (mon_proc *p = M.procs; p; p = p->next) {
+    if (p->pid != pid) continue;
+    if (!start || p->start == start) return p;
+    other = 1;
+  }
+  *stale = other;
+  return NULL;
+}
+
+uint64_t mon_start_time(pid_t pid) {
+  char path[64], *stat, *rp;
+  unsigned long long start = 0;
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  stat = cmn_read_file(path, NULL);
+  rp = stat ? strrchr(stat, ')') : NULL;
+  /* after ") ": state(3) ... starttime(22) */
+  if (rp && sscanf(rp + 2,
+                   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+                   "%*d %llu",
+                   &start) != 1)
+    start = 0;
+  free(stat);
+  return start;
+}
+
 /* Exit records are kept so that a late open_process, even from another
  * process after the creator died, still reads the exit code; beyond this
  * many the oldest go, unless a connection is waiting on that pid. */
