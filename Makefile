@@ -13,6 +13,7 @@ CFLAGS     ?= -O2 -g
 LIBFLAG    ?= -shared
 LIBDIR     ?= /usr/local/lib/lua/5.4
 LUADIR     ?= /usr/local/share/lua/5.4
+BINDIR     ?= /usr/local/bin
 BUILD      ?= build
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
@@ -49,8 +50,8 @@ WIN32_TESTS ?= 1
 RUN_ENV = LUA_PATH="./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;" \
           LUA_CPATH="./$(BUILD)/?.so;;"
 
-.PHONY: all setup demo test test-lua test-leaks test-vm rock bench clean install sanitize valgrind \
-        test-unit check-rooms
+.PHONY: all setup demo test test-lua test-leaks test-vm rock bench clean install install-lib install-bin \
+        doc sanitize valgrind test-unit check-rooms
 
 all: $(CORE_SO) $(MONITOR) $(HELPER) $(EXTRACT)
 
@@ -118,13 +119,28 @@ bench: setup
 	$(RUN_ENV) $(LUA) bench/image_import.lua
 	$(RUN_ENV) $(LUA) bench/monitor_memory.lua
 
-install: all
-	install -d $(DESTDIR)$(LIBDIR)/hcsshim $(DESTDIR)$(LUADIR)/hcsshim
+# `make install` = the library (core, monitor, Lua modules) and the
+# `hcsshim` command; LuaRocks runs install-lib and installs the command
+# itself (build.install.bin), with its own wrapper.
+install: install-lib install-bin
+
+install-lib: all
+	install -d $(DESTDIR)$(LIBDIR)/hcsshim $(DESTDIR)$(LUADIR)/hcsshim/cli
 	install -m 0755 $(CORE_SO) $(DESTDIR)$(LIBDIR)/hcsshim/core.so
 	install -m 0755 $(MONITOR) $(DESTDIR)$(LIBDIR)/hcsshim/monitor
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBDIR)/hcsshim/helper
 	install -m 0755 $(EXTRACT) $(DESTDIR)$(LIBDIR)/hcsshim/extract
 	install -m 0644 lua/hcsshim/*.lua $(DESTDIR)$(LUADIR)/hcsshim/
+	install -m 0644 lua/hcsshim/cli/*.lua $(DESTDIR)$(LUADIR)/hcsshim/cli/
+
+install-bin:
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 bin/hcsshim $(DESTDIR)$(BINDIR)/hcsshim
+
+# The LDoc reference as HTML in $(BUILD)/doc (config.ld; Debian lua-ldoc).
+LDOC ?= ldoc
+doc:
+	$(LDOC) -d $(BUILD)/doc .
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/hcsshim
@@ -195,8 +211,9 @@ W32_CFLAGS = -O2 -std=c11 -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 $(WARN) -I$(LUA_
 W32_DOUBLE = $(W32)/spec/vmcompute.dll
 W32_CTL    = $(W32)/spec/doublectl.dll
 W32_IPHLP  = $(W32)/spec/iphlpapi.dll
+W32_HARN   = $(W32)/spec/harness.exe
 
-.PHONY: win32 win32-setup test-win32
+.PHONY: win32 win32-setup test-win32 check-win32-strict
 win32: win32-setup
 	@$(MAKE) --no-print-directory $(W32_CORE)
 
@@ -209,24 +226,33 @@ $(W32)/obj/%.o: %.c $(W32_HDR)
 
 $(W32_CORE): $(W32_OBJ) $(W32)/liblua54.dll.a
 	@mkdir -p $(dir $@)
-	$(MINGW_CC) -shared -static-libgcc -o $@ $(W32_OBJ) -L$(W32) -llua54 -lbcrypt
+	$(MINGW_CC) -shared -static-libgcc -o $@ $(W32_OBJ) -L$(W32) -llua54 -lbcrypt -ladvapi32
 
 # test code only: the vmcompute.dll double and its Lua control module
 $(W32_DOUBLE): spec/win32/vmcompute_double.c
 	@mkdir -p $(dir $@)
-	$(MINGW_CC) -O2 -Wall -Wextra -Werror -shared -o $@ $< -lole32 -luuid
+	$(MINGW_CC) -O2 -Wall -Wextra -Werror -shared -o $@ $< -lole32 -luuid -ladvapi32
 
 $(W32_IPHLP): spec/win32/iphlpapi_double.c
 	@mkdir -p $(dir $@)
 	$(MINGW_CC) -O2 -Wall -Wextra -Werror -shared -o $@ $<
 
+$(W32_HARN): spec/win32/harness.c $(W32)/liblua54.dll.a
+	@mkdir -p $(dir $@)
+	$(MINGW_CC) -O2 -Wall -Wextra -Werror -I$(LUA_INCDIR) -o $@ $< -L$(W32) -llua54
+
 $(W32_CTL): spec/win32/doublectl.c $(W32)/liblua54.dll.a
 	@mkdir -p $(dir $@)
 	$(MINGW_CC) -O2 -Wall -Wextra -Werror -shared -I$(LUA_INCDIR) -o $@ $< -L$(W32) -llua54
 
+# The rockspec's win32 sources again in strict C99 (MSVC stand-in).
+check-win32-strict: win32-setup
+	@sh scripts/check-win32-strict.sh $(W32) $(LUA_INCDIR) "$(WARN)"
+
 test-win32:
 	@sh scripts/setup-win32.sh --wine
-	@$(MAKE) --no-print-directory $(W32_CORE) $(W32_DOUBLE) $(W32_CTL) $(W32_IPHLP)
+	@sh scripts/check-win32-strict.sh $(W32) $(LUA_INCDIR) "$(WARN)"
+	@$(MAKE) --no-print-directory $(W32_CORE) $(W32_DOUBLE) $(W32_CTL) $(W32_IPHLP) $(W32_HARN)
 	@BUILD=$(BUILD) sh scripts/run-win32-tests.sh
 
 # ---- lint, as CI runs it (.ci/run: `make lint`, then `make test`) ----

@@ -16,6 +16,7 @@ local M = {}
 local S = core.system_methods -- the methods of every system handle
 local PENDING = errors.hresult.HCS_E_OPERATION_PENDING
 local E_INVALIDARG = errors.hresult.E_INVALIDARG
+local UNEXPECTED_EXIT = errors.hresult.HCS_E_UNEXPECTED_EXIT
 
 -- Ids are caller data: refused (hcsshim.id) like any other bad value.
 local function bad_id(op, id)
@@ -197,11 +198,50 @@ end
 --- Wait for the system to exit (the SystemExited notification).
 -- Any number of waiters, on any handle, see the exit.
 -- @tparam[opt] number timeout seconds; nil = forever; 0 = poll
--- @treturn true|nil,hcsshim.error (ErrTimeout, ErrUnexpectedProcessAbort, ErrHandleClose)
+-- @treturn true|nil,hcsshim.error (ErrTimeout, ErrUnexpectedProcessAbort,
+-- ErrHandleClose, or the failure status SystemExited carried)
 function S:wait(timeout)
+  local op = timeout and "WaitTimeout" or "Wait"
   local ok, reason, status = self:_wait(N.SYSTEM_EXITED, timeout)
-  if ok then return true end
-  return nil, wait_error(self, timeout and "WaitTimeout" or "Wait", reason, status)
+  if not ok then return nil, wait_error(self, op, reason, status) end
+  -- reason is the notification's status here: an unexpected exit is still
+  -- an exit (see exit_error); any other failure is the wait's error, as in
+  -- hcsshim's waitBackground
+  if reason == 0 or errors.u32(reason) == UNEXPECTED_EXIT then return true end
+  return nil, cerr(self, op, reason)
+end
+
+--- Why the system exited, when HCS reported the exit as unexpected
+-- (SystemExited with ErrVmcomputeUnexpectedExit 0xC0370106: the system
+-- stopped without a shutdown or terminate); nil for a requested exit or
+-- while the system runs.  hcsshim's System.ExitError.
+-- @treturn hcsshim.error|nil
+function S:exit_error()
+  local has, status = self:_has(N.SYSTEM_EXITED)
+  if has and errors.u32(status) == UNEXPECTED_EXIT then return cerr(self, "Wait", status) end
+  return nil
+end
+
+--- A descriptor for event loops (from the C core): it becomes readable
+-- when a notification arrives for this handle (the system exited, an
+-- asynchronous start, pause or resume completed).  Poll it for
+-- reading (poll/epoll, cqueues `cqueues.poll{pollfd = fd, events = "r"}`,
+-- luv `uv.new_poll(fd)`), then ask `is_running()` or `wait(0)`, which
+-- also drain it.  It belongs to the handle: valid until `close()`; never
+-- read or close it yourself (cqueues: `cqueues.cancel(fd)` before the
+-- handle closes).  Linux: an eventfd.  Windows: -1, there is no pollable
+-- handle: ask `is_running()` from a timer of the loop instead (see
+-- examples/event_loop_cqueues.lua and examples/event_loop_luv.lua).
+-- @function pollfd
+-- @treturn integer
+
+--- Whether the system has not exited yet (created, running or paused),
+-- without an error for "no": a `wait(0)` that reads the answer.  For an
+-- event loop: poll `pollfd()`, then ask this.
+-- @treturn boolean false once the system exited (SystemExited)
+function S:is_running()
+  local ok, reason = self:_wait(N.SYSTEM_EXITED, 0)
+  return not ok and reason == "timeout"
 end
 
 --- Query properties (HcsGetComputeSystemProperties).
