@@ -32,6 +32,7 @@ static void system_stopped(void) {
     mon_proc *pr = mon_find_proc(p);
     if (pr && !pr->exited) {
       mon_proc_exited(pr, st);
+      if (pr->oom) mon_log("process %d was killed by the OOM killer", (int)p);
       mon_notify(p, pr->start, st);
     }
   }
@@ -60,6 +61,7 @@ void mon_reap(void) {
       system_stopped();
     } else if (pr && !pr->exited) {
       mon_proc_exited(pr, st);
+      if (pr->oom) mon_log("process %d was killed by the OOM killer", (int)p);
       if (pr->pty >= 0) {
         close(pr->pty);
         pr->pty = -1;

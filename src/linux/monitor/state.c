@@ -75,7 +75,6 @@ void mon_proc_exited(mon_proc *p, int status) {
   p->status = status;
   p->oom = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && now > before && !p->killed &&
            M.requested != 2;
-  if (p->oom) mon_log("process %d was killed by the OOM killer", (int)p->pid);
 }
 
 void mon_trim_procs(void) {
