@@ -108,6 +108,9 @@ int cmn_crun_run(const char *const *args, int in, int out, int err, char **errms
  * an OCI cgroupsPath) the OOM killer killed: memory.oom_control on v1,
  * memory.events on v2; -1 where the kernel does not count them. */
 int64_t cmn_cgroup_oom_kills(const char *cgpath);
+/* The value of the "key value" line of text (memory.stat, memory.events
+ * and the like), or -1 when there is none. */
+int64_t cmn_keyed_value(const char *text, const char *key);
 
 /* ---- sockets (socket.c) ---- */
 int cmn_seqpacket_connect(const char *path); /* fd or -errno */

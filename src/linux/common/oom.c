@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* the value of a "key value" line, or -1 */
-static int64_t keyed_value(const char *text, const char *key) {
+int64_t cmn_keyed_value(const char *text, const char *key) {
   size_t kl = strlen(key);
   for (const char *l = text; l && *l;) {
     if (strncmp(l, key, kl) == 0 && l[kl] == ' ') return strtoll(l + kl + 1, NULL, 10);
@@ -27,7 +26,7 @@ int64_t cmn_cgroup_oom_kills(const char *cgpath) {
     int64_t v;
     snprintf(p, sizeof p, "/sys/fs/cgroup/%s%s/%s", files[i][0], cg, files[i][1]);
     text = cmn_read_file(p, NULL);
-    v = text ? keyed_value(text, "oom_kill") : -1;
+    v = text ? cmn_keyed_value(text, "oom_kill") : -1;
     free(text);
     if (v >= 0) return v;
   }

@@ -21,15 +21,10 @@ static int64_t cgint(const char *ctl, const char *cg, const char *file) {
   return v;
 }
 
-/* "key value" lines (memory.stat) */
+/* "key value" lines (memory.stat); 0 when absent */
 static int64_t keyed(const char *text, const char *key) {
-  size_t kl = strlen(key);
-  for (const char *l = text; l && *l;) {
-    if (strncmp(l, key, kl) == 0 && l[kl] == ' ') return strtoll(l + kl + 1, NULL, 10);
-    l = strchr(l, '\n');
-    if (l) l++;
-  }
-  return 0;
+  int64_t v = cmn_keyed_value(text, key);
+  return v < 0 ? 0 : v;
 }
 
 /* blkio "M:m Op value" lines, summed over devices */
