@@ -101,8 +101,13 @@ end
 
 -- HcsSignalProcess answers a process that is gone with invalid state or
 -- not found as well (hcsshim's processSignalResult: not delivered, no error).
-local function gone_for_signal(e)
-  return gone(e) or errors.is_operation_invalid_state(e) or errors.is_not_exist(e)
+-- Invalid state also answers a live process that cannot take the signal
+-- now (its system is paused): that stays an error, never a false success.
+local function gone_for_signal(self, e)
+  if gone(e) or errors.is_not_exist(e) then return true end
+  if not errors.is_operation_invalid_state(e) then return false end
+  local props = self:properties()
+  return props == nil or json.get(props, "Exited") == true
 end
 
 --- Kill the process (HcsTerminateProcess; SIGKILL on Linux).  Killing an
@@ -117,7 +122,8 @@ function M:kill()
 end
 
 --- Send a signal (HcsSignalProcess, LCOW form `{"Signal": n}`).
--- Signalling an exited process succeeds.
+-- Signalling an exited process succeeds; in a paused system (Linux) the
+-- signal is refused with an invalid-state error (0xC0370105), as `kill`.
 -- @tparam integer n signal number (15 = SIGTERM)
 -- @treturn true|nil,hcsshim.error
 function M:signal(n)
@@ -126,7 +132,7 @@ function M:signal(n)
   local ok, hr, result = self:_signal(json.encode({ Signal = n }))
   if ok then return true end
   local e = perr(self, "Signal", hr, result)
-  if gone_for_signal(e) then return true end
+  if gone_for_signal(self, e) then return true end
   return nil, e
 end
 
