@@ -113,6 +113,15 @@ char *const *cmn_child_env(void);
  * errmsg) is crun's own last message. */
 int cmn_crun_run(const char *const *args, int in, int out, int err, char **errmsg);
 
+/* ---- cgroups (oom.c) ---- */
+/* How many processes of the cgroup (a path below the hierarchies, as in
+ * an OCI cgroupsPath) the OOM killer killed: memory.oom_control on v1,
+ * memory.events on v2; -1 where the kernel does not count them. */
+int64_t cmn_cgroup_oom_kills(const char *cgpath);
+/* The value of the "key value" line of text (memory.stat, memory.events
+ * and the like), or -1 when there is none. */
+int64_t cmn_keyed_value(const char *text, const char *key);
+
 /* ---- sockets (socket.c) ---- */
 int cmn_seqpacket_connect(const char *path); /* fd or -errno */
 void cmn_bigbuf(int fd);

@@ -32,9 +32,9 @@ static void system_stopped(void) {
   while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
     mon_proc *pr = mon_find_proc(p);
     if (pr && !pr->exited) {
-      pr->exited = 1;
-      pr->status = st;
-      mon_notify(p, st);
+      mon_proc_exited(pr, st);
+      if (pr->oom) mon_log("process %d was killed by the OOM killer", (int)p);
+      mon_notify(p, pr->start, st);
     }
   }
   mon_teardown(0);
@@ -48,7 +48,7 @@ static void system_stopped(void) {
   M.exit_hr = M.requested ? PLAT_S_OK : PLAT_HCS_E_UNEXPECTED_EXIT;
   mon_log("system stopped (init status 0x%x, reported 0x%08x)", (unsigned)M.init_status,
           (unsigned)M.exit_hr);
-  mon_notify(0, M.exit_hr);
+  mon_notify(0, 0, M.exit_hr);
 }
 
 void mon_reap(void) {
@@ -58,19 +58,16 @@ void mon_reap(void) {
     mon_proc *pr = mon_find_proc(p);
     if (p == M.init) {
       M.init_status = st;
-      if (pr) {
-        pr->exited = 1;
-        pr->status = st;
-      }
+      if (pr) mon_proc_exited(pr, st);
       system_stopped();
     } else if (pr && !pr->exited) {
-      pr->exited = 1;
-      pr->status = st;
+      mon_proc_exited(pr, st);
+      if (pr->oom) mon_log("process %d was killed by the OOM killer", (int)p);
       if (pr->pty >= 0) {
         close(pr->pty);
         pr->pty = -1;
       }
-      mon_notify(p, st);
+      mon_notify(p, pr->start, st);
     }
   }
 }
