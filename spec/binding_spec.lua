@@ -86,3 +86,31 @@ describe("C reads of caller tables", function()
     assert.is_true(hcsshim.is_not_supported(err))
   end)
 end)
+
+-- Number arguments take Lua numbers only: luaL_checkinteger would turn
+-- "256", " 0x10 " or "1e3" into numbers (issue 10, item 3, C side).
+describe("number arguments of the core", function()
+  local strings = { "256", " 2 ", "0x100", "1e3", "10.0" }
+
+  it("refuse numeric strings, naming the type", function()
+    for _, s in ipairs(strings) do
+      local ok, err = pcall(core.expand_sandbox_size, home, "a", s)
+      assert.is_false(ok)
+      assert.matches("number expected, got string", err, 1, true)
+      ok, err = pcall(core.set_current_thread_compartment_id, s)
+      assert.is_false(ok)
+      assert.matches("number expected, got string", err, 1, true)
+      ok, err = pcall(core.expand_sandbox_size, { HomeDir = home, Flavour = s }, "a", 1)
+      assert.is_false(ok)
+      assert.matches("number expected, got string", err, 1, true)
+    end
+  end)
+
+  it("still take integral numbers, and refuse fractions", function()
+    local ok, err = pcall(core.expand_sandbox_size, home, "a", 2.5)
+    assert.is_false(ok)
+    assert.matches("number has no integer representation", err, 1, true)
+    ok = pcall(core.expand_sandbox_size, home, "a", 1024.0)
+    assert.is_true(ok)
+  end)
+end)

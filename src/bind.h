@@ -44,6 +44,11 @@ int bind_has_nul(const char *s, size_t len);
 const char *bind_check_plain(lua_State *L, int idx);
 /* The same for an optional argument (def when none or nil). */
 const char *bind_opt_plain(lua_State *L, int idx, const char *def);
+/* luaL_checknumber / luaL_checkinteger / luaL_optinteger that take a Lua
+ * number only, never a numeric string (argument error). */
+lua_Number bind_check_number(lua_State *L, int idx);
+lua_Integer bind_check_integer(lua_State *L, int idx);
+lua_Integer bind_opt_integer(lua_State *L, int idx, lua_Integer dflt);
 /* Pushes the string (or nil) and frees it with plat_free. */
 void bind_push_owned(lua_State *L, char *s);
 /* Pushes t[k] of the table at idx without metamethods; returns its type. */

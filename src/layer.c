@@ -45,7 +45,7 @@ static int l_expand(lua_State *L) {
   plat_driver_info info;
   lua_Integer size;
   bind_check_driver_info(L, 1, &info);
-  size = luaL_checkinteger(L, 3);
+  size = bind_check_integer(L, 3);
   luaL_argcheck(L, size >= 0, 3, "size must be >= 0 bytes");
   if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
   return bind_ok_last(L, plat_ExpandSandboxSize(&info, lua_tostring(L, 2), (uint64_t)size));

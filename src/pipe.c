@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bind.h"
 #include "modules.h"
 #include "platform.h"
 
@@ -97,11 +98,13 @@ static int l_fileno(lua_State *L) {
 static int l_read_ready(lua_State *L) {
   stream files[MAX_FILES];
   int rd[MAX_FILES], i, n;
-  double timeout = luaL_optnumber(L, 2, HUGE_VAL);
+  double timeout = lua_isnoneornil(L, 2) ? HUGE_VAL : bind_check_number(L, 2);
+  lua_Unsigned len;
   char *buf;
   luaL_checktype(L, 1, LUA_TTABLE);
-  n = (int)lua_rawlen(L, 1);
-  luaL_argcheck(L, n >= 1 && n <= MAX_FILES, 1, "1 to 16 files expected");
+  len = lua_rawlen(L, 1); /* raw: no __len, no __index from C */
+  luaL_argcheck(L, len >= 1 && len <= MAX_FILES, 1, "1 to 16 files expected");
+  n = (int)len;
   for (i = 0; i < n; i++) {
     lua_rawgeti(L, 1, i + 1);
     files[i] = lua_toboolean(L, -1) ? check_stream(L, -1) : NULL;

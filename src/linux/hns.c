@@ -60,6 +60,12 @@ plat_hresult plat_HNSCall(const char *method, const char *path, const char *requ
     free(err);
     return *response ? PLAT_S_OK : PLAT_E_OUTOFMEMORY;
   }
+  if (id[0] && hns_canon_guid(id, id) < 0) {
+    err = cmn_printf("HNS path `%s`: `%s` is not a GUID", path, id);
+    *response = envelope_err(PLAT_E_INVALIDARG, err);
+    free(err);
+    return *response ? PLAT_S_OK : PLAT_E_OUTOFMEMORY;
+  }
   if (!get && !post && !del) {
     err = cmn_printf("HNS method `%s` is not supported (GET, POST, DELETE)", method);
     *response = envelope_err(PLAT_E_NOT_SUPPORTED, err);
@@ -68,7 +74,7 @@ plat_hresult plat_HNSCall(const char *method, const char *path, const char *requ
   }
   if (request && *request) {
     json_error_t je;
-    req = json_loads(request, JSON_REJECT_DUPLICATES, &je);
+    req = cmn_json_loads(request, JSON_REJECT_DUPLICATES, &je);
     if (!req) {
       err = cmn_printf("the request is not valid JSON: %s (line %d, column %d)", je.text, je.line,
                        je.column);

@@ -1,6 +1,7 @@
 /* Result documents and case-insensitive members (see json.h). */
 #include "linux/common/json.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,4 +102,54 @@ json_t *cmn_get(json_t *obj, const char *key) {
 const char *cmn_str(json_t *obj, const char *key) {
   json_t *v = cmn_get(obj, key);
   return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+#define MAX_SATURATED 64
+static const char saturated_text[] = "9223372036854775807"; /* CMN_JSON_SATURATED */
+
+/* The integer token of text ending at end (jansson's error position):
+ * its start, or NULL if what precedes is not [-]digits. */
+static char *token_start(char *text, size_t end) {
+  size_t i = end;
+  while (i > 0 && text[i - 1] >= '0' && text[i - 1] <= '9') i--;
+  if (i > 0 && text[i - 1] == '-') i--;
+  return i < end ? text + i : NULL;
+}
+
+/* One integer that jansson cannot hold: saturated in place if it is a
+ * uint64 (its 19 or 20 digits become INT64_MAX, padded with blanks), else
+ * -1 with je's text saying why. */
+static int saturate(char *text, json_error_t *je) {
+  char *tok = token_start(text, (size_t)je->position), *end;
+  unsigned long long v;
+  size_t len;
+  if (!tok) return -1;
+  len = (size_t)(text + je->position - tok);
+  errno = 0;
+  v = strtoull(tok, &end, 10);
+  if (tok[0] == '-' || errno == ERANGE || end != text + je->position) {
+    snprintf(je->text, sizeof je->text, "integer %.*s is outside int64 and uint64",
+             (int)(len > 40 ? 40 : len), tok);
+    return -1;
+  }
+  (void)v;
+  memset(tok, ' ', len);
+  memcpy(tok, saturated_text, sizeof saturated_text - 1); /* len >= 19: v > INT64_MAX */
+  return 0;
+}
+
+json_t *cmn_json_loads(const char *text, size_t flags, json_error_t *je) {
+  json_t *doc = json_loads(text, flags, je);
+  char *copy = NULL;
+  for (int n = 0; !doc && json_error_code(je) == json_error_numeric_overflow; n++) {
+    if (n == MAX_SATURATED) {
+      snprintf(je->text, sizeof je->text, "more than %d integers beyond int64", MAX_SATURATED);
+      break;
+    }
+    if (!copy && !(copy = strdup(text))) break;
+    if (saturate(copy, je) < 0) break;
+    doc = json_loads(copy, flags, je);
+  }
+  free(copy);
+  return doc;
 }

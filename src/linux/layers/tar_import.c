@@ -10,7 +10,9 @@
  * directories) already on disk, and hard links whose target fails the same
  * checks.  libarchive's SECURE_* flags stay on as a second line of defence.
  * OCI whiteouts become overlay whiteouts: ".wh.<name>" -> char device 0:0
- * <name>, ".wh..wh..opq" -> trusted.overlay.opaque=y on the directory.
+ * <name>, ".wh..wh..opq" -> trusted.overlay.opaque=y on the directory,
+ * applied after the last entry so they hide only lower layers' entries
+ * (a same-layer directory that is whited out becomes opaque instead).
  * The layer is assembled in a staging folder and renamed into place only on
  * success, so a failed import leaves nothing behind. */
 #include "linux/common/common.h"
@@ -140,7 +142,7 @@ plat_hresult lay_import_tar(const plat_driver_info *info, const char *id, const 
   close(fd);
   if (hr >= 0) hr = lyr_staging_publish(&l, staging);
   if (hr < 0) {
-    int rc = cmn_remove_tree(staging);
+    int rc = lyr_staging_remove(&l, staging);
     if (rc < 0)
       lyr_fail(hr, "%s (and removing %s failed: %s)", lay_last_error(), staging, strerror(-rc));
     return finish(hr, result);
