@@ -89,6 +89,7 @@ demo: setup
 	@$(MAKE) --no-print-directory all
 	$(RUN_ENV) $(LUA) examples/run_container.lua $(ROOTFS)
 	$(RUN_ENV) $(LUA) examples/run_image.lua
+	$(RUN_ENV) $(LUA) examples/commit.lua $(ROOTFS)
 
 test: setup
 	@$(MAKE) --no-print-directory all $(BUILD)/hcs_linux_test $(BUILD)/spec/layer_test
@@ -117,6 +118,7 @@ bench: setup
 	$(RUN_ENV) $(LUA) bench/lifecycle.lua
 	$(RUN_ENV) $(LUA) bench/hns_endpoint.lua
 	$(RUN_ENV) $(LUA) bench/image_import.lua
+	$(RUN_ENV) $(LUA) bench/layer_export.lua
 	$(RUN_ENV) $(LUA) bench/monitor_memory.lua
 
 # `make install` = the library (core, monitor, Lua modules) and the
@@ -164,6 +166,10 @@ check-layer: $(BUILD)/spec/layer_test $(EXTRACT)
 
 # The suite again on a build with AddressSanitizer and UBSan (the core is
 # loaded by the system lua, so the sanitizer runtimes are preloaded).
+# Every process of the suite runs that build: the Lua children the specs
+# start take paths and preload from spec/support/env.lua (env.lua), the
+# monitor, helper and extract programs come from HCSSHIM_MONITOR,
+# HCSSHIM_HELPER and HCSSHIM_EXTRACT; spec/child_build_spec.lua checks it.
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 .PHONY: sanitize valgrind
 sanitize: setup
@@ -174,7 +180,7 @@ sanitize: setup
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build/asan/reports/ubsan \
 	BUSTED_ARGS="--cpath=./build/asan/?.so" C_TESTS="" HCSSHIM_MONITOR=$(CURDIR)/build/asan/hcsshim/monitor \
 	HCSSHIM_HELPER=$(CURDIR)/build/asan/hcsshim/helper HCSSHIM_EXTRACT=$(CURDIR)/build/asan/hcsshim/extract \
-	$(RUN_ENV) sh scripts/run-tests.sh $(LUA)
+	$(RUN_ENV) LUA_CPATH="./build/asan/?.so;;" HCSSHIM_TEST_SANITIZED=1 sh scripts/run-tests.sh $(LUA)
 	@if ls build/asan/reports/* >/dev/null 2>&1; then cat build/asan/reports/*; echo "sanitizer reports above"; exit 1; fi
 	@echo "sanitize: no AddressSanitizer or UBSan reports (core and monitor)"
 
@@ -261,7 +267,7 @@ test-win32:
 # shellcheck, installed by setup-lint (root, once).  `make format` applies
 # .clang-format to the same C files.  lint-rooms runs the rooms' dependency
 # check once the Makefile has a check-rooms target, and says so until then.
-C_STYLE_FILES = $(sort $(shell find src spec/c -name '*.[ch]') $(wildcard spec/win32/*.c))
+C_STYLE_FILES = $(sort $(shell find src spec/c spec/fuzz -name '*.[ch]') $(wildcard spec/win32/*.c))
 LUA_LINT_DIRS = lua spec bench examples
 SH_LINT_FILES = $(wildcard scripts/*.sh scripts/vm/*.sh) .ci/run
 
@@ -287,3 +293,50 @@ lint-rooms:
 
 format: setup-lint
 	clang-format -i $(C_STYLE_FILES)
+
+# ---- fuzzing: libFuzzer harnesses (spec/fuzz/fuzz_*.c) ----
+# `make fuzz FUZZ_SECONDS=N` builds every harness with clang's
+# -fsanitize=fuzzer,address,undefined against an instrumented copy of the
+# core (src/ and the Linux rooms, as core.so links them) and runs each for N
+# seconds, one at a time; it prints executions and crashes per harness and
+# fails on a crash (artifacts under $(FUZZ)/crashes/).  The tar import and
+# HNS harnesses need root: they confine themselves to a mount (and
+# network) namespace of their own (spec/fuzz/support.c).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ         = $(BUILD)/fuzz
+FUZZ_SAN     = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  = $(FUZZ_SAN) -fsanitize=fuzzer-no-link -std=c11 -D_GNU_SOURCE $(filter-out -Werror,$(WARN)) \
+               -I$(LUA_INCDIR) -Isrc -Ispec/fuzz
+FUZZ_LIB_SRC = $(CORE_SRC)
+FUZZ_LIB_OBJ = $(FUZZ_LIB_SRC:%.c=$(FUZZ)/obj/%.o)
+FUZZ_HDRS    = $(shell find src spec/fuzz -name '*.h')
+FUZZ_NAMES   = $(patsubst spec/fuzz/fuzz_%.c,%,$(wildcard spec/fuzz/fuzz_*.c))
+FUZZ_BINS    = $(FUZZ_NAMES:%=$(FUZZ)/fuzz_%)
+
+.PHONY: fuzz fuzz-build setup-fuzz
+fuzz: setup-fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	sh scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ) $(FUZZ_BINS)
+
+fuzz-build: $(FUZZ_BINS)
+
+setup-fuzz:
+	@sh scripts/apt-install.sh setup-fuzz clang libclang-rt-14-dev
+
+# the product's warnings are gcc's (clang is only the fuzzing compiler);
+# the harnesses themselves are warning-free under both
+$(FUZZ)/obj/%.o: %.c $(FUZZ_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ)/obj/spec/fuzz/%.o: spec/fuzz/%.c $(FUZZ_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -c $< -o $@
+
+$(FUZZ)/libcore.a: $(FUZZ_LIB_OBJ) $(FUZZ)/obj/spec/fuzz/support.o
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ)/fuzz_%: $(FUZZ)/obj/spec/fuzz/fuzz_%.o $(FUZZ)/libcore.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -llua5.4 $(LINUX_LIBS) -ldl

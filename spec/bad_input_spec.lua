@@ -395,3 +395,28 @@ describe("lists given to layer calls", function()
     assert.matches("unexpected value returned from hcs", tostring(err), 1, true)
   end)
 end)
+
+-- Found by the fuzz harnesses (spec/fuzz): a message quoting bytes that
+-- are not UTF-8 (a caller's path, a JSON error cut inside a character)
+-- made the result document fail to encode, so the message was lost (no
+-- result, or "out of memory" from HNS).  Such bytes now read as U+FFFD.
+describe("error messages that quote bytes which are not UTF-8", function()
+  local FFFD = "\239\191\189"
+
+  it("keep an HNS error, with U+FFFD for the bytes", function()
+    local v, err = hns.hns_call("GET", "/networks\255\254/")
+    assert.is_nil(v)
+    assert.equal("hns", err.kind)
+    assert.matches("/networks" .. FFFD .. FFFD .. "/` is not supported", tostring(err), 1, true)
+  end)
+
+  it("keep the result document of a compute system configuration that is not JSON", function()
+    local core = require "hcsshim.core"
+    -- jansson's message quotes the text up to a byte inside "ü"
+    local sys, hr, result = core.create_compute_system(env.unique("utf8"), '{"Name":"\\\195\188"}')
+    assert.is_nil(sys)
+    assert.equal(0xC037010D, hr & 0xFFFFFFFF)
+    local doc = assert(json.decode(assert(result, "no result document")))
+    assert.matches("invalid escape near '\"\\" .. FFFD .. "'", doc.ErrorMessage, 1, true)
+  end)
+end)

@@ -1,7 +1,8 @@
 -- Caller tables read from C: raw length and raw get, every copy bounded.
 -- A __len or __index metamethod on a layer-descriptor or DriverInfo table
 -- must neither size a buffer nor run; the value is read as the plain table
--- it is.  Needs no root and no container: copy_layer reads its arguments
+-- it is.  Needs no root and no container: import_layer_folder (the legacy
+-- transport folder) reads its arguments
 -- and then fails with ErrNotSupported on Linux (on Windows the double
 -- would be reached, so these cases run on Linux only).
 local core = require "hcsshim.core"
@@ -10,10 +11,10 @@ local hcsshim = require "hcsshim"
 local linux = core.platform == "linux"
 local home = "/nonexistent/hcsshim-binding-spec"
 
--- Calls copy_layer with these parents; returns the raised error or the
+-- Calls import_layer_folder with these parents; returns the raised error or the
 -- returned (nil, hr) failure.
 local function copy(info, parents)
-  local ok, v, hr = pcall(core.copy_layer, info, "a", "b", parents)
+  local ok, v, hr = pcall(core.import_layer_folder, info, "a", "b", parents)
   if not ok then return nil, v end
   return v, hr
 end
@@ -80,8 +81,36 @@ describe("C reads of caller tables", function()
 
   it("go the same way through the public layer functions", function()
     local parents = setmetatable({}, { __len = function() return 1 << 62 end })
-    local ok, err = hcsshim.copy_layer(home, "a", "b", parents)
+    local ok, err = hcsshim.import_layer_folder(home, "a", "b", parents)
     assert.is_nil(ok)
     assert.is_true(hcsshim.is_not_supported(err))
+  end)
+end)
+
+-- Number arguments take Lua numbers only: luaL_checkinteger would turn
+-- "256", " 0x10 " or "1e3" into numbers (issue 10, item 3, C side).
+describe("number arguments of the core", function()
+  local strings = { "256", " 2 ", "0x100", "1e3", "10.0" }
+
+  it("refuse numeric strings, naming the type", function()
+    for _, s in ipairs(strings) do
+      local ok, err = pcall(core.expand_sandbox_size, home, "a", s)
+      assert.is_false(ok)
+      assert.matches("number expected, got string", err, 1, true)
+      ok, err = pcall(core.set_current_thread_compartment_id, s)
+      assert.is_false(ok)
+      assert.matches("number expected, got string", err, 1, true)
+      ok, err = pcall(core.expand_sandbox_size, { HomeDir = home, Flavour = s }, "a", 1)
+      assert.is_false(ok)
+      assert.matches("number expected, got string", err, 1, true)
+    end
+  end)
+
+  it("still take integral numbers, and refuse fractions", function()
+    local ok, err = pcall(core.expand_sandbox_size, home, "a", 2.5)
+    assert.is_false(ok)
+    assert.matches("number has no integer representation", err, 1, true)
+    ok = pcall(core.expand_sandbox_size, home, "a", 1024.0)
+    assert.is_true(ok)
   end)
 end)

@@ -2,15 +2,12 @@ local hcsshim = require "hcsshim"
 local env = require "support.env"
 local monitor_pid = require("support.procs").monitor_pid
 
-local lua = os.getenv("HCSSHIM_TEST_LUA") or "lua5.4"
-
 -- Runs a Lua snippet in a separate OS process, its command line starting
 -- with `prefix` (shell words ending in a command such as env, which gets
--- the variable assignments and the Lua command), and returns its output.  The sanitizer preload of
--- `make sanitize` is kept (env.sh drops it).
+-- the variable assignments and the Lua command of env.lua, so the child
+-- runs the suite's build), and returns its output.
 local function run(prefix, code)
-  return env.sh(("%s LD_PRELOAD=%q LUA_PATH=%q LUA_CPATH=%q %s -e %q"):format(prefix,
-    os.getenv("LD_PRELOAD") or "", package.path, package.cpath, lua, code))
+  return env.sh(("%s %s -e %q"):format(prefix, env.lua, code))
 end
 
 describe("children of the service", function()

@@ -336,8 +336,7 @@ describe("compute system configuration", function()
       local ok, err = h.configure({ RuntimeRoot = "/elsewhere" })
       print(ok, h.is_operation_invalid_state(err))
     ]]):format(dir .. "/rt")
-    local out = env.sh(("LD_PRELOAD=%q LUA_PATH=%q LUA_CPATH=%q %s -e %q"):format(os.getenv("LD_PRELOAD") or "",
-      package.path, package.cpath, os.getenv("HCSSHIM_TEST_LUA") or "lua5.4", code))
+    local out = env.sh(("%s -e %q"):format(env.lua, code))
     assert.equal("nil\ttrue\n", out)
   end)
 

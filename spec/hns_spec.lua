@@ -5,7 +5,7 @@ local hcsshim = require "hcsshim"
 local hns = require "hcsshim.hns"
 local env = require "support.env"
 
-local LUA = os.getenv("HCSSHIM_TEST_LUA") or "lua5.4"
+local LUA = env.lua
 
 local function netns_of(id) return env.runtime_root .. "/netns/" .. id end
 

@@ -25,6 +25,30 @@ describe("JSON numbers", function()
     assert.equal(-0.25, v[3])
   end)
 
+  it("keep object keys that begin with U+0001 (the marker byte) as they are", function()
+    -- found by spec/fuzz/fuzz_json.c: such keys came back with the escape marker
+    for _, key in ipairs({ "\1a", "\1\2 5", "\1\3x", "\1", "\1\4" }) do
+      local text = assert(json.encode({ [key] = key }))
+      local v = assert(json.decode(text))
+      assert.equal(key, next(v))
+      assert.equal(key, v[key])
+      assert.equal(text, json.encode(v))
+    end
+  end)
+
+  it("keep the sign of -0 (a float, as in Go), so that it encodes back as -0", function()
+    -- found by spec/fuzz/fuzz_json.c: "-0" came back as the integer 0
+    for _, text in ipairs({ "-0", "[-0]", '{"a":-0}', "-0.0", "-0e0" }) do
+      local v = json.decode(text)
+      local x = type(v) == "table" and (v[1] or v.a) or v
+      assert.equal("float", math.type(x), text)
+      assert.equal("-0", string.format("%g", x), text)
+      assert.equal(json.encode(v), json.encode(json.decode(json.encode(v))), text)
+    end
+    assert.equal("[-0]", json.encode(json.decode("[-0]")))
+    assert.equal("0", json.encode(json.decode("0")))
+  end)
+
   it("encode every int64 exactly, never in exponent form", function()
     for _, n in ipairs({ 0, 1, -1, 132549434331374447, 2 ^ 53 // 1, 2 ^ 53 // 1 + 1,
       math.maxinteger, math.mininteger }) do

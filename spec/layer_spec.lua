@@ -72,6 +72,22 @@ describe("layers", function()
     assert.matches("user.origin=\"lua\"", env.must("getfattr -d " .. root .. "/app/run 2>/dev/null"), 1, true)
   end)
 
+  -- Layers b<sfx> (tar base) and t<sfx> (tar top, over it) and a sandbox
+  -- s<sfx> over both, mounted while check(mount path) runs.
+  local function over_two_layers(base, top, sfx, check)
+    local b, t, sb = "b" .. sfx, "t" .. sfx, "s" .. sfx
+    assert(hcsshim.import_layer(home, b, base))
+    assert(hcsshim.import_layer(home, t, top, { home .. "/" .. b }))
+    local parents = { home .. "/" .. t, home .. "/" .. b }
+    assert(hcsshim.create_sandbox_layer(home, sb, t, parents))
+    assert(hcsshim.activate_layer(home, sb))
+    assert(hcsshim.prepare_layer(home, sb, parents))
+    local ok, err = pcall(check, hcsshim.get_layer_mount_path(home, sb))
+    assert(hcsshim.unprepare_layer(home, sb))
+    assert(hcsshim.deactivate_layer(home, sb))
+    assert(ok, err)
+  end
+
   it("turn whiteouts and opaque directories into overlay whiteouts", function()
     local base = tar.write(env.tmpdir() .. "/b.tar", {
       { name = "keep", type = "file", data = "k" }, { name = "gone", type = "file", data = "g" },
@@ -81,20 +97,42 @@ describe("layers", function()
       { name = ".wh.gone", type = "file" }, { name = "d/", type = "dir" },
       { name = "d/.wh..wh..opq", type = "file" }, { name = "d/new", type = "file", data = "n" },
     })
-    assert(hcsshim.import_layer(home, "b", base))
-    assert(hcsshim.import_layer(home, "t", top, { home .. "/b" }))
-    local parents = { home .. "/t", home .. "/b" }
-    assert(hcsshim.create_sandbox_layer(home, "s", "t", parents))
-    assert(hcsshim.activate_layer(home, "s"))
-    assert(hcsshim.prepare_layer(home, "s", parents))
-    local m = hcsshim.get_layer_mount_path(home, "s")
-    assert.is_true(exists(m .. "/keep"))
-    assert.is_false(exists(m .. "/gone"))
-    assert.is_false(exists(m .. "/d/old"))
-    assert.is_true(exists(m .. "/d/new"))
-    assert.is_false(exists(home .. "/t/rootfs/.wh.gone"))
-    assert(hcsshim.unprepare_layer(home, "s"))
-    assert(hcsshim.deactivate_layer(home, "s"))
+    over_two_layers(base, top, "", function(m)
+      assert.is_true(exists(m .. "/keep"))
+      assert.is_false(exists(m .. "/gone"))
+      assert.is_false(exists(m .. "/d/old"))
+      assert.is_true(exists(m .. "/d/new"))
+      assert.is_false(exists(home .. "/t/rootfs/.wh.gone"))
+    end)
+  end)
+
+  it("let a whiteout hide only lower layers, whatever its place in the tar (OCI image spec)", function()
+    local base = tar.write(env.tmpdir() .. "/b2.tar", {
+      { name = "x", type = "file", data = "lower" }, { name = "z", type = "file", data = "lower" },
+      { name = "gone", type = "file", data = "g" },
+      { name = "e/", type = "dir" }, { name = "e/old", type = "file", data = "o" },
+      { name = "y/", type = "dir" }, { name = "y/old", type = "file", data = "o" },
+      { name = "d/", type = "dir" }, { name = "d/old", type = "file", data = "o" },
+    })
+    local top = tar.write(env.tmpdir() .. "/t2.tar", {
+      { name = "x", type = "file", data = "mine" }, { name = ".wh.x", type = "file" },
+      { name = "e/f", type = "file", data = "f" }, { name = ".wh.e", type = "file" },
+      { name = ".wh.y", type = "file" }, { name = "y/g", type = "file", data = "g" },
+      { name = ".wh.z", type = "file" }, { name = "z", type = "file", data = "mine" },
+      { name = "d/new", type = "file", data = "n" }, { name = "d/.wh..wh..opq", type = "file" },
+      { name = ".wh.gone", type = "file" },
+    })
+    over_two_layers(base, top, "2", function(m)
+      assert.equal("mine", slurp(m .. "/x"))
+      assert.equal("mine", slurp(m .. "/z"))
+      assert.equal("f", slurp(m .. "/e/f"))
+      assert.is_false(exists(m .. "/e/old"))
+      assert.equal("g", slurp(m .. "/y/g"))
+      assert.is_false(exists(m .. "/y/old"))
+      assert.equal("n", slurp(m .. "/d/new"))
+      assert.is_false(exists(m .. "/d/old"))
+      assert.is_false(exists(m .. "/gone"))
+    end)
   end)
 
   it("create missing parents of a first entry like a/b/file", function()

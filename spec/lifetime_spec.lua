@@ -1,8 +1,6 @@
 local hcsshim = require "hcsshim"
 local env = require "support.env"
 
-local lua = os.getenv("HCSSHIM_TEST_LUA") or "lua5.4"
-
 -- Writes a Lua snippet to dir/child.lua; returns its path.
 local function write_script(code, dir)
   local script = dir .. "/child.lua"
@@ -12,14 +10,11 @@ local function write_script(code, dir)
   return script
 end
 
--- Starts a Lua snippet in the background, in a separate OS process with
--- this package path; returns its pid.  Output goes to dir/out.
+-- Starts a Lua snippet in the background, in a separate OS process running
+-- the suite's build (env.lua); returns its pid.  Output goes to dir/out.
 local function spawn(code, dir)
   local script = write_script(code, dir)
-  -- keep the sanitizer preload of `make sanitize` (env.sh drops it)
-  local cmd = ("LD_PRELOAD=%q LUA_PATH=%q LUA_CPATH=%q %s %s"):format(os.getenv("LD_PRELOAD") or "",
-    package.path, package.cpath, lua, script)
-  return (env.must(cmd .. " >" .. dir .. "/out 2>&1 & echo $!"):gsub("%s+$", ""))
+  return (env.must(env.lua .. " " .. script .. " >" .. dir .. "/out 2>&1 & echo $!"):gsub("%s+$", ""))
 end
 
 describe("lifetimes", function()
@@ -142,8 +137,7 @@ describe("a create that fails inside the runtime", function()
       "exec crun \"$@\"\n")
     f:close()
     env.must("chmod +x " .. fake)
-    local out = env.sh(("HCSSHIM_CRUN=%q LD_PRELOAD=%q LUA_PATH=%q LUA_CPATH=%q %s -e %q"):format(fake,
-      os.getenv("LD_PRELOAD") or "", package.path, package.cpath, lua, ([[
+    local out = env.sh(("HCSSHIM_CRUN=%q %s -e %q"):format(fake, env.lua, ([[
         local h = require "hcsshim"
         local c, err = h.create_container(%q, { VolumePath = %q })
         print(c, err and err.hresult)
@@ -160,18 +154,18 @@ end)
 local systemd = select(2, env.sh("test -d /run/systemd/system && command -v systemd-run"))
 local it_systemd = systemd and it or pending
 
--- Runs a Lua snippet as transient service `unit` (systemd-run), with this
--- package path, working directory and the service's roots.
+-- Runs a Lua snippet as transient service `unit` (systemd-run), with the
+-- suite's build (env.child_env), working directory and the service's roots.
 local function start_unit(code, dir, unit)
   local script = write_script(code, dir)
   local cmd = { "systemd-run --quiet --collect --unit=" .. unit,
-                ("--working-directory=%q"):format((env.must("pwd"):gsub("%s+$", ""))),
-                ("--setenv=LUA_PATH=%q --setenv=LUA_CPATH=%q"):format(package.path, package.cpath) }
-  for _, k in ipairs({ "HCSSHIM_RUNTIME_ROOT", "HCSSHIM_DATA_ROOT", "HCSSHIM_CGROUP_PARENT",
-                       "HCSSHIM_MONITOR", "HCSSHIM_CRUN", "LD_PRELOAD" }) do
+                ("--working-directory=%q"):format((env.must("pwd"):gsub("%s+$", ""))) }
+  for k, v in pairs(env.child_env) do cmd[#cmd + 1] = ("--setenv=%s=%q"):format(k, v) end
+  for _, k in ipairs({ "HCSSHIM_RUNTIME_ROOT", "HCSSHIM_DATA_ROOT", "HCSSHIM_CGROUP_PARENT", "HCSSHIM_CRUN" }) do
     if os.getenv(k) then cmd[#cmd + 1] = ("--setenv=%s=%q"):format(k, os.getenv(k)) end
   end
-  cmd[#cmd + 1] = ("-p StandardOutput=file:%s/out -p StandardError=file:%s/out %s %s"):format(dir, dir, lua, script)
+  cmd[#cmd + 1] = ("-p StandardOutput=file:%s/out -p StandardError=file:%s/out %s %s"):format(dir, dir,
+    env.lua_bin, script)
   env.must(table.concat(cmd, " "))
 end
 

@@ -57,6 +57,26 @@ const char *bind_opt_plain(lua_State *L, int idx, const char *def) {
   return lua_isnoneornil(L, idx) ? def : bind_check_plain(L, idx);
 }
 
+/* luaL_checknumber and luaL_checkinteger convert numeric strings ("256",
+ * " 0x10 "); a number argument takes a Lua number only. */
+static void check_number_type(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TNUMBER) luaL_typeerror(L, idx, "number");
+}
+
+lua_Number bind_check_number(lua_State *L, int idx) {
+  check_number_type(L, idx);
+  return lua_tonumber(L, idx);
+}
+
+lua_Integer bind_check_integer(lua_State *L, int idx) {
+  check_number_type(L, idx);
+  return luaL_checkinteger(L, idx); /* refuses 2.5 and NaN */
+}
+
+lua_Integer bind_opt_integer(lua_State *L, int idx, lua_Integer dflt) {
+  return lua_isnoneornil(L, idx) ? dflt : bind_check_integer(L, idx);
+}
+
 void bind_push_owned(lua_State *L, char *s) {
   if (s) {
     /* only a memory error can raise here; leaking s then is acceptable */
@@ -90,7 +110,7 @@ void bind_check_driver_info(lua_State *L, int idx, plat_driver_info *info) {
     return;
   }
   luaL_checktype(L, idx, LUA_TTABLE);
-  if (bind_rawfield(L, idx, "Flavour") != LUA_TNIL) info->Flavour = (int)luaL_checkinteger(L, -1);
+  if (bind_rawfield(L, idx, "Flavour") != LUA_TNIL) info->Flavour = (int)bind_check_integer(L, -1);
   lua_pop(L, 1);
   if (bind_rawfield(L, idx, "HomeDir") != LUA_TSTRING)
     luaL_error(L, "DriverInfo.HomeDir must be a string");
@@ -197,4 +217,16 @@ int bind_fail_layer_id(lua_State *L, int idx) {
   /* %s stops at a NUL byte; the reason names it */
   lua_pushfstring(L, "invalid layer id \"%s\": %s", id, why ? why : "");
   return 4;
+}
+
+void bind_new_class(lua_State *L, const char *mt, const luaL_Reg *methods, lua_CFunction close) {
+  luaL_newmetatable(L, mt);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, close);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, close);
+  lua_setfield(L, -2, "__close");
+  lua_pop(L, 1);
 }

@@ -44,6 +44,11 @@ int bind_has_nul(const char *s, size_t len);
 const char *bind_check_plain(lua_State *L, int idx);
 /* The same for an optional argument (def when none or nil). */
 const char *bind_opt_plain(lua_State *L, int idx, const char *def);
+/* luaL_checknumber / luaL_checkinteger / luaL_optinteger that take a Lua
+ * number only, never a numeric string (argument error). */
+lua_Number bind_check_number(lua_State *L, int idx);
+lua_Integer bind_check_integer(lua_State *L, int idx);
+lua_Integer bind_opt_integer(lua_State *L, int idx, lua_Integer dflt);
 /* Pushes the string (or nil) and frees it with plat_free. */
 void bind_push_owned(lua_State *L, char *s);
 /* Pushes t[k] of the table at idx without metamethods; returns its type. */
@@ -63,5 +68,9 @@ size_t bind_check_layer_descriptors(lua_State *L, int idx, plat_layer_descriptor
  * bind_fail_layer_id pushes nil, E_INVALIDARG, nil, message; returns 4. */
 const char *bind_check_layer_id(lua_State *L, int idx);
 int bind_fail_layer_id(lua_State *L, int idx);
+
+/* A userdata class: metatable `mt` whose __index holds `methods` and whose
+ * __gc and __close are `close` (which must be safe to call twice). */
+void bind_new_class(lua_State *L, const char *mt, const luaL_Reg *methods, lua_CFunction close);
 
 #endif

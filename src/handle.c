@@ -19,14 +19,14 @@ int handle_raise_closed(lua_State *L, const char *what) {
 double handle_opt_timeout(lua_State *L, int idx, double dflt) {
   double t;
   if (lua_isnoneornil(L, idx)) return dflt;
-  t = luaL_checknumber(L, idx);
+  t = bind_check_number(L, idx);
   if (isnan(t) || t < 0) luaL_argerror(L, idx, "timeout must be a number of seconds >= 0");
   if (isinf(t)) return -1;
   return t;
 }
 
 int handle_wait(lua_State *L, nqueue *q, int type_idx, int timeout_idx) {
-  uint32_t type = (uint32_t)luaL_checkinteger(L, type_idx);
+  uint32_t type = (uint32_t)bind_check_integer(L, type_idx);
   double timeout = handle_opt_timeout(L, timeout_idx, -1);
   plat_hresult status;
   char *data;
@@ -47,7 +47,7 @@ int handle_wait(lua_State *L, nqueue *q, int type_idx, int timeout_idx) {
 
 int handle_has(lua_State *L, nqueue *q, int type_idx) {
   plat_hresult status = 0;
-  int has = nq_has(q, (uint32_t)luaL_checkinteger(L, type_idx), &status);
+  int has = nq_has(q, (uint32_t)bind_check_integer(L, type_idx), &status);
   lua_pushboolean(L, has);
   lua_pushinteger(L, status);
   return 2;

@@ -45,7 +45,7 @@ static int l_expand(lua_State *L) {
   plat_driver_info info;
   lua_Integer size;
   bind_check_driver_info(L, 1, &info);
-  size = luaL_checkinteger(L, 3);
+  size = bind_check_integer(L, 3);
   luaL_argcheck(L, size >= 0, 3, "size must be >= 0 bytes");
   if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
   return bind_ok_last(L, plat_ExpandSandboxSize(&info, lua_tostring(L, 2), (uint64_t)size));
@@ -161,6 +161,24 @@ static int l_import_tar(lua_State *L) {
   return 1;
 }
 
+/* core.export_layer_tar(info, id, tar_path, parents) -> size | nil, hr, nil, msg */
+static int l_export_tar(lua_State *L) {
+  plat_driver_info info;
+  plat_layer_descriptor *d;
+  size_t n;
+  const char *id, *tar;
+  uint64_t size = 0;
+  plat_hresult hr;
+  bind_check_driver_info(L, 1, &info);
+  if (!(id = bind_check_layer_id(L, 2))) return bind_fail_layer_id(L, 2);
+  tar = bind_check_plain(L, 3);
+  n = bind_check_layer_descriptors(L, 4, &d);
+  hr = plat_ExportLayerTar(&info, id, tar, d, n, &size);
+  if (hr < 0) return bind_fail_last(L, hr);
+  lua_pushinteger(L, (lua_Integer)size);
+  return 1;
+}
+
 static const luaL_Reg functions[] = {
     {"activate_layer", l_activate},
     {"create_layer", l_create},
@@ -174,6 +192,7 @@ static const luaL_Reg functions[] = {
     {"prepare_layer", l_prepare},
     {"unprepare_layer", l_unprepare},
     {"import_layer_tar", l_import_tar},
+    {"export_layer_tar", l_export_tar},
     {NULL, NULL},
 };
 

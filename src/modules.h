@@ -21,5 +21,7 @@ void core_open_pipe(lua_State *L);      /* src/pipe.c */
 void core_open_digest(lua_State *L);  /* src/digest.c */
 void core_open_archive(lua_State *L); /* src/archive.c */
 void core_open_files(lua_State *L);   /* src/files.c */
+/* hcsshim.layer's Linux streams (Linux; nothing on Windows yet) */
+void core_open_tarstream(lua_State *L); /* src/tarstream.c */
 
 #endif

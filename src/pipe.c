@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bind.h"
 #include "modules.h"
 #include "platform.h"
 
 #ifdef _WIN32
-#include <io.h>
 #include <windows.h>
 #else
 #include <errno.h>
@@ -25,44 +25,37 @@
 #define MAX_FILES 16
 #define CHUNK 65536
 
-static FILE *check_open_file(lua_State *L, int idx) {
-  luaL_Stream *s = (luaL_Stream *)luaL_checkudata(L, idx, LUA_FILEHANDLE);
-  if (s->closef == NULL) luaL_error(L, "attempt to use a closed file");
-  return s->f;
-}
-
 #ifdef _WIN32
-/* 1 = data or end of file waiting (a read will not block), 0 = nothing. */
-static int ready(FILE *f) {
-  DWORD avail = 0;
-  HANDLE h = (HANDLE)_get_osfhandle(_fileno(f));
-  if (!PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL)) return 1; /* broken: EOF */
-  return avail > 0;
-}
+/* Windows: the module's own stdio objects (src/win32/stdio.c), whose
+ * overlapped named pipes have no wait for "readable": look every 10 ms. */
+typedef void *stream;
 
-static int wait_ready(FILE **files, int n, double timeout, int *rd) {
+static stream check_stream(lua_State *L, int idx) { return plat_stdio_check(L, idx); }
+
+static int wait_ready(stream *files, int n, double timeout, int *rd) {
   double end = plat_monotime() + timeout;
   for (;;) {
     int i, any = 0;
-    for (i = 0; i < n; i++) any |= rd[i] = files[i] ? ready(files[i]) : 0;
+    for (i = 0; i < n; i++) any |= rd[i] = files[i] ? plat_stdio_ready(files[i]) : 0;
     if (any || plat_monotime() >= end) return any;
     Sleep(10);
   }
 }
 
-/* Bytes read (0 = end of file); never more than is waiting. */
-static long read_some(FILE *f, char *buf, size_t len) {
-  DWORD avail = 0, got = 0;
-  HANDLE h = (HANDLE)_get_osfhandle(_fileno(f));
-  if (!PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL) || avail == 0) return 0;
-  if (avail < len) len = avail;
-  if (!ReadFile(h, buf, (DWORD)len, &got, NULL)) return 0;
-  return (long)got;
+static long read_some(stream f, char *buf, size_t len) { return plat_stdio_read_some(f, buf, len); }
+
+static lua_Integer file_no(stream f) { return (lua_Integer)plat_stdio_handle(f); }
+#else
+/* Linux: Lua files over the pipes' descriptors, waited for with poll(2). */
+typedef FILE *stream;
+
+static stream check_stream(lua_State *L, int idx) {
+  luaL_Stream *s = (luaL_Stream *)luaL_checkudata(L, idx, LUA_FILEHANDLE);
+  if (s->closef == NULL) luaL_error(L, "attempt to use a closed file");
+  return s->f;
 }
 
-static lua_Integer file_no(FILE *f) { return _fileno(f); }
-#else
-static int wait_ready(FILE **files, int n, double timeout, int *rd) {
+static int wait_ready(stream *files, int n, double timeout, int *rd) {
   struct pollfd p[MAX_FILES];
   int i, r, ms = timeout >= 2147483.0 ? -1 : (int)ceil(timeout * 1000.0);
   double end = plat_monotime() + timeout;
@@ -81,19 +74,20 @@ static int wait_ready(FILE **files, int n, double timeout, int *rd) {
   return r > 0;
 }
 
-/* Bytes read (0 = end of file, -1 = error); poll said it will not block. */
-static long read_some(FILE *f, char *buf, size_t len) {
+/* Bytes read, or 0 at the end (a read error ends the stream too); poll
+ * said it will not block. */
+static long read_some(stream f, char *buf, size_t len) {
   ssize_t got;
   while ((got = read(fileno(f), buf, len)) < 0 && errno == EINTR) {}
-  return (long)got;
+  return got < 0 ? 0 : (long)got;
 }
 
-static lua_Integer file_no(FILE *f) { return fileno(f); }
+static lua_Integer file_no(stream f) { return fileno(f); }
 #endif
 
-/* core.fileno(file) -> the file's descriptor (a C runtime fd on Windows) */
+/* core.fileno(file) -> the file's descriptor (the HANDLE's value on Windows) */
 static int l_fileno(lua_State *L) {
-  lua_pushinteger(L, file_no(check_open_file(L, 1)));
+  lua_pushinteger(L, file_no(check_stream(L, 1)));
   return 1;
 }
 
@@ -102,16 +96,18 @@ static int l_fileno(lua_State *L) {
  * files is an array of n read-end files (false for one already at end);
  * timeout in seconds, math.huge for none. */
 static int l_read_ready(lua_State *L) {
-  FILE *files[MAX_FILES];
+  stream files[MAX_FILES];
   int rd[MAX_FILES], i, n;
-  double timeout = luaL_optnumber(L, 2, HUGE_VAL);
+  double timeout = lua_isnoneornil(L, 2) ? HUGE_VAL : bind_check_number(L, 2);
+  lua_Unsigned len;
   char *buf;
   luaL_checktype(L, 1, LUA_TTABLE);
-  n = (int)luaL_len(L, 1);
-  luaL_argcheck(L, n >= 1 && n <= MAX_FILES, 1, "1 to 16 files expected");
+  len = lua_rawlen(L, 1); /* raw: no __len, no __index from C */
+  luaL_argcheck(L, len >= 1 && len <= MAX_FILES, 1, "1 to 16 files expected");
+  n = (int)len;
   for (i = 0; i < n; i++) {
-    lua_geti(L, 1, i + 1);
-    files[i] = lua_toboolean(L, -1) ? check_open_file(L, -1) : NULL;
+    lua_rawgeti(L, 1, i + 1);
+    files[i] = lua_toboolean(L, -1) ? check_stream(L, -1) : NULL;
     lua_pop(L, 1);
   }
   if (timeout < 0) timeout = 0;
@@ -122,6 +118,7 @@ static int l_read_ready(lua_State *L) {
     long got;
     if (!rd[i]) continue;
     got = read_some(files[i], buf, CHUNK);
+    if (got < 0) continue; /* nothing after all (Windows) */
     if (got > 0) lua_pushlstring(L, buf, (size_t)got);
     else lua_pushboolean(L, 0);
     lua_seti(L, -3, i + 1);

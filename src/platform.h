@@ -192,12 +192,23 @@ plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, c
                                  const plat_layer_descriptor *layers, size_t count, uint64_t *size,
                                  char **result);
 
+/* Linux addition: the layer's diff (a sandbox's changes, a read-only
+ * layer's contents) as an OCI layer tar: overlay whiteouts become
+ * ".wh.<name>", opaque directories ".wh..wh..opq"; deterministic (sorted,
+ * stable headers).  tar_path is replaced atomically; *size receives the
+ * bytes of regular file data.  The parents are checked, not read. */
+plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
+                                 const plat_layer_descriptor *layers, size_t count, uint64_t *size);
+
+/* CopyLayer; Linux: a new read-only layer dst_id holding src_id's diff
+ * (a sandbox's changes become a layer), parents `layers`. */
+plat_hresult plat_CopyLayer(const plat_driver_info *info, const char *src_id, const char *dst_id,
+                            const plat_layer_descriptor *layers, size_t count);
+
 /* ---- functions vmcompute.dll / iphlpapi have that the Linux host compute
  * service does not: Linux returns PLAT_E_NOT_SUPPORTED (src/linux/
  * win_only.c).  Windows binds them in src/win32/. ---- */
 plat_hresult plat_HcsModifyServiceSettings(const char *settings, char **result);
-plat_hresult plat_CopyLayer(const plat_driver_info *info, const char *src_id, const char *dst_id,
-                            const plat_layer_descriptor *layers, size_t count);
 /* ExportLayer/ImportLayer: the legacy transport folder (hcs-api.md 7.1) */
 plat_hresult plat_ExportLayer(const plat_driver_info *info, const char *id, const char *folder,
                               const plat_layer_descriptor *layers, size_t count);
@@ -246,6 +257,13 @@ plat_hresult plat_EnableProcessPrivileges(const char *const *names, size_t count
  * handles; on failure every handle is closed and a Lua error raised. */
 struct lua_State;
 void plat_push_stdio(struct lua_State *L, const plat_handle h[3]);
+/* For core.read_ready/core.fileno: the stdio object at idx (raises when
+ * it is none or closed); whether a read will not block; a non-blocking
+ * read (>0 bytes, 0 at the end, -1 nothing yet); its HANDLE's value. */
+void *plat_stdio_check(struct lua_State *L, int idx);
+int plat_stdio_ready(void *f);
+long plat_stdio_read_some(void *f, char *buf, size_t len);
+long long plat_stdio_handle(void *f);
 #else
 /* Wrap an owned stdio handle in a FILE* ("r" or "w"); the FILE owns it. */
 FILE *plat_handle_fdopen(plat_handle h, const char *mode);

@@ -11,7 +11,7 @@ static int l_monotime(lua_State *L) {
 /* core.sleep(seconds): a portable pause (no os.execute("sleep")), on the
  * platform's condition variable with nothing to wake it */
 static int l_sleep(lua_State *L) {
-  double t = luaL_checknumber(L, 1), deadline = plat_monotime() + (t > 0 ? t : 0);
+  double t = bind_check_number(L, 1), deadline = plat_monotime() + (t > 0 ? t : 0);
   plat_lock *l = plat_lock_new();
   if (!l) return luaL_error(L, "not enough memory");
   plat_lock_enter(l);

@@ -150,7 +150,7 @@ static int m_create_process(lua_State *L) {
 /* s:_open_process(pid) -> process | nil, hr, result */
 static int m_open_process(lua_State *L) {
   hsystem *s = check_system(L, 1);
-  lua_Integer pid = luaL_checkinteger(L, 2);
+  lua_Integer pid = bind_check_integer(L, 2);
   luaL_argcheck(L, pid >= 0 && pid <= 0xFFFFFFFF, 2, "pid out of range");
   return process_open(L, s->b.h, s->b.sysid, (uint32_t)pid);
 }

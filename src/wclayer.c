@@ -40,7 +40,7 @@ static int l_utility(lua_State *L) {
 }
 
 static int l_compartment(lua_State *L) {
-  lua_Integer id = luaL_checkinteger(L, 1);
+  lua_Integer id = bind_check_integer(L, 1);
   luaL_argcheck(L, id >= 0 && id <= 0xFFFFFFFF, 1, "compartment id out of range");
   return bind_ok_last(L, plat_SetCurrentThreadCompartmentId((uint32_t)id));
 }
@@ -111,7 +111,7 @@ static int l_export_begin(lua_State *L) { return begin(L, READER_MT, plat_Export
 
 static int64_t opt_field(lua_State *L, int idx, const char *k) {
   int64_t v;
-  v = bind_rawfield(L, idx, k) == LUA_TNIL ? 0 : (int64_t)luaL_checkinteger(L, -1);
+  v = bind_rawfield(L, idx, k) == LUA_TNIL ? 0 : (int64_t)bind_check_integer(L, -1);
   lua_pop(L, 1);
   return v;
 }
@@ -202,7 +202,7 @@ static int r_next(lua_State *L) {
 /* r:read(n) -> bytes ("" at the end of the current file) | nil, hr, ... */
 static int r_read(lua_State *L) {
   stream *s = check_stream(L, READER_MT);
-  lua_Integer n = luaL_optinteger(L, 2, 65536);
+  lua_Integer n = bind_opt_integer(L, 2, 65536);
   uint32_t got = 0;
   plat_hresult hr;
   char *buf;
@@ -240,20 +240,8 @@ static const luaL_Reg functions[] = {
     {NULL, NULL},
 };
 
-static void new_class(lua_State *L, const char *mt, const luaL_Reg *methods, lua_CFunction close) {
-  luaL_newmetatable(L, mt);
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, close);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, close);
-  lua_setfield(L, -2, "__close");
-  lua_pop(L, 1);
-}
-
 void core_open_wclayer(lua_State *L) {
-  new_class(L, WRITER_MT, writer_methods, w_close);
-  new_class(L, READER_MT, reader_methods, r_close);
+  bind_new_class(L, WRITER_MT, writer_methods, w_close);
+  bind_new_class(L, READER_MT, reader_methods, r_close);
   luaL_setfuncs(L, functions, 0);
 }

@@ -80,6 +80,12 @@ function M.default_layer_home() return require("hcsshim.run").default_home() end
 -- @return as `hcsshim.run.run`
 function M.run(opts) return require("hcsshim.run").run(opts) end
 
+--- Commit a sandbox's changes as a new read-only layer (see
+-- `hcsshim.commit.commit`).
+-- @tparam table opts
+-- @return as `hcsshim.commit.commit`
+function M.commit(opts) return require("hcsshim.commit").commit(opts) end
+
 --- Decode a process status document (HcsGetProcessProperties output) into
 -- an exit code, as `process:exit_code` does.
 -- @function decode_process_status

@@ -93,6 +93,9 @@ function M.bignum(digits)
 end
 
 local function restore_number(digits)
+  -- "-0" has no integer of its own: keep the sign, as Go's float64 does,
+  -- so that the text encodes back as "-0"
+  if digits == "-0" then return -0.0 end
   local n = tonumber(digits)
   -- Lua reads an integer literal beyond int64 as a float: only a literal
   -- that stays an integer is exact
@@ -113,11 +116,18 @@ local function restore(v)
   elseif t == "table" then
     if #v == 1 and v[1] == EMPTY and next(v, next(v)) == nil then return setmetatable({}, Array) end
     local is_array = next(v) ~= nil and math.type((next(v))) == "integer"
+    local escaped_keys
     for k, x in pairs(v) do
       -- null means absent (Go's decoder): object members only, so that
       -- arrays keep their length
       if x == cjson.null and not is_array then v[k] = nil else v[k] = restore(x) end
+      -- keys went through the same marking as values
+      if not is_array and k:sub(1, 2) == ESCAPED then
+        escaped_keys = escaped_keys or {}
+        escaped_keys[k] = true
+      end
     end
+    for k in pairs(escaped_keys or {}) do v[k:sub(3)], v[k] = v[k], nil end
     if is_array then setmetatable(v, Array) end
     return v
   end

@@ -13,14 +13,15 @@
 -- ("hcsshim::ActivateLayer failed in Win32: ... id=x flavour=1"; on Linux
 -- "failed in the Linux host compute service: ...").
 --
+-- Linux also exports layers as OCI tars (`export_layer`), copies them
+-- (`copy_layer`) and streams them (`new_layer_reader`, `new_layer_writer`).
 -- Windows only (ErrNotSupported on Linux, `hcsshim.is_not_supported(err)`):
--- layer copy, the legacy export/import folder, base and utility-VM image
--- processing, the streaming layer reader/writer (Import/ExportLayer
--- Begin/Next/Write/Read/End) and `enable_process_privileges` (token
--- privileges, which layer import, export and destroy switch on
--- themselves).  On a Windows build whose vmcompute.dll lacks an export,
--- calling that function fails with ERROR_PROC_NOT_FOUND and a message
--- naming the function (also `is_not_supported`).
+-- the legacy import folder, base and utility-VM image processing and
+-- `enable_process_privileges` (token privileges, which layer import,
+-- export and destroy switch on themselves).  On a Windows build whose
+-- vmcompute.dll lacks an export, calling that function fails with
+-- ERROR_PROC_NOT_FOUND and a message naming the function (also
+-- `is_not_supported`).
 -- @module hcsshim.layer
 local core = require "hcsshim.core"
 local errors = require "hcsshim.error"
@@ -289,7 +290,9 @@ function M.import_layer(info, id, tar_path, parents)
     info, id, tar_path, d)
 end
 
---- Copy a layer (CopyLayer).
+--- Copy a layer (CopyLayer).  Linux: a new read-only layer `dst_id` that
+-- holds `src_id`'s diff (a sandbox's changes, or a read-only layer's
+-- contents, whiteouts included) over `parents`; nothing is left on failure.
 -- @tparam table|string info DriverInfo
 -- @tparam string src_id
 -- @tparam string dst_id
@@ -311,16 +314,28 @@ local function by_folder(title, names, f, info, id, folder, d)
     f, info, id, folder, d)
 end
 
---- Export a layer into the legacy transport folder (ExportLayer).
+--- Export a layer (ExportLayer).  Windows: into the legacy transport
+-- folder `path`.  Linux: the layer's diff (a sandbox's changes, or a
+-- read-only layer's contents) as an OCI layer tar at `path`: overlay
+-- whiteouts become `.wh.<name>`, opaque directories `.wh..wh..opq`;
+-- PAX headers with xattrs (`SCHILY.xattr.*`), numeric owners only, file
+-- mtimes in whole seconds, no atime/ctime, entries sorted by name, so the
+-- same diff always gives the same bytes.  `path` is replaced atomically; the
+-- parents are checked, not read.  A file overlay keeps only as a redirect
+-- or metacopy is refused.
 -- @tparam table|string info DriverInfo
 -- @tparam string id layer id
--- @tparam string folder the transport folder to write
+-- @tparam string path the folder (Windows) or tar file (Linux) to write
 -- @tparam[opt] table parents parent layer paths, nearest first
--- @treturn true|nil,hcsshim.error
-function M.export_layer(info, id, folder, parents)
+-- @treturn true|integer|nil,hcsshim.error Linux: the bytes of file data exported
+function M.export_layer(info, id, path, parents)
   local d, err = descriptors(parents)
   if not d then return nil, err end
-  return by_folder("ExportLayer", BACKUP, core.export_layer, info, id, folder, d)
+  if core.platform == "linux" then
+    return call("ExportLayer", string.format("id=%s tar=%s", id, path), core.export_layer_tar,
+      info, id, path, d)
+  end
+  return by_folder("ExportLayer", BACKUP, core.export_layer, info, id, path, d)
 end
 
 --- Import a layer from the legacy transport folder (vmcompute ImportLayer;
@@ -371,16 +386,27 @@ local function with_slash(name)
   return name
 end
 
---- A streaming layer writer (ImportLayerBegin): `w:add(name, info)`,
--- `w:remove(name)`, `w:write(data)` (a Win32 backup stream), then
--- `w:close()`, whose result must be checked (ImportLayerEnd).
--- Names are relative to the layer (`Files\foo`); info is
+--- A streaming layer writer (hcsshim's LayerWriter): `w:add(name, info)`,
+-- `w:add_link(name, target)` (a hard link to an earlier file),
+-- `w:remove(name)`, `w:write(data)`, then `w:close()`, whose result must be
+-- checked: the layer is committed there, atomically.
+-- Windows (ImportLayerBegin/Next/Write/End): names are relative to the
+-- layer (`Files\foo`); data is a Win32 backup stream; info is
 -- `{CreationTime, LastAccessTime, LastWriteTime, ChangeTime, FileAttributes}`.
+-- Linux: names are `/`-separated paths of the layer's tree; data is the
+-- file's content; info adds `Mode`, `Uid`, `Gid`, `Linkname`, `DevMajor`,
+-- `DevMinor`, `Xattrs` and `Opaque` (see `hcsshim.layer_stream`); the
+-- entries go into a tar in an anonymous file and `close` imports it, so a
+-- writer that fails or is dropped leaves nothing; the id must be new.
 -- @tparam table|string info DriverInfo
 -- @tparam string id layer id
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn table|nil,hcsshim.error
 function M.new_layer_writer(info, id, parents)
+  if core.platform == "linux" then
+    return require("hcsshim.layer_stream").writer(info, id, parents or {}, M.import_layer,
+      M.layer_exists)
+  end
   local d, derr = descriptors(parents)
   if not d then return nil, derr end
   local raw, err = begin("ImportLayerStart", BACKUP_RESTORE, core.import_layer_begin, info, id, d)
@@ -401,15 +427,25 @@ function M.new_layer_writer(info, id, parents)
   return closing(w, "ImportLayerEnd", raw, id, "hcsshim.layer_writer")
 end
 
---- A streaming layer reader (ExportLayerBegin): `r:next()` returns
--- name (leading `\` stripped), size, and info (nil for a deleted file), or
--- false at the end; `r:read(n)` returns data ("" at the end of this file);
--- `r:close()` (ExportLayerEnd).
+--- A streaming layer reader (hcsshim's LayerReader): `r:next()` returns
+-- name, size and info (nil for a deleted file), or false at the end;
+-- `r:read(n)` returns data ("" at the end of this file); `r:close()`.
+-- Windows (ExportLayerBegin/Next/Read/End): the leading `\` of names is
+-- stripped; data is a Win32 backup stream.
+-- Linux: the layer's diff in name order (a directory before its
+-- contents); info as for the writer, plus `Hardlink` (the earlier name
+-- this file is a hard link of: pass it to `add_link`); a sandbox's
+-- deletions come as deleted names, its opaque directories with
+-- `Opaque = true`.  The diff is exported (see `export_layer`) to an
+-- unlinked temporary tar in HomeDir first.
 -- @tparam table|string info DriverInfo
 -- @tparam string id layer id
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn table|nil,hcsshim.error
 function M.new_layer_reader(info, id, parents)
+  if core.platform == "linux" then
+    return require("hcsshim.layer_stream").reader(info, id, parents or {}, M.export_layer)
+  end
   local d, derr = descriptors(parents)
   if not d then return nil, derr end
   local raw, err = begin("ExportLayerBegin", BACKUP, core.export_layer_begin, info, id, d)

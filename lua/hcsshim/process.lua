@@ -41,6 +41,9 @@ end
 -- by child processes.
 -- A console process (EmulateConsole) always has stdin and stdout, both
 -- on its pseudo-terminal, whatever the CreateStd*Pipe flags say.
+-- A write to stdin after the process exited returns `nil, "Broken pipe",
+-- 32` (the module ignores SIGPIPE when it loads, unless the host set its
+-- own disposition; a host that restores the default is killed by it).
 -- @treturn file|nil stdin
 -- @treturn file|nil stdout
 -- @treturn file|nil stderr
@@ -98,8 +101,13 @@ end
 
 -- HcsSignalProcess answers a process that is gone with invalid state or
 -- not found as well (hcsshim's processSignalResult: not delivered, no error).
-local function gone_for_signal(e)
-  return gone(e) or errors.is_operation_invalid_state(e) or errors.is_not_exist(e)
+-- Invalid state also answers a live process that cannot take the signal
+-- now (its system is paused): that stays an error, never a false success.
+local function gone_for_signal(self, e)
+  if gone(e) or errors.is_not_exist(e) then return true end
+  if not errors.is_operation_invalid_state(e) then return false end
+  local props = self:properties()
+  return props == nil or json.get(props, "Exited") == true
 end
 
 --- Kill the process (HcsTerminateProcess; SIGKILL on Linux).  Killing an
@@ -114,7 +122,8 @@ function M:kill()
 end
 
 --- Send a signal (HcsSignalProcess, LCOW form `{"Signal": n}`).
--- Signalling an exited process succeeds.
+-- Signalling an exited process succeeds; in a paused system (Linux) the
+-- signal is refused with an invalid-state error (0xC0370105), as `kill`.
 -- @tparam integer n signal number (15 = SIGTERM)
 -- @treturn true|nil,hcsshim.error
 function M:signal(n)
@@ -123,7 +132,7 @@ function M:signal(n)
   local ok, hr, result = self:_signal(json.encode({ Signal = n }))
   if ok then return true end
   local e = perr(self, "Signal", hr, result)
-  if gone_for_signal(e) then return true end
+  if gone_for_signal(self, e) then return true end
   return nil, e
 end
 
@@ -167,7 +176,8 @@ function M:is_running()
 end
 
 --- Process properties (HcsGetProcessProperties): `{ProcessId, Exited,
--- ExitCode, LastWaitResult}` (Linux adds `Signal` for a death by signal).
+-- ExitCode, LastWaitResult}` (Linux adds `Signal` for a death by signal,
+-- and `OOMKilled = true` when the OOM killer killed it).
 -- @treturn table|nil,hcsshim.error
 function M:properties()
   local text, hr, result = self:_properties()
@@ -186,12 +196,14 @@ end
 --- Decode a process status document into an exit code.
 -- Not exited -> ErrInvalidProcessState; LastWaitResult ~= 0 -> an error
 -- carrying that HRESULT (never a made-up 0).  Death by signal N gives
--- 128+N and the signal's name.  As in Go's decoder, an absent or null
+-- 128+N and the signal's name, and true as a third value when the OOM
+-- killer killed it (Linux `OOMKilled`, as docker reports it).  As in Go's decoder, an absent or null
 -- field is its zero value; a field of another type (a string, a
 -- fraction) is ErrUnexpectedValue.
 -- @tparam table props decoded process status
 -- @treturn integer|nil exit code
 -- @treturn string|hcsshim.error signal name (or nil), or the error
+-- @treturn boolean|nil true when the OOM killer killed the process
 function M.decode_exit(props)
   if json.get(props, "Exited") ~= true then
     return nil, errors.new({ name = "ErrInvalidProcessState" })
@@ -200,7 +212,9 @@ function M.decode_exit(props)
     integer_field(props, "Signal")
   if not (lwr and code and sig) then return nil, errors.new({ name = "ErrUnexpectedValue" }) end
   if lwr ~= 0 then return nil, errors.new({ hresult = lwr }) end
-  if sig > 0 then return code, M.signal_names[sig] or ("signal " .. sig) end
+  if sig > 0 then
+    return code, M.signal_names[sig] or ("signal " .. sig), json.get(props, "OOMKilled") == true or nil
+  end
   -- Windows reports NTSTATUS exits as the exit code: name the ones we know
   -- (0xC000013A STATUS_CONTROL_C_EXIT: a console process without stdin)
   if code >= 0xC0000000 and code <= 0xFFFFFFFF and errors.codes[code] then
@@ -212,6 +226,7 @@ end
 --- The exit code of an exited process.
 -- @treturn integer|nil exit code (128+N after death by signal N)
 -- @treturn string|hcsshim.error the signal's name ("SIGKILL") or nil; or the error
+-- @treturn boolean|nil true when the OOM killer killed it (Linux)
 function M:exit_code()
   -- a ProcessExited that carried a failure leaves no exit code (hcsshim's
   -- ExitCode returns the wait error)
@@ -219,8 +234,8 @@ function M:exit_code()
   if exited and status ~= 0 then return nil, perr(self, "ExitCode", status) end
   local props, err = self:properties()
   if not props then return nil, err end
-  local code, x = M.decode_exit(props)
-  if code then return code, x end
+  local code, x, oom = M.decode_exit(props)
+  if code then return code, x, oom end
   return nil, errors.wrap({ kind = "process", op = "ExitCode", id = self:system_id(), pid = self:pid() }, x)
 end
 

@@ -286,12 +286,12 @@ local function collect(p, stdout, stderr, opts, fail, unwind)
   end
   local ok, err = p:wait(deadline and math.max(0, deadline - core.monotime()) or nil)
   if not ok then return fail(err) end
-  local code, sig = p:exit_code()
+  local code, sig, oom = p:exit_code()
   unwind()
   if code == nil then
     return nil, errors.is_error(sig) and sig or errors.new({ message = tostring(sig) })
   end
-  return { exit_code = code, signal = sig, stdout = texts[1], stderr = texts[2] }
+  return { exit_code = code, signal = sig, oom_killed = oom, stdout = texts[1], stderr = texts[2] }
 end
 
 --- Remove what a detached run made for compute system `id`, once its
@@ -359,7 +359,8 @@ end
 -- go to /dev/null, so an unread pipe can never stall a long-running
 -- server): redirect inside the command, e.g. to a file in a mapped
 -- directory, to keep them.
--- @return without `detach`: `{exit_code=, signal=, stdout=, stderr=}`
+-- @return without `detach`: `{exit_code=, signal=, oom_killed=, stdout=, stderr=}`
+-- (`oom_killed` true when the OOM killer killed the process)
 -- (everything is removed before returning); with `detach`: a handle
 -- `{id, container, process, endpoint}` whose `stop()` terminates the
 -- container and removes everything.  On failure nil and an error, with

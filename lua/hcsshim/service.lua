@@ -10,7 +10,7 @@ local schema = require "hcsshim.schema"
 
 local M = {}
 
-local OPTIONS = { RuntimeRoot = true, DataRoot = true, CgroupParent = true }
+local OPTIONS = { RuntimeRoot = true, DataRoot = true, CgroupParent = true, SeccompProfile = true }
 
 --- Properties of the compute service itself (HcsGetServiceProperties).
 -- @tparam[opt] table query `{PropertyTypes = {...}}`
@@ -26,11 +26,16 @@ end
 --- Set where the Linux host compute service keeps its state, instead of
 -- the environment variables.  Only before the first call that uses them
 -- (otherwise ErrVmcomputeOperationInvalidState); not supported on Windows.
+-- `SeccompProfile` (HCSSHIM_SECCOMP_PROFILE) may change at any time and
+-- applies to containers created afterwards: the path of a seccomp profile
+-- in the containers project's format (default
+-- /usr/share/containers/seccomp.json, Debian golang-github-containers-common),
+-- or "unconfined" for no seccomp filter (README: Confinement on Linux).
 -- @tparam table opts `{RuntimeRoot = "/run/hcsshim", DataRoot = "/var/lib/hcsshim",
--- CgroupParent = "/hcsshim"}` (any subset; absolute paths)
+-- CgroupParent = "/hcsshim", SeccompProfile = "unconfined"}` (any subset; absolute paths)
 -- @treturn true|nil,hcsshim.error
 function M.configure(opts)
-  for _, name in ipairs({ "RuntimeRoot", "DataRoot", "CgroupParent" }) do
+  for _, name in ipairs({ "RuntimeRoot", "DataRoot", "CgroupParent", "SeccompProfile" }) do
     local v = opts[name]
     if v ~= nil then
       local ok, err = errors.hcs_call("Configure", name .. "=" .. tostring(v), core.set_option, name, v)

@@ -5,8 +5,10 @@
 -- other blocks forever; `read_all` reads whichever stream has data, so
 -- that cannot happen.  It reads the files' descriptors directly: do not
 -- mix it with `file:read` on the same file (data already in the file's
--- buffer would be skipped).  Linux waits with poll(2); Windows has no
--- wait on an anonymous pipe, so it looks every 10 ms (PeekNamedPipe).
+-- buffer would be skipped; on Windows the module's stdio objects share
+-- one buffer with `read_all`, so mixing is safe there).  Linux waits with
+-- poll(2); Windows has no wait for a readable pipe, so it looks every
+-- 10 ms (PeekNamedPipe).
 -- @module hcsshim.stdio
 local core = require "hcsshim.core"
 
@@ -14,7 +16,8 @@ local M = {}
 
 --- The descriptor of a stdio file (`process:stdio()`), for an event loop
 -- (luv `uv.new_pipe():open(fd)` after a `dup`, cqueues `poll`, ...): a
--- POSIX fd on Linux, a C runtime fd on Windows.
+-- POSIX fd on Linux; on Windows the value of the pipe's HANDLE (the
+-- stdio objects there are the module's own, not C runtime files).
 -- @function fileno
 -- @tparam file file an open Lua file
 -- @treturn integer

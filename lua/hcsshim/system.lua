@@ -274,7 +274,10 @@ end
 -- MemoryUsagePrivateWorkingSetBytes}, Processor = {TotalRuntime100ns,
 -- RuntimeUser100ns, RuntimeKernel100ns}, Storage = {ReadCountNormalized,
 -- ReadSizeBytes, WriteCountNormalized, WriteSizeBytes}, Network = {...}}`.
--- Sizes in bytes, times in 100 ns units.
+-- Sizes in bytes, times in 100 ns units.  Linux adds `Memory.OOMKillCount`
+-- (processes the OOM killer killed, where the cgroup counts them: v1
+-- memory.oom_control, v2 memory.events), and `properties()` has
+-- `OOMKilled = true` once that happened, as docker's State.OOMKilled.
 -- @treturn table|nil,hcsshim.error
 function S:statistics()
   local p, err = self:properties({ "Statistics" }, "Statistics")

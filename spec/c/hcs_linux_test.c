@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "platform.h"
+#include "linux/compute/monclient.h"
 #include "linux/network/hns.h"
 
 static int failures, checks;
@@ -403,6 +404,11 @@ int main(int argc, char **argv) {
   plat_free(r);
   r = NULL;
   hr = plat_HcsCreateComputeSystem("t-bad", config("\"EndpointList\":[\"x\"]"), &s, &r);
+  CHECK(hr == PLAT_E_INVALIDARG && strstr(r, "EndpointList") && strstr(r, "GUID"), "%s", r);
+  plat_free(r);
+  r = NULL;
+  hr = plat_HcsCreateComputeSystem(
+      "t-bad", config("\"EndpointList\":[\"{0badc0de-0000-4000-8000-000000000000}\"]"), &s, &r);
   CHECK(hr == PLAT_E_NOT_FOUND && strstr(r, "EndpointList"), "%s", r);
   plat_free(r);
   r = NULL;
@@ -586,6 +592,29 @@ int main(int argc, char **argv) {
       CHECK(hr == PLAT_E_NOT_FOUND, "open unknown pid: 0x%08x", (unsigned)hr);
       plat_free(r);
       r = NULL;
+      {
+        /* a handle whose identity (pid + start time) no longer matches,
+         * as after pid reuse: a clear error, and nothing is sent */
+        hl_process *hp = p2;
+        char *pp = NULL;
+        hp->start ^= 1;
+        hr = plat_HcsTerminateProcess(p2, &r);
+        CHECK(hr == PLAT_E_NOT_FOUND && r && strstr(r, "stale"), "stale kill: 0x%08x %s",
+              (unsigned)hr, r ? r : "");
+        plat_free(r);
+        r = NULL;
+        hr = plat_HcsGetProcessProperties(p2, &pp, &r);
+        CHECK(hr == PLAT_E_NOT_FOUND, "stale properties: 0x%08x", (unsigned)hr);
+        plat_free(pp);
+        plat_free(r);
+        r = NULL;
+        hp->start ^= 1;
+        hr = plat_HcsGetProcessProperties(p2, &pp, &r);
+        CHECK(hr == 0 && pp && strstr(pp, "\"Exited\":false"), "still running: %s", pp ? pp : "");
+        plat_free(pp);
+        plat_free(r);
+        r = NULL;
+      }
       hr = plat_HcsGetComputeSystemProperties(
           s, "{\"PropertyTypes\":[\"Statistics\",\"ProcessList\",\"PendingUpdates\"]}", &pl, &r);
       CHECK(hr == 0, "props: %s", r ? r : "");

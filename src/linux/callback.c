@@ -44,8 +44,8 @@ static void *cb_thread(void *arg) {
   return NULL;
 }
 
-static plat_hresult do_register(const char *id, int pid, plat_notification_cb cb, void *ctx,
-                                plat_callback *out) {
+static plat_hresult do_register(const char *id, int pid, uint64_t start, plat_notification_cb cb,
+                                void *ctx, plat_callback *out) {
   hl_cb *c;
   json_t *req;
   plat_hresult hr;
@@ -53,7 +53,7 @@ static plat_hresult do_register(const char *id, int pid, plat_notification_cb cb
   *out = NULL;
   if (!cb) return PLAT_E_INVALIDARG;
   if ((hr = hl_mon_connect(id, &fd, NULL)) < 0) return hr;
-  req = json_pack("{s:s,s:i}", "op", "subscribe", "Pid", pid);
+  req = json_pack("{s:s,s:i,s:I}", "op", "subscribe", "Pid", pid, "Start", (json_int_t)start);
   hr = hl_mon_call(fd, NULL, id, req, NULL, 0, NULL, NULL, NULL, NULL);
   json_decref(req);
   if (hr < 0) {
@@ -98,7 +98,7 @@ plat_hresult plat_HcsRegisterComputeSystemCallback(plat_system system, plat_noti
                                                    void *context, plat_callback *callback) {
   hl_system *s = system;
   if (!s) return PLAT_E_INVALID_HANDLE;
-  return do_register(s->id, 0, cb, context, callback);
+  return do_register(s->id, 0, 0, cb, context, callback);
 }
 
 plat_hresult plat_HcsUnregisterComputeSystemCallback(plat_callback callback) {
@@ -109,7 +109,7 @@ plat_hresult plat_HcsRegisterProcessCallback(plat_process process, plat_notifica
                                              void *context, plat_callback *callback) {
   hl_process *p = process;
   if (!p) return PLAT_E_INVALID_HANDLE;
-  return do_register(p->id, (int)p->pid, cb, context, callback);
+  return do_register(p->id, (int)p->pid, p->start, cb, context, callback);
 }
 
 plat_hresult plat_HcsUnregisterProcessCallback(plat_callback callback) {

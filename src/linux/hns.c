@@ -30,8 +30,11 @@ static char *envelope_ok(json_t *out) {
 }
 
 static char *envelope_err(plat_hresult hr, const char *msg) {
-  json_t *e = json_pack("{s:b,s:s,s:I}", "Success", 0, "Error", msg ? msg : "HNS request failed",
-                        "ErrorCode", (json_int_t)(uint32_t)hr);
+  json_t *e;
+  if (!msg) msg = "HNS request failed";
+  /* messages quote paths and names as the caller gave them */
+  e = json_pack("{s:b,s:o,s:I}", "Success", 0, "Error", cmn_json_text(msg, strlen(msg)),
+                "ErrorCode", (json_int_t)(uint32_t)hr);
   char *s = json_dumps(e, JSON_COMPACT);
   json_decref(e);
   return s;
@@ -57,6 +60,12 @@ plat_hresult plat_HNSCall(const char *method, const char *path, const char *requ
     free(err);
     return *response ? PLAT_S_OK : PLAT_E_OUTOFMEMORY;
   }
+  if (id[0] && hns_canon_guid(id, id) < 0) {
+    err = cmn_printf("HNS path `%s`: `%s` is not a GUID", path, id);
+    *response = envelope_err(PLAT_E_INVALIDARG, err);
+    free(err);
+    return *response ? PLAT_S_OK : PLAT_E_OUTOFMEMORY;
+  }
   if (!get && !post && !del) {
     err = cmn_printf("HNS method `%s` is not supported (GET, POST, DELETE)", method);
     *response = envelope_err(PLAT_E_NOT_SUPPORTED, err);
@@ -65,7 +74,7 @@ plat_hresult plat_HNSCall(const char *method, const char *path, const char *requ
   }
   if (request && *request) {
     json_error_t je;
-    req = json_loads(request, JSON_REJECT_DUPLICATES, &je);
+    req = cmn_json_loads(request, JSON_REJECT_DUPLICATES, &je);
     if (!req) {
       err = cmn_printf("the request is not valid JSON: %s (line %d, column %d)", je.text, je.line,
                        je.column);

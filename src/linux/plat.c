@@ -20,11 +20,13 @@ void plat_free(void *p) { free(p); }
 plat_hresult plat_set_option(const char *name, const char *value) {
   static const char *const names[][2] = {{"RuntimeRoot", "HCSSHIM_RUNTIME_ROOT"},
                                          {"DataRoot", "HCSSHIM_DATA_ROOT"},
-                                         {"CgroupParent", "HCSSHIM_CGROUP_PARENT"}};
+                                         {"CgroupParent", "HCSSHIM_CGROUP_PARENT"},
+                                         {"SeccompProfile", "HCSSHIM_SECCOMP_PROFILE"}};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     if (strcmp(name, names[i][0]) != 0) continue;
-    if (cmn_settings_frozen()) return PLAT_HCS_E_INVALID_STATE;
-    if (!value || value[0] != '/') return PLAT_E_INVALIDARG;
+    /* the profile is read at each create: it moves no state */
+    if (cmn_settings_frozen() && i < 3) return PLAT_HCS_E_INVALID_STATE;
+    if (!value || (value[0] != '/' && strcmp(value, "unconfined"))) return PLAT_E_INVALIDARG;
     return setenv(names[i][1], value, 1) == 0 ? PLAT_S_OK : PLAT_E_OUTOFMEMORY;
   }
   return PLAT_E_NOT_SUPPORTED;

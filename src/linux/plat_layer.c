@@ -52,6 +52,17 @@ plat_hresult plat_UnprepareLayer(const plat_driver_info *info, const char *id) {
   return lay_unprepare(info, id);
 }
 
+plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
+                                 const plat_layer_descriptor *layers, size_t count,
+                                 uint64_t *size) {
+  return lay_export_tar(info, id, tar_path, layers, count, size);
+}
+
+plat_hresult plat_CopyLayer(const plat_driver_info *info, const char *src_id, const char *dst_id,
+                            const plat_layer_descriptor *layers, size_t count) {
+  return lay_copy(info, src_id, dst_id, layers, count);
+}
+
 plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
                                  const plat_layer_descriptor *layers, size_t count, uint64_t *size,
                                  char **result) {

@@ -71,7 +71,8 @@ plat_hresult plat_HcsCreateProcess(plat_system system, const char *parameters,
                   "Out", pc.out, "Err", pc.err, "Console", pc.console);
   hr = hl_mon_call(fd, NULL, s->id, req, child, nchild, &rep, rfds, &nr, result);
   if (hr < 0) goto out;
-  if ((hr = hl_new_process_handle(s->id, (uint32_t)json_integer_value(cmn_get(rep, "Pid")), fd, &p,
+  if ((hr = hl_new_process_handle(s->id, (uint32_t)json_integer_value(cmn_get(rep, "Pid")),
+                                  (uint64_t)json_integer_value(cmn_get(rep, "Start")), fd, &p,
                                   result)) < 0)
     goto out;
   fd = -1;
@@ -115,7 +116,7 @@ out:
 plat_hresult plat_HcsOpenProcess(plat_system system, uint32_t pid, plat_process *process,
                                  char **result) {
   hl_system *s = system;
-  json_t *req;
+  json_t *req, *rep = NULL;
   plat_hresult hr;
   hl_process *p;
   int fd;
@@ -124,12 +125,17 @@ plat_hresult plat_HcsOpenProcess(plat_system system, uint32_t pid, plat_process 
   if (!s) return cmn_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
   if ((hr = hl_mon_connect(s->id, &fd, result)) < 0) return hr;
   req = json_pack("{s:s,s:i}", "op", "proc", "Pid", (int)pid);
-  hr = hl_mon_call(fd, NULL, s->id, req, NULL, 0, NULL, NULL, NULL, result);
+  hr = hl_mon_call(fd, NULL, s->id, req, NULL, 0, &rep, NULL, NULL, result);
   json_decref(req);
-  if (hr < 0 || (hr = hl_new_process_handle(s->id, pid, fd, &p, result)) < 0) {
+  /* the newest process with this pid, from here on by its identity */
+  if (hr < 0 ||
+      (hr = hl_new_process_handle(s->id, pid, (uint64_t)json_integer_value(cmn_get(rep, "Start")),
+                                  fd, &p, result)) < 0) {
+    json_decref(rep);
     close(fd);
     return hr;
   }
+  json_decref(rep);
   *process = p;
   return PLAT_S_OK;
 }
@@ -152,6 +158,7 @@ static plat_hresult proc_call(hl_process *p, json_t *req, json_t **rep, int *rfd
     return cmn_fail(result, PLAT_E_INVALID_HANDLE, "invalid process handle");
   }
   json_object_set_new(req, "Pid", json_integer(p->pid));
+  json_object_set_new(req, "Start", json_integer((json_int_t)p->start));
   hr = hl_mon_call(p->fd, &p->mu, p->id, req, NULL, 0, rep, rfds, nr, result);
   json_decref(req);
   return hr;
@@ -236,6 +243,8 @@ plat_hresult plat_HcsGetProcessProperties(plat_process process, char **propertie
     if (WIFSIGNALED(st)) {
       json_object_set_new(out, "ExitCode", json_integer(128 + WTERMSIG(st)));
       json_object_set_new(out, "Signal", json_integer(WTERMSIG(st)));
+      if (json_is_true(cmn_get(rep, "OOMKilled")))
+        json_object_set_new(out, "OOMKilled", json_true());
     } else {
       json_object_set_new(out, "ExitCode", json_integer(WEXITSTATUS(st)));
     }

@@ -103,6 +103,7 @@ plat_hresult plat_HcsModifyComputeSystem(plat_system system, const char *configu
   hl_system *h = system;
   json_t *doc, *req, *settings;
   const char *rtype, *reqtype, *ep = NULL;
+  char canon[37];
   plat_hresult hr;
   if (result) *result = NULL;
   if (!h) return cmn_fail(result, PLAT_E_INVALID_HANDLE, "invalid compute system handle");
@@ -132,12 +133,15 @@ plat_hresult plat_HcsModifyComputeSystem(plat_system system, const char *configu
     json_decref(doc);
     return hr;
   }
-  if (!ep || !*ep) {
+  if (!ep || !*ep || hns_canon_guid(ep, canon) < 0) {
+    hr = cmn_fail(result, PLAT_E_INVALIDARG,
+                  "modify: Settings must be the endpoint id (a GUID)%s%s%s", ep ? ", not `" : "",
+                  ep ? ep : "", ep ? "`" : "");
     json_decref(doc);
-    return cmn_fail(result, PLAT_E_INVALIDARG, "modify: Settings must be the endpoint id");
+    return hr;
   }
   req = json_pack("{s:s,s:s,s:s}", "op", "network", "RequestType",
-                  strcasecmp(reqtype, "Add") == 0 ? "Add" : "Remove", "Endpoint", ep);
+                  strcasecmp(reqtype, "Add") == 0 ? "Add" : "Remove", "Endpoint", canon);
   json_decref(doc);
   hr = hl_mon_call(h->fd, &h->mu, h->id, req, NULL, 0, NULL, NULL, NULL, result);
   json_decref(req);

@@ -10,16 +10,6 @@ plat_hresult plat_HcsModifyServiceSettings(const char *settings, char **result) 
                   "HcsModifyServiceSettings is not supported on this platform");
 }
 
-plat_hresult plat_CopyLayer(const plat_driver_info *info, const char *src_id, const char *dst_id,
-                            const plat_layer_descriptor *layers, size_t count) {
-  UNUSED(info);
-  UNUSED(src_id);
-  UNUSED(dst_id);
-  UNUSED(layers);
-  UNUSED(count);
-  return PLAT_E_NOT_SUPPORTED;
-}
-
 plat_hresult plat_ExportLayer(const plat_driver_info *info, const char *id, const char *folder,
                               const plat_layer_descriptor *layers, size_t count) {
   UNUSED(info);

@@ -11,6 +11,7 @@
  * pipe of the container's process open. */
 #include <lauxlib.h>
 #include <lua.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,6 +256,50 @@ static int f_tostring(lua_State *L) {
   else lua_pushliteral(L, "file (closed)");
   return 1;
 }
+
+/* ---- core.read_ready and core.fileno (src/pipe.c) on these objects ---- */
+
+void *plat_stdio_check(lua_State *L, int idx) {
+  wfile *f = (wfile *)luaL_checkudata(L, idx, STDIO_MT);
+  if (!f->h) luaL_error(L, "attempt to use a closed file");
+  return f;
+}
+
+/* A read will not block: buffered bytes, a known end, data in the pipe, or
+ * a pipe that is gone (the read then reports the end). */
+int plat_stdio_ready(void *p) {
+  wfile *f = (wfile *)p;
+  DWORD avail = 0;
+  if (f->rpos < f->rlen || f->eof) return 1;
+  if (!PeekNamedPipe(f->h, NULL, 0, NULL, &avail, NULL)) return 1;
+  return avail > 0;
+}
+
+/* Buffered bytes first, then at most what the pipe holds, so the
+ * overlapped read cannot wait.  >0 bytes, 0 at the end, -1 nothing yet. */
+long plat_stdio_read_some(void *p, char *buf, size_t len) {
+  wfile *f = (wfile *)p;
+  DWORD avail = 0, got = 0;
+  if (f->rpos < f->rlen) {
+    size_t k = f->rlen - f->rpos;
+    if (k > len) k = len;
+    memcpy(buf, f->rbuf + f->rpos, k);
+    f->rpos += k;
+    return (long)k;
+  }
+  if (f->eof) return 0;
+  if (!PeekNamedPipe(f->h, NULL, 0, NULL, &avail, NULL)) avail = 1; /* gone: read the end */
+  if (avail == 0) return -1;
+  if (avail < len) len = avail;
+  if (transfer(f, buf, (DWORD)len, &got) != 0) {
+    f->eof = 1;
+    return 0;
+  }
+  return (long)got;
+}
+
+/* The HANDLE's value, for event loops that take one (libuv, ...). */
+long long plat_stdio_handle(void *p) { return (long long)(intptr_t)((wfile *)p)->h; }
 
 static void metatable(lua_State *L) {
   static const luaL_Reg methods[] = {{"read", f_read},   {"write", f_write}, {"lines", f_lines},

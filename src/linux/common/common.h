@@ -26,6 +26,9 @@ const char *cmn_crun(void);
 int cmn_settings_frozen(void);
 int cmn_ensure_root(char **errmsg); /* mkdir -p R, R/crun, R/systems (0700) */
 char *cmn_sysdir(const char *id);   /* R/systems/<id> */
+/* R/systems/<id>/etc: a small tmpfs of the system's own for the files it
+ * gets bind-mounted read-write (hostname, hosts, resolv.conf) */
+#define CMN_SYS_FILES "etc"
 /* Ids of systems: 1..128 of [A-Za-z0-9_.-], not starting with '.'; 0 or
  * -EINVAL with the reason in why. */
 int cmn_valid_id(const char *what, const char *id, char *why, size_t whylen);
@@ -43,9 +46,16 @@ char *cmn_program_path(const char *name, const char *env);
  * (-EFBIG beyond), NUL-terminates and sets *len if len. */
 int cmn_write_all(int fd, const void *buf, size_t len);
 char *cmn_read_all(int fd, size_t max, size_t *len);
-char *cmn_read_file(const char *path, size_t *len);              /* 16 MiB cap */
-char *cmn_read_fileat(int dirfd, const char *path, size_t *len); /* in root */
-int cmn_open_in_root(int root, const char *path, int flags);     /* RESOLVE_IN_ROOT */
+/* Regular files only (EINVAL otherwise; a FIFO never blocks the open),
+ * at most 16 MiB, resp. max bytes (EFBIG beyond); the last component is
+ * never followed by cmn_read_file.  cmn_read_fileat resolves path inside
+ * the root dirfd (RESOLVE_IN_ROOT): the files the host reads from a
+ * container's root or a layer.  cmn_read_why(errno) says why in words. */
+char *cmn_read_file(const char *path, size_t *len);
+char *cmn_read_fileat(int dirfd, const char *path, size_t max, size_t *len);
+#define CMN_ROOT_FILE_MAX (4u << 20) /* /etc/passwd, /etc/group, resolv.conf of an image */
+const char *cmn_read_why(int e);
+int cmn_open_in_root(int root, const char *path, int flags); /* RESOLVE_IN_ROOT */
 /* Replaces path atomically: temp file in the same directory, fsync,
  * rename; after a crash the file is either old or complete. */
 int cmn_write_file(const char *path, const char *data, size_t len, mode_t mode);
@@ -102,6 +112,15 @@ char *const *cmn_child_env(void);
  * returns the wait status (0 ok) or -errno; on failure *errmsg (if
  * errmsg) is crun's own last message. */
 int cmn_crun_run(const char *const *args, int in, int out, int err, char **errmsg);
+
+/* ---- cgroups (oom.c) ---- */
+/* How many processes of the cgroup (a path below the hierarchies, as in
+ * an OCI cgroupsPath) the OOM killer killed: memory.oom_control on v1,
+ * memory.events on v2; -1 where the kernel does not count them. */
+int64_t cmn_cgroup_oom_kills(const char *cgpath);
+/* The value of the "key value" line of text (memory.stat, memory.events
+ * and the like), or -1 when there is none. */
+int64_t cmn_keyed_value(const char *text, const char *key);
 
 /* ---- sockets (socket.c) ---- */
 int cmn_seqpacket_connect(const char *path); /* fd or -errno */

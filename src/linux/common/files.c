@@ -88,26 +88,42 @@ char *cmn_read_all(int fd, size_t max, size_t *len) {
 
 #define READ_MAX (16u << 20)
 
-/* The whole of fd, which is closed; errno is read_all's. */
-static char *read_and_close(int fd, size_t *len) {
-  char *s;
+/* The whole of fd, which is closed, if it is a regular file of at most max
+ * bytes (EINVAL if not regular, EFBIG if larger); errno is read_all's. */
+static char *read_and_close(int fd, size_t max, size_t *len) {
+  struct stat st;
+  char *s = NULL;
   int e;
   if (fd < 0) return NULL;
-  s = cmn_read_all(fd, READ_MAX, len);
-  e = errno;
+  if (fstat(fd, &st) < 0) e = errno;
+  else if (!S_ISREG(st.st_mode)) e = EINVAL;
+  else if ((uint64_t)st.st_size > max) e = EFBIG;
+  else {
+    s = cmn_read_all(fd, max + 1, len); /* read_all keeps room for the NUL */
+    e = errno;
+  }
   close(fd);
   errno = e;
   return s;
 }
 
+/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused as
+ * not regular right after). */
 char *cmn_read_file(const char *path, size_t *len) {
-  return read_and_close(open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), len);
+  return read_and_close(open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY),
+                        READ_MAX, len);
 }
 
 /* Symlinks in a container's root resolve inside it, never to the host's
  * files. */
-char *cmn_read_fileat(int dirfd, const char *path, size_t *len) {
-  return read_and_close(cmn_open_in_root(dirfd, path, O_RDONLY), len);
+char *cmn_read_fileat(int dirfd, const char *path, size_t max, size_t *len) {
+  return read_and_close(cmn_open_in_root(dirfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY), max, len);
+}
+
+const char *cmn_read_why(int e) {
+  if (e == EINVAL) return "not a regular file";
+  if (e == EFBIG) return "file too large";
+  return strerror(e);
 }
 
 int cmn_write_file(const char *path, const char *data, size_t len, mode_t mode) {
@@ -140,23 +156,51 @@ static void clear_fflags(int dfd, const char *name) {
   close(fd);
 }
 
-static int remove_at(int dfd, const char *name, dev_t dev) {
+/* Removes a non-directory entry, clearing +i/+a if that is what stops it. */
+static int unlink_entry(int dfd, const char *name) {
   struct stat st;
-  int fd, rc = 0;
-  DIR *d;
-  struct dirent *ent;
-  if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return errno == ENOENT ? 0 : -errno;
-  if (!S_ISDIR(st.st_mode)) {
-    if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT) return 0;
-    if (errno != EPERM) return -errno;
-    if (S_ISREG(st.st_mode)) clear_fflags(dfd, name);
-    return unlinkat(dfd, name, 0) == 0 ? 0 : -errno;
+  if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT) return 0;
+  if (errno != EPERM) return -errno;
+  if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+    clear_fflags(dfd, name);
+  return unlinkat(dfd, name, 0) == 0 ? 0 : -errno;
+}
+
+/* The path from the top to the directory being emptied: names and
+ * identities on the heap, so depth costs memory, never file descriptors. */
+typedef struct walk {
+  char **names; /* names[i]: the level-i directory's name in level i-1 */
+  dev_t *devs;
+  ino_t *inos;
+  size_t depth, cap;
+} walk;
+
+static int walk_push(walk *w, const char *name, const struct stat *st) {
+  if (w->depth == w->cap) {
+    size_t cap = w->cap ? w->cap * 2 : 64;
+    char **n = realloc(w->names, cap * sizeof *n);
+    if (n) w->names = n;
+    dev_t *d = n ? realloc(w->devs, cap * sizeof *d) : NULL;
+    if (d) w->devs = d;
+    ino_t *i = d ? realloc(w->inos, cap * sizeof *i) : NULL;
+    if (!i) return -ENOMEM;
+    w->inos = i;
+    w->cap = cap;
   }
-  if (st.st_dev != dev) return -EBUSY; /* another filesystem is mounted here */
-  clear_fflags(dfd, name);
-  fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  d = fdopendir(fd);
+  if (!(w->names[w->depth] = strdup(name))) return -ENOMEM;
+  w->devs[w->depth] = st->st_dev;
+  w->inos[w->depth] = st->st_ino;
+  w->depth++;
+  return 0;
+}
+
+/* Unlinks every non-directory in dir (an fd it takes over and closes)
+ * and returns the name of one subdirectory in `sub` (1), or 0 when the
+ * directory is empty. */
+static int empty_files(int fd, dev_t dev, char *sub, size_t sublen) {
+  DIR *d = fdopendir(fd);
+  struct dirent *ent;
+  int rc = 0;
   if (!d) {
     rc = -errno;
     close(fd);
@@ -164,23 +208,88 @@ static int remove_at(int dfd, const char *name, dev_t dev) {
   }
   while (rc == 0) {
     errno = 0;
-    ent = readdir(d);
-    if (!ent) {
+    if (!(ent = readdir(d))) {
       if (errno) rc = -errno;
       break;
     }
     if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0) continue;
-    rc = remove_at(dirfd(d), ent->d_name, dev);
+    struct stat st;
+    if (fstatat(dirfd(d), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+      rc = errno == ENOENT ? 0 : -errno;
+    } else if (!S_ISDIR(st.st_mode)) {
+      rc = unlink_entry(dirfd(d), ent->d_name);
+    } else if (st.st_dev != dev) {
+      rc = -EBUSY; /* another filesystem is mounted here */
+    } else {
+      snprintf(sub, sublen, "%s", ent->d_name);
+      rc = 1;
+    }
   }
   closedir(d);
-  if (rc == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT) rc = -errno;
+  return rc;
+}
+
+/* Depth first without recursion: go down into a subdirectory (closing the
+ * parent), and when a directory is empty go back up through ".." (checked
+ * against the recorded identity, so a directory moved meanwhile stops the
+ * walk) and remove it.  At most two descriptors are open at any time. */
+static int remove_dir(const char *path, const struct stat *top) {
+  walk w = {NULL, NULL, NULL, 0, 0};
+  char sub[256];
+  int fd, rc = walk_push(&w, path, top);
+  fd = rc < 0 ? -1 : open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (rc == 0 && fd < 0) rc = -errno;
+  while (rc == 0 && w.depth > 0) {
+    int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0), found;
+    struct stat st;
+    if (dup_fd < 0) {
+      rc = -errno;
+      break;
+    }
+    found = empty_files(dup_fd, top->st_dev, sub, sizeof sub);
+    if (found < 0) {
+      rc = found;
+    } else if (found) { /* down */
+      int child;
+      clear_fflags(fd, sub);
+      child = openat(fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (child < 0 || fstat(child, &st) < 0) rc = -errno;
+      else rc = walk_push(&w, sub, &st);
+      close(fd);
+      fd = child;
+    } else if (w.depth == 1) { /* the top: removed by path */
+      close(fd);
+      fd = -1;
+      if (unlinkat(AT_FDCWD, path, AT_REMOVEDIR) < 0 && errno != ENOENT) rc = -errno;
+      w.depth = 0;
+      free(w.names[0]);
+    } else { /* up */
+      int parent = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      size_t up = w.depth - 2;
+      close(fd);
+      fd = parent;
+      if (parent < 0 || fstat(parent, &st) < 0) rc = -errno;
+      else if (st.st_dev != w.devs[up] || st.st_ino != w.inos[up]) rc = -ESTALE;
+      else if (unlinkat(parent, w.names[w.depth - 1], AT_REMOVEDIR) < 0 && errno != ENOENT &&
+               errno != ENOTEMPTY) /* ENOTEMPTY: something new appeared; go round again */
+        rc = -errno;
+      free(w.names[--w.depth]);
+    }
+  }
+  if (fd >= 0) close(fd);
+  while (w.depth > 0) free(w.names[--w.depth]);
+  free(w.names);
+  free(w.devs);
+  free(w.inos);
   return rc;
 }
 
 int cmn_remove_tree(const char *path) {
   struct stat st;
   if (lstat(path, &st) < 0) return errno == ENOENT ? 0 : -errno;
-  return remove_at(AT_FDCWD, path, st.st_dev);
+  if (!S_ISDIR(st.st_mode)) return unlink_entry(AT_FDCWD, path);
+  clear_fflags(AT_FDCWD, path);
+  return remove_dir(path, &st);
 }
 
 int cmn_is_mountpoint(const char *path) {

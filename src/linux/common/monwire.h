@@ -41,6 +41,7 @@ enum mon_exit { MON_EXIT_UNEXPECTED, MON_EXIT_SHUTDOWN, MON_EXIT_TERMINATED };
 enum mon_kind { MON_REPLY = 1, MON_EVENT = 2 };
 
 typedef struct mon_req {
+  uint64_t start; /* process ops: the start time the handle knows (0: any) */
   int32_t op, pid, signal;
   uint32_t flags;
   uint32_t rows, cols;
@@ -53,6 +54,9 @@ typedef struct mon_rep {
   int32_t pid, exited, status;
   int32_t state, init_pid, exit_type, exit_hr;
   int64_t created_sec, created_nsec, started_sec, started_nsec;
+  int64_t oom_kills; /* state: the system's OOM kills so far */
+  int32_t oom;       /* proc: killed by the OOM killer */
+  uint64_t start;    /* proc, exec: the process's start time (identity) */
   uint32_t len;
 } mon_rep;
 

@@ -264,7 +264,12 @@ plat_hresult hl_build_spec(const hl_sysconf *c, const char *id, const char *sysd
   res = json_object_get(json_object_get(spec, "linux"), "resources");
   if (base_spec(c, id, sysdir, rootfs, netns_path, spec) < 0)
     hr = cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory building the OCI spec");
-  else if ((hr = cpu_resources(c, res, result)) >= 0 &&
+  else if ((hr = hl_seccomp(
+                json_object_get(spec, "linux"),
+                json_object_get(json_object_get(json_object_get(spec, "process"), "capabilities"),
+                                "bounding"),
+                result)) >= 0 &&
+           (hr = cpu_resources(c, res, result)) >= 0 &&
            (hr = blockio_resources(c, rootfs, res, result)) >= 0 && c->mem_mb)
     json_object_set_new(res, "memory", json_pack("{s:I}", "limit", (json_int_t)(c->mem_mb << 20)));
   if (hr < 0) {

@@ -80,6 +80,7 @@ static int kind_ok(enum kind k, json_t *v) {
 static int64_t uint_of(json_t *v) {
   return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
 }
+static int unlimited(json_t *v) { return json_integer_value(v) == CMN_JSON_SATURATED; }
 static const char *str_of(json_t *v) { return json_is_string(v) ? json_string_value(v) : NULL; }
 static int nonempty(const char *s) { return s && *s; }
 
@@ -171,8 +172,9 @@ static plat_hresult take_field(hl_sysconf *c, const char *key, json_t *v, char *
   else if (IS("ProcessorWeight")) c->cpu_weight = uint_of(v);
   else if (IS("ProcessorMaximum")) c->cpu_max = uint_of(v);
   else if (IS("MemoryMaximumInMB")) c->mem_mb = uint_of(v);
-  else if (IS("StorageIOPSMaximum")) c->iops_max = uint_of(v);
-  else if (IS("StorageBandwidthMaximum")) c->bps_max = uint_of(v);
+  /* at least 2^63 (CMN_JSON_SATURATED, hcsshim's 2^64-1): no throttle */
+  else if (IS("StorageIOPSMaximum")) c->iops_max = unlimited(v) ? 0 : uint_of(v);
+  else if (IS("StorageBandwidthMaximum")) c->bps_max = unlimited(v) ? 0 : uint_of(v);
   else if (IS("NetworkSharedContainerName")) c->net_share = s;
   else if (IS("TerminateOnLastHandleClosed")) c->terminate_on_last_close = json_is_true(v);
   else if (IS("EndpointList")) {
@@ -331,7 +333,7 @@ plat_hresult hl_parse_config(const char *json, hl_sysconf *c, char **result) {
   memset(c, 0, sizeof *c);
   if (!json || !*json)
     return cmn_fail(result, PLAT_HCS_E_INVALID_JSON, "the compute system configuration is empty");
-  c->cfg = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+  c->cfg = cmn_json_loads(json, JSON_REJECT_DUPLICATES, &je);
   if (!c->cfg)
     return cmn_fail(result, PLAT_HCS_E_INVALID_JSON,
                     "the compute system configuration is not valid JSON: %s (line %d, column %d)",

@@ -8,14 +8,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-plat_hresult hl_new_process_handle(const char *id, uint32_t pid, int fd, hl_process **out,
-                                   char **result) {
+plat_hresult hl_new_process_handle(const char *id, uint32_t pid, uint64_t start, int fd,
+                                   hl_process **out, char **result) {
   hl_process *p = calloc(1, sizeof *p);
   if (!p || !(p->id = strdup(id))) {
     free(p);
     return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
   }
   p->pid = pid;
+  p->start = start;
   p->fd = fd;
   pthread_mutex_init(&p->mu, NULL);
   *out = p;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,6 +65,22 @@ static plat_hresult make_dir(hl_create *k, char **result) {
   return PLAT_S_OK;
 }
 
+/* The files the system gets bind-mounted read-write (/etc/hostname,
+ * /etc/hosts, /etc/resolv.conf) live on a small tmpfs of their own, not
+ * on the runtime root (the host's /run): a container's writes to them can
+ * fill that tmpfs and nothing else.  The host rewrites resolv.conf in
+ * place on hot attach and detach (hl_update_resolv). */
+static plat_hresult make_files(hl_create *k, char **result) {
+  if (!(k->files = cmn_path(k->dir, CMN_SYS_FILES)))
+    return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+  if (mkdir(k->files, 0755) < 0 ||
+      mount("hcsshim-etc", k->files, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, HL_FILES_OPTS) < 0)
+    return cmn_fail(result, PLAT_E_FAIL, "cannot mount a tmpfs on `%s`: %s", k->files,
+                    strerror(errno));
+  k->files_made = 1;
+  return PLAT_S_OK;
+}
+
 static plat_hresult layer_fail(hl_create *k, plat_hresult hr, const char *what, char **result) {
   const char *m = lay_last_error();
   return cmn_fail(result, hr, "LayerFolderPath `%s`: %s", k->c.layer_folder, m && *m ? m : what);
@@ -82,16 +99,11 @@ static plat_hresult mount_layers(hl_create *k, char **result) {
   snprintf(tmp, sizeof tmp, "%s", k->c.layer_folder);
   snprintf(k->layer_id, sizeof k->layer_id, "%s", basename(tmp));
   for (size_t i = 0; i < n; i++) d[i].Path = cmn_str(json_array_get(k->c.layers, i), "Path");
-  if ((hr = lay_activate(&di, k->layer_id)) < 0) {
+  /* one call, under the layer's lock: it undoes only what it did, so a
+   * sandbox that another system uses stays mounted */
+  if ((hr = lay_mount_for(&di, k->layer_id, d, n, k->id, k->dir)) < 0) {
     free(d);
-    return layer_fail(k, hr, "ActivateLayer failed", result);
-  }
-  if ((hr = lay_prepare(&di, k->layer_id, d, n)) < 0) {
-    /* the message first: the rollback below replaces the last error */
-    layer_fail(k, hr, "PrepareLayer failed", result);
-    free(d);
-    lay_deactivate(&di, k->layer_id);
-    return hr;
+    return layer_fail(k, hr, "PrepareLayer failed", result);
   }
   free(d);
   k->layers_up = 1;
@@ -103,11 +115,38 @@ static plat_hresult mount_layers(hl_create *k, char **result) {
   return k->rootfs ? PLAT_S_OK : cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
 }
 
+/* Holds every layer the configuration names (VolumePath's, the sandbox of
+ * LayerFolderPath, Layers) for this system, so that none can be
+ * unprepared or destroyed under it; meta.json lists them for teardown. */
+static plat_hresult hold_one(hl_create *k, const char *path, char **result) {
+  plat_hresult hr;
+  if (!path || !*path) return PLAT_S_OK;
+  json_array_append_new(k->holds, json_string(path));
+  if ((hr = lay_hold(path, k->id, k->dir)) < 0)
+    return cmn_fail(result, hr, "%s", *lay_last_error() ? lay_last_error() : "cannot hold layer");
+  return PLAT_S_OK;
+}
+
+static plat_hresult hold_layers(hl_create *k, char **result) {
+  plat_hresult hr;
+  k->holds = json_array();
+  if ((hr = hold_one(k, k->rootfs, result)) < 0 ||
+      (hr = hold_one(k, k->c.layer_folder, result)) < 0)
+    return hr;
+  for (size_t i = 0; i < json_array_size(k->c.layers); i++)
+    if ((hr = hold_one(k, cmn_str(json_array_get(k->c.layers, i), "Path"), result)) < 0) return hr;
+  return PLAT_S_OK;
+}
+
 static plat_hresult make_rootfs(hl_create *k, char **result) {
   char buf[PATH_MAX];
-  if (!k->c.volume_path || !*k->c.volume_path) return mount_layers(k, result);
-  k->rootfs = realpath(k->c.volume_path, buf) ? strdup(buf) : strdup(k->c.volume_path);
-  return k->rootfs ? PLAT_S_OK : cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+  plat_hresult hr;
+  if (!k->c.volume_path || !*k->c.volume_path) hr = mount_layers(k, result);
+  else {
+    k->rootfs = realpath(k->c.volume_path, buf) ? strdup(buf) : strdup(k->c.volume_path);
+    hr = k->rootfs ? PLAT_S_OK : cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+  }
+  return hr < 0 ? hr : hold_layers(k, result);
 }
 
 /* The namespace of NetworkSharedContainerName (a running system). */
@@ -154,12 +193,16 @@ static plat_hresult make_netns(hl_create *k, char **result) {
  * own; bind-mounted so that hot attach can rewrite it.  The image's own is
  * kept (resolv.image) for when the last DNS-carrying endpoint goes. */
 static plat_hresult write_resolv(hl_create *k, char **result) {
-  char *text = hns_resolv_conf(k->id, k->eplist), *rp = cmn_path(k->dir, "resolv.conf");
+  char *text = hns_resolv_conf(k->id, k->eplist), *rp = cmn_path(k->files, "resolv.conf");
   char *ip = cmn_path(k->dir, "resolv.image"), *image = NULL;
   int rfd = open(k->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC), rc;
-  if (rfd >= 0) {
-    image = cmn_read_fileat(rfd, "/etc/resolv.conf", NULL);
-    close(rfd);
+  plat_hresult hr = rfd >= 0 ? hl_root_file(rfd, "/etc/resolv.conf", &image, result) : PLAT_S_OK;
+  if (rfd >= 0) close(rfd);
+  if (hr < 0) {
+    free(text);
+    free(rp);
+    free(ip);
+    return hr;
   }
   if (ip) cmn_write_file(ip, image ? image : "", image ? strlen(image) : 0, 0644);
   free(ip);
@@ -205,6 +248,7 @@ static plat_hresult write_bundle(hl_create *k, char **result) {
   if (k->layers_up)
     json_object_set_new(k->meta, "Layer",
                         json_pack("{s:s,s:s}", "HomeDir", k->layer_home, "Id", k->layer_id));
+  if (k->holds) json_object_set(k->meta, "Holds", k->holds);
   cp = cmn_path(k->dir, "config.json");
   mp = cmn_path(k->dir, "meta.json");
   st = json_dumps(k->spec, JSON_INDENT(1));
@@ -231,7 +275,9 @@ static plat_hresult start_monitor(hl_create *k, char **result) {
   free(why);
   if (hr < 0) return hr;
   /* from here the monitor owns the system and its teardown */
-  k->layers_up = k->net_made = k->dir_made = 0;
+  k->layers_up = k->net_made = k->dir_made = k->files_made = 0;
+  json_decref(k->holds);
+  k->holds = NULL;
   close(k->lockfd);
   k->lockfd = -1;
   return PLAT_S_OK;
@@ -244,9 +290,10 @@ static void rollback(hl_create *k) {
   }
   if (k->layers_up) {
     plat_driver_info di = {1, k->layer_home};
-    lay_unprepare(&di, k->layer_id);
-    lay_deactivate(&di, k->layer_id);
+    lay_unmount_for(&di, k->layer_id, k->id);
   }
+  hl_release_layers(k->id, k->holds);
+  if (k->files_made) hl_files_unmount(k->dir);
   if (k->dir_made) cmn_remove_tree(k->dir);
 }
 
@@ -257,8 +304,9 @@ plat_hresult hl_create_system(const char *id, const char *configuration, char **
   k.id = id;
   k.lockfd = -1;
   if ((hr = check_request(&k, configuration, result)) >= 0 && (hr = make_dir(&k, result)) >= 0 &&
-      (hr = make_rootfs(&k, result)) >= 0 && (hr = make_netns(&k, result)) >= 0 &&
-      (hr = hl_build_spec(&k.c, id, k.dir, k.rootfs, k.netns, &k.spec, result)) >= 0 &&
+      (hr = make_files(&k, result)) >= 0 && (hr = make_rootfs(&k, result)) >= 0 &&
+      (hr = make_netns(&k, result)) >= 0 &&
+      (hr = hl_build_spec(&k.c, id, k.files, k.rootfs, k.netns, &k.spec, result)) >= 0 &&
       (!k.net_made ||
        ((hr = write_resolv(&k, result)) >= 0 && (hr = attach_endpoints(&k, result)) >= 0)) &&
       (hr = write_bundle(&k, result)) >= 0)
@@ -268,8 +316,10 @@ plat_hresult hl_create_system(const char *id, const char *configuration, char **
   if (k.parsed) hl_sysconf_free(&k.c);
   json_decref(k.spec);
   json_decref(k.meta);
+  json_decref(k.holds);
   free(k.dir);
   free(k.lockp);
+  free(k.files);
   free(k.rootfs);
   free(k.netns);
   return hr;

@@ -11,11 +11,12 @@ typedef struct hl_create {
   hl_sysconf c;
   int parsed;     /* c holds a parsed configuration */
   json_t *eplist; /* EndpointList, inside c.cfg */
-  char *dir, *lockp, *rootfs, *netns;
+  char *dir, *lockp, *rootfs, *netns, *files;
   char layer_home[PATH_MAX], layer_id[256];
   int lockfd;
   /* what a failed create must undo */
-  int dir_made, layers_up, net_made;
+  int dir_made, files_made, layers_up, net_made;
+  json_t *holds; /* layer paths held for this system */
   json_t *spec, *meta;
 } hl_create;
 

@@ -19,8 +19,22 @@
 /* Undo what a dead/failed system left: crun state, cgroups, the layer
  * mount recorded in meta.json.  Does not remove the system directory. */
 void hl_teardown_system(const char *id, json_t *meta);
+/* Drops the system's holds on the layers at `paths` (a JSON array). */
+void hl_release_layers(const char *id, json_t *paths);
 /* Removes the system's cgroup in every hierarchy (and emptied parents). */
 void hl_cgroup_remove(const char *cgpath);
+/* The tmpfs of CMN_SYS_FILES: small, so that the container's writes to
+ * its hostname, hosts and resolv.conf never grow the runtime root's. */
+#define HL_FILES_OPTS "size=256k,nr_inodes=64,mode=0755"
+/* Unmounts it (system folder `sysdir`); nothing mounted -> no-op. */
+void hl_files_unmount(const char *sysdir);
+/* A file of a container's root (rootfd) into *text, NULL if absent;
+ * anything but a regular file of at most CMN_ROOT_FILE_MAX bytes is
+ * refused, naming the file (procspec.c). */
+plat_hresult hl_root_file(int rootfd, const char *path, char **text, char **result);
+/* linux.seccomp from the default profile for a container with these
+ * capabilities, unless confinement is off (seccomp.c). */
+plat_hresult hl_seccomp(json_t *linux_, json_t *caps, char **result);
 /* Rewrites the resolv.conf of a running system (hot attach, detach). */
 int hl_update_resolv(const char *id);
 
@@ -40,8 +54,9 @@ typedef struct hl_sysconf {
 } hl_sysconf;
 plat_hresult hl_parse_config(const char *json, hl_sysconf *c, char **result);
 void hl_sysconf_free(hl_sysconf *c);
-/* Builds config.json; rootfs is absolute; netns_path NULL for a new netns. */
-plat_hresult hl_build_spec(const hl_sysconf *c, const char *id, const char *sysdir,
+/* Builds config.json; rootfs is absolute; netns_path NULL for a new netns;
+ * the generated /etc/hostname and /etc/hosts go into files_dir. */
+plat_hresult hl_build_spec(const hl_sysconf *c, const char *id, const char *files_dir,
                            const char *rootfs, const char *netns_path, json_t **spec,
                            char **result);
 json_t *hl_default_caps(void);

@@ -90,6 +90,7 @@ static char *encode_req(json_t *req, size_t *len) {
   memset(&q, 0, sizeof q);
   q.op = op_code(cmn_str(req, "op"));
   q.pid = (int32_t)json_integer_value(cmn_get(req, "Pid"));
+  q.start = (uint64_t)json_integer_value(cmn_get(req, "Start"));
   q.signal = (int32_t)json_integer_value(cmn_get(req, "Signal"));
   q.rows = (uint32_t)json_integer_value(cmn_get(req, "Height"));
   q.cols = (uint32_t)json_integer_value(cmn_get(req, "Width"));
@@ -122,6 +123,7 @@ static json_t *state_doc(const mon_rep *r) {
                         (int)r->init_pid, "CreatedSec", (json_int_t)r->created_sec, "CreatedNsec",
                         (json_int_t)r->created_nsec, "StartedSec", (json_int_t)r->started_sec,
                         "StartedNsec", (json_int_t)r->started_nsec);
+  if (r->oom_kills > 0) json_object_set_new(j, "OomKills", json_integer(r->oom_kills));
   if (r->state == MON_STOPPED) {
     json_object_set_new(j, "ExitStatus", json_integer(r->exit_hr));
     json_object_set_new(j, "ExitType", json_string(exit_types[r->exit_type % 3]));
@@ -141,14 +143,18 @@ json_t *hl_mon_decode(const void *data, size_t n, int op) {
   if (r.kind == MON_EVENT)
     return json_pack("{s:s,s:i,s:i}", "Event", "exit", "Pid", (int)r.pid, "Status", r.status);
   if (r.hr < 0)
-    return json_pack("{s:i,s:s%}", "Error", (json_int_t)r.hr, "ErrorMessage", text, tlen);
+    return json_pack("{s:i,s:o}", "Error", (json_int_t)r.hr, "ErrorMessage",
+                     cmn_json_text(text, tlen));
   if (op == MON_OPEN || op == MON_STATE) j = state_doc(&r);
   else if (op == MON_PROC) {
     j = json_pack("{s:i,s:b}", "Pid", (int)r.pid, "Exited", (int)r.exited);
     if (r.exited) json_object_set_new(j, "Status", json_integer(r.status));
+    if (r.oom) json_object_set_new(j, "OOMKilled", json_true());
   } else if (op == MON_EXEC) j = json_pack("{s:i}", "Pid", (int)r.pid);
   else if (op < 0) j = json_pack("{s:i}", "InitPid", (int)r.init_pid); /* the create report */
   else j = json_object();
+  if (op == MON_PROC || op == MON_EXEC)
+    json_object_set_new(j, "Start", json_integer((json_int_t)r.start));
   json_object_set_new(j, "ok", json_true());
   return j;
 }

@@ -16,6 +16,7 @@ typedef struct hl_system {
 typedef struct hl_process {
   char *id;
   uint32_t pid;
+  uint64_t start; /* with pid, the process's identity (monitor/state.c) */
   int fd;
   pthread_mutex_t mu;
 } hl_process;
@@ -36,8 +37,8 @@ json_t *hl_read_meta(const char *id); /* the system's meta.json, or NULL */
 /* A new handle: a connection opened with Handle=true. */
 plat_hresult hl_open_handle(const char *id, hl_system **out, char **result);
 /* A process handle on connection fd (owned from here on success). */
-plat_hresult hl_new_process_handle(const char *id, uint32_t pid, int fd, hl_process **out,
-                                   char **result);
+plat_hresult hl_new_process_handle(const char *id, uint32_t pid, uint64_t start, int fd,
+                                   hl_process **out, char **result);
 /* Takes ownership of a pty master; returns a socket that reads its output
  * and ends with an ordinary EOF when the process is gone, or -1. */
 int hl_pty_reader(int master);

@@ -274,16 +274,28 @@ static plat_hresult take_args(pstate *s, char **result) {
   return PLAT_S_OK;
 }
 
+/* A file of the container's root into *text (NULL if absent); anything but
+ * a regular file of bounded size is refused, naming the file. */
+plat_hresult hl_root_file(int rootfd, const char *path, char **text, char **result) {
+  *text = cmn_read_fileat(rootfd, path, CMN_ROOT_FILE_MAX, NULL);
+  if (*text || errno == ENOENT || errno == ENOTDIR) return PLAT_S_OK;
+  return cmn_fail(result, BAD, "the container's %s: %s", path, cmn_read_why(errno));
+}
+
 /* User "name", "uid", "name:group" or "uid:gid", looked up in the
  * container's own /etc/passwd and /etc/group. */
 static plat_hresult take_user(pstate *s, int rootfd, char **result) {
   const char *uspec = cmn_str(s->cfg, "User");
-  char *passwd = cmn_read_fileat(rootfd, "/etc/passwd", NULL),
-       *group = cmn_read_fileat(rootfd, "/etc/group", NULL);
+  char *passwd = NULL, *group = NULL;
   long uid = 0, gid = 0;
   int named = 0, gid_given = 0;
   plat_hresult hr = PLAT_S_OK;
   snprintf(s->pw.home, sizeof s->pw.home, "/");
+  if ((hr = hl_root_file(rootfd, "/etc/passwd", &passwd, result)) < 0 ||
+      (hr = hl_root_file(rootfd, "/etc/group", &group, result)) < 0) {
+    free(passwd);
+    return hr;
+  }
   if (uspec && *uspec) {
     char ubuf[512], *colon;
     snprintf(ubuf, sizeof ubuf, "%s", uspec);
@@ -379,7 +391,7 @@ plat_hresult hl_parse_process(const char *json, int rootfd, hl_procconf *p, char
   plat_hresult hr;
   memset(p, 0, sizeof *p);
   memset(&s, 0, sizeof s);
-  s.cfg = json_loads(json ? json : "", JSON_REJECT_DUPLICATES, &je);
+  s.cfg = cmn_json_loads(json ? json : "", JSON_REJECT_DUPLICATES, &je);
   s.args = json_array();
   s.env = json_array();
   s.user = json_object();

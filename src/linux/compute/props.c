@@ -17,6 +17,9 @@ static void basic_props(json_t *out, const char *id, json_t *meta, json_t *st) {
   json_object_set_new(out, "State", json_string(state ? state : "Unknown"));
   /* omitempty, as in hcsshim's ContainerProperties */
   if (state && strcmp(state, "Stopped") == 0) json_object_set_new(out, "Stopped", json_true());
+  /* as docker's State.OOMKilled: the OOM killer killed a process of it */
+  if (json_integer_value(cmn_get(st, "OomKills")) > 0)
+    json_object_set_new(out, "OOMKilled", json_true());
   if (cmn_str(st, "ExitType"))
     json_object_set_new(out, "ExitType", json_string(cmn_str(st, "ExitType")));
 }

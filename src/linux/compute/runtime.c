@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 void hl_teardown_system(const char *id, json_t *meta) {
@@ -26,14 +27,29 @@ void hl_teardown_system(const char *id, json_t *meta) {
   hns_netns_remove(netns);
   free(netns);
   if (cg) hl_cgroup_remove(cg);
+  {
+    char *dir = cmn_sysdir(id);
+    if (dir) hl_files_unmount(dir);
+    free(dir);
+  }
   if (layer) {
     plat_driver_info di = {1, cmn_str(layer, "HomeDir")};
     const char *lid = cmn_str(layer, "Id");
-    if (di.HomeDir && lid) {
-      lay_unprepare(&di, lid);
-      lay_deactivate(&di, lid);
-    }
+    if (di.HomeDir && lid) lay_unmount_for(&di, lid, id);
   }
+  hl_release_layers(id, cmn_get(meta, "Holds"));
+}
+
+void hl_files_unmount(const char *sysdir) {
+  char *p = cmn_path(sysdir, CMN_SYS_FILES);
+  /* lazily: a process of the host may still be rewriting resolv.conf */
+  if (p && cmn_is_mountpoint(p) > 0) umount2(p, MNT_DETACH | UMOUNT_NOFOLLOW);
+  free(p);
+}
+
+void hl_release_layers(const char *id, json_t *paths) {
+  for (size_t i = 0; i < json_array_size(paths); i++)
+    lay_release(json_string_value(json_array_get(paths, i)), id);
 }
 
 void hl_cgroup_remove(const char *cgpath) {
@@ -76,7 +92,7 @@ void hl_cgroup_remove(const char *cgpath) {
  * Rewritten in place: it is bind-mounted into the container. */
 int hl_update_resolv(const char *id) {
   char *text = hns_resolv_conf(id, NULL), *dir = cmn_sysdir(id);
-  char *p = dir ? cmn_path(dir, "resolv.conf") : NULL;
+  char *p = dir ? cmn_path(dir, CMN_SYS_FILES "/resolv.conf") : NULL;
   int fd, rc = -1;
   if (!text) {
     char *ip = dir ? cmn_path(dir, "resolv.image") : NULL;

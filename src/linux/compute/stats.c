@@ -21,15 +21,10 @@ static int64_t cgint(const char *ctl, const char *cg, const char *file) {
   return v;
 }
 
-/* "key value" lines (memory.stat) */
+/* "key value" lines (memory.stat); 0 when absent */
 static int64_t keyed(const char *text, const char *key) {
-  size_t kl = strlen(key);
-  for (const char *l = text; l && *l;) {
-    if (strncmp(l, key, kl) == 0 && l[kl] == ' ') return strtoll(l + kl + 1, NULL, 10);
-    l = strchr(l, '\n');
-    if (l) l++;
-  }
-  return 0;
+  int64_t v = cmn_keyed_value(text, key);
+  return v < 0 ? 0 : v;
 }
 
 /* blkio "M:m Op value" lines, summed over devices */
@@ -73,6 +68,12 @@ json_t *hl_statistics(const char *cg, int64_t start_sec, long start_nsec) {
       (json_int_t)blkio_sum(iob, "Read"), "WriteCountNormalized",
       (json_int_t)blkio_sum(ios, "Write"), "WriteSizeBytes", (json_int_t)blkio_sum(iob, "Write"),
       "Network");
+  {
+    /* where the cgroup counts them (docker's OOM events) */
+    int64_t oom = cmn_cgroup_oom_kills(cg);
+    if (oom >= 0)
+      json_object_set_new(json_object_get(j, "Memory"), "OOMKillCount", json_integer(oom));
+  }
   free(mstat);
   free(ios);
   free(iob);

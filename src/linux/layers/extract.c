@@ -109,14 +109,59 @@ static int32_t errno_hr(int e) {
   return e == ENOSPC || e == EDQUOT ? PLAT_E_DISK_FULL : PLAT_E_FAIL;
 }
 
+/* Whiteouts wait for the end of the tar: a whiteout hides only what lower
+ * layers hold (OCI image spec), so an entry of this same layer stays
+ * whatever its place in the tar ("x" then ".wh.x" keeps x; ".wh.e" then
+ * "e/f" makes e/ a directory of this layer).  The list keeps each entry's
+ * raw name (for errors) and its cleaned path, as "raw\0path". */
+typedef struct wlist {
+  char **v;
+  size_t n, cap;
+} wlist;
+
+static int32_t whiteout_defer(xmsg *m, wlist *wl, const char *raw, const char *path) {
+  size_t rl = strlen(raw), pl = strlen(path);
+  char *s;
+  if (wl->n == wl->cap) {
+    size_t cap = wl->cap ? wl->cap * 2 : 64;
+    char **v = realloc(wl->v, cap * sizeof *v);
+    if (!v) return lay_xfail(m, PLAT_E_OUTOFMEMORY, raw, "out of memory");
+    wl->v = v;
+    wl->cap = cap;
+  }
+  if (!(s = malloc(rl + pl + 2))) return lay_xfail(m, PLAT_E_OUTOFMEMORY, raw, "out of memory");
+  memcpy(s, raw, rl + 1);
+  memcpy(s + rl + 1, path, pl + 1);
+  wl->v[wl->n++] = s;
+  return 0;
+}
+
+static void wlist_free(wlist *wl) {
+  for (size_t i = 0; i < wl->n; i++) free(wl->v[i]);
+  free(wl->v);
+}
+
+/* The named entry of the layer's own: a directory of it becomes opaque
+ * (the lower one is hidden, its own contents stay); anything else already
+ * hides the lower entry by being there. */
+static int32_t whiteout_kept(xmsg *m, const char *raw, const char *target, const struct stat *st) {
+  if (S_ISDIR(st->st_mode) && lsetxattr(target, "trusted.overlay.opaque", "y", 1, 0) < 0)
+    return lay_xfail(m, errno_hr(errno), raw, "setting trusted.overlay.opaque: %s",
+                     strerror(errno));
+  return 0;
+}
+
 static int32_t whiteout(xmsg *m, const char *raw, const char *path) {
-  char target[4096];
-  const char *slash = strrchr(path, '/');
+  char target[4096], bad[4096];
+  const char *slash = strrchr(path, '/'), *why;
   const char *base = slash ? slash + 1 : path;
   size_t dirlen = slash ? (size_t)(slash - path) : 0;
   struct stat st;
-  int rc = make_parents(path);
-  if (rc < 0)
+  int rc;
+  /* later entries may have changed the parents since the entry was read */
+  if ((why = check_parents_on_disk(path, bad, sizeof bad)))
+    return lay_xfail(m, PLAT_E_BAD_FORMAT, raw, "%s: \"%s\"", why, bad);
+  if ((rc = make_parents(path)) < 0)
     return lay_xfail(m, errno_hr(-rc), raw, "creating parent directories: %s", strerror(-rc));
   if (strcmp(base, ".wh..wh..opq") == 0) {
     snprintf(target, sizeof target, "%.*s", (int)(dirlen ? dirlen : 1), dirlen ? path : ".");
@@ -127,15 +172,20 @@ static int32_t whiteout(xmsg *m, const char *raw, const char *path) {
   }
   if (strncmp(base, ".wh..wh.", 8) == 0) return 0; /* aufs bookkeeping (.wh..wh.plnk, ...) */
   base += 4;
-  if (!base[0] || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
-    return lay_xfail(m, PLAT_E_BAD_FORMAT, raw, "invalid whiteout name");
   snprintf(target, sizeof target, "%.*s%s%s", (int)dirlen, path, dirlen ? "/" : "", base);
-  if (lstat(target, &st) == 0) { /* replaced within this layer */
-    rc = S_ISDIR(st.st_mode) ? cmn_remove_tree(target) : (unlink(target) < 0 ? -errno : 0);
-    if (rc < 0) return lay_xfail(m, errno_hr(-rc), raw, "replacing %s: %s", target, strerror(-rc));
-  }
+  if (lstat(target, &st) == 0) return whiteout_kept(m, raw, target, &st);
   if (mknod(target, S_IFCHR | 0, makedev(0, 0)) < 0)
     return lay_xfail(m, errno_hr(errno), raw, "creating whiteout: %s", strerror(errno));
+  return 0;
+}
+
+/* A whiteout's own name, checked when it is read so the refusal comes at
+ * its place in the tar. */
+static int32_t whiteout_check(xmsg *m, const char *raw, const char *base) {
+  if (strncmp(base, ".wh..wh.", 8) == 0) return 0;
+  base += 4;
+  if (!base[0] || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+    return lay_xfail(m, PLAT_E_BAD_FORMAT, raw, "invalid whiteout name");
   return 0;
 }
 
@@ -164,7 +214,8 @@ static int32_t copy_data(xmsg *m, const char *raw, struct archive *a, struct arc
   return 0;
 }
 
-static int32_t one_entry(xmsg *m, struct archive *a, struct archive *w, struct archive_entry *e) {
+static int32_t one_entry(xmsg *m, wlist *wl, struct archive *a, struct archive *w,
+                         struct archive_entry *e) {
   char path[4096], link[4096], bad[4096];
   const char *raw = archive_entry_pathname(e), *why, *hl = archive_entry_hardlink(e);
   const char *base;
@@ -177,7 +228,8 @@ static int32_t one_entry(xmsg *m, struct archive *a, struct archive *w, struct a
     return lay_xfail(m, PLAT_E_BAD_FORMAT, raw, "%s: \"%s\"", why, bad);
   base = strrchr(path, '/');
   base = base ? base + 1 : path;
-  if (strncmp(base, ".wh.", 4) == 0) return whiteout(m, raw, path);
+  if (strncmp(base, ".wh.", 4) == 0)
+    return whiteout_check(m, raw, base) < 0 ? m->hr : whiteout_defer(m, wl, raw, path);
   if (hl) {
     struct stat st;
     if ((why = clean_entry_path(hl, link, sizeof link)))
@@ -206,6 +258,7 @@ static void extract(xmsg *m, int tarfd) {
   struct archive *a = archive_read_new(), *w = archive_write_disk_new();
   struct archive_entry *e;
   char last[1100] = "";
+  wlist wl = {NULL, 0, 0};
   int r;
   if (!a || !w) {
     lay_xfail(m, PLAT_E_OUTOFMEMORY, NULL, "out of memory");
@@ -227,13 +280,19 @@ static void extract(xmsg *m, int tarfd) {
       lay_xfail(m, PLAT_E_BAD_FORMAT, NULL, "corrupt archive%s: %s", last, archive_error_string(a));
       goto out;
     }
-    if (one_entry(m, a, w, e) < 0) goto out;
+    if (one_entry(m, &wl, a, w, e) < 0) goto out;
     snprintf(last, sizeof last, " after entry \"%.1024s\"", archive_entry_pathname(e));
+  }
+  /* before the close, which then restores the directories' times */
+  for (size_t i = 0; i < wl.n; i++) {
+    const char *raw = wl.v[i];
+    if (whiteout(m, raw, raw + strlen(raw) + 1) < 0) goto out;
   }
   /* applies the deferred directory modes and times */
   if (archive_write_close(w) != ARCHIVE_OK)
     lay_xfail(m, PLAT_E_FAIL, NULL, "finishing extraction: %s", archive_error_string(w));
 out:
+  wlist_free(&wl);
   if (a) archive_read_free(a);
   if (w) archive_write_free(w);
 }

@@ -38,6 +38,7 @@
 #include "linux/layers/layers.h"
 #include "linux/common/common.h"
 #include "linux/layers/layer_store.h"
+#include "linux/layers/layer_holds.h"
 #include "linux/layers/layer_users.h"
 
 #include <errno.h>
@@ -101,7 +102,7 @@ static plat_hresult create_common(const plat_driver_info *info, const char *id, 
   }
   if (hr >= 0) hr = lyr_meta_write(&l, staging, sandbox, parent, layers, count);
   if (hr >= 0) hr = lyr_staging_publish(&l, staging);
-  if (hr < 0) cmn_remove_tree(staging);
+  if (hr < 0) lyr_staging_remove(&l, staging);
   return hr;
 }
 
@@ -166,8 +167,14 @@ plat_hresult lay_activate(const plat_driver_info *info, const char *id) {
   return hr;
 }
 
-/* Called with the layer locked. */
-static plat_hresult unmount_locked(lyr *l) {
+plat_hresult lyr_check_unheld(const lyr *l) {
+  char who[256];
+  if (!layer_holds_live(l->dir, who, sizeof who)) return PLAT_S_OK;
+  return lyr_fail(PLAT_E_BUSY, "%s layer %s: in use by compute system %s; stop it first", l->op,
+                  l->id, who);
+}
+
+plat_hresult lyr_unmount(lyr *l) {
   char mnt[LYR_PATH_MAX];
   int m;
   lyr_sub(l, "mount", mnt);
@@ -191,22 +198,27 @@ plat_hresult lay_unprepare(const plat_driver_info *info, const char *id) {
   lyr l;
   plat_hresult hr = open_layer(&l, info, id, "unprepare");
   if (hr < 0) return hr;
-  if (l.meta.sandbox) hr = unmount_locked(&l);
+  if (l.meta.sandbox && (hr = lyr_check_unheld(&l)) >= 0) hr = lyr_unmount(&l);
   lyr_close(&l);
   return hr;
 }
 
 plat_hresult lay_deactivate(const plat_driver_info *info, const char *id) {
   lyr l;
-  char mnt[LYR_PATH_MAX];
   plat_hresult hr = open_layer(&l, info, id, "deactivate");
   if (hr < 0) return hr;
-  if (l.meta.sandbox && (hr = unmount_locked(&l)) >= 0) {
-    lyr_sub(&l, "mount", mnt);
-    if (rmdir(mnt) < 0 && errno != ENOENT)
-      hr = lyr_fail(errno_hr(errno), "deactivate layer %s: rmdir %s: %s", id, mnt, strerror(errno));
-  }
+  if (l.meta.sandbox && (hr = lyr_check_unheld(&l)) >= 0) hr = lyr_deactivate(&l);
   lyr_close(&l);
+  return hr;
+}
+
+plat_hresult lyr_deactivate(lyr *l) {
+  char mnt[LYR_PATH_MAX];
+  plat_hresult hr = lyr_unmount(l);
+  if (hr < 0) return hr;
+  lyr_sub(l, "mount", mnt);
+  if (rmdir(mnt) < 0 && errno != ENOENT)
+    hr = lyr_fail(errno_hr(errno), "%s layer %s: rmdir %s: %s", l->op, l->id, mnt, strerror(errno));
   return hr;
 }
 
@@ -251,61 +263,73 @@ static plat_hresult mount_overlay(lyr *l, const char *const *lowers, size_t n) {
   return hr;
 }
 
-plat_hresult lay_prepare(const plat_driver_info *info, const char *id,
-                         const plat_layer_descriptor *layers, size_t count) {
-  lyr l;
+/* "already prepared", naming the compute system that uses the mount */
+static plat_hresult already_prepared(const lyr *l, const char *mnt) {
+  char who[256];
+  if (layer_holds_live(l->dir, who, sizeof who))
+    return lyr_fail(PLAT_E_BUSY,
+                    "%s layer %s: already prepared (mounted on %s) and in use by compute "
+                    "system %s",
+                    l->op, l->id, mnt, who);
+  return lyr_fail(PLAT_E_BUSY, "%s layer %s: already prepared (mounted on %s); unprepare it first",
+                  l->op, l->id, mnt);
+}
+
+plat_hresult lyr_prepare(lyr *l, const plat_layer_descriptor *layers, size_t count) {
   char mnt[LYR_PATH_MAX], empty[LYR_PATH_MAX];
   const char **lowers = NULL;
   char(*buf)[LYR_PATH_MAX] = NULL;
   size_t n;
   int m;
-  plat_hresult hr = open_layer(&l, info, id, "prepare");
-  if (hr < 0) return hr;
-  if (!l.meta.sandbox) goto out; /* a read-only layer's rootfs/ needs no mount */
-  if ((hr = lyr_check_parents(&l, layers, count)) < 0) goto out;
-  for (size_t i = 0; count == 0 && i < l.meta.nparents; i++)
-    if ((hr = lyr_check_parent_path(&l, l.meta.parents[i])) < 0) goto out;
-  if ((hr = mkdir_in(&l, l.dir, "mount", 0755)) < 0) goto out;
-  lyr_sub(&l, "mount", mnt);
+  plat_hresult hr;
+  if ((hr = lyr_check_parents(l, layers, count)) < 0) return hr;
+  for (size_t i = 0; count == 0 && i < l->meta.nparents; i++)
+    if ((hr = lyr_check_parent_path(l, l->meta.parents[i])) < 0) return hr;
+  if ((hr = mkdir_in(l, l->dir, "mount", 0755)) < 0) return hr;
+  lyr_sub(l, "mount", mnt);
   m = cmn_is_mountpoint(mnt);
-  if (m != 0) {
-    hr = m > 0 ? lyr_fail(PLAT_E_BUSY,
-                          "prepare layer %s: already prepared (mounted on %s); "
-                          "unprepare it first",
-                          id, mnt)
-               : lyr_fail(errno_hr(-m), "prepare layer %s: %s: %s", id, mnt, strerror(-m));
-    goto out;
-  }
-  n = count ? count : l.meta.nparents;
+  if (m > 0) return already_prepared(l, mnt);
+  if (m < 0) return lyr_fail(errno_hr(-m), "%s layer %s: %s: %s", l->op, l->id, mnt, strerror(-m));
+  n = count ? count : l->meta.nparents;
   lowers = calloc(n ? n : 1, sizeof *lowers);
   buf = calloc(n ? n : 1, sizeof *buf);
   if (!lowers || !buf) {
-    hr = lyr_fail(PLAT_E_OUTOFMEMORY, "prepare layer %s: out of memory", id);
+    hr = lyr_fail(PLAT_E_OUTOFMEMORY, "%s layer %s: out of memory", l->op, l->id);
     goto out;
   }
   for (size_t i = 0; i < n; i++) {
-    snprintf(buf[i], LYR_PATH_MAX, "%s/rootfs", count ? layers[i].Path : l.meta.parents[i]);
+    snprintf(buf[i], LYR_PATH_MAX, "%s/rootfs", count ? layers[i].Path : l->meta.parents[i]);
     lowers[i] = buf[i];
   }
   if (n == 0) { /* overlay needs at least one lowerdir */
-    if ((hr = mkdir_in(&l, l.dir, "empty", 0755)) < 0) goto out;
-    lyr_sub(&l, "empty", empty);
+    if ((hr = mkdir_in(l, l->dir, "empty", 0755)) < 0) goto out;
+    lyr_sub(l, "empty", empty);
     lowers[0] = empty;
     n = 1;
   }
-  hr = mount_overlay(&l, lowers, n);
+  hr = mount_overlay(l, lowers, n);
   if (hr >= 0 && n > 0 && lowers[0] != empty) {
     /* lowers[i] is "<layer>/rootfs": record the layer folders */
     for (size_t i = 0; i < n; i++) buf[i][strlen(buf[i]) - strlen("/rootfs")] = '\0';
-    if ((m = layer_users_add(l.dir, lowers, n)) < 0) {
-      unmount_locked(&l);
-      hr = lyr_fail(errno_hr(-m), "prepare layer %s: recording its lower layers: %s", id,
+    if ((m = layer_users_add(l->dir, lowers, n)) < 0) {
+      lyr_unmount(l);
+      hr = lyr_fail(errno_hr(-m), "%s layer %s: recording its lower layers: %s", l->op, l->id,
                     strerror(-m));
     }
   }
 out:
   free(lowers);
   free(buf);
+  return hr;
+}
+
+plat_hresult lay_prepare(const plat_driver_info *info, const char *id,
+                         const plat_layer_descriptor *layers, size_t count) {
+  lyr l;
+  plat_hresult hr = open_layer(&l, info, id, "prepare");
+  if (hr < 0) return hr;
+  /* a read-only layer's rootfs/ needs no mount */
+  if (l.meta.sandbox) hr = lyr_prepare(&l, layers, count);
   lyr_close(&l);
   return hr;
 }
@@ -351,6 +375,21 @@ plat_hresult lay_base_images(char **buffer) {
   return *buffer ? PLAT_S_OK : lyr_fail(PLAT_E_OUTOFMEMORY, "get base images: out of memory");
 }
 
+/* A read-only layer under a prepared sandbox, naming the compute system
+ * that uses the sandbox, if any. */
+static plat_hresult check_no_users(const lyr *l) {
+  char sandbox[LYR_PATH_MAX], who[256];
+  if (!layer_users_busy(l->dir, sandbox, sizeof sandbox)) return PLAT_S_OK;
+  if (layer_holds_live(sandbox, who, sizeof who))
+    return lyr_fail(PLAT_E_BUSY,
+                    "%s layer %s: in use by compute system %s (a lower layer of its sandbox %s)",
+                    l->op, l->id, who, sandbox);
+  return lyr_fail(PLAT_E_BUSY,
+                  "%s layer %s: the prepared sandbox %s uses it as a lower layer; "
+                  "unprepare that first",
+                  l->op, l->id, sandbox);
+}
+
 plat_hresult lay_destroy(const plat_driver_info *info, const char *id) {
   lyr l;
   char trash[LYR_PATH_MAX];
@@ -361,16 +400,9 @@ plat_hresult lay_destroy(const plat_driver_info *info, const char *id) {
   /* only a real layer (with layer.json) is ever destroyed: an id that
    * names some other folder under HomeDir is refused, not deleted */
   if ((hr = lyr_open(&l, 1)) < 0) return hr;
-  {
-    char who[LYR_PATH_MAX];
-    if (layer_users_busy(l.dir, who, sizeof who)) {
-      hr = lyr_fail(PLAT_E_BUSY,
-                    "destroy layer %s: the prepared sandbox %s uses it as a lower layer; "
-                    "unprepare that first",
-                    id, who);
-      lyr_close(&l);
-      return hr;
-    }
+  if ((hr = lyr_check_unheld(&l)) < 0 || (hr = check_no_users(&l)) < 0) {
+    lyr_close(&l);
+    return hr;
   }
   m = cmn_has_mounts_under(l.dir);
   if (m != 0) {
@@ -392,8 +424,11 @@ plat_hresult lay_destroy(const plat_driver_info *info, const char *id) {
     lyr_close(&l);
     return hr;
   }
-  lyr_close(&l);
+  /* the lock moved with the folder: it keeps lyr_sweep off the trash
+   * folder until this deletion is over */
   rc = cmn_remove_tree(trash);
+  lyr_close(&l);
+  lyr_sweep(&l);
   if (rc < 0)
     return lyr_fail(errno_hr(-rc), "destroy layer %s: removing %s: %s", id, trash, strerror(-rc));
   return PLAT_S_OK;

@@ -4,6 +4,7 @@
 #include "linux/layers/layer_store.h"
 #include "linux/common/common.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -75,6 +76,7 @@ static void copy_trimmed(char *out, const char *p) {
 plat_hresult lyr_init(lyr *l, const plat_driver_info *info, const char *id, const char *op) {
   memset(l, 0, sizeof *l);
   l->dfd = -1;
+  l->sfd = -1;
   l->op = op;
   l->id = id ? id : "";
   if (!info || !info->HomeDir || !info->HomeDir[0])
@@ -104,7 +106,31 @@ plat_hresult lyr_ensure_home(const lyr *l) {
     return lyr_fail(rc == -EACCES ? PLAT_E_ACCESSDENIED : PLAT_E_FAIL,
                     "%s layer %s: cannot create HomeDir %s: %s", l->op, l->id, l->home,
                     strerror(-rc));
+  lyr_sweep(l);
   return PLAT_S_OK;
+}
+
+/* A staging or trash folder is in use while its maker holds its flock
+ * (lyr_staging_new; lay_destroy keeps the layer's lock through the
+ * deletion); one nobody holds was left by a crash or a failed deletion. */
+static void sweep_one(const lyr *l, const char *name) {
+  char path[LYR_PATH_MAX];
+  int fd;
+  if (lyr_pathf(path, "%s/%s", l->home, name) < 0) return;
+  fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return;
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) cmn_remove_tree(path);
+  close(fd);
+}
+
+void lyr_sweep(const lyr *l) {
+  DIR *d = opendir(l->home);
+  struct dirent *e;
+  if (!d) return;
+  while ((e = readdir(d)))
+    if (strncmp(e->d_name, ".trash-", 7) == 0 || strncmp(e->d_name, ".staging-", 9) == 0)
+      sweep_one(l, e->d_name);
+  closedir(d);
 }
 
 void lyr_sub(const lyr *l, const char *leaf, char *out) { lyr_pathf(out, "%s/%s", l->dir, leaf); }
@@ -148,6 +174,8 @@ plat_hresult lyr_open(lyr *l, int want_meta) {
 void lyr_close(lyr *l) {
   if (l->dfd >= 0) close(l->dfd);
   l->dfd = -1;
+  if (l->sfd >= 0) close(l->sfd);
+  l->sfd = -1;
   if (l->have_meta) lyr_meta_free(&l->meta);
   l->have_meta = 0;
 }
@@ -291,22 +319,39 @@ plat_hresult lyr_check_parents(const lyr *l, const plat_layer_descriptor *layers
   return PLAT_S_OK;
 }
 
-plat_hresult lyr_staging_new(const lyr *l, char *out) {
+plat_hresult lyr_staging_new(lyr *l, char *out) {
+  int e;
   /* ids never start with '.', so staging names cannot collide with layers */
   lyr_pathf(out, "%s/.staging-%s-XXXXXX", l->home, l->id);
   if (!mkdtemp(out)) {
-    int e = errno;
+    e = errno;
     return lyr_fail(e == ENOSPC ? PLAT_E_DISK_FULL : PLAT_E_FAIL, "%s layer %s: mkdtemp in %s: %s",
                     l->op, l->id, l->home, strerror(e));
   }
-  return PLAT_S_OK;
+  /* locked until published or removed, so that lyr_sweep leaves it be */
+  l->sfd = open(out, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (l->sfd >= 0 && flock(l->sfd, LOCK_EX) == 0) return PLAT_S_OK;
+  e = errno;
+  lyr_staging_remove(l, out);
+  return lyr_fail(PLAT_E_FAIL, "%s layer %s: locking %s: %s", l->op, l->id, out, strerror(e));
 }
 
-plat_hresult lyr_staging_publish(const lyr *l, const char *staging) {
-  if (renameat2(AT_FDCWD, staging, AT_FDCWD, l->dir, RENAME_NOREPLACE) == 0) return PLAT_S_OK;
+plat_hresult lyr_staging_publish(lyr *l, const char *staging) {
+  if (renameat2(AT_FDCWD, staging, AT_FDCWD, l->dir, RENAME_NOREPLACE) == 0) {
+    close(l->sfd);
+    l->sfd = -1;
+    return PLAT_S_OK;
+  }
   if (errno == EEXIST || errno == ENOTEMPTY)
     return lyr_fail(PLAT_E_ALREADY_EXISTS, "%s layer %s: the layer already exists in %s", l->op,
                     l->id, l->home);
   return lyr_fail(PLAT_E_FAIL, "%s layer %s: rename %s -> %s: %s", l->op, l->id, staging, l->dir,
                   strerror(errno));
+}
+
+int lyr_staging_remove(lyr *l, const char *staging) {
+  int rc = cmn_remove_tree(staging);
+  if (l->sfd >= 0) close(l->sfd);
+  l->sfd = -1;
+  return rc;
 }

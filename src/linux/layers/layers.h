@@ -33,7 +33,31 @@ plat_hresult lay_unprepare(const plat_driver_info *info, const char *id);
 plat_hresult lay_import_tar(const plat_driver_info *info, const char *id, const char *tar_path,
                             const plat_layer_descriptor *layers, size_t count, uint64_t *size,
                             char **result);
+/* tar_export.c: the layer's diff as an OCI layer tar at tar_path (replaced
+ * atomically); *size: bytes of regular file data */
+plat_hresult lay_export_tar(const plat_driver_info *info, const char *id, const char *tar_path,
+                            const plat_layer_descriptor *layers, size_t count, uint64_t *size);
+/* layer_copy.c: a new read-only layer dst_id holding src_id's diff */
+plat_hresult lay_copy(const plat_driver_info *info, const char *src_id, const char *dst_id,
+                      const plat_layer_descriptor *layers, size_t count);
 
+/* Compute systems use layers (layer_use.c).  A layer that a compute system
+ * holds is never unprepared, deactivated or destroyed: those calls fail
+ * with PLAT_E_BUSY naming the system.  `alive` is a path that exists
+ * exactly as long as the system (its folder in the runtime root): a hold
+ * whose path is gone is stale.  `path` is a layer folder, or its mount/ or
+ * rootfs/; a path that is no layer is not held (S_OK). */
+plat_hresult lay_hold(const char *path, const char *system, const char *alive);
+void lay_release(const char *path, const char *system);
+/* LayerFolderPath: activates and prepares the sandbox and holds it for
+ * the system, under the layer's lock; a failure undoes only what this
+ * call did (it never unmounts a mount it did not make). */
+plat_hresult lay_mount_for(const plat_driver_info *info, const char *id,
+                           const plat_layer_descriptor *layers, size_t count, const char *system,
+                           const char *alive);
+/* Drops the system's hold and unprepares and deactivates the sandbox,
+ * unless another live system holds it too. */
+plat_hresult lay_unmount_for(const plat_driver_info *info, const char *id, const char *system);
 
 /* The body of the extract helper program (see tar_import.c). */
 int lay_extract_main(void);

@@ -10,10 +10,13 @@
  * directories) already on disk, and hard links whose target fails the same
  * checks.  libarchive's SECURE_* flags stay on as a second line of defence.
  * OCI whiteouts become overlay whiteouts: ".wh.<name>" -> char device 0:0
- * <name>, ".wh..wh..opq" -> trusted.overlay.opaque=y on the directory.
+ * <name>, ".wh..wh..opq" -> trusted.overlay.opaque=y on the directory,
+ * applied after the last entry so they hide only lower layers' entries
+ * (a same-layer directory that is whited out becomes opaque instead).
  * The layer is assembled in a staging folder and renamed into place only on
  * success, so a failed import leaves nothing behind. */
 #include "linux/common/common.h"
+#include "linux/common/json.h"
 #include "linux/layers/extract.h"
 #include "linux/layers/layer_store.h"
 #include "linux/layers/layers.h"
@@ -67,23 +70,12 @@ static void run_child(xmsg *m, const char *rootfs, int tarfd) {
   free(exe);
 }
 
-/* {"Error": hr, "ErrorMessage": msg}; names may hold any bytes, JSON wants
- * UTF-8, so fall back to a sanitised copy */
+/* {"Error": hr, "ErrorMessage": msg}; msg quotes entry names, which may
+ * hold any bytes */
 static char *result_doc(plat_hresult hr, const char *msg) {
-  json_t *doc = json_object(), *s = json_string(msg);
-  char *out = NULL;
-  if (!s) {
-    char clean[sizeof((xmsg *)0)->text + 256];
-    size_t i = 0;
-    for (; msg[i] && i < sizeof clean - 1; i++)
-      clean[i] = (unsigned char)msg[i] < 0x80 ? msg[i] : '?';
-    clean[i] = '\0';
-    s = json_string(clean);
-  }
-  if (doc && s && json_object_set_new(doc, "Error", json_integer(hr)) == 0 &&
-      json_object_set(doc, "ErrorMessage", s) == 0)
-    out = json_dumps(doc, JSON_COMPACT);
-  json_decref(s);
+  json_t *doc = json_pack("{s:i,s:o}", "Error", (json_int_t)hr, "ErrorMessage",
+                          cmn_json_text(msg, strlen(msg)));
+  char *out = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
   json_decref(doc);
   return out;
 }
@@ -150,7 +142,7 @@ plat_hresult lay_import_tar(const plat_driver_info *info, const char *id, const 
   close(fd);
   if (hr >= 0) hr = lyr_staging_publish(&l, staging);
   if (hr < 0) {
-    int rc = cmn_remove_tree(staging);
+    int rc = lyr_staging_remove(&l, staging);
     if (rc < 0)
       lyr_fail(hr, "%s (and removing %s failed: %s)", lay_last_error(), staging, strerror(-rc));
     return finish(hr, result);

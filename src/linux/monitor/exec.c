@@ -131,6 +131,7 @@ static void add_proc(mon_conn *c, pid_t pid, int master) {
     return;
   }
   p->pid = pid;
+  p->start = mon_start_time(pid); /* not reaped yet: still this process */
   p->pty = master;
   p->next = M.procs;
   M.procs = p;
@@ -138,6 +139,7 @@ static void add_proc(mon_conn *c, pid_t pid, int master) {
   mon_log("exec pid %d%s", (int)pid, master >= 0 ? " (console)" : "");
   memset(&r, 0, sizeof r);
   r.pid = (int32_t)pid;
+  r.start = p->start;
   mon_reply_ok(c->fd, &r, master >= 0 ? &master : NULL, master >= 0 ? 1 : 0);
 }
 

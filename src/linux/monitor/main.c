@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -31,9 +32,9 @@ static void system_stopped(void) {
   while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
     mon_proc *pr = mon_find_proc(p);
     if (pr && !pr->exited) {
-      pr->exited = 1;
-      pr->status = st;
-      mon_notify(p, st);
+      mon_proc_exited(pr, st);
+      if (pr->oom) mon_log("process %d was killed by the OOM killer", (int)p);
+      mon_notify(p, pr->start, st);
     }
   }
   mon_teardown(0);
@@ -47,7 +48,7 @@ static void system_stopped(void) {
   M.exit_hr = M.requested ? PLAT_S_OK : PLAT_HCS_E_UNEXPECTED_EXIT;
   mon_log("system stopped (init status 0x%x, reported 0x%08x)", (unsigned)M.init_status,
           (unsigned)M.exit_hr);
-  mon_notify(0, M.exit_hr);
+  mon_notify(0, 0, M.exit_hr);
 }
 
 void mon_reap(void) {
@@ -57,19 +58,16 @@ void mon_reap(void) {
     mon_proc *pr = mon_find_proc(p);
     if (p == M.init) {
       M.init_status = st;
-      if (pr) {
-        pr->exited = 1;
-        pr->status = st;
-      }
+      if (pr) mon_proc_exited(pr, st);
       system_stopped();
     } else if (pr && !pr->exited) {
-      pr->exited = 1;
-      pr->status = st;
+      mon_proc_exited(pr, st);
+      if (pr->oom) mon_log("process %d was killed by the OOM killer", (int)p);
       if (pr->pty >= 0) {
         close(pr->pty);
         pr->pty = -1;
       }
-      mon_notify(p, st);
+      mon_notify(p, pr->start, st);
     }
   }
 }
@@ -89,6 +87,8 @@ static void report(int fd, plat_hresult hr, const char *msg) {
 static void finish(void) {
   char *d = cmn_sysdir(M.id);
   unlink("monitor.sock");
+  /* the files tmpfs, if the teardown helper could not unmount it */
+  umount2(CMN_SYS_FILES, MNT_DETACH | UMOUNT_NOFOLLOW);
   if (chdir("/") < 0) { /* the removal uses absolute paths */
   }
   if (d) cmn_remove_tree(d);

@@ -12,13 +12,19 @@
 
 typedef struct mon_proc {
   pid_t pid;
+  /* identity with the pid: /proc/<pid>/stat starttime (clock ticks since
+   * boot), so a handle never acts on a process that reuses its pid */
+  uint64_t start;
   int exited, status, pty;
+  int oom;    /* killed by the OOM killer */
+  int killed; /* we sent it SIGKILL (never an OOM kill then) */
   struct mon_proc *next;
 } mon_proc;
 
 typedef struct mon_conn {
   int fd, handle, sub;
   pid_t subpid;
+  uint64_t substart;
   struct mon_conn *next;
 } mon_conn;
 
@@ -36,6 +42,7 @@ typedef struct mon_state_t {
   int handles, had_handle, tolhc;
   int lfd, sfd;
   unsigned seq;
+  int64_t oom_kills; /* the cgroup's OOM kill count when last read */
 } mon_state_t;
 
 extern mon_state_t M;
@@ -46,10 +53,18 @@ int mon_reply_err(int fd, plat_hresult hr, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int mon_reply_ok(int fd, const mon_rep *extra, const int *fds, int nfds);
 void mon_send_event(mon_conn *c, pid_t pid, int status);
-void mon_notify(pid_t pid, int status); /* every subscriber of pid */
+/* every subscriber of pid (start: the process's identity; 0 the system) */
+void mon_notify(pid_t pid, uint64_t start, int status);
 mon_proc *mon_find_proc(pid_t pid);
+/* The record of pid with that start time (any, the newest, if start is
+ * 0); NULL with *stale set when pid is known but as another process. */
+mon_proc *mon_find_ident(pid_t pid, uint64_t start, int *stale);
+uint64_t mon_start_time(pid_t pid); /* 0 if unknown */
 void mon_handle_request(mon_conn *c);
 void mon_reap(void);
+/* Records a reaped process's exit; tells whether the OOM killer did it. */
+void mon_proc_exited(mon_proc *p, int status);
+int64_t mon_oom_kills(void); /* the cgroup's count, or the last one read */
 void mon_drain_check(void);
 void mon_term_others(void);
 void mon_trim_procs(void);

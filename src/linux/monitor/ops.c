@@ -133,16 +133,29 @@ static void state_reply(mon_conn *c) {
   r.started_sec = M.started.tv_sec;
   r.started_nsec = M.started.tv_nsec;
   r.exit_hr = M.exit_hr;
+  r.oom_kills = mon_oom_kills();
   r.exit_type = M.requested == 2   ? MON_EXIT_TERMINATED
                 : M.requested == 1 ? MON_EXIT_SHUTDOWN
                                    : MON_EXIT_UNEXPECTED;
   mon_reply_ok(c->fd, &r, NULL, 0);
 }
 
+static int stale_reply(mon_conn *c, pid_t pid) {
+  return mon_reply_err(c->fd, PLAT_E_NOT_FOUND,
+                       "process %d of compute system %s is gone and its pid now belongs to "
+                       "another process: the handle is stale",
+                       (int)pid, M.id);
+}
+
 static void op_proc(mon_conn *c, const mon_req *q) {
   pid_t pid = (pid_t)q->pid;
-  mon_proc *p = mon_find_proc(pid);
+  int stale;
+  mon_proc *p = mon_find_ident(pid, q->start, &stale);
   mon_rep r;
+  if (stale) {
+    stale_reply(c, pid);
+    return;
+  }
   if (!p) {
     mon_reply_err(c->fd, PLAT_E_NOT_FOUND, "process %d not found in compute system %s", (int)pid,
                   M.id);
@@ -153,6 +166,8 @@ static void op_proc(mon_conn *c, const mon_req *q) {
     r.pid = (int32_t)pid;
     r.exited = p->exited;
     r.status = p->status;
+    r.oom = p->oom;
+    r.start = p->start;
     mon_reply_ok(c->fd, &r, NULL, 0);
   } else if (q->op == MON_SIGNAL) {
     if (p->exited) {
@@ -160,7 +175,18 @@ static void op_proc(mon_conn *c, const mon_req *q) {
                     "process %d in compute system %s has already exited", (int)pid, M.id);
       return;
     }
+    /* a frozen process takes no signal until it is thawed (cgroup v1
+     * freezer): a kill would be a success that did nothing, so a paused
+     * system refuses it, as it refuses exec */
+    if (M.state == MON_PAUSED) {
+      mon_reply_err(c->fd, PLAT_HCS_E_INVALID_STATE,
+                    "compute system %s is Paused: signal %d cannot reach process %d until it is "
+                    "resumed",
+                    M.id, q->signal, (int)pid);
+      return;
+    }
     /* not yet reaped, so the pid cannot have been reused */
+    if (q->signal == SIGKILL) p->killed = 1;
     if (kill(pid, q->signal) < 0) {
       mon_reply_err(c->fd, errno == EINVAL ? PLAT_E_INVALIDARG : PLAT_E_FAIL,
                     "signal %d to process %d: %s", q->signal, (int)pid, strerror(errno));
@@ -244,7 +270,12 @@ static void op_network(mon_conn *c, const mon_req *q, const char *ep) {
 
 static void op_subscribe(mon_conn *c, const mon_req *q) {
   pid_t pid = (pid_t)q->pid;
-  mon_proc *p = pid ? mon_find_proc(pid) : NULL;
+  int stale = 0;
+  mon_proc *p = pid ? mon_find_ident(pid, q->start, &stale) : NULL;
+  if (stale) {
+    stale_reply(c, pid);
+    return;
+  }
   if (pid && !p) {
     mon_reply_err(c->fd, PLAT_E_NOT_FOUND, "process %d not found in compute system %s", (int)pid,
                   M.id);
@@ -252,6 +283,7 @@ static void op_subscribe(mon_conn *c, const mon_req *q) {
   }
   c->sub = 1;
   c->subpid = pid;
+  c->substart = p ? p->start : 0;
   mon_reply_ok(c->fd, NULL, NULL, 0);
   if (!pid && M.state == MON_STOPPED) mon_send_event(c, 0, M.exit_hr);
   else if (p && p->exited) mon_send_event(c, pid, p->status);

@@ -71,7 +71,8 @@ void mon_send_event(mon_conn *c, pid_t pid, int status) {
     mon_log("event to subscriber lost: %s", strerror(errno));
 }
 
-void mon_notify(pid_t pid, int status) {
+void mon_notify(pid_t pid, uint64_t start, int status) {
   for (mon_conn *c = M.conns; c; c = c->next)
-    if (c->sub && c->subpid == pid) mon_send_event(c, pid, status);
+    if (c->sub && c->subpid == pid && (!c->substart || c->substart == start))
+      mon_send_event(c, pid, status);
 }

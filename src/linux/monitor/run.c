@@ -51,7 +51,12 @@ static int others(int term) {
     pid_t p = (pid_t)atoi(tok);
     if (p <= 0 || p == M.init) continue;
     n++;
-    if (term) kill(p, SIGTERM);
+    /* then CONT, as systemd does: a stopped process that handles TERM
+     * runs its handler instead of holding the shutdown until a timeout */
+    if (term) {
+      kill(p, SIGTERM);
+      kill(p, SIGCONT);
+    }
   }
   free(procs);
   return n;
@@ -67,5 +72,6 @@ void mon_drain_check(void) {
   if (others(0) == 0) {
     M.draining = 0;
     kill(M.init, SIGTERM);
+    kill(M.init, SIGCONT);
   }
 }

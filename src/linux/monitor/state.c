@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 mon_state_t M;
@@ -19,6 +20,34 @@ mon_proc *mon_find_proc(pid_t pid) {
   return NULL;
 }
 
+mon_proc *mon_find_ident(pid_t pid, uint64_t start, int *stale) {
+  int other = 0;
+  *stale = 0;
+  for (mon_proc *p = M.procs; p; p = p->next) {
+    if (p->pid != pid) continue;
+    if (!start || p->start == start) return p;
+    other = 1;
+  }
+  *stale = other;
+  return NULL;
+}
+
+uint64_t mon_start_time(pid_t pid) {
+  char path[64], *stat, *rp;
+  unsigned long long start = 0;
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  stat = cmn_read_file(path, NULL);
+  rp = stat ? strrchr(stat, ')') : NULL;
+  /* after ") ": state(3) ... starttime(22) */
+  if (rp && sscanf(rp + 2,
+                   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+                   "%*d %llu",
+                   &start) != 1)
+    start = 0;
+  free(stat);
+  return start;
+}
+
 /* Exit records are kept so that a late open_process, even from another
  * process after the creator died, still reads the exit code; beyond this
  * many the oldest go, unless a connection is waiting on that pid. */
@@ -28,6 +57,24 @@ static int watched(pid_t pid) {
   for (mon_conn *c = M.conns; c; c = c->next)
     if (c->subpid == pid) return 1;
   return 0;
+}
+
+int64_t mon_oom_kills(void) {
+  int64_t n = M.state == MON_STOPPED ? -1 : cmn_cgroup_oom_kills(M.cgpath);
+  if (n > M.oom_kills) M.oom_kills = n;
+  return M.oom_kills;
+}
+
+/* A death by SIGKILL that the cgroup's OOM counter accounts for (the
+ * count grew since the last reap) was the OOM killer's, unless we sent
+ * the SIGKILL ourselves.  The count is read at every reap, so an OOM kill
+ * of an untracked child is never pinned on a later process. */
+void mon_proc_exited(mon_proc *p, int status) {
+  int64_t before = M.oom_kills, now = mon_oom_kills();
+  p->exited = 1;
+  p->status = status;
+  p->oom = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && now > before && !p->killed &&
+           M.requested != 2;
 }
 
 void mon_trim_procs(void) {

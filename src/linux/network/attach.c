@@ -41,6 +41,7 @@ static json_t *build_conflist(json_t *net, json_t *ep, json_t **rt) {
                               json_integer_value(cmn_get(pol, "InternalPort")), "protocol", proto));
     } else if (strcasecmp(t, "QOS") == 0) {
       qos = cmn_get(pol, "MaximumOutgoingBandwidthInBytes");
+      if (json_integer_value(qos) > INT64_MAX / 8) qos = NULL; /* unlimited (ep_check.c) */
     } else if (strcasecmp(t, "VLAN") == 0) {
       vlan = cmn_get(pol, "VLAN");
     }
@@ -146,6 +147,7 @@ static void pick_ifname(sqlite3 *db, attach *a) {
 static plat_hresult claim(sqlite3 *db, attach *a, char **err) {
   const char *cur;
   json_t *saved;
+  plat_hresult hr;
   a->ep = hns_endpoint_get(db, a->epid);
   if (!a->ep) return hns_fail(err, PLAT_E_NOT_FOUND, "endpoint %s not found", a->epid);
   cur = json_string_value(json_array_get(cmn_get(a->ep, "SharedContainers"), 0));
@@ -160,6 +162,8 @@ static plat_hresult claim(sqlite3 *db, attach *a, char **err) {
   if (!a->net)
     return hns_fail(err, PLAT_E_NOT_FOUND, "network %s of endpoint %s not found",
                     cmn_str(a->ep, "VirtualNetwork"), a->epid);
+  /* a host process may have taken a published port since the endpoint was made */
+  if ((hr = hns_check_host_ports(cmn_get(a->ep, "Policies"), err)) < 0) return hr;
   pick_ifname(db, a);
   a->conf = build_conflist(a->net, a->ep, &a->rt);
   saved = json_pack("{s:O,s:O}", "conf", a->conf, "rt", a->rt);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *hns_bridge_name(json_t *net, char buf[16]) {
   const char *id = cmn_str(net, "ID");
@@ -38,6 +39,17 @@ static int run_ip(char **errout, const char *const *args) {
   return status;
 }
 
+static int is_bridge(const char *ifname) {
+  char p[64];
+  snprintf(p, sizeof p, "/sys/class/net/%s/bridge", ifname);
+  return access(p, F_OK) == 0;
+}
+
+int hns_network_bridge_exists(json_t *net) {
+  char br[16];
+  return hns_is_bridge_type(cmn_str(net, "Type")) && if_nametoindex(hns_bridge_name(net, br)) != 0;
+}
+
 plat_hresult hns_network_plumb(json_t *net, char **err) {
   const char *type = cmn_str(net, "Type");
   char br[16], *e = NULL;
@@ -50,6 +62,10 @@ plat_hresult hns_network_plumb(json_t *net, char **err) {
     return PLAT_S_OK;
   }
   hns_bridge_name(net, br);
+  if (if_nametoindex(br) && !is_bridge(br))
+    return hns_fail(err, PLAT_E_ALREADY_EXISTS,
+                    "network %s would use bridge %s, but %s is a host interface that is no bridge",
+                    cmn_str(net, "ID"), br, br);
   if (!if_nametoindex(br)) {
     const char *a1[] = {"link", "add", "name", br, "type", "bridge", NULL};
     if (run_ip(&e, a1) != 0 && !if_nametoindex(br)) {

@@ -1,6 +1,5 @@
 /* Detach (CNI DEL replaying the stored plugin list and result), the
- * per-container teardown of endpoints, EndpointList checks and the
- * resolv.conf text of a container's endpoints. */
+ * per-container teardown of endpoints and EndpointList checks. */
 #include "linux/network/endpoint.h"
 
 #include <errno.h>
@@ -136,11 +135,13 @@ plat_hresult hns_check_endpoint_list(json_t *list, char **err) {
   json_array_foreach(list, i, v) {
     json_t *ep;
     const char *id = json_string_value(v);
-    if (!id) {
-      hr = hns_fail(err, BAD, "EndpointList[%zu]: expected an endpoint id", i);
+    char canon[37];
+    if (!id || hns_canon_guid(id, canon) < 0) {
+      hr = hns_fail(err, BAD, "EndpointList[%zu]: %s%s%s is not an endpoint id (a GUID)", i,
+                    id ? "`" : "", id ? id : "the value", id ? "`" : "");
       break;
     }
-    ep = hns_endpoint_get(db, id);
+    ep = hns_endpoint_get(db, canon);
     if (!ep) {
       hr = hns_fail(err, PLAT_E_NOT_FOUND, "EndpointList: endpoint %s not found", id);
       break;
@@ -156,61 +157,4 @@ plat_hresult hns_check_endpoint_list(json_t *list, char **err) {
   }
   hns_unlock();
   return hr;
-}
-
-static void add_words(json_t *set, const char *list) {
-  char buf[1024], *save = NULL;
-  if (!list) return;
-  snprintf(buf, sizeof buf, "%s", list);
-  for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-    size_t i;
-    json_t *v;
-    int dup = 0;
-    json_array_foreach(set, i, v) if (strcmp(json_string_value(v), t) == 0) dup = 1;
-    if (!dup) json_array_append_new(set, json_string(t));
-  }
-}
-
-char *hns_resolv_conf(const char *container, json_t *extra) {
-  sqlite3 *db;
-  char *err = NULL, *text = NULL;
-  json_t *eps, *ns = json_array(), *search = json_array(), *v;
-  size_t i;
-  hns_lock();
-  db = hns_db(&err);
-  eps = db ? hns_query_docs(db, "SELECT doc FROM endpoints WHERE container = ?1 ORDER BY ifname",
-                            container, NULL)
-           : NULL;
-  if (!eps) eps = json_array();
-  json_array_foreach(extra, i, v) {
-    json_t *ep = db && json_string_value(v) ? hns_endpoint_get(db, json_string_value(v)) : NULL;
-    if (ep) json_array_append_new(eps, ep);
-  }
-  hns_unlock();
-  free(err);
-  json_array_foreach(eps, i, v) {
-    add_words(ns, cmn_str(v, "DNSServerList"));
-    add_words(search, cmn_str(v, "DNSDomain"));
-    add_words(search, cmn_str(v, "DNSSuffix"));
-  }
-  if (json_array_size(ns) || json_array_size(search)) {
-    size_t cap = 4096, n = 0;
-    text = calloc(1, cap);
-    if (text) {
-      n += (size_t)snprintf(text + n, cap - n,
-                            "# written by hcsshim from the HNS endpoints of %s\n", container);
-      if (json_array_size(search)) {
-        n += (size_t)snprintf(text + n, cap - n, "search");
-        json_array_foreach(search, i, v) if (n < cap) n +=
-            (size_t)snprintf(text + n, cap - n, " %s", json_string_value(v));
-        if (n < cap) n += (size_t)snprintf(text + n, cap - n, "\n");
-      }
-      json_array_foreach(ns, i, v) if (n < cap) n +=
-          (size_t)snprintf(text + n, cap - n, "nameserver %s\n", json_string_value(v));
-    }
-  }
-  json_decref(eps);
-  json_decref(ns);
-  json_decref(search);
-  return text;
 }

@@ -51,6 +51,8 @@ static plat_hresult check_policies(json_t *pols, const char *ntype, char **err) 
       return hns_fail(err, BAD, "Policies[%zu]: a policy object with a Type is expected", i);
     if (strcasecmp(t, "NAT") == 0) {
       const char *proto = cmn_str(p, "Protocol");
+      char where[64];
+      plat_hresult hr;
       json_object_foreach(p, k, v) {
         if (strcasecmp(k, "Type") && strcasecmp(k, "Protocol") && strcasecmp(k, "InternalPort") &&
             strcasecmp(k, "ExternalPort") && strcasecmp(k, "ExternalPortReserved"))
@@ -69,14 +71,19 @@ static plat_hresult check_policies(json_t *pols, const char *ntype, char **err) 
       if (json_is_true(cmn_get(p, "ExternalPortReserved")))
         return hns_fail(err, NS, "Policies[%zu]: ExternalPortReserved is not supported on Linux",
                         i);
+      snprintf(where, sizeof where, "Policies[%zu]", i);
+      if ((hr = hns_check_host_port((int)json_integer_value(cmn_get(p, "ExternalPort")), proto,
+                                    where, err)) < 0)
+        return hr;
     } else if (strcasecmp(t, "QOS") == 0) {
       json_t *b = cmn_get(p, "MaximumOutgoingBandwidthInBytes");
       json_object_foreach(p, k, v) {
         if (strcasecmp(k, "Type") && strcasecmp(k, "MaximumOutgoingBandwidthInBytes"))
           return hns_fail(err, BAD, "Policies[%zu]: unknown QOS policy field `%s`", i, k);
       }
-      if (!json_is_integer(b) || json_integer_value(b) < 1 ||
-          json_integer_value(b) > (INT64_MAX / 8))
+      /* above INT64_MAX / 8 (bits per second overflow) means unlimited:
+       * hcsshim's 2^64-1 among them (CMN_JSON_SATURATED) */
+      if (!json_is_integer(b) || json_integer_value(b) < 1)
         return hns_fail(
             err, BAD,
             "Policies[%zu]: QOS MaximumOutgoingBandwidthInBytes must be a positive number of "
@@ -135,7 +142,10 @@ static plat_hresult refuse_windows_only(json_t *req, char **err) {
 
 static plat_hresult find_network(sqlite3 *db, ep_plan *e, char **err) {
   const char *vn = cmn_str(e->req, "VirtualNetwork"), *vnn = cmn_str(e->req, "VirtualNetworkName");
-  if (vn && *vn) e->net = hns_network_get(db, vn);
+  char canon[37];
+  if (vn && *vn && hns_canon_guid(vn, canon) < 0)
+    return hns_fail(err, BAD, "VirtualNetwork `%s`: not a GUID", vn);
+  if (vn && *vn) e->net = hns_network_get(db, canon);
   else if (vnn && *vnn) e->net = hns_query_doc(db, "SELECT doc FROM networks WHERE name = ?1", vnn);
   else
     return hns_fail(err, BAD,
@@ -196,10 +206,13 @@ plat_hresult hns_endpoint_check(sqlite3 *db, ep_plan *e, char **err) {
   plat_hresult hr;
   e->name = cmn_str(e->req, "Name");
   if (!e->name) e->name = "";
+  if (cmn_str(e->req, "ID") && *cmn_str(e->req, "ID") &&
+      hns_canon_guid(cmn_str(e->req, "ID"), (char[37]){0}) < 0)
+    return hns_fail(err, BAD, "ID `%s`: not a GUID", cmn_str(e->req, "ID"));
   if ((hr = hns_check_known(e->req, ep_fields, "endpoint", "HNSEndpoint", err)) < 0 ||
       (hr = refuse_windows_only(e->req, err)) < 0 || (hr = find_network(db, e, err)) < 0 ||
       (hr = check_policies(cmn_get(e->req, "Policies"), e->ntype, err)) < 0 ||
-      (hr = hns_check_dns_list(cmn_str(e->req, "DNSServerList"), err)) < 0)
+      (hr = hns_check_dns(e->req, err)) < 0)
     return hr;
   return check_addresses(e, err);
 }

@@ -10,7 +10,9 @@
  *   hns_endpoint.c /endpoints/: validation, IP/MAC reservation, attach and
  *                  detach (CNI ADD/DEL), the per-container teardown
  *   cni.c          running a plugin list (ADD, DEL, CHECK)
- *   netns.c        the per-container network namespace file and resolv.conf
+ *   netns.c        the per-container network namespace file
+ *   dns.c          DNS settings: checks, the resolv.conf text
+ *   ports.c        host ports of NAT policies already in use
  *
  * Errors: functions return an HRESULT and, on failure, set *err to a
  * malloc'd message (the envelope's Error text). */
@@ -49,6 +51,8 @@ json_t *hns_query_docs(sqlite3 *db, const char *sql, const char *param, char **e
 void hns_test_pause(const char *point);
 int hns_test_fail(const char *point);
 char *hns_new_id(void); /* a random GUID, lower case */
+/* A GUID as text (braces allowed) -> lower case, no braces; 0 ok, -1 not a GUID. */
+int hns_canon_guid(const char *s, char out[37]);
 
 /* IPv4 and MAC helpers */
 int hns_parse_ip(const char *s, uint32_t *ip); /* 0 ok */
@@ -72,13 +76,24 @@ int hns_overlaps(uint32_t a, int pa, uint32_t b, int pb);
 /* req is an object whose members are all among fields (NULL-ended). */
 plat_hresult hns_check_known(json_t *req, const char *const *fields, const char *what,
                              const char *schema, char **err);
-/* A comma or space separated list of IPv4 addresses (NULL: none). */
-plat_hresult hns_check_dns_list(const char *dns, char **err);
+/* ---- ports.c ---- */
+/* A host port (proto TCP or UDP) that a host process already uses is
+ * refused (PLAT_E_ALREADY_EXISTS, naming where and the port). */
+plat_hresult hns_check_host_port(int port, const char *proto, const char *where, char **err);
+/* The same for the ExternalPort of every NAT policy of a policy list. */
+plat_hresult hns_check_host_ports(json_t *policies, char **err);
+
+/* ---- dns.c ---- */
+/* DNSServerList (IPv4 addresses), DNSSuffix and DNSDomain (domain names)
+ * of a request: strings of comma or space separated words, each checked. */
+plat_hresult hns_check_dns(json_t *req, char **err);
 
 /* ---- bridge.c ---- */
 /* Idempotent: the bridge of a bridge-type network exists and is up. */
 plat_hresult hns_network_plumb(json_t *net, char **err);
 void hns_network_unplumb(json_t *net);
+/* 1 if the bridge of a bridge-type network exists on the host already. */
+int hns_network_bridge_exists(json_t *net);
 const char *hns_bridge_name(json_t *net, char buf[16]);
 int hns_is_bridge_type(const char *type); /* nat, internal, private */
 
@@ -96,7 +111,7 @@ plat_hresult hns_endpoint_detach(const char *endpoint, const char *container, ch
  * Returns the number of failures. */
 int hns_detach_all(const char *container);
 /* resolv.conf text of the endpoints attached to container plus `extra`
- * endpoint ids (not yet attached); NULL when none has DNS settings. */
+ * endpoint ids (not yet attached); NULL when none has DNS settings (dns.c). */
 char *hns_resolv_conf(const char *container, json_t *extra);
 /* What networking must know of containers, told by compute (which
  * registers these at start-up): never a call up into compute. */

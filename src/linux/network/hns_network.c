@@ -31,9 +31,9 @@ static plat_hresult network_id(json_t *req, char **id, char **err) {
   const char *given = cmn_str(req, "ID");
   *id = NULL;
   if (given && *given) {
-    if (strlen(given) != 36) return hns_fail(err, BAD, "ID `%s`: not a GUID", given);
-    *id = strdup(given);
-    for (char *c = *id; c && *c; c++) *c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+    char canon[37];
+    if (hns_canon_guid(given, canon) < 0) return hns_fail(err, BAD, "ID `%s`: not a GUID", given);
+    *id = strdup(canon);
   } else {
     *id = hns_new_id();
   }
@@ -180,14 +180,17 @@ plat_hresult hns_network_create(sqlite3 *db, json_t *req, json_t **out, char **e
   char type[16], *id = NULL;
   json_t *doc;
   plat_hresult hr;
+  int existed;
   if ((hr = hns_network_check(req, type, err)) < 0 || (hr = network_id(req, &id, err)) < 0)
     return hr;
   doc = network_doc(req, id, type);
   hr = store(db, doc, err);
+  existed = hns_network_bridge_exists(doc);
   if (hr >= 0 && (hr = hns_network_plumb(doc, err)) < 0) {
     const char *p[] = {id};
     char *e2 = NULL;
-    hns_network_unplumb(doc);
+    /* a bridge this call did not make is not this call's to remove */
+    if (!existed) hns_network_unplumb(doc);
     hns_exec(db, &e2, "DELETE FROM networks WHERE id = ?1", 1, p);
     free(e2);
   }

@@ -227,6 +227,26 @@ char *hns_new_id(void) {
                     b[13], b[14], b[15]);
 }
 
+/* The ids of networks and endpoints are GUIDs: 8-4-4-4-12 hex digits,
+ * optionally in braces; out gets them lower case without braces. */
+int hns_canon_guid(const char *s, char out[37]) {
+  size_t n = s ? strlen(s) : 0;
+  if (n == 38 && s[0] == '{' && s[37] == '}') {
+    s++;
+    n = 36;
+  }
+  if (n != 36) return -1;
+  for (size_t i = 0; i < 36; i++) {
+    char ch = s[i];
+    int dash = i == 8 || i == 13 || i == 18 || i == 23;
+    int hex = (ch >= '0' && ch <= '9') || ((ch | 32) >= 'a' && (ch | 32) <= 'f');
+    if (dash ? ch != '-' : !hex) return -1;
+    out[i] = dash ? '-' : (char)(ch >= 'A' && ch <= 'F' ? ch | 32 : ch);
+  }
+  out[36] = '\0';
+  return 0;
+}
+
 /* ---- addresses ---- */
 
 int hns_parse_ip(const char *s, uint32_t *ip) {

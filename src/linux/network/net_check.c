@@ -77,18 +77,6 @@ plat_hresult hns_check_known(json_t *req, const char *const *fields, const char 
   return PLAT_S_OK;
 }
 
-plat_hresult hns_check_dns_list(const char *dns, char **err) {
-  char buf[1024], *save = NULL;
-  if (!dns) return PLAT_S_OK;
-  snprintf(buf, sizeof buf, "%s", dns);
-  for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-    uint32_t ip;
-    if (hns_parse_ip(t, &ip) < 0)
-      return hns_fail(err, BAD, "DNSServerList: `%s` is not an IPv4 address", t);
-  }
-  return PLAT_S_OK;
-}
-
 /* Type (lower-cased into type) and what goes with it. */
 static plat_hresult check_type(json_t *req, char type[16], char **err) {
   const char *type_in = cmn_str(req, "Type"), *ad = cmn_str(req, "NetworkAdapterName");
@@ -127,13 +115,6 @@ static plat_hresult check_windows_only(json_t *req, char **err) {
   if (json_is_true(cmn_get(req, "AutomaticDNS")))
     return hns_fail(err, NS, "AutomaticDNS is not supported on Linux");
   return PLAT_S_OK;
-}
-
-static plat_hresult check_dns(json_t *req, char **err) {
-  const char *dns = cmn_str(req, "DNSServerList");
-  if (cmn_get(req, "DNSServerList") && !json_is_null(cmn_get(req, "DNSServerList")) && !dns)
-    return hns_fail(err, BAD, "DNSServerList: expected a string");
-  return hns_check_dns_list(dns, err);
 }
 
 static plat_hresult check_subnet(json_t *subs, size_t i, const char *type, json_t **vlan,
@@ -212,7 +193,7 @@ plat_hresult hns_network_check(json_t *req, char type[16], char **err) {
   if ((hr = hns_check_known(req, net_fields, "network", "HNSNetwork", err)) < 0 ||
       (hr = check_type(req, type, err)) < 0 || (hr = check_windows_only(req, err)) < 0 ||
       (hr = check_net_policies(cmn_get(req, "Policies"), "Policies", type, &vlan, err)) < 0 ||
-      (hr = check_dns(req, err)) < 0)
+      (hr = hns_check_dns(req, err)) < 0)
     return hr;
   subs = cmn_get(req, "Subnets");
   if (!json_array_size(subs))

@@ -1,0 +1,196 @@
+-- export_layer, copy_layer, the layer streams and the commit workflow on
+-- Linux, against real overlay mounts and containers.
+local hcsshim = require "hcsshim"
+local env = require "support.env"
+
+local function slurp(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- Everything a merged tree shows, times of directories aside (a merged
+-- directory's mtime is the upper one's): type, mode, owner, link count,
+-- symlink target, file size, mtime and content, device numbers, xattrs.
+local TREE = [[
+cd "$1" || exit 1
+find . -mindepth 1 | LC_ALL=C sort | while IFS= read -r p; do
+  line=$(stat -c '%n %F %a %u:%g %h' "$p")
+  if [ -L "$p" ]; then line="$line -> $(readlink "$p")"
+  elif [ -f "$p" ]; then line="$line $(stat -c '%s %Y' "$p") $(md5sum < "$p" | cut -c1-32)"
+  elif [ -b "$p" ] || [ -c "$p" ]; then line="$line $(stat -c '%t:%T' "$p")"; fi
+  echo "$line"
+done
+getfattr -h -R -d -m - . 2>/dev/null
+]]
+
+local function tree(root)
+  return env.must("sh -c '" .. TREE:gsub("'", "'\\''") .. "' _ " .. root)
+end
+
+-- Some changes of every kind in a sandbox mounted at m.
+local function change(m)
+  env.must(("cd %s && rm etc/passwd && echo new > etc/new && ln etc/new etc/new-link && "
+    .. "ln -s ../etc/new bin/new-sym && rm -rf home && mkdir -p home/x && echo y > home/x/y && "
+    .. "chown 1000:50 home/x/y && chmod 4751 home/x/y && setfattr -n user.k -v 'v 1' etc/new && "
+    .. "mkfifo tmp/fifo && mknod tmp/null c 1 3 && chmod 700 root && touch -d @1000000000 etc/new")
+    :format(m))
+end
+
+describe("layer export (Linux)", function()
+  local base, made, tmp
+
+  before_each(function()
+    base = env.base_layer()
+    made = {}
+    tmp = env.tmpdir()
+  end)
+  after_each(function()
+    for i = #made, 1, -1 do made[i]() end
+    env.must("rm -rf " .. tmp)
+  end)
+
+  local function sandbox(id, parents)
+    assert(hcsshim.create_sandbox_layer(env.home, id, parents[1]:match("[^/]+$"), parents))
+    made[#made + 1] = function() assert(hcsshim.destroy_layer(env.home, id)) end
+    assert(hcsshim.activate_layer(env.home, id))
+    assert(hcsshim.prepare_layer(env.home, id, parents))
+    made[#made + 1] = function()
+      assert(hcsshim.unprepare_layer(env.home, id))
+      assert(hcsshim.deactivate_layer(env.home, id))
+    end
+    return assert(hcsshim.get_layer_mount_path(env.home, id))
+  end
+
+  local function layer(id)
+    made[#made + 1] = function() assert(hcsshim.destroy_layer(env.home, id)) end
+  end
+
+  it("writes a deterministic OCI tar whose import gives the same merged tree", function()
+    local sb, copy = env.unique("exp"), env.unique("exp-import")
+    local m = sandbox(sb, { base.path })
+    change(m)
+    local t1, t2 = tmp .. "/1.tar", tmp .. "/2.tar"
+    assert(hcsshim.export_layer(env.home, sb, t1, { base.path }))
+    assert(hcsshim.export_layer(env.home, sb, t2, { base.path }))
+    assert.equal(slurp(t1), slurp(t2))
+    local list = env.must("tar -tf " .. t1)
+    assert.matches("etc/.wh.passwd\n", list, 1, true)
+    assert.matches("home/.wh..wh..opq\n", list, 1, true)
+    assert.matches("SCHILY.xattr.user.k=v 1", slurp(t1), 1, true)
+    assert.not_matches("overlay", slurp(t1), 1, true)
+    assert(hcsshim.import_layer(env.home, copy, t1, { base.path }))
+    layer(copy)
+    local m2 = sandbox(env.unique("exp-check"), { env.home .. "/" .. copy, base.path })
+    local want = tree(m)
+    assert.matches("./etc/new regular file 644 0:0 2 4 1000000000", want, 1, true)
+    assert.matches("./home/x/y regular file 4751 1000:50", want, 1, true)
+    assert.matches("./tmp/null character special file 644 0:0 1 1:3", want, 1, true)
+    assert.matches("./bin/new-sym symbolic link 777 0:0 1 -> ../etc/new", want, 1, true)
+    assert.matches('user.k="v 1"', want, 1, true)
+    assert.not_matches("./etc/passwd ", want, 1, true)
+    assert.equal(want, tree(m2))
+  end)
+
+  it("refuses a missing layer and leaves an existing tar as it was", function()
+    local t = tmp .. "/keep.tar"
+    env.must("echo keep > " .. t)
+    local ok, err = hcsshim.export_layer(env.home, env.unique("nope"), t, {})
+    assert.is_nil(ok)
+    assert.is_true(hcsshim.is_not_exist(err))
+    assert.equal("keep\n", slurp(t))
+    assert.equal("keep.tar\n", env.must("ls -A " .. tmp))
+  end)
+
+  it("streams a sandbox through a reader into a writer, and copy_layer does the same", function()
+    local sb, streamed, copied = env.unique("st"), env.unique("st-w"), env.unique("st-c")
+    change(sandbox(sb, { base.path }))
+    local r = assert(hcsshim.new_layer_reader(env.home, sb, { base.path }))
+    local w = assert(hcsshim.new_layer_writer(env.home, streamed, { base.path }))
+    local seen = {}
+    while true do
+      local name, size, fi = r:next()
+      assert(name ~= nil, size)
+      if not name then break end
+      seen[name] = fi or "deleted"
+      if not fi then
+        assert(w:remove(name))
+      elseif fi.Hardlink then
+        assert(w:add_link(name, fi.Hardlink))
+      else
+        assert(w:add(name, fi))
+        local n = 0
+        repeat
+          local d = assert(r:read(3))
+          n = n + #d
+          if d ~= "" then assert(w:write(d)) end
+        until d == ""
+        assert.equal(size, n)
+      end
+    end
+    r:close()
+    assert.is_false(hcsshim.layer_exists(env.home, streamed))
+    assert(w:close())
+    layer(streamed)
+    assert.equal("deleted", seen["etc/passwd"])
+    assert.is_true(seen.home.Opaque)
+    assert.equal(0x10, seen.home.FileAttributes & 0x10)
+    assert.equal("../etc/new", seen["bin/new-sym"].Linkname)
+    assert.equal("v 1", seen["etc/new"].Xattrs["user.k"])
+    assert.equal((1000000000 + 11644473600) * 10000000, seen["etc/new"].LastWriteTime)
+    assert.equal(0x89E9, seen["home/x/y"].Mode)
+    assert(hcsshim.copy_layer(env.home, sb, copied, { base.path }))
+    layer(copied)
+    local a, b, c = tmp .. "/a.tar", tmp .. "/b.tar", tmp .. "/c.tar"
+    assert(hcsshim.export_layer(env.home, sb, a, { base.path }))
+    assert(hcsshim.export_layer(env.home, streamed, b, { base.path }))
+    assert(hcsshim.export_layer(env.home, copied, c, { base.path }))
+    assert.equal(slurp(a), slurp(b))
+    assert.equal(slurp(a), slurp(c))
+  end)
+
+  it("leaves nothing behind from a writer that fails or is dropped", function()
+    local id = env.unique("bad-w")
+    local before = env.must("ls -A " .. env.home)
+    local w = assert(hcsshim.new_layer_writer(env.home, id, { base.path }))
+    assert(w:add("../escape", { Mode = 0x81A4 }))
+    local ok, err = w:close()
+    assert.is_nil(ok)
+    assert.matches("..", tostring(err), 1, true)
+    w = assert(hcsshim.new_layer_writer(env.home, id, { base.path }))
+    assert(w:add("f", { FileAttributes = 0x80 }))
+    assert(w:write("data"))
+    w = nil -- luacheck: ignore
+    collectgarbage()
+    assert.is_false(hcsshim.layer_exists(env.home, id))
+    assert.equal(before, env.must("ls -A " .. env.home))
+    local dup = env.unique("dup")
+    local wd = assert(hcsshim.new_layer_writer(env.home, dup, {}))
+    assert(wd:close())
+    layer(dup)
+    local again, aerr = hcsshim.new_layer_writer(env.home, dup, {})
+    assert.is_nil(again)
+    assert.matches("already exists", tostring(aerr), 1, true)
+  end)
+
+  it("commits a container's changes as a layer that a second container sees", function()
+    local h = assert(hcsshim.run { layers = { base.path }, detach = true, timeout = 60,
+      args = { "sh", "-c", "echo committed > /etc/note && rm /etc/os-release" } })
+    local done = false
+    finally(function() if not done then h.stop() end end)
+    local p = h.process
+    assert(p:wait(30))
+    local c, err = hcsshim.commit { container = h, layer = env.unique("commit") }
+    h.stop()
+    done = true
+    assert(c, err)
+    layer(c.id)
+    assert.same({ env.home .. "/" .. c.id, base.path }, c.layers)
+    local r = assert(hcsshim.run { layers = c.layers, timeout = 60,
+      args = { "sh", "-c", "cat /etc/note; ls /etc/os-release 2>&1 || true" } })
+    assert.equal(0, r.exit_code)
+    assert.matches("^committed\n", r.stdout)
+    assert.matches("No such file", r.stdout, 1, true)
+  end)
+end)
