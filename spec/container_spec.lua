@@ -103,6 +103,23 @@ describe("compute systems", function()
     p:close()
   end)
 
+  it("list a created process under its image at once (CreateProcess returns after the exec)", function()
+    -- crun exec returns just before its child's execve; under load the
+    -- pid was still crun for a moment
+    assert(c:start())
+    for _ = 1, 20 do
+      local p = assert(c:create_process({ CommandLine = "sleep 30" }))
+      local image
+      for _, item in ipairs(assert(c:process_list())) do
+        if item.ProcessId == p:pid() then image = item.ImageName end
+      end
+      assert(p:kill())
+      assert(p:wait(30))
+      p:close()
+      assert.equal("sleep", image)
+    end
+  end)
+
   it("appear in listings filtered by id, name and owner", function()
     local list = assert(hcsshim.get_containers({ Ids = { id } }))
     assert.equal(1, #list)
