@@ -195,8 +195,9 @@ W32_CFLAGS = -O2 -std=c11 -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 $(WARN) -I$(LUA_
 W32_DOUBLE = $(W32)/spec/vmcompute.dll
 W32_CTL    = $(W32)/spec/doublectl.dll
 W32_IPHLP  = $(W32)/spec/iphlpapi.dll
+W32_HARN   = $(W32)/spec/harness.exe
 
-.PHONY: win32 win32-setup test-win32
+.PHONY: win32 win32-setup test-win32 check-win32-strict
 win32: win32-setup
 	@$(MAKE) --no-print-directory $(W32_CORE)
 
@@ -209,24 +210,33 @@ $(W32)/obj/%.o: %.c $(W32_HDR)
 
 $(W32_CORE): $(W32_OBJ) $(W32)/liblua54.dll.a
 	@mkdir -p $(dir $@)
-	$(MINGW_CC) -shared -static-libgcc -o $@ $(W32_OBJ) -L$(W32) -llua54 -lbcrypt
+	$(MINGW_CC) -shared -static-libgcc -o $@ $(W32_OBJ) -L$(W32) -llua54 -lbcrypt -ladvapi32
 
 # test code only: the vmcompute.dll double and its Lua control module
 $(W32_DOUBLE): spec/win32/vmcompute_double.c
 	@mkdir -p $(dir $@)
-	$(MINGW_CC) -O2 -Wall -Wextra -Werror -shared -o $@ $< -lole32 -luuid
+	$(MINGW_CC) -O2 -Wall -Wextra -Werror -shared -o $@ $< -lole32 -luuid -ladvapi32
 
 $(W32_IPHLP): spec/win32/iphlpapi_double.c
 	@mkdir -p $(dir $@)
 	$(MINGW_CC) -O2 -Wall -Wextra -Werror -shared -o $@ $<
 
+$(W32_HARN): spec/win32/harness.c $(W32)/liblua54.dll.a
+	@mkdir -p $(dir $@)
+	$(MINGW_CC) -O2 -Wall -Wextra -Werror -I$(LUA_INCDIR) -o $@ $< -L$(W32) -llua54
+
 $(W32_CTL): spec/win32/doublectl.c $(W32)/liblua54.dll.a
 	@mkdir -p $(dir $@)
 	$(MINGW_CC) -O2 -Wall -Wextra -Werror -shared -I$(LUA_INCDIR) -o $@ $< -L$(W32) -llua54
 
+# The rockspec's win32 sources again in strict C99 (MSVC stand-in).
+check-win32-strict: win32-setup
+	@sh scripts/check-win32-strict.sh $(W32) $(LUA_INCDIR) "$(WARN)"
+
 test-win32:
 	@sh scripts/setup-win32.sh --wine
-	@$(MAKE) --no-print-directory $(W32_CORE) $(W32_DOUBLE) $(W32_CTL) $(W32_IPHLP)
+	@sh scripts/check-win32-strict.sh $(W32) $(LUA_INCDIR) "$(WARN)"
+	@$(MAKE) --no-print-directory $(W32_CORE) $(W32_DOUBLE) $(W32_CTL) $(W32_IPHLP) $(W32_HARN)
 	@BUILD=$(BUILD) sh scripts/run-win32-tests.sh
 
 # ---- lint, as CI runs it (.ci/run: `make lint`, then `make test`) ----

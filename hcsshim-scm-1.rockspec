@@ -46,7 +46,8 @@ build = {
   platforms = {
     -- Windows (MSVC or mingw): the same shared sources plus src/win32/,
     -- built by LuaRocks itself.  vmcompute.dll, ole32.dll and iphlpapi.dll
-    -- are loaded at run time from System32, so only bcrypt is linked.
+    -- are loaded at run time from System32, so only bcrypt (random bytes)
+    -- and advapi32 (token privileges) are linked.
     win32 = {
       type = "builtin",
       modules = {
@@ -57,16 +58,18 @@ build = {
             "src/process.c", "src/queue.c", "src/service.c", "src/system.c", "src/wclayer.c",
             "src/archive.c", "src/digest.c", "src/files.c",
             "src/win32/dll.c", "src/win32/hns.c", "src/win32/layer.c", "src/win32/plat.c",
-            "src/win32/process.c", "src/win32/system.c", "src/win32/utf.c",
+            "src/win32/priv.c", "src/win32/process.c", "src/win32/stdio.c", "src/win32/system.c",
+            "src/win32/utf.c",
           },
           incdirs = { "src" },
           defines = { "_WIN32_WINNT=0x0A00", "WINVER=0x0A00" },
-          libraries = { "bcrypt" },
+          libraries = { "bcrypt", "advapi32" },
         },
         ["hcsshim"] = "lua/hcsshim/init.lua",
         ["hcsshim.error"] = "lua/hcsshim/error.lua",
         ["hcsshim.guid"] = "lua/hcsshim/guid.lua",
         ["hcsshim.hns"] = "lua/hcsshim/hns.lua",
+        ["hcsshim.id"] = "lua/hcsshim/id.lua",
         ["hcsshim.image"] = "lua/hcsshim/image.lua",
         ["hcsshim.image_format"] = "lua/hcsshim/image_format.lua",
         ["hcsshim.image_source"] = "lua/hcsshim/image_source.lua",

@@ -5,6 +5,8 @@
 # crash fails the run.  Ends with one "N passed, N failed" line.
 set -u
 B=${BUILD:-build}/win32
+# the Linux service's state roots are no business of the Windows suite
+unset HCSSHIM_DATA_ROOT HCSSHIM_RUNTIME_ROOT
 WINEPREFIX="$(cd "$B" && pwd)/wineprefix" || exit 1
 export WINEPREFIX WINEDEBUG=-all
 export WINEDLLOVERRIDES="winedbg.exe=d;mscoree,mshtml=;vmcompute=n"
@@ -18,6 +20,9 @@ cp "$B/spec/iphlpapi.dll" "$sys32/iphlpapi.dll"
 b=$(echo "$B" | sed 's|/|\\|g')
 export LUA_PATH="lua\\?.lua;lua\\?\\init.lua;spec\\win32\\?.lua"
 export LUA_CPATH="$b\\?.dll;$b\\lua\\?.dll;$b\\spec\\?.dll"
+# the C harness (spec/win32/harness.c) finds lua54.dll next to lua.exe
+cp "$B/spec/harness.exe" "$B/lua/harness.exe"
+export HCSSHIM_HARNESS="$b\\lua\\harness.exe"
 log=$(mktemp)
 "$WINE" "$B/lua/lua.exe" spec/win32/run.lua >"$log" 2>&1
 rc=$?

@@ -29,7 +29,8 @@ describe("JSON that is not JSON", function()
   end)
 
   it("still accepts every RFC 8259 form", function()
-    local v = assert(json.decode(' \t\r\n{"a":[-0,0,1E2,1e-2,-1.5E+3,0.5],"s":"\\u00e9\\ud83d\\ude00\\/\\b","t":true,"f":false} '))
+    local v = assert(json.decode(' \t\r\n{"a":[-0,0,1E2,1e-2,-1.5E+3,0.5],'
+      .. '"s":"\\u00e9\\ud83d\\ude00\\/\\b","t":true,"f":false} '))
     assert.equal(100.0, v.a[3])
     assert.equal("é😀/\b", v.s)
     assert.equal(5, assert(json.decode("5")))
@@ -93,8 +94,10 @@ describe("null in documents from HCS and HNS", function()
 
   it("events with null, missing or wrongly typed fields print no userdata or table", function()
     for _, doc in ipairs({
-      '{"Error":1,"ErrorEvents":[{"Message":null,"StackTrace":null,"Provider":null,"EventId":null,"Flags":null,"Source":null}]}',
-      '{"Error":1,"ErrorEvents":[null,{},{"Message":{"x":1},"EventId":"7","Provider":[1]},{"Message":"m","Source":null}]}',
+      '{"Error":1,"ErrorEvents":[{"Message":null,"StackTrace":null,"Provider":null,"EventId":null,'
+        .. '"Flags":null,"Source":null}]}',
+      '{"Error":1,"ErrorEvents":[null,{},{"Message":{"x":1},"EventId":"7","Provider":[1]},'
+        .. '{"Message":"m","Source":null}]}',
       '{"Error":1,"ErrorEvents":"oops","ErrorMessage":{"a":null}}',
       '{"Error":1,"ErrorEvents":{"Message":"not a list"},"ErrorMessage":5}',
       '{"Error":"1","ErrorEvents":[[null]]}', "null", "[]", '"x"', "NaN",
@@ -142,8 +145,10 @@ describe("numbers given as strings", function()
       refused(schema.encode("ContainerConfig", { MappedDirectories = { { BandwidthMaximum = bad } } }),
         "MappedDirectories[1].BandwidthMaximum")
       refused(schema.encode("ProcessConfig", { ConsoleSize = { bad, 80 } }), "ProcessConfig.ConsoleSize[1]")
-      refused(schema.encode("ProcessConfig", { ConsoleSize = { Height = 24, Width = bad } }), "ProcessConfig.ConsoleSize[2]")
-      refused(schema.encode("ProcessModifyRequest", { Operation = "ConsoleSize", ConsoleSize = { Height = bad, Width = 1 } }),
+      refused(schema.encode("ProcessConfig", { ConsoleSize = { Height = 24, Width = bad } }),
+        "ProcessConfig.ConsoleSize[2]")
+      refused(schema.encode("ProcessModifyRequest",
+          { Operation = "ConsoleSize", ConsoleSize = { Height = bad, Width = 1 } }),
         "ConsoleSize.Height")
       for _, pol in ipairs({ { Type = "NAT", Protocol = "TCP", InternalPort = bad, ExternalPort = 8080 },
         { Type = "NAT", Protocol = "TCP", InternalPort = 80, ExternalPort = bad },
@@ -157,7 +162,8 @@ describe("numbers given as strings", function()
       refused(schema.encode("HNSEndpoint", { PrefixLength = bad }), "HNSEndpoint.PrefixLength")
       refused(schema.encode("HNSNetwork", { DNSServerCompartment = bad, Policies = { { Type = "VLAN", VLAN = 1 } } }),
         "HNSNetwork.DNSServerCompartment")
-      refused(schema.encode("HNSNetwork", { Policies = { { Type = "VLAN", VLAN = bad } } }), "HNSNetwork.Policies[1].VLAN")
+      refused(schema.encode("HNSNetwork", { Policies = { { Type = "VLAN", VLAN = bad } } }),
+        "HNSNetwork.Policies[1].VLAN")
       local pols, perr = network.nat_policies({ { ExternalPort = bad, InternalPort = 80 } })
       assert.is_nil(pols)
       assert.matches("ports[1].ExternalPort", perr, 1, true)
@@ -170,7 +176,8 @@ describe("numbers given as strings", function()
   end)
 
   it("integral floats and numbers in range are fine", function()
-    assert.matches('"MemoryMaximumInMB":256', assert(schema.encode("ContainerConfig", { MemoryMaximumInMB = 256.0 })), 1, true)
+    assert.matches('"MemoryMaximumInMB":256',
+      assert(schema.encode("ContainerConfig", { MemoryMaximumInMB = 256.0 })), 1, true)
     refused(schema.encode("NatPolicy", { InternalPort = 65536 }), "uint16 out of range")
     refused(schema.encode("ContainerConfig", { ProcessorCount = -1 }), "uint32 out of range")
   end)
@@ -195,7 +202,8 @@ describe("arrays that are not arrays", function()
     v, err = hns.encode_network({ Subnets = { AddressPrefix = "10.0.0.0/8" } })
     assert.is_nil(v)
     assert.matches("HNSNetwork.Subnets: array of Subnet expected", err.message, 1, true)
-    v, err = hns.encode_network({ Subnets = { { AddressPrefix = "10.0.0.0/8", Policies = { Type = "VLAN", VLAN = 2 } } } })
+    v, err = hns.encode_network({ Subnets = { { AddressPrefix = "10.0.0.0/8",
+      Policies = { Type = "VLAN", VLAN = 2 } } } })
     assert.is_nil(v)
     assert.matches("HNSNetwork.Subnets[1].Policies: array of policies expected", err.message, 1, true)
     v, err = hns.encode_network({ Policies = { { { Type = "VLAN" } } } })
@@ -211,9 +219,11 @@ describe("arrays that are not arrays", function()
       { "ContainerConfig", { MappedDirectories = { [2] = { HostPath = "/a" } } }, "ContainerConfig.MappedDirectories" },
       { "ContainerConfig", { EndpointList = "ba3eb19a-0980-4546-8019-45d9addb2032" }, "ContainerConfig.EndpointList" },
       { "ContainerConfig", { MappedPipes = { HostPath = "a" } }, "ContainerConfig.MappedPipes" },
-      { "ContainerConfig", { MappedVirtualDisks = { { ContainerPath = "/d" }, x = 1 } }, "ContainerConfig.MappedVirtualDisks" },
+      { "ContainerConfig", { MappedVirtualDisks = { { ContainerPath = "/d" }, x = 1 } },
+        "ContainerConfig.MappedVirtualDisks" },
       { "ContainerConfig", { AssignedDevices = { InterfaceClassGuid = "x" } }, "ContainerConfig.AssignedDevices" },
-      { "ContainerConfig", { RegistryChanges = { AddValues = { Name = "v" } } }, "ContainerConfig.RegistryChanges.AddValues" },
+      { "ContainerConfig", { RegistryChanges = { AddValues = { Name = "v" } } },
+        "ContainerConfig.RegistryChanges.AddValues" },
       { "ProcessConfig", { CommandArgs = { "a", nil, "c" } }, "ProcessConfig.CommandArgs" },
       { "ProcessConfig", { CommandArgs = "sh -c x" }, "ProcessConfig.CommandArgs" },
       { "ProcessConfig", { Environment = { "A=1" } }, "ProcessConfig.Environment" },
@@ -224,7 +234,8 @@ describe("arrays that are not arrays", function()
       { "PropertyQuery", { PropertyTypes = { "Statistics", nil, "ProcessList" } }, "PropertyQuery.PropertyTypes" },
       { "HNSNetwork", { MacPools = { StartMacAddress = "a" } }, "HNSNetwork.MacPools" },
       { "HNSEndpoint", { SharedContainers = { "a", nil, "b" } }, "HNSEndpoint.SharedContainers" },
-      { "OutboundNatPolicy", { Type = "OutBoundNAT", ExceptionList = "10.0.0.0/8" }, "OutboundNatPolicy.ExceptionList" },
+      { "OutboundNatPolicy", { Type = "OutBoundNAT", ExceptionList = "10.0.0.0/8" },
+        "OutboundNatPolicy.ExceptionList" },
       { "ELBPolicy", { Type = "ELB", VIPs = { [1.5] = "x" } }, "ELBPolicy.VIPs" },
     }) do
       refused(schema.encode(case[1], case[2]), case[3])
@@ -281,14 +292,16 @@ describe("integers at their limits, and empty lists", function()
   it("an empty Layers goes out as [], an absent one as null (Go's nil slice)", function()
     assert.matches('"Layers":[]', assert(schema.encode("ContainerConfig", { Layers = {} })), 1, true)
     assert.matches('"Layers":null', assert(schema.encode("ContainerConfig", {})), 1, true)
-    assert.matches('"EndpointList":[]', assert(schema.encode("ContainerConfig", { EndpointList = json.array() })), 1, true)
+    assert.matches('"EndpointList":[]',
+      assert(schema.encode("ContainerConfig", { EndpointList = json.array() })), 1, true)
   end)
 end)
 
 describe("identifiers", function()
   local not_guids = { "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz", "{ccccccc-cccc-cccc-cccc-ccccccccccc}",
     "ccccccc-cccc-cccc-cccc-ccccccccccccc", "", " ba3eb19a-0980-4546-8019-45d9addb2032",
-    "ba3eb19a-0980-4546-8019-45d9addb2032}", "{ba3eb19a-0980-4546-8019-45d9addb2032", "ba3eb19a09804546801945d9addb2032",
+    "ba3eb19a-0980-4546-8019-45d9addb2032}", "{ba3eb19a-0980-4546-8019-45d9addb2032",
+    "ba3eb19a09804546801945d9addb2032",
     "ba3eb19a-0980-4546-8019-45d9addb203\0", "../networks", "ba3eb19a-0980-4546-8019-45d9addb2032/../x" }
 
   it("HNS network and endpoint ids must be GUIDs; nothing reaches the collection path", function()
@@ -310,7 +323,8 @@ describe("identifiers", function()
         assert.is_nil(v)
         assert.matches("HNSEndpoint.VirtualNetwork: ", err.message, 1, true)
         refused(schema.encode("ContainerConfig", { EndpointList = { id } }), "ContainerConfig.EndpointList[1]")
-        refused(schema.encode("ContainerConfig", { Layers = { { ID = id, Path = "/l" } } }), "ContainerConfig.Layers[1].ID")
+        refused(schema.encode("ContainerConfig", { Layers = { { ID = id, Path = "/l" } } }),
+          "ContainerConfig.Layers[1].ID")
       end
     end
     assert.has_error(function() hns.get_network(nil) end)

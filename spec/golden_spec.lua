@@ -26,7 +26,11 @@ describe("schema documents equal Go's encoding/json output of hcsshim's structs"
     it(name, function()
       local c = cases[name]
       local text, err
-      if c.Schema == "[]float64" then text, err = json.encode(c.Value) else text, err = schema.encode(c.Schema, c.Value) end
+      if c.Schema == "[]float64" then
+        text, err = json.encode(c.Value)
+      else
+        text, err = schema.encode(c.Schema, c.Value)
+      end
       assert.is_string(text, err)
       assert.equal(golden(name), text)
     end)
@@ -74,7 +78,8 @@ describe("schema documents from Lua values", function()
 
   it("BinaryValue ([]byte) as Go's base64", function()
     local text = assert(schema.encode("ContainerConfig", { RegistryChanges = { AddValues = {
-      { Name = "b", BinaryValue = "ab\0" }, { Name = "c", BinaryValue = "\255\254" }, { Name = "d", BinaryValue = "abc" } } } }))
+      { Name = "b", BinaryValue = "ab\0" }, { Name = "c", BinaryValue = "\255\254" },
+      { Name = "d", BinaryValue = "abc" } } } }))
     assert.matches('"BinaryValue":"YWIA"', text, 1, true)
     assert.matches('"BinaryValue":"//4="', text, 1, true)
     assert.matches('"BinaryValue":"YWJj"', text, 1, true)

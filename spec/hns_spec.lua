@@ -55,7 +55,8 @@ describe("hcsshim.hns", function()
   describe("encoding", function()
     it("writes policies as hcsshim does (v0.5.2's NatPolicy has no omitempty)", function()
       local schema = require "hcsshim.schema"
-      assert.equal('{"Type":"NAT","Protocol":"","InternalPort":0,"ExternalPort":0}', schema.encode("NatPolicy", { Type = "NAT" }))
+      assert.equal('{"Type":"NAT","Protocol":"","InternalPort":0,"ExternalPort":0}',
+        schema.encode("NatPolicy", { Type = "NAT" }))
       assert.equal('{"Type":"NAT","Protocol":"TCP","InternalPort":80,"ExternalPort":8080}',
         schema.encode("NatPolicy", { Type = "NAT", Protocol = "TCP", InternalPort = 80, ExternalPort = 8080 }))
       local acl = assert(schema.encode("ACLPolicy",
@@ -63,7 +64,8 @@ describe("hcsshim.hns", function()
       assert.matches('"LocalAddresses":"10.0.0.0/8"', acl, 1, true)
       assert.matches('"RemoteAddresses":"1.2.3.4"', acl, 1, true)
       local text = assert(hns.encode_endpoint({ VirtualNetworkName = "n", Policies = { { type = "nat" } } }))
-      assert.equal('{"VirtualNetworkName":"n","Policies":[{"Type":"nat","Protocol":"","InternalPort":0,"ExternalPort":0}]}', text)
+      assert.equal('{"VirtualNetworkName":"n","Policies":[{"Type":"nat","Protocol":"",'
+        .. '"InternalPort":0,"ExternalPort":0}]}', text)
       assert.equal('{"Name":"x","Type":"nat"}', assert(hns.encode_network({ type = "nat", name = "x" })))
     end)
 

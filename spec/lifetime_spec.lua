@@ -176,7 +176,8 @@ local function start_unit(code, dir, unit)
 end
 
 describe("a container a systemd service created", function()
-  it_systemd("keeps running after `systemctl stop` of that service; another process execs in it and stops it", function()
+  it_systemd("keeps running after `systemctl stop` of that service; another process execs in it"
+    .. " and stops it", function()
     local id = env.unique("unit")
     local unit = "hcsshim-test-" .. id .. ".service"
     local mount, undo = env.sandbox(id .. "-sb")

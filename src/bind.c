@@ -44,11 +44,17 @@ int bind_ok_last(lua_State *L, plat_hresult hr) {
   return 1;
 }
 
+int bind_has_nul(const char *s, size_t len) { return strlen(s) != len; }
+
 const char *bind_check_plain(lua_State *L, int idx) {
   size_t len;
   const char *s = luaL_checklstring(L, idx, &len);
-  if (strlen(s) != len) luaL_argerror(L, idx, "contains a NUL byte");
+  if (bind_has_nul(s, len)) luaL_argerror(L, idx, "contains a NUL byte");
   return s;
+}
+
+const char *bind_opt_plain(lua_State *L, int idx, const char *def) {
+  return lua_isnoneornil(L, idx) ? def : bind_check_plain(L, idx);
 }
 
 void bind_push_owned(lua_State *L, char *s) {
@@ -72,7 +78,7 @@ int bind_rawfield(lua_State *L, int idx, const char *k) {
 static const char *plain_string(lua_State *L, int idx, const char *what) {
   size_t len;
   const char *s = lua_tolstring(L, idx, &len);
-  if (strlen(s) != len) luaL_error(L, "%s contains a NUL byte", what);
+  if (bind_has_nul(s, len)) luaL_error(L, "%s contains a NUL byte", what);
   return s;
 }
 
@@ -163,7 +169,7 @@ size_t bind_check_layer_descriptors(lua_State *L, int idx, plat_layer_descriptor
 static const char *layer_id_problem(const char *id, size_t len) {
   size_t i;
   if (len == 0) return "it is empty";
-  if (strlen(id) != len) return "it contains a NUL byte";
+  if (bind_has_nul(id, len)) return "it contains a NUL byte";
   if (len > 255) return "it is longer than 255 bytes";
   if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0) return "it is \".\" or \"..\"";
   for (i = 0; i < len; i++) {

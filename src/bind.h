@@ -34,8 +34,16 @@ int bind_ok_result(lua_State *L, plat_hresult hr, char *result);
 int bind_fail_last(lua_State *L, plat_hresult hr);
 /* true, or bind_fail_last's four values. */
 int bind_ok_last(lua_State *L, plat_hresult hr);
-/* luaL_checklstring that refuses embedded NUL bytes (argument error). */
+/* The one NUL test of the binding: whether the Lua string s (len bytes)
+ * holds a NUL byte.  C strings end at the first NUL, so such a string would
+ * reach the platform cut short. */
+int bind_has_nul(const char *s, size_t len);
+/* luaL_checklstring that refuses embedded NUL bytes (argument error):
+ * every string that crosses the seam, which would otherwise be cut at the
+ * NUL on its way to UTF-16 (Go refuses such strings too). */
 const char *bind_check_plain(lua_State *L, int idx);
+/* The same for an optional argument (def when none or nil). */
+const char *bind_opt_plain(lua_State *L, int idx, const char *def);
 /* Pushes the string (or nil) and frees it with plat_free. */
 void bind_push_owned(lua_State *L, char *s);
 /* Pushes t[k] of the table at idx without metamethods; returns its type. */

@@ -1,5 +1,4 @@
 /* The module's GUID functions: parse, format, random GUIDs, NameToGuid. */
-#include <string.h>
 
 #include "bind.h"
 #include "guidtext.h"
@@ -16,7 +15,7 @@ static int l_parse(lua_State *L) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   uint8_t g[16];
-  if (strlen(s) != len || guid_parse(s, g) != 0) {
+  if (bind_has_nul(s, len) || guid_parse(s, g) != 0) {
     lua_pushnil(L);
     lua_pushfstring(L, "invalid GUID \"%s\"", s);
     return 2;
@@ -49,11 +48,9 @@ static int l_new(lua_State *L) {
 
 /* core.name_to_guid(name) -> text | nil, hr */
 static int l_name_to_guid(lua_State *L) {
-  size_t len;
-  const char *name = luaL_checklstring(L, 1, &len);
+  const char *name = bind_check_plain(L, 1);
   uint8_t g[16];
   plat_hresult hr;
-  luaL_argcheck(L, strlen(name) == len, 1, "name contains a NUL byte");
   hr = plat_NameToGuid(name, g);
   if (hr < 0) return bind_fail(L, hr, NULL);
   push_guid(L, g);

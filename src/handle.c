@@ -53,6 +53,15 @@ int handle_has(lua_State *L, nqueue *q, int type_idx) {
   return 2;
 }
 
+#ifdef _WIN32
+void handle_push_files(lua_State *L, plat_handle in, plat_handle out, plat_handle err) {
+  plat_handle h[3];
+  h[0] = in;
+  h[1] = out;
+  h[2] = err;
+  plat_push_stdio(L, h);
+}
+#else
 static int file_close(lua_State *L) {
   luaL_Stream *p = (luaL_Stream *)luaL_checkudata(L, 1, LUA_FILEHANDLE);
   int ok = fclose(p->f) == 0;
@@ -91,6 +100,7 @@ void handle_push_files(lua_State *L, plat_handle in, plat_handle out, plat_handl
     p->closef = &file_close;
   }
 }
+#endif
 
 hhandle *handle_new(lua_State *L, size_t size, const char *mt, const handle_ops *ops) {
   hhandle *b = (hhandle *)lua_newuserdatauv(L, size, 1);

@@ -5,9 +5,9 @@
 
 /* core.hns_call(method, path, request) -> response_json | nil, hr, nil */
 static int l_hns_call(lua_State *L) {
-  const char *method = luaL_checkstring(L, 1);
-  const char *path = luaL_checkstring(L, 2);
-  const char *request = luaL_optstring(L, 3, "");
+  const char *method = bind_check_plain(L, 1);
+  const char *path = bind_check_plain(L, 2);
+  const char *request = bind_opt_plain(L, 3, "");
   char *response = NULL;
   plat_hresult hr = plat_HNSCall(method, path, request, &response);
   if (hr < 0) return bind_fail(L, hr, response);

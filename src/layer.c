@@ -72,6 +72,7 @@ static int l_mount_path(lua_State *L) {
   const char *id;
   size_t length = 0;
   char *buf;
+  int tries;
   plat_hresult hr;
   bind_check_driver_info(L, 1, &info);
   if (!(id = bind_check_layer_id(L, 2))) return bind_fail_layer_id(L, 2);
@@ -81,12 +82,17 @@ static int l_mount_path(lua_State *L) {
     lua_pushliteral(L, "");
     return 1;
   }
-  buf = malloc(length + 1);
-  if (!buf) return luaL_error(L, "not enough memory");
-  hr = plat_GetLayerMountPath(&info, id, &length, buf);
-  if (hr < 0) {
+  /* the path can grow between the two calls: the platform then fails
+   * with the length it needs, and the buffer is made again */
+  for (tries = 0;; tries++) {
+    size_t cap = length;
+    buf = malloc(cap + 1);
+    if (!buf) return luaL_error(L, "not enough memory");
+    hr = plat_GetLayerMountPath(&info, id, &length, buf);
+    if (hr >= 0 && length <= cap) break;
     free(buf);
-    return bind_fail_last(L, hr);
+    if (hr >= 0) hr = PLAT_E_FAIL; /* success with a length past the buffer */
+    if (length <= cap || tries == 7) return bind_fail_last(L, hr);
   }
   buf[length] = '\0';
   lua_pushstring(L, buf);

@@ -55,12 +55,17 @@ typedef intptr_t plat_handle;
 #define PLAT_E_DISK_FULL ((plat_hresult)0x80070070)
 #define PLAT_E_CRC ((plat_hresult)0x80070017) /* a digest mismatch */
 #define PLAT_E_TIMEOUT ((plat_hresult)0x800705B4)
+#define PLAT_E_NOT_ALL_ASSIGNED ((plat_hresult)0x80070514) /* token privileges */
+#define PLAT_E_NO_SUCH_PRIVILEGE ((plat_hresult)0x80070521)
+#define PLAT_E_PRIVILEGE_NOT_HELD ((plat_hresult)0x80070522)
 #define PLAT_STATUS_CONTROL_C_EXIT ((plat_hresult)0xC000013A) /* an exit code */
 #define PLAT_HCS_E_UNKNOWN_MESSAGE ((plat_hresult)0xC037010B)
 #define PLAT_HCS_E_INVALID_JSON ((plat_hresult)0xC037010D)
 #define PLAT_HCS_E_SYSTEM_NOT_FOUND ((plat_hresult)0xC037010E)
 #define PLAT_HCS_E_SYSTEM_ALREADY_EXISTS ((plat_hresult)0xC037010F)
 #define PLAT_HCS_E_SYSTEM_ALREADY_STOPPED ((plat_hresult)0xC0370110)
+/* winerror.h's own form of the same code (hcsshim's are the 0xC037 ones) */
+#define PLAT_HCS_E_SYSTEM_ALREADY_STOPPED_SDK ((plat_hresult)0x80370110)
 #define PLAT_HCS_E_OPERATION_PENDING ((plat_hresult)0xC0370103)
 #define PLAT_HCS_E_INVALID_STATE ((plat_hresult)0xC0370105)
 #define PLAT_HCS_E_UNEXPECTED_EXIT ((plat_hresult)0xC0370106)
@@ -227,10 +232,24 @@ plat_hresult plat_ExportLayerRead(plat_layer_stream ctx, void *buf, uint32_t len
 plat_hresult plat_ExportLayerEnd(plat_layer_stream ctx);
 /* iphlpapi: network compartment of the calling thread */
 plat_hresult plat_SetCurrentThreadCompartmentId(uint32_t compartment);
+#ifdef _WIN32
+/* Switches the named privileges ("SeBackupPrivilege", ...) on in the
+ * process token (go-winio EnableProcessPrivileges).  Windows only: Linux
+ * has no token privileges, and the core offers no such function there. */
+plat_hresult plat_EnableProcessPrivileges(const char *const *names, size_t count);
+#endif
 
 /* ---- helpers the core needs from the OS ---- */
+#ifdef _WIN32
+/* Windows: pushes stdin, stdout and stderr as the module's own file
+ * objects (src/win32/stdio.c; nil for PLAT_NO_HANDLE), which own the
+ * handles; on failure every handle is closed and a Lua error raised. */
+struct lua_State;
+void plat_push_stdio(struct lua_State *L, const plat_handle h[3]);
+#else
 /* Wrap an owned stdio handle in a FILE* ("r" or "w"); the FILE owns it. */
 FILE *plat_handle_fdopen(plat_handle h, const char *mode);
+#endif
 void plat_handle_close(plat_handle h);
 /* Cryptographic random bytes. */
 int plat_random(void *buf, size_t n);

@@ -126,7 +126,7 @@ static int m_terminate(lua_State *L) {
 /* p:_signal(options_json) -> true | nil, hr, result */
 static int m_signal(lua_State *L) {
   hprocess *p = check_process(L, 1);
-  const char *options = luaL_checkstring(L, 2);
+  const char *options = bind_check_plain(L, 2);
   char *result = NULL;
   plat_hresult hr = plat_HcsSignalProcess(p->b.h, options, &result);
   return bind_ok_result(L, hr, result);
@@ -158,7 +158,7 @@ static int m_properties(lua_State *L) {
 /* p:_modify(json) -> true | nil, hr, result */
 static int m_modify(lua_State *L) {
   hprocess *p = check_process(L, 1);
-  const char *settings = luaL_checkstring(L, 2);
+  const char *settings = bind_check_plain(L, 2);
   char *result = NULL;
   plat_hresult hr = plat_HcsModifyProcess(p->b.h, settings, &result);
   return bind_ok_result(L, hr, result);

@@ -29,17 +29,10 @@ static hsystem *new_system(lua_State *L) {
   return (hsystem *)handle_new(L, sizeof(hsystem), SYSTEM_MT, &system_ops);
 }
 
-static const char *check_id(lua_State *L, int idx) {
-  size_t len;
-  const char *id = luaL_checklstring(L, idx, &len);
-  if (strlen(id) != len) luaL_argerror(L, idx, "id contains a NUL byte");
-  return id;
-}
-
 /* core.create_compute_system(id, config_json) -> system, hr | nil, hr, result */
 static int l_create(lua_State *L) {
-  const char *id = check_id(L, 1);
-  const char *cfg = luaL_checkstring(L, 2);
+  const char *id = bind_check_plain(L, 1);
+  const char *cfg = bind_check_plain(L, 2);
   hsystem *s = new_system(L);
   plat_system h = NULL;
   char *result = NULL;
@@ -68,7 +61,7 @@ static int l_create(lua_State *L) {
 
 /* core.open_compute_system(id) -> system | nil, hr, result */
 static int l_open(lua_State *L) {
-  const char *id = check_id(L, 1);
+  const char *id = bind_check_plain(L, 1);
   hsystem *s = new_system(L);
   plat_system h = NULL;
   char *result = NULL;
@@ -82,7 +75,7 @@ static int l_open(lua_State *L) {
 
 /* core.enumerate_compute_systems(query_json) -> json | nil, hr, result */
 static int l_enumerate(lua_State *L) {
-  const char *query = luaL_optstring(L, 1, "{}");
+  const char *query = bind_opt_plain(L, 1, "{}");
   char *systems = NULL, *result = NULL;
   plat_hresult hr = plat_HcsEnumerateComputeSystems(query, &systems, &result);
   return bind_json_result(L, hr, systems, result);
@@ -90,7 +83,7 @@ static int l_enumerate(lua_State *L) {
 
 /* core.service_properties(query_json) -> json | nil, hr, result */
 static int l_service_properties(lua_State *L) {
-  const char *query = luaL_optstring(L, 1, "{}");
+  const char *query = bind_opt_plain(L, 1, "{}");
   char *props = NULL, *result = NULL;
   plat_hresult hr = plat_HcsGetServiceProperties(query, &props, &result);
   return bind_json_result(L, hr, props, result);
@@ -101,7 +94,7 @@ static int m_op(lua_State *L) {
   static const char *const names[] = {"start", "shutdown", "terminate", "pause", "resume", NULL};
   hsystem *s = check_system(L, 1);
   int op = luaL_checkoption(L, 2, NULL, names);
-  const char *options = luaL_optstring(L, 3, "");
+  const char *options = bind_opt_plain(L, 3, "");
   char *result = NULL;
   plat_hresult hr;
   switch (op) {
@@ -121,7 +114,7 @@ static int m_op(lua_State *L) {
 /* s:_properties(query_json) -> json | nil, hr, result */
 static int m_properties(lua_State *L) {
   hsystem *s = check_system(L, 1);
-  const char *query = luaL_optstring(L, 2, "");
+  const char *query = bind_opt_plain(L, 2, "");
   char *props = NULL, *result = NULL;
   plat_hresult hr = plat_HcsGetComputeSystemProperties(s->b.h, query, &props, &result);
   return bind_json_result(L, hr, props, result);
@@ -130,7 +123,7 @@ static int m_properties(lua_State *L) {
 /* s:_modify(json) -> true | nil, hr, result */
 static int m_modify(lua_State *L) {
   hsystem *s = check_system(L, 1);
-  const char *cfg = luaL_checkstring(L, 2);
+  const char *cfg = bind_check_plain(L, 2);
   char *result = NULL;
   plat_hresult hr = plat_HcsModifyComputeSystem(s->b.h, cfg, &result);
   return bind_ok_result(L, hr, result);
@@ -150,7 +143,7 @@ static int m_id(lua_State *L) {
 /* s:_create_process(json) -> process, stdin, stdout, stderr | nil, hr, result */
 static int m_create_process(lua_State *L) {
   hsystem *s = check_system(L, 1);
-  const char *params = luaL_checkstring(L, 2);
+  const char *params = bind_check_plain(L, 2);
   return process_create(L, s->b.h, s->b.sysid, params);
 }
 

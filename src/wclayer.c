@@ -50,6 +50,23 @@ static int l_modify_service(lua_State *L) {
   return bind_ok_result(L, plat_HcsModifyServiceSettings(bind_check_plain(L, 1), &result), result);
 }
 
+#ifdef _WIN32
+/* core.enable_process_privileges({name, ...}) -> true | nil, hr, nil, message */
+static int l_privileges(lua_State *L) {
+  const char *names[64];
+  size_t n, i;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  n = (size_t)lua_rawlen(L, 1); /* read raw, as every caller table */
+  luaL_argcheck(L, n <= 64, 1, "at most 64 privileges");
+  for (i = 0; i < n; i++) {
+    lua_rawgeti(L, 1, (lua_Integer)i + 1);
+    names[i] = bind_check_plain(L, -1);
+    lua_pop(L, 1); /* still referenced by the table */
+  }
+  return bind_ok_last(L, plat_EnableProcessPrivileges(names, n));
+}
+#endif
+
 /* ---- streams: userdata owning the vmcompute context until End ---- */
 
 typedef struct stream {
@@ -217,6 +234,9 @@ static const luaL_Reg functions[] = {
     {"export_layer_begin", l_export_begin},
     {"set_current_thread_compartment_id", l_compartment},
     {"modify_service_settings", l_modify_service},
+#ifdef _WIN32
+    {"enable_process_privileges", l_privileges},
+#endif
     {NULL, NULL},
 };
 

@@ -37,6 +37,9 @@ M.codes = {
     "A virtual machine or container with the specified identifier already exists." },
   [H.HCS_E_SYSTEM_ALREADY_STOPPED] = { "ErrVmcomputeAlreadyStopped",
     "The virtual machine or container with the specified identifier is not running." },
+  -- the same condition in winerror.h's 0x8037 form (computecore, modify after stop)
+  [H.HCS_E_SYSTEM_ALREADY_STOPPED_SDK] = { "ErrVmcomputeSystemAlreadyStopped",
+    "The virtual machine or container with the specified identifier is not running." },
   [H.HCS_E_OPERATION_PENDING] = { "ErrVmcomputeOperationPending", "The operation is pending." },
   [H.HCS_E_INVALID_STATE] = { "ErrVmcomputeOperationInvalidState",
     "The requested virtual machine or container operation is not valid in the current state." },
@@ -72,6 +75,11 @@ M.codes = {
   [H.E_BUSY] = { "ERROR_BUSY", "The requested resource is in use." },
   [H.E_ALREADY_EXISTS] = { "ERROR_ALREADY_EXISTS", "Cannot create a file when that file already exists." },
   [H.E_TIMEOUT] = { "ERROR_TIMEOUT", "This operation returned because the timeout period expired." },
+  [H.E_NOT_ALL_ASSIGNED] = { "ERROR_NOT_ALL_ASSIGNED",
+    "Not all privileges or groups referenced are assigned to the caller." },
+  [H.E_NO_SUCH_PRIVILEGE] = { "ERROR_NO_SUCH_PRIVILEGE", "A specified privilege does not exist." },
+  [H.E_PRIVILEGE_NOT_HELD] = { "ERROR_PRIVILEGE_NOT_HELD",
+    "A required privilege is not held by the client." },
   [H.STATUS_CONTROL_C_EXIT] = { "STATUS_CONTROL_C_EXIT",
     "The application terminated as a result of a CTRL+C." },
 }
@@ -95,8 +103,8 @@ M.strings = {
 M.predicates = {
   is_not_exist = { ErrComputeSystemDoesNotExist = true, ErrElementNotFound = true,
                    EndpointNotFound = true, NetworkNotFound = true, LayerNotFound = true },
-  is_already_stopped = { ErrVmcomputeAlreadyStopped = true, ErrElementNotFound = true,
-                         ErrProcessAlreadyStopped = true },
+  is_already_stopped = { ErrVmcomputeAlreadyStopped = true, ErrVmcomputeSystemAlreadyStopped = true,
+                         ErrElementNotFound = true, ErrProcessAlreadyStopped = true },
   is_pending = { ErrVmcomputeOperationPending = true },
   is_timeout = { ErrTimeout = true },
   is_already_closed = { ErrAlreadyClosed = true },

@@ -43,7 +43,9 @@ end
 -- (and `ErrorCode` when the service gives one), or kind "hcs"
 -- ("hnsCall failed in Win32: ...") when the call itself failed
 function M.hns_call(method, path, request)
-  if type(method) ~= "string" or type(path) ~= "string" then error("bad argument to 'hns_call' (method and path strings expected)", 2) end
+  if type(method) ~= "string" or type(path) ~= "string" then
+    error("bad argument to 'hns_call' (method and path strings expected)", 2)
+  end
   if type(request) == "table" then
     local text, jerr = json.encode(request)
     if not text then error("bad argument #3 to 'hns_call' (" .. jerr .. ")", 2) end
@@ -53,7 +55,8 @@ function M.hns_call(method, path, request)
   if not text then return nil, errors.from_core({ kind = "hcs", op = "hnsCall " }, hr, result) end
   local env, derr = json.decode(text)
   if type(env) ~= "table" then
-    return nil, errors.new({ kind = "hns", name = "ErrUnexpectedValue", message = "invalid HNS response: " .. tostring(derr) })
+    return nil, errors.new({ kind = "hns", name = "ErrUnexpectedValue",
+      message = "invalid HNS response: " .. tostring(derr) })
   end
   if json.get(env, "Success") ~= true then
     local msg = json.get(env, "Error")
@@ -87,7 +90,9 @@ end
 
 -- A network or endpoint id from the caller, canonical, or an error.
 local function check_id(fname, op, id)
-  if type(id) ~= "string" then error("bad argument #1 to '" .. fname .. "' (string expected, got " .. type(id) .. ")", 3) end
+  if type(id) ~= "string" then
+    error("bad argument #1 to '" .. fname .. "' (string expected, got " .. type(id) .. ")", 3)
+  end
   local g, err = ids.guid(id)
   if not g then return nil, invalid(op, (fname:find("endpoint") and "endpoint" or "network") .. " id " .. err) end
   return g
@@ -140,11 +145,14 @@ function M.encode_network(net)
     local pre, gw = s.AddressPrefix, s.GatewayAddress
     local n, _, mask = parse_cidr(pre)
     if not n then
-      return nil, invalid(op, ("Subnets[%d].AddressPrefix '%s' is not an IPv4 CIDR prefix such as 172.20.0.0/16"):format(i, tostring(pre)))
+      return nil, invalid(op, ("Subnets[%d].AddressPrefix '%s' is not an IPv4 CIDR prefix"
+        .. " such as 172.20.0.0/16"):format(i, tostring(pre)))
     end
     if gw then
       local g = parse_ip(gw)
-      if not g then return nil, invalid(op, ("Subnets[%d].GatewayAddress '%s' is not an IPv4 address"):format(i, gw)) end
+      if not g then
+        return nil, invalid(op, ("Subnets[%d].GatewayAddress '%s' is not an IPv4 address"):format(i, gw))
+      end
       if g & mask ~= n then
         return nil, invalid(op, ("Subnets[%d].GatewayAddress %s is outside its subnet %s"):format(i, gw, pre))
       end
@@ -202,7 +210,9 @@ end
 -- @tparam string name
 -- @treturn table|nil,hcsshim.error HNSNetwork; none -> NetworkNotFound
 function M.get_network_by_name(name)
-  if type(name) ~= "string" then error("bad argument #1 to 'get_network_by_name' (string expected, got " .. type(name) .. ")", 2) end
+  if type(name) ~= "string" then
+    error("bad argument #1 to 'get_network_by_name' (string expected, got " .. type(name) .. ")", 2)
+  end
   local list, err = M.list_networks()
   if not list then return nil, err end
   for _, n in ipairs(list) do if n.Name == name then return n end end
@@ -224,7 +234,9 @@ function M.create_network(net)
   local name = json.get(net, "Name")
   if type(name) == "string" and name ~= "" then
     local dup = M.get_network_by_name(name)
-    if dup then return nil, invalid("CreateNetwork", ("a network named '%s' already exists (%s)"):format(name, dup.ID)) end
+    if dup then
+      return nil, invalid("CreateNetwork", ("a network named '%s' already exists (%s)"):format(name, dup.ID))
+    end
   end
   local out
   out, err = M.hns_call("POST", "/networks/", text)
@@ -275,7 +287,9 @@ end
 -- @tparam string name
 -- @treturn table|nil,hcsshim.error HNSEndpoint; none -> EndpointNotFound
 function M.get_endpoint_by_name(name)
-  if type(name) ~= "string" then error("bad argument #1 to 'get_endpoint_by_name' (string expected, got " .. type(name) .. ")", 2) end
+  if type(name) ~= "string" then
+    error("bad argument #1 to 'get_endpoint_by_name' (string expected, got " .. type(name) .. ")", 2)
+  end
   local list, err = M.list_endpoints()
   if not list then return nil, err end
   for _, e in ipairs(list) do if e.Name == name then return e end end
@@ -298,7 +312,9 @@ function M.create_endpoint(ep)
   local name = json.get(ep, "Name")
   if type(name) == "string" and name ~= "" then
     local dup = M.get_endpoint_by_name(name)
-    if dup then return nil, invalid("CreateEndpoint", ("an endpoint named '%s' already exists (%s)"):format(name, dup.ID)) end
+    if dup then
+      return nil, invalid("CreateEndpoint", ("an endpoint named '%s' already exists (%s)"):format(name, dup.ID))
+    end
   end
   local out
   out, err = M.hns_call("POST", "/endpoints/", text)
@@ -329,11 +345,13 @@ local function modify(container_id, endpoint_id, what)
   endpoint_id = g
   local _, bad = ids.system(container_id)
   if bad then
-    return nil, errors.new({ kind = "container", op = "Modify", id = container_id:gsub("%c", "?"), hresult = E_INVALIDARG,
-      message = "The parameter is incorrect. (" .. bad .. ")" })
+    return nil, errors.new({ kind = "container", op = "Modify", id = container_id:gsub("%c", "?"),
+      hresult = E_INVALIDARG, message = "The parameter is incorrect. (" .. bad .. ")" })
   end
   local sys, hr, result = core.open_compute_system(container_id)
-  if not sys then return nil, errors.from_core({ kind = "container", op = "OpenContainer", id = container_id }, hr, result) end
+  if not sys then
+    return nil, errors.from_core({ kind = "container", op = "OpenContainer", id = container_id }, hr, result)
+  end
   local text = assert(schema.encode("ResourceModificationRequest",
     { ResourceType = "Network", RequestType = what, Settings = endpoint_id }))
   local ok

@@ -13,7 +13,9 @@ local M = {}
 function M.guid(text)
   if type(text) ~= "string" then return nil, "a GUID string expected, got " .. type(text) end
   local g = core.guid_parse(text)
-  if not g then return nil, ("'%s' is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"):format(text:gsub("%c", "?")) end
+  if not g then
+    return nil, ("'%s' is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"):format((text:gsub("%c", "?")))
+  end
   return g
 end
 

@@ -40,9 +40,7 @@ local E_CRC, E_BAD_FORMAT, E_FAIL = H.E_CRC, H.E_BAD_FORMAT, H.E_FAIL
 -- an HcsError: "hcsshim::<op> failed in Win32: <text> (<detail>) (0x..) <rest>"
 local function ierr(op, hr, detail, rest) return errors.hcs(op, rest, hr, nil, detail) end
 
-local function default_home()
-  return (os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hcsshim") .. "/layers"
-end
+local default_home = layer._default_home
 
 --- Chain ids of a list of diff ids (OCI image spec, "Layer ChainID").
 -- @tparam table diff_ids array of "sha256:<hex>"

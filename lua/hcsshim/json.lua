@@ -236,7 +236,9 @@ end
 local function encode_table(t, out, depth, path)
   if depth > 100 then fail(path, "nesting too deep") end
   if getmetatable(t) == Big then
-    if not (t.digits:match("^%-?[1-9]%d*$") or t.digits == "0") then fail(path, "bignum is not decimal integer text") end
+    if not (t.digits:match("^%-?[1-9]%d*$") or t.digits == "0") then
+      fail(path, "bignum is not decimal integer text")
+    end
     out[#out + 1] = t.digits
     return
   end

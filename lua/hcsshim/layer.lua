@@ -14,23 +14,52 @@
 --
 -- Windows only (ErrNotSupported on Linux, `hcsshim.is_not_supported(err)`):
 -- layer copy, the legacy export/import folder, base and utility-VM image
--- processing and the streaming layer reader/writer (Import/ExportLayer
--- Begin/Next/Write/Read/End).  On a Windows build whose vmcompute.dll lacks
--- an export, calling that function fails with ERROR_PROC_NOT_FOUND and a
--- message naming the function (also `is_not_supported`).
+-- processing, the streaming layer reader/writer (Import/ExportLayer
+-- Begin/Next/Write/Read/End) and `enable_process_privileges` (token
+-- privileges, which layer import, export and destroy switch on
+-- themselves).  On a Windows build whose vmcompute.dll lacks an export,
+-- calling that function fails with ERROR_PROC_NOT_FOUND and a message
+-- naming the function (also `is_not_supported`).
 -- @module hcsshim.layer
 local core = require "hcsshim.core"
 local errors = require "hcsshim.error"
+local guid = require "hcsshim.guid"
 local json = require "hcsshim.json"
 
 local M = {}
 local call = errors.hcs_call
 
+-- The last component of a layer path, split on / and on \ (C:\... paths):
+-- a layer's id, and the name NameToGuid turns into its LayerId.
+local function base_name(path)
+  return path:gsub("[/\\]+$", ""):match("([^/\\]+)$") or path
+end
+M._base_name = base_name
+
+-- The path separator of layer folders on this platform.
+local SEP = core.platform == "windows" and "\\" or "/"
+M._SEP = SEP
+
+-- The default layer home, `<data root>/layers`: the data root is
+-- HCSSHIM_DATA_ROOT, else the platform's own place for service data
+-- (`/var/lib/hcsshim`, `%ProgramData%\hcsshim`).
+function M._default_home()
+  local root = os.getenv("HCSSHIM_DATA_ROOT")
+  if not root and core.platform == "windows" then
+    root = (os.getenv("ProgramData") or "C:\\ProgramData") .. "\\hcsshim"
+  end
+  return (root or "/var/lib/hcsshim") .. SEP .. "layers"
+end
+
 -- Parent layer paths -> descriptors: on Windows each gets its LayerId,
--- NameToGuid of the folder's base name, as hcsshim computes it.
--- The list must be a sequence: a single {ID=, Path=} table or a list
--- with a hole would otherwise lose parents without a word.
+-- NameToGuid of the folder's base name, as hcsshim computes it; a failed
+-- NameToGuid is returned as the error (never a zero LayerId).  No
+-- parents are an empty list.  The list must be a sequence: a single
+-- {ID=, Path=} table or a list with a hole would otherwise lose parents
+-- without a word; that misuse raises at the caller of the public function,
+-- which must call this itself.
 local function descriptors(parents)
+  if parents == nil then return {} end
   if type(parents) == "table" then
     local ok, why = json.is_sequence(parents)
     if not ok then
@@ -41,14 +70,44 @@ local function descriptors(parents)
   local out = {}
   for i, p in ipairs(parents) do
     if type(p) == "string" then
-      local base = p:gsub("[\\/]+$", ""):match("([^\\/]+)$") or p
-      local g = core.name_to_guid(base)
-      out[i] = g and { ID = g, Path = p } or p
+      local g, err = guid.name_to_guid(base_name(p))
+      if not g then return nil, err end
+      out[i] = { ID = g, Path = p }
     else
       out[i] = p
     end
   end
   return out
+end
+
+--- Switch privileges on in this process's token (go-winio
+-- EnableProcessPrivileges; AdjustTokenPrivileges).  An elevated token
+-- holds SeBackupPrivilege and SeRestorePrivilege but has them switched
+-- off, and layer import, export and destroy need them: those functions
+-- call this themselves, as hcsshim's wclayer tool does before them.
+-- Windows only (ErrPlatformNotSupported on Linux).
+-- @tparam table names privilege names, e.g. `{"SeBackupPrivilege"}`
+-- @treturn true|nil,hcsshim.error (ERROR_NOT_ALL_ASSIGNED when the token
+-- lacks one, ERROR_NO_SUCH_PRIVILEGE for an unknown name)
+function M.enable_process_privileges(names)
+  if type(names) ~= "table" then
+    error("bad argument #1 to 'enable_process_privileges' (table expected)", 2)
+  end
+  if not core.enable_process_privileges then
+    return nil, errors.new({ kind = "hcs", op = "hcsshim::EnableProcessPrivileges",
+      name = "ErrPlatformNotSupported" })
+  end
+  return call("EnableProcessPrivileges", "privileges=" .. table.concat(names, ","),
+    core.enable_process_privileges, names)
+end
+
+-- The privileges a layer call needs (cmd/wclayer: export takes SeBackup,
+-- import and remove both), enabled on Windows; nothing to do on Linux.
+local BACKUP = { "SeBackupPrivilege" }
+local BACKUP_RESTORE = { "SeBackupPrivilege", "SeRestorePrivilege" }
+local function privileges(names)
+  if core.platform ~= "windows" then return true end
+  return M.enable_process_privileges(names)
 end
 
 -- The DriverInfo's Flavour (1 when given as a home-dir string).
@@ -87,8 +146,10 @@ end
 -- @tparam table parents parent layer paths, nearest first
 -- @treturn true|nil,hcsshim.error
 function M.create_sandbox_layer(info, id, parent_id, parents)
+  local d, err = descriptors(parents)
+  if not d then return nil, err end
   return call("CreateSandboxLayer", string.format("layerId=%s parentId=%s", id, parent_id or ""),
-    core.create_sandbox_layer, info, id, parent_id, descriptors(parents))
+    core.create_sandbox_layer, info, id, parent_id, d)
 end
 
 --- Grow a sandbox to at least `size` bytes (ExpandSandboxSize).
@@ -113,11 +174,15 @@ end
 
 --- Destroy a layer and its files (DestroyLayer).  Refused (ERROR_BUSY)
 -- while it is mounted or while a prepared sandbox uses it as a lower
--- layer; a folder that is not a layer is never deleted.
+-- layer; a folder that is not a layer is never deleted.  On Windows it
+-- first enables SeBackupPrivilege and SeRestorePrivilege (see
+-- `enable_process_privileges`).
 -- @tparam table|string info DriverInfo
 -- @tparam string id layer id
 -- @treturn true|nil,hcsshim.error (ErrElementNotFound when missing)
 function M.destroy_layer(info, id)
+  local ok, err = privileges(BACKUP_RESTORE)
+  if not ok then return nil, err end
   return by_id("DestroyLayer", core.destroy_layer, info, id)
 end
 
@@ -158,7 +223,9 @@ end
 -- parents recorded at creation)
 -- @treturn true|nil,hcsshim.error
 function M.prepare_layer(info, id, parents)
-  return by_id("PrepareLayer", core.prepare_layer, info, id, descriptors(parents or {}))
+  local d, err = descriptors(parents)
+  if not d then return nil, err end
+  return by_id("PrepareLayer", core.prepare_layer, info, id, d)
 end
 
 --- Unmount a prepared sandbox (UnprepareLayer).
@@ -186,6 +253,8 @@ function M.import_layer(info, id, tar_path, parents)
     return nil, errors.new({ kind = "hcs", op = "hcsshim::ImportLayer",
       name = "ErrPlatformNotSupported" })
   end
+  local d, err = descriptors(parents)
+  if not d then return nil, err end
   local image_kind = type(tar_path) == "string" and require("hcsshim.image_format").detect(tar_path)
   if image_kind then
     return nil, errors.hcs("ImportLayer", string.format("id=%s tar=%s", id, tar_path),
@@ -193,7 +262,7 @@ function M.import_layer(info, id, tar_path, parents)
       .. " image, not a layer tar: import it with hcsshim.image.import")
   end
   return call("ImportLayer", string.format("id=%s tar=%s", id, tar_path), core.import_layer_tar,
-    info, id, tar_path, descriptors(parents or {}))
+    info, id, tar_path, d)
 end
 
 --- Copy a layer (CopyLayer).
@@ -203,14 +272,19 @@ end
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn true|nil,hcsshim.error
 function M.copy_layer(info, src_id, dst_id, parents)
+  local d, err = descriptors(parents)
+  if not d then return nil, err end
   return call("CopyLayer", string.format("srcId=%s dstId=%s", src_id, dst_id), core.copy_layer,
-    info, src_id, dst_id, descriptors(parents or {}))
+    info, src_id, dst_id, d)
 end
 
--- A legacy transport-folder function f(info, id, folder, parents).
-local function by_folder(title, f, info, id, folder, parents)
+-- A legacy transport-folder function f(info, id, folder, descriptors),
+-- after the privileges it needs.
+local function by_folder(title, names, f, info, id, folder, d)
+  local ok, err = privileges(names)
+  if not ok then return nil, err end
   return call(title, string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
-    f, info, id, folder, descriptors(parents or {}))
+    f, info, id, folder, d)
 end
 
 --- Export a layer into the legacy transport folder (ExportLayer).
@@ -220,7 +294,9 @@ end
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn true|nil,hcsshim.error
 function M.export_layer(info, id, folder, parents)
-  return by_folder("ExportLayer", core.export_layer, info, id, folder, parents)
+  local d, err = descriptors(parents)
+  if not d then return nil, err end
+  return by_folder("ExportLayer", BACKUP, core.export_layer, info, id, folder, d)
 end
 
 --- Import a layer from the legacy transport folder (vmcompute ImportLayer;
@@ -231,7 +307,9 @@ end
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn true|nil,hcsshim.error
 function M.import_layer_folder(info, id, folder, parents)
-  return by_folder("ImportLayer", core.import_layer_folder, info, id, folder, parents)
+  local d, err = descriptors(parents)
+  if not d then return nil, err end
+  return by_folder("ImportLayer", BACKUP_RESTORE, core.import_layer_folder, info, id, folder, d)
 end
 
 --- Post-process an extracted base layer (ProcessBaseImage).
@@ -248,9 +326,12 @@ function M.process_utility_vm_image(path)
   return call("ProcessUtilityVMImage", "path=" .. path, core.process_utility_image, path)
 end
 
--- Opens a stream (the Begin call); the parents become descriptors.
-local function begin(title, f, info, id, parents)
-  return call(title, "id=" .. id, f, info, id, descriptors(parents or {}))
+-- Opens a stream (the Begin call) over the parents' descriptors, after
+-- the privileges it needs.
+local function begin(title, names, f, info, id, d)
+  local ok, err = privileges(names)
+  if not ok then return nil, err end
+  return call(title, "id=" .. id, f, info, id, d)
 end
 
 -- Gives a stream its close (`title`, the End call; also __close).
@@ -276,7 +357,9 @@ end
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn table|nil,hcsshim.error
 function M.new_layer_writer(info, id, parents)
-  local raw, err = begin("ImportLayerStart", core.import_layer_begin, info, id, parents)
+  local d, derr = descriptors(parents)
+  if not d then return nil, derr end
+  local raw, err = begin("ImportLayerStart", BACKUP_RESTORE, core.import_layer_begin, info, id, d)
   if not raw then return nil, err end
   local w = {}
   function w.add(_, name, fileinfo)
@@ -303,7 +386,9 @@ end
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn table|nil,hcsshim.error
 function M.new_layer_reader(info, id, parents)
-  local raw, err = begin("ExportLayerBegin", core.export_layer_begin, info, id, parents)
+  local d, derr = descriptors(parents)
+  if not d then return nil, derr end
+  local raw, err = begin("ExportLayerBegin", BACKUP, core.export_layer_begin, info, id, d)
   if not raw then return nil, err end
   local r = {}
   function r.next()

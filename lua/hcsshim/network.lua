@@ -70,7 +70,9 @@ local function nat_policy(i, p)
       ExternalPort = math.tointeger(tonumber(ext)), InternalPort = math.tointeger(tonumber(int)) }
   elseif type(p) == "table" then
     local proto = json.get(p, "Protocol") or "TCP"
-    if type(proto) ~= "string" then return nil, ("ports[%d].Protocol: string expected, got %s"):format(i, type(proto)) end
+    if type(proto) ~= "string" then
+      return nil, ("ports[%d].Protocol: string expected, got %s"):format(i, type(proto))
+    end
     pol = { Type = "NAT", Protocol = proto:upper(), ExternalPort = json.get(p, "ExternalPort"),
       InternalPort = json.get(p, "InternalPort") }
   else
@@ -79,7 +81,8 @@ local function nat_policy(i, p)
   for _, k in ipairs({ "ExternalPort", "InternalPort" }) do
     local n = pol[k]
     if math.type(n) ~= "integer" and not (type(n) == "number" and n == math.floor(n)) then
-      return nil, ("ports[%d].%s: a port number expected, got %s"):format(i, k, type(n) == "string" and ("string '" .. n .. "'") or tostring(n))
+      local got = type(n) == "string" and ("string '" .. n .. "'") or tostring(n)
+      return nil, ("ports[%d].%s: a port number expected, got %s"):format(i, k, got)
     end
     if n < 1 or n > 65535 then return nil, ("ports[%d].%s %s is out of range (1..65535)"):format(i, k, n) end
   end

@@ -30,11 +30,15 @@ function M._adopt(p, stdin, stdout, stderr)
   stdio_of[p] = { stdin, stdout, stderr }
 end
 
---- The process's stdio as ordinary Lua files: stdin (write), stdout and
--- stderr (read); nil for a stream that was not requested.  The first call
--- returns the pipes made at creation; a handle from `open_process` asks
--- the platform for fresh ones (HcsGetProcessInfo).  The files are fully
--- buffered (64 KiB): call `flush()` after writes the process must see.
+--- The process's stdio: stdin (write), stdout and stderr (read); nil for
+-- a stream that was not requested.  The first call returns the pipes made
+-- at creation; a handle from `open_process` asks the platform for fresh
+-- ones (HcsGetProcessInfo).  On Linux these are ordinary Lua files
+-- (buffered: call `flush()` after writes the process must see); on
+-- Windows the module's own file objects over HCS's overlapped pipes, with
+-- a Lua file's `read` ("a", "l", "L", a count), `write`, `lines`, `close`,
+-- `flush` and `setvbuf`, writing straight to the pipe, never inheritable
+-- by child processes.
 -- A console process (EmulateConsole) always has stdin and stdout, both
 -- on its pseudo-terminal, whatever the CreateStd*Pipe flags say.
 -- @treturn file|nil stdin
@@ -51,21 +55,24 @@ function M:stdio()
   return s[1], s[2], s[3]
 end
 
---- Close the process's stdin so that it reads end-of-file
--- (HcsModifyProcess CloseHandle StdIn, then our own end of the pipe).
+--- Close the process's stdin so that it reads end-of-file.  Everything
+-- written is flushed and our end of the pipe closed first; only then is
+-- HCS told (HcsModifyProcess CloseHandle StdIn), since HCS ends the
+-- process's input at once and bytes still in our buffer would be lost.
+-- On an exited process only our end is closed: HCS refuses the request.
 -- @treturn true|nil,hcsshim.error
 function M:close_stdin()
+  local s = stdio_of[self]
+  -- a closed or broken pipe (the process is gone) is no failure here
+  if s and s[1] then pcall(s[1].close, s[1]) end
+  if self:_has(N.PROCESS_EXITED) then return true end
   local text = assert(schema.encode("ProcessModifyRequest",
     { Operation = "CloseHandle", CloseHandle = { Handle = "StdIn" } }))
   local ok, hr, result = self:_modify(text)
-  local s = stdio_of[self]
-  if s and s[1] and io.type(s[1]) == "file" then s[1]:close() end
-  if not ok then
-    local e = perr(self, "CloseStdin", hr, result)
-    if errors.is_already_stopped(e) then return true end
-    return nil, e
-  end
-  return true
+  if ok then return true end
+  local e = perr(self, "CloseStdin", hr, result)
+  if errors.is_already_stopped(e) then return true end
+  return nil, e
 end
 
 --- Resize the process's console (HcsModifyProcess ConsoleSize).
@@ -81,6 +88,20 @@ function M:resize_console(width, height)
   return true
 end
 
+-- A process that is gone needs no signal: HcsTerminateProcess on an
+-- exited process ends in TerminateProcess, which answers ERROR_ACCESS_DENIED,
+-- and HCS answers a repeated request with ProcessAlreadyStopped (hcsshim's
+-- Kill treats both as success).
+local function gone(e)
+  return errors.is_already_stopped(e) or errors.is_access_is_denied(e)
+end
+
+-- HcsSignalProcess answers a process that is gone with invalid state or
+-- not found as well (hcsshim's processSignalResult: not delivered, no error).
+local function gone_for_signal(e)
+  return gone(e) or errors.is_operation_invalid_state(e) or errors.is_not_exist(e)
+end
+
 --- Kill the process (HcsTerminateProcess; SIGKILL on Linux).  Killing an
 -- exited process succeeds.
 -- @treturn true|nil,hcsshim.error
@@ -88,7 +109,7 @@ function M:kill()
   local ok, hr, result = self:_terminate()
   if ok then return true end
   local e = perr(self, "Kill", hr, result)
-  if errors.is_already_stopped(e) then return true end
+  if gone(e) then return true end
   return nil, e
 end
 
@@ -102,17 +123,23 @@ function M:signal(n)
   local ok, hr, result = self:_signal(json.encode({ Signal = n }))
   if ok then return true end
   local e = perr(self, "Signal", hr, result)
-  if errors.is_already_stopped(e) then return true end
+  if gone_for_signal(e) then return true end
   return nil, e
 end
 
 --- Wait for the process to exit (ProcessExited).
 -- @tparam[opt] number timeout seconds; nil = forever; 0 = poll
--- @treturn true|nil,hcsshim.error (ErrTimeout, ErrUnexpectedProcessAbort, ErrHandleClose)
+-- @treturn true|nil,hcsshim.error (ErrTimeout, ErrUnexpectedProcessAbort,
+-- ErrHandleClose, or the failure status ProcessExited carried)
 function M:wait(timeout)
+  local op = timeout and "WaitTimeout" or "Wait"
   local ok, reason, status = self:_wait(N.PROCESS_EXITED, timeout)
-  if ok then return true end
-  local e = errors.new({ kind = "process", op = timeout and "WaitTimeout" or "Wait",
+  if ok then
+    -- reason is the notification's status: a failure is the wait's error
+    if reason == 0 then return true end
+    return nil, perr(self, op, reason)
+  end
+  local e = errors.new({ kind = "process", op = op,
     id = self:system_id(), pid = self:pid(), name = N.reason_names[reason] })
   if status and status ~= 0 then e.cause = errors.new({ hresult = status }) end
   return nil, e
@@ -165,6 +192,10 @@ end
 -- @treturn integer|nil exit code (128+N after death by signal N)
 -- @treturn string|hcsshim.error the signal's name ("SIGKILL") or nil; or the error
 function M:exit_code()
+  -- a ProcessExited that carried a failure leaves no exit code (hcsshim's
+  -- ExitCode returns the wait error)
+  local exited, status = self:_has(N.PROCESS_EXITED)
+  if exited and status ~= 0 then return nil, perr(self, "ExitCode", status) end
   local props, err = self:properties()
   if not props then return nil, err end
   local code, x = M.decode_exit(props)

@@ -7,10 +7,11 @@ local guid = require "hcsshim.guid"
 local hns = require "hcsshim.hns"
 local network = require "hcsshim.network"
 local errors = require "hcsshim.error"
+local core = require "hcsshim.core"
 
 local M = {}
 
-local function data_root() return os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hcsshim" end
+local SEP, base_name = layer._SEP, layer._base_name
 
 -- Every option, before the first layer call: a bad one raises (at the
 -- caller of run) and nothing is made.  Returns the NAT policies of `ports`.
@@ -67,9 +68,9 @@ local function make_layers(opts, id, home, later, image_layers)
     local ok, err = layer.import_layer(home, base, opts.rootfs)
     if not ok then return nil, err end
     later(function() layer.destroy_layer(home, base) end)
-    table.insert(parents, home .. "/" .. base)
+    table.insert(parents, home .. SEP .. base)
   end
-  local parent_id = parents[1]:match("([^/]+)$")
+  local parent_id = base_name(parents[1])
   local sb = id .. "-sandbox"
   local ok, err = layer.create_sandbox_layer(home, sb, parent_id, parents)
   if not ok then return nil, err end
@@ -83,9 +84,12 @@ local function make_layers(opts, id, home, later, image_layers)
   local mount
   mount, err = layer.get_layer_mount_path(home, sb)
   if not mount then return nil, err end
-  local cfg = { Name = id, VolumePath = mount, LayerFolderPath = home .. "/" .. sb, Layers = {} }
+  local cfg = { Name = id, VolumePath = mount, LayerFolderPath = home .. SEP .. sb, Layers = {} }
   for i, p in ipairs(parents) do
-    cfg.Layers[i] = { ID = guid.name_to_guid(p:match("([^/]+)$")), Path = p }
+    local g
+    g, err = guid.name_to_guid(base_name(p))
+    if not g then return nil, err end
+    cfg.Layers[i] = { ID = g, Path = p }
   end
   return cfg
 end
@@ -120,7 +124,7 @@ local function start_container(id, cfg, later)
       local h = system.open_container(id)
       if not h then break end
       h:close()
-      os.execute("sleep 0.02")
+      core.sleep(0.02)
     end
   end)
   local ok
@@ -169,7 +173,9 @@ end
 --    go under `layers`, and its config gives the process its defaults
 --    (Entrypoint + Cmd, Env, WorkingDir, User); `command` or `args`, when
 --    given, replace Entrypoint + Cmd
---  * `home`: layer home (default `<data root>/layers`)
+--  * `home`: layer home (default `<data root>/layers`; the data root is
+--    HCSSHIM_DATA_ROOT, else `/var/lib/hcsshim` on Linux and
+--    `%ProgramData%\hcsshim` on Windows)
 --  * `command`: CommandLine string, or `args`: CommandArgs array
 --  * `network`: a network name, or an HNSNetwork table to provision
 --    (`hcsshim.network.provision`); the container gets one endpoint
@@ -204,7 +210,7 @@ end
 function M.run(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'run' (table expected)", 2) end
   local id = opts.id or guid.new_guid()
-  local home = opts.home or (data_root() .. "/layers")
+  local home = opts.home or layer._default_home()
   local undo = {}
   local function later(f) undo[#undo + 1] = f end
   local function unwind()

@@ -257,7 +257,8 @@ end
 local function empty(f, v)
   if v == nil then return true end
   if f.ptr then return false end
-  return v == false or v == "" or v == 0 or (type(v) == "table" and getmetatable(v) ~= json.bignum_mt and next(v) == nil)
+  if v == false or v == "" or v == 0 then return true end
+  return type(v) == "table" and getmetatable(v) ~= json.bignum_mt and next(v) == nil
 end
 
 local encode_doc
@@ -423,7 +424,8 @@ function encode_doc(name, t, path)
   local given = {}
   for k, v in next, t do
     if type(k) ~= "string" then
-      fail(path, name .. " expected (fields by name), found key " .. tostring(k) .. (math.type(k) and " (a list?)" or ""))
+      fail(path, name .. " expected (fields by name), found key " .. tostring(k)
+        .. (math.type(k) and " (a list?)" or ""))
     end
     local f = byname[k:lower()]
     if not f then fail(path, "unknown " .. name .. " field '" .. k .. "'") end

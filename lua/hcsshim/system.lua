@@ -16,6 +16,7 @@ local M = {}
 local S = core.system_methods -- the methods of every system handle
 local PENDING = errors.hresult.HCS_E_OPERATION_PENDING
 local E_INVALIDARG = errors.hresult.E_INVALIDARG
+local UNEXPECTED_EXIT = errors.hresult.HCS_E_UNEXPECTED_EXIT
 
 -- Ids are caller data: refused (hcsshim.id) like any other bad value.
 local function bad_id(op, id)
@@ -197,11 +198,28 @@ end
 --- Wait for the system to exit (the SystemExited notification).
 -- Any number of waiters, on any handle, see the exit.
 -- @tparam[opt] number timeout seconds; nil = forever; 0 = poll
--- @treturn true|nil,hcsshim.error (ErrTimeout, ErrUnexpectedProcessAbort, ErrHandleClose)
+-- @treturn true|nil,hcsshim.error (ErrTimeout, ErrUnexpectedProcessAbort,
+-- ErrHandleClose, or the failure status SystemExited carried)
 function S:wait(timeout)
+  local op = timeout and "WaitTimeout" or "Wait"
   local ok, reason, status = self:_wait(N.SYSTEM_EXITED, timeout)
-  if ok then return true end
-  return nil, wait_error(self, timeout and "WaitTimeout" or "Wait", reason, status)
+  if not ok then return nil, wait_error(self, op, reason, status) end
+  -- reason is the notification's status here: an unexpected exit is still
+  -- an exit (see exit_error); any other failure is the wait's error, as in
+  -- hcsshim's waitBackground
+  if reason == 0 or errors.u32(reason) == UNEXPECTED_EXIT then return true end
+  return nil, cerr(self, op, reason)
+end
+
+--- Why the system exited, when HCS reported the exit as unexpected
+-- (SystemExited with ErrVmcomputeUnexpectedExit 0xC0370106: the system
+-- stopped without a shutdown or terminate); nil for a requested exit or
+-- while the system runs.  hcsshim's System.ExitError.
+-- @treturn hcsshim.error|nil
+function S:exit_error()
+  local has, status = self:_has(N.SYSTEM_EXITED)
+  if has and errors.u32(status) == UNEXPECTED_EXIT then return cerr(self, "Wait", status) end
+  return nil
 end
 
 --- Query properties (HcsGetComputeSystemProperties).

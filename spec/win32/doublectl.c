@@ -23,11 +23,6 @@ static int l_ctl(lua_State *L) {
   return 1;
 }
 
-static int l_sleep(lua_State *L) {
-  Sleep((DWORD)(luaL_checknumber(L, 1) * 1000));
-  return 0;
-}
-
 /* raw UTF-16 round trip through the OS, for the string tests */
 static int l_utf16(lua_State *L) {
   size_t n;
@@ -48,8 +43,6 @@ __declspec(dllexport) int luaopen_doublectl(lua_State *L) {
   lua_newtable(L);
   lua_pushcfunction(L, l_ctl);
   lua_setfield(L, -2, "ctl");
-  lua_pushcfunction(L, l_sleep);
-  lua_setfield(L, -2, "sleep");
   lua_pushcfunction(L, l_utf16);
   lua_setfield(L, -2, "utf16");
   return 1;

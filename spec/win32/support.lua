@@ -5,7 +5,7 @@ local M = {}
 function M.ctl(cmd) return assert(dbl.ctl(cmd)) end
 function M.calls(name) return tonumber(M.ctl("calls " .. name)) end
 function M.last(name) return M.ctl("last " .. name) end
-M.sleep = dbl.sleep
+M.sleep = require("hcsshim.core").sleep
 M.utf16 = dbl.utf16
 
 function M.eq(a, b, msg)

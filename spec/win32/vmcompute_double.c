@@ -11,8 +11,8 @@
  *   - every callee-allocated string comes from CoTaskMemAlloc and an
  *     IMallocSpy counts the CoTaskMemFree of each one;
  *   - every call is counted and the last request of each function kept.
- * HcsSignalProcess is deliberately NOT exported (older vmcompute builds
- * lack it), so the backend's missing-export path is exercised.
+ * (The backend's missing-export path is exercised by the C harness, which
+ * gets Wine's own iphlpapi.dll, without SetCurrentThreadCompartmentId.)
  * The test drives it through DoubleCtl (see spec/win32/doublectl.c). */
 #define COBJMACROS
 #define WIN32_LEAN_AND_MEAN
@@ -32,7 +32,7 @@
 #define E_EXISTS ((HRESULT)0xC037010F)
 #define E_STOPPED ((HRESULT)0xC0370110)
 #define E_STATE ((HRESULT)0xC0370105)
-#define E_PROC_STOPPED ((HRESULT)0x8037011F)
+#define E_SYS_STOPPED ((HRESULT)0x80370110)
 #define E_HANDLE_ ((HRESULT)0x80070006)
 
 typedef void(CALLBACK *hcs_cb_fn)(DWORD, void *, HRESULT, PCWSTR);
@@ -67,7 +67,12 @@ struct proc {
   int exited;
   DWORD exit_code;
   HANDLE kill_ev;
-  HANDLE in_r, out_w, err_w; /* the double's ends */
+  HANDLE in_r, out_w, err_w; /* the double's (server) ends, overlapped */
+  HANDLE cin, cout, cerr;    /* client ends HCS keeps; callers get duplicates */
+  HANDLE given[3];           /* the duplicates handed out last (for "inheritable") */
+  HANDLE stdin_closed_ev;    /* set by HcsModifyProcess CloseHandle StdIn */
+  int stdin_closed;
+  DWORD stdin_left; /* bytes the process still reads after that */
   char *cmd;
   struct proc *next;
 };
@@ -104,6 +109,15 @@ typedef struct event {
 static sys *systems;
 static proc *procs;
 static cb *cbs;
+/* every registration ever unregistered: HCS may still call one late */
+typedef struct late_cb {
+  hcs_cb_fn fn;
+  void *ctx;
+  struct late_cb *next;
+} late_cb;
+static late_cb *late_cbs;
+static int fail_unreg; /* "failunreg N": the next N unregisters fail */
+static LONG preparing, prepare_overlaps;
 static event *events;
 static int next_sys = 1;
 static DWORD next_pid = 100;
@@ -458,19 +472,134 @@ static int json_true(const char *doc, const char *key) {
 
 /* ---------------------------------------------------------------- processes */
 
+/* One overlapped read or write on a pipe end, as HCS drives its named
+ * pipes; `stop` (optional) abandons a pending read.  0 on failure or stop. */
+static int pipe_io(HANDLE h, void *buf, DWORD n, DWORD *done, int write, HANDLE stop) {
+  OVERLAPPED o;
+  BOOL ok;
+  memset(&o, 0, sizeof o);
+  o.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  *done = 0;
+  ok = write ? WriteFile(h, buf, n, NULL, &o) : ReadFile(h, buf, n, NULL, &o);
+  if (!ok && GetLastError() == ERROR_IO_PENDING) {
+    HANDLE hs[2];
+    hs[0] = o.hEvent;
+    hs[1] = stop;
+    if (WaitForMultipleObjects(stop ? 2 : 1, hs, FALSE, INFINITE) != WAIT_OBJECT_0)
+      CancelIoEx(h, &o);
+    ok = TRUE;
+  }
+  if (ok) ok = GetOverlappedResult(h, &o, done, TRUE);
+  CloseHandle(o.hEvent);
+  return ok && *done > 0;
+}
+
 static void write_all(HANDLE h, const char *s, size_t n) {
   DWORD w;
-  while (n > 0 && WriteFile(h, s, (DWORD)n, &w, NULL) && w > 0) {
+  while (n > 0 && pipe_io(h, (void *)s, (DWORD)n, &w, 1, NULL)) {
     s += w;
     n -= w;
   }
 }
 
+/* A named pipe pair as HCS makes them: our end overlapped, the client end
+ * overlapped and (strictly) inheritable, so that a caller must clear the
+ * flag itself.  inbound: data flows from the caller to the process. */
+static HANDLE pipe_pair(HANDLE *client, int inbound) {
+  static LONG seq;
+  WCHAR name[128];
+  SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
+  HANDLE server;
+  OVERLAPPED o;
+  swprintf(name, 128, L"\\\\.\\pipe\\vmcompute-double-%lu-%ld",
+           (unsigned long)GetCurrentProcessId(), InterlockedIncrement(&seq));
+  server = CreateNamedPipeW(name,
+                            (inbound ? PIPE_ACCESS_INBOUND : PIPE_ACCESS_OUTBOUND) |
+                                FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
+                            PIPE_TYPE_BYTE | PIPE_WAIT, 1, 65536, 65536, 0, NULL);
+  if (server == INVALID_HANDLE_VALUE) return NULL;
+  memset(&o, 0, sizeof o);
+  o.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  ConnectNamedPipe(server, &o); /* pending until the client below opens */
+  *client = CreateFileW(name, inbound ? GENERIC_WRITE : GENERIC_READ, 0, &sa, OPEN_EXISTING,
+                        FILE_FLAG_OVERLAPPED, NULL);
+  if (*client == INVALID_HANDLE_VALUE) {
+    *client = NULL;
+    CancelIoEx(server, &o);
+  }
+  {
+    DWORD n;
+    GetOverlappedResult(server, &o, &n, TRUE);
+  }
+  CloseHandle(o.hEvent);
+  if (!*client) {
+    CloseHandle(server);
+    return NULL;
+  }
+  return server;
+}
+
+/* A fresh inheritable duplicate of a client end (NULL stays NULL). */
+static HANDLE dup_client(HANDLE h) {
+  HANDLE d = NULL;
+  if (!h) return NULL;
+  if (!DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &d, 0, TRUE,
+                       DUPLICATE_SAME_ACCESS))
+    return NULL;
+  return d;
+}
+
+typedef struct procinfo procinfo;
+static void give_stdio(proc *p, procinfo *info);
+
+static void close_h(HANDLE *h) {
+  if (*h) CloseHandle(*h);
+  *h = NULL;
+}
+
 static void close_ends(proc *p) {
-  if (p->in_r) CloseHandle(p->in_r);
-  if (p->out_w) CloseHandle(p->out_w);
-  if (p->err_w) CloseHandle(p->err_w);
-  p->in_r = p->out_w = p->err_w = NULL;
+  EnterCriticalSection(&G);
+  close_h(&p->in_r);
+  close_h(&p->out_w);
+  close_h(&p->err_w);
+  close_h(&p->cin);
+  close_h(&p->cout);
+  close_h(&p->cerr);
+  LeaveCriticalSection(&G);
+}
+
+/* a killed process reads no more input either; G held */
+static void kill_proc(proc *p) {
+  p->stdin_closed = 1;
+  p->stdin_left = 0;
+  SetEvent(p->stdin_closed_ev);
+  SetEvent(p->kill_ev);
+}
+
+/* cat: copies stdin to stdout.  After CloseHandle StdIn it reads only what
+ * was in the pipe at that moment and then sees the end of its input: HCS
+ * ends the process's input at once, whatever the caller still sends. */
+static void cat(proc *p) {
+  char buf[65536];
+  for (;;) {
+    DWORD want = sizeof buf, n;
+    int closed;
+    EnterCriticalSection(&G);
+    closed = p->stdin_closed;
+    if (closed && p->stdin_left < want) want = p->stdin_left;
+    LeaveCriticalSection(&G);
+    if (!p->in_r || want == 0) break;
+    if (!pipe_io(p->in_r, buf, want, &n, 0, closed ? NULL : p->stdin_closed_ev)) {
+      if (!closed && WaitForSingleObject(p->stdin_closed_ev, 0) == WAIT_OBJECT_0) continue;
+      break;
+    }
+    if (closed) {
+      EnterCriticalSection(&G);
+      p->stdin_left -= n;
+      LeaveCriticalSection(&G);
+    }
+    if (p->out_w) write_all(p->out_w, buf, n);
+  }
 }
 
 static void proc_exit(proc *p, DWORD code) {
@@ -492,10 +621,7 @@ static DWORD WINAPI program(void *arg) {
   } else if (strncmp(cmd, "err ", 4) == 0) {
     if (p->err_w) write_all(p->err_w, cmd + 4, strlen(cmd + 4));
   } else if (strcmp(cmd, "cat") == 0) {
-    char buf[65536];
-    DWORD n;
-    while (p->in_r && ReadFile(p->in_r, buf, sizeof buf, &n, NULL) && n > 0)
-      if (p->out_w) write_all(p->out_w, buf, n);
+    cat(p);
   } else if (strncmp(cmd, "exit ", 5) == 0) {
     code = (DWORD)strtoul(cmd + 5, NULL, 0);
   } else if (strcmp(cmd, "sleep") == 0) {
@@ -674,7 +800,7 @@ static HRESULT sys_op(const char *name, HANDLE h, LPCWSTR options, PWSTR *result
       proc *p;
       s->state = ST_STOPPED;
       for (p = procs; p; p = p->next)
-        if (p->s == s && !p->exited) SetEvent(p->kill_ev);
+        if (p->s == s && !p->exited) kill_proc(p);
       schedule(1, s, NULL, 0x00000001, S_OK, delay_ms);
       hr = S_PENDING;
     }
@@ -763,6 +889,12 @@ API HcsModifyComputeSystem(HANDLE h, LPCWSTR configuration, PWSTR *result) {
     LeaveCriticalSection(&G);
     return E_HANDLE_;
   }
+  if (sys_of(h)->state == ST_STOPPED) {
+    /* modifying a stopped system: the SDK form 0x80370110, which hcsshim
+     * names ErrVmcomputeSystemAlreadyStopped */
+    LeaveCriticalSection(&G);
+    return fail(result, E_SYS_STOPPED, "The system is not running.");
+  }
   LeaveCriticalSection(&G);
   return S_OK;
 }
@@ -805,6 +937,19 @@ static HRESULT unreg(const char *name, HANDLE h) {
     LeaveCriticalSection(&G);
     return E_HANDLE_;
   }
+  if (fail_unreg > 0) {
+    /* the registration stays: HCS goes on calling it */
+    fail_unreg--;
+    LeaveCriticalSection(&G);
+    return E_FAIL;
+  }
+  {
+    late_cb *l = calloc(1, sizeof *l);
+    l->fn = c->fn;
+    l->ctx = c->ctx;
+    l->next = late_cbs;
+    late_cbs = l;
+  }
   c->dead = 1;
   if (GetCurrentThreadId() != notifier_tid)
     while (c->in_flight > 0) SleepConditionVariableCS(&CV, &G, INFINITE);
@@ -828,11 +973,18 @@ API HcsRegisterProcessCallback(HANDLE h, hcs_cb_fn fn, void *ctx, HANDLE *out) {
 }
 API HcsUnregisterProcessCallback(HANDLE c) { return unreg("HcsUnregisterProcessCallback", c); }
 
-typedef struct procinfo {
+struct procinfo {
   DWORD ProcessId;
   DWORD Reserved;
   HANDLE StdInput, StdOutput, StdError;
-} procinfo;
+};
+
+/* fresh inheritable duplicates of the pipes HCS keeps, remembered */
+static void give_stdio(proc *p, procinfo *info) {
+  info->StdInput = p->given[0] = dup_client(p->cin);
+  info->StdOutput = p->given[1] = dup_client(p->cout);
+  info->StdError = p->given[2] = dup_client(p->cerr);
+}
 
 API HcsCreateProcess(HANDLE h, LPCWSTR params, procinfo *info, HANDLE *process, PWSTR *result) {
   sys *s;
@@ -867,9 +1019,11 @@ API HcsCreateProcess(HANDLE h, LPCWSTR params, procinfo *info, HANDLE *process, 
   p->s = s;
   p->cmd = json_str(p8, "CommandLine");
   p->kill_ev = CreateEventW(NULL, TRUE, FALSE, NULL);
-  if (json_true(p8, "CreateStdInPipe")) CreatePipe(&p->in_r, &info->StdInput, NULL, 0);
-  if (json_true(p8, "CreateStdOutPipe")) CreatePipe(&info->StdOutput, &p->out_w, NULL, 0);
-  if (json_true(p8, "CreateStdErrPipe")) CreatePipe(&info->StdError, &p->err_w, NULL, 0);
+  p->stdin_closed_ev = CreateEventW(NULL, TRUE, FALSE, NULL);
+  if (json_true(p8, "CreateStdInPipe")) p->in_r = pipe_pair(&p->cin, 1);
+  if (json_true(p8, "CreateStdOutPipe")) p->out_w = pipe_pair(&p->cout, 0);
+  if (json_true(p8, "CreateStdErrPipe")) p->err_w = pipe_pair(&p->cerr, 0);
+  give_stdio(p, info);
   /* a console process without a stdin pipe dies at start (Windows does this) */
   if (json_true(p8, "EmulateConsole") && !json_true(p8, "CreateStdInPipe")) {
     free(p->cmd);
@@ -919,11 +1073,11 @@ API HcsCloseProcess(HANDLE process) {
   return S_OK;
 }
 
-API HcsTerminateProcess(HANDLE process, PWSTR *result) {
+/* Ends the process behind a handle (called with G held, after the call was
+ * recorded; releases G).  An exited process gets the caller's answer:
+ * terminate and signal differ there. */
+static HRESULT end_proc(HANDLE process, PWSTR *result, HRESULT gone, const char *gone_msg) {
   proc *p;
-  init();
-  EnterCriticalSection(&G);
-  record("HcsTerminateProcess", NULL);
   if (result) *result = NULL;
   p = proc_of(process);
   if (!p) {
@@ -932,11 +1086,32 @@ API HcsTerminateProcess(HANDLE process, PWSTR *result) {
   }
   if (p->exited) {
     LeaveCriticalSection(&G);
-    return fail(result, E_PROC_STOPPED, "The process has already exited.");
+    return fail(result, gone, gone_msg);
   }
-  SetEvent(p->kill_ev);
+  kill_proc(p);
   LeaveCriticalSection(&G);
   return S_OK;
+}
+
+/* HcsTerminateProcess ends in TerminateProcess, which answers an exited
+ * process with ERROR_ACCESS_DENIED (hcsshim's Kill says so). */
+API HcsTerminateProcess(HANDLE process, PWSTR *result) {
+  init();
+  EnterCriticalSection(&G);
+  record("HcsTerminateProcess", NULL);
+  return end_proc(process, result, (HRESULT)0x80070005, "Access is denied.");
+}
+
+/* Any signal ends the double's programs.  An exited process refuses it as
+ * not valid in its state, which hcsshim's processSignalResult expects. */
+API HcsSignalProcess(HANDLE process, LPCWSTR options, PWSTR *result) {
+  char *o8;
+  init();
+  EnterCriticalSection(&G);
+  o8 = u8(options);
+  record("HcsSignalProcess", "%s", o8);
+  free(o8);
+  return end_proc(process, result, E_STATE, "The process is not running.");
 }
 
 API HcsGetProcessInfo(HANDLE process, procinfo *info, PWSTR *result) {
@@ -951,7 +1126,9 @@ API HcsGetProcessInfo(HANDLE process, procinfo *info, PWSTR *result) {
     LeaveCriticalSection(&G);
     return E_HANDLE_;
   }
-  info->ProcessId = p->pid; /* no fresh stdio from the double */
+  info->ProcessId = p->pid;
+  /* fresh duplicates of the pipes HCS keeps (none once the process ended) */
+  give_stdio(p, info);
   LeaveCriticalSection(&G);
   return S_OK;
 }
@@ -986,15 +1163,29 @@ API HcsModifyProcess(HANDLE process, LPCWSTR settings, PWSTR *result) {
   record("HcsModifyProcess", "%s", s8);
   if (result) *result = NULL;
   p = proc_of(process);
-  free(s8);
   if (!p) {
+    free(s8);
     LeaveCriticalSection(&G);
     return E_HANDLE_;
   }
   if (p->exited) {
+    free(s8);
+    /* "HcsModifyProcess request to close stdin will fail if the process
+     * has already exited" (hcsshim); the code is the double's choice */
     LeaveCriticalSection(&G);
-    return fail(result, E_PROC_STOPPED, "The process has already exited.");
+    return fail(result, E_STATE, "The process has already exited.");
   }
+  if (strstr(s8, "\"Handle\":\"StdIn\"")) {
+    /* the process's input ends now: what is in the pipe is still read,
+     * nothing sent later; HCS lets go of its copy of the pipe */
+    DWORD avail = 0;
+    if (p->in_r) PeekNamedPipe(p->in_r, NULL, 0, NULL, &avail, NULL);
+    p->stdin_left = avail;
+    p->stdin_closed = 1;
+    close_h(&p->cin);
+    SetEvent(p->stdin_closed_ev);
+  }
+  free(s8);
   LeaveCriticalSection(&G);
   return S_OK;
 }
@@ -1126,6 +1317,7 @@ typedef struct layer {
   struct layer *next;
 } layer;
 static layer *layers;
+static int grow_paths, path_growth;
 
 static void info_text(char *out, size_t n, const driver_info *info) {
   char *h = u8(info ? info->HomeDir : NULL);
@@ -1189,6 +1381,50 @@ static void forget_layer(layer *x) {
     return hr;                         \
   }
 
+/* Layer import, export and destroy need SeBackupPrivilege (and for import
+ * and destroy SeRestorePrivilege) enabled in the caller's token, which an
+ * elevated token holds but has switched off: ERROR_PRIVILEGE_NOT_HELD. */
+static int privilege_enabled(const WCHAR *name) {
+  HANDLE tok;
+  LUID luid;
+  BYTE buf[4096];
+  TOKEN_PRIVILEGES *tp = (TOKEN_PRIVILEGES *)buf;
+  DWORD n = 0, i;
+  int on = 0;
+  if (!LookupPrivilegeValueW(NULL, name, &luid)) return 0;
+  if (!OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &tok) &&
+      !OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok))
+    return 0;
+  if (GetTokenInformation(tok, TokenPrivileges, buf, sizeof buf, &n))
+    for (i = 0; i < tp->PrivilegeCount; i++)
+      if (tp->Privileges[i].Luid.LowPart == luid.LowPart &&
+          tp->Privileges[i].Luid.HighPart == luid.HighPart)
+        on = (tp->Privileges[i].Attributes & SE_PRIVILEGE_ENABLED) != 0;
+  CloseHandle(tok);
+  return on;
+}
+
+#define E_PRIVILEGE ((HRESULT)0x80070522)
+#define NEED_BACKUP() \
+  if (!privilege_enabled(L"SeBackupPrivilege")) LAYER_LEAVE(E_PRIVILEGE)
+#define NEED_BACKUP_RESTORE()                                                                \
+  if (!privilege_enabled(L"SeBackupPrivilege") || !privilege_enabled(L"SeRestorePrivilege")) \
+  LAYER_LEAVE(E_PRIVILEGE)
+
+/* switches both privileges off again (DoubleCtl "dropprivileges") */
+static void drop_privileges(void) {
+  HANDLE tok;
+  BYTE buf[sizeof(TOKEN_PRIVILEGES) + sizeof(LUID_AND_ATTRIBUTES)];
+  TOKEN_PRIVILEGES *tp = (TOKEN_PRIVILEGES *)buf;
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY, &tok)) return;
+  tp->PrivilegeCount = 2;
+  LookupPrivilegeValueW(NULL, L"SeBackupPrivilege", &tp->Privileges[0].Luid);
+  LookupPrivilegeValueW(NULL, L"SeRestorePrivilege", &tp->Privileges[1].Luid);
+  tp->Privileges[0].Attributes = tp->Privileges[1].Attributes = 0;
+  AdjustTokenPrivileges(tok, FALSE, tp, 0, NULL, NULL);
+  CloseHandle(tok);
+}
+
 #define LAYER_LEAVE(ret)      \
   do {                        \
     free(id8);                \
@@ -1220,6 +1456,7 @@ API DestroyLayer(const driver_info *info, LPCWSTR id) {
   layer *l;
   LAYER_ENTER("DestroyLayer", id);
   record("DestroyLayer", "%s id=%s", it, id8);
+  NEED_BACKUP_RESTORE();
   l = find_layer(info, id, 0);
   if (!l) LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
   forget_layer(l);
@@ -1270,6 +1507,8 @@ static HRESULT two_ids(const char *name, const driver_info *info, LPCWSTR id, LP
   descs_text(dt, sizeof dt, d, n);
   record(name, "%s id=%s second=%s layers=%s", it, id8, s8, dt);
   free(s8);
+  if (strcmp(name, "ExportLayer") == 0) NEED_BACKUP();
+  if (strcmp(name, "ImportLayer") == 0) NEED_BACKUP_RESTORE();
   if (strcmp(name, "CopyLayer") == 0) {
     if (!find_layer(info, id, 0)) LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
     find_layer(info, second, 1);
@@ -1297,6 +1536,12 @@ API PrepareLayer(const driver_info *info, LPCWSTR id, const layer_desc *d, ULONG
   LAYER_ENTER("PrepareLayer", id);
   descs_text(dt, sizeof dt, d, n);
   record("PrepareLayer", "%s id=%s layers=%s", it, id8, dt);
+  /* HCS races in concurrent PrepareLayer calls: count any overlap */
+  LeaveCriticalSection(&G);
+  if (InterlockedIncrement(&preparing) > 1) InterlockedIncrement(&prepare_overlaps);
+  Sleep(2);
+  InterlockedDecrement(&preparing);
+  EnterCriticalSection(&G);
   l = find_layer(info, id, 0);
   if (!l) LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
   l->prepared = 1;
@@ -1332,16 +1577,31 @@ API GetLayerMountPath(const driver_info *info, LPCWSTR id, SIZE_T *length, PWSTR
     *length = 0;
     LAYER_LEAVE(S_OK);
   }
+  /* "growpath N": the path grows by a component after each of the next N
+   * complete answers, as a path can change between a caller's two calls */
   swprintf(path, 200, L"\\\\?\\Volume{%08x-0000-0000-0000-000000000000}\\",
            (unsigned)(strlen(l->key) * 2654435761u));
+  for (need = 0; need < (SIZE_T)path_growth && wcslen(path) < 190; need++) wcscat(path, L"d\\");
   need = wcslen(path) + 1;
   if (!buffer) {
     *length = need;
     LAYER_LEAVE(S_OK);
   }
-  if (*length < need) LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER));
+  if (*length < need) {
+    *length = need;
+    LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER));
+  }
   memcpy(buffer, path, need * sizeof(WCHAR));
   *length = need;
+  {
+    char *p8 = u8(path);
+    record("GetLayerMountPath.path", "%s", p8);
+    free(p8);
+  }
+  if (grow_paths > 0) {
+    grow_paths--;
+    path_growth++;
+  }
   LAYER_LEAVE(S_OK);
 }
 
@@ -1376,6 +1636,14 @@ API NameToGuid(LPCWSTR name, GUID *out) {
   n8 = u8(name);
   record("NameToGuid", "%s", n8);
   memset(out, 0, sizeof *out);
+  {
+    HRESULT hr = injected("NameToGuid");
+    if (hr < 0) {
+      free(n8);
+      LeaveCriticalSection(&G);
+      return hr;
+    }
+  }
   for (i = 0; i < sizeof n2g / sizeof n2g[0]; i++)
     if (strcmp(n2g[i].name, n8) == 0) {
       unsigned d1, d2, d3, b[8];
@@ -1441,6 +1709,11 @@ static HRESULT begin(const char *name, int exp, const driver_info *info, LPCWSTR
   LAYER_ENTER(name, id);
   descs_text(dt, sizeof dt, d, n);
   record(name, "%s id=%s layers=%s", it, id8, dt);
+  if (exp) {
+    NEED_BACKUP();
+  } else {
+    NEED_BACKUP_RESTORE();
+  }
   st = calloc(1, sizeof *st);
   st->export_ = exp;
   st->index = -1;
@@ -1560,7 +1833,9 @@ static sys *find_any(const char *id) {
 /* Commands (one per call); the answer goes to out:
  *   delay MS | calls NAME | last NAME | allocs | reset-counts
  *   fail NAME HRESULT | fire SYSID TYPE STATUS | fireproc PID TYPE STATUS
- *   storm SYSID 0|1 | holdstart SYSID 0|1 | callbacks */
+ *   storm SYSID 0|1 | holdstart SYSID 0|1 | callbacks | growpath N
+ *   dropprivileges | failunreg N | firelate TYPE | prepareoverlaps
+ *   inheritable PID */
 __declspec(dllexport) int WINAPI DoubleCtl(const char *cmd, char *out, int outlen) {
   char a[256] = "", b[256] = "";
   long long x = 0, y = 0;
@@ -1582,14 +1857,15 @@ __declspec(dllexport) int WINAPI DoubleCtl(const char *cmd, char *out, int outle
   } else if (sscanf(cmd, "fail %255s %lli", a, &x) == 2) {
     snprintf(fail_name, sizeof fail_name, "%s", a);
     fail_hr = (HRESULT)(long)x;
-  } else if (sscanf(cmd, "fire %255s %lli %lli", a, &x, &y) == 3) {
-    sys *s = find_any(a);
-    if (s) schedule(1, s, NULL, (DWORD)x, (HRESULT)(long)y, 0);
-    else r = -1;
   } else if (sscanf(cmd, "fireproc %lli %lli %255s", &x, &y, b) == 3) {
+    /* before "fire", whose "%s" would also take "fireproc ..." */
     proc *p;
     for (p = procs; p && p->pid != (DWORD)x; p = p->next) {}
     if (p) schedule(2, NULL, p, (DWORD)y, (HRESULT)strtoll(b, NULL, 0), 0);
+    else r = -1;
+  } else if (sscanf(cmd, "fire %255s %lli %lli", a, &x, &y) == 3) {
+    sys *s = find_any(a);
+    if (s) schedule(1, s, NULL, (DWORD)x, (HRESULT)(long)y, 0);
     else r = -1;
   } else if (sscanf(cmd, "storm %255s %lld", a, &x) == 2) {
     sys *s = find_any(a);
@@ -1600,6 +1876,34 @@ __declspec(dllexport) int WINAPI DoubleCtl(const char *cmd, char *out, int outle
     sys *s = find_any(a);
     if (s) s->hold_start = (int)x;
     else r = -1;
+  } else if (sscanf(cmd, "failunreg %lld", &x) == 1) {
+    fail_unreg = (int)x;
+  } else if (sscanf(cmd, "firelate %lli", &x) == 1) {
+    /* calls every unregistered callback once more, from this thread */
+    late_cb *l, *all = late_cbs;
+    LeaveCriticalSection(&G);
+    for (l = all; l; l = l->next) l->fn((DWORD)x, l->ctx, S_OK, NULL);
+    EnterCriticalSection(&G);
+  } else if (sscanf(cmd, "inheritable %lli", &x) == 1) {
+    /* how many stdio handles last given for the process are (still)
+     * inheritable: a caller must have cleared the flag */
+    proc *p;
+    int i, n = 0;
+    for (p = procs; p && p->pid != (DWORD)x; p = p->next) {}
+    if (!p) r = -1;
+    for (i = 0; p && i < 3; i++) {
+      DWORD flags = 0;
+      if (p->given[i] && GetHandleInformation(p->given[i], &flags) && (flags & HANDLE_FLAG_INHERIT))
+        n++;
+    }
+    snprintf(out, (size_t)outlen, "%d", n);
+  } else if (strcmp(cmd, "prepareoverlaps") == 0) {
+    snprintf(out, (size_t)outlen, "%ld", (long)prepare_overlaps);
+  } else if (strcmp(cmd, "dropprivileges") == 0) {
+    drop_privileges();
+  } else if (sscanf(cmd, "growpath %lld", &x) == 1) {
+    grow_paths = (int)x;
+    path_growth = 0;
   } else if (strcmp(cmd, "callbacks") == 0) {
     cb *c;
     long n = 0;

@@ -165,9 +165,17 @@ plat_hresult plat_ImportLayer(const plat_driver_info *info, const char *id, cons
                               const plat_layer_descriptor *layers, size_t count) {
   return with_descs("ImportLayer", info, id, folder, "import folder", layers, count);
 }
+/* HCS has a race in PrepareLayer: hcsshim serialises every call with one
+ * process-wide lock (wclayer's prepareLayerLock); so do we. */
+static SRWLOCK prepare_lock = SRWLOCK_INIT;
+
 plat_hresult plat_PrepareLayer(const plat_driver_info *info, const char *id,
                                const plat_layer_descriptor *layers, size_t count) {
-  return with_descs("PrepareLayer", info, id, NULL, NULL, layers, count);
+  plat_hresult hr;
+  AcquireSRWLockExclusive(&prepare_lock);
+  hr = with_descs("PrepareLayer", info, id, NULL, NULL, layers, count);
+  ReleaseSRWLockExclusive(&prepare_lock);
+  return hr;
 }
 
 plat_hresult plat_ExpandSandboxSize(const plat_driver_info *info, const char *id, uint64_t size) {
@@ -183,45 +191,63 @@ plat_hresult plat_ExpandSandboxSize(const plat_driver_info *info, const char *id
 }
 
 /* vmcompute's two-call pattern (length in WCHARs, then a caller-allocated
- * buffer, never CoTaskMem) is done here; the seam then hands the UTF-8
- * length and text to the core's own two calls. */
+ * buffer, never CoTaskMem) is done here, again while the path outgrows the
+ * buffer between the two calls.  The seam then hands the UTF-8 length and
+ * text to the core's own two calls; a buffer that became too small for the
+ * text is an error with the needed *length, never a cut path. */
+static plat_hresult mount_path_wide(mount_fn fn, const w32_driver_info *info, LPCWSTR id,
+                                    WCHAR **out) {
+  SIZE_T wlen = 0;
+  int tries;
+  plat_hresult hr;
+  *out = NULL;
+  for (tries = 0; tries < 8; tries++) {
+    SIZE_T cap;
+    WCHAR *wbuf;
+    hr = done(fn(info, id, &wlen, NULL));
+    if (hr < 0 || wlen == 0) return hr;
+    cap = wlen;
+    wbuf = calloc(cap + 1, sizeof *wbuf);
+    if (!wbuf) return PLAT_E_OUTOFMEMORY;
+    hr = done(fn(info, id, &wlen, wbuf));
+    if (hr >= 0 && wlen <= cap) {
+      *out = wbuf;
+      return hr;
+    }
+    free(wbuf);
+    if (hr < 0 && hr != (plat_hresult)HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER)) return hr;
+  }
+  return hr < 0 ? hr : (plat_hresult)HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER);
+}
+
 plat_hresult plat_GetLayerMountPath(const plat_driver_info *info, const char *id, size_t *length,
                                     char *buffer) {
   w32_layer_args a;
   WCHAR *wid = NULL, *wbuf = NULL;
-  SIZE_T wlen = 0;
   char *path = NULL;
+  size_t n;
   plat_hresult hr;
   W32_BIND(W32_VMCOMPUTE, mount_fn, fn, "GetLayerMountPath", NULL);
   if ((hr = w32_layer_args_init(&a, info, NULL, 0)) < 0) return hr;
   if (!(wid = w32_wide(id, "layer id", &hr))) goto out;
-  hr = done(fn(&a.info, wid, &wlen, NULL));
-  if (hr < 0) goto out;
-  if (wlen == 0) {
+  if ((hr = mount_path_wide(fn, &a.info, wid, &wbuf)) < 0) goto out;
+  if (!wbuf) { /* not mounted: length 0 */
     if (buffer && *length > 0) buffer[0] = 0;
     *length = 0;
     goto out;
   }
-  wbuf = calloc(wlen + 1, sizeof *wbuf);
-  if (!wbuf) {
+  if (!(path = w32_utf8(wbuf))) {
     hr = PLAT_E_OUTOFMEMORY;
     goto out;
   }
-  hr = done(fn(&a.info, wid, &wlen, wbuf));
-  if (hr < 0) goto out;
-  path = w32_utf8(wbuf);
-  if (!path) {
-    hr = PLAT_E_OUTOFMEMORY;
-    goto out;
-  }
-  if (buffer) {
-    size_t n = strlen(path);
-    if (n > *length) n = *length;
+  n = strlen(path);
+  if (buffer && n > *length) {
+    w32_set_error("the mount path grew between the calls: the buffer is too small");
+    hr = (plat_hresult)HRESULT_FROM_WIN32(ERROR_INSUFFICIENT_BUFFER);
+  } else if (buffer) {
     memcpy(buffer, path, n);
-    *length = n;
-  } else {
-    *length = strlen(path);
   }
+  *length = n;
 out:
   free(path);
   free(wbuf);

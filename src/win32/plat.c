@@ -6,8 +6,6 @@
  * made with malloc, so plat_free is free().  The callee-allocated UTF-16
  * originals are freed with CoTaskMemFree inside this backend, once, right
  * after conversion (w32_take). */
-#include <fcntl.h>
-#include <io.h>
 #include <stdlib.h>
 
 #include "win32/w32.h"
@@ -19,19 +17,6 @@ void plat_free(void *p) { free(p); }
 /* vmcompute.dll and friends stay loaded for the life of the process, as
  * hcsshim's lazy DLLs do. */
 void plat_shutdown(void) {}
-
-FILE *plat_handle_fdopen(plat_handle h, const char *mode) {
-  int write = mode[0] == 'w' || mode[0] == 'a';
-  int fd = _open_osfhandle(h, (write ? _O_WRONLY : _O_RDONLY) | _O_BINARY);
-  FILE *f;
-  if (fd < 0) return NULL;
-  f = _fdopen(fd, write ? "wb" : "rb");
-  if (!f) {
-    _close(fd); /* closes the handle too */
-    return NULL;
-  }
-  return f;
-}
 
 void plat_handle_close(plat_handle h) {
   if (h != PLAT_NO_HANDLE && h != 0) CloseHandle((HANDLE)h);

@@ -2,6 +2,7 @@
  * callback trampoline.  Strings cross as UTF-16; every callee-allocated
  * string is converted and freed with CoTaskMemFree exactly once. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "win32/w32.h"
 
@@ -168,58 +169,131 @@ plat_hresult plat_HcsGetComputeSystemProperties(plat_system system, const char *
 
 /* ---- notifications ---- */
 
-/* The context vmcompute holds: ours, freed only after the unregister call
- * (which waits for in-flight callbacks) has returned. */
-typedef struct w32_cb {
+/* The context vmcompute holds is an integer key, never a pointer (as
+ * hcsshim's callbackNumber): the trampoline looks the key up under a lock
+ * that lives as long as the process, so a late callback (after a failed
+ * unregister, or after lua_close released the module) finds nothing and
+ * is dropped.  The DLL is pinned at the first registration, so that the
+ * trampoline's code is still there for such a call. */
+typedef struct w32_reg {
+  uintptr_t key; /* 0 = free slot */
   plat_notification_cb cb;
   void *context;
   HANDLE hcs;
-  int process;
-} w32_cb;
+} w32_reg;
+
+static SRWLOCK reg_lock = SRWLOCK_INIT;
+static w32_reg *regs;
+static size_t nregs;
+static uintptr_t next_key = 1;
+
+/* Called with reg_lock held. */
+static w32_reg *reg_find(uintptr_t key) {
+  size_t i;
+  for (i = 0; i < nregs; i++)
+    if (regs[i].key == key) return &regs[i];
+  return NULL;
+}
 
 static void CALLBACK trampoline(DWORD type, void *context, HRESULT status, PCWSTR data) {
-  w32_cb *c = (w32_cb *)context;
-  char *d = data ? w32_utf8(data) : NULL; /* data belongs to vmcompute */
-  c->cb((uint32_t)type, c->context, (plat_hresult)status, d);
-  free(d);
+  w32_reg *r;
+  AcquireSRWLockShared(&reg_lock);
+  /* held across the call: unregistering waits for it (exclusive) */
+  r = reg_find((uintptr_t)context);
+  if (r) {
+    char *d = data ? w32_utf8(data) : NULL; /* data belongs to vmcompute */
+    r->cb((uint32_t)type, r->context, (plat_hresult)status, d);
+    free(d);
+  }
+  ReleaseSRWLockShared(&reg_lock);
+}
+
+static void pin_module(void) {
+  static LONG pinned;
+  HMODULE self;
+  if (InterlockedCompareExchange(&pinned, 1, 0) != 0) return;
+  GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                     (LPCWSTR)(void *)&reg_lock, &self); /* any address in this DLL */
+}
+
+/* A new slot with a fresh key; 0 on memory failure. */
+static uintptr_t reg_add(plat_notification_cb cb, void *context) {
+  w32_reg *r;
+  uintptr_t key = 0;
+  AcquireSRWLockExclusive(&reg_lock);
+  r = reg_find(0);
+  if (!r) {
+    size_t n = nregs ? nregs * 2 : 16;
+    w32_reg *grown = realloc(regs, n * sizeof *grown);
+    if (grown) {
+      memset(grown + nregs, 0, (n - nregs) * sizeof *grown);
+      regs = grown;
+      r = &regs[nregs];
+      nregs = n;
+    }
+  }
+  if (r) {
+    key = next_key++;
+    r->key = key;
+    r->cb = cb;
+    r->context = context;
+    r->hcs = NULL;
+  }
+  ReleaseSRWLockExclusive(&reg_lock);
+  return key;
+}
+
+static void reg_remove(uintptr_t key) {
+  w32_reg *r;
+  AcquireSRWLockExclusive(&reg_lock);
+  r = reg_find(key);
+  if (r) memset(r, 0, sizeof *r);
+  ReleaseSRWLockExclusive(&reg_lock);
 }
 
 plat_hresult w32_register(const char *name, HANDLE h, plat_notification_cb cb, void *context,
                           plat_callback *callback, int process) {
-  w32_cb *c;
+  uintptr_t key;
+  HANDLE hcs = NULL;
   HRESULT hr;
+  (void)process;
   *callback = NULL;
   {
     W32_BIND(W32_VMCOMPUTE, register_fn, fn, name, NULL);
     if (!cb) return PLAT_E_INVALIDARG;
-    c = calloc(1, sizeof *c);
-    if (!c) return PLAT_E_OUTOFMEMORY;
-    c->cb = cb;
-    c->context = context;
-    c->process = process;
-    hr = fn(h, trampoline, c, &c->hcs);
+    pin_module();
+    if ((key = reg_add(cb, context)) == 0) return PLAT_E_OUTOFMEMORY;
+    hr = fn(h, trampoline, (void *)key, &hcs);
   }
   if (FAILED(hr)) {
-    free(c);
+    reg_remove(key);
     return (plat_hresult)hr;
   }
-  *callback = c;
+  AcquireSRWLockExclusive(&reg_lock);
+  reg_find(key)->hcs = hcs;
+  ReleaseSRWLockExclusive(&reg_lock);
+  *callback = (plat_callback)key;
   return PLAT_S_OK;
 }
 
 plat_hresult w32_unregister(const char *name, plat_callback callback) {
-  w32_cb *c = (w32_cb *)callback;
+  uintptr_t key = (uintptr_t)callback;
+  w32_reg *r;
+  HANDLE hcs;
   HRESULT hr;
-  if (!c) return PLAT_E_INVALID_HANDLE;
+  if (!key) return PLAT_E_INVALID_HANDLE;
+  AcquireSRWLockShared(&reg_lock);
+  r = reg_find(key);
+  hcs = r ? r->hcs : NULL;
+  ReleaseSRWLockShared(&reg_lock);
+  if (!r) return PLAT_E_INVALID_HANDLE;
   {
     W32_BIND(W32_VMCOMPUTE, unregister_fn, fn, name, NULL);
-    hr = fn(c->hcs); /* blocks until an in-flight callback has returned */
+    hr = fn(hcs); /* blocks until an in-flight callback has returned */
   }
-  /* Free only once HCS has let go of the registration.  On failure HCS may
-   * still hold c as the callback context and call the trampoline with it
-   * later, so c is leaked on purpose: a small leak on a failure path that
-   * should not happen beats a use-after-free on the callback thread. */
-  if (SUCCEEDED(hr)) free(c);
+  /* Forgotten whatever HCS answered: after a failed unregister HCS may still
+   * call back with this key, which then finds nothing. */
+  reg_remove(key);
   return (plat_hresult)hr;
 }
 

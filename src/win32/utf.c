@@ -7,10 +7,14 @@
 
 #include "win32/w32.h"
 
+/* thread-local storage in each toolchain's own spelling (C11's
+ * _Thread_local is not in C99 or MSVC's default C mode) */
 #if defined(_MSC_VER)
 #define W32_THREAD __declspec(thread)
-#else
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 #define W32_THREAD _Thread_local
+#else
+#define W32_THREAD __thread
 #endif
 
 static W32_THREAD char last_error[512];

@@ -82,19 +82,24 @@ typedef struct w32_process_information {
   HANDLE StdError;
 } w32_process_information;
 
+/* A compile-time check in C89/C99 form: MSVC's default C mode and
+ * LuaRocks' flags have no _Static_assert.  A false condition gives an array
+ * of negative size; the typedef name says which layout broke. */
+#define W32_STATIC_ASSERT(cond, name) typedef char w32_layout_##name[(cond) ? 1 : -1]
+
 #ifdef _WIN64
-_Static_assert(sizeof(w32_driver_info) == 16, "DriverInfo is 16 bytes on x64");
-_Static_assert(offsetof(w32_driver_info, HomeDir) == 8, "DriverInfo.HomeDir at 8");
-_Static_assert(sizeof(w32_layer_descriptor) == 32, "WC_LAYER_DESCRIPTOR is 32 bytes on x64");
-_Static_assert(offsetof(w32_layer_descriptor, Flags) == 16, "WC_LAYER_DESCRIPTOR.Flags at 16");
-_Static_assert(offsetof(w32_layer_descriptor, Path) == 24, "WC_LAYER_DESCRIPTOR.Path at 24");
-_Static_assert(sizeof(w32_file_basic_info) == 40, "FILE_BASIC_INFO is 40 bytes");
-_Static_assert(offsetof(w32_file_basic_info, FileAttributes) == 32, "FileAttributes at 32");
-_Static_assert(sizeof(w32_process_information) == 32, "HCS_PROCESS_INFORMATION is 32 bytes on x64");
-_Static_assert(offsetof(w32_process_information, StdInput) == 8, "StdInput at 8");
-_Static_assert(offsetof(w32_process_information, StdError) == 24, "StdError at 24");
+W32_STATIC_ASSERT(sizeof(w32_driver_info) == 16, driver_info_is_16_bytes);
+W32_STATIC_ASSERT(offsetof(w32_driver_info, HomeDir) == 8, driver_info_homedir_at_8);
+W32_STATIC_ASSERT(sizeof(w32_layer_descriptor) == 32, layer_descriptor_is_32_bytes);
+W32_STATIC_ASSERT(offsetof(w32_layer_descriptor, Flags) == 16, layer_descriptor_flags_at_16);
+W32_STATIC_ASSERT(offsetof(w32_layer_descriptor, Path) == 24, layer_descriptor_path_at_24);
+W32_STATIC_ASSERT(sizeof(w32_file_basic_info) == 40, file_basic_info_is_40_bytes);
+W32_STATIC_ASSERT(offsetof(w32_file_basic_info, FileAttributes) == 32, file_attributes_at_32);
+W32_STATIC_ASSERT(sizeof(w32_process_information) == 32, process_information_is_32_bytes);
+W32_STATIC_ASSERT(offsetof(w32_process_information, StdInput) == 8, stdinput_at_8);
+W32_STATIC_ASSERT(offsetof(w32_process_information, StdError) == 24, stderror_at_24);
 #endif
-_Static_assert(sizeof(GUID) == 16, "GUID is 16 bytes");
+W32_STATIC_ASSERT(sizeof(GUID) == 16, guid_is_16_bytes);
 
 /* Marshalled DriverInfo + descriptors (layer.c) */
 typedef struct w32_layer_args {
