@@ -793,7 +793,13 @@ int main(int argc, char **argv) {
   if (hr == 0) {
     plat_HcsStartComputeSystem(s, "", &r);
     plat_HcsCloseComputeSystem(s);
-    usleep(500000);
+    /* the kill and teardown take their time (seconds under emulation);
+     * watched without a handle, which would be a reason to stay */
+    {
+      char dir[600];
+      snprintf(dir, sizeof dir, "%s/systems/t4", RUNROOT);
+      for (int i = 0; i < 3000 && access(dir, F_OK) == 0; i++) usleep(10000);
+    }
     hr = plat_HcsOpenComputeSystem("t4", &s, &r);
     CHECK(hr == PLAT_HCS_E_SYSTEM_NOT_FOUND, "t4 gone: 0x%08x", (unsigned)hr);
     plat_free(r);
