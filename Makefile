@@ -87,7 +87,7 @@ setup:
 demo: setup
 	@$(MAKE) --no-print-directory all
 	$(RUN_ENV) $(LUA) examples/run_container.lua $(ROOTFS)
-	$(RUN_ENV) $(LUA) examples/run_image.lua
+	$(RUN_ENV) $(LUA) examples/run_image.lua $(DEMO_IMAGE)
 
 test: setup
 	@$(MAKE) --no-print-directory all $(BUILD)/hcs_linux_test $(BUILD)/spec/layer_test
