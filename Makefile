@@ -13,6 +13,7 @@ CFLAGS     ?= -O2 -g
 LIBFLAG    ?= -shared
 LIBDIR     ?= /usr/local/lib/lua/5.4
 LUADIR     ?= /usr/local/share/lua/5.4
+BINDIR     ?= /usr/local/bin
 BUILD      ?= build
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
@@ -49,8 +50,8 @@ WIN32_TESTS ?= 1
 RUN_ENV = LUA_PATH="./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;" \
           LUA_CPATH="./$(BUILD)/?.so;;"
 
-.PHONY: all setup demo test test-lua test-leaks test-vm rock bench clean install sanitize valgrind \
-        test-unit check-rooms
+.PHONY: all setup demo test test-lua test-leaks test-vm rock bench clean install install-lib install-bin \
+        doc sanitize valgrind test-unit check-rooms
 
 all: $(CORE_SO) $(MONITOR) $(HELPER) $(EXTRACT)
 
@@ -118,13 +119,28 @@ bench: setup
 	$(RUN_ENV) $(LUA) bench/image_import.lua
 	$(RUN_ENV) $(LUA) bench/monitor_memory.lua
 
-install: all
-	install -d $(DESTDIR)$(LIBDIR)/hcsshim $(DESTDIR)$(LUADIR)/hcsshim
+# `make install` = the library (core, monitor, Lua modules) and the
+# `hcsshim` command; LuaRocks runs install-lib and installs the command
+# itself (build.install.bin), with its own wrapper.
+install: install-lib install-bin
+
+install-lib: all
+	install -d $(DESTDIR)$(LIBDIR)/hcsshim $(DESTDIR)$(LUADIR)/hcsshim/cli
 	install -m 0755 $(CORE_SO) $(DESTDIR)$(LIBDIR)/hcsshim/core.so
 	install -m 0755 $(MONITOR) $(DESTDIR)$(LIBDIR)/hcsshim/monitor
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBDIR)/hcsshim/helper
 	install -m 0755 $(EXTRACT) $(DESTDIR)$(LIBDIR)/hcsshim/extract
 	install -m 0644 lua/hcsshim/*.lua $(DESTDIR)$(LUADIR)/hcsshim/
+	install -m 0644 lua/hcsshim/cli/*.lua $(DESTDIR)$(LUADIR)/hcsshim/cli/
+
+install-bin:
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 bin/hcsshim $(DESTDIR)$(BINDIR)/hcsshim
+
+# The LDoc reference as HTML in $(BUILD)/doc (config.ld; Debian lua-ldoc).
+LDOC ?= ldoc
+doc:
+	$(LDOC) -d $(BUILD)/doc .
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/hcsshim

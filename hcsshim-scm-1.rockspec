@@ -18,6 +18,8 @@ compute service built on crun, catatonit, overlayfs and libarchive.
 dependencies = {
   "lua >= 5.4, < 5.5",
   "lua-cjson >= 2.1.0",
+  "luafilesystem >= 1.8.0",
+  "argparse >= 0.7.0",
 }
 external_dependencies = {
   platforms = {
@@ -38,10 +40,14 @@ build = {
     LUA_INCDIR = "$(LUA_INCDIR)",
     LUA = "$(LUA)",
   },
-  install_target = "install",
+  install_target = "install-lib",
   install_variables = {
     LIBDIR = "$(LIBDIR)",
     LUADIR = "$(LUADIR)",
+  },
+  -- the `hcsshim` command (LuaRocks wraps it with the tree's paths)
+  install = {
+    bin = { hcsshim = "bin/hcsshim" },
   },
   platforms = {
     -- Windows (MSVC or mingw): the same shared sources plus src/win32/,
@@ -54,7 +60,7 @@ build = {
         ["hcsshim.core"] = {
           sources = {
             "src/bind.c", "src/constants.c", "src/core.c", "src/guid.c", "src/guidtext.c", "src/handle.c", "src/hns.c",
-            "src/json.c", "src/layer.c",
+            "src/json.c", "src/layer.c", "src/pipe.c",
             "src/process.c", "src/queue.c", "src/service.c", "src/system.c", "src/wclayer.c",
             "src/archive.c", "src/digest.c", "src/files.c",
             "src/win32/dll.c", "src/win32/hns.c", "src/win32/layer.c", "src/win32/plat.c",
@@ -83,6 +89,15 @@ build = {
         ["hcsshim.schema"] = "lua/hcsshim/schema.lua",
         ["hcsshim.service"] = "lua/hcsshim/service.lua",
         ["hcsshim.system"] = "lua/hcsshim/system.lua",
+        ["hcsshim.stdio"] = "lua/hcsshim/stdio.lua",
+        ["hcsshim.prune"] = "lua/hcsshim/prune.lua",
+        ["hcsshim.cli"] = "lua/hcsshim/cli/init.lua",
+        ["hcsshim.cli.out"] = "lua/hcsshim/cli/out.lua",
+        ["hcsshim.cli.progress"] = "lua/hcsshim/cli/progress.lua",
+        ["hcsshim.cli.containers"] = "lua/hcsshim/cli/containers.lua",
+        ["hcsshim.cli.run"] = "lua/hcsshim/cli/run.lua",
+        ["hcsshim.cli.net"] = "lua/hcsshim/cli/net.lua",
+        ["hcsshim.cli.layers"] = "lua/hcsshim/cli/layers.lua",
       },
     },
   },

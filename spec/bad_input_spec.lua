@@ -88,7 +88,9 @@ describe("null in documents from HCS and HNS", function()
     assert.equal(-2147024809, code)
     local e = errors.from_core({ kind = "container", op = "Start", id = "c1" }, -2147024809, doc)
     assert.equal(E_INVALIDARG, e.hresult)
-    assert.equal("container c1 encountered an error during Start: failure in a Windows system call: "
+    local failure = require("hcsshim.core").platform == "linux" and "failure in the Linux host compute service"
+      or "failure in a Windows system call"
+    assert.equal("container c1 encountered an error during Start: " .. failure .. ": "
       .. "The parameter is incorrect. (0x57)", tostring(e))
   end)
 

@@ -44,7 +44,7 @@ describe("layers", function()
     assert.is_false(exists(home .. "/base/rootfs/etc/new"))
     local ok, err = hcsshim.destroy_layer(home, "sb")
     assert.is_nil(ok)
-    assert.matches("hcsshim::DestroyLayer failed in Win32", tostring(err), 1, true)
+    assert.matches("hcsshim::DestroyLayer failed in the Linux host compute service", tostring(err), 1, true)
     assert(hcsshim.expand_sandbox_size(home, "sb", 20 * 1024 * 1024 * 1024))
     assert(hcsshim.unprepare_layer(home, "sb"))
     assert(hcsshim.deactivate_layer(home, "sb"))
@@ -137,7 +137,7 @@ describe("layers", function()
     for _, bad in ipairs({ "../x", "a/b", "", "..", "a\0b" }) do
       local ok, err = hcsshim.create_layer(home, bad)
       assert.is_nil(ok, bad)
-      assert.matches("CreateLayer failed in Win32", tostring(err), 1, true)
+      assert.matches("CreateLayer failed in the Linux host compute service", tostring(err), 1, true)
     end
   end)
 

@@ -18,6 +18,9 @@ describe("after the suite", function()
     if hcsshim.layer_exists(env.home, "busybox-base") then
       assert(hcsshim.destroy_layer(env.home, "busybox-base"))
     end
+    -- run{rootfs=} keeps its imported rootfs layers for reuse: prune,
+    -- the product's own clean-up, removes them (and anything else ours)
+    assert(hcsshim.prune({ home = env.home }))
     -- the specs' own scratch files (tars, mapped folders) are not the
     -- product's to clean: remove them, then look at what the product left
     env.must("rm -rf --one-file-system " .. env.scratch)

@@ -47,6 +47,7 @@ int luaopen_hcsshim_core(lua_State *L) {
   core_open_layer(L);
   core_open_hns(L);
   core_open_wclayer(L);
+  core_open_pipe(L);
   core_open_digest(L);
   core_open_archive(L);
   core_open_files(L);

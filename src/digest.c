@@ -1,5 +1,6 @@
 /* core.sha256(text): the OCI digest of a string (chain ids, manifests and
  * configs); digest.h gives the streaming form to the archive reader. */
+#include <stdio.h>
 #include <string.h>
 
 #include "bind.h"
@@ -56,9 +57,39 @@ static int l_sha256(lua_State *L) {
   return 1;
 }
 
+/* core.sha256_file(path) -> "sha256:<hex>" | nil, message: the content
+ * digest of a file, so that run{rootfs=} imports a tar once and reuses
+ * the layer for the same content. */
+static int l_sha256_file(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  char out[DIGEST_TEXT_LEN], buf[16384];
+  size_t n;
+  int bad;
+  digest d;
+  FILE *f = fopen(path, "rb");
+  if (!f) return luaL_fileresult(L, 0, path);
+  if (digest_init(&d) < 0) {
+    fclose(f);
+    return luaL_error(L, "not enough memory");
+  }
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) digest_update(&d, buf, n);
+  bad = ferror(f);
+  fclose(f);
+  digest_final(&d, out);
+  if (bad) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "%s: read error", path);
+    return 2;
+  }
+  lua_pushstring(L, out);
+  return 1;
+}
+
 void core_open_digest(lua_State *L) {
   lua_pushcfunction(L, l_sha256);
   lua_setfield(L, -2, "sha256");
+  lua_pushcfunction(L, l_sha256_file);
+  lua_setfield(L, -2, "sha256_file");
 }
 #else
 void core_open_digest(lua_State *L) { (void)L; }

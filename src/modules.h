@@ -16,6 +16,7 @@ void core_open_guid(lua_State *L);      /* src/guid.c */
 void core_open_json(lua_State *L);      /* src/json.c */
 void core_open_hns(lua_State *L);       /* src/hns.c */
 void core_open_wclayer(lua_State *L);   /* src/wclayer.c */
+void core_open_pipe(lua_State *L);      /* src/pipe.c */
 /* hcsshim.image's helpers (Linux; nothing on Windows yet) */
 void core_open_digest(lua_State *L);  /* src/digest.c */
 void core_open_archive(lua_State *L); /* src/archive.c */

@@ -162,12 +162,18 @@ local function event_lines(events)
   return table.concat(out)
 end
 
--- The text after the operation: hcsshim prints HRESULT errors as a failed
--- Windows system call and string errors as they are.
+-- Messages name the service that failed: hcsshim's own words on Windows
+-- (a Windows system call, Win32), the Linux host compute service on Linux.
+-- HRESULTs, names and predicates are the same on both.
+local ON_LINUX = core.platform == "linux"
+local FAILURE = ON_LINUX and "failure in the Linux host compute service" or "failure in a Windows system call"
+local FAILED_IN = ON_LINUX and "failed in the Linux host compute service" or "failed in Win32"
+
+-- The text after the operation: HRESULT errors as a failure of the
+-- service, string errors as they are.
 local function inner_text(e)
   if e.hresult then
-    return string.format("failure in a Windows system call: %s (0x%x)",
-      e.message, M.win32_from_hresult(e.hresult))
+    return string.format("%s: %s (0x%x)", FAILURE, e.message, M.win32_from_hresult(e.hresult))
   end
   return e.message
 end
@@ -178,7 +184,8 @@ function E:__tostring()
     s = "container " .. tostring(self.id)
     if self.op then s = s .. " encountered an error during " .. self.op end
     s = s .. ": " .. inner_text(self)
-    if self.extra and self.extra ~= "" then s = s .. " extra info: " .. self.extra end
+    -- the configuration stays in err.extra; only Windows prints it, as hcsshim does
+    if not ON_LINUX and self.extra and self.extra ~= "" then s = s .. " extra info: " .. self.extra end
   elseif self.kind == "process" then
     s = "process " .. tostring(self.pid)
     if self.id then s = s .. " in container " .. self.id end
@@ -189,7 +196,7 @@ function E:__tostring()
     -- titles) must not print "failed failed"
     local title = (self.op or ""):gsub("%s*[Ff]ailed%s*$", "")
     if title ~= "" and title:sub(-1) ~= " " then title = title .. " " end
-    s = title .. "failed in Win32: " .. self.message ..
+    s = title .. FAILED_IN .. ": " .. self.message ..
       string.format(" (0x%x)", self.hresult and M.win32_from_hresult(self.hresult) or 31)
     if self.rest and self.rest ~= "" then
       s = s .. (self.rest:sub(1, 1) == " " and "" or " ") .. self.rest

@@ -34,6 +34,11 @@ local function invalid(op, msg)
   return errors.new({ kind = "hns", op = op, hresult = E_INVALIDARG, message = msg })
 end
 
+-- A name already taken: ERROR_ALREADY_EXISTS, as a second create of one id.
+local function exists(op, msg)
+  return errors.new({ kind = "hns", op = op, hresult = errors.hresult.E_ALREADY_EXISTS, message = msg })
+end
+
 --- The raw call (HNSCall): method, path and request as HNS takes them.
 -- @tparam string method "GET", "POST" or "DELETE"
 -- @tparam string path "/networks/", "/networks/<id>", "/endpoints/", "/endpoints/<id>"
@@ -235,7 +240,7 @@ function M.create_network(net)
   if type(name) == "string" and name ~= "" then
     local dup = M.get_network_by_name(name)
     if dup then
-      return nil, invalid("CreateNetwork", ("a network named '%s' already exists (%s)"):format(name, dup.ID))
+      return nil, exists("CreateNetwork", ("a network named '%s' already exists (%s)"):format(name, dup.ID))
     end
   end
   local out
@@ -313,7 +318,7 @@ function M.create_endpoint(ep)
   if type(name) == "string" and name ~= "" then
     local dup = M.get_endpoint_by_name(name)
     if dup then
-      return nil, invalid("CreateEndpoint", ("an endpoint named '%s' already exists (%s)"):format(name, dup.ID))
+      return nil, exists("CreateEndpoint", ("an endpoint named '%s' already exists (%s)"):format(name, dup.ID))
     end
   end
   local out

@@ -57,6 +57,24 @@ M.monotime = core.monotime
 M.hns = require "hcsshim.hns"
 M.network = require "hcsshim.network"
 
+--- Reading process output without blocking (`hcsshim.stdio`).
+M.stdio = require "hcsshim.stdio"
+
+--- Remove what is ours and unused (see `hcsshim.prune.prune`).
+-- @tparam[opt] table opts
+-- @return as `hcsshim.prune.prune`
+function M.prune(opts) return require("hcsshim.prune").prune(opts) end
+
+--- Remove what a detached run made (see `hcsshim.run.remove`).
+-- @tparam string id compute system id
+-- @tparam[opt] table opts
+-- @return as `hcsshim.run.remove`
+function M.remove_run(id, opts) return require("hcsshim.run").remove(id, opts) end
+
+--- The default layer home of the workflows (see `hcsshim.run.default_home`).
+-- @treturn string
+function M.default_layer_home() return require("hcsshim.run").default_home() end
+
 --- Run a command in a new container (see `hcsshim.run.run`).
 -- @tparam table opts
 -- @return as `hcsshim.run.run`

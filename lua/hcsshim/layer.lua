@@ -10,7 +10,8 @@
 -- sandbox (scratch) layer holds overlay `upper/` and `work/` and is
 -- mounted on `<HomeDir>/<id>/mount` by `prepare_layer`.
 -- Failures return `nil, err` with hcsshim's HcsError text
--- ("hcsshim::ActivateLayer failed in Win32: ... id=x flavour=1").
+-- ("hcsshim::ActivateLayer failed in Win32: ... id=x flavour=1"; on Linux
+-- "failed in the Linux host compute service: ...").
 --
 -- Windows only (ErrNotSupported on Linux, `hcsshim.is_not_supported(err)`):
 -- layer copy, the legacy export/import folder, base and utility-VM image
@@ -214,6 +215,29 @@ end
 -- @treturn boolean|nil,hcsshim.error
 function M.layer_exists(info, id)
   return by_id("LayerExists", core.layer_exists, info, id)
+end
+
+--- The layers under a layer home: the folder names for which
+-- `layer_exists` is true, sorted.  Not an HCS function (HCS keeps no
+-- list; docker reads its own graph folder the same way); it uses
+-- LuaFileSystem to read the folder.
+-- @tparam table|string info DriverInfo
+-- @treturn table|nil,hcsshim.error array of layer ids (empty when the
+-- home does not exist yet)
+function M.list_layers(info)
+  local home = type(info) == "table" and info.HomeDir or info
+  if type(home) ~= "string" then error("bad argument #1 to 'list_layers' (DriverInfo expected)", 2) end
+  local lfs = require "lfs"
+  if not lfs.attributes(home, "mode") then return {} end
+  local ids = {}
+  for name in lfs.dir(home) do
+    if name:sub(1, 1) ~= "." and lfs.attributes(home .. "/" .. name, "mode") == "directory"
+      and M.layer_exists(info, name) then
+      ids[#ids + 1] = name
+    end
+  end
+  table.sort(ids)
+  return ids
 end
 
 --- Mount a sandbox over its parents (PrepareLayer): overlayfs on Linux.

@@ -20,6 +20,23 @@ local function same_subnets(a, b)
   return true
 end
 
+--- A network by name, else (for a GUID) by id.  A name that matches no
+-- network gives hcsshim's NetworkNotFound error for that name
+-- (`is_not_exist`), never the lookup-by-id's error for a string that is
+-- no id at all.
+-- @tparam string key network name or id
+-- @treturn table|nil,hcsshim.error HNSNetwork
+function M.find(key)
+  local net, err = hns.get_network_by_name(key)
+  if net or not errors.is_not_exist(err) or not require("hcsshim.guid").parse_guid(key) then
+    return net, err
+  end
+  local by_id, id_err = hns.get_network(key)
+  if by_id then return by_id end
+  if errors.is_not_exist(id_err) then return nil, err end
+  return nil, id_err
+end
+
 --- Get the network named `net.Name`, or create it: idempotent, and safe
 -- against a concurrent provisioner (a lost creation race re-reads the
 -- winner's network).  An existing network with another Type or other
@@ -55,7 +72,7 @@ function M.provision(net)
     created, err = hns.create_network(net)
     if created then return created, true end
     -- lost a race to another provisioner: read its network
-    if not tostring(err):find("already exists", 1, true) then return nil, err end
+    if not err or err.hresult ~= E_ALREADY_EXISTS then return nil, err end
   end
   return nil, errors.new({ kind = "hns", op = "Provision", message = "network '" .. name .. "' kept changing" })
 end

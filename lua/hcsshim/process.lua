@@ -145,6 +145,27 @@ function M:wait(timeout)
   return nil, e
 end
 
+--- A descriptor for event loops (from the C core): it becomes readable
+-- when a notification arrives for this handle (the process exited).  Poll it for
+-- reading (poll/epoll, cqueues `cqueues.poll{pollfd = fd, events = "r"}`,
+-- luv `uv.new_poll(fd)`), then ask `is_running()` or `wait(0)`, which
+-- also drain it.  It belongs to the handle: valid until `close()`; never
+-- read or close it yourself (cqueues: `cqueues.cancel(fd)` before the
+-- handle closes).  Linux: an eventfd.  Windows: -1, there is no pollable
+-- handle: ask `is_running()` from a timer of the loop instead (see
+-- examples/event_loop_cqueues.lua and examples/event_loop_luv.lua).
+-- @function pollfd
+-- @treturn integer
+
+--- Whether the process is still running, without an error for "no":
+-- a `wait(0)` that reads the answer (never raises on a live handle).
+-- For an event loop: poll `pollfd()`, then ask this.
+-- @treturn boolean false once the process exited (or its system did)
+function M:is_running()
+  local ok, reason = self:_wait(N.PROCESS_EXITED, 0)
+  return not ok and reason == "timeout"
+end
+
 --- Process properties (HcsGetProcessProperties): `{ProcessId, Exited,
 -- ExitCode, LastWaitResult}` (Linux adds `Signal` for a death by signal).
 -- @treturn table|nil,hcsshim.error

@@ -7,28 +7,82 @@ local guid = require "hcsshim.guid"
 local hns = require "hcsshim.hns"
 local network = require "hcsshim.network"
 local errors = require "hcsshim.error"
+local stdio = require "hcsshim.stdio"
 local core = require "hcsshim.core"
 
 local M = {}
 
 local SEP, base_name = layer._SEP, layer._base_name
 
--- Every option, before the first layer call: a bad one raises (at the
--- caller of run) and nothing is made.  Returns the NAT policies of `ports`.
-local function check_options(opts)
-  local function bad(msg) error("run: " .. msg, 4) end
-  if not opts.layers and not opts.rootfs and not opts.image then
-    bad("`layers`, `rootfs` or `image` is required")
+--- The layer home of `run{}`, `remove`, `prune` and the command when
+-- none is given: `<data root>/layers`; the data root is `HCSSHIM_DATA_ROOT`,
+-- else `/var/lib/hcsshim` on Linux and `%ProgramData%\hcsshim` on Windows.
+-- @treturn string
+M.default_home = layer._default_home
+
+-- The options run{} knows; any other key is refused (a typo must not be
+-- silently ignored).
+M.options = {
+  layers = true, rootfs = true, home = true, command = true, args = true, network = true,
+  ports = true, config = true, stdin = true, id = true, detach = true, timeout = true,
+  env = true, cwd = true, user = true, on_stdout = true, on_stderr = true, image = true,
+}
+
+local function bad(msg) error("run: " .. msg, 5) end
+
+local function check_type(opts, key, want, what)
+  if opts[key] ~= nil and type(opts[key]) ~= want then bad(("`%s` must be %s"):format(key, what)) end
+end
+
+-- env as a `{NAME = value}` table or an array of "NAME=value" strings.
+local function environment(env)
+  if env == nil then return nil end
+  if type(env) ~= "table" then bad("`env` must be a table of NAME = value or an array of \"NAME=value\"") end
+  local out = {}
+  for k, v in pairs(env) do
+    if math.type(k) == "integer" then
+      local name, value = tostring(v):match("^([^=]+)=(.*)$")
+      if not name then bad(("`env[%d]` must be \"NAME=value\""):format(k)) end
+      out[name] = value
+    elseif type(k) == "string" and (type(v) == "string" or type(v) == "number") then
+      out[k] = tostring(v)
+    else
+      bad("`env` must map names to strings")
+    end
   end
-  if opts.layers ~= nil and type(opts.layers) ~= "table" then
-    bad("`layers` must be an array of layer paths")
-  end
-  if opts.rootfs == nil and opts.image == nil and #opts.layers == 0 then
-    bad("`layers`, `rootfs` or `image` is required")
-  end
+  return out
+end
+
+-- The process options (command, stdio, env, cwd, user) and output callbacks.
+local function check_process_options(opts)
   if opts.command == nil and opts.args == nil and opts.image == nil then
     bad("`command` or `args` is required")
   end
+  check_type(opts, "command", "string", "a command line string")
+  check_type(opts, "args", "table", "an array of strings")
+  check_type(opts, "stdin", "string", "a string")
+  check_type(opts, "cwd", "string", "a path in the container")
+  check_type(opts, "user", "string", "a user name or uid[:gid]")
+  check_type(opts, "on_stdout", "function", "a function(chunk)")
+  check_type(opts, "on_stderr", "function", "a function(chunk)")
+  environment(opts.env)
+end
+
+-- Every option, before the first layer call: a bad one raises (at the
+-- caller of run) and nothing is made.  Returns the NAT policies of `ports`.
+local function check_options(opts)
+  for k in pairs(opts) do
+    if not M.options[k] then bad(("unknown option `%s`"):format(tostring(k))) end
+  end
+  if not opts.layers and not opts.rootfs and not opts.image then
+    bad("`layers`, `rootfs` or `image` is required")
+  end
+  check_type(opts, "layers", "table", "an array of layer paths")
+  check_type(opts, "rootfs", "string", "the path of a root filesystem tar")
+  if opts.rootfs == nil and opts.image == nil and #opts.layers == 0 then
+    bad("`layers`, `rootfs` or `image` is required")
+  end
+  check_process_options(opts)
   if opts.network ~= nil and type(opts.network) ~= "table" and type(opts.network) ~= "string" then
     bad("`network` must be a network name or id, or an HNSNetwork table")
   end
@@ -42,6 +96,48 @@ local function check_options(opts)
   if not pols then bad(perr) end
   return pols
 end
+
+--- The read-only layer of a rootfs tar, imported once and then reused for
+-- the same content: its id is `rootfs-<sha256 of the file>`.  A layer in
+-- use by a container cannot be destroyed; `hcsshim.prune` removes unused
+-- ones.  Two first runs of one tar at the same moment may both import;
+-- one wins and the other reuses its layer.
+-- @tparam table|string home DriverInfo or layer home
+-- @tparam string tar path of the root filesystem tar
+-- @treturn string|nil,hcsshim.error the layer id
+function M.rootfs_layer(home, tar)
+  local digest, err = core.sha256_file(tar)
+  if not digest then
+    return nil, errors.new({ op = "run", hresult = errors.hresult.E_INVALIDARG,
+      message = "rootfs: " .. tostring(err) })
+  end
+  local id = M.ROOTFS_PREFIX .. digest:sub(8)
+  if layer.layer_exists(home, id) then return id end
+  local ok
+  ok, err = layer.import_layer(home, id, tar)
+  -- a concurrent first run of the same tar may have won the import
+  if not ok and not layer.layer_exists(home, id) then return nil, err end
+  return id
+end
+
+--- Layer ids of cached rootfs tars start with this ("rootfs-<sha256 hex>").
+M.ROOTFS_PREFIX = "rootfs-"
+
+--- The ContainerConfig Owner of compute systems run{} makes (unless
+-- `config` names another): `hcsshim.prune` touches only systems whose
+-- Owner starts with it.
+M.OWNER = "hcsshim-lua"
+
+-- Whether t has the key, in any case (HCS reads keys case-insensitively).
+local function has_key(t, lower)
+  for k in pairs(t) do
+    if type(k) == "string" and k:lower() == lower then return true end
+  end
+  return false
+end
+
+--- Sandbox layers of run{} are named "<compute system id>-sandbox".
+M.SANDBOX_SUFFIX = "-sandbox"
 
 -- The layers of opts.image (nearest first) and the ProcessConfig its
 -- config gives (`hcsshim.image`); {} and nil without an image.
@@ -64,14 +160,12 @@ local function make_layers(opts, id, home, later, image_layers)
   for i, p in ipairs(opts.layers or {}) do parents[i] = p end
   for _, p in ipairs(image_layers) do parents[#parents + 1] = p end
   if opts.rootfs then
-    local base = id .. "-base"
-    local ok, err = layer.import_layer(home, base, opts.rootfs)
-    if not ok then return nil, err end
-    later(function() layer.destroy_layer(home, base) end)
+    local base, err = M.rootfs_layer(home, opts.rootfs)
+    if not base then return nil, err end
     table.insert(parents, home .. SEP .. base)
   end
   local parent_id = base_name(parents[1])
-  local sb = id .. "-sandbox"
+  local sb = id .. M.SANDBOX_SUFFIX
   local ok, err = layer.create_sandbox_layer(home, sb, parent_id, parents)
   if not ok then return nil, err end
   later(function() layer.destroy_layer(home, sb) end)
@@ -100,9 +194,7 @@ local function make_endpoint(opts, id, pols, later)
   if type(opts.network) == "table" then
     net, err = network.provision(opts.network)
   else
-    net, err = hns.get_network_by_name(opts.network)
-    -- a network id is a GUID; a name that is none stays "not found"
-    if not net and guid.parse_guid(opts.network) then net, err = hns.get_network(opts.network) end
+    net, err = network.find(opts.network)
   end
   if not net then return nil, err end
   local ep
@@ -112,21 +204,34 @@ local function make_endpoint(opts, id, pols, later)
   return ep
 end
 
+-- Terminate and close a system, then wait until its id is free (the
+-- service forgets a stopped system just after its last handle closed).
+local function release(c, id)
+  c:terminate()
+  c:wait(60)
+  c:close()
+  for _ = 1, 200 do -- the system is gone once its last handle closed
+    local h = system.open_container(id)
+    if not h then break end
+    h:close()
+    core.sleep(0.02)
+  end
+end
+
+-- The sandbox layer `sb`, unmounted and destroyed (each step may already
+-- be undone).
+local function remove_sandbox(home, sb)
+  if not layer.layer_exists(home, sb) then return true end
+  layer.unprepare_layer(home, sb)
+  layer.deactivate_layer(home, sb)
+  return layer.destroy_layer(home, sb)
+end
+
 -- A started container of cfg; its removal waits until the id is free.
 local function start_container(id, cfg, later)
   local c, err = system.create_container(id, cfg)
   if not c then return nil, err end
-  later(function()
-    c:terminate()
-    c:wait(60)
-    c:close()
-    for _ = 1, 200 do -- the system is gone once its last handle closed
-      local h = system.open_container(id)
-      if not h then break end
-      h:close()
-      core.sleep(0.02)
-    end
-  end)
+  later(function() release(c, id) end)
   local ok
   ok, err = c:start()
   if not ok then return nil, err end
@@ -136,10 +241,23 @@ end
 -- The command's process (over the image's defaults), its stdin written
 -- and closed.
 local function start_process(c, opts, later, defaults)
-  local pcfg = { CreateStdOutPipe = not opts.detach, CreateStdErrPipe = not opts.detach,
-    CreateStdInPipe = opts.stdin ~= nil }
-  if opts.args then pcfg.CommandArgs = opts.args else pcfg.CommandLine = opts.command end
+  local pcfg = {}
   for k, v in pairs(defaults or {}) do pcfg[k] = v end
+  if not defaults then
+    if opts.args then pcfg.CommandArgs = opts.args else pcfg.CommandLine = opts.command end
+  end
+  pcfg.CreateStdOutPipe, pcfg.CreateStdErrPipe = not opts.detach, not opts.detach
+  pcfg.CreateStdInPipe = opts.stdin ~= nil
+  -- env, cwd and user given to run{} win over the image's defaults
+  local env = environment(opts.env)
+  if env then
+    local merged = {}
+    for k, v in pairs(pcfg.Environment or {}) do merged[k] = v end
+    for k, v in pairs(env) do merged[k] = v end
+    pcfg.Environment = merged
+  end
+  pcfg.WorkingDirectory = opts.cwd or pcfg.WorkingDirectory
+  pcfg.User = opts.user or pcfg.User
   local p, err = c:create_process(pcfg)
   if not p then return nil, err end
   later(function() p:close() end)
@@ -151,24 +269,61 @@ local function start_process(c, opts, later, defaults)
   return p, stdout, stderr
 end
 
--- Output, then the exit; everything is removed before returning.
+-- Output (both streams together, to callbacks as it arrives), then the
+-- exit; everything is removed before returning.  The timeout covers both.
 local function collect(p, stdout, stderr, opts, fail, unwind)
-  local out = stdout and stdout:read("a") or ""
-  local errtext = stderr and stderr:read("a") or ""
-  local ok, err = p:wait(opts.timeout)
+  local deadline = opts.timeout and (core.monotime() + opts.timeout) or nil
+  local sinks = { opts.on_stdout, opts.on_stderr }
+  local texts, terr = stdio.read_all({ stdout, stderr }, { n = 2, deadline = deadline,
+    on_chunk = function(i, chunk)
+      if not sinks[i] then return false end
+      sinks[i](chunk)
+      return true
+    end })
+  if not texts then
+    return fail(errors.new({ kind = "process", op = "WaitTimeout", name = "ErrTimeout",
+      id = p:system_id(), pid = p:pid(), message = "timeout waiting for output: " .. terr }))
+  end
+  local ok, err = p:wait(deadline and math.max(0, deadline - core.monotime()) or nil)
   if not ok then return fail(err) end
   local code, sig = p:exit_code()
   unwind()
   if code == nil then
     return nil, errors.is_error(sig) and sig or errors.new({ message = tostring(sig) })
   end
-  return { exit_code = code, signal = sig, stdout = out, stderr = errtext }
+  return { exit_code = code, signal = sig, stdout = texts[1], stderr = texts[2] }
 end
+
+--- Remove what a detached run made for compute system `id`, once its
+-- handle is gone (another process, the `hcsshim` command): the compute
+-- system (terminated), its sandbox layer `<id>-sandbox` and its endpoints
+-- (named `id`).  Parts already gone are skipped.
+-- @tparam string id compute system id
+-- @tparam[opt] table opts `home` = layer home (default `<data root>/layers`)
+-- @treturn true|nil,hcsshim.error the first failure
+function M.remove(id, opts)
+  local home = opts and opts.home or M.default_home()
+  local c = system.open_container(id)
+  if c then release(c, id) end
+  local ok, err = remove_sandbox(home, id .. M.SANDBOX_SUFFIX)
+  local eps = hns.list_endpoints() or {}
+  for _, ep in ipairs(eps) do
+    if ep.Name == id then
+      local dok, derr = hns.delete_endpoint(ep.ID)
+      if not dok and ok then ok, err = nil, derr end
+    end
+  end
+  if not ok then return nil, err end
+  return true
+end
+
 
 --- Run a command in a new container.
 -- @tparam table opts
 --  * `layers`: array of read-only layer paths, nearest first; or
---    `rootfs`: a root filesystem tar imported as a temporary base layer
+--    `rootfs`: a root filesystem tar, imported once as a read-only layer
+--    `rootfs-<sha256 of the tar>` and reused by later runs of the same
+--    content (`hcsshim.prune` removes it when unused)
 --  * `image`: an image name, id or record (`hcsshim.image`): its layers
 --    go under `layers`, and its config gives the process its defaults
 --    (Entrypoint + Cmd, Env, WorkingDir, User); `command` or `args`, when
@@ -177,27 +332,29 @@ end
 --    HCSSHIM_DATA_ROOT, else `/var/lib/hcsshim` on Linux and
 --    `%ProgramData%\hcsshim` on Windows)
 --  * `command`: CommandLine string, or `args`: CommandArgs array
+--  * `env`: environment, `{NAME = "value"}` or `{"NAME=value", ...}`
+--    (ProcessConfig Environment)
+--  * `cwd`: working directory in the container (WorkingDirectory)
+--  * `user`: user name, uid or uid:gid in the container (User)
 --  * `network`: a network name, or an HNSNetwork table to provision
 --    (`hcsshim.network.provision`); the container gets one endpoint
 --  * `ports`: NAT mappings, "8080:80", "5353:53/udp" or
 --    `{ExternalPort=, InternalPort=, Protocol=}` (needs a nat network)
 --  * `config`: more ContainerConfig fields (MappedDirectories, MemoryMaximumInMB, ...)
 --  * `stdin`: text written to the process's stdin
+--  * `on_stdout`, `on_stderr`: `function(chunk)` called with output as it
+--    arrives; a stream with a callback is not kept in the result
 --  * `id`: compute system id (default a new GUID)
 --  * `detach`: return at once with a handle instead of waiting
---  * `timeout`: seconds to wait for the process to exit once its output
---    is read (default: forever); on expiry the container is terminated,
---    everything removed, and nil plus the ErrTimeout error returned
+--  * `timeout`: seconds for the whole process, output and exit (default:
+--    forever); on expiry the container is terminated, everything
+--    removed, and nil plus the ErrTimeout error returned
 --
--- Every option is checked before anything is made: a bad option raises
--- an error and leaves nothing behind.
+-- Every option is checked before anything is made: a bad or unknown
+-- option raises an error and leaves nothing behind.
 --
--- Output is read one pipe after the other: all of stdout (until the
--- process closes it, normally at exit), then all of stderr.  A process
--- that writes more than a pipe's worth (64 KiB) to stderr while keeping
--- stdout open blocks on that write, and the run never returns; merge the
--- streams in the command (`sh -c '... 2>&1'`) for such processes.
--- `timeout` bounds only the wait for exit after the output was read.
+-- stdout and stderr are read together (`hcsshim.stdio.read_all`), so a
+-- process may write any amount to either in any order.
 -- With `detach` the process's stdout and stderr are not connected (they
 -- go to /dev/null, so an unread pipe can never stall a long-running
 -- server): redirect inside the command, e.g. to a file in a mapped
@@ -210,7 +367,7 @@ end
 function M.run(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'run' (table expected)", 2) end
   local id = opts.id or guid.new_guid()
-  local home = opts.home or layer._default_home()
+  local home = opts.home or M.default_home()
   local undo = {}
   local function later(f) undo[#undo + 1] = f end
   local function unwind()
@@ -225,6 +382,7 @@ function M.run(opts)
   local cfg, err = make_layers(opts, id, home, later, image_layers)
   if not cfg then return fail(err) end
   for k, v in pairs(opts.config or {}) do cfg[k] = v end
+  if not has_key(cfg, "owner") then cfg.Owner = M.OWNER end
   local ep
   if opts.network then
     ep, err = make_endpoint(opts, id, pols, later)

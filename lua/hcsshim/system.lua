@@ -227,6 +227,28 @@ function S:exit_error()
   return nil
 end
 
+--- A descriptor for event loops (from the C core): it becomes readable
+-- when a notification arrives for this handle (the system exited, an
+-- asynchronous start, pause or resume completed).  Poll it for
+-- reading (poll/epoll, cqueues `cqueues.poll{pollfd = fd, events = "r"}`,
+-- luv `uv.new_poll(fd)`), then ask `is_running()` or `wait(0)`, which
+-- also drain it.  It belongs to the handle: valid until `close()`; never
+-- read or close it yourself (cqueues: `cqueues.cancel(fd)` before the
+-- handle closes).  Linux: an eventfd.  Windows: -1, there is no pollable
+-- handle: ask `is_running()` from a timer of the loop instead (see
+-- examples/event_loop_cqueues.lua and examples/event_loop_luv.lua).
+-- @function pollfd
+-- @treturn integer
+
+--- Whether the system has not exited yet (created, running or paused),
+-- without an error for "no": a `wait(0)` that reads the answer.  For an
+-- event loop: poll `pollfd()`, then ask this.
+-- @treturn boolean false once the system exited (SystemExited)
+function S:is_running()
+  local ok, reason = self:_wait(N.SYSTEM_EXITED, 0)
+  return not ok and reason == "timeout"
+end
+
 --- Query properties (HcsGetComputeSystemProperties).
 -- @tparam[opt] table query an array of property types ({"Statistics"}) or
 -- a `{PropertyTypes = {...}}` table

@@ -1,0 +1,66 @@
+--- Reading a process's output streams together, and their descriptors for
+-- event loops.
+--
+-- A process that fills one pipe (64 KiB) while its reader waits on the
+-- other blocks forever; `read_all` reads whichever stream has data, so
+-- that cannot happen.  It reads the files' descriptors directly: do not
+-- mix it with `file:read` on the same file (data already in the file's
+-- buffer would be skipped).  Linux waits with poll(2); Windows has no
+-- wait on an anonymous pipe, so it looks every 10 ms (PeekNamedPipe).
+-- @module hcsshim.stdio
+local core = require "hcsshim.core"
+
+local M = {}
+
+--- The descriptor of a stdio file (`process:stdio()`), for an event loop
+-- (luv `uv.new_pipe():open(fd)` after a `dup`, cqueues `poll`, ...): a
+-- POSIX fd on Linux, a C runtime fd on Windows.
+-- @function fileno
+-- @tparam file file an open Lua file
+-- @treturn integer
+M.fileno = core.fileno
+
+--- Wait up to `timeout` seconds for data on any of the files and read
+-- what is there without blocking.
+-- @function read_ready
+-- @tparam table files array of 1..16 read-end files (`false` for one to skip)
+-- @tparam[opt] number timeout seconds (default forever; 0 polls)
+-- @treturn table `{[i] = chunk}` for files with data, `[i] = false` at
+-- end of file; empty when the timeout passed
+M.read_ready = core.read_ready
+
+--- Read every file to its end, together, in arrival order.
+-- @tparam table files array of read-end files (nil holes allowed up to `n`)
+-- @tparam[opt] table opts `on_chunk = function(i, chunk)` receives each
+-- chunk as it arrives and returns true when it took the chunk (then it
+-- is not kept in the result);
+-- `deadline` = a `hcsshim.monotime()` value to stop at; `n` = number of
+-- slots in `files` (default `#files`)
+-- @treturn table|nil the texts, `[i] = string` (`""` for a nil slot)
+-- @treturn nil|string "timeout" when the deadline passed first
+function M.read_all(files, opts)
+  opts = opts or {}
+  local n = opts.n or #files
+  local live, parts, left = {}, {}, 0
+  for i = 1, n do
+    live[i] = files[i] or false
+    parts[i] = {}
+    if files[i] then left = left + 1 end
+  end
+  while left > 0 do
+    local wait = opts.deadline and math.max(0, opts.deadline - core.monotime()) or nil
+    local got = core.read_ready(live, wait)
+    if next(got) == nil and opts.deadline then return nil, "timeout" end
+    for i, chunk in pairs(got) do
+      if chunk == false then
+        live[i], left = false, left - 1
+      elseif not (opts.on_chunk and opts.on_chunk(i, chunk)) then
+        parts[i][#parts[i] + 1] = chunk
+      end
+    end
+  end
+  for i = 1, n do parts[i] = table.concat(parts[i]) end
+  return parts
+end
+
+return M
