@@ -88,7 +88,7 @@ setup:
 demo: setup
 	@$(MAKE) --no-print-directory all
 	$(RUN_ENV) $(LUA) examples/run_container.lua $(ROOTFS)
-	$(RUN_ENV) $(LUA) examples/run_image.lua
+	$(RUN_ENV) $(LUA) examples/run_image.lua $(DEMO_IMAGE)
 	$(RUN_ENV) $(LUA) examples/commit.lua $(ROOTFS)
 
 test: setup
