@@ -252,6 +252,7 @@ end
 --- Query properties (HcsGetComputeSystemProperties).
 -- @tparam[opt] table query an array of property types ({"Statistics"}) or
 -- a `{PropertyTypes = {...}}` table
+-- @tparam[opt] string op the operation named in an error (default "Properties")
 -- @treturn table|nil,hcsshim.error decoded ContainerProperties (HCS field names)
 function S:properties(query, op)
   if query and query.PropertyTypes == nil and #query > 0 then query = { PropertyTypes = query } end
