@@ -88,7 +88,7 @@ setup:
 demo: setup
 	@$(MAKE) --no-print-directory all
 	$(RUN_ENV) $(LUA) examples/run_container.lua $(ROOTFS)
-	$(RUN_ENV) $(LUA) examples/run_image.lua
+	$(RUN_ENV) $(LUA) examples/run_image.lua $(DEMO_IMAGE)
 	$(RUN_ENV) $(LUA) examples/commit.lua $(ROOTFS)
 
 test: setup
@@ -104,8 +104,9 @@ test-vm:
 
 # LuaRocks on Debian 12: `luarocks make` for Lua 5.4 with Debian's lua-cjson
 # package declared as the lua-cjson rock (works offline)
+# ROCK_ARGS go to `luarocks make` (e.g. ROCK_ARGS="--tree ./tree")
 rock:
-	@BUILD=$(BUILD) sh scripts/luarocks-make.sh
+	@BUILD=$(BUILD) sh scripts/luarocks-make.sh $(ROCK_ARGS)
 
 # The specs that need no root and no container (the `unit` run of .busted):
 # builds the core only, never sets up the host.

@@ -23,8 +23,9 @@ local function private_kib(pid)
 end
 
 local id = "bench-mon-" .. hcsshim.new_guid():sub(1, 8)
+local c
 local ok, err = pcall(function()
-  local c = assert(hcsshim.create_container(id, { VolumePath = rootfs }))
+  c = assert(hcsshim.create_container(id, { VolumePath = rootfs }))
   assert(c:start())
   -- one exec round trip first, so the idle state is the one after use
   local p = assert(c:create_process({ CommandLine = "sh -c true" }))
@@ -36,6 +37,11 @@ local ok, err = pcall(function()
   assert(c:wait(30))
   c:close()
 end)
+if not ok and c and c:is_open() then -- a failed round leaves no container behind
+  c:terminate()
+  c:wait(30)
+  c:close()
+end
 os.execute("rm -rf --one-file-system " .. root)
 if not ok then
   io.stderr:write(tostring(err), "\n")

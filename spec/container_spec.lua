@@ -81,6 +81,10 @@ describe("compute systems", function()
   it("report statistics and a process list in HCS shapes", function()
     assert(c:start())
     local p = assert(c:create_process({ CommandLine = "sleep 30" }))
+    finally(function()
+      p:kill()
+      p:close()
+    end)
     local stats = assert(c:statistics())
     assert.equal("integer", math.type(stats.Memory.MemoryUsageCommitBytes))
     assert.is_true(stats.Memory.MemoryUsageCommitBytes > 0)
@@ -99,8 +103,59 @@ describe("compute systems", function()
     end
     assert.is_true(found)
     assert.is_false(c:has_pending_updates())
-    assert(p:kill())
-    p:close()
+  end)
+
+  it("report plausible statistics: 64 MiB held, a second of CPU", function()
+    assert(c:start())
+    -- dd holds its 64 MiB block (filled from /dev/zero, so every page is
+    -- touched) while blocked writing it to a pipe nobody reads
+    local hold = assert(c:create_process({ CommandLine = "sh -c 'dd if=/dev/zero bs=64M count=1 | sleep 60'" }))
+    finally(function()
+      hold:kill()
+      hold:close()
+    end)
+    local mib, stats = 64 * 1024 * 1024, nil
+    for _ = 1, 300 do -- slow under emulation
+      stats = assert(c:statistics())
+      if stats.Memory.MemoryUsagePrivateWorkingSetBytes >= mib then break end
+      os.execute("sleep 0.1")
+    end
+    -- busy until the shell and its children have used 1 s of CPU (utime,
+    -- stime, cutime, cstime in 1/100 s), whatever the host's load
+    local t0 = hcsshim.monotime()
+    local _, _, code = env.run(c, "sh -c 'while :; do set -- $(cat /proc/$$/stat); "
+      .. "[ $((${14} + ${15} + ${16} + ${17})) -ge 100 ] && exit 0; done'", { timeout = 120 })
+    local wall = hcsshim.monotime() - t0
+    assert.equal(0, code)
+    local after = assert(c:statistics())
+    local cpu = after.Processor.TotalRuntime100ns - stats.Processor.TotalRuntime100ns
+    print(("\nstatistics (cgroup %s): memory %d B (peak %s), private %d B; a busy loop of 1 s CPU: %.3f s "
+      .. "in %.3f s (user %d, kernel %d x 100 ns in all)"):format(env.cgroup_v2 and "v2" or "v1",
+      stats.Memory.MemoryUsageCommitBytes, tostring(stats.Memory.MemoryUsageCommitPeakBytes),
+      stats.Memory.MemoryUsagePrivateWorkingSetBytes, cpu / 1e7, wall, after.Processor.RuntimeUser100ns,
+      after.Processor.RuntimeKernel100ns))
+    assert.is_true(stats.Memory.MemoryUsageCommitBytes >= mib, "memory " .. stats.Memory.MemoryUsageCommitBytes)
+    assert.is_true(stats.Memory.MemoryUsagePrivateWorkingSetBytes >= mib,
+      "private " .. stats.Memory.MemoryUsagePrivateWorkingSetBytes)
+    assert.is_true(cpu >= 5000000, "CPU " .. cpu)
+    assert.is_true(after.Processor.RuntimeUser100ns + after.Processor.RuntimeKernel100ns > 0)
+  end)
+
+  it("list a created process under its image at once (CreateProcess returns after the exec)", function()
+    -- crun exec returns just before its child's execve; under load the
+    -- pid was still crun for a moment
+    assert(c:start())
+    for _ = 1, 20 do
+      local p = assert(c:create_process({ CommandLine = "sleep 30" }))
+      local image
+      for _, item in ipairs(assert(c:process_list())) do
+        if item.ProcessId == p:pid() then image = item.ImageName end
+      end
+      assert(p:kill())
+      assert(p:wait(30))
+      p:close()
+      assert.equal("sleep", image)
+    end
   end)
 
   it("appear in listings filtered by id, name and owner", function()
@@ -129,7 +184,7 @@ describe("compute system configuration", function()
   it("honours HostName, memory, CPU limits and a read-only mapped directory", function()
     local dir = env.tmpdir()
     env.must("echo mapped-content > " .. dir .. "/hello.txt")
-    local c, cleanup = env.container({
+    local c, cleanup, id = env.container({
       HostName = "luahost", MemoryMaximumInMB = 64, ProcessorCount = 1, ProcessorMaximum = 5000,
       ProcessorWeight = 200,
       MappedDirectories = { { HostPath = dir, ContainerPath = "/mnt/data", ReadOnly = true } },
@@ -141,14 +196,20 @@ describe("compute system configuration", function()
       local _, e2, code = env.run(c, "sh -c 'echo x > /mnt/data/new'")
       assert.not_equal(0, code)
       assert.matches("Read%-only", e2)
-      assert.equal(tostring(64 * 1024 * 1024) .. "\n", (env.run(c, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes")))
-      assert.equal("0\n", (env.run(c, "cat /sys/fs/cgroup/cpuset/cpuset.cpus")))
-      -- ProcessorWeight 200 -> shares 200 * 1024 / 100; ProcessorMaximum is
-      -- percent x 100 of the whole host
-      assert.equal("2048\n", (env.run(c, "cat /sys/fs/cgroup/cpu/cpu.shares")))
+      local function cg(ctl, v1, v2) return env.cgroup_read(id, ctl, v1, v2) end
+      assert.equal(tostring(64 * 1024 * 1024) .. "\n", cg("memory", "memory.limit_in_bytes", "memory.max"))
+      assert.equal("0\n", cg("cpuset", "cpuset.cpus", "cpuset.cpus"))
+      -- ProcessorWeight 200 -> v1 shares 200 * 1024 / 100, v2 cpu.weight 200;
+      -- ProcessorMaximum is percent x 100 of the whole host
       local ncpu = tonumber(env.must("nproc"))
-      assert.equal(tostring(100000 * ncpu * 5000 // 10000) .. "\n",
-        (env.run(c, "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us")))
+      local quota = tostring(100000 * ncpu * 5000 // 10000)
+      if env.cgroup_v2 then
+        assert.equal("200\n", cg("cpu", nil, "cpu.weight"))
+        assert.equal(quota .. " 100000\n", cg("cpu", nil, "cpu.max"))
+      else
+        assert.equal("2048\n", cg("cpu", "cpu.shares"))
+        assert.equal(quota .. "\n", cg("cpu", "cpu.cfs_quota_us"))
+      end
     end)
     cleanup()
     env.must("rm -rf " .. dir)
@@ -156,13 +217,21 @@ describe("compute system configuration", function()
   end)
 
   it("honours StorageIOPSMaximum and StorageBandwidthMaximum as block I/O throttles", function()
-    local c, cleanup = env.container({ StorageIOPSMaximum = 1000, StorageBandwidthMaximum = 10485760 })
+    local c, cleanup, id = env.container({ StorageIOPSMaximum = 1000, StorageBandwidthMaximum = 10485760 })
     local ok, err = pcall(function()
       assert(c:start())
-      local iops = env.run(c, "cat /sys/fs/cgroup/blkio/blkio.throttle.write_iops_device")
-      local bps = env.run(c, "cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device")
-      assert.matches("^%d+:%d+ 1000\n", iops)
-      assert.matches("^%d+:%d+ 10485760\n", bps)
+      if env.cgroup_v2 then
+        local max = env.cgroup_read(id, "blkio", nil, "io.max")
+        assert.matches("^%d+:%d+ .*riops=1000", max)
+        assert.matches("^%d+:%d+ .*wiops=1000", max)
+        assert.matches("^%d+:%d+ .*rbps=10485760", max)
+        assert.matches("^%d+:%d+ .*wbps=10485760", max)
+      else
+        local iops = env.cgroup_read(id, "blkio", "blkio.throttle.write_iops_device")
+        local bps = env.cgroup_read(id, "blkio", "blkio.throttle.read_bps_device")
+        assert.matches("^%d+:%d+ 1000\n", iops)
+        assert.matches("^%d+:%d+ 10485760\n", bps)
+      end
     end)
     cleanup()
     assert(ok, err)

@@ -43,7 +43,7 @@ describe("after the suite", function()
   end)
 
   it("no cgroup of this run is left", function()
-    local left = lines("ls -d /sys/fs/cgroup/*" .. env.cgroup_parent .. " 2>/dev/null")
+    local left = lines("ls -d " .. env.cgroup_globs .. " 2>/dev/null")
     assert.same({}, left)
   end)
 
@@ -53,7 +53,8 @@ describe("after the suite", function()
       if l:find(env.runtime_root, 1, true) and not l:find("ps -eo", 1, true) then left[#left + 1] = l end
     end
     assert.same({}, left)
-    assert.same({}, lines("ls /sys/fs/cgroup/pids" .. env.cgroup_parent .. "/*/cgroup.procs 2>/dev/null"))
+    assert.same({}, lines("ls /sys/fs/cgroup/pids" .. env.cgroup_parent .. "/*/cgroup.procs /sys/fs/cgroup"
+      .. env.cgroup_parent .. "/*/cgroup.procs 2>/dev/null"))
   end)
 
   it("no HNS network, endpoint, bridge, veth, netns, CNI chain or IPAM file of the run is left", function()

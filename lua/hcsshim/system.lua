@@ -57,7 +57,10 @@ end
 -- (1..10000, percent x 100), MemoryMaximumInMB, StorageIOPSMaximum,
 -- StorageBandwidthMaximum (bytes/s), ...  SystemType defaults to "Container".
 -- @tparam[opt] number timeout seconds (default 240)
--- @treturn hcsshim.system|nil,hcsshim.error (already exists 0xC037010F, ...)
+-- @treturn hcsshim.system|nil,hcsshim.error (already exists 0xC037010F;
+-- Linux: E_ACCESSDENIED "requires root (CAP_SYS_ADMIN)" without that
+-- capability, E_NOTSUPPORTED naming scripts/setup-host.sh on a hybrid
+-- cgroup host that lacks its fix, ...)
 function M.create_container(id, config, timeout)
   check_arg("create_container", 1, id, "string")
   check_arg("create_container", 2, config, "table")
@@ -88,7 +91,8 @@ end
 --- Open an existing compute system (HcsOpenComputeSystem), from this or
 -- any other process.
 -- @tparam string id
--- @treturn hcsshim.system|nil,hcsshim.error (not found 0xC037010E)
+-- @treturn hcsshim.system|nil,hcsshim.error (not found 0xC037010E; on
+-- Linux the host errors of `create_container`)
 function M.open_container(id)
   check_arg("open_container", 1, id, "string")
   local idErr = bad_id("OpenContainer", id)
@@ -104,7 +108,8 @@ end
 -- @tparam[opt] table query `{Ids=, Names=, Owners=, Types=}`, each an
 -- array of strings; a system matches when every given key has its value
 -- @treturn table|nil,hcsshim.error array of ContainerProperties
--- (`{Id, Name, SystemType, Owner, State, ...}`)
+-- (`{Id, Name, SystemType, Owner, State, ...}`); on Linux the host errors
+-- of `create_container` (never an empty list for a caller who cannot see)
 function M.get_containers(query)
   local q, err = schema.encode("ComputeSystemQuery", query or {})
   if not q then error(err, 2) end
@@ -247,6 +252,7 @@ end
 --- Query properties (HcsGetComputeSystemProperties).
 -- @tparam[opt] table query an array of property types ({"Statistics"}) or
 -- a `{PropertyTypes = {...}}` table
+-- @tparam[opt] string op the operation named in an error (default "Properties")
 -- @treturn table|nil,hcsshim.error decoded ContainerProperties (HCS field names)
 function S:properties(query, op)
   if query and query.PropertyTypes == nil and #query > 0 then query = { PropertyTypes = query } end
@@ -274,7 +280,12 @@ end
 -- MemoryUsagePrivateWorkingSetBytes}, Processor = {TotalRuntime100ns,
 -- RuntimeUser100ns, RuntimeKernel100ns}, Storage = {ReadCountNormalized,
 -- ReadSizeBytes, WriteCountNormalized, WriteSizeBytes}, Network = {...}}`.
--- Sizes in bytes, times in 100 ns units.  Linux adds `Memory.OOMKillCount`
+-- Sizes in bytes, times in 100 ns units.  On Linux from the container's
+-- cgroup (v2: memory.current, memory.peak, memory.stat anon, cpu.stat,
+-- io.stat; v1: memory, cpuacct and blkio files; see
+-- src/linux/compute/stats.c); MemoryUsageCommitPeakBytes is absent on v2
+-- kernels before 5.19 (no memory.peak).  A counter that cannot be read is
+-- an error naming its file, never a zero.  Linux adds `Memory.OOMKillCount`
 -- (processes the OOM killer killed, where the cgroup counts them: v1
 -- memory.oom_control, v2 memory.events), and `properties()` has
 -- `OOMKilled = true` once that happened, as docker's State.OOMKilled.

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "platform.h"
+#include "linux/common/common.h"
 #include "linux/compute/monclient.h"
 #include "linux/network/hns.h"
 
@@ -219,14 +220,15 @@ static int leftovers(void) {
   int bad = 0;
   bad |= sh("test -z \"$(ls -A %s/crun 2>/dev/null)\"", RUNROOT) != 0;
   bad |= sh("test -z \"$(ls -A %s/systems 2>/dev/null)\"", RUNROOT) != 0;
-  bad |=
-      sh("test -z \"$(find /sys/fs/cgroup/*%s -mindepth 1 -type d 2>/dev/null)\"", CGPARENT) != 0;
+  bad |= sh("test -z \"$(find /sys/fs/cgroup/*%s /sys/fs/cgroup%s -mindepth 1 -type d "
+            "2>/dev/null)\"",
+            CGPARENT, CGPARENT) != 0;
   bad |= sh("! pgrep -f '[m]onitor %s ' >/dev/null", RUNROOT) != 0;
   bad |= sh("test \"$(grep -c %s /proc/self/mountinfo)\" -le 1", T) != 0;
   if (bad)
-    sh("ls -A %s/crun %s/systems; find /sys/fs/cgroup/*%s -mindepth 1 -type d; pgrep -af "
-       "'[m]onitor %s '; grep %s /proc/self/mountinfo",
-       RUNROOT, RUNROOT, CGPARENT, RUNROOT, T);
+    sh("ls -A %s/crun %s/systems; find /sys/fs/cgroup/*%s /sys/fs/cgroup%s -mindepth 1 -type d; "
+       "pgrep -af '[m]onitor %s '; grep %s /proc/self/mountinfo",
+       RUNROOT, RUNROOT, CGPARENT, CGPARENT, RUNROOT, T);
   return bad;
 }
 
@@ -495,13 +497,21 @@ int main(int argc, char **argv) {
     snprintf(want, sizeof want, "box1\n1000\n1000 50\n/home/alice\n/tmp\nhostfile\n1\n");
     CHECK(out && strcmp(out, want) == 0, "user/host/mapped: '%s'", out ? out : "");
   }
-  code = run(s,
-             "{\"CommandLine\":\"cat /sys/fs/cgroup/memory/memory.limit_in_bytes "
-             "/sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us "
-             "/sys/fs/cgroup/cpuset/cpuset.cpus\",\"CreateStdOutPipe\":true}",
-             &out, NULL);
-  printf("  limits: %s", out ? out : "");
-  CHECK(out && strncmp(out, "268435456\n512\n", 14) == 0, "limits '%s'", out ? out : "");
+  /* the limits in t1's cgroup files, read on the host: memory, CPU weight
+   * (v1 shares = 50 * 1024 / 100; v2 cpu.weight = the weight) */
+  {
+    char cg[256], *lim[2];
+    const int v2 = cmn_cgroup_v2();
+    snprintf(cg, sizeof cg, "%s/t1", CGPARENT);
+    lim[0] = cmn_cgroup_read("memory", cg, v2 ? "memory.max" : "memory.limit_in_bytes");
+    lim[1] = cmn_cgroup_read("cpu", cg, v2 ? "cpu.weight" : "cpu.shares");
+    printf("  limits: %s %s", lim[0] ? lim[0] : "-\n", lim[1] ? lim[1] : "-\n");
+    CHECK(lim[0] && lim[1] && strcmp(lim[0], "268435456\n") == 0 &&
+              strcmp(lim[1], v2 ? "50\n" : "512\n") == 0,
+          "limits '%s' '%s'", lim[0] ? lim[0] : "", lim[1] ? lim[1] : "");
+    free(lim[0]);
+    free(lim[1]);
+  }
   hr = plat_HcsCreateProcess(s, "{\"CommandLine\":\"nosuchcmd\"}", NULL, NULL, &r);
   CHECK(hr == PLAT_E_FILE_NOT_FOUND && strstr(r, "nosuchcmd"), "missing exe: %s", r ? r : "");
   plat_free(r);
@@ -812,7 +822,13 @@ int main(int argc, char **argv) {
   if (hr == 0) {
     plat_HcsStartComputeSystem(s, "", &r);
     plat_HcsCloseComputeSystem(s);
-    usleep(500000);
+    /* the kill and teardown take their time (seconds under emulation);
+     * watched without a handle, which would be a reason to stay */
+    {
+      char dir[600];
+      snprintf(dir, sizeof dir, "%s/systems/t4", RUNROOT);
+      for (int i = 0; i < 3000 && access(dir, F_OK) == 0; i++) usleep(10000);
+    }
     hr = plat_HcsOpenComputeSystem("t4", &s, &r);
     CHECK(hr == PLAT_HCS_E_SYSTEM_NOT_FOUND, "t4 gone: 0x%08x", (unsigned)hr);
     plat_free(r);
@@ -845,7 +861,8 @@ int main(int argc, char **argv) {
 cleanup:
   usleep(300000);
   CHECK(leftovers() == 0, "leftovers at the end");
-  sh("umount %s/merged; rmdir /sys/fs/cgroup/*%s 2>/dev/null; rm -rf %s", T, CGPARENT, T);
+  sh("umount %s/merged; rmdir /sys/fs/cgroup/*%s /sys/fs/cgroup%s 2>/dev/null; rm -rf %s", T,
+     CGPARENT, CGPARENT, T);
   printf("%d checks, %d failures\n", checks, failures);
   return failures ? 1 : 0;
 }

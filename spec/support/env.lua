@@ -49,6 +49,19 @@ M.data_root = os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hcsshim"
 M.runtime_root = os.getenv("HCSSHIM_RUNTIME_ROOT") or "/run/hcsshim"
 M.cgroup_parent = os.getenv("HCSSHIM_CGROUP_PARENT") or "/hcsshim"
 M.home = M.data_root .. "/layers"
+-- the unified (v2) hierarchy, or v1/hybrid (one tree per controller)
+M.cgroup_v2 = M.sh("stat -fc %T /sys/fs/cgroup"):match("cgroup2fs") ~= nil
+
+-- The text of a file of compute system id's cgroup, read on the host: on
+-- v1 file v1 of controller ctl's tree, on v2 file v2 of the one tree.
+function M.cgroup_read(id, ctl, v1, v2)
+  local path = M.cgroup_v2 and ("/sys/fs/cgroup%s/%s/%s"):format(M.cgroup_parent, id, v2)
+    or ("/sys/fs/cgroup/%s%s/%s/%s"):format(ctl, M.cgroup_parent, id, v1)
+  return (M.sh("cat " .. path))
+end
+
+-- The cgroup directories of this run's parent, on either layout.
+M.cgroup_globs = "/sys/fs/cgroup/*" .. M.cgroup_parent .. " /sys/fs/cgroup" .. M.cgroup_parent
 M.scratch = M.data_root .. "/scratch"
 
 function M.tmpdir()
@@ -112,16 +125,31 @@ end
 -- Stops compute system `id` through fresh handles and waits until the
 -- service has forgotten it (a created or running system outlives its
 -- handles; a stopped one goes once its last handle closes).
+-- A stopped system stays known while any handle to it (or to one of its
+-- processes) is open: handles a failed spec dropped are collected first.
+-- The system is gone when its directory is; that is watched without a
+-- handle, as every handle opened meanwhile is a new reason for it to
+-- stay (opening again every 50 ms kept a slow monitor alive for ever).
 function M.forget(id)
-  for _ = 1, 200 do
+  local dir = M.runtime_root .. "/systems/" .. id
+  local deadline = hcsshim.monotime() + 30
+  collectgarbage()
+  collectgarbage()
+  repeat
     local h = hcsshim.open_container(id)
     if not h then return end
     h:terminate()
     h:wait(30)
     h:close()
-    os.execute("sleep 0.05")
-  end
-  error("compute system " .. id .. " is still known after 10 s", 2)
+    local gone = hcsshim.monotime() + 5
+    repeat
+      local f = io.open(dir .. "/meta.json")
+      if not f then return end
+      f:close()
+      os.execute("sleep 0.05")
+    until hcsshim.monotime() > gone
+  until hcsshim.monotime() > deadline
+  error("compute system " .. id .. " is still known after 30 s", 2)
 end
 
 -- A created (not started) container over a fresh sandbox.  cleanup()

@@ -26,6 +26,7 @@ plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configurati
   plat_hresult hr;
   if (result) *result = NULL;
   if (system) *system = NULL;
+  if ((hr = hl_host_ready(result)) < 0) return hr;
   if ((hr = hl_create_system(id, configuration, result)) < 0) return hr;
   hr = hl_open_handle(id, &h, result);
   if (hr >= 0 && system) *system = h;
@@ -39,6 +40,7 @@ plat_hresult plat_HcsOpenComputeSystem(const char *id, plat_system *system, char
   if (result) *result = NULL;
   *system = NULL;
   if ((hr = cmn_check_id("compute system id", id, result)) < 0) return hr;
+  if ((hr = hl_host_ready(result)) < 0) return hr;
   if ((hr = hl_open_handle(id, &h, result)) < 0) return hr;
   *system = h;
   return PLAT_S_OK;
@@ -154,6 +156,11 @@ plat_hresult plat_HcsGetComputeSystemProperties(plat_system system, const char *
 }
 
 plat_hresult plat_HcsEnumerateComputeSystems(const char *query, char **systems, char **result) {
+  plat_hresult hr = hl_host_ready(result);
+  if (hr < 0) {
+    *systems = NULL;
+    return hr;
+  }
   return hl_enumerate_systems(query, systems, result);
 }
 

@@ -109,6 +109,15 @@ int cmn_run(const cmn_cmd *c);
  * one static copy, built on first use. */
 char *const *cmn_child_env(void);
 
+/* ---- cgroups (cgroup.c) ---- */
+/* 1 when /sys/fs/cgroup is the unified (v2) hierarchy, 0 for v1/hybrid. */
+int cmn_cgroup_v2(void);
+/* The file `file` of cgroup `cg` (a path below the hierarchy's root): on
+ * v1/hybrid in the tree of controller `ctl`, on v2 in the one tree. */
+char *cmn_cgroup_path(const char *ctl, const char *cg, const char *file);
+/* Its text (cmn_read_file), or NULL with errno set. */
+char *cmn_cgroup_read(const char *ctl, const char *cg, const char *file);
+
 /* ---- the OCI runtime (crun.c) ---- */
 /* crun --root <runtime root>/crun <args>; stdio from fds (-1: /dev/null);
  * returns the wait status (0 ok) or -errno; on failure *errmsg (if

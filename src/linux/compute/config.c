@@ -1,9 +1,19 @@
 /* ContainerConfig (HCS schema v1, parsed by config_parse.c) -> OCI runtime
  * spec for crun.
  *
- * ProcessorWeight (1..10000, HCS's relative weight, 100 = default share)
- * maps to cpu.shares = clamp(weight * 1024 / 100, 2, 262144), so the
- * default weight 100 is the kernel's default 1024 shares. */
+ * Limits, cgroup v2 | v1 (crun writes the files from the OCI resources):
+ *   MemoryMaximumInMB        memory.max | memory.limit_in_bytes (MiB << 20)
+ *   ProcessorWeight          cpu.weight = the weight itself (both 1..10000,
+ *                            100 = the default share) | cpu.shares =
+ *                            clamp(weight * 1024 / 100, 2, 262144), so
+ *                            the default weight 100 is the default 1024
+ *   ProcessorMaximum         cpu.max | cpu.cfs_quota_us: quota = period
+ *                            100 ms x online CPUs x maximum / 10000
+ *   ProcessorCount           cpuset.cpus: the first n CPUs we may use
+ *   StorageIOPSMaximum,      io.max riops/wiops, rbps/wbps |
+ *   StorageBandwidthMaximum  blkio.throttle.*_device, on the whole disk
+ *                            that holds the sandbox's writes; refused
+ *                            where that is no block device */
 #include "linux/compute/hcs_internal.h"
 
 #include <errno.h>
@@ -177,7 +187,11 @@ static plat_hresult cpu_resources(const hl_sysconf *c, json_t *res, char **resul
   cpu = json_object();
   json_object_set_new(res, "cpu", cpu);
   if (c->cpu_count && (hr = cpu_list(c, cpu, result)) < 0) return hr;
-  if (c->cpu_weight) {
+  if (c->cpu_weight && cmn_cgroup_v2()) {
+    json_object_set_new(
+        res, "unified",
+        json_pack("{s:o}", "cpu.weight", json_sprintf("%lld", (long long)c->cpu_weight)));
+  } else if (c->cpu_weight) {
     int64_t shares = c->cpu_weight * 1024 / 100;
     if (shares < 2) shares = 2;
     if (shares > 262144) shares = 262144;

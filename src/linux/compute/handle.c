@@ -28,6 +28,18 @@ plat_hresult hl_open_handle(const char *id, hl_system **out, char **result) {
   hr = hl_mon_call(fd, NULL, id, req, NULL, 0, &rep, NULL, NULL, result);
   json_decref(req);
   json_decref(rep);
+  if (hr == PLAT_HCS_E_CONNECTION_CLOSED) {
+    /* we connected while the monitor of a stopped system with no handle
+     * left was exiting (our connection sat unaccepted in its backlog): the
+     * system is gone, which is what a caller one moment later would hear */
+    close(fd);
+    if (result) {
+      free(*result);
+      *result = NULL;
+    }
+    hl_reap_stale(id);
+    return cmn_fail(result, PLAT_HCS_E_SYSTEM_NOT_FOUND, "compute system %s not found", id);
+  }
   if (hr < 0) {
     close(fd);
     return hr;

@@ -38,6 +38,11 @@ plat_hresult hl_seccomp(json_t *linux_, json_t *caps, char **result);
 /* Rewrites the resolv.conf of a running system (hot attach, detach). */
 int hl_update_resolv(const char *id);
 
+/* ---- host.c ---- */
+/* S_OK, or why this caller or host cannot run compute systems (not root;
+ * a hybrid host whose cgroup fix a reboot undid). */
+plat_hresult hl_host_ready(char **result);
+
 /* ---- create.c ---- */
 /* Everything up to a running monitor that owns the new system; on failure
  * nothing of it is left. */
@@ -72,7 +77,8 @@ plat_hresult hl_parse_process(const char *json, int rootfd, hl_procconf *p, char
 int hl_shell_split(const char *s, json_t *out, char **errmsg);
 
 /* ---- stats.c ---- */
-json_t *hl_statistics(const char *cgpath, int64_t start_sec, long start_nsec);
-json_t *hl_process_list(const char *cgpath);
+/* NULL with *why (malloc'd) when a counter cannot be read. */
+json_t *hl_statistics(const char *cgpath, int64_t start_sec, long start_nsec, char **why);
+json_t *hl_process_list(const char *cgpath, char **why);
 
 #endif

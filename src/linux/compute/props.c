@@ -26,7 +26,8 @@ static void basic_props(json_t *out, const char *id, json_t *meta, json_t *st) {
 
 plat_hresult hl_system_properties(hl_system *h, const char *query, char **properties,
                                   char **result) {
-  json_t *q = NULL, *types = NULL, *req, *st = NULL, *out;
+  json_t *q = NULL, *types = NULL, *req, *st = NULL, *out, *stats;
+  char *why = NULL;
   int want_stats = 0, want_list = 0, want_pending = 0;
   plat_hresult hr;
   if (result) *result = NULL;
@@ -90,14 +91,28 @@ plat_hresult hl_system_properties(hl_system *h, const char *query, char **proper
         sec = json_integer_value(cmn_get(st, "CreatedSec"));
         nsec = json_integer_value(cmn_get(st, "CreatedNsec"));
       }
-      json_object_set_new(out, "Statistics", hl_statistics(cg, sec, (long)nsec));
+      stats = hl_statistics(cg, sec, (long)nsec, &why);
+      if (!stats) goto fail;
+      json_object_set_new(out, "Statistics", stats);
     }
-    if (want_list) json_object_set_new(out, "ProcessList", cg ? hl_process_list(cg) : json_array());
+    if (want_list) {
+      stats = cg ? hl_process_list(cg, &why) : json_array();
+      if (!stats) goto fail;
+      json_object_set_new(out, "ProcessList", stats);
+    }
   }
   json_decref(st);
   *properties = json_dumps(out, JSON_COMPACT);
   json_decref(out);
   return *properties ? PLAT_S_OK : cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+fail:
+  hr = cmn_fail(result, PLAT_E_FAIL, "%s of compute system %s: %s",
+                json_object_get(out, "Statistics") || !want_stats ? "ProcessList" : "Statistics",
+                h->id, why ? why : "out of memory");
+  free(why);
+  json_decref(st);
+  json_decref(out);
+  return hr;
 }
 
 static int matches(json_t *q, const char *key, const char *val) {

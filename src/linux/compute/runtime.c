@@ -52,40 +52,46 @@ void hl_release_layers(const char *id, json_t *paths) {
     lay_release(json_string_value(json_array_get(paths, i)), id);
 }
 
+/* A frozen leftover cannot be removed: thaw it (either layout), then
+ * remove it and, crun removing only the leaf, the parents
+ * (HCSSHIM_CGROUP_PARENT) that its last container left empty; parents
+ * others still use stay (rmdir fails).  top: the hierarchy's root. */
+static void cgroup_remove_at(const char *top, const char *cgpath) {
+  char p[PATH_MAX], f[PATH_MAX + 32];
+  int fd;
+  snprintf(p, sizeof p, "%s/%s", top, cgpath[0] == '/' ? cgpath + 1 : cgpath);
+  snprintf(f, sizeof f, "%s/%s", p, cmn_cgroup_v2() ? "cgroup.freeze" : "freezer.state");
+  fd = open(f, O_WRONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    const char *thaw = cmn_cgroup_v2() ? "0" : "THAWED";
+    if (write(fd, thaw, strlen(thaw)) < 0) { /* gone already */
+    }
+    close(fd);
+  }
+  rmdir(p);
+  for (char *slash = strrchr(p, '/'); slash && slash > p + strlen(top); slash = strrchr(p, '/')) {
+    *slash = '\0';
+    if (rmdir(p) < 0) break;
+  }
+}
+
 void hl_cgroup_remove(const char *cgpath) {
-  DIR *d = opendir("/sys/fs/cgroup");
+  DIR *d;
   struct dirent *e;
+  if (cmn_cgroup_v2()) {
+    cgroup_remove_at("/sys/fs/cgroup", cgpath);
+    return;
+  }
+  d = opendir("/sys/fs/cgroup");
   if (!d) return;
   while ((e = readdir(d))) {
-    char p[PATH_MAX];
+    char top[PATH_MAX];
     if (e->d_name[0] == '.') continue;
-    snprintf(p, sizeof p, "/sys/fs/cgroup/%s/%s", e->d_name,
-             cgpath[0] == '/' ? cgpath + 1 : cgpath);
-    /* a frozen leftover cannot be removed */
-    {
-      char f[PATH_MAX + 32];
-      int fd;
-      snprintf(f, sizeof f, "%s/freezer.state", p);
-      fd = open(f, O_WRONLY | O_CLOEXEC);
-      if (fd >= 0) {
-        if (write(fd, "THAWED", 6) < 0) { /* gone already */
-        }
-        close(fd);
-      }
-    }
-    rmdir(p);
-    /* crun removes only the leaf; the parents (HCSSHIM_CGROUP_PARENT) go
-     * once their last container has, and stay while others use them */
-    for (char *slash = strrchr(p, '/');
-         slash && slash > p + strlen("/sys/fs/cgroup/") + strlen(e->d_name);
-         slash = strrchr(p, '/')) {
-      *slash = '\0';
-      if (rmdir(p) < 0) break;
-    }
+    snprintf(top, sizeof top, "/sys/fs/cgroup/%s", e->d_name);
+    cgroup_remove_at(top, cgpath);
   }
   closedir(d);
 }
-
 
 /* /etc/resolv.conf of a running system after a hot attach or detach: the
  * DNS settings of its endpoints, else the image's own (resolv.image).

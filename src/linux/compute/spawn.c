@@ -14,6 +14,40 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* On a systemd host, the monitor runs in a transient scope of its own
+ * under hcsshim.slice (as podman puts conmon in a scope), never in the
+ * creator's unit: stopping or killing that unit kills every process of
+ * its cgroup, and the system must outlive its creator.  systemd-run
+ * --scope asks systemd for the scope with its own pid and then execs the
+ * monitor, fds and environment kept.  The container's own processes live
+ * in the cgroup crun makes for them (HCSSHIM_CGROUP_PARENT/<id>).
+ * Returns the argv to exec (argv[0] a path), mon_argv itself elsewhere. */
+#define SCOPE_ARGS 7
+static const char *const *scope_argv(const char **buf, char *unit, size_t unitlen, const char *id,
+                                     const char *const *mon_argv) {
+  static const char *const runs[] = {"/usr/bin/systemd-run", "/bin/systemd-run"};
+  const char *run = NULL;
+  uint32_t r = 0;
+  int n = 0;
+  if (access("/run/systemd/system", F_OK) != 0) return mon_argv; /* not booted with systemd */
+  for (size_t i = 0; i < sizeof runs / sizeof *runs && !run; i++)
+    if (access(runs[i], X_OK) == 0) run = runs[i];
+  if (!run) return mon_argv;
+  /* unique: the scope of an earlier system of this id may not be gone yet */
+  cmn_random(&r, sizeof r);
+  snprintf(unit, unitlen, "--unit=hcsshim-monitor-%s-%08x.scope", id, (unsigned)r);
+  buf[n++] = run;
+  buf[n++] = "--scope";
+  buf[n++] = "--quiet";
+  buf[n++] = "--collect";
+  buf[n++] = "--slice=hcsshim.slice";
+  buf[n++] = unit;
+  buf[n++] = "--";
+  for (int i = 0; mon_argv[i]; i++) buf[n++] = mon_argv[i];
+  buf[n] = NULL;
+  return buf;
+}
+
 /* Starts the monitor fully detached (setsid + double fork: it is never
  * our child, so the caller's waitpid(-1) or SIGCHLD handling never sees
  * it) and returns its create report. */
@@ -36,20 +70,15 @@ json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t 
     free(log);
     return NULL;
   }
+  const char *const mon_argv[] = {mon,    root,         id,    "3",          "4",
+                                  helper, cg ? cg : "", tolhc, ns ? ns : "", NULL};
+  const char *sbuf[SCOPE_ARGS + sizeof mon_argv / sizeof *mon_argv];
+  char unit[200];
+  const char *const *argv = scope_argv(sbuf, unit, sizeof unit, id, mon_argv);
   pid = fork();
   if (pid == 0) {
     /* only async-signal-safe calls until execve */
     int hi_r, hi_l, lf, nul;
-    char *const argv[] = {mon,
-                          (char *)(uintptr_t)root,
-                          (char *)(uintptr_t)id,
-                          (char *)(uintptr_t) "3",
-                          (char *)(uintptr_t) "4",
-                          helper,
-                          (char *)(uintptr_t)(cg ? cg : ""),
-                          (char *)(uintptr_t)tolhc,
-                          (char *)(uintptr_t)(ns ? ns : ""),
-                          NULL};
     cmn_reset_signals();
     setsid();
     if (fork() != 0) _exit(0);
@@ -64,7 +93,7 @@ json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t 
     dup2(hi_r, 3);
     dup2(hi_l, 4);
     syscall(SYS_close_range, 5U, ~0U, 0U);
-    execve(mon, argv, env);
+    execve(argv[0], (char *const *)(uintptr_t)argv, env);
     _exit(127);
   }
   close(rp[1]);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -53,6 +54,41 @@ static int take_console(int csock) {
   return fd;
 }
 
+/* the binary crun runs from (cmn_crun() is a path or a name in PATH) */
+static int crun_binary(struct stat *st) {
+  const char *name = cmn_crun(), *path = getenv("PATH");
+  char buf[4096];
+  if (strchr(name, '/')) return stat(name, st);
+  for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+    size_t n = strcspn(p, ":");
+    snprintf(buf, sizeof buf, "%.*s/%s", (int)n, p, name);
+    if (stat(buf, st) == 0) return 0;
+    p += n + (p[n] == ':');
+  }
+  return -1;
+}
+
+/* `crun exec -d` returns once its child is about to execve, so the pid may
+ * still be that pre-exec copy of crun.  HCS's CreateProcess returns with the
+ * process running its image: wait (bounded) until /proc/<pid>/exe is no
+ * longer crun's binary, or the process is gone (a zombie has no exe; it is
+ * our child, so its pid cannot be reused before the main loop reaps it). */
+static void await_exec(pid_t pid) {
+  struct stat crun, now;
+  char exe[64];
+  struct timespec ts = {0, 100000};
+  long slept = 0; /* ns */
+  if (crun_binary(&crun) < 0) return;
+  snprintf(exe, sizeof exe, "/proc/%d/exe", (int)pid);
+  while (slept < 5000000000L) {
+    if (stat(exe, &now) < 0 || now.st_dev != crun.st_dev || now.st_ino != crun.st_ino) return;
+    nanosleep(&ts, NULL);
+    slept += ts.tv_nsec;
+    if (ts.tv_nsec < 20000000) ts.tv_nsec *= 2;
+  }
+  mon_log("exec pid %d: still crun after 5 s", (int)pid);
+}
+
 /* crun exec -d; returns the new pid (> 0) or 0 with *err */
 static pid_t run_exec(unsigned n, const char *csockname, const int stdio[3], char **err) {
   char pjson[64], pidf[64];
@@ -81,6 +117,7 @@ static pid_t run_exec(unsigned n, const char *csockname, const int stdio[3], cha
     free(ptxt);
   }
   unlink(pidf);
+  if (pid > 0) await_exec(pid);
   return pid;
 }
 

@@ -236,12 +236,22 @@ static void round_once(void) {
     while (read(M.sfd, &si, sizeof si) > 0) {}
     mon_reap();
   }
-  if (pf[0].revents & POLLIN) accept_all();
   for (int i = 2; i < n; i++) {
     if (pf[i].revents & POLLIN) mon_handle_request(cv[i]);
     else if (pf[i].revents & (POLLHUP | POLLERR | POLLNVAL)) cv[i]->fd = -cv[i]->fd - 1;
   }
   drop_closed();
+  /* A stopped system goes with its last handle, before new connections
+   * are taken: a slow monitor (load, emulation) that saw the last close
+   * and a new open in one round took the open first and stayed, and a
+   * caller that closes and re-opens until the system is gone kept it
+   * alive for ever.  The pending open hears "not found". */
+  if (M.state == MON_STOPPED && !M.conns) {
+    free(pf);
+    free(cv);
+    finish();
+  }
+  if (pf[0].revents & POLLIN) accept_all();
   last_handle_check();
   free(pf);
   free(cv);

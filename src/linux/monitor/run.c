@@ -41,11 +41,11 @@ void mon_teardown(int keep_layer) {
 /* The pids of the system's cgroup other than the init: counted, or (term)
  * sent SIGTERM. */
 static int others(int term) {
-  char path[4200], *procs;
+  /* on either cgroup layout: read from a v1 path on v2 (no such file),
+   * this took the system for empty and TERMed the init at once, whose
+   * exit SIGKILLs the namespace before a trapping process's handler ran */
+  char *procs = cmn_cgroup_read("memory", M.cgpath, "cgroup.procs");
   int n = 0;
-  snprintf(path, sizeof path, "/sys/fs/cgroup/memory/%s/cgroup.procs",
-           M.cgpath[0] == '/' ? M.cgpath + 1 : M.cgpath);
-  procs = cmn_read_file(path, NULL);
   if (!procs) return 0;
   for (char *s = procs, *tok; (tok = strsep(&s, "\n"));) {
     pid_t p = (pid_t)atoi(tok);

@@ -1,0 +1,42 @@
+/* Files of a cgroup on either layout of /sys/fs/cgroup: the unified v2
+ * tree (one directory per cgroup) or v1/hybrid (one tree per controller).
+ * The library (statistics, teardown) and the monitor (the shutdown's TERM
+ * rounds) both name a file by its v1 controller and let this decide. */
+#include "linux/common/common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/statfs.h>
+
+#define CGROUP2_MAGIC 0x63677270 /* linux/magic.h: CGROUP2_SUPER_MAGIC */
+
+int cmn_cgroup_v2(void) {
+  /* 0: not known yet, 1: v1 or hybrid, 2: unified; the layout cannot
+   * change under a running system, so one look serves the process */
+  static int layout;
+  int l = __atomic_load_n(&layout, __ATOMIC_RELAXED);
+  if (!l) {
+    struct statfs sf;
+    l = statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_MAGIC ? 2 : 1;
+    __atomic_store_n(&layout, l, __ATOMIC_RELAXED);
+  }
+  return l == 2;
+}
+
+char *cmn_cgroup_path(const char *ctl, const char *cg, const char *file) {
+  const char *rel = cg[0] == '/' ? cg + 1 : cg;
+  if (cmn_cgroup_v2()) return cmn_printf("/sys/fs/cgroup/%s/%s", rel, file);
+  return cmn_printf("/sys/fs/cgroup/%s/%s/%s", ctl, rel, file);
+}
+
+char *cmn_cgroup_read(const char *ctl, const char *cg, const char *file) {
+  char *p = cmn_cgroup_path(ctl, cg, file), *text;
+  int e;
+  if (!p) return NULL;
+  text = cmn_read_file(p, NULL);
+  e = errno;
+  free(p);
+  errno = e;
+  return text;
+}
