@@ -420,3 +420,23 @@ describe("error messages that quote bytes which are not UTF-8", function()
     assert.matches("invalid escape near '\"\\" .. FFFD .. "'", doc.ErrorMessage, 1, true)
   end)
 end)
+
+-- Issue 12, item 3: the Lua schema and the C service count a field's
+-- position from the same base (1, as Lua does), so one field reads the same
+-- from either side.
+describe("field positions in messages", function()
+  it("are 1-based on both the Lua side and the C side", function()
+    local core = require "hcsshim.core"
+    local guid = "11111111-1111-1111-1111-111111111111"
+    local _, lua_err = schema.encode("ContainerConfig", { EndpointList = { guid, 5 } })
+    local sys, hr, result = core.create_compute_system(env.unique("onebase"),
+      '{"SystemType":"Container","EndpointList":["' .. guid .. '",5]}')
+    assert.is_nil(sys)
+    assert.equal(E_INVALIDARG, hr & 0xFFFFFFFF)
+    local c_msg = assert(json.decode(result)).ErrorMessage
+    local lua_field = assert(lua_err:match("ContainerConfig%.(EndpointList%[%d+%])"), lua_err)
+    local c_field = assert(c_msg:match("^(EndpointList%[%d+%])"), c_msg)
+    assert.equal("EndpointList[2]", lua_field)
+    assert.equal(lua_field, c_field)
+  end)
+end)

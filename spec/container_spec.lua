@@ -342,7 +342,7 @@ describe("compute system configuration", function()
     c, err = hcsshim.create_container(env.unique("uvm"), { VolumePath = env.tmpdir(), MappedDirectories = { md } })
     assert.is_nil(c)
     assert.is_true(hcsshim.is_not_supported(err), tostring(err))
-    assert.matches("MappedDirectories[0].CreateInUtilityVM is not supported on this platform", tostring(err), 1, true)
+    assert.matches("MappedDirectories[1].CreateInUtilityVM is not supported on this platform", tostring(err), 1, true)
   end)
 
   it("refuses a non-empty EndpointList clearly until HNS exists", function()

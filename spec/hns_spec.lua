@@ -138,7 +138,7 @@ describe("hcsshim.hns", function()
       local out, err = hns.hns_call("POST", "/networks/", '{"Name":"raw","Type":"nat",'
         .. '"Subnets":[{"AddressPrefix":"172.29.44.0/24","GatewayAddress":"172.29.45.1"}]}')
       assert.is_nil(out)
-      assert.matches("^HNS failed with error : Subnets%[0%].GatewayAddress 172.29.45.1 is outside its subnet",
+      assert.matches("^HNS failed with error : Subnets%[1%].GatewayAddress 172.29.45.1 is outside its subnet",
         tostring(err))
       out, err = hns.hns_call("POST", "/networks/", '{"Name":"raw","Type":"overlay","Subnets":[]}')
       assert.is_nil(out)

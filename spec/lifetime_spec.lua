@@ -150,6 +150,38 @@ describe("a create that fails inside the runtime", function()
   end)
 end)
 
+-- Issue 12, item 3: the monitor's log goes with the system directory when
+-- creation rolls back, so the message carries the log's last lines instead
+-- of a path that no longer exists.
+describe("a monitor that fails before reporting", function()
+  it("is reported with its own words, naming no deleted log", function()
+    local id = env.unique("monfail")
+    local mount, undo = env.sandbox(id .. "-sb")
+    finally(undo)
+    local fake = env.tmpdir() .. "/monitor"
+    local f = assert(io.open(fake, "w"))
+    f:write("#!/bin/sh\necho 'monitor: starting'\necho 'injected monitor failure: no cgroup' >&2\nexit 1\n")
+    f:close()
+    env.must("chmod +x " .. fake)
+    -- the override goes last, after any the suite's own child environment sets
+    local lua = env.lua:sub(1, -#env.lua_bin - 1) .. ("HCSSHIM_MONITOR=%q "):format(fake) .. env.lua_bin
+    local out = env.sh(("%s -e %q"):format(lua, ([[
+        local h = require "hcsshim"
+        local c, err = h.create_container(%q, { VolumePath = %q })
+        io.write(tostring(c), "\n", err and err.hresult or "", "\n", tostring(err))
+      ]]):format(id, mount)))
+    local c, hr, msg = out:match("^(%S+)\n(%d*)\n(.*)$")
+    assert.equal("nil", c, out)
+    assert.is_true(#hr > 0, out)
+    assert.matches("injected monitor failure: no cgroup", msg, 1, true)
+    assert.matches("monitor: starting", msg, 1, true)
+    assert.is_nil(msg:find("monitor.log", 1, true), msg)
+    assert.is_nil(msg:find(env.runtime_root .. "/systems/", 1, true), msg)
+    assert.is_nil((hcsshim.open_container(id)))
+    assert.equal("", env.sh("ls -d " .. env.runtime_root .. "/systems/" .. id .. " 2>/dev/null"))
+  end)
+end)
+
 -- systemd hosts (PID 1 is systemd): containers outlive the unit that made them
 local systemd = select(2, env.sh("test -d /run/systemd/system && command -v systemd-run"))
 local it_systemd = systemd and it or pending

@@ -62,6 +62,36 @@ describe("processes", function()
     assert.matches("encountered an error during CreateProcess", tostring(err), 1, true)
   end)
 
+  -- Issue 12, item 3: a file that is there but cannot be run is not "not
+  -- found"; HCS answers E_ACCESSDENIED for it, as execve answers EACCES.
+  it("tell a missing executable from one that cannot be run", function()
+    local H = hcsshim.error.hresult
+    local _, _, code = env.run(c, "sh -c 'mkdir -p /tmp/x/dir && printf x > /tmp/x/plain && "
+      .. "printf x > /tmp/x/echo && chmod 644 /tmp/x/plain /tmp/x/echo && ln -sf /no/where /tmp/x/dangling'")
+    assert.equal(0, code)
+    local cases = {
+      { "/no/such/binary", H.E_FILE_NOT_FOUND, "not found" },
+      { "/tmp/x/dangling", H.E_FILE_NOT_FOUND, "not found" },
+      { "/tmp/x/plain", H.E_ACCESSDENIED, "/tmp/x/plain in the container is not executable" },
+      { "/tmp/x/dir", H.E_ACCESSDENIED, "/tmp/x/dir in the container is a directory" },
+    }
+    for _, case in ipairs(cases) do
+      local p, err = c:create_process({ CommandLine = case[1] })
+      assert.is_nil(p, case[1])
+      assert.equal(case[2], err.hresult, case[1] .. ": " .. tostring(err))
+      assert.matches(case[3], tostring(err), 1, true)
+    end
+    -- found on PATH: a plain file there is reported, not "not found"
+    local p, err = c:create_process({ CommandLine = "plain", Environment = { PATH = "/tmp/x" } })
+    assert.is_nil(p)
+    assert.equal(H.E_ACCESSDENIED, err.hresult, tostring(err))
+    -- an executable later on PATH still wins, as with execvp
+    local out
+    out, _, code = env.run(c, "echo ran", { config = { Environment = { PATH = "/tmp/x:/bin:/usr/bin" } } })
+    assert.equal(0, code)
+    assert.equal("ran\n", out)
+  end)
+
   it("round-trip 1 MiB through stdin and stdout", function()
     local data = {}
     for i = 1, 16384 do data[i] = string.format("%063d\n", i) end

@@ -323,7 +323,10 @@ end
 -- CommandArgs, User, WorkingDirectory, Environment, EmulateConsole,
 -- ConsoleSize = {height, width}, CreateStdInPipe, CreateStdOutPipe,
 -- CreateStdErrPipe
--- @treturn hcsshim.process|nil,hcsshim.error
+-- @treturn hcsshim.process|nil,hcsshim.error; the error's hresult is
+-- ERROR_FILE_NOT_FOUND when the executable is not there (a dangling symlink
+-- included) and E_ACCESSDENIED when it is there but cannot be run (no
+-- execute permission, a directory)
 function S:create_process(config)
   if type(config) ~= "table" then error("bad argument #1 to 'create_process' (ProcessConfig table expected)", 2) end
   local doc, err = schema.normalize("ProcessConfig", config)

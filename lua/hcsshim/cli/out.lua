@@ -30,6 +30,8 @@ function M.invoke_code(err)
   local H = hcsshim.error.hresult
   local hr = type(err) == "table" and err.hresult
   if hr == H.E_FILE_NOT_FOUND or hr == H.E_PATH_NOT_FOUND then return M.NOT_FOUND end
+  -- a file that is there but cannot be run (no exec bit, a directory)
+  if hr == H.E_ACCESSDENIED then return M.CANNOT_INVOKE end
   local text = tostring(err)
   if text:find("not found", 1, true) or text:find("No such file", 1, true) then return M.NOT_FOUND end
   return M.CANNOT_INVOKE

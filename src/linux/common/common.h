@@ -55,6 +55,8 @@ char *cmn_read_file(const char *path, size_t *len);
 char *cmn_read_fileat(int dirfd, const char *path, size_t max, size_t *len);
 #define CMN_ROOT_FILE_MAX (4u << 20) /* /etc/passwd, /etc/group, resolv.conf of an image */
 const char *cmn_read_why(int e);
+/* The last lines (at most 8) of a log, joined by "; ", at most 1 KiB. */
+char *cmn_log_tail(const char *path, int lines);
 int cmn_open_in_root(int root, const char *path, int flags); /* RESOLVE_IN_ROOT */
 /* Replaces path atomically: temp file in the same directory, fsync,
  * rename; after a crash the file is either old or complete. */

@@ -10,17 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* crun's last message: the last non-empty line of its log. */
-static char *crun_error(const char *log) {
-  char *text = cmn_read_file(log, NULL), *msg = NULL, *save = NULL;
-  if (!text) return NULL;
-  for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-    if (*line) msg = line;
-  msg = msg ? strdup(msg) : NULL;
-  free(text);
-  return msg;
-}
-
 int cmn_crun_run(const char *const *args, int in, int out, int err, char **errmsg) {
   static atomic_uint counter;
   const char *argv[32];
@@ -47,7 +36,7 @@ int cmn_crun_run(const char *const *args, int in, int out, int err, char **errms
   status = cmn_run(&c);
   if (status < 0 && errmsg) *errmsg = cmn_printf("cannot run `%s`: %s", argv[0], strerror(-status));
   else if (status != 0 && errmsg) {
-    *errmsg = crun_error(log);
+    *errmsg = cmn_log_tail(log, 1); /* crun's last message */
     if (!*errmsg) *errmsg = cmn_printf("crun %s failed (status %d)", args[0], status);
   }
 out:

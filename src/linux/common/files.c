@@ -114,6 +114,27 @@ char *cmn_read_file(const char *path, size_t *len) {
                         READ_MAX, len);
 }
 
+/* The last `lines` (at most 8) non-empty lines of a log, joined by "; "
+ * and cut to their last 1 KiB, so that a message can carry them after the
+ * log itself is gone.  NULL when there are none. */
+char *cmn_log_tail(const char *path, int lines) {
+  char *text = cmn_read_file(path, NULL), *ring[8], *save = NULL, *out = NULL;
+  int n = 0, k = lines < 1 ? 1 : lines > 8 ? 8 : lines, first;
+  size_t size = 1, len = 0;
+  if (!text) return NULL;
+  for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+    if (*l) ring[n++ % k] = l;
+  first = n > k ? n - k : 0;
+  for (int i = first; i < n; i++) size += strlen(ring[i % k]) + 2;
+  if (n && (out = malloc(size))) {
+    for (int i = first; i < n; i++)
+      len += (size_t)sprintf(out + len, "%s%s", i > first ? "; " : "", ring[i % k]);
+    if (len > 1024) memmove(out, out + len - 1024, 1025);
+  }
+  free(text);
+  return out;
+}
+
 /* Symlinks in a container's root resolve inside it, never to the host's
  * files. */
 char *cmn_read_fileat(int dirfd, const char *path, size_t max, size_t *len) {

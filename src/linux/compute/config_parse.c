@@ -181,7 +181,7 @@ static plat_hresult take_field(hl_sysconf *c, const char *key, json_t *v, char *
     /* HNS endpoint ids: checked and attached by HcsCreateComputeSystem */
     for (size_t i = 0; i < json_array_size(v); i++)
       if (!json_is_string(json_array_get(v, i)))
-        return cmn_fail(result, BAD, "EndpointList[%zu]: expected an endpoint id (string)", i);
+        return cmn_fail(result, BAD, "EndpointList[%zu]: expected an endpoint id (string)", i + 1);
   }
 #undef IS
   return PLAT_S_OK;
@@ -243,14 +243,14 @@ static plat_hresult check_layer(json_t *l, size_t i, char **result) {
   json_t *v2;
   char field[64];
   if (!json_is_object(l))
-    return cmn_fail(result, BAD, "Layers[%zu]: expected an object {ID, Path}", i);
+    return cmn_fail(result, BAD, "Layers[%zu]: expected an object {ID, Path}", i + 1);
   json_object_foreach(l, k2, v2) {
     if (strcasecmp(k2, "ID") && strcasecmp(k2, "Path"))
-      return cmn_fail(result, BAD, "Layers[%zu]: unknown field `%s`", i, k2);
+      return cmn_fail(result, BAD, "Layers[%zu]: unknown field `%s`", i + 1, k2);
     if (!json_is_string(v2) && !json_is_null(v2))
-      return cmn_fail(result, BAD, "Layers[%zu].%s: expected a string", i, k2);
+      return cmn_fail(result, BAD, "Layers[%zu].%s: expected a string", i + 1, k2);
   }
-  snprintf(field, sizeof field, "Layers[%zu].Path", i);
+  snprintf(field, sizeof field, "Layers[%zu].Path", i + 1);
   if (!nonempty(cmn_str(l, "Path"))) return cmn_fail(result, BAD, "%s: missing", field);
   return check_host_path(field, cmn_str(l, "Path"), 1, result);
 }
@@ -263,27 +263,28 @@ static plat_hresult check_mapped_field(const char *k2, json_t *v2, size_t i, cha
   for (j = 0; j < sizeof ok / sizeof ok[0]; j++)
     if (strcasecmp(k2, ok[j]) == 0) break;
   if (j == sizeof ok / sizeof ok[0])
-    return cmn_fail(result, BAD, "MappedDirectories[%zu]: unknown field `%s`", i, k2);
+    return cmn_fail(result, BAD, "MappedDirectories[%zu]: unknown field `%s`", i + 1, k2);
   if (j <= 1 && !json_is_string(v2))
-    return cmn_fail(result, BAD, "MappedDirectories[%zu].%s: expected a string", i, ok[j]);
+    return cmn_fail(result, BAD, "MappedDirectories[%zu].%s: expected a string", i + 1, ok[j]);
   if ((j == 2 || j >= 5) && !json_is_boolean(v2) && !json_is_null(v2))
-    return cmn_fail(result, BAD, "MappedDirectories[%zu].%s: expected a boolean", i, ok[j]);
+    return cmn_fail(result, BAD, "MappedDirectories[%zu].%s: expected a boolean", i + 1, ok[j]);
   if ((j == 3 || j == 4) && !kind_ok(K_UINT, v2))
-    return cmn_fail(result, BAD, "MappedDirectories[%zu].%s: expected a non-negative integer", i,
-                    ok[j]);
+    return cmn_fail(result, BAD, "MappedDirectories[%zu].%s: expected a non-negative integer",
+                    i + 1, ok[j]);
   if ((j == 3 || j == 4) && uint_of(v2))
-    return cmn_fail(result, NS, "MappedDirectories[%zu].%s is not supported on this platform", i,
-                    ok[j]);
+    return cmn_fail(result, NS, "MappedDirectories[%zu].%s is not supported on this platform",
+                    i + 1, ok[j]);
   /* later hcsshim always sends CreateInUtilityVM (false); there is no utility VM here */
   if (j == 5 && json_is_true(v2))
     return cmn_fail(
         result, NS,
         "MappedDirectories[%zu].CreateInUtilityVM is not supported on this platform: there is no "
         "utility VM",
-        i);
+        i + 1);
   if (j == 6 && json_is_true(v2))
     return cmn_fail(result, NS,
-                    "MappedDirectories[%zu].LinuxMetadata is not supported on this platform", i);
+                    "MappedDirectories[%zu].LinuxMetadata is not supported on this platform",
+                    i + 1);
   return PLAT_S_OK;
 }
 
@@ -293,11 +294,11 @@ static plat_hresult check_mapped(json_t *m, size_t i, char **result) {
   char field[64];
   plat_hresult hr;
   if (!json_is_object(m))
-    return cmn_fail(result, BAD, "MappedDirectories[%zu]: expected an object", i);
+    return cmn_fail(result, BAD, "MappedDirectories[%zu]: expected an object", i + 1);
   json_object_foreach(m, k2, v2) {
     if ((hr = check_mapped_field(k2, v2, i, result)) < 0) return hr;
   }
-  snprintf(field, sizeof field, "MappedDirectories[%zu].HostPath", i);
+  snprintf(field, sizeof field, "MappedDirectories[%zu].HostPath", i + 1);
   if (!cmn_str(m, "HostPath")) return cmn_fail(result, BAD, "%s: missing", field);
   if ((hr = check_host_path(field, cmn_str(m, "HostPath"), 0, result)) < 0) return hr;
   cp = cmn_str(m, "ContainerPath");
@@ -308,7 +309,7 @@ static plat_hresult check_mapped(json_t *m, size_t i, char **result) {
                     i, cp ? cp : "");
   if (has_dotdot(cp))
     return cmn_fail(result, BAD, "MappedDirectories[%zu].ContainerPath `%s`: must not contain `..`",
-                    i, cp);
+                    i + 1, cp);
   return PLAT_S_OK;
 }
 

@@ -155,34 +155,6 @@ static int lookup_group(const char *text, const char *gname, long *gid, const ch
   return found;
 }
 
-static int exists_exec(int rootfd, const char *path) {
-  struct stat st;
-  int fd, ok;
-  fd = cmn_open_in_root(rootfd, path, O_PATH);
-  if (fd < 0) return 0;
-  ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
-  close(fd);
-  return ok;
-}
-
-static int find_exec(int rootfd, const char *exe, const char *cwd, const char *path) {
-  char buf[PATH_MAX * 2];
-  if (strchr(exe, '/')) {
-    if (exe[0] == '/') return exists_exec(rootfd, exe);
-    snprintf(buf, sizeof buf, "%s/%s", cwd, exe);
-    return exists_exec(rootfd, buf);
-  }
-  while (path) {
-    const char *colon = strchr(path, ':');
-    size_t dl = colon ? (size_t)(colon - path) : strlen(path);
-    if (dl == 0) snprintf(buf, sizeof buf, "%s/%s", cwd, exe);
-    else snprintf(buf, sizeof buf, "%.*s/%s", (int)dl, path, exe);
-    if (exists_exec(rootfd, buf)) return 1;
-    path = colon ? colon + 1 : NULL;
-  }
-  return 0;
-}
-
 static const char *const known[] = {
     "ApplicationName",  "CommandLine",      "CommandArgs",    "User",
     "WorkingDirectory", "Environment",      "EmulateConsole", "CreateStdInPipe",
@@ -196,6 +168,75 @@ typedef struct pstate {
   char *path_env;
   pwent pw;
 } pstate;
+
+/* What a candidate for the executable is, as execve(2) would see it. */
+enum { EXE_MISSING, EXE_OK, EXE_NOT_EXEC, EXE_DIR };
+
+/* A dangling symlink fails to open and reads as missing, as for execve. */
+static int exe_kind(int rootfd, const char *path) {
+  struct stat st;
+  int fd, kind = EXE_MISSING;
+  fd = cmn_open_in_root(rootfd, path, O_PATH);
+  if (fd < 0) return EXE_MISSING;
+  if (fstat(fd, &st) == 0) {
+    if (S_ISDIR(st.st_mode)) kind = EXE_DIR;
+    else kind = S_ISREG(st.st_mode) && (st.st_mode & 0111) ? EXE_OK : EXE_NOT_EXEC;
+  }
+  close(fd);
+  return kind;
+}
+
+/* Like execvp: the first executable candidate on PATH wins; if none is,
+ * a candidate that exists but cannot be run is what gets reported (its
+ * kind, its path in *found), else EXE_MISSING. */
+static int find_exec(int rootfd, const char *exe, const char *cwd, const char *path, char *found,
+                     size_t flen) {
+  char buf[PATH_MAX * 2];
+  int kind, seen = EXE_MISSING;
+  if (strchr(exe, '/')) {
+    if (exe[0] == '/') snprintf(buf, sizeof buf, "%s", exe);
+    else snprintf(buf, sizeof buf, "%s/%s", cwd, exe);
+    snprintf(found, flen, "%s", buf);
+    return exe_kind(rootfd, buf);
+  }
+  while (path) {
+    const char *colon = strchr(path, ':');
+    size_t dl = colon ? (size_t)(colon - path) : strlen(path);
+    if (dl == 0) snprintf(buf, sizeof buf, "%s/%s", cwd, exe);
+    else snprintf(buf, sizeof buf, "%.*s/%s", (int)dl, path, exe);
+    kind = exe_kind(rootfd, buf);
+    if (kind == EXE_OK) return EXE_OK;
+    if (kind != EXE_MISSING && seen == EXE_MISSING) {
+      seen = kind;
+      snprintf(found, flen, "%s", buf);
+    }
+    path = colon ? colon + 1 : NULL;
+  }
+  return seen;
+}
+
+/* HCS answers E_ACCESSDENIED for a file it cannot run and
+ * ERROR_FILE_NOT_FOUND for one that is not there. */
+static plat_hresult check_exec(int rootfd, pstate *s, char **result) {
+  const char *exe = json_string_value(json_array_get(s->args, 0)),
+             *path = s->path_env ? s->path_env : CMN_DEFAULT_PATH;
+  char found[PATH_MAX * 2] = "";
+  switch (find_exec(rootfd, exe, s->cwd, path, found, sizeof found)) {
+  case EXE_OK: return PLAT_S_OK;
+  case EXE_DIR:
+    return cmn_fail(result, PLAT_E_ACCESSDENIED,
+                    "executable file `%s` cannot be run: %s in the container is a directory", exe,
+                    found);
+  case EXE_NOT_EXEC:
+    return cmn_fail(result, PLAT_E_ACCESSDENIED,
+                    "executable file `%s` cannot be run: %s in the container is not executable "
+                    "(permission denied)",
+                    exe, found);
+  default:
+    return cmn_fail(result, PLAT_E_FILE_NOT_FOUND,
+                    "executable file `%s` not found in the container (PATH=%s)", exe, path);
+  }
+}
 
 static plat_hresult check_fields(json_t *cfg, char **result) {
   const char *key;
@@ -249,7 +290,7 @@ static plat_hresult take_args(pstate *s, char **result) {
       return cmn_fail(result, BAD, "CommandArgs: expected an array of strings");
     json_array_foreach(v, i, a) {
       if (!json_is_string(a))
-        return cmn_fail(result, BAD, "CommandArgs[%zu]: expected a string", i);
+        return cmn_fail(result, BAD, "CommandArgs[%zu]: expected a string", i + 1);
       json_array_append(s->args, a);
     }
   }
@@ -401,14 +442,9 @@ plat_hresult hl_parse_process(const char *json, int rootfd, hl_procconf *p, char
                   s.cfg ? "not an object" : je.text);
   else if ((hr = check_fields(s.cfg, result)) >= 0 && (hr = take_stdio(s.cfg, p, result)) >= 0 &&
            (hr = take_args(&s, result)) >= 0 && (hr = take_user(&s, rootfd, result)) >= 0 &&
-           (hr = take_env(&s, p->console, result)) >= 0) {
-    const char *exe = json_string_value(json_array_get(s.args, 0)),
-               *path = s.path_env ? s.path_env : CMN_DEFAULT_PATH;
-    if (!find_exec(rootfd, exe, s.cwd, path))
-      hr = cmn_fail(result, PLAT_E_FILE_NOT_FOUND,
-                    "executable file `%s` not found in the container (PATH=%s)", exe, path);
-    else hr = make_process(&s, p, result);
-  }
+           (hr = take_env(&s, p->console, result)) >= 0 &&
+           (hr = check_exec(rootfd, &s, result)) >= 0)
+    hr = make_process(&s, p, result);
   json_decref(s.cfg);
   json_decref(s.args);
   json_decref(s.env);

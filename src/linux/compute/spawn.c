@@ -106,7 +106,14 @@ json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t 
     buf = cmn_read_all(rp[0], 65536, &n); /* until the monitor closes it */
     rep = buf && n ? hl_mon_decode(buf, n, -1) : NULL;
     free(buf);
-    if (!rep) *why = cmn_printf("the monitor `%s` exited without reporting (see %s)", mon, log);
+    /* the log goes with the system directory when creation rolls back:
+     * the message carries its last lines, not its path */
+    if (!rep) {
+      char *tail = cmn_log_tail(log, 4);
+      *why = cmn_printf("the monitor `%s` exited without reporting%s%s", mon, tail ? ": " : "",
+                        tail ? tail : " (its log is empty)");
+      free(tail);
+    }
   }
   close(rp[0]);
   free(mon);

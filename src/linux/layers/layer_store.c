@@ -227,7 +227,7 @@ plat_hresult lyr_meta_read(const char *dir, lyr_meta *m, char *why, size_t whyle
     for (size_t i = 0; !oom && i < n; i++) {
       const char *s = json_string_value(json_array_get(v, i));
       if (!s || s[0] != '/') {
-        snprintf(why, whylen, "%s: Parents[%zu] is not an absolute path", path, i);
+        snprintf(why, whylen, "%s: Parents[%zu] is not an absolute path", path, i + 1);
         json_decref(root);
         lyr_meta_free(m);
         return PLAT_E_INVALID_DATA;

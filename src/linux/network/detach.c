@@ -137,7 +137,7 @@ plat_hresult hns_check_endpoint_list(json_t *list, char **err) {
     const char *id = json_string_value(v);
     char canon[37];
     if (!id || hns_canon_guid(id, canon) < 0) {
-      hr = hns_fail(err, BAD, "EndpointList[%zu]: %s%s%s is not an endpoint id (a GUID)", i,
+      hr = hns_fail(err, BAD, "EndpointList[%zu]: %s%s%s is not an endpoint id (a GUID)", i + 1,
                     id ? "`" : "", id ? id : "the value", id ? "`" : "");
       break;
     }

@@ -48,7 +48,7 @@ static plat_hresult check_policies(json_t *pols, const char *ntype, char **err) 
     const char *t = cmn_str(p, "Type"), *k;
     json_t *v;
     if (!json_is_object(p) || !t)
-      return hns_fail(err, BAD, "Policies[%zu]: a policy object with a Type is expected", i);
+      return hns_fail(err, BAD, "Policies[%zu]: a policy object with a Type is expected", i + 1);
     if (strcasecmp(t, "NAT") == 0) {
       const char *proto = cmn_str(p, "Protocol");
       char where[64];
@@ -56,22 +56,22 @@ static plat_hresult check_policies(json_t *pols, const char *ntype, char **err) 
       json_object_foreach(p, k, v) {
         if (strcasecmp(k, "Type") && strcasecmp(k, "Protocol") && strcasecmp(k, "InternalPort") &&
             strcasecmp(k, "ExternalPort") && strcasecmp(k, "ExternalPortReserved"))
-          return hns_fail(err, BAD, "Policies[%zu]: unknown NAT policy field `%s`", i, k);
+          return hns_fail(err, BAD, "Policies[%zu]: unknown NAT policy field `%s`", i + 1, k);
       }
       if (strcmp(ntype, "nat"))
         return hns_fail(err, NS, "Policies[%zu]: NAT policies need a nat network (this one is %s)",
-                        i, ntype);
+                        i + 1, ntype);
       if (!proto || (strcasecmp(proto, "TCP") && strcasecmp(proto, "UDP")))
         return hns_fail(err, BAD, "Policies[%zu]: NAT Protocol must be TCP or UDP (got `%s`)", i,
                         proto ? proto : "");
       if (!u16_ok(cmn_get(p, "InternalPort")))
-        return hns_fail(err, BAD, "Policies[%zu]: NAT InternalPort must be 1..65535", i);
+        return hns_fail(err, BAD, "Policies[%zu]: NAT InternalPort must be 1..65535", i + 1);
       if (!u16_ok(cmn_get(p, "ExternalPort")))
-        return hns_fail(err, BAD, "Policies[%zu]: NAT ExternalPort must be 1..65535", i);
+        return hns_fail(err, BAD, "Policies[%zu]: NAT ExternalPort must be 1..65535", i + 1);
       if (json_is_true(cmn_get(p, "ExternalPortReserved")))
         return hns_fail(err, NS, "Policies[%zu]: ExternalPortReserved is not supported on Linux",
-                        i);
-      snprintf(where, sizeof where, "Policies[%zu]", i);
+                        i + 1);
+      snprintf(where, sizeof where, "Policies[%zu]", i + 1);
       if ((hr = hns_check_host_port((int)json_integer_value(cmn_get(p, "ExternalPort")), proto,
                                     where, err)) < 0)
         return hr;
@@ -79,7 +79,7 @@ static plat_hresult check_policies(json_t *pols, const char *ntype, char **err) 
       json_t *b = cmn_get(p, "MaximumOutgoingBandwidthInBytes");
       json_object_foreach(p, k, v) {
         if (strcasecmp(k, "Type") && strcasecmp(k, "MaximumOutgoingBandwidthInBytes"))
-          return hns_fail(err, BAD, "Policies[%zu]: unknown QOS policy field `%s`", i, k);
+          return hns_fail(err, BAD, "Policies[%zu]: unknown QOS policy field `%s`", i + 1, k);
       }
       /* above INT64_MAX / 8 (bits per second overflow) means unlimited:
        * hcsshim's 2^64-1 among them (CMN_JSON_SATURATED) */
@@ -88,29 +88,29 @@ static plat_hresult check_policies(json_t *pols, const char *ntype, char **err) 
             err, BAD,
             "Policies[%zu]: QOS MaximumOutgoingBandwidthInBytes must be a positive number of "
             "bytes per second",
-            i);
+            i + 1);
     } else if (strcasecmp(t, "VLAN") == 0) {
       json_t *vl = cmn_get(p, "VLAN");
       if (!json_is_integer(vl) || json_integer_value(vl) < 1 || json_integer_value(vl) > 4094)
-        return hns_fail(err, BAD, "Policies[%zu]: VLAN must be 1..4094", i);
+        return hns_fail(err, BAD, "Policies[%zu]: VLAN must be 1..4094", i + 1);
       if (strcmp(ntype, "transparent") && strcmp(ntype, "l2bridge"))
         return hns_fail(
             err, NS,
             "Policies[%zu]: VLAN policies are supported on Linux only on transparent and l2bridge "
             "networks (the vlan plugin)",
-            i);
+            i + 1);
     } else if (strcasecmp(t, "ACL") == 0 || strcasecmp(t, "ROUTE") == 0 ||
                strcasecmp(t, "OutBoundNAT") == 0) {
       return hns_fail(err, NS,
                       "Policies[%zu]: %s policies are not supported on Linux (no CNI plugin of "
                       "containernetworking-plugins 1.1.1 implements them)",
-                      i, t);
+                      i + 1, t);
     } else {
       return hns_fail(
           err, NS,
           "Policies[%zu]: endpoint policy type `%s` is not supported on Linux (NAT, QOS and VLAN "
           "are)",
-          i, t);
+          i + 1, t);
     }
   }
   return PLAT_S_OK;

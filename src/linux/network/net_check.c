@@ -21,21 +21,21 @@ static plat_hresult check_net_policies(json_t *pols, const char *where, const ch
   json_array_foreach(pols, i, p) {
     const char *t = cmn_str(p, "Type");
     if (!json_is_object(p) || !t)
-      return hns_fail(err, BAD, "%s[%zu]: a policy object with a Type is expected", where, i);
+      return hns_fail(err, BAD, "%s[%zu]: a policy object with a Type is expected", where, i + 1);
     if (strcasecmp(t, "VLAN") == 0) {
       json_t *v = cmn_get(p, "VLAN");
       if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 4094)
-        return hns_fail(err, BAD, "%s[%zu]: VLAN must be 1..4094", where, i);
+        return hns_fail(err, BAD, "%s[%zu]: VLAN must be 1..4094", where, i + 1);
       if (strcmp(type, "transparent") && strcmp(type, "l2bridge"))
         return hns_fail(
             err, NS,
             "%s[%zu]: VLAN policies are supported on Linux only on transparent and l2bridge "
             "networks (the vlan plugin)",
-            where, i);
+            where, i + 1);
       *vlan = v;
     } else {
       return hns_fail(err, NS, "%s[%zu]: network policy type `%s` is not supported on Linux", where,
-                      i, t);
+                      i + 1, t);
     }
   }
   return PLAT_S_OK;
@@ -124,11 +124,11 @@ static plat_hresult check_subnet(json_t *subs, size_t i, const char *type, json_
   int pfx;
   const char *pre = cmn_str(v, "AddressPrefix"), *g = cmn_str(v, "GatewayAddress"), *sk;
   plat_hresult hr;
-  if (!json_is_object(v)) return hns_fail(err, BAD, "Subnets[%zu]: expected an object", i);
+  if (!json_is_object(v)) return hns_fail(err, BAD, "Subnets[%zu]: expected an object", i + 1);
   json_object_foreach(v, sk, sv) {
     if (strcasecmp(sk, "AddressPrefix") && strcasecmp(sk, "GatewayAddress") &&
         strcasecmp(sk, "Policies"))
-      return hns_fail(err, BAD, "Subnets[%zu]: unknown field `%s`", i, sk);
+      return hns_fail(err, BAD, "Subnets[%zu]: unknown field `%s`", i + 1, sk);
   }
   if (!pre || hns_parse_cidr(pre, &netw, &pfx) < 0)
     return hns_fail(
@@ -137,20 +137,21 @@ static plat_hresult check_subnet(json_t *subs, size_t i, const char *type, json_
         "bits must be zero)",
         i, pre ? pre : "");
   if (pfx < 8 || pfx > 30)
-    return hns_fail(err, BAD, "Subnets[%zu].AddressPrefix `%s`: the prefix length must be 8..30", i,
-                    pre);
+    return hns_fail(err, BAD, "Subnets[%zu].AddressPrefix `%s`: the prefix length must be 8..30",
+                    i + 1, pre);
   if (g && *g) {
     if (hns_parse_ip(g, &gw) < 0)
-      return hns_fail(err, BAD, "Subnets[%zu].GatewayAddress `%s`: not an IPv4 address", i, g);
+      return hns_fail(err, BAD, "Subnets[%zu].GatewayAddress `%s`: not an IPv4 address", i + 1, g);
     if ((gw & hns_mask(pfx)) != netw)
-      return hns_fail(err, BAD, "Subnets[%zu].GatewayAddress %s is outside its subnet %s", i, g,
+      return hns_fail(err, BAD, "Subnets[%zu].GatewayAddress %s is outside its subnet %s", i + 1, g,
                       pre);
     if (gw == netw || gw == (netw | ~hns_mask(pfx)))
       return hns_fail(err, BAD,
-                      "Subnets[%zu].GatewayAddress %s is the network or broadcast address of %s", i,
-                      g, pre);
+                      "Subnets[%zu].GatewayAddress %s is the network or broadcast address of %s",
+                      i + 1, g, pre);
   } else if (strcmp(type, "nat") == 0) {
-    return hns_fail(err, BAD, "Subnets[%zu]: a nat network needs a GatewayAddress for %s", i, pre);
+    return hns_fail(err, BAD, "Subnets[%zu]: a nat network needs a GatewayAddress for %s", i + 1,
+                    pre);
   }
   if ((hr = check_net_policies(cmn_get(v, "Policies"), "Subnets[].Policies", type, vlan, err)) < 0)
     return hr;
@@ -159,7 +160,7 @@ static plat_hresult check_subnet(json_t *subs, size_t i, const char *type, json_
     int p2;
     if (hns_parse_cidr(cmn_str(json_array_get(subs, j), "AddressPrefix"), &n2, &p2) == 0 &&
         hns_overlaps(netw, pfx, n2, p2))
-      return hns_fail(err, BAD, "Subnets[%zu] %s overlaps Subnets[%zu]", i, pre, j);
+      return hns_fail(err, BAD, "Subnets[%zu] %s overlaps Subnets[%zu]", i + 1, pre, j + 1);
   }
   return PLAT_S_OK;
 }
@@ -180,9 +181,10 @@ static plat_hresult check_pools(json_t *pools, char **err) {
       return hns_fail(err, BAD, "MacPools[%zu].EndMacAddress `%s`: not a MAC address", i,
                       e ? e : "");
     if (a > b)
-      return hns_fail(err, BAD, "MacPools[%zu]: StartMacAddress %s is above EndMacAddress %s", i, s,
-                      e);
-    if ((a >> 40) & 1) return hns_fail(err, BAD, "MacPools[%zu]: %s is a multicast address", i, s);
+      return hns_fail(err, BAD, "MacPools[%zu]: StartMacAddress %s is above EndMacAddress %s",
+                      i + 1, s, e);
+    if ((a >> 40) & 1)
+      return hns_fail(err, BAD, "MacPools[%zu]: %s is a multicast address", i + 1, s);
   }
   return PLAT_S_OK;
 }

@@ -61,7 +61,7 @@ plat_hresult hns_check_host_ports(json_t *policies, char **err) {
     char where[64];
     plat_hresult hr;
     if (!t || strcasecmp(t, "NAT") || !proto) continue;
-    snprintf(where, sizeof where, "Policies[%zu]", i);
+    snprintf(where, sizeof where, "Policies[%zu]", i + 1);
     hr =
         hns_check_host_port((int)json_integer_value(cmn_get(p, "ExternalPort")), proto, where, err);
     if (hr < 0) return hr;
