@@ -52,15 +52,7 @@ local function podman_round(i)
 end
 
 local ok, err = pcall(function()
-  lua_round(0) -- warm-up of both paths (page cache, binaries)
-  podman_round(0)
-  local tl, tp = {}, {}
-  for i = 1, ROUNDS do
-    -- interleaved, so load on the machine hits both alike
-    tl[#tl + 1] = lua_round(i)
-    tp[#tp + 1] = podman_round(i)
-  end
-  local ml, mp = bench.median(tl), bench.median(tp)
+  local ml, mp = bench.paired(lua_round, podman_round, ROUNDS)
   io.stderr:write(("image_import: lua median %.0f ms, podman load median %.0f ms over %d rounds\n")
     :format(ml * 1000, mp * 1000, ROUNDS))
   print(("image_import ratio %.2f"):format(ml / mp))

@@ -59,15 +59,7 @@ end
 
 local ok, err = pcall(function()
   setup()
-  lua_round(0) -- warm-up of both paths (page cache, binaries)
-  bsdtar_round(0)
-  local tl, tb = {}, {}
-  for i = 1, ROUNDS do
-    -- interleaved, so load on the machine hits both alike
-    tl[#tl + 1] = lua_round(i)
-    tb[#tb + 1] = bsdtar_round(i)
-  end
-  local ml, mb = bench.median(tl), bench.median(tb)
+  local ml, mb = bench.paired(lua_round, bsdtar_round, ROUNDS)
   print(("layer_export: hcsshim.export_layer %.1f ms, bsdtar -c %.1f ms (%d files, median of %d)")
     :format(ml * 1000, mb * 1000, DIRS * FILES, ROUNDS))
   print(("layer_export ratio %.2f"):format(ml / mb))

@@ -19,4 +19,17 @@ function M.median(t)
   return n % 2 == 1 and t[(n + 1) // 2] or (t[n // 2] + t[n // 2 + 1]) / 2
 end
 
+--- Runs `a` and `b` once each as warm-up, then `rounds` times (default M.rounds) interleaved (so
+-- load on the machine hits both alike); returns their medians in seconds.
+function M.paired(a, b, rounds)
+  a(0)
+  b(0)
+  local ta, tb = {}, {}
+  for i = 1, rounds or M.rounds do
+    ta[i] = a(i)
+    tb[i] = b(i)
+  end
+  return M.median(ta), M.median(tb)
+end
+
 return M
