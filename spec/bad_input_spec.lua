@@ -281,6 +281,38 @@ describe("integers at their limits, and empty lists", function()
     refused(schema.encode("ContainerConfig", { MemoryMaximumInMB = "9223372036854775808" }))
   end)
 
+  -- found by fuzz_container_config, fuzz_process_config and fuzz_hns: the
+  -- service's uint64 reader took the exponent digits of an overflowing real
+  -- for an integer and wrote past the copy of the document
+  it("a real beyond a double is refused by each service's reader, not taken for a uint64", function()
+    local core = require "hcsshim.core"
+    local reals = { "1e999", "18444744073709e51615", "-2.5E+400", "1.0e400", "9223372036854775808e400",
+      "1E+99999999999999999999" }
+    for _, r in ipairs(reals) do
+      local sys, hr, result = core.create_compute_system(env.unique("real"),
+        '{"SystemType":"Container","MemoryMaximumInMB":' .. r .. '}')
+      assert.is_nil(sys)
+      assert.equal(0xC037010D, hr & 0xFFFFFFFF, r)
+      assert.matches("real number overflow", assert(json.decode(result)).ErrorMessage, 1, true)
+      local v, err = hns.hns_call("POST", "/networks/", '{"Name":"x","Type":"nat","MTU":' .. r .. '}')
+      assert.is_nil(v)
+      assert.matches("real number overflow", tostring(err), 1, true)
+    end
+    local c, cleanup = env.container()
+    finally(cleanup)
+    assert(c:start(20))
+    for _, r in ipairs(reals) do
+      local p, hr, result = c:_create_process('{"CommandLine":"true","ConsoleSize":[' .. r .. ',1]}')
+      assert.is_nil(p)
+      assert.is_number(hr, r)
+      assert.matches("real number overflow", tostring(result), 1, true)
+    end
+    -- the integers beside them still read as before
+    local ep_digits = '{"SystemType":"Container","MemoryMaximumInMB":18446744073709551616}'
+    local _, _, result = core.create_compute_system(env.unique("real"), ep_digits)
+    assert.matches("outside int64 and uint64", assert(json.decode(result)).ErrorMessage, 1, true)
+  end)
+
   it("an empty array stays an array; callers write one with json.array() or json.empty_array", function()
     assert.equal("[]", json.encode(json.decode("[]")))
     assert.equal("[]", json.encode(json.decode("[ \n ]")))

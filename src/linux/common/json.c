@@ -108,12 +108,16 @@ const char *cmn_str(json_t *obj, const char *key) {
 static const char saturated_text[] = "9223372036854775807"; /* CMN_JSON_SATURATED */
 
 /* The integer token of text ending at end (jansson's error position):
- * its start, or NULL if what precedes is not [-]digits. */
+ * its start, or NULL if it is not a whole [-]digits token.  A real that
+ * overflows ("1e999", "2.5E+400") also ends in digits; those digits are its
+ * exponent or fraction, so a token preceded by a number character is not
+ * an integer. */
 static char *token_start(char *text, size_t end) {
   size_t i = end;
   while (i > 0 && text[i - 1] >= '0' && text[i - 1] <= '9') i--;
   if (i > 0 && text[i - 1] == '-') i--;
-  return i < end ? text + i : NULL;
+  if (i == end || (i > 0 && strchr("0123456789.eE+-", text[i - 1]))) return NULL;
+  return text + i;
 }
 
 /* One integer that jansson cannot hold: saturated in place if it is a
@@ -123,18 +127,18 @@ static int saturate(char *text, json_error_t *je) {
   char *tok = token_start(text, (size_t)je->position), *end;
   unsigned long long v;
   size_t len;
-  if (!tok) return -1;
+  if (!tok) return -1; /* a real's overflow: jansson's own words stand */
   len = (size_t)(text + je->position - tok);
   errno = 0;
   v = strtoull(tok, &end, 10);
-  if (tok[0] == '-' || errno == ERANGE || end != text + je->position) {
+  if (tok[0] == '-' || errno == ERANGE || end != text + je->position || v <= INT64_MAX ||
+      len < sizeof saturated_text - 1) {
     snprintf(je->text, sizeof je->text, "integer %.*s is outside int64 and uint64",
              (int)(len > 40 ? 40 : len), tok);
     return -1;
   }
-  (void)v;
   memset(tok, ' ', len);
-  memcpy(tok, saturated_text, sizeof saturated_text - 1); /* len >= 19: v > INT64_MAX */
+  memcpy(tok, saturated_text, sizeof saturated_text - 1);
   return 0;
 }
 
