@@ -156,6 +156,13 @@ GO ?= go
 goldens:
 	cd tools/golden && GOFLAGS=-mod=mod GOPROXY=off $(GO) run . $(CURDIR)/spec/fixtures/golden
 
+# The Windows layer tars of the Wine suite (spec/fixtures/wclayer), written
+# by Go's archive/tar as go-winio's backuptar writes them (tools/wctar);
+# the suite only reads the committed files.
+.PHONY: wclayer-fixtures
+wclayer-fixtures:
+	cd tools/wctar && GOFLAGS=-mod=mod GOPROXY=off $(GO) run . $(CURDIR)/spec/fixtures/wclayer
+
 # C tests of the Linux layer store (root: overlay mounts, chown, mknod)
 $(BUILD)/spec/layer_test: spec/c/layer_test.c $(LAYER_OBJ) $(BUILD)/obj/src/linux/plat_layer.o
 	@mkdir -p $(dir $@)
@@ -214,7 +221,12 @@ W32_SRC    = $(wildcard src/*.c) $(wildcard src/win32/*.c)
 W32_OBJ    = $(W32_SRC:%.c=$(W32)/obj/%.o)
 W32_HDR    = $(wildcard src/*.h) $(wildcard src/win32/*.h)
 W32_CORE   = $(W32)/hcsshim/core.dll
-W32_CFLAGS = -O2 -std=c11 -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 $(WARN) -I$(LUA_INCDIR) -Isrc
+# libarchive: Debian's source cross-built as a static library, zlib static
+# too (scripts/build-libarchive-win32.sh, run by win32-setup)
+W32_LA     = $(W32)/libarchive
+W32_CFLAGS = -O2 -std=c11 -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 $(WARN) -I$(LUA_INCDIR) -Isrc \
+             -I$(W32_LA)/include -DLIBARCHIVE_STATIC
+W32_LIBS   = -L$(W32) -llua54 -L$(W32_LA)/lib -larchive -l:libz.a -lcrypt32 -lbcrypt -ladvapi32
 W32_DOUBLE = $(W32)/spec/vmcompute.dll
 W32_CTL    = $(W32)/spec/doublectl.dll
 W32_IPHLP  = $(W32)/spec/iphlpapi.dll
@@ -227,18 +239,18 @@ win32: win32-setup
 win32-setup:
 	@sh scripts/setup-win32.sh
 
-$(W32)/obj/%.o: %.c $(W32_HDR)
+$(W32)/obj/%.o: %.c $(W32_HDR) | $(W32_LA)/lib/libarchive.a
 	@mkdir -p $(dir $@)
 	$(MINGW_CC) $(W32_CFLAGS) -c $< -o $@
 
 $(W32_CORE): $(W32_OBJ) $(W32)/liblua54.dll.a
 	@mkdir -p $(dir $@)
-	$(MINGW_CC) -shared -static-libgcc -o $@ $(W32_OBJ) -L$(W32) -llua54 -lbcrypt -ladvapi32
+	$(MINGW_CC) -shared -static-libgcc -o $@ $(W32_OBJ) $(W32_LIBS)
 
 # test code only: the vmcompute.dll double and its Lua control module
-$(W32_DOUBLE): spec/win32/vmcompute_double.c
+$(W32_DOUBLE): spec/win32/vmcompute_double.c spec/win32/double_folder.c spec/win32/double_folder.h
 	@mkdir -p $(dir $@)
-	$(MINGW_CC) -O2 -Wall -Wextra -Werror -shared -o $@ $< -lole32 -luuid -ladvapi32
+	$(MINGW_CC) -O2 -Wall -Wextra -Werror -shared -o $@ $(filter %.c,$^) -lole32 -luuid -ladvapi32
 
 $(W32_IPHLP): spec/win32/iphlpapi_double.c
 	@mkdir -p $(dir $@)
@@ -255,6 +267,9 @@ $(W32_CTL): spec/win32/doublectl.c $(W32)/liblua54.dll.a
 # The rockspec's win32 sources again in strict C99 (MSVC stand-in).
 check-win32-strict: win32-setup
 	@sh scripts/check-win32-strict.sh $(W32) $(LUA_INCDIR) "$(WARN)"
+
+$(W32_LA)/lib/libarchive.a:
+	@BUILD=$(BUILD) sh scripts/build-libarchive-win32.sh
 
 test-win32:
 	@sh scripts/setup-win32.sh --wine

@@ -29,6 +29,12 @@ external_dependencies = {
       CRYPTO = { header = "openssl/evp.h" },
       SQLITE3 = { header = "sqlite3.h" },
     },
+    -- Windows layer tars: a libarchive that keeps go-winio's MSWINDOWS.*
+    -- PAX records (scripts/libarchive-mswindows.patch; `make win32` builds
+    -- one from Debian's source)
+    win32 = {
+      LIBARCHIVE = { header = "archive.h", library = "archive" },
+    },
   },
 }
 build = {
@@ -52,8 +58,9 @@ build = {
   platforms = {
     -- Windows (MSVC or mingw): the same shared sources plus src/win32/,
     -- built by LuaRocks itself.  vmcompute.dll, ole32.dll and iphlpapi.dll
-    -- are loaded at run time from System32, so only bcrypt (random bytes)
-    -- and advapi32 (token privileges) are linked.
+    -- are loaded at run time from System32, so only libarchive (Windows
+    -- layer tars), crypt32 (base64), bcrypt (random bytes) and advapi32
+    -- (token privileges, SDDL) are linked.
     win32 = {
       type = "builtin",
       modules = {
@@ -65,11 +72,13 @@ build = {
             "src/archive.c", "src/digest.c", "src/files.c", "src/tarstream.c",
             "src/win32/dll.c", "src/win32/hns.c", "src/win32/layer.c", "src/win32/plat.c",
             "src/win32/priv.c", "src/win32/process.c", "src/win32/stdio.c", "src/win32/system.c",
-            "src/win32/utf.c",
+            "src/win32/utf.c", "src/win32/bstream.c", "src/win32/wcfs.c", "src/win32/wcimport.c",
+            "src/win32/wcmeta.c", "src/win32/wcexport.c",
           },
-          incdirs = { "src" },
+          incdirs = { "src", "$(LIBARCHIVE_INCDIR)" },
+          libdirs = { "$(LIBARCHIVE_LIBDIR)" },
           defines = { "_WIN32_WINNT=0x0A00", "WINVER=0x0A00" },
-          libraries = { "bcrypt", "advapi32" },
+          libraries = { "archive", "crypt32", "bcrypt", "advapi32" },
         },
         ["hcsshim"] = "lua/hcsshim/init.lua",
         ["hcsshim.error"] = "lua/hcsshim/error.lua",

@@ -18,6 +18,8 @@ set -- hcsshim-*.rockspec
 spec=$1
 # the win32 block of the rockspec, read by Lua itself: the compiler and
 # linker flags on one line each, then one line per source and Lua module
+# our libarchive build is static: its users say so, and zlib comes along
+LIBARCHIVE_INCDIR=$W/libarchive/include LIBARCHIVE_LIBDIR=$W/libarchive/lib \
 "$LUA" - "$spec" > "$B/block.txt" <<'LUA'
   local env = {}
   assert(loadfile(arg[1], "t", env))()
@@ -25,7 +27,10 @@ spec=$1
   local m = block["hcsshim.core"]
   local flags, libs = {}, {}
   for _, d in ipairs(m.defines or {}) do flags[#flags + 1] = "-D" .. d end
-  for _, i in ipairs(m.incdirs or {}) do flags[#flags + 1] = "-I" .. i end
+  -- LuaRocks' $(VAR) of an external dependency, from the environment
+  local function var(s) return (s:gsub("%$%(([%w_]+)%)", function(v) return os.getenv(v) or "" end)) end
+  for _, i in ipairs(m.incdirs or {}) do flags[#flags + 1] = "-I" .. var(i) end
+  for _, d in ipairs(m.libdirs or {}) do libs[#libs + 1] = "-L" .. var(d) end
   for _, l in ipairs(m.libraries or {}) do libs[#libs + 1] = "-l" .. l end
   print("flags " .. table.concat(flags, " "))
   print("libs " .. table.concat(libs, " "))
@@ -34,8 +39,8 @@ spec=$1
     if type(f) == "string" then print("lua " .. f) end
   end
 LUA
-flags="-std=c99 -pedantic-errors -O2 $WARNFLAGS -I$INC $(sed -n 's/^flags //p' "$B/block.txt")"
-libs=$(sed -n 's/^libs //p' "$B/block.txt")
+flags="-std=c99 -pedantic-errors -O2 $WARNFLAGS -I$INC -DLIBARCHIVE_STATIC $(sed -n 's/^flags //p' "$B/block.txt")"
+libs="$(sed -n 's/^libs //p' "$B/block.txt") -l:libz.a"
 sed -n 's/^src //p' "$B/block.txt" > "$B/sources.txt"
 objs=""
 n=0

@@ -4,6 +4,8 @@
 #   - apt packages gcc-mingw-w64-x86-64 and wine64 (about 2 minutes once);
 #   - an import library for lua54.dll made from Debian's liblua5.4 exports
 #     (lua_ident, a data symbol, left out);
+#   - libarchive as a static mingw-w64 library from Debian's source package
+#     (scripts/build-libarchive-win32.sh; about 2 minutes once);
 #   - with "--wine": a Windows lua.exe + lua54.dll built from Debian's lua5.4
 #     source package and a Windows cjson.dll from Debian's lua-cjson source
 #     package, both fetched with `apt-get source --download-only` against a
@@ -12,20 +14,20 @@
 #     crash fails the run).
 # Everything is cached under build/win32/, so reruns take well under a second.
 set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=scripts/debian-source.sh
+. "$here/debian-source.sh"
 B=${BUILD:-build}/win32
 mkdir -p "$B"
 B=$(cd "$B" && pwd)
+S="$B/aptsrc"
 want_wine=0
 [ "${1:-}" = "--wine" ] && want_wine=1
 
 PKGS="gcc-mingw-w64-x86-64 liblua5.4-dev binutils"
 [ $want_wine = 1 ] && PKGS="$PKGS wine64 dpkg-dev"
-first() { # the first path a glob matched, or a clear failure
-  [ -e "$1" ] || { echo "setup-win32: nothing matches $1" >&2; return 1; }
-  echo "$1"
-}
 # shellcheck disable=SC2086 # a list of package names
-sh "$(dirname "$0")/apt-install.sh" setup-win32 $PKGS
+sh "$here/apt-install.sh" setup-win32 $PKGS
 
 # import library for lua54.dll
 if [ ! -f "$B/liblua54.dll.a" ]; then
@@ -34,21 +36,8 @@ if [ ! -f "$B/liblua54.dll.a" ]; then
     nm -D --defined-only "$so" | awk '$2=="T"{sub(/@.*/,"",$3); print "  "$3}' | sort -u; } > "$B/lua54.def"
   x86_64-w64-mingw32-dlltool -d "$B/lua54.def" -D lua54.dll -l "$B/liblua54.dll.a"
 fi
+BUILD=$(dirname "$B") sh "$here/build-libarchive-win32.sh"
 [ $want_wine = 1 ] || exit 0
-
-# Debian source packages through a private sources list
-S="$B/aptsrc"
-apt_src() { # apt-get on the private sources list only
-  apt-get -o Dir::Etc::SourceList="$S/src.list" -o Dir::Etc::SourceParts=/nonexistent \
-    -o Dir::State::Lists="$S/lists" -o APT::Sandbox::User=root "$@"
-}
-fetch() { # package
-  first "$S/$1"_*.orig.tar.* >/dev/null 2>&1 && return 0
-  mkdir -p "$S/lists/partial"
-  echo 'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main' > "$S/src.list"
-  find "$S/lists" -mindepth 1 -maxdepth 1 ! -name partial | grep -q . || apt_src -qq update
-  (cd "$S" && apt_src -qq source --download-only "$1" >/dev/null)
-}
 
 MINGW_CC=x86_64-w64-mingw32-gcc
 if [ ! -f "$B/lua/lua.exe" ] || [ ! -f "$B/lua/lua54.dll" ]; then
@@ -61,16 +50,9 @@ if [ ! -f "$B/lua/lua.exe" ] || [ ! -f "$B/lua/lua54.dll" ]; then
 fi
 if [ ! -f "$B/lua/cjson.dll" ]; then
   fetch lua-cjson
-  rm -rf "$B/cjson-src" && mkdir -p "$B/cjson-src"
-  tar xf "$(first "$S"/lua-cjson_*.orig.tar.*)" -C "$B/cjson-src" --strip-components=1
   c="$B/cjson-src"
   # Debian's source patches (Lua 5.2+ function names, unpack) as Debian builds it
-  tar xf "$(first "$S"/lua-cjson_*.debian.tar.*)" -C "$c"
-  if [ -f "$c/debian/patches/series" ]; then
-    grep -v '^#' "$c/debian/patches/series" | while read -r p; do
-      [ -z "$p" ] || patch -s -d "$c" -p1 < "$c/debian/patches/$p" || exit 1
-    done
-  fi
+  unpack lua-cjson "$c"
   $MINGW_CC -O2 -shared -I"$B/lua-src/src" -o "$B/lua/cjson.dll" "$c/lua_cjson.c" "$c/strbuf.c" "$c/fpconv.c" \
     "$B/lua/lua54.dll" 2>/dev/null
 fi

@@ -261,11 +261,25 @@ function M.unprepare_layer(info, id)
   return by_id("UnprepareLayer", core.unprepare_layer, info, id)
 end
 
---- Import an OCI layer tar (plain, gzip, xz or zstd) as a new read-only
--- layer, with libarchive.  Whiteouts and opaque directories become
--- overlayfs whiteouts.  An entry that would write outside the layer
--- (`..`, absolute paths, through a symlink, a hard link outside) fails
--- the import with an error naming the entry, and nothing is left behind.
+--- Import a layer tar as a new read-only layer, with libarchive (hcsshim's
+-- `ociwclayer.ImportLayerFromTar` on Windows).
+-- Linux: an OCI layer tar (plain, gzip, xz or zstd); whiteouts and opaque
+-- directories become overlayfs whiteouts.
+-- Windows: a Windows layer tar (plain or gzip): entries under `Files/`,
+-- `Hives/` and, for a base layer, `UtilityVM/Files/`, with go-winio's PAX
+-- records `MSWINDOWS.fileattr`, `MSWINDOWS.rawsd` (or `MSWINDOWS.sd`),
+-- `MSWINDOWS.mountpoint`, `MSWINDOWS.xattr.<name>` and
+-- `LIBARCHIVE.creationtime`; `<file>:<stream>` entries are alternate data
+-- streams, `.wh.<name>` whiteouts.  With parents, the entries become Win32
+-- backup streams in the legacy transport folder (a temporary folder),
+-- imported with ImportLayer; a base layer (no parents) is written in
+-- place in `HomeDir\<id>` with BackupWrite and finished with
+-- ProcessBaseImage (and ProcessUtilityImage for a utility VM).  Enables
+-- SeBackupPrivilege and SeRestorePrivilege first.  Hard links and opaque
+-- directories are refused in a layer with parents.
+-- Both: an entry that would write outside the layer (`..`, absolute
+-- paths, through a symlink, a hard link outside) fails the import with an
+-- error naming the entry, and nothing is left behind.
 -- @tparam table|string info DriverInfo
 -- @tparam string id new layer id
 -- @tparam string tar_path path of the tar file
@@ -274,12 +288,10 @@ end
 -- an image (docker-archive, oci-archive, OCI layout) is refused with
 -- E_INVALIDARG pointing to `hcsshim.image.import`
 function M.import_layer(info, id, tar_path, parents)
-  if core.platform ~= "linux" then
-    return nil, errors.new({ kind = "hcs", op = "hcsshim::ImportLayer",
-      name = "ErrPlatformNotSupported" })
-  end
   local d, err = descriptors(parents)
   if not d then return nil, err end
+  local ok, perr = privileges(BACKUP_RESTORE)
+  if not ok then return nil, perr end
   local image_kind = type(tar_path) == "string" and require("hcsshim.image_format").detect(tar_path)
   if image_kind then
     return nil, errors.hcs("ImportLayer", string.format("id=%s tar=%s", id, tar_path),
@@ -314,28 +326,48 @@ local function by_folder(title, names, f, info, id, folder, d)
     f, info, id, folder, d)
 end
 
---- Export a layer (ExportLayer).  Windows: into the legacy transport
--- folder `path`.  Linux: the layer's diff (a sandbox's changes, or a
--- read-only layer's contents) as an OCI layer tar at `path`: overlay
--- whiteouts become `.wh.<name>`, opaque directories `.wh..wh..opq`;
--- PAX headers with xattrs (`SCHILY.xattr.*`), numeric owners only, file
--- mtimes in whole seconds, no atime/ctime, entries sorted by name, so the
--- same diff always gives the same bytes.  `path` is replaced atomically; the
--- parents are checked, not read.  A file overlay keeps only as a redirect
--- or metacopy is refused.
+--- Export a layer as a layer tar at `path` (ExportLayer; hcsshim's
+-- `ociwclayer.ExportLayerToTar` on Windows).  `path` is replaced
+-- atomically; the parents are checked, not read.
+-- Linux: the layer's diff (a sandbox's changes, or a read-only layer's
+-- contents) as an OCI layer tar: overlay whiteouts become `.wh.<name>`,
+-- opaque directories `.wh..wh..opq`; PAX headers with xattrs
+-- (`SCHILY.xattr.*`), numeric owners only, file mtimes in whole seconds,
+-- no atime/ctime, entries sorted by name, so the same diff always gives
+-- the same bytes.  A file overlay keeps only as a redirect or metacopy is
+-- refused.
+-- Windows: ExportLayer into a temporary legacy transport folder, read
+-- back as a Windows layer tar (the format `import_layer` takes): `Files/`
+-- and `Hives/` entries in name order with `MSWINDOWS.fileattr`,
+-- `MSWINDOWS.rawsd`, `MSWINDOWS.xattr.<name>`, `MSWINDOWS.mountpoint` and
+-- `LIBARCHIVE.creationtime`, alternate data streams as `<file>:<stream>`
+-- entries, tombstones as `.wh.<name>` whiteouts.  Enables
+-- SeBackupPrivilege first.
 -- @tparam table|string info DriverInfo
 -- @tparam string id layer id
--- @tparam string path the folder (Windows) or tar file (Linux) to write
+-- @tparam string path the tar file to write
 -- @tparam[opt] table parents parent layer paths, nearest first
--- @treturn true|integer|nil,hcsshim.error Linux: the bytes of file data exported
+-- @treturn integer|nil,hcsshim.error the bytes of file data exported
 function M.export_layer(info, id, path, parents)
   local d, err = descriptors(parents)
   if not d then return nil, err end
-  if core.platform == "linux" then
-    return call("ExportLayer", string.format("id=%s tar=%s", id, path), core.export_layer_tar,
-      info, id, path, d)
-  end
-  return by_folder("ExportLayer", BACKUP, core.export_layer, info, id, path, d)
+  local ok, perr = privileges(BACKUP)
+  if not ok then return nil, perr end
+  return call("ExportLayer", string.format("id=%s tar=%s", id, path), core.export_layer_tar,
+    info, id, path, d)
+end
+
+--- Export a layer into the legacy transport folder (vmcompute ExportLayer;
+-- Windows only; `export_layer` writes a tar).
+-- @tparam table|string info DriverInfo
+-- @tparam string id layer id
+-- @tparam string folder the transport folder to write
+-- @tparam[opt] table parents parent layer paths, nearest first
+-- @treturn true|nil,hcsshim.error
+function M.export_layer_folder(info, id, folder, parents)
+  local d, err = descriptors(parents)
+  if not d then return nil, err end
+  return by_folder("ExportLayer", BACKUP, core.export_layer, info, id, folder, d)
 end
 
 --- Import a layer from the legacy transport folder (vmcompute ImportLayer;

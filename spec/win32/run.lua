@@ -1,7 +1,7 @@
 -- A small runner for the Wine suite (busted does not run under the Windows
 -- lua.exe here): each test file calls test(name, fn); failures are listed
 -- and the run ends with "N passed, N failed".
-local files = { "hcs_test", "layer_test", "golden_test", "fidelity_test", "run_test", "zz_final_test" }
+local files = { "hcs_test", "layer_test", "wclayer_test", "golden_test", "fidelity_test", "run_test", "zz_final_test" }
 local passed, failed, failures = 0, 0, {}
 local current
 function test(name, fn) -- luacheck: ignore (global for the test files)

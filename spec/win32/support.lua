@@ -29,4 +29,11 @@ end
 local n = 0
 function M.unique(p) n = n + 1; return (p or "t") .. "-" .. n end
 
+-- A folder path of this run under the temp folder (not made), and its
+-- removal through the double (Lua has no rmdir).
+function M.scratch(p)
+  return (os.getenv("TEMP") or "C:\\windows\\temp") .. "\\hcsshim-suite-" .. M.unique(p) .. "-" .. os.time()
+end
+function M.rmtree(path) M.ctl("rmtree " .. path) end
+
 return M

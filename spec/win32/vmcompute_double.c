@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "double_folder.h"
+
 #define API __declspec(dllexport) HRESULT WINAPI
 
 #define S_PENDING ((HRESULT)0xC0370103)
@@ -1314,6 +1316,7 @@ typedef struct fbi {
 typedef struct layer {
   char key[600];
   int active, prepared, sandbox;
+  WCHAR *store; /* a copy of the folder ImportLayer took, for ExportLayer */
   struct layer *next;
 } layer;
 static layer *layers;
@@ -1362,6 +1365,8 @@ static void forget_layer(layer *x) {
   for (pp = &layers; *pp; pp = &(*pp)->next)
     if (*pp == x) {
       *pp = x->next;
+      if (x->store) folder_remove(x->store);
+      free(x->store);
       free(x);
       return;
     }
@@ -1499,6 +1504,32 @@ API CreateSandboxLayer(const driver_info *info, LPCWSTR id, LPCWSTR parent, cons
   LAYER_LEAVE(S_OK);
 }
 
+/* ImportLayer keeps the transport folder as the layer's content */
+static int keep_folder(layer *l, LPCWSTR folder) {
+  static LONG n;
+  WCHAR base[MAX_PATH + 1];
+  if (l->store) folder_remove(l->store);
+  free(l->store);
+  l->store = malloc((MAX_PATH + 64) * sizeof(WCHAR));
+  GetTempPathW(MAX_PATH + 1, base);
+  swprintf(l->store, MAX_PATH + 64, L"%lsvmcompute-double-%lu-%ld", base,
+           (unsigned long)GetCurrentProcessId(), (long)InterlockedIncrement(&n));
+  return folder_copy(folder, l->store);
+}
+
+/* ExportLayer writes the transport folder into an empty (or new) folder:
+ * what the layer was imported from, or an empty layer (Files\ only) */
+static HRESULT give_folder(layer *l, LPCWSTR folder) {
+  WCHAR files[1024];
+  if (!CreateDirectoryW(folder, NULL) && GetLastError() != ERROR_ALREADY_EXISTS)
+    return HRESULT_FROM_WIN32(GetLastError());
+  if (!folder_empty(folder)) return HRESULT_FROM_WIN32(ERROR_DIR_NOT_EMPTY);
+  if (l->store)
+    return folder_copy(l->store, folder) < 0 ? HRESULT_FROM_WIN32(ERROR_DISK_FULL) : S_OK;
+  swprintf(files, 1024, L"%ls\\Files", folder);
+  return CreateDirectoryW(files, NULL) ? S_OK : HRESULT_FROM_WIN32(GetLastError());
+}
+
 static HRESULT two_ids(const char *name, const driver_info *info, LPCWSTR id, LPCWSTR second,
                        const layer_desc *d, ULONG n) {
   char *s8, dt[4096];
@@ -1513,7 +1544,21 @@ static HRESULT two_ids(const char *name, const driver_info *info, LPCWSTR id, LP
     if (!find_layer(info, id, 0)) LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
     find_layer(info, second, 1);
   } else if (strcmp(name, "ImportLayer") == 0) {
-    find_layer(info, id, 1);
+    /* HCS reads the whole transport folder: a malformed one is refused */
+    char why[300];
+    char *manifest = folder_manifest(second, 1, why, sizeof why);
+    if (!manifest) {
+      record("ImportLayer.folder", "refused: %s", why);
+      LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_INVALID_DATA));
+    }
+    record("ImportLayer.folder", "%s", manifest);
+    free(manifest);
+    if (keep_folder(find_layer(info, id, 1), second) < 0)
+      LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_DISK_FULL));
+  } else if (strcmp(name, "ExportLayer") == 0) {
+    layer *l = find_layer(info, id, 0);
+    if (!l) LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
+    LAYER_LEAVE(give_folder(l, second));
   } else if (!find_layer(info, id, 0)) {
     LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
   }
@@ -1668,15 +1713,26 @@ API NameToGuid(LPCWSTR name, GUID *out) {
   return S_OK;
 }
 
+/* ProcessBaseImage reads the base layer's folder (Files\ at least) */
 static HRESULT path_only(const char *name, LPCWSTR path) {
-  char *p8;
+  char *p8, why[300], *manifest = NULL;
+  HRESULT hr = S_OK;
   init();
   EnterCriticalSection(&G);
   p8 = u8(path);
   record(name, "%s", p8);
   free(p8);
+  if (strcmp(name, "ProcessBaseImage") == 0 &&
+      GetFileAttributesW(path) != INVALID_FILE_ATTRIBUTES) {
+    if ((manifest = folder_manifest(path, 0, why, sizeof why)))
+      record("ProcessBaseImage.folder", "%s", manifest);
+    else
+      record("ProcessBaseImage.folder", "refused: %s", why),
+          hr = HRESULT_FROM_WIN32(ERROR_INVALID_DATA);
+    free(manifest);
+  }
   LeaveCriticalSection(&G);
-  return S_OK;
+  return hr;
 }
 
 API ProcessBaseImage(LPCWSTR path) { return path_only("ProcessBaseImage", path); }
@@ -1835,7 +1891,7 @@ static sys *find_any(const char *id) {
  *   fail NAME HRESULT | fire SYSID TYPE STATUS | fireproc PID TYPE STATUS
  *   storm SYSID 0|1 | holdstart SYSID 0|1 | callbacks | growpath N
  *   dropprivileges | failunreg N | firelate TYPE | prepareoverlaps
- *   inheritable PID */
+ *   inheritable PID | rmtree PATH | exists PATH */
 __declspec(dllexport) int WINAPI DoubleCtl(const char *cmd, char *out, int outlen) {
   char a[256] = "", b[256] = "";
   long long x = 0, y = 0;
@@ -1899,6 +1955,15 @@ __declspec(dllexport) int WINAPI DoubleCtl(const char *cmd, char *out, int outle
     snprintf(out, (size_t)outlen, "%d", n);
   } else if (strcmp(cmd, "prepareoverlaps") == 0) {
     snprintf(out, (size_t)outlen, "%ld", (long)prepare_overlaps);
+  } else if (sscanf(cmd, "rmtree %255[^\n]", a) == 1) {
+    /* removes a folder tree the suite made (through the double: Lua has no rmdir) */
+    WCHAR w[256];
+    MultiByteToWideChar(CP_UTF8, 0, a, -1, w, 256);
+    folder_remove(w);
+  } else if (sscanf(cmd, "exists %255[^\n]", a) == 1) {
+    WCHAR w[256];
+    MultiByteToWideChar(CP_UTF8, 0, a, -1, w, 256);
+    snprintf(out, (size_t)outlen, "%d", GetFileAttributesW(w) != INVALID_FILE_ATTRIBUTES);
   } else if (strcmp(cmd, "dropprivileges") == 0) {
     drop_privileges();
   } else if (sscanf(cmd, "growpath %lld", &x) == 1) {

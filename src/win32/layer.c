@@ -417,34 +417,3 @@ plat_hresult plat_ExportLayerEnd(plat_layer_stream ctx) {
   W32_BIND(W32_VMCOMPUTE, end_fn, fn, "ExportLayerEnd", NULL);
   return done(fn((HANDLE)ctx));
 }
-
-/* The Linux service's OCI tar export; Windows layers leave through the
- * streaming Export* functions or the legacy folder instead. */
-plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
-                                 const plat_layer_descriptor *layers, size_t count,
-                                 uint64_t *size) {
-  (void)info;
-  (void)id;
-  (void)tar_path;
-  (void)layers;
-  (void)count;
-  *size = 0;
-  w32_set_error_hr(PLAT_E_NOT_SUPPORTED);
-  return PLAT_E_NOT_SUPPORTED;
-}
-
-/* The Linux service's OCI tar import; Windows layers come through the
- * streaming Import* functions or the legacy folder instead. */
-plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
-                                 const plat_layer_descriptor *layers, size_t count, uint64_t *size,
-                                 char **result) {
-  (void)info;
-  (void)id;
-  (void)tar_path;
-  (void)layers;
-  (void)count;
-  *size = 0;
-  *result = w32_result_doc(PLAT_E_NOT_SUPPORTED,
-                           "importing an OCI layer tar is not supported on Windows");
-  return PLAT_E_NOT_SUPPORTED;
-}

@@ -113,4 +113,48 @@ plat_hresult w32_layer_args_init(w32_layer_args *a, const plat_driver_info *info
                                  const plat_layer_descriptor *layers, size_t count);
 void w32_layer_args_free(w32_layer_args *a);
 
+/* ---- bstream.c: Win32 backup stream records (hcs-api.md 7.2) ---- */
+#define W32_BACKUP_DATA 1
+#define W32_BACKUP_EA_DATA 2
+#define W32_BACKUP_SECURITY_DATA 3
+#define W32_BACKUP_ALTERNATE_DATA 4
+#define W32_BACKUP_REPARSE_DATA 8
+
+/* Where records go: WriteFile on h, or BackupWrite on h (backup != 0,
+ * security processed, ctx its context). */
+typedef struct w32_sink {
+  HANDLE h;
+  int backup;
+  void *ctx;
+} w32_sink;
+/* 0, or -1 with the Win32 error in GetLastError() */
+int w32_sink_write(w32_sink *s, const void *p, size_t n);
+/* ends a BackupWrite context and closes the handle (both once) */
+void w32_sink_close(w32_sink *s);
+/* a record header (stream id, attributes, data size, UTF-16 name or NULL) */
+int w32_bs_header(w32_sink *s, uint32_t id, uint32_t attrs, uint64_t size, const WCHAR *name);
+/* a whole record: header and data */
+int w32_bs_record(w32_sink *s, uint32_t id, const void *data, size_t n);
+
+typedef struct w32_ea {
+  const char *name;
+  const void *value;
+  size_t size;
+} w32_ea;
+/* FILE_FULL_EA_INFORMATION chain of n EAs (malloc'd; NULL: a name over 255
+ * bytes, a value over 65535, or no memory) */
+BYTE *w32_ea_encode(const w32_ea *eas, size_t n, size_t *len);
+/* REPARSE_DATA_BUFFER of a symlink or mount point to target (malloc'd) */
+BYTE *w32_reparse_encode(const WCHAR *target, int mount_point, size_t *len);
+
+/* A record header read from h, whose stream has `left` bytes from here:
+ * 1 (r filled, the file positioned at its data), 0 at the end (left 0),
+ * -1 for a truncated or malformed record. */
+typedef struct w32_bs_rec {
+  uint32_t id, attrs, name_bytes;
+  uint64_t size, total; /* data bytes; header, name and data */
+  WCHAR name[256];      /* NUL-terminated */
+} w32_bs_rec;
+int w32_bs_next(HANDLE h, uint64_t left, w32_bs_rec *r);
+
 #endif

@@ -1,0 +1,163 @@
+-- Windows layer tars (hcsshim's ociwclayer): spec/fixtures/wclayer/*.tar,
+-- written by Go's archive/tar as go-winio's backuptar does (tools/wctar),
+-- imported through hcsshim.import_layer.  The double reads the transport
+-- folder handed to ImportLayer with a backup-stream decoder of its own and
+-- records its manifest, compared here with the golden one.
+local hcsshim = require "hcsshim"
+local t = require "support"
+local eq, has, ok = t.eq, t.has, t.ok
+local info = { Flavour = 1, HomeDir = "C:\\ProgramData\\docker\\windowsfilter" }
+local FIX = "spec\\fixtures\\wclayer\\"
+local PARENT = "C:\\layers\\4"
+
+local function hex(s) return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end)) end
+local function utf16z(s) return hex((s .. "\0"):gsub(".", "%0\0")) end
+
+-- the empty self-relative security descriptor of the fixtures
+local SD = "01000080" .. string.rep("0", 32)
+-- FILE_FULL_EA_INFORMATION: offset 0, flags 0, name length 9, value length 1
+local EA = "00000000" .. "00" .. "09" .. "0100" .. hex("user.test") .. "00" .. hex("v") .. "00"
+-- REPARSE_DATA_BUFFER of a relative symlink to hello.txt
+local REPARSE = "0c0000a0" .. "3400" .. "0000" .. "0000" .. "1200" .. "1400" .. "1200" .. "01000000"
+  .. utf16z("hello.txt") .. utf16z("hello.txt")
+
+local LAYER_FOLDER = table.concat({
+  "dir Files",
+  "dir Files\\dir",
+  "file Files\\dir.$wcidirs$ attr=16 sd=" .. SD,
+  "file Files\\dir\\ro.txt attr=33 ea=" .. EA .. " data=read\\x20only",
+  "file Files\\hello.txt attr=32 sd=" .. SD .. " data=hello,\\x20layer ads[:note:$DATA]=stream\\x20data",
+  "file Files\\link attr=1056 reparse=" .. REPARSE,
+  "dir Hives",
+  "hive Hives\\Software_Delta data=regf-delta",
+  "tombstone \\x5cdir\\x5cgone.txt",
+  "",
+}, "\n")
+
+local function folder_of(call) return call:match("second=(.-) layers=") end
+
+test("a Windows layer tar imports as the legacy folder HCS reads (golden)", function()
+  local n0 = t.calls("ImportLayer")
+  local size = assert(hcsshim.import_layer(info, "wcl", FIX .. "layer.tar", { PARENT }))
+  eq(size, 12 + 9 + 10) -- regular files and hives, not the streams
+  eq(t.calls("ImportLayer"), n0 + 1)
+  local call = t.last("ImportLayer")
+  has(call, "flavour=1 home=C:\\ProgramData\\docker\\windowsfilter id=wcl second=")
+  has(call, "layers=[{bd9c3ef9-f239-59b5-a27e-15c523b1d149 flags=0 C:\\layers\\4}]")
+  eq(t.last("ImportLayer.folder"), LAYER_FOLDER)
+  local folder = folder_of(call)
+  ok(folder and folder:find("\\hcs", 1, true), "a temp folder named hcs*: " .. tostring(folder))
+  eq(io.open(folder .. "\\tombstones.txt"), nil, "the transport folder is removed")
+  eq(hcsshim.layer_exists(info, "wcl"), true)
+  assert(hcsshim.destroy_layer(info, "wcl"))
+end)
+
+test("an entry that leaves the layer is refused by name; nothing reaches ImportLayer", function()
+  local n0 = t.calls("ImportLayer")
+  local r, err = hcsshim.import_layer(info, "esc", FIX .. "escape.tar", { PARENT })
+  eq(r, nil)
+  eq(err.hresult, 0x80070057)
+  has(tostring(err), "Files/../escape.txt")
+  eq(t.calls("ImportLayer"), n0)
+  eq(hcsshim.layer_exists(info, "esc"), false)
+end)
+
+test("a utility VM in a layer with parents is refused clearly", function()
+  local r, err = hcsshim.import_layer(info, "uvm", FIX .. "base.tar", { PARENT })
+  eq(r, nil)
+  ok(hcsshim.is_not_supported(err), tostring(err))
+  has(tostring(err), "UtilityVM")
+end)
+
+test("ImportLayer's failure is the import's", function()
+  t.ctl("fail ImportLayer 0x80070005")
+  local r, err = hcsshim.import_layer(info, "denied", FIX .. "layer.tar", { PARENT })
+  eq(r, nil)
+  eq(err.hresult, 0x80070005)
+  has(tostring(err), "hcsshim::ImportLayer")
+  eq(hcsshim.layer_exists(info, "denied"), false)
+end)
+
+test("a missing tar is an error naming it", function()
+  local r, err = hcsshim.import_layer(info, "none", FIX .. "missing.tar", { PARENT })
+  eq(r, nil)
+  has(tostring(err), "missing.tar")
+end)
+
+test("export writes the Windows layer tar; importing it again gives the same folder", function()
+  assert(hcsshim.import_layer(info, "wcl-rt", FIX .. "layer.tar", { PARENT }))
+  local tar = t.scratch("rt") .. ".tar"
+  local size = assert(hcsshim.export_layer(info, "wcl-rt", tar, { PARENT }))
+  eq(size, 12 + 9 + 10)
+  has(t.last("ExportLayer"), "id=wcl-rt second=")
+  local f = assert(io.open(tar, "rb"))
+  local bytes = f:read("a")
+  f:close()
+  for _, s in ipairs({ "MSWINDOWS.fileattr=32\n", "MSWINDOWS.fileattr=1056\n",
+    "MSWINDOWS.rawsd=AQAAgAAAAAAAAAAAAAAAAAAAAAA=\n", "MSWINDOWS.xattr.user.test=dg==\n",
+    "Files/hello.txt:note", "Files/dir/.wh.gone.txt", "Hives/Software_Delta", "hello, layer",
+    "stream data", "regf-delta" }) do
+    has(bytes, s, "the exported tar")
+  end
+  eq(bytes:find("SCHILY.xattr", 1, true), nil, "Windows records stay MSWINDOWS.*")
+  assert(hcsshim.import_layer(info, "wcl-rt2", tar, { PARENT }))
+  eq(t.last("ImportLayer.folder"), LAYER_FOLDER)
+  assert(os.remove(tar))
+  assert(hcsshim.destroy_layer(info, "wcl-rt"))
+  assert(hcsshim.destroy_layer(info, "wcl-rt2"))
+end)
+
+test("an export that ExportLayer refuses leaves no tar", function()
+  local tar = t.scratch("gone") .. ".tar"
+  local r, err = hcsshim.export_layer(info, "no-such-layer", tar, { PARENT })
+  eq(r, nil)
+  eq(err.hresult, 0x80070003)
+  eq(io.open(tar), nil)
+  eq(io.open(tar .. ".tmp"), nil)
+end)
+
+-- A base layer is written in place with BackupWrite.  Wine's BackupWrite
+-- is a stub (ERROR_CALL_NOT_IMPLEMENTED): there the import must fail
+-- naming it, call no ProcessBaseImage and leave no layer folder; on a
+-- Windows with BackupWrite the double checks the folder and the calls.
+local BASE_FOLDER = table.concat({
+  "dir Files",
+  "dir Files\\Windows",
+  "file Files\\Windows\\win.ini data=[fonts]",
+  "dir Hives",
+  "file Hives\\System_Base data=regf-base",
+  "dir UtilityVM",
+  "dir UtilityVM\\Files",
+  "file UtilityVM\\Files\\boot.txt data=uvm",
+  "",
+}, "\n")
+
+test("a base layer is written in place and processed (BackupWrite; Wine: refused cleanly)", function()
+  local home = os.getenv("TEMP")
+  local id = t.unique("hcsshim-suite-base") .. "-" .. os.time()
+  local root = home .. "\\" .. id
+  local n0 = t.calls("ProcessBaseImage")
+  local size, err = hcsshim.import_layer({ Flavour = 1, HomeDir = home }, id, FIX .. "base.tar")
+  if size then
+    eq(size, 7 + 9 + 3)
+    eq(t.last("ProcessBaseImage"), root)
+    eq(t.last("ProcessBaseImage.folder"), BASE_FOLDER)
+    eq(t.last("ProcessUtilityImage"), root .. "\\UtilityVM")
+    t.rmtree(root)
+  else
+    eq(err.hresult, 0x80070078, tostring(err)) -- ERROR_CALL_NOT_IMPLEMENTED
+    has(tostring(err), "BackupWrite Files\\Windows")
+    eq(t.calls("ProcessBaseImage"), n0)
+    eq(t.ctl("exists " .. root), "0", "the layer folder is removed")
+  end
+end)
+
+test("a base layer cannot have tombstones", function()
+  local home = os.getenv("TEMP")
+  local id = t.unique("hcsshim-suite-base") .. "-" .. os.time()
+  local r, err = hcsshim.import_layer({ Flavour = 1, HomeDir = home }, id, FIX .. "whiteout.tar")
+  eq(r, nil)
+  eq(err.hresult, 0x80070057)
+  has(tostring(err), "Files\\gone.txt: a base layer cannot have tombstones")
+  eq(t.ctl("exists " .. home .. "\\" .. id), "0")
+end)

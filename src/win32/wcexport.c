@@ -1,0 +1,455 @@
+/* Exporting a layer as a Windows layer tar (hcsshim's
+ * ociwclayer.ExportLayerToTar over wclayer's legacy LayerReader), written
+ * with libarchive: ExportLayer(info, id, folder, parents) into a new temp
+ * folder, then the folder, walked in name order, becomes PAX tar entries:
+ *   - Files\ files and directories (their ".$wcidirs$" sidecars) hold 4
+ *     bytes of attributes and a Win32 backup stream: attributes become
+ *     MSWINDOWS.fileattr, the security descriptor MSWINDOWS.rawsd (base64),
+ *     EAs MSWINDOWS.xattr.<name>, reparse data a symlink (plus
+ *     MSWINDOWS.mountpoint for a junction), the data the entry's data, and
+ *     each alternate data stream an entry "<file>:<stream>" after it;
+ *   - Hives\ files are plain data;
+ *   - tombstones.txt's names become ".wh.<name>" whiteouts.
+ * Times come from the folder's files (FILE_BASIC_INFO); the creation time
+ * is LIBARCHIVE.creationtime.  The tar is written beside `tar_path` and
+ * renamed over it at the end; the temp folder is always removed. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "win32/wclayer.h"
+
+#include <wincrypt.h>
+
+#define TICKS_1970 116444736000000000LL
+
+typedef struct exp_ {
+  struct archive *a;
+  WCHAR *root;
+  uint64_t size;
+  plat_hresult hr;
+  char msg[700];
+} exp_;
+
+static int fail(exp_ *x, plat_hresult hr, const char *fmt, ...) {
+  va_list ap;
+  if (x->hr < 0) return -1;
+  x->hr = hr;
+  va_start(ap, fmt);
+  vsnprintf(x->msg, sizeof x->msg, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+static int win_fail(exp_ *x, const char *what, const char *name) {
+  plat_hresult hr = (plat_hresult)HRESULT_FROM_WIN32(GetLastError());
+  w32_set_error_hr(hr);
+  return fail(x, hr, "%s %s: %s", what, name, plat_last_error() ? plat_last_error() : "failed");
+}
+
+static int ar_fail(exp_ *x, const char *name) {
+  return fail(x, PLAT_E_FAIL, "%s: %s", name,
+              archive_error_string(x->a) ? archive_error_string(x->a) : "tar write failed");
+}
+
+static void set_time(struct archive_entry *e, LONGLONG t,
+                     void (*set)(struct archive_entry *, time_t, long)) {
+  LONGLONG u = t - TICKS_1970;
+  LONGLONG s = u >= 0 ? u / 10000000 : -((-u + 9999999) / 10000000);
+  set(e, (time_t)s, (long)((u - s * 10000000) * 100));
+}
+
+static void set_times(struct archive_entry *e, const FILE_BASIC_INFO *b) {
+  set_time(e, b->LastWriteTime.QuadPart, archive_entry_set_mtime);
+  set_time(e, b->LastAccessTime.QuadPart, archive_entry_set_atime);
+  set_time(e, b->ChangeTime.QuadPart, archive_entry_set_ctime);
+  set_time(e, b->CreationTime.QuadPart, archive_entry_set_birthtime);
+}
+
+/* a PAX record of ours: value as text */
+static void record(struct archive_entry *e, const char *name, const char *value, size_t n) {
+  archive_entry_xattr_add_entry(e, name, value, n);
+}
+
+static int base64_record(exp_ *x, struct archive_entry *e, const char *name, const BYTE *p,
+                         size_t n) {
+  DWORD len = 0;
+  char *text;
+  const DWORD how = CRYPT_STRING_BASE64 | CRYPT_STRING_NOCRLF;
+  if (n == 0) {
+    record(e, name, "", 0);
+    return 0;
+  }
+  if (!CryptBinaryToStringA(p, (DWORD)n, how, NULL, &len) || !(text = malloc(len)))
+    return fail(x, PLAT_E_OUTOFMEMORY, "base64 of %s failed", name);
+  if (!CryptBinaryToStringA(p, (DWORD)n, how, text, &len)) {
+    free(text);
+    return fail(x, PLAT_E_FAIL, "base64 of %s failed", name);
+  }
+  record(e, name, text, strlen(text));
+  free(text);
+  return 0;
+}
+
+static BYTE *read_blob(HANDLE h, uint64_t n) {
+  BYTE *p;
+  DWORD got = 0;
+  if (n > 0x1000000 || !(p = malloc((size_t)n + 1))) return NULL;
+  if (n && (!ReadFile(h, p, (DWORD)n, &got, NULL) || got != n)) {
+    free(p);
+    return NULL;
+  }
+  return p;
+}
+
+/* the EA chain -> MSWINDOWS.xattr.<name> records */
+static int ea_records(exp_ *x, struct archive_entry *e, const BYTE *p, size_t n) {
+  size_t o = 0;
+  while (o + 8 <= n) {
+    uint32_t next = (uint32_t)p[o] | (uint32_t)p[o + 1] << 8 | (uint32_t)p[o + 2] << 16 |
+                    (uint32_t)p[o + 3] << 24;
+    size_t nl = p[o + 5], vl = (size_t)p[o + 6] | (size_t)p[o + 7] << 8;
+    char key[16 + 256];
+    if (o + 8 + nl + 1 + vl > n) return fail(x, PLAT_E_INVALID_DATA, "a truncated EA");
+    snprintf(key, sizeof key, "MSWINDOWS.xattr.%.*s", (int)nl, (const char *)p + o + 8);
+    if (base64_record(x, e, key, p + o + 8 + nl + 1, vl) < 0) return -1;
+    if (next == 0) return 0;
+    o += next;
+  }
+  return fail(x, PLAT_E_INVALID_DATA, "a truncated EA");
+}
+
+/* REPARSE_DATA_BUFFER -> the link target (print name) and kind */
+static int reparse_entry(exp_ *x, struct archive_entry *e, const BYTE *p, size_t n) {
+  uint32_t tag;
+  size_t off, len, base;
+  char *target, *c;
+  WCHAR *w;
+  if (n < 16) return fail(x, PLAT_E_INVALID_DATA, "a truncated reparse point");
+  tag = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+  if (tag != 0xA0000003u && tag != 0xA000000Cu)
+    return fail(x, PLAT_E_NOT_SUPPORTED, "reparse tag 0x%08lx", (unsigned long)tag);
+  base = tag == 0xA0000003u ? 16 : 20;
+  off = (size_t)p[12] | (size_t)p[13] << 8;
+  len = (size_t)p[14] | (size_t)p[15] << 8;
+  if (base + off + len > n || len % 2) return fail(x, PLAT_E_INVALID_DATA, "a bad reparse point");
+  if (!(w = calloc(len / 2 + 1, sizeof *w))) return fail(x, PLAT_E_OUTOFMEMORY, "no memory");
+  memcpy(w, p + base + off, len);
+  target = w32_utf8(w);
+  free(w);
+  if (!target) return fail(x, PLAT_E_INVALID_DATA, "a bad reparse point");
+  for (c = target; *c; c++)
+    if (*c == '\\') *c = '/';
+  archive_entry_set_filetype(e, AE_IFLNK);
+  archive_entry_set_symlink_utf8(e, target);
+  free(target);
+  if (tag == 0xA0000003u) record(e, "MSWINDOWS.mountpoint", "1", 1);
+  return 0;
+}
+
+/* where each stream of a file lies, after the first pass */
+typedef struct spot {
+  LARGE_INTEGER at;
+  uint64_t size;
+  WCHAR name[256];
+} spot;
+
+#define MAX_ADS 32
+
+typedef struct scan {
+  int has_data;
+  spot data, ads[MAX_ADS];
+  size_t n_ads;
+} scan;
+
+static int meta_record(exp_ *x, struct archive_entry *e, HANDLE h, const w32_bs_rec *r) {
+  BYTE *p = read_blob(h, r->size);
+  int rc = 0;
+  if (!p) return fail(x, PLAT_E_INVALID_DATA, "an unreadable stream record");
+  if (r->id == W32_BACKUP_SECURITY_DATA)
+    rc = base64_record(x, e, "MSWINDOWS.rawsd", p, (size_t)r->size);
+  else if (r->id == W32_BACKUP_EA_DATA) rc = ea_records(x, e, p, (size_t)r->size);
+  else rc = reparse_entry(x, e, p, (size_t)r->size);
+  free(p);
+  return rc;
+}
+
+static int skip(HANDLE h, uint64_t n, LARGE_INTEGER *at) {
+  LARGE_INTEGER d;
+  d.QuadPart = 0;
+  if (!SetFilePointerEx(h, d, at, FILE_CURRENT)) return -1;
+  d.QuadPart = (LONGLONG)n;
+  return SetFilePointerEx(h, d, NULL, FILE_CURRENT) ? 0 : -1;
+}
+
+/* pass 1: metadata into the entry, data and streams located */
+static int scan_streams(exp_ *x, struct archive_entry *e, HANDLE h, uint64_t left, scan *s,
+                        const char *name) {
+  w32_bs_rec r;
+  int got;
+  while ((got = w32_bs_next(h, left, &r)) == 1) {
+    left -= r.total;
+    if (r.id == W32_BACKUP_DATA || r.id == W32_BACKUP_ALTERNATE_DATA) {
+      spot *sp = r.id == W32_BACKUP_DATA ? &s->data : &s->ads[s->n_ads];
+      if (r.id == W32_BACKUP_ALTERNATE_DATA && s->n_ads == MAX_ADS)
+        return fail(x, PLAT_E_NOT_SUPPORTED, "%s: too many streams", name);
+      sp->size = r.size;
+      memcpy(sp->name, r.name, sizeof sp->name);
+      if (skip(h, r.size, &sp->at) < 0) return win_fail(x, "read", name);
+      if (r.id == W32_BACKUP_DATA) s->has_data = 1;
+      else s->n_ads++;
+    } else if (r.id == W32_BACKUP_SECURITY_DATA || r.id == W32_BACKUP_EA_DATA ||
+               r.id == W32_BACKUP_REPARSE_DATA) {
+      if (meta_record(x, e, h, &r) < 0) return -1;
+    } else if (skip(h, r.size, NULL) < 0) { /* links, object ids, ...: not in a tar */
+      return win_fail(x, "read", name);
+    }
+  }
+  return got < 0 ? fail(x, PLAT_E_INVALID_DATA, "%s: a malformed backup stream", name) : 0;
+}
+
+static int copy_spot(exp_ *x, HANDLE h, const spot *sp, const char *name) {
+  char buf[65536];
+  uint64_t left = sp->size;
+  if (!SetFilePointerEx(h, sp->at, NULL, FILE_BEGIN)) return win_fail(x, "read", name);
+  while (left > 0) {
+    DWORD want = left > sizeof buf ? (DWORD)sizeof buf : (DWORD)left, got = 0;
+    if (!ReadFile(h, buf, want, &got, NULL) || got == 0) return win_fail(x, "read", name);
+    if (archive_write_data(x->a, buf, got) < 0) return ar_fail(x, name);
+    left -= got;
+  }
+  return 0;
+}
+
+static int write_ads(exp_ *x, struct archive_entry *main_e, HANDLE h, const scan *s,
+                     const char *name) {
+  size_t i;
+  for (i = 0; i < s->n_ads; i++) {
+    char *sn = w32_utf8(s->ads[i].name), full[1200];
+    size_t l;
+    struct archive_entry *e;
+    int rc;
+    if (!sn) return fail(x, PLAT_E_INVALID_DATA, "%s: a bad stream name", name);
+    l = strlen(sn);
+    if (l > 6 && strcmp(sn + l - 6, ":$DATA") == 0) sn[l - 6] = 0;
+    snprintf(full, sizeof full, "%s%s", name, sn);
+    free(sn);
+    if (!(e = archive_entry_clone(main_e))) return fail(x, PLAT_E_OUTOFMEMORY, "no memory");
+    archive_entry_xattr_clear(e);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_pathname_utf8(e, full);
+    archive_entry_set_size(e, (la_int64_t)s->ads[i].size);
+    rc = archive_write_header(x->a, e) < ARCHIVE_WARN ? ar_fail(x, full)
+                                                      : copy_spot(x, h, &s->ads[i], full);
+    archive_entry_free(e);
+    if (rc < 0) return -1;
+  }
+  return 0;
+}
+
+static void tar_name(char *out, size_t cap, const char *rel) {
+  size_t i;
+  snprintf(out, cap, "%s", rel);
+  for (i = 0; out[i]; i++)
+    if (out[i] == '\\') out[i] = '/';
+}
+
+/* a Files\ entry: path is the file, or the directory's sidecar */
+static int files_entry(exp_ *x, const WCHAR *path, const char *rel, int dir) {
+  HANDLE h = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+                         FILE_FLAG_BACKUP_SEMANTICS, NULL);
+  struct archive_entry *e = NULL;
+  FILE_BASIC_INFO b;
+  LARGE_INTEGER fsize;
+  DWORD attrs = 0, got = 0;
+  char name[1100], num[16];
+  scan s;
+  int rc = -1;
+  memset(&s, 0, sizeof s);
+  tar_name(name, sizeof name, rel);
+  if (h == INVALID_HANDLE_VALUE) return win_fail(x, "open", rel);
+  if (!GetFileInformationByHandleEx(h, FileBasicInfo, &b, sizeof b) || !GetFileSizeEx(h, &fsize) ||
+      fsize.QuadPart < 4 || !ReadFile(h, &attrs, 4, &got, NULL) || got != 4) {
+    win_fail(x, "read", rel);
+    goto out;
+  }
+  if (!(e = archive_entry_new())) {
+    fail(x, PLAT_E_OUTOFMEMORY, "no memory");
+    goto out;
+  }
+  archive_entry_set_pathname_utf8(e, name);
+  archive_entry_set_filetype(e, dir ? AE_IFDIR : AE_IFREG);
+  set_times(e, &b);
+  snprintf(num, sizeof num, "%lu", (unsigned long)attrs);
+  record(e, "MSWINDOWS.fileattr", num, strlen(num));
+  if (scan_streams(x, e, h, (uint64_t)fsize.QuadPart - 4, &s, rel) < 0) goto out;
+  if (s.has_data && archive_entry_filetype(e) == AE_IFREG)
+    archive_entry_set_size(e, (la_int64_t)s.data.size);
+  if (archive_write_header(x->a, e) < ARCHIVE_WARN) {
+    ar_fail(x, rel);
+    goto out;
+  }
+  if (s.has_data && archive_entry_filetype(e) == AE_IFREG) {
+    if (copy_spot(x, h, &s.data, rel) < 0) goto out;
+    x->size += s.data.size;
+  }
+  rc = write_ads(x, e, h, &s, name);
+out:
+  if (e) archive_entry_free(e);
+  CloseHandle(h);
+  return rc;
+}
+
+/* a plain entry: Hives\ files, the top directories */
+static int plain_entry(exp_ *x, const WCHAR *path, const char *rel, int dir) {
+  HANDLE h = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+                         FILE_FLAG_BACKUP_SEMANTICS, NULL);
+  struct archive_entry *e;
+  FILE_BASIC_INFO b;
+  LARGE_INTEGER fsize;
+  char name[1100], num[16];
+  spot sp;
+  int rc = 0;
+  tar_name(name, sizeof name, rel);
+  if (h == INVALID_HANDLE_VALUE) return win_fail(x, "open", rel);
+  if (!GetFileInformationByHandleEx(h, FileBasicInfo, &b, sizeof b) || !GetFileSizeEx(h, &fsize)) {
+    CloseHandle(h);
+    return win_fail(x, "read", rel);
+  }
+  if (!(e = archive_entry_new())) {
+    CloseHandle(h);
+    return fail(x, PLAT_E_OUTOFMEMORY, "no memory");
+  }
+  archive_entry_set_pathname_utf8(e, name);
+  archive_entry_set_filetype(e, dir ? AE_IFDIR : AE_IFREG);
+  set_times(e, &b);
+  snprintf(num, sizeof num, "%lu", (unsigned long)b.FileAttributes);
+  record(e, "MSWINDOWS.fileattr", num, strlen(num));
+  if (!dir) archive_entry_set_size(e, fsize.QuadPart);
+  if (archive_write_header(x->a, e) < ARCHIVE_WARN) rc = ar_fail(x, rel);
+  memset(&sp, 0, sizeof sp);
+  sp.size = (uint64_t)fsize.QuadPart;
+  if (rc == 0 && !dir) rc = copy_spot(x, h, &sp, rel);
+  if (rc == 0 && !dir) x->size += sp.size;
+  archive_entry_free(e);
+  CloseHandle(h);
+  return rc;
+}
+
+/* tombstones.txt -> whiteouts (".wh.<name>" beside the deleted name) */
+static int whiteouts(exp_ *x) {
+  static const char head[] = "\xef\xbb\xbfVersion 1.0\n";
+  WCHAR *path = wc_path(x->root, "tombstones.txt", NULL);
+  HANDLE h = path ? CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL)
+                  : INVALID_HANDLE_VALUE;
+  LARGE_INTEGER n;
+  BYTE *p = NULL;
+  size_t o = sizeof head - 1;
+  int rc = 0;
+  free(path);
+  if (h == INVALID_HANDLE_VALUE) return 0; /* no deletions */
+  if (!GetFileSizeEx(h, &n) || !(p = read_blob(h, (uint64_t)n.QuadPart)) ||
+      (size_t)n.QuadPart < o || memcmp(p, head, o) != 0)
+    rc = fail(x, PLAT_E_INVALID_DATA, "tombstones.txt: not a tombstones file");
+  while (rc == 0 && o < (size_t)n.QuadPart) {
+    const BYTE *nl = memchr(p + o, '\n', (size_t)n.QuadPart - o);
+    size_t len = nl ? (size_t)(nl - (p + o)) : (size_t)n.QuadPart - o;
+    char rel[1100], name[1100], *base;
+    struct archive_entry *e;
+    if (len < 2 || len > 1000 || p[o] != '\\') {
+      rc = fail(x, PLAT_E_INVALID_DATA, "tombstones.txt: a bad line");
+      break;
+    }
+    snprintf(rel, sizeof rel, "Files%.*s", (int)len, (const char *)p + o);
+    base = strrchr(rel, '\\') + 1;
+    snprintf(name, sizeof name, "%.*s.wh.%s", (int)(base - rel), rel, base);
+    tar_name(rel, sizeof rel, name);
+    if (!(e = archive_entry_new())) {
+      rc = fail(x, PLAT_E_OUTOFMEMORY, "no memory");
+      break;
+    }
+    archive_entry_set_pathname_utf8(e, rel);
+    archive_entry_set_filetype(e, AE_IFREG);
+    if (archive_write_header(x->a, e) < ARCHIVE_WARN) rc = ar_fail(x, rel);
+    archive_entry_free(e);
+    o += len + 1;
+  }
+  free(p);
+  CloseHandle(h);
+  return rc;
+}
+
+static int ends_with(const char *s, const char *tail) {
+  size_t n = strlen(s), t = strlen(tail);
+  return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+static int one_item(exp_ *x, const wc_item *it) {
+  int dir = (it->attrs & FILE_ATTRIBUTE_DIRECTORY) != 0;
+  int top = !strchr(it->rel, '\\');
+  if (strcmp(it->rel, "tombstones.txt") == 0 || ends_with(it->rel, ".$wcidirs$")) return 0;
+  if (strncmp(it->rel, "Files\\", 6) != 0 || top) {
+    if (!top && strncmp(it->rel, "Hives\\", 6) != 0)
+      return fail(x, PLAT_E_INVALID_DATA, "%s: unexpected in an exported layer", it->rel);
+    return plain_entry(x, it->path, it->rel, dir);
+  }
+  if (dir) {
+    WCHAR *side = wc_path(x->root, it->rel, L".$wcidirs$");
+    int rc = side ? files_entry(x, side, it->rel, 1) : fail(x, PLAT_E_OUTOFMEMORY, "no memory");
+    free(side);
+    return rc;
+  }
+  return files_entry(x, it->path, it->rel, 0);
+}
+
+static int write_tar(exp_ *x, const WCHAR *tmp) {
+  wc_tree t;
+  size_t i;
+  int rc = 0;
+  if (!(x->a = archive_write_new())) return fail(x, PLAT_E_OUTOFMEMORY, "no memory");
+  archive_write_set_format_pax_restricted(x->a);
+  if (archive_write_open_filename_w(x->a, tmp) != ARCHIVE_OK) return ar_fail(x, "the tar");
+  if (wc_walk(x->root, &t) < 0) return fail(x, PLAT_E_OUTOFMEMORY, "no memory");
+  for (i = 0; i < t.n && rc == 0; i++) rc = one_item(x, &t.v[i]);
+  wc_tree_free(&t);
+  if (rc == 0) rc = whiteouts(x);
+  if (rc == 0 && archive_write_close(x->a) != ARCHIVE_OK) rc = ar_fail(x, "the tar");
+  return rc;
+}
+
+plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
+                                 const plat_layer_descriptor *layers, size_t count,
+                                 uint64_t *size) {
+  exp_ x;
+  char *folder = NULL;
+  WCHAR *tmp = NULL, *dest = NULL;
+  plat_hresult hr;
+  memset(&x, 0, sizeof x);
+  *size = 0;
+  if (!(dest = w32_wide(tar_path, "tar path", &hr))) return hr;
+  if (!(tmp = wc_path(dest, "", L".tmp")) || !(x.root = wc_temp_folder()) ||
+      !(folder = w32_utf8(x.root))) {
+    win_fail(&x, "create", "the export folder");
+  } else if ((hr = plat_ExportLayer(info, id, folder, layers, count)) < 0) {
+    fail(&x, hr, "%s", plat_last_error() ? plat_last_error() : "ExportLayer failed");
+  } else if (write_tar(&x, tmp) == 0 && !MoveFileExW(tmp, dest, MOVEFILE_REPLACE_EXISTING)) {
+    win_fail(&x, "rename the tar to", tar_path);
+  }
+  if (x.a) archive_write_free(x.a);
+  if (x.hr < 0 && tmp) DeleteFileW(tmp);
+  if (x.root) wc_remove_tree(x.root);
+  free(x.root);
+  free(folder);
+  free(tmp);
+  free(dest);
+  if (x.hr < 0) {
+    w32_set_error(x.msg);
+    return x.hr;
+  }
+  w32_set_error(NULL);
+  *size = x.size;
+  return PLAT_S_OK;
+}

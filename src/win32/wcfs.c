@@ -1,0 +1,159 @@
+/* File helpers of the Windows layer tar import and export. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "win32/wclayer.h"
+
+WCHAR *wc_path(const WCHAR *root, const char *name, const WCHAR *suffix) {
+  plat_hresult hr;
+  WCHAR *wn = w32_wide(name, "entry name", &hr), *out;
+  size_t n;
+  if (!wn) return NULL;
+  n = wcslen(root) + 1 + wcslen(wn) + (suffix ? wcslen(suffix) : 0) + 1;
+  if ((out = malloc(n * sizeof *out))) {
+    wcscpy(out, root);
+    if (*name) wcscat(out, L"\\");
+    wcscat(out, wn);
+    if (suffix) wcscat(out, suffix);
+  }
+  free(wn);
+  return out;
+}
+
+WCHAR *wc_temp_folder(void) {
+  static LONG counter;
+  WCHAR base[MAX_PATH + 1], *out;
+  DWORD n = GetTempPathW(MAX_PATH + 1, base);
+  int tries;
+  if (n == 0 || n > MAX_PATH - 40) return NULL;
+  if (!(out = malloc((n + 48) * sizeof *out))) return NULL;
+  for (tries = 0; tries < 100; tries++) {
+    swprintf(out, n + 48, L"%lshcs%lx-%lx-%lx", base, (unsigned long)GetCurrentProcessId(),
+             (unsigned long)GetTickCount(), (unsigned long)InterlockedIncrement(&counter));
+    if (CreateDirectoryW(out, NULL)) return out;
+    if (GetLastError() != ERROR_ALREADY_EXISTS) break;
+  }
+  free(out);
+  return NULL;
+}
+
+int wc_remove_tree(const WCHAR *path) {
+  WIN32_FIND_DATAW fd;
+  HANDLE f;
+  WCHAR *pattern = wc_path(path, "*", NULL);
+  int r = 0;
+  if (!pattern) return -1;
+  f = FindFirstFileW(pattern, &fd);
+  free(pattern);
+  if (f != INVALID_HANDLE_VALUE) {
+    do {
+      WCHAR *child;
+      size_t n;
+      if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0) continue;
+      n = wcslen(path) + wcslen(fd.cFileName) + 2;
+      if (!(child = malloc(n * sizeof *child))) {
+        r = -1;
+        continue;
+      }
+      swprintf(child, n, L"%ls\\%ls", path, fd.cFileName);
+      SetFileAttributesW(child, FILE_ATTRIBUTE_NORMAL);
+      /* a reparse point is removed itself, never followed */
+      if ((fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) &&
+          !(fd.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)) {
+        if (wc_remove_tree(child) < 0) r = -1;
+      } else if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) {
+        if (!RemoveDirectoryW(child)) r = -1;
+      } else if (!DeleteFileW(child)) {
+        r = -1;
+      }
+      free(child);
+    } while (FindNextFileW(f, &fd));
+    FindClose(f);
+  }
+  if (!RemoveDirectoryW(path)) r = -1;
+  return r;
+}
+
+int wc_set_basic_info(HANDLE h, const w32_file_basic_info *fi) {
+  FILE_BASIC_INFO b;
+  memset(&b, 0, sizeof b);
+  b.CreationTime = fi->CreationTime;
+  b.LastAccessTime = fi->LastAccessTime;
+  b.LastWriteTime = fi->LastWriteTime;
+  b.ChangeTime = fi->ChangeTime;
+  b.FileAttributes = fi->FileAttributes;
+  return SetFileInformationByHandle(h, FileBasicInfo, &b, sizeof b) ? 0 : -1;
+}
+
+static int walk_into(wc_tree *t, const WCHAR *dir, const char *rel) {
+  WIN32_FIND_DATAW fd;
+  WCHAR *pattern = wc_path(dir, "*", NULL);
+  HANDLE f;
+  int r = 0;
+  if (!pattern) return -1;
+  f = FindFirstFileW(pattern, &fd);
+  free(pattern);
+  if (f == INVALID_HANDLE_VALUE) return GetLastError() == ERROR_FILE_NOT_FOUND ? 0 : -1;
+  do {
+    wc_item it;
+    char *name;
+    size_t n;
+    if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0) continue;
+    if (!(name = w32_utf8(fd.cFileName))) {
+      r = -1;
+      break;
+    }
+    n = strlen(rel) + strlen(name) + 2;
+    it.rel = malloc(n);
+    it.path = NULL;
+    if (it.rel) {
+      snprintf(it.rel, n, "%s%s%s", rel, *rel ? "\\" : "", name);
+      it.path = wc_path(dir, name, NULL);
+    }
+    free(name);
+    it.attrs = fd.dwFileAttributes;
+    if (t->n == t->cap) {
+      wc_item *v = realloc(t->v, (t->cap * 2 + 16) * sizeof *v);
+      if (v) t->v = v, t->cap = t->cap * 2 + 16;
+    }
+    if (!it.rel || !it.path || t->n == t->cap) {
+      free(it.rel);
+      free(it.path);
+      r = -1;
+      break;
+    }
+    t->v[t->n++] = it;
+    if ((it.attrs & FILE_ATTRIBUTE_DIRECTORY) && !(it.attrs & FILE_ATTRIBUTE_REPARSE_POINT) &&
+        walk_into(t, it.path, it.rel) < 0) {
+      r = -1;
+      break;
+    }
+  } while (FindNextFileW(f, &fd));
+  FindClose(f);
+  return r;
+}
+
+static int by_rel(const void *a, const void *b) {
+  return strcmp(((const wc_item *)a)->rel, ((const wc_item *)b)->rel);
+}
+
+int wc_walk(const WCHAR *root, wc_tree *t) {
+  memset(t, 0, sizeof *t);
+  if (walk_into(t, root, "") < 0) {
+    wc_tree_free(t);
+    return -1;
+  }
+  if (t->n) qsort(t->v, t->n, sizeof *t->v, by_rel);
+  return 0;
+}
+
+void wc_tree_free(wc_tree *t) {
+  size_t i;
+  for (i = 0; i < t->n; i++) {
+    free(t->v[i].rel);
+    free(t->v[i].path);
+  }
+  free(t->v);
+  memset(t, 0, sizeof *t);
+}

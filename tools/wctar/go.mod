@@ -1,0 +1,3 @@
+module wctar
+
+go 1.19
