@@ -256,6 +256,12 @@ $(W32_IPHLP): spec/win32/iphlpapi_double.c
 	@mkdir -p $(dir $@)
 	$(MINGW_CC) -O2 -Wall -Wextra -Werror -shared -o $@ $<
 
+# the backup-stream codec on its own (src/win32/bstream.c), run by the suite
+W32_BSTEST = $(W32)/spec/bstream_test.exe
+$(W32_BSTEST): spec/win32/bstream_test.c src/win32/bstream.c $(W32_HDR)
+	@mkdir -p $(dir $@)
+	$(MINGW_CC) $(W32_CFLAGS) -o $@ $(filter %.c,$^)
+
 $(W32_HARN): spec/win32/harness.c $(W32)/liblua54.dll.a
 	@mkdir -p $(dir $@)
 	$(MINGW_CC) -O2 -Wall -Wextra -Werror -I$(LUA_INCDIR) -o $@ $< -L$(W32) -llua54
@@ -274,7 +280,7 @@ $(W32_LA)/lib/libarchive.a:
 test-win32:
 	@sh scripts/setup-win32.sh --wine
 	@sh scripts/check-win32-strict.sh $(W32) $(LUA_INCDIR) "$(WARN)"
-	@$(MAKE) --no-print-directory $(W32_CORE) $(W32_DOUBLE) $(W32_CTL) $(W32_IPHLP) $(W32_HARN)
+	@$(MAKE) --no-print-directory $(W32_CORE) $(W32_DOUBLE) $(W32_CTL) $(W32_IPHLP) $(W32_HARN) $(W32_BSTEST)
 	@BUILD=$(BUILD) sh scripts/run-win32-tests.sh
 
 # ---- lint, as CI runs it (.ci/run: `make lint`, then `make test`) ----

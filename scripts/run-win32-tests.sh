@@ -23,6 +23,7 @@ export LUA_CPATH="$b\\?.dll;$b\\lua\\?.dll;$b\\spec\\?.dll"
 # the C harness (spec/win32/harness.c) finds lua54.dll next to lua.exe
 cp "$B/spec/harness.exe" "$B/lua/harness.exe"
 export HCSSHIM_HARNESS="$b\\lua\\harness.exe"
+export HCSSHIM_BSTREAM_TEST="$b\\spec\\bstream_test.exe"
 log=$(mktemp)
 "$WINE" "$B/lua/lua.exe" spec/win32/run.lua >"$log" 2>&1
 rc=$?

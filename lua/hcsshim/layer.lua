@@ -419,12 +419,20 @@ local function with_slash(name)
 end
 
 --- A streaming layer writer (hcsshim's LayerWriter): `w:add(name, info)`,
--- `w:add_link(name, target)` (a hard link to an earlier file),
+-- `w:add_link(name, target)` (a hard link to an earlier file; Linux),
 -- `w:remove(name)`, `w:write(data)`, then `w:close()`, whose result must be
 -- checked: the layer is committed there, atomically.
--- Windows (ImportLayerBegin/Next/Write/End): names are relative to the
--- layer (`Files\foo`); data is a Win32 backup stream; info is
+-- Windows (as hcsshim's wclayer, not vmcompute's streaming exports): names
+-- are relative to the layer (`Files\foo`, `Hives\...`; `UtilityVM\Files\...`
+-- in a base layer); data is a Win32 backup stream; info is
 -- `{CreationTime, LastAccessTime, LastWriteTime, ChangeTime, FileAttributes}`.
+-- With parents, the files go into a temporary legacy transport folder
+-- (backup streams after their 4-byte attributes, directories as
+-- `.$wcidirs$` sidecars, hives as their data, removals in tombstones.txt)
+-- that `close` imports with ImportLayer; without parents (a base layer)
+-- they are written in place in `HomeDir\<id>` with BackupWrite and `close`
+-- runs ProcessBaseImage (and ProcessUtilityImage for a utility VM).  A
+-- call that fails leaves the writer failed; its `close` imports nothing.
 -- Linux: names are `/`-separated paths of the layer's tree; data is the
 -- file's content; info adds `Mode`, `Uid`, `Gid`, `Linkname`, `DevMajor`,
 -- `DevMinor`, `Xattrs` and `Opaque` (see `hcsshim.layer_stream`); the
@@ -462,8 +470,12 @@ end
 --- A streaming layer reader (hcsshim's LayerReader): `r:next()` returns
 -- name, size and info (nil for a deleted file), or false at the end;
 -- `r:read(n)` returns data ("" at the end of this file); `r:close()`.
--- Windows (ExportLayerBegin/Next/Read/End): the leading `\` of names is
--- stripped; data is a Win32 backup stream.
+-- Windows (as hcsshim's wclayer): ExportLayer into a temporary legacy
+-- transport folder, read back in name order (a directory before its
+-- contents): `Files\` entries give their attributes and their stored Win32
+-- backup stream, the size being its data's; `Hives\` files a backup
+-- stream of one data record; the tombstones come last as deleted names.
+-- `close` removes the folder.
 -- Linux: the layer's diff in name order (a directory before its
 -- contents); info as for the writer, plus `Hardlink` (the earlier name
 -- this file is a hard link of: pass it to `add_link`); a sandbox's

@@ -59,37 +59,70 @@ test("layer failures read as hcsshim's HcsError", function()
   eq(tostring(err):find("failed failed"), nil)
 end)
 
-test("streaming import: Begin/Next/Write/End with FILE_BASIC_INFO and tombstones", function()
+-- a backup stream of one data record
+local function data_record(data) return string.pack("<I4I4I8I4", 1, 0, #data, 0) .. data end
+
+test("layer writer: the legacy folder with the stream as given, tombstones, then ImportLayer", function()
+  local n0 = t.calls("ImportLayer")
   local w = assert(hcsshim.new_layer_writer(info, "streamed", { "C:\\layers\\4" }))
+  assert(w:add("Files", { LastWriteTime = 3, FileAttributes = 16 }))
   assert(w:add("Files\\a.txt", { CreationTime = 132549434331374447, LastAccessTime = 2, LastWriteTime = 3,
     ChangeTime = 4, FileAttributes = 32 }))
-  assert(w:write("backup-stream-bytes"))
+  assert(w:write(data_record("backup-stream-bytes")))
+  assert(w:add("Hives\\Sam_Delta", { LastWriteTime = 3, FileAttributes = 32 }))
+  assert(w:write(data_record("hive")))
   assert(w:remove("Files\\old.txt"))
+  eq(t.calls("ImportLayer"), n0, "nothing imported before close")
   assert(w:close())
-  eq(t.last("ImportLayerEnd"), "next \\Files\\a.txt attr=32 c=132549434331374447 a=2 w=3 ch=4;"
-    .. "write 19:backup-stream-bytes;delete \\Files\\old.txt;")
-  has(t.last("ImportLayerBegin"), "layers=[{bd9c3ef9-f239-59b5-a27e-15c523b1d149 flags=0 C:\\layers\\4}]")
+  eq(t.calls("ImportLayer"), n0 + 1)
+  has(t.last("ImportLayer"), "id=streamed second=")
+  has(t.last("ImportLayer"), "layers=[{bd9c3ef9-f239-59b5-a27e-15c523b1d149 flags=0 C:\\layers\\4}]")
+  eq(t.last("ImportLayer.folder"), "dir Files\nfile Files\\a.txt attr=32 data=backup-stream-bytes\n"
+    .. "dir Hives\nhive Hives\\Sam_Delta data=hive\ntombstone \\x5cold.txt\n")
+  assert(hcsshim.destroy_layer(info, "streamed"))
 end)
 
-test("streaming export: Next/Read until ERROR_NO_MORE_FILES, names freed with CoTaskMemFree", function()
-  local r = assert(hcsshim.new_layer_reader(info, "base"))
-  local name, size, fi, _ = r:next() -- _ takes the sizes left unchecked below
-  eq(name, "Files\\hello.txt")
-  eq(size, 12)
-  eq(fi.CreationTime, 132549434331374447)
-  eq(fi.FileAttributes, 32)
-  local data = {}
-  repeat
-    local chunk = assert(r:read(4096))
-    data[#data + 1] = chunk
-  until chunk == ""
-  eq(table.concat(data), "hello, layer")
-  name, _, fi = r:next()
-  eq(name, "Files\\dir")
-  eq(fi.FileAttributes, 16)
-  name, _, fi = r:next()
-  eq(name, "Files\\gone.txt")
-  eq(fi, nil) -- deleted
-  eq(r:next(), false)
+test("layer writer: bad names are refused and the layer is not imported", function()
+  local n0 = t.calls("ImportLayer")
+  local w = assert(hcsshim.new_layer_writer(info, "bad-names", { "C:\\layers\\4" }))
+  local r, err = w:add("Files\\..\\..\\x", { FileAttributes = 32 })
+  eq(r, nil)
+  has(tostring(err), "bad name Files\\..\\..\\x")
+  r, err = w:add("Files\\fine.txt", { FileAttributes = 32 })
+  eq(r, nil) -- a writer that failed stays failed
+  has(tostring(err), "bad name")
+  local c, cerr = w:close()
+  eq(c, nil)
+  has(tostring(cerr), "bad name")
+  eq(t.calls("ImportLayer"), n0)
+end)
+
+test("layer reader: ExportLayer into a temp folder, read back in name order, tombstones last", function()
+  assert(hcsshim.import_layer(info, "to-read", "spec\\fixtures\\wclayer\\layer.tar", { "C:\\layers\\4" }))
+  local r = assert(hcsshim.new_layer_reader(info, "to-read", { "C:\\layers\\4" }))
+  local names, sizes, streams = {}, {}, {}
+  while true do
+    local name, size, fi = r:next()
+    if name == false then break end
+    assert(name, size)
+    names[#names + 1] = name .. (fi and "" or " (deleted)")
+    sizes[name] = size
+    local data = {}
+    repeat
+      local chunk = assert(r:read(7)) -- short reads on purpose
+      data[#data + 1] = chunk
+    until chunk == ""
+    streams[name] = table.concat(data)
+    if name == "Files\\hello.txt" then eq(fi.FileAttributes, 32) end
+    if name == "Files\\dir" then eq(fi.FileAttributes, 16) end
+  end
   assert(r:close())
+  eq(table.concat(names, ","), "Files,Files\\dir,Files\\dir\\ro.txt,Files\\hello.txt,Files\\link,Hives,"
+    .. "Hives\\Software_Delta,Files\\dir\\gone.txt (deleted)")
+  eq(sizes["Files\\hello.txt"], 12)
+  eq(sizes["Hives\\Software_Delta"], 10)
+  eq(streams["Hives\\Software_Delta"], data_record("regf-delta"))
+  has(streams["Files\\hello.txt"], string.pack("<I4I4I8I4", 1, 0, 12, 0) .. "hello, layer")
+  has(streams["Files\\hello.txt"], "stream data")
+  assert(hcsshim.destroy_layer(info, "to-read"))
 end)

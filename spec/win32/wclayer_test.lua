@@ -34,6 +34,15 @@ local LAYER_FOLDER = table.concat({
   "",
 }, "\n")
 
+test("the backup-stream encoder and decoder on their own (C vectors)", function()
+  local exe = assert(os.getenv("HCSSHIM_BSTREAM_TEST"), "HCSSHIM_BSTREAM_TEST is set by run-win32-tests.sh")
+  local f = assert(io.popen(exe .. " 2>&1"))
+  local out = f:read("a")
+  local okc = f:close()
+  ok(okc, out)
+  has(out, "ok bstream ")
+end)
+
 local function folder_of(call) return call:match("second=(.-) layers=") end
 
 test("a Windows layer tar imports as the legacy folder HCS reads (golden)", function()

@@ -15,7 +15,6 @@
  * renamed over it at the end; the temp folder is always removed. */
 #include <archive.h>
 #include <archive_entry.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,29 +29,12 @@ typedef struct exp_ {
   struct archive *a;
   WCHAR *root;
   uint64_t size;
-  plat_hresult hr;
-  char msg[700];
+  wc_err err;
 } exp_;
 
-static int fail(exp_ *x, plat_hresult hr, const char *fmt, ...) {
-  va_list ap;
-  if (x->hr < 0) return -1;
-  x->hr = hr;
-  va_start(ap, fmt);
-  vsnprintf(x->msg, sizeof x->msg, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
-static int win_fail(exp_ *x, const char *what, const char *name) {
-  plat_hresult hr = (plat_hresult)HRESULT_FROM_WIN32(GetLastError());
-  w32_set_error_hr(hr);
-  return fail(x, hr, "%s %s: %s", what, name, plat_last_error() ? plat_last_error() : "failed");
-}
-
 static int ar_fail(exp_ *x, const char *name) {
-  return fail(x, PLAT_E_FAIL, "%s: %s", name,
-              archive_error_string(x->a) ? archive_error_string(x->a) : "tar write failed");
+  return wc_fail(&x->err, PLAT_E_FAIL, "%s: %s", name,
+                 archive_error_string(x->a) ? archive_error_string(x->a) : "tar write failed");
 }
 
 static void set_time(struct archive_entry *e, LONGLONG t,
@@ -84,10 +66,10 @@ static int base64_record(exp_ *x, struct archive_entry *e, const char *name, con
     return 0;
   }
   if (!CryptBinaryToStringA(p, (DWORD)n, how, NULL, &len) || !(text = malloc(len)))
-    return fail(x, PLAT_E_OUTOFMEMORY, "base64 of %s failed", name);
+    return wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "base64 of %s failed", name);
   if (!CryptBinaryToStringA(p, (DWORD)n, how, text, &len)) {
     free(text);
-    return fail(x, PLAT_E_FAIL, "base64 of %s failed", name);
+    return wc_fail(&x->err, PLAT_E_FAIL, "base64 of %s failed", name);
   }
   record(e, name, text, strlen(text));
   free(text);
@@ -113,13 +95,13 @@ static int ea_records(exp_ *x, struct archive_entry *e, const BYTE *p, size_t n)
                     (uint32_t)p[o + 3] << 24;
     size_t nl = p[o + 5], vl = (size_t)p[o + 6] | (size_t)p[o + 7] << 8;
     char key[16 + 256];
-    if (o + 8 + nl + 1 + vl > n) return fail(x, PLAT_E_INVALID_DATA, "a truncated EA");
+    if (o + 8 + nl + 1 + vl > n) return wc_fail(&x->err, PLAT_E_INVALID_DATA, "a truncated EA");
     snprintf(key, sizeof key, "MSWINDOWS.xattr.%.*s", (int)nl, (const char *)p + o + 8);
     if (base64_record(x, e, key, p + o + 8 + nl + 1, vl) < 0) return -1;
     if (next == 0) return 0;
     o += next;
   }
-  return fail(x, PLAT_E_INVALID_DATA, "a truncated EA");
+  return wc_fail(&x->err, PLAT_E_INVALID_DATA, "a truncated EA");
 }
 
 /* REPARSE_DATA_BUFFER -> the link target (print name) and kind */
@@ -128,19 +110,21 @@ static int reparse_entry(exp_ *x, struct archive_entry *e, const BYTE *p, size_t
   size_t off, len, base;
   char *target, *c;
   WCHAR *w;
-  if (n < 16) return fail(x, PLAT_E_INVALID_DATA, "a truncated reparse point");
+  if (n < 16) return wc_fail(&x->err, PLAT_E_INVALID_DATA, "a truncated reparse point");
   tag = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
   if (tag != 0xA0000003u && tag != 0xA000000Cu)
-    return fail(x, PLAT_E_NOT_SUPPORTED, "reparse tag 0x%08lx", (unsigned long)tag);
+    return wc_fail(&x->err, PLAT_E_NOT_SUPPORTED, "reparse tag 0x%08lx", (unsigned long)tag);
   base = tag == 0xA0000003u ? 16 : 20;
   off = (size_t)p[12] | (size_t)p[13] << 8;
   len = (size_t)p[14] | (size_t)p[15] << 8;
-  if (base + off + len > n || len % 2) return fail(x, PLAT_E_INVALID_DATA, "a bad reparse point");
-  if (!(w = calloc(len / 2 + 1, sizeof *w))) return fail(x, PLAT_E_OUTOFMEMORY, "no memory");
+  if (base + off + len > n || len % 2)
+    return wc_fail(&x->err, PLAT_E_INVALID_DATA, "a bad reparse point");
+  if (!(w = calloc(len / 2 + 1, sizeof *w)))
+    return wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
   memcpy(w, p + base + off, len);
   target = w32_utf8(w);
   free(w);
-  if (!target) return fail(x, PLAT_E_INVALID_DATA, "a bad reparse point");
+  if (!target) return wc_fail(&x->err, PLAT_E_INVALID_DATA, "a bad reparse point");
   for (c = target; *c; c++)
     if (*c == '\\') *c = '/';
   archive_entry_set_filetype(e, AE_IFLNK);
@@ -168,7 +152,7 @@ typedef struct scan {
 static int meta_record(exp_ *x, struct archive_entry *e, HANDLE h, const w32_bs_rec *r) {
   BYTE *p = read_blob(h, r->size);
   int rc = 0;
-  if (!p) return fail(x, PLAT_E_INVALID_DATA, "an unreadable stream record");
+  if (!p) return wc_fail(&x->err, PLAT_E_INVALID_DATA, "an unreadable stream record");
   if (r->id == W32_BACKUP_SECURITY_DATA)
     rc = base64_record(x, e, "MSWINDOWS.rawsd", p, (size_t)r->size);
   else if (r->id == W32_BACKUP_EA_DATA) rc = ea_records(x, e, p, (size_t)r->size);
@@ -195,29 +179,29 @@ static int scan_streams(exp_ *x, struct archive_entry *e, HANDLE h, uint64_t lef
     if (r.id == W32_BACKUP_DATA || r.id == W32_BACKUP_ALTERNATE_DATA) {
       spot *sp = r.id == W32_BACKUP_DATA ? &s->data : &s->ads[s->n_ads];
       if (r.id == W32_BACKUP_ALTERNATE_DATA && s->n_ads == MAX_ADS)
-        return fail(x, PLAT_E_NOT_SUPPORTED, "%s: too many streams", name);
+        return wc_fail(&x->err, PLAT_E_NOT_SUPPORTED, "%s: too many streams", name);
       sp->size = r.size;
       memcpy(sp->name, r.name, sizeof sp->name);
-      if (skip(h, r.size, &sp->at) < 0) return win_fail(x, "read", name);
+      if (skip(h, r.size, &sp->at) < 0) return wc_win_fail(&x->err, "read", name);
       if (r.id == W32_BACKUP_DATA) s->has_data = 1;
       else s->n_ads++;
     } else if (r.id == W32_BACKUP_SECURITY_DATA || r.id == W32_BACKUP_EA_DATA ||
                r.id == W32_BACKUP_REPARSE_DATA) {
       if (meta_record(x, e, h, &r) < 0) return -1;
     } else if (skip(h, r.size, NULL) < 0) { /* links, object ids, ...: not in a tar */
-      return win_fail(x, "read", name);
+      return wc_win_fail(&x->err, "read", name);
     }
   }
-  return got < 0 ? fail(x, PLAT_E_INVALID_DATA, "%s: a malformed backup stream", name) : 0;
+  return got < 0 ? wc_fail(&x->err, PLAT_E_INVALID_DATA, "%s: a malformed backup stream", name) : 0;
 }
 
 static int copy_spot(exp_ *x, HANDLE h, const spot *sp, const char *name) {
   char buf[65536];
   uint64_t left = sp->size;
-  if (!SetFilePointerEx(h, sp->at, NULL, FILE_BEGIN)) return win_fail(x, "read", name);
+  if (!SetFilePointerEx(h, sp->at, NULL, FILE_BEGIN)) return wc_win_fail(&x->err, "read", name);
   while (left > 0) {
     DWORD want = left > sizeof buf ? (DWORD)sizeof buf : (DWORD)left, got = 0;
-    if (!ReadFile(h, buf, want, &got, NULL) || got == 0) return win_fail(x, "read", name);
+    if (!ReadFile(h, buf, want, &got, NULL) || got == 0) return wc_win_fail(&x->err, "read", name);
     if (archive_write_data(x->a, buf, got) < 0) return ar_fail(x, name);
     left -= got;
   }
@@ -232,12 +216,13 @@ static int write_ads(exp_ *x, struct archive_entry *main_e, HANDLE h, const scan
     size_t l;
     struct archive_entry *e;
     int rc;
-    if (!sn) return fail(x, PLAT_E_INVALID_DATA, "%s: a bad stream name", name);
+    if (!sn) return wc_fail(&x->err, PLAT_E_INVALID_DATA, "%s: a bad stream name", name);
     l = strlen(sn);
     if (l > 6 && strcmp(sn + l - 6, ":$DATA") == 0) sn[l - 6] = 0;
     snprintf(full, sizeof full, "%s%s", name, sn);
     free(sn);
-    if (!(e = archive_entry_clone(main_e))) return fail(x, PLAT_E_OUTOFMEMORY, "no memory");
+    if (!(e = archive_entry_clone(main_e)))
+      return wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
     archive_entry_xattr_clear(e);
     archive_entry_set_filetype(e, AE_IFREG);
     archive_entry_set_pathname_utf8(e, full);
@@ -270,14 +255,14 @@ static int files_entry(exp_ *x, const WCHAR *path, const char *rel, int dir) {
   int rc = -1;
   memset(&s, 0, sizeof s);
   tar_name(name, sizeof name, rel);
-  if (h == INVALID_HANDLE_VALUE) return win_fail(x, "open", rel);
+  if (h == INVALID_HANDLE_VALUE) return wc_win_fail(&x->err, "open", rel);
   if (!GetFileInformationByHandleEx(h, FileBasicInfo, &b, sizeof b) || !GetFileSizeEx(h, &fsize) ||
       fsize.QuadPart < 4 || !ReadFile(h, &attrs, 4, &got, NULL) || got != 4) {
-    win_fail(x, "read", rel);
+    wc_win_fail(&x->err, "read", rel);
     goto out;
   }
   if (!(e = archive_entry_new())) {
-    fail(x, PLAT_E_OUTOFMEMORY, "no memory");
+    wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
     goto out;
   }
   archive_entry_set_pathname_utf8(e, name);
@@ -314,14 +299,14 @@ static int plain_entry(exp_ *x, const WCHAR *path, const char *rel, int dir) {
   spot sp;
   int rc = 0;
   tar_name(name, sizeof name, rel);
-  if (h == INVALID_HANDLE_VALUE) return win_fail(x, "open", rel);
+  if (h == INVALID_HANDLE_VALUE) return wc_win_fail(&x->err, "open", rel);
   if (!GetFileInformationByHandleEx(h, FileBasicInfo, &b, sizeof b) || !GetFileSizeEx(h, &fsize)) {
     CloseHandle(h);
-    return win_fail(x, "read", rel);
+    return wc_win_fail(&x->err, "read", rel);
   }
   if (!(e = archive_entry_new())) {
     CloseHandle(h);
-    return fail(x, PLAT_E_OUTOFMEMORY, "no memory");
+    return wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
   }
   archive_entry_set_pathname_utf8(e, name);
   archive_entry_set_filetype(e, dir ? AE_IFDIR : AE_IFREG);
@@ -353,14 +338,14 @@ static int whiteouts(exp_ *x) {
   if (h == INVALID_HANDLE_VALUE) return 0; /* no deletions */
   if (!GetFileSizeEx(h, &n) || !(p = read_blob(h, (uint64_t)n.QuadPart)) ||
       (size_t)n.QuadPart < o || memcmp(p, head, o) != 0)
-    rc = fail(x, PLAT_E_INVALID_DATA, "tombstones.txt: not a tombstones file");
+    rc = wc_fail(&x->err, PLAT_E_INVALID_DATA, "tombstones.txt: not a tombstones file");
   while (rc == 0 && o < (size_t)n.QuadPart) {
     const BYTE *nl = memchr(p + o, '\n', (size_t)n.QuadPart - o);
     size_t len = nl ? (size_t)(nl - (p + o)) : (size_t)n.QuadPart - o;
     char rel[1100], name[1100], *base;
     struct archive_entry *e;
     if (len < 2 || len > 1000 || p[o] != '\\') {
-      rc = fail(x, PLAT_E_INVALID_DATA, "tombstones.txt: a bad line");
+      rc = wc_fail(&x->err, PLAT_E_INVALID_DATA, "tombstones.txt: a bad line");
       break;
     }
     snprintf(rel, sizeof rel, "Files%.*s", (int)len, (const char *)p + o);
@@ -368,7 +353,7 @@ static int whiteouts(exp_ *x) {
     snprintf(name, sizeof name, "%.*s.wh.%s", (int)(base - rel), rel, base);
     tar_name(rel, sizeof rel, name);
     if (!(e = archive_entry_new())) {
-      rc = fail(x, PLAT_E_OUTOFMEMORY, "no memory");
+      rc = wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
       break;
     }
     archive_entry_set_pathname_utf8(e, rel);
@@ -393,12 +378,13 @@ static int one_item(exp_ *x, const wc_item *it) {
   if (strcmp(it->rel, "tombstones.txt") == 0 || ends_with(it->rel, ".$wcidirs$")) return 0;
   if (strncmp(it->rel, "Files\\", 6) != 0 || top) {
     if (!top && strncmp(it->rel, "Hives\\", 6) != 0)
-      return fail(x, PLAT_E_INVALID_DATA, "%s: unexpected in an exported layer", it->rel);
+      return wc_fail(&x->err, PLAT_E_INVALID_DATA, "%s: unexpected in an exported layer", it->rel);
     return plain_entry(x, it->path, it->rel, dir);
   }
   if (dir) {
     WCHAR *side = wc_path(x->root, it->rel, L".$wcidirs$");
-    int rc = side ? files_entry(x, side, it->rel, 1) : fail(x, PLAT_E_OUTOFMEMORY, "no memory");
+    int rc =
+        side ? files_entry(x, side, it->rel, 1) : wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
     free(side);
     return rc;
   }
@@ -409,10 +395,10 @@ static int write_tar(exp_ *x, const WCHAR *tmp) {
   wc_tree t;
   size_t i;
   int rc = 0;
-  if (!(x->a = archive_write_new())) return fail(x, PLAT_E_OUTOFMEMORY, "no memory");
+  if (!(x->a = archive_write_new())) return wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
   archive_write_set_format_pax_restricted(x->a);
   if (archive_write_open_filename_w(x->a, tmp) != ARCHIVE_OK) return ar_fail(x, "the tar");
-  if (wc_walk(x->root, &t) < 0) return fail(x, PLAT_E_OUTOFMEMORY, "no memory");
+  if (wc_walk(x->root, &t) < 0) return wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
   for (i = 0; i < t.n && rc == 0; i++) rc = one_item(x, &t.v[i]);
   wc_tree_free(&t);
   if (rc == 0) rc = whiteouts(x);
@@ -432,22 +418,22 @@ plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, c
   if (!(dest = w32_wide(tar_path, "tar path", &hr))) return hr;
   if (!(tmp = wc_path(dest, "", L".tmp")) || !(x.root = wc_temp_folder()) ||
       !(folder = w32_utf8(x.root))) {
-    win_fail(&x, "create", "the export folder");
+    wc_win_fail(&x.err, "create", "the export folder");
   } else if ((hr = plat_ExportLayer(info, id, folder, layers, count)) < 0) {
-    fail(&x, hr, "%s", plat_last_error() ? plat_last_error() : "ExportLayer failed");
+    wc_fail(&x.err, hr, "%s", plat_last_error() ? plat_last_error() : "ExportLayer failed");
   } else if (write_tar(&x, tmp) == 0 && !MoveFileExW(tmp, dest, MOVEFILE_REPLACE_EXISTING)) {
-    win_fail(&x, "rename the tar to", tar_path);
+    wc_win_fail(&x.err, "rename the tar to", tar_path);
   }
   if (x.a) archive_write_free(x.a);
-  if (x.hr < 0 && tmp) DeleteFileW(tmp);
+  if (x.err.hr < 0 && tmp) DeleteFileW(tmp);
   if (x.root) wc_remove_tree(x.root);
   free(x.root);
   free(folder);
   free(tmp);
   free(dest);
-  if (x.hr < 0) {
-    w32_set_error(x.msg);
-    return x.hr;
+  if (x.err.hr < 0) {
+    w32_set_error(x.err.msg);
+    return x.err.hr;
   }
   w32_set_error(NULL);
   *size = x.size;

@@ -1,9 +1,26 @@
 /* File helpers of the Windows layer tar import and export. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "win32/wclayer.h"
+
+int wc_fail(wc_err *e, plat_hresult hr, const char *fmt, ...) {
+  va_list ap;
+  if (e->hr < 0) return -1; /* the first failure is the one reported */
+  e->hr = hr;
+  va_start(ap, fmt);
+  vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+int wc_win_fail(wc_err *e, const char *what, const char *name) {
+  plat_hresult hr = (plat_hresult)HRESULT_FROM_WIN32(GetLastError());
+  w32_set_error_hr(hr);
+  return wc_fail(e, hr, "%s %s: %s", what, name, plat_last_error() ? plat_last_error() : "failed");
+}
 
 WCHAR *wc_path(const WCHAR *root, const char *name, const WCHAR *suffix) {
   plat_hresult hr;

@@ -9,6 +9,16 @@
 
 struct archive_entry;
 
+/* The first failure of an import or export: its HRESULT and message. */
+typedef struct wc_err {
+  plat_hresult hr;
+  char msg[700];
+} wc_err;
+/* records hr and the message unless a failure is already recorded; -1 */
+int wc_fail(wc_err *e, plat_hresult hr, const char *fmt, ...);
+/* a Win32 call failed (GetLastError) doing `what` to `name`; -1 */
+int wc_win_fail(wc_err *e, const char *what, const char *name);
+
 #define WC_MAX_EAS 64
 
 typedef struct wc_meta {
@@ -26,7 +36,47 @@ typedef struct wc_meta {
 int wc_meta_read(wc_meta *m, struct archive_entry *e);
 void wc_meta_free(wc_meta *m);
 
-/* ---- wcfs.c ---- */
+/* ---- wcwriter.c: hcsshim's LayerWriter ---- */
+struct wc_dir_time {
+  char *name;
+  w32_file_basic_info fi;
+};
+
+typedef struct wc_writer {
+  WCHAR *root; /* the temp transport folder, or the base layer's folder */
+  int base, uvm, done;
+  char *tombs; /* tombstones.txt lines */
+  size_t tlen, tcap;
+  struct wc_dir_time *dirs; /* base layers: directory times to apply last */
+  size_t ndirs, dcap;
+  w32_sink cur;       /* the file being written */
+  int discard, plain; /* nothing to write; a hive (data records only) */
+  BYTE hd[20];        /* a hive's record header being read */
+  size_t hd_got;
+  uint64_t name_left, data_left;
+  uint64_t size; /* regular file bytes (the tar import's count) */
+  wc_err err;
+} wc_writer;
+
+/* 1 when name is top or lies under it ("Files", "Files\\a") */
+int wc_under(const char *name, const char *top);
+/* 0, or -1 with the error in m->err (every function below) */
+int wc_writer_open(wc_writer *m, const plat_driver_info *info, const char *id, int base);
+int wc_writer_check(wc_writer *m, const char *name);      /* a checked name's place */
+int wc_writer_check_name(wc_writer *m, const char *name); /* a caller's name */
+/* a file or directory (FILE_ATTRIBUTE_DIRECTORY) with its times and
+ * attributes; its backup stream follows through wc_writer_write, or
+ * straight to m->cur (m->plain: data only) */
+int wc_writer_add(wc_writer *m, const char *name, const w32_file_basic_info *fi);
+int wc_writer_write(wc_writer *m, const void *p, size_t n);
+int wc_writer_remove(wc_writer *m, const char *name); /* a tombstone */
+int wc_writer_link(wc_writer *m, const char *name, const char *target);
+/* commits: ImportLayer, or the base layer's processing */
+plat_hresult wc_writer_finish(wc_writer *m, const plat_driver_info *info, const char *id,
+                              const plat_layer_descriptor *layers, size_t count);
+void wc_writer_free(wc_writer *m);
+
+/* ---- wcfs.c (and wc_fail, wc_win_fail above) ---- */
 /* root + "\" + name (UTF-8, '\'-separated) + suffix, malloc'd; NULL on
  * invalid UTF-8 or no memory */
 WCHAR *wc_path(const WCHAR *root, const char *name, const WCHAR *suffix);

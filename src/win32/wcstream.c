@@ -1,0 +1,335 @@
+/* The layer streams of the seam (ImportLayerBegin/Next/Write/End,
+ * ExportLayerBegin/Next/Read/End) the way hcsshim's wclayer does them
+ * since 2018, not through vmcompute's streaming exports (which it stopped
+ * using and current vmcompute.dll may lack):
+ *   - the writer is wcwriter.c's LayerWriter: the legacy transport folder
+ *     and ImportLayer at End, or a base layer in place with BackupWrite and
+ *     ProcessBaseImage at End.  Names are layer-relative ("\Files\a");
+ *     data is the Win32 backup stream; a NULL info is a tombstone;
+ *   - the reader runs ExportLayer into a temp folder at Begin and reads it
+ *     back in name order: Files\ entries give their attributes (the 4-byte
+ *     prefix) and their backup stream as it is stored, their size being
+ *     the BACKUP_DATA size; Hives\ files give a backup stream of one data
+ *     record; the tombstones come last, as deleted names.  End removes the
+ *     folder. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "win32/wclayer.h"
+
+/* ---- writer ---- */
+
+typedef struct wstream {
+  wc_writer w;
+  plat_driver_info info;
+  char *home, *id;
+  plat_layer_descriptor *layers;
+  size_t count;
+} wstream;
+
+static void wstream_free(wstream *s) {
+  size_t i;
+  wc_writer_free(&s->w);
+  for (i = 0; i < s->count; i++) free((char *)(uintptr_t)s->layers[i].Path);
+  free(s->layers);
+  free(s->home);
+  free(s->id);
+  free(s);
+}
+
+/* the arguments End needs, copied */
+static int keep_args(wstream *s, const plat_driver_info *info, const char *id,
+                     const plat_layer_descriptor *layers, size_t count) {
+  s->info.Flavour = info->Flavour;
+  s->info.HomeDir = s->home = _strdup(info->HomeDir ? info->HomeDir : "");
+  s->id = _strdup(id);
+  s->layers = calloc(count ? count : 1, sizeof *s->layers);
+  if (!s->home || !s->id || !s->layers) return -1;
+  for (; s->count < count; s->count++) {
+    s->layers[s->count] = layers[s->count];
+    if (!(s->layers[s->count].Path = _strdup(layers[s->count].Path ? layers[s->count].Path : "")))
+      return -1;
+  }
+  return 0;
+}
+
+static plat_hresult fail_with(wc_err *e) {
+  w32_set_error(e->msg);
+  return e->hr;
+}
+
+plat_hresult plat_ImportLayerBegin(const plat_driver_info *info, const char *id,
+                                   const plat_layer_descriptor *layers, size_t count,
+                                   plat_layer_stream *ctx) {
+  wstream *s = calloc(1, sizeof *s);
+  plat_hresult hr;
+  *ctx = NULL;
+  if (!s) return PLAT_E_OUTOFMEMORY;
+  s->w.cur.h = INVALID_HANDLE_VALUE;
+  if (keep_args(s, info, id, layers, count) < 0) {
+    wstream_free(s);
+    return PLAT_E_OUTOFMEMORY;
+  }
+  if (wc_writer_open(&s->w, info, id, count == 0) < 0) {
+    hr = fail_with(&s->w.err);
+    wstream_free(s);
+    return hr;
+  }
+  w32_set_error(NULL);
+  *ctx = s;
+  return PLAT_S_OK;
+}
+
+plat_hresult plat_ImportLayerNext(plat_layer_stream ctx, const char *name,
+                                  const plat_file_basic_info *info) {
+  wstream *s = (wstream *)ctx;
+  w32_file_basic_info fi;
+  if (*name == '\\') name++;
+  if (wc_writer_check_name(&s->w, name) < 0) return fail_with(&s->w.err);
+  if (!info) return wc_writer_remove(&s->w, name) < 0 ? fail_with(&s->w.err) : PLAT_S_OK;
+  memset(&fi, 0, sizeof fi);
+  fi.CreationTime.QuadPart = info->CreationTime;
+  fi.LastAccessTime.QuadPart = info->LastAccessTime;
+  fi.LastWriteTime.QuadPart = info->LastWriteTime;
+  fi.ChangeTime.QuadPart = info->ChangeTime;
+  fi.FileAttributes = info->FileAttributes;
+  return wc_writer_add(&s->w, name, &fi) < 0 ? fail_with(&s->w.err) : PLAT_S_OK;
+}
+
+plat_hresult plat_ImportLayerWrite(plat_layer_stream ctx, const void *buf, uint32_t len) {
+  wstream *s = (wstream *)ctx;
+  return wc_writer_write(&s->w, buf, len) < 0 ? fail_with(&s->w.err) : PLAT_S_OK;
+}
+
+plat_hresult plat_ImportLayerEnd(plat_layer_stream ctx) {
+  wstream *s = (wstream *)ctx;
+  plat_hresult hr = wc_writer_finish(&s->w, &s->info, s->id, s->layers, s->count);
+  if (hr < 0) fail_with(&s->w.err);
+  else w32_set_error(NULL);
+  wstream_free(s);
+  return hr;
+}
+
+/* ---- reader ---- */
+
+typedef struct rstream {
+  WCHAR *root;
+  wc_tree t;
+  size_t next;
+  char *tombs; /* tombstones.txt after its first line */
+  size_t tlen, toff;
+  HANDLE cur;
+  uint64_t left; /* stream bytes of cur still to read */
+  BYTE pre[20];  /* a hive's synthesized data record header */
+  size_t pre_len, pre_off;
+  wc_err err;
+} rstream;
+
+static void close_cur(rstream *r) {
+  if (r->cur != INVALID_HANDLE_VALUE) CloseHandle(r->cur);
+  r->cur = INVALID_HANDLE_VALUE;
+  r->left = 0;
+  r->pre_len = r->pre_off = 0;
+}
+
+static void rstream_free(rstream *r) {
+  close_cur(r);
+  wc_tree_free(&r->t);
+  if (r->root) wc_remove_tree(r->root);
+  free(r->root);
+  free(r->tombs);
+  free(r);
+}
+
+static int read_tombstones(rstream *r) {
+  static const char head[] = "\xef\xbb\xbfVersion 1.0\n";
+  WCHAR *p = wc_path(r->root, "tombstones.txt", NULL);
+  HANDLE h = p ? CreateFileW(p, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL)
+               : INVALID_HANDLE_VALUE;
+  LARGE_INTEGER n;
+  DWORD got = 0;
+  int rc = 0;
+  free(p);
+  if (h == INVALID_HANDLE_VALUE) return 0;
+  if (!GetFileSizeEx(h, &n) || n.QuadPart > 0x1000000 ||
+      !(r->tombs = malloc((size_t)n.QuadPart + 1)) ||
+      (n.QuadPart && !ReadFile(h, r->tombs, (DWORD)n.QuadPart, &got, NULL)) ||
+      got != (DWORD)n.QuadPart || got < sizeof head - 1 || memcmp(r->tombs, head, sizeof head - 1))
+    rc = wc_fail(&r->err, PLAT_E_INVALID_DATA, "tombstones.txt: not a tombstones file");
+  else r->tlen = got, r->toff = sizeof head - 1;
+  CloseHandle(h);
+  return rc;
+}
+
+plat_hresult plat_ExportLayerBegin(const plat_driver_info *info, const char *id,
+                                   const plat_layer_descriptor *layers, size_t count,
+                                   plat_layer_stream *ctx) {
+  rstream *r = calloc(1, sizeof *r);
+  char *folder = NULL;
+  plat_hresult hr;
+  *ctx = NULL;
+  if (!r) return PLAT_E_OUTOFMEMORY;
+  r->cur = INVALID_HANDLE_VALUE;
+  if (!(r->root = wc_temp_folder()) || !(folder = w32_utf8(r->root)))
+    wc_win_fail(&r->err, "create", "the export folder");
+  else if ((hr = plat_ExportLayer(info, id, folder, layers, count)) < 0)
+    wc_fail(&r->err, hr, "%s", plat_last_error() ? plat_last_error() : "ExportLayer failed");
+  else if (wc_walk(r->root, &r->t) < 0) wc_fail(&r->err, PLAT_E_OUTOFMEMORY, "not enough memory");
+  else read_tombstones(r);
+  free(folder);
+  if (r->err.hr < 0) {
+    hr = fail_with(&r->err);
+    rstream_free(r);
+    return hr;
+  }
+  w32_set_error(NULL);
+  *ctx = r;
+  return PLAT_S_OK;
+}
+
+static int skip_item(const char *rel) {
+  size_t n = strlen(rel);
+  return strcmp(rel, "tombstones.txt") == 0 || (n > 10 && strcmp(rel + n - 10, ".$wcidirs$") == 0);
+}
+
+/* A Files\ entry: its attributes from the prefix, its data size from the
+ * stream; positioned at the stream's start. */
+static int open_files_entry(rstream *r, const wc_item *it, plat_file_basic_info *info,
+                            int64_t *size) {
+  WCHAR *side =
+      (it->attrs & FILE_ATTRIBUTE_DIRECTORY) ? wc_path(r->root, it->rel, L".$wcidirs$") : NULL;
+  LARGE_INTEGER fsize, four;
+  DWORD attrs = 0, got = 0;
+  w32_bs_rec rec;
+  uint64_t left;
+  int more;
+  r->cur = CreateFileW(side ? side : it->path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+                       FILE_FLAG_BACKUP_SEMANTICS, NULL);
+  free(side);
+  if (r->cur == INVALID_HANDLE_VALUE || !GetFileSizeEx(r->cur, &fsize) || fsize.QuadPart < 4 ||
+      !ReadFile(r->cur, &attrs, 4, &got, NULL) || got != 4)
+    return wc_win_fail(&r->err, "read", it->rel);
+  info->FileAttributes = attrs;
+  left = r->left = (uint64_t)fsize.QuadPart - 4;
+  while ((more = w32_bs_next(r->cur, left, &rec)) == 1) {
+    LARGE_INTEGER d;
+    left -= rec.total;
+    if (rec.id == W32_BACKUP_DATA) *size = (int64_t)rec.size;
+    d.QuadPart = (LONGLONG)rec.size;
+    if (!SetFilePointerEx(r->cur, d, NULL, FILE_CURRENT))
+      return wc_win_fail(&r->err, "read", it->rel);
+  }
+  if (more < 0)
+    return wc_fail(&r->err, PLAT_E_INVALID_DATA, "%s: a malformed backup stream", it->rel);
+  four.QuadPart = 4;
+  return SetFilePointerEx(r->cur, four, NULL, FILE_BEGIN) ? 0
+                                                          : wc_win_fail(&r->err, "read", it->rel);
+}
+
+/* A hive or a top directory: a stream of one data record, synthesized */
+static int open_plain_entry(rstream *r, const wc_item *it, int64_t *size) {
+  LARGE_INTEGER fsize;
+  uint64_t n;
+  int i;
+  if (it->attrs & FILE_ATTRIBUTE_DIRECTORY) return 0;
+  r->cur = CreateFileW(it->path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
+  if (r->cur == INVALID_HANDLE_VALUE || !GetFileSizeEx(r->cur, &fsize))
+    return wc_win_fail(&r->err, "read", it->rel);
+  n = (uint64_t)fsize.QuadPart;
+  memset(r->pre, 0, sizeof r->pre);
+  r->pre[0] = W32_BACKUP_DATA;
+  for (i = 0; i < 8; i++) r->pre[8 + i] = (BYTE)(n >> (8 * i));
+  r->pre_len = sizeof r->pre;
+  r->left = n;
+  *size = (int64_t)n;
+  return 0;
+}
+
+static int basic_info(rstream *r, const wc_item *it, plat_file_basic_info *info) {
+  HANDLE h = CreateFileW(it->path, FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                         OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+  FILE_BASIC_INFO b;
+  int ok =
+      h != INVALID_HANDLE_VALUE && GetFileInformationByHandleEx(h, FileBasicInfo, &b, sizeof b);
+  if (h != INVALID_HANDLE_VALUE) CloseHandle(h);
+  if (!ok) return wc_win_fail(&r->err, "read", it->rel);
+  info->CreationTime = b.CreationTime.QuadPart;
+  info->LastAccessTime = b.LastAccessTime.QuadPart;
+  info->LastWriteTime = b.LastWriteTime.QuadPart;
+  info->ChangeTime = b.ChangeTime.QuadPart;
+  info->FileAttributes = b.FileAttributes;
+  return 0;
+}
+
+/* the next tombstone as a deleted name, or 0 when there is none */
+static int next_tombstone(rstream *r, char **name) {
+  const char *p, *nl;
+  size_t len;
+  if (!r->tombs || r->toff >= r->tlen) return 0;
+  p = r->tombs + r->toff;
+  nl = memchr(p, '\n', r->tlen - r->toff);
+  len = nl ? (size_t)(nl - p) : r->tlen - r->toff;
+  r->toff += len + 1;
+  if (len < 2 || *p != '\\' || !(*name = malloc(len + 6)))
+    return wc_fail(&r->err, PLAT_E_INVALID_DATA, "tombstones.txt: a bad line");
+  snprintf(*name, len + 6, "Files%.*s", (int)len, p);
+  return 1;
+}
+
+plat_hresult plat_ExportLayerNext(plat_layer_stream ctx, char **name, plat_file_basic_info *info,
+                                  int64_t *size, int *deleted) {
+  rstream *r = (rstream *)ctx;
+  const wc_item *it;
+  int t;
+  *name = NULL;
+  *size = 0;
+  *deleted = 0;
+  close_cur(r);
+  while (r->next < r->t.n && skip_item(r->t.v[r->next].rel)) r->next++;
+  if (r->next == r->t.n) {
+    if ((t = next_tombstone(r, name)) < 0) return fail_with(&r->err);
+    *deleted = t;
+    return t ? PLAT_S_OK : PLAT_E_NO_MORE_FILES;
+  }
+  it = &r->t.v[r->next++];
+  if (basic_info(r, it, info) < 0) return fail_with(&r->err);
+  if (!(*name = _strdup(it->rel))) return PLAT_E_OUTOFMEMORY;
+  if (strncmp(it->rel, "Files\\", 6) == 0 ? open_files_entry(r, it, info, size) < 0
+                                          : open_plain_entry(r, it, size) < 0) {
+    free(*name);
+    *name = NULL;
+    return fail_with(&r->err);
+  }
+  if (strncmp(it->rel, "Files\\", 6) != 0) /* hcsshim's reader: both forced to LastWriteTime */
+    info->CreationTime = info->LastAccessTime = info->LastWriteTime;
+  return PLAT_S_OK;
+}
+
+plat_hresult plat_ExportLayerRead(plat_layer_stream ctx, void *buf, uint32_t len, uint32_t *read) {
+  rstream *r = (rstream *)ctx;
+  uint32_t n = 0;
+  DWORD got = 0;
+  if (r->pre_off < r->pre_len) {
+    n = (uint32_t)(r->pre_len - r->pre_off) < len ? (uint32_t)(r->pre_len - r->pre_off) : len;
+    memcpy(buf, r->pre + r->pre_off, n);
+    r->pre_off += n;
+  } else if (r->left > 0 && r->cur != INVALID_HANDLE_VALUE) {
+    DWORD want = r->left < len ? (DWORD)r->left : len;
+    if (!ReadFile(r->cur, buf, want, &got, NULL) || got == 0) {
+      wc_win_fail(&r->err, "read", "the layer");
+      return fail_with(&r->err);
+    }
+    r->left -= got;
+    n = got;
+  }
+  *read = n;
+  w32_set_error(NULL);
+  return PLAT_S_OK;
+}
+
+plat_hresult plat_ExportLayerEnd(plat_layer_stream ctx) {
+  rstream_free((rstream *)ctx);
+  w32_set_error(NULL);
+  return PLAT_S_OK;
+}
