@@ -226,7 +226,7 @@ W32_CORE   = $(W32)/hcsshim/core.dll
 W32_LA     = $(W32)/libarchive
 W32_CFLAGS = -O2 -std=c11 -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 $(WARN) -I$(LUA_INCDIR) -Isrc \
              -I$(W32_LA)/include -DLIBARCHIVE_STATIC
-W32_LIBS   = -L$(W32) -llua54 -L$(W32_LA)/lib -larchive -l:libz.a -lcrypt32 -lbcrypt -ladvapi32
+W32_LIBS   = -Wl,--exclude-libs,ALL -L$(W32) -llua54 -L$(W32_LA)/lib -larchive -l:libz.a -lcrypt32 -lbcrypt -ladvapi32
 W32_DOUBLE = $(W32)/spec/vmcompute.dll
 W32_CTL    = $(W32)/spec/doublectl.dll
 W32_IPHLP  = $(W32)/spec/iphlpapi.dll
@@ -243,7 +243,7 @@ $(W32)/obj/%.o: %.c $(W32_HDR) | $(W32_LA)/lib/libarchive.a
 	@mkdir -p $(dir $@)
 	$(MINGW_CC) $(W32_CFLAGS) -c $< -o $@
 
-$(W32_CORE): $(W32_OBJ) $(W32)/liblua54.dll.a
+$(W32_CORE): $(W32_OBJ) $(W32)/liblua54.dll.a $(W32_LA)/lib/libarchive.a
 	@mkdir -p $(dir $@)
 	$(MINGW_CC) -shared -static-libgcc -o $@ $(W32_OBJ) $(W32_LIBS)
 

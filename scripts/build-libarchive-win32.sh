@@ -15,8 +15,9 @@ B=${BUILD:-build}/win32
 mkdir -p "$B"
 B=$(cd "$B" && pwd)
 P="$B/libarchive"
-stamp=$(sha256sum "$here/libarchive-mswindows.patch" | cut -c1-64)
-[ -f "$P/lib/libarchive.a" ] && [ "$(cat "$P/patch.sha256" 2>/dev/null)" = "$stamp" ] && exit 0
+# rebuilt when this script or the patch changes
+stamp=$(cat "$0" "$here/libarchive-mswindows.patch" | sha256sum | cut -c1-64)
+[ -f "$P/lib/libarchive.a" ] && [ "$(cat "$P/stamp.sha256" 2>/dev/null)" = "$stamp" ] && exit 0
 rm -rf "$P"
 sh "$here/apt-install.sh" build-libarchive-win32 gcc-mingw-w64-x86-64 libz-mingw-w64-dev dpkg-dev patch
 S="$B/aptsrc"
@@ -35,7 +36,9 @@ obj="$B/libarchive-obj"
 rm -rf "$obj" && mkdir -p "$obj"
 log="$B/libarchive-build.log"
 echo "build-libarchive-win32: configuring and building (log: $log)"
-(cd "$obj" && "$src/configure" --host=x86_64-w64-mingw32 --prefix="$P" \
+# LIBARCHIVE_STATIC: no dllexport on its functions, which would make the
+# DLL linking them export those alone (and not luaopen_hcsshim_core)
+(cd "$obj" && "$src/configure" --host=x86_64-w64-mingw32 --prefix="$P" CPPFLAGS=-DLIBARCHIVE_STATIC \
   --enable-static --disable-shared --disable-bsdtar --disable-bsdcpio --disable-bsdcat \
   --disable-acl --disable-xattr --without-bz2lib --without-libb2 --without-iconv --without-lz4 \
   --without-zstd --without-lzma --without-lzo2 --without-cng --without-mbedtls --without-nettle \
@@ -44,5 +47,5 @@ echo "build-libarchive-win32: configuring and building (log: $log)"
 make -C "$obj" -j"$(nproc)" install-libLTLIBRARIES install-includeHEADERS >>"$log" 2>&1 \
   || { tail -n 20 "$log" >&2; exit 1; }
 rm -rf "$obj" "$src"
-echo "$stamp" > "$P/patch.sha256"
+echo "$stamp" > "$P/stamp.sha256"
 echo "build-libarchive-win32: $P/lib/libarchive.a"

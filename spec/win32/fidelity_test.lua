@@ -176,12 +176,13 @@ test("layer import, export and destroy enable SeBackupPrivilege and SeRestorePri
   eq(r, true, tostring(err))
   t.rmtree(folder)
   ctl("dropprivileges")
-  local w = assert(hcsshim.new_layer_writer(info, "f-priv3", {}))
+  local w = assert(hcsshim.new_layer_writer(info, "f-priv3", { "C:\\layers\\4" }))
+  assert(w:add("Files", { FileAttributes = 16 }))
   assert(w:close())
   ctl("dropprivileges")
   local rd = assert(hcsshim.new_layer_reader(info, "f-priv", {}))
   assert(rd:close())
-  for _, id in ipairs({ "f-priv", "f-priv2" }) do
+  for _, id in ipairs({ "f-priv", "f-priv2", "f-priv3" }) do
     ctl("dropprivileges")
     r, err = hcsshim.destroy_layer(info, id)
     eq(r, true, tostring(err))

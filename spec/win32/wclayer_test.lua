@@ -126,7 +126,7 @@ test("an export that ExportLayer refuses leaves no tar", function()
 end)
 
 -- A base layer is written in place with BackupWrite.  Wine's BackupWrite
--- is a stub (ERROR_CALL_NOT_IMPLEMENTED): there the import must fail
+-- is a stub (ERROR_NOT_SUPPORTED): there the import must fail
 -- naming it, call no ProcessBaseImage and leave no layer folder; on a
 -- Windows with BackupWrite the double checks the folder and the calls.
 local BASE_FOLDER = table.concat({
@@ -154,7 +154,7 @@ test("a base layer is written in place and processed (BackupWrite; Wine: refused
     eq(t.last("ProcessUtilityImage"), root .. "\\UtilityVM")
     t.rmtree(root)
   else
-    eq(err.hresult, 0x80070078, tostring(err)) -- ERROR_CALL_NOT_IMPLEMENTED
+    eq(err.hresult, 0x80070032, tostring(err)) -- ERROR_NOT_SUPPORTED from the stub
     has(tostring(err), "BackupWrite Files\\Windows")
     eq(t.calls("ProcessBaseImage"), n0)
     eq(t.ctl("exists " .. root), "0", "the layer folder is removed")

@@ -38,6 +38,18 @@ WCHAR *wc_path(const WCHAR *root, const char *name, const WCHAR *suffix) {
   return out;
 }
 
+void wc_make_parents(const WCHAR *path) {
+  WCHAR *p = wcslen(path) > 3 ? _wcsdup(path) : NULL, *c;
+  if (!p) return;
+  /* from the first separator after a drive ("C:\") or a UNC share */
+  for (c = wcschr(p + (p[0] && p[1] == L':' ? 3 : 2), L'\\'); c; c = wcschr(c + 1, L'\\')) {
+    *c = 0;
+    CreateDirectoryW(p, NULL); /* fails harmlessly where it exists */
+    *c = L'\\';
+  }
+  free(p);
+}
+
 WCHAR *wc_temp_folder(void) {
   static LONG counter;
   WCHAR base[MAX_PATH + 1], *out;

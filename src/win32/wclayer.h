@@ -80,6 +80,8 @@ void wc_writer_free(wc_writer *m);
 /* root + "\" + name (UTF-8, '\'-separated) + suffix, malloc'd; NULL on
  * invalid UTF-8 or no memory */
 WCHAR *wc_path(const WCHAR *root, const char *name, const WCHAR *suffix);
+/* creates the folders above path that are missing (not path itself) */
+void wc_make_parents(const WCHAR *path);
 /* a new empty folder under the user's temp folder ("hcs" + unique) */
 WCHAR *wc_temp_folder(void);
 /* removes a folder and everything under it; 0 or -1 */

@@ -161,6 +161,8 @@ static int make_base_root(wc_writer *m, const plat_driver_info *info, const char
   WCHAR *home = w32_wide(info->HomeDir, "DriverInfo.HomeDir", &hr);
   if (!home) return wc_fail(&m->err, hr, "bad HomeDir");
   m->root = wc_path(home, id, NULL);
+  /* HomeDir as needed (hcsshim's ImportLayerFromTar: os.MkdirAll) */
+  if (m->root) wc_make_parents(m->root);
   free(home);
   if (!m->root) return wc_fail(&m->err, PLAT_E_INVALIDARG, "bad layer id");
   if (!CreateDirectoryW(m->root, NULL)) {
