@@ -74,7 +74,7 @@ void lyr_meta_free(lyr_meta *m);
 /* tar_export.c: the layer's diff folder (upper/ or rootfs/), and the diff
  * as a tar into fd (l open with its meta) */
 void lyr_diff_dir(const lyr *l, char *out);
-plat_hresult lyr_export_fd(lyr *l, int fd, uint64_t *size);
+plat_hresult lyr_export_fd(lyr *l, int fd, const plat_progress *progress, uint64_t *size);
 /* layer_copy.c: an anonymous read-write file in HomeDir: an fd or -1 (errno) */
 int lyr_tmpfile(const lyr *l);
 /* With the layer locked and its meta read (a sandbox): */
