@@ -194,6 +194,32 @@ describe("layer export (Linux)", function()
     assert.matches("No such file", r.stdout, 1, true)
   end)
 
+  it("leaves the runtime's mount stubs out of a commit, and keeps the container's own empty files", function()
+    local target = "/data-" .. env.unique("m"):gsub("[^%w]", "")
+    local h = assert(hcsshim.run { layers = { base.path }, detach = true, timeout = 60,
+      config = { MappedDirectories = { { HostPath = tmp, ContainerPath = target } } },
+      args = { "sh", "-c", "echo x > /etc/note && touch /etc/empty && mkdir /emptydir" } })
+    local done = false
+    finally(function() if not done then h.stop() end end)
+    assert(h.process:wait(30))
+    -- the base lacks these: the runtime made them to mount over
+    for _, p in ipairs({ "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/.hcsshim-init", target }) do
+      assert.is_nil(io.open(base.path .. "/rootfs" .. p), p .. " is in the base")
+    end
+    local t = tmp .. "/commit.tar"
+    local c = assert(hcsshim.commit { container = h, layer = env.unique("stubs"), tar = t })
+    h.stop()
+    done = true
+    layer(c.id)
+    local list = "\n" .. env.must("tar -tf " .. t)
+    for _, stub in ipairs({ "etc/hosts", "etc/hostname", "etc/resolv.conf", ".hcsshim-init", target:sub(2) }) do
+      assert.is_nil(list:find("\n" .. stub .. "/?\n"), stub .. " is in the commit:" .. list)
+    end
+    for _, own in ipairs({ "etc/note", "etc/empty", "emptydir/" }) do
+      assert.truthy(list:find("\n" .. own .. "\n", 1, true), own .. " is not in the commit:" .. list)
+    end
+  end)
+
   describe("progress", function()
     -- a sandbox with n files of 20 KiB each, exported to tar; returns the tar
     local function many(n)

@@ -328,7 +328,11 @@ end
 -- whiteouts become `.wh.<name>`, opaque directories `.wh..wh..opq`;
 -- PAX headers with xattrs (`SCHILY.xattr.*`), numeric owners only, file
 -- mtimes in whole seconds, no atime/ctime, entries sorted by name, so the
--- same diff always gives the same bytes.  `path` is replaced atomically; the
+-- same diff always gives the same bytes.  A sandbox's mount stubs (the
+-- empty files and directories the runtime made to mount over, such as
+-- /etc/hosts or a MappedDirectory's target, when the image lacked them)
+-- are left out while they are still empty, as docker's init layer keeps
+-- them out of a commit.  `path` is replaced atomically; the
 -- parents are checked, not read.  A file overlay keeps only as a redirect
 -- or metacopy is refused.
 -- @tparam table|string info DriverInfo

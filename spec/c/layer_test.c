@@ -267,7 +267,8 @@ static void test_real_tar(void) {
   xn = getxattr(pathf("%s/xattr", L), "user.test", xv, sizeof xv);
   CHECK(xn == 5 && memcmp(xv, "hello", 5) == 0, "xattr %zd", xn);
   CHECK(lstat(L, &st) == 0 && (st.st_mode & 07777) == 0755, "root mode %o", st.st_mode);
-  HR(plat_ImportLayerTar(&info, "real", tarp, NULL, 0, NULL, &size, &result), PLAT_E_ALREADY_EXISTS);
+  HR(plat_ImportLayerTar(&info, "real", tarp, NULL, 0, NULL, &size, &result),
+     PLAT_E_ALREADY_EXISTS);
   free(result);
   HR(plat_DestroyLayer(&info, "real"), PLAT_S_OK);
   /* other compressions: xz and zstd (if the tools exist), plain */
@@ -304,7 +305,8 @@ static void test_whiteouts(void) {
   HR(plat_ImportLayerTar(&info, "low", pathf("%s/low.tar", root), NULL, 0, NULL, &size, &result),
      PLAT_S_OK);
   ds[0] = desc("low");
-  HR(plat_ImportLayerTar(&info, "up", pathf("%s/up.tar", root), ds, 1, NULL, &size, &result), PLAT_S_OK);
+  HR(plat_ImportLayerTar(&info, "up", pathf("%s/up.tar", root), ds, 1, NULL, &size, &result),
+     PLAT_S_OK);
   free_descs(ds, 1);
   CHECK(lstat(pathf("%s/up/rootfs/gone.txt", home), &st) == 0 && S_ISCHR(st.st_mode) &&
             st.st_rdev == makedev(0, 0),

@@ -60,6 +60,12 @@ plat_hresult lay_mount_for(const plat_driver_info *info, const char *id,
  * unless another live system holds it too. */
 plat_hresult lay_unmount_for(const plat_driver_info *info, const char *id, const char *system);
 
+/* layer_stubs.c: before the runtime mounts over `targets` (absolute paths
+ * in the container) in `rootfs`, records those missing as mount stubs of
+ * the sandbox whose mount rootfs is, which its exports leave out.  A
+ * rootfs that is no sandbox's mount: nothing to do. */
+plat_hresult lay_note_stubs(const char *rootfs, const char *const *targets, size_t count);
+
 /* The body of the extract helper program (see tar_import.c). */
 int lay_extract_main(void);
 

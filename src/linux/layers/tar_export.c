@@ -53,6 +53,7 @@ typedef struct exporter {
   uint64_t size; /* bytes of regular file data */
   const plat_progress *progress;
   lay_pace pace;
+  char *stubs; /* a sandbox's mount stubs, left out */
 } exporter;
 
 /* The caller's progress callback when a report is due (or `last`);
@@ -211,6 +212,8 @@ static plat_hresult write_tar(exporter *x, const char *diff, int fd) {
     goto out;
   }
   while (hr >= 0 && (rc = dtree_next(t, &it, why, sizeof why)) > 0) {
+    if (it->kind == DTREE_ENTRY && lyr_is_stub(x->stubs, it->name, &it->st, it->dirfd, it->base))
+      continue;
     hr = write_item(x, it);
     x->pace.entries++;
     if (hr >= 0) hr = report(x, 0);
@@ -238,8 +241,10 @@ plat_hresult lyr_export_fd(lyr *l, int fd, const plat_progress *progress, uint64
   memset(&x, 0, sizeof x);
   x.l = l;
   x.progress = progress;
+  x.stubs = lyr_stubs_read(l);
   lyr_diff_dir(l, diff);
   hr = write_tar(&x, diff, fd);
+  free(x.stubs);
   if (hr >= 0 && fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
     hr = lyr_fail(errno == ENOSPC ? PLAT_E_DISK_FULL : PLAT_E_FAIL, "export of layer %s: fsync: %s",
                   l->id, strerror(errno));

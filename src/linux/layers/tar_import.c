@@ -89,8 +89,7 @@ static void run_child(xmsg *m, const char *rootfs, int tarfd, const plat_progres
   c.on_out = on_records;
   c.out_ctx = &r;
   st = cmn_run(&c);
-  if (r.cancelled)
-    lay_xfail(m, PLAT_E_ABORT, NULL, "cancelled by the progress callback");
+  if (r.cancelled) lay_xfail(m, PLAT_E_ABORT, NULL, "cancelled by the progress callback");
   else if (r.done && r.off == got) *m = r.result;
   else if (st < 0)
     lay_xfail(m, PLAT_E_FAIL, NULL, "cannot run the extractor `%s`: %s (set HCSSHIM_EXTRACT)", exe,
