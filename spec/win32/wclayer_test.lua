@@ -170,3 +170,30 @@ test("a base layer cannot have tombstones", function()
   has(tostring(err), "Files\\gone.txt: a base layer cannot have tombstones")
   eq(t.ctl("exists " .. home .. "\\" .. id), "0")
 end)
+
+test("import and export report progress; an error from the callback cancels and is raised", function()
+  local calls, last = 0, nil
+  assert(hcsshim.import_layer(info, "wcl-pg", FIX .. "layer.tar", { PARENT }, function(bytes, entries)
+    calls = calls + 1
+    last = { bytes, entries }
+  end))
+  ok(calls >= 1, "called")
+  local f = assert(io.open(FIX .. "layer.tar", "rb"))
+  local tar_size = f:seek("end")
+  f:close()
+  ok(last[1] > 0 and last[1] <= tar_size, "bytes read: " .. tostring(last[1]))
+  eq(last[2], 8) -- entries, the alternate data stream with its file
+  local tar = t.scratch("pg") .. ".tar"
+  local ecalls = 0
+  assert(hcsshim.export_layer(info, "wcl-pg", tar, { PARENT }, function() ecalls = ecalls + 1 end))
+  ok(ecalls >= 1, "export progress called")
+  assert(os.remove(tar))
+  assert(hcsshim.destroy_layer(info, "wcl-pg"))
+  local n0 = t.calls("ImportLayer")
+  local okc, err = pcall(hcsshim.import_layer, info, "wcl-cancel", FIX .. "layer.tar", { PARENT },
+    function() error("stop here") end)
+  eq(okc, false)
+  has(tostring(err), "stop here")
+  eq(t.calls("ImportLayer"), n0, "nothing imported")
+  eq(hcsshim.layer_exists(info, "wcl-cancel"), false)
+end)

@@ -29,6 +29,8 @@ typedef struct exp_ {
   struct archive *a;
   WCHAR *root;
   uint64_t size;
+  const plat_progress *progress;
+  uint64_t entries, told_bytes, told_entries;
   wc_err err;
 } exp_;
 
@@ -391,6 +393,19 @@ static int one_item(exp_ *x, const wc_item *it) {
   return files_entry(x, it->path, it->rel, 0);
 }
 
+/* progress(bytes of tar written, entries) about every 64 entries or MiB,
+ * and at the end; a nonzero answer cancels */
+static int report(exp_ *x, int last) {
+  uint64_t bytes = (uint64_t)archive_filter_bytes(x->a, -1);
+  if (!x->progress || !x->progress->report) return 0;
+  if (!last && x->entries - x->told_entries < 64 && bytes - x->told_bytes < (1u << 20)) return 0;
+  x->told_bytes = bytes;
+  x->told_entries = x->entries;
+  if (x->progress->report(x->progress->ctx, bytes, x->entries) != 0)
+    return wc_fail(&x->err, PLAT_E_ABORT, "the export was cancelled");
+  return 0;
+}
+
 static int write_tar(exp_ *x, const WCHAR *tmp) {
   wc_tree t;
   size_t i;
@@ -399,21 +414,27 @@ static int write_tar(exp_ *x, const WCHAR *tmp) {
   archive_write_set_format_pax_restricted(x->a);
   if (archive_write_open_filename_w(x->a, tmp) != ARCHIVE_OK) return ar_fail(x, "the tar");
   if (wc_walk(x->root, &t) < 0) return wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
-  for (i = 0; i < t.n && rc == 0; i++) rc = one_item(x, &t.v[i]);
+  for (i = 0; i < t.n && rc == 0; i++)
+    if ((rc = one_item(x, &t.v[i])) == 0) {
+      x->entries++;
+      rc = report(x, 0);
+    }
   wc_tree_free(&t);
   if (rc == 0) rc = whiteouts(x);
   if (rc == 0 && archive_write_close(x->a) != ARCHIVE_OK) rc = ar_fail(x, "the tar");
+  if (rc == 0) rc = report(x, 1);
   return rc;
 }
 
 plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
                                  const plat_layer_descriptor *layers, size_t count,
-                                 uint64_t *size) {
+                                 const plat_progress *progress, uint64_t *size) {
   exp_ x;
   char *folder = NULL;
   WCHAR *tmp = NULL, *dest = NULL;
   plat_hresult hr;
   memset(&x, 0, sizeof x);
+  x.progress = progress;
   *size = 0;
   if (!(dest = w32_wide(tar_path, "tar path", &hr))) return hr;
   if (!(tmp = wc_path(dest, "", L".tmp")) || !(x.root = wc_temp_folder()) ||
