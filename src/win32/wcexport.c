@@ -29,8 +29,7 @@ typedef struct exp_ {
   struct archive *a;
   WCHAR *root;
   uint64_t size;
-  const plat_progress *progress;
-  uint64_t entries, told_bytes, told_entries;
+  wc_progress progress;
   wc_err err;
 } exp_;
 
@@ -328,44 +327,29 @@ static int plain_entry(exp_ *x, const WCHAR *path, const char *rel, int dir) {
 
 /* tombstones.txt -> whiteouts (".wh.<name>" beside the deleted name) */
 static int whiteouts(exp_ *x) {
-  static const char head[] = "\xef\xbb\xbfVersion 1.0\n";
-  WCHAR *path = wc_path(x->root, "tombstones.txt", NULL);
-  HANDLE h = path ? CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL)
-                  : INVALID_HANDLE_VALUE;
-  LARGE_INTEGER n;
-  BYTE *p = NULL;
-  size_t o = sizeof head - 1;
-  int rc = 0;
-  free(path);
-  if (h == INVALID_HANDLE_VALUE) return 0; /* no deletions */
-  if (!GetFileSizeEx(h, &n) || !(p = read_blob(h, (uint64_t)n.QuadPart)) ||
-      (size_t)n.QuadPart < o || memcmp(p, head, o) != 0)
-    rc = wc_fail(&x->err, PLAT_E_INVALID_DATA, "tombstones.txt: not a tombstones file");
-  while (rc == 0 && o < (size_t)n.QuadPart) {
-    const BYTE *nl = memchr(p + o, '\n', (size_t)n.QuadPart - o);
-    size_t len = nl ? (size_t)(nl - (p + o)) : (size_t)n.QuadPart - o;
-    char rel[1100], name[1100], *base;
+  wc_tombs t;
+  char rel[1100], name[1100];
+  int got, rc = 0;
+  if (wc_tombstones_read(&x->err, x->root, &t) < 0) return -1;
+  while (rc == 0 && (got = wc_tombstones_next(&x->err, &t, rel, sizeof rel)) != 0) {
+    char *base = strrchr(rel, '\\') + 1;
     struct archive_entry *e;
-    if (len < 2 || len > 1000 || p[o] != '\\') {
-      rc = wc_fail(&x->err, PLAT_E_INVALID_DATA, "tombstones.txt: a bad line");
+    if (got < 0) {
+      rc = -1;
       break;
     }
-    snprintf(rel, sizeof rel, "Files%.*s", (int)len, (const char *)p + o);
-    base = strrchr(rel, '\\') + 1;
-    snprintf(name, sizeof name, "%.*s.wh.%s", (int)(base - rel), rel, base);
-    tar_name(rel, sizeof rel, name);
     if (!(e = archive_entry_new())) {
       rc = wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
       break;
     }
+    snprintf(name, sizeof name, "%.*s.wh.%s", (int)(base - rel), rel, base);
+    tar_name(rel, sizeof rel, name);
     archive_entry_set_pathname_utf8(e, rel);
     archive_entry_set_filetype(e, AE_IFREG);
     if (archive_write_header(x->a, e) < ARCHIVE_WARN) rc = ar_fail(x, rel);
     archive_entry_free(e);
-    o += len + 1;
   }
-  free(p);
-  CloseHandle(h);
+  free(t.text);
   return rc;
 }
 
@@ -393,17 +377,8 @@ static int one_item(exp_ *x, const wc_item *it) {
   return files_entry(x, it->path, it->rel, 0);
 }
 
-/* progress(bytes of tar written, entries) about every 64 entries or MiB,
- * and at the end; a nonzero answer cancels */
 static int report(exp_ *x, int last) {
-  uint64_t bytes = (uint64_t)archive_filter_bytes(x->a, -1);
-  if (!x->progress || !x->progress->report) return 0;
-  if (!last && x->entries - x->told_entries < 64 && bytes - x->told_bytes < (1u << 20)) return 0;
-  x->told_bytes = bytes;
-  x->told_entries = x->entries;
-  if (x->progress->report(x->progress->ctx, bytes, x->entries) != 0)
-    return wc_fail(&x->err, PLAT_E_ABORT, "the export was cancelled");
-  return 0;
+  return wc_report(&x->progress, &x->err, (uint64_t)archive_filter_bytes(x->a, -1), last);
 }
 
 static int write_tar(exp_ *x, const WCHAR *tmp) {
@@ -416,7 +391,7 @@ static int write_tar(exp_ *x, const WCHAR *tmp) {
   if (wc_walk(x->root, &t) < 0) return wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
   for (i = 0; i < t.n && rc == 0; i++)
     if ((rc = one_item(x, &t.v[i])) == 0) {
-      x->entries++;
+      x->progress.entries++;
       rc = report(x, 0);
     }
   wc_tree_free(&t);
@@ -434,7 +409,7 @@ plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, c
   WCHAR *tmp = NULL, *dest = NULL;
   plat_hresult hr;
   memset(&x, 0, sizeof x);
-  x.progress = progress;
+  x.progress.p = progress;
   *size = 0;
   if (!(dest = w32_wide(tar_path, "tar path", &hr))) return hr;
   if (!(tmp = wc_path(dest, "", L".tmp")) || !(x.root = wc_temp_folder()) ||

@@ -186,3 +186,48 @@ void wc_tree_free(wc_tree *t) {
   free(t->v);
   memset(t, 0, sizeof *t);
 }
+
+int wc_tombstones_read(wc_err *e, const WCHAR *root, wc_tombs *t) {
+  static const char head[] = "\xef\xbb\xbfVersion 1.0\n";
+  WCHAR *p = wc_path(root, "tombstones.txt", NULL);
+  HANDLE h = p ? CreateFileW(p, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL)
+               : INVALID_HANDLE_VALUE;
+  LARGE_INTEGER n;
+  DWORD got = 0;
+  int rc = 0;
+  free(p);
+  memset(t, 0, sizeof *t);
+  if (h == INVALID_HANDLE_VALUE) return 0; /* no deletions */
+  if (!GetFileSizeEx(h, &n) || n.QuadPart > 0x1000000 ||
+      !(t->text = malloc((size_t)n.QuadPart + 1)) ||
+      (n.QuadPart && !ReadFile(h, t->text, (DWORD)n.QuadPart, &got, NULL)) ||
+      got != (DWORD)n.QuadPart || got < sizeof head - 1 || memcmp(t->text, head, sizeof head - 1))
+    rc = wc_fail(e, PLAT_E_INVALID_DATA, "tombstones.txt: not a tombstones file");
+  else t->len = got, t->off = sizeof head - 1;
+  CloseHandle(h);
+  return rc;
+}
+
+int wc_tombstones_next(wc_err *e, wc_tombs *t, char *out, size_t cap) {
+  const char *p, *nl;
+  size_t len;
+  if (!t->text || t->off >= t->len) return 0;
+  p = t->text + t->off;
+  nl = memchr(p, '\n', t->len - t->off);
+  len = nl ? (size_t)(nl - p) : t->len - t->off;
+  t->off += len + 1;
+  if (len < 2 || *p != '\\' || len + 6 > cap)
+    return wc_fail(e, PLAT_E_INVALID_DATA, "tombstones.txt: a bad line");
+  snprintf(out, cap, "Files%.*s", (int)len, p);
+  return 1;
+}
+
+int wc_report(wc_progress *g, wc_err *e, uint64_t bytes, int last) {
+  if (!g->p || !g->p->report) return 0;
+  if (!last && g->entries - g->told_entries < 64 && bytes - g->told_bytes < (1u << 20)) return 0;
+  g->told_bytes = bytes;
+  g->told_entries = g->entries;
+  if (g->p->report(g->p->ctx, bytes, g->entries) != 0)
+    return wc_fail(e, PLAT_E_ABORT, "cancelled by the progress callback");
+  return 0;
+}

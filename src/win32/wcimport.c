@@ -23,8 +23,7 @@ typedef struct imp {
   struct archive *a;
   struct archive_entry *e; /* the entry at hand; NULL at the end */
   wc_writer w;
-  const plat_progress *progress;
-  uint64_t entries, told_bytes, told_entries;
+  wc_progress progress;
 } imp;
 
 /* what failed when a sink's write did */
@@ -220,17 +219,8 @@ static int one_entry(imp *m) {
 
 /* ---- the whole import ---- */
 
-/* progress(bytes of tar read, entries) about every 64 entries or MiB, and
- * at the end; a nonzero answer cancels */
 static int report(imp *m, int last) {
-  uint64_t bytes = (uint64_t)archive_filter_bytes(m->a, -1);
-  if (!m->progress || !m->progress->report) return 0;
-  if (!last && m->entries - m->told_entries < 64 && bytes - m->told_bytes < (1u << 20)) return 0;
-  m->told_bytes = bytes;
-  m->told_entries = m->entries;
-  if (m->progress->report(m->progress->ctx, bytes, m->entries) != 0)
-    return wc_fail(&m->w.err, PLAT_E_ABORT, "the import was cancelled");
-  return 0;
+  return wc_report(&m->progress, &m->w.err, (uint64_t)archive_filter_bytes(m->a, -1), last);
 }
 
 static int read_all(imp *m, const char *tar_path) {
@@ -252,7 +242,7 @@ static int read_all(imp *m, const char *tar_path) {
   if (next_header(m) < 0) return -1;
   while (m->e) {
     if (one_entry(m) < 0) return -1;
-    m->entries++;
+    m->progress.entries++;
     if (report(m, 0) < 0) return -1;
   }
   return m->w.err.hr < 0 || report(m, 1) < 0 ? -1 : 0;
@@ -264,7 +254,7 @@ plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, c
   imp m;
   plat_hresult hr;
   memset(&m, 0, sizeof m);
-  m.progress = progress;
+  m.progress.p = progress;
   *size = 0;
   *result = NULL;
   if (wc_writer_open(&m.w, info, id, count == 0) == 0 && read_all(&m, tar_path) == 0)

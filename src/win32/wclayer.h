@@ -99,6 +99,21 @@ typedef struct wc_tree {
 } wc_tree;
 int wc_walk(const WCHAR *root, wc_tree *t);
 void wc_tree_free(wc_tree *t);
+/* a transport folder's tombstones.txt (none: text NULL) */
+typedef struct wc_tombs {
+  char *text;
+  size_t len, off;
+} wc_tombs;
+int wc_tombstones_read(wc_err *e, const WCHAR *root, wc_tombs *t);
+/* the next deleted name into out ("Files\\..."): 1, or 0 at the end */
+int wc_tombstones_next(wc_err *e, wc_tombs *t, char *out, size_t cap);
+/* progress(bytes, entries) of a tar import or export, about every 64
+ * entries or MiB and at the end (last); a nonzero answer cancels */
+typedef struct wc_progress {
+  const plat_progress *p;
+  uint64_t entries, told_bytes, told_entries;
+} wc_progress;
+int wc_report(wc_progress *g, wc_err *e, uint64_t bytes, int last);
 /* FILE_BASIC_INFO onto an open handle */
 int wc_set_basic_info(HANDLE h, const w32_file_basic_info *fi);
 

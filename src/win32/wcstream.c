@@ -117,8 +117,7 @@ typedef struct rstream {
   WCHAR *root;
   wc_tree t;
   size_t next;
-  char *tombs; /* tombstones.txt after its first line */
-  size_t tlen, toff;
+  wc_tombs tombs;
   HANDLE cur;
   uint64_t left; /* stream bytes of cur still to read */
   BYTE pre[20];  /* a hive's synthesized data record header */
@@ -138,28 +137,8 @@ static void rstream_free(rstream *r) {
   wc_tree_free(&r->t);
   if (r->root) wc_remove_tree(r->root);
   free(r->root);
-  free(r->tombs);
+  free(r->tombs.text);
   free(r);
-}
-
-static int read_tombstones(rstream *r) {
-  static const char head[] = "\xef\xbb\xbfVersion 1.0\n";
-  WCHAR *p = wc_path(r->root, "tombstones.txt", NULL);
-  HANDLE h = p ? CreateFileW(p, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL)
-               : INVALID_HANDLE_VALUE;
-  LARGE_INTEGER n;
-  DWORD got = 0;
-  int rc = 0;
-  free(p);
-  if (h == INVALID_HANDLE_VALUE) return 0;
-  if (!GetFileSizeEx(h, &n) || n.QuadPart > 0x1000000 ||
-      !(r->tombs = malloc((size_t)n.QuadPart + 1)) ||
-      (n.QuadPart && !ReadFile(h, r->tombs, (DWORD)n.QuadPart, &got, NULL)) ||
-      got != (DWORD)n.QuadPart || got < sizeof head - 1 || memcmp(r->tombs, head, sizeof head - 1))
-    rc = wc_fail(&r->err, PLAT_E_INVALID_DATA, "tombstones.txt: not a tombstones file");
-  else r->tlen = got, r->toff = sizeof head - 1;
-  CloseHandle(h);
-  return rc;
 }
 
 plat_hresult plat_ExportLayerBegin(const plat_driver_info *info, const char *id,
@@ -176,7 +155,7 @@ plat_hresult plat_ExportLayerBegin(const plat_driver_info *info, const char *id,
   else if ((hr = plat_ExportLayer(info, id, folder, layers, count)) < 0)
     wc_fail(&r->err, hr, "%s", plat_last_error() ? plat_last_error() : "ExportLayer failed");
   else if (wc_walk(r->root, &r->t) < 0) wc_fail(&r->err, PLAT_E_OUTOFMEMORY, "not enough memory");
-  else read_tombstones(r);
+  else wc_tombstones_read(&r->err, r->root, &r->tombs);
   free(folder);
   if (r->err.hr < 0) {
     hr = fail_with(&r->err);
@@ -264,17 +243,11 @@ static int basic_info(rstream *r, const wc_item *it, plat_file_basic_info *info)
 
 /* the next tombstone as a deleted name, or 0 when there is none */
 static int next_tombstone(rstream *r, char **name) {
-  const char *p, *nl;
-  size_t len;
-  if (!r->tombs || r->toff >= r->tlen) return 0;
-  p = r->tombs + r->toff;
-  nl = memchr(p, '\n', r->tlen - r->toff);
-  len = nl ? (size_t)(nl - p) : r->tlen - r->toff;
-  r->toff += len + 1;
-  if (len < 2 || *p != '\\' || !(*name = malloc(len + 6)))
-    return wc_fail(&r->err, PLAT_E_INVALID_DATA, "tombstones.txt: a bad line");
-  snprintf(*name, len + 6, "Files%.*s", (int)len, p);
-  return 1;
+  char buf[1100];
+  int got = wc_tombstones_next(&r->err, &r->tombs, buf, sizeof buf);
+  if (got > 0 && !(*name = _strdup(buf)))
+    return wc_fail(&r->err, PLAT_E_OUTOFMEMORY, "not enough memory");
+  return got;
 }
 
 plat_hresult plat_ExportLayerNext(plat_layer_stream ctx, char **name, plat_file_basic_info *info,
