@@ -329,7 +329,7 @@ describe("layer export (Linux)", function()
         end))
         print(got and got.name, got and tostring(got):find("cannot use the layer it reports on", 1, true) ~= nil)
       ]]):format(env.home, sb, tmp .. "/re.tar", base.path, env.home, sb)
-      assert.equal("ERROR_BUSY\ttrue\n", env.sh(("timeout 60 %s -e %q"):format(env.lua, code)))
+      assert.equal("ERROR_BUSY\ttrue\n", env.sh(("timeout 60 env %s -e %q"):format(env.lua, code)))
     end)
 
     it("refuses a progress that is not a function", function()
