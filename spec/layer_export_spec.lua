@@ -196,8 +196,10 @@ describe("layer export (Linux)", function()
 
   it("leaves the runtime's mount stubs out of a commit, and keeps the container's own empty files", function()
     local target = "/data-" .. env.unique("m"):gsub("[^%w]", "")
+    local deep = "/top-" .. env.unique("m"):gsub("[^%w]", "") -- its parents are missing too
     local h = assert(hcsshim.run { layers = { base.path }, detach = true, timeout = 60,
-      config = { MappedDirectories = { { HostPath = tmp, ContainerPath = target } } },
+      config = { MappedDirectories = { { HostPath = tmp, ContainerPath = target },
+        { HostPath = tmp, ContainerPath = deep .. "/a//./b/" } } },
       args = { "sh", "-c", "echo x > /etc/note && touch /etc/empty && mkdir /emptydir" } })
     local done = false
     finally(function() if not done then h.stop() end end)
@@ -212,7 +214,8 @@ describe("layer export (Linux)", function()
     done = true
     layer(c.id)
     local list = "\n" .. env.must("tar -tf " .. t)
-    for _, stub in ipairs({ "etc/hosts", "etc/hostname", "etc/resolv.conf", ".hcsshim-init", target:sub(2) }) do
+    for _, stub in ipairs({ "etc/hosts", "etc/hostname", "etc/resolv.conf", ".hcsshim-init", target:sub(2),
+      deep:sub(2), deep:sub(2) .. "/a", deep:sub(2) .. "/a/b" }) do
       assert.is_nil(list:find("\n" .. stub .. "/?\n"), stub .. " is in the commit:" .. list)
     end
     for _, own in ipairs({ "etc/note", "etc/empty", "emptydir/" }) do
@@ -297,6 +300,36 @@ describe("layer export (Linux)", function()
       -- and the same id imports afterwards
       assert(hcsshim.import_layer(env.home, imp, t, { base.path }))
       layer(imp)
+    end)
+
+    it("a cancel at the last report of a small import leaves no layer", function()
+      local sb = many(3)
+      local t = tmp .. "/small.tar"
+      assert(hcsshim.export_layer(env.home, sb, t, { base.path }))
+      local imp, n = env.unique("prog-small"), 0
+      local ok, e = pcall(hcsshim.import_layer, env.home, imp, t, { base.path }, function()
+        n = n + 1
+        error("stop")
+      end)
+      assert.is_false(ok)
+      assert.matches("stop", tostring(e), 1, true)
+      assert.equal(1, n)
+      assert.is_false(hcsshim.layer_exists(env.home, imp))
+      assert(hcsshim.import_layer(env.home, imp, t, { base.path }))
+      layer(imp)
+    end)
+
+    it("a layer call from the callback on the layer it reports on fails at once, never waits for itself", function()
+      local sb = many(3)
+      local code = ([[
+        local hcsshim = require "hcsshim"
+        local got
+        assert(hcsshim.export_layer(%q, %q, %q, { %q }, function()
+          got = got or select(2, hcsshim.get_layer_mount_path(%q, %q))
+        end))
+        print(got and got.name, got and tostring(got):find("cannot use the layer it reports on", 1, true) ~= nil)
+      ]]):format(env.home, sb, tmp .. "/re.tar", base.path, env.home, sb)
+      assert.equal("ERROR_BUSY\ttrue\n", env.sh(("timeout 60 env %s -e %q"):format(env.lua, code)))
     end)
 
     it("refuses a progress that is not a function", function()

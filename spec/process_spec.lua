@@ -149,7 +149,7 @@ describe("processes", function()
     end
   end)
 
-  it("start a console process through the stub without a trace of it", function()
+  it("start a console process with a size through the console stub, as the process itself", function()
     local p = assert(c:create_process({ CommandArgs = { "sh", "-c", "tr '\\0' ' ' < /proc/$$/cmdline; echo" },
       EmulateConsole = true, ConsoleSize = { 30, 100 }, CreateStdOutPipe = true }))
     local _, stdout = p:stdio()
@@ -161,6 +161,31 @@ describe("processes", function()
       ConsoleSize = { 24, 80 } })
     assert.is_nil(q)
     assert.equal("ERROR_FILE_NOT_FOUND", err.name)
+    -- a recording stand-in for the stub (HCSSHIM_TTY, in a child that
+    -- creates its own container) shows who goes through it
+    local stub = env.tmpdir() .. "/tty"
+    local f = assert(io.open(stub, "w"))
+    f:write('#!/bin/sh\n: > /tmp/.tty-stub-ran\n[ "$3" = -- ] || exit 99\nexe=$4\nshift 5\nexec "$exe" "$@"\n')
+    f:close()
+    env.must("chmod 755 " .. stub)
+    local code = [[
+      local env = require "support.env"
+      local c, cleanup = env.container()
+      assert(c:start(20))
+      local function run(cfg)
+        cfg.CreateStdOutPipe, cfg.EmulateConsole = true, true
+        local p = assert(c:create_process(cfg))
+        local _, out = p:stdio()
+        local text = out:read("a")
+        p:wait(30)
+        p:close()
+        return (text:gsub("\r", ""))
+      end
+      io.write(run({ CommandLine = "sh -c 'ls /tmp/.tty-stub-ran 2>/dev/null || echo none'" }))
+      io.write(run({ CommandLine = "sh -c 'ls /tmp/.tty-stub-ran'", ConsoleSize = { 24, 80 } }))
+      cleanup()
+    ]]
+    assert.equal("none\n/tmp/.tty-stub-ran\n", env.sh(("HCSSHIM_TTY=%s %s -e %q"):format(stub, env.lua, code)))
   end)
 
   it("honour process wait timeouts, then report the exit to two waiters", function()

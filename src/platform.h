@@ -188,7 +188,10 @@ plat_hresult plat_UnprepareLayer(const plat_driver_info *info, const char *id);
 /* Progress of a layer tar import or export, reported on the calling
  * thread (so a binding may call its language from it): `bytes` of the tar
  * read or written so far and `entries` done.  A nonzero return cancels the
- * call, which fails with PLAT_E_ABORT and rolls back as any failure does. */
+ * call, which fails with PLAT_E_ABORT and rolls back as any failure does.
+ * The callback may run the binding's language: an implementation copies
+ * what it needs of its string arguments before the first report (a binding
+ * keeps them alive, but a callback may drop the caller's references). */
 typedef struct plat_progress {
   int (*report)(void *ctx, uint64_t bytes, uint64_t entries);
   void *ctx;

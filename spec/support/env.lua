@@ -23,13 +23,14 @@ local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 -- What a child Lua process needs to run this very build: the suite's
 -- package paths (so that it loads the same hcsshim.core), its programs
--- (monitor, helper, extract) and, under `make sanitize`, the sanitizer
+-- (monitor, helper, extract, tty) and, under `make sanitize`, the sanitizer
 -- preload (which M.sh drops for other commands) and options.  Every spec
 -- that starts a Lua child takes them from here: M.lua as a shell command,
 -- M.child_env for other launchers (systemd-run).
 M.lua_bin = os.getenv("HCSSHIM_TEST_LUA") or "lua5.4"
 M.child_env = { LUA_PATH = package.path, LUA_CPATH = package.cpath, LD_PRELOAD = os.getenv("LD_PRELOAD") or "" }
-for _, k in ipairs({ "HCSSHIM_MONITOR", "HCSSHIM_HELPER", "HCSSHIM_EXTRACT", "ASAN_OPTIONS", "UBSAN_OPTIONS" }) do
+for _, k in ipairs({ "HCSSHIM_MONITOR", "HCSSHIM_HELPER", "HCSSHIM_EXTRACT", "HCSSHIM_TTY", "ASAN_OPTIONS",
+  "UBSAN_OPTIONS" }) do
   M.child_env[k] = os.getenv(k)
 end
 do

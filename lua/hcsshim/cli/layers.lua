@@ -38,7 +38,8 @@ function M.layer_import(a)
   local total = file_size(a.tar)
   local bar = progress_new("layer import " .. a.id, total)
   bar.update(0)
-  local size = out.check(hcsshim.import_layer(home(a), a.id, a.tar, a.parent, bar.update))
+  local size = out.check(hcsshim.import_layer(home(a), a.id, a.tar, a.parent,
+    function(bytes) bar.update(bytes) end))
   bar.finish(total)
   out.emit(a, { ID = a.id, Path = home(a) .. "/" .. a.id, Size = size },
     function(d) io.stdout:write(d.ID, "\n") end)

@@ -136,7 +136,6 @@ int64_t cmn_keyed_value(const char *text, const char *key);
  * errmsg) is crun's own last message. */
 int cmn_crun_run(const char *const *args, int in, int out, int err, char **errmsg);
 
-
 /* ---- sockets (socket.c) ---- */
 int cmn_seqpacket_connect(const char *path); /* fd or -errno */
 void cmn_bigbuf(int fd);

@@ -237,6 +237,16 @@ static plat_hresult blockio_resources(const hl_sysconf *c, const char *rootfs, j
   return PLAT_S_OK;
 }
 
+/* Whether a file can be bind-mounted at `target` in rootfs: nothing there
+ * yet, or a regular file (not a directory, nor a symlink to resolve). */
+static int can_bind_file(const char *rootfs, const char *target) {
+  struct stat st;
+  char *p = cmn_printf("%s%s", rootfs, target);
+  int ok = p && (lstat(p, &st) < 0 ? errno == ENOENT : S_ISREG(st.st_mode));
+  free(p);
+  return ok;
+}
+
 /* Root, capabilities, host name files, mapped directories, namespaces and
  * the cgroup path. */
 static int base_spec(const hl_sysconf *c, const char *id, const char *sysdir, const char *rootfs,
@@ -253,8 +263,10 @@ static int base_spec(const hl_sysconf *c, const char *id, const char *sysdir, co
   json_object_set_new(spec, "hostname", json_string(host));
   if (host_files(sysdir, host, mounts) < 0) return -1;
   tty = cmn_program_path("tty", "HCSSHIM_TTY");
-  /* without the stub (an incomplete install) consoles start at crun's pace */
-  if (tty && access(tty, X_OK) == 0) add_mount(mounts, HL_TTY_STUB, tty, "bind", "ro");
+  /* without the stub (no static libc at build time, an image with
+   * something else at its path) consoles start at crun's pace */
+  if (tty && access(tty, X_OK) == 0 && can_bind_file(rootfs, HL_TTY_STUB))
+    add_mount(mounts, HL_TTY_STUB, tty, "bind", "ro");
   free(tty);
   for (size_t i = 0; c->mapped && i < json_array_size(c->mapped); i++) {
     json_t *m = json_array_get(c->mapped, i);

@@ -166,6 +166,7 @@ typedef struct pstate {
   json_t *cfg, *args, *env, *user;
   const char *cwd;
   char *path_env;
+  char *exe; /* the executable check_exec found, as a path in the container */
   pwent pw;
 } pstate;
 
@@ -205,7 +206,10 @@ static int find_exec(int rootfd, const char *exe, const char *cwd, const char *p
     if (dl == 0) snprintf(buf, sizeof buf, "%s/%s", cwd, exe);
     else snprintf(buf, sizeof buf, "%.*s/%s", (int)dl, path, exe);
     kind = exe_kind(rootfd, buf);
-    if (kind == EXE_OK) return EXE_OK;
+    if (kind == EXE_OK) {
+      snprintf(found, flen, "%s", buf);
+      return EXE_OK;
+    }
     if (kind != EXE_MISSING && seen == EXE_MISSING) {
       seen = kind;
       snprintf(found, flen, "%s", buf);
@@ -222,7 +226,9 @@ static plat_hresult check_exec(int rootfd, pstate *s, char **result) {
              *path = s->path_env ? s->path_env : CMN_DEFAULT_PATH;
   char found[PATH_MAX * 2] = "";
   switch (find_exec(rootfd, exe, s->cwd, path, found, sizeof found)) {
-  case EXE_OK: return PLAT_S_OK;
+  case EXE_OK:
+    s->exe = strdup(found);
+    return s->exe ? PLAT_S_OK : cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
   case EXE_DIR:
     return cmn_fail(result, PLAT_E_ACCESSDENIED,
                     "executable file `%s` cannot be run: %s in the container is a directory", exe,
@@ -411,11 +417,12 @@ static plat_hresult take_env(pstate *s, int console, char **result) {
 }
 
 /* A console with a size starts through the console stub, when the
- * container has it: `HL_TTY_STUB ROWS COLS -- args...`. */
+ * container has it: `HL_TTY_STUB ROWS COLS -- EXE args...`, EXE the
+ * executable check_exec found (the stub execs it as crun would). */
 static plat_hresult via_tty_stub(pstate *s, const hl_procconf *p, int rootfd) {
   json_t *args;
   char n[16];
-  if (!p->console || !p->rows || !p->cols || exe_kind(rootfd, HL_TTY_STUB) != EXE_OK)
+  if (!p->console || !p->rows || !p->cols || !s->exe || exe_kind(rootfd, HL_TTY_STUB) != EXE_OK)
     return PLAT_S_OK;
   if (!(args = json_array())) return PLAT_E_OUTOFMEMORY;
   json_array_append_new(args, json_string(HL_TTY_STUB));
@@ -424,8 +431,9 @@ static plat_hresult via_tty_stub(pstate *s, const hl_procconf *p, int rootfd) {
   snprintf(n, sizeof n, "%u", p->cols);
   json_array_append_new(args, json_string(n));
   json_array_append_new(args, json_string("--"));
+  json_array_append_new(args, json_string(s->exe));
   if (json_array_extend(args, s->args) < 0 ||
-      json_array_size(args) != json_array_size(s->args) + 4) {
+      json_array_size(args) != json_array_size(s->args) + 5) {
     json_decref(args);
     return PLAT_E_OUTOFMEMORY;
   }
@@ -476,5 +484,6 @@ plat_hresult hl_parse_process(const char *json, int rootfd, hl_procconf *p, char
   json_decref(s.env);
   json_decref(s.user);
   free(s.path_env);
+  free(s.exe);
   return hr;
 }

@@ -118,8 +118,10 @@ int lay_pace_due(lay_pace *p, uint64_t bytes) {
 static lay_pace pace;
 static void send_progress(struct archive *a) {
   xprog r;
+  /* paced by what is written (a cancel takes effect at the next record),
+   * reported as what is read of the file (what a progress bar measures) */
   uint64_t bytes = (uint64_t)archive_filter_bytes(a, -1);
-  if (!lay_pace_due(&pace, bytes)) return;
+  if (!lay_pace_due(&pace, (uint64_t)archive_filter_bytes(a, 0))) return;
   memset(&r, 0, sizeof r);
   r.kind = XREC_PROGRESS;
   r.bytes = bytes;

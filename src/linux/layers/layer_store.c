@@ -135,6 +135,30 @@ void lyr_sweep(const lyr *l) {
 
 void lyr_sub(const lyr *l, const char *leaf, char *out) { lyr_pathf(out, "%s/%s", l->dir, leaf); }
 
+/* The layer locks this thread holds: a call made from inside another
+ * (a progress callback runs within the import or export it reports on)
+ * must not wait for a lock its own thread holds, which would never come. */
+#define HELD_MAX 8
+static __thread struct held {
+  dev_t dev;
+  ino_t ino;
+} held[HELD_MAX];
+static __thread size_t nheld;
+
+static int held_here(const struct stat *st) {
+  for (size_t i = 0; i < nheld; i++)
+    if (held[i].dev == st->st_dev && held[i].ino == st->st_ino) return 1;
+  return 0;
+}
+
+static void held_drop(dev_t dev, ino_t ino) {
+  for (size_t i = 0; i < nheld; i++)
+    if (held[i].dev == dev && held[i].ino == ino) {
+      held[i] = held[--nheld];
+      return;
+    }
+}
+
 plat_hresult lyr_open(lyr *l, int want_meta) {
   struct stat a, b;
   char why[512];
@@ -144,6 +168,13 @@ plat_hresult lyr_open(lyr *l, int want_meta) {
     if (e == ENOENT || e == ENOTDIR || e == ELOOP)
       return lyr_fail(PLAT_E_NOT_FOUND, "%s layer %s: no such layer in %s", l->op, l->id, l->home);
     return lyr_fail(PLAT_E_FAIL, "%s layer %s: %s: %s", l->op, l->id, l->dir, strerror(e));
+  }
+  if (fstat(l->dfd, &a) == 0 && held_here(&a)) {
+    lyr_close(l);
+    return lyr_fail(PLAT_E_BUSY,
+                    "%s layer %s: a call in progress on this thread holds the layer (a progress "
+                    "callback cannot use the layer it reports on)",
+                    l->op, l->id);
   }
   /* serialises activate/prepare/unprepare/destroy of one layer, also across
    * processes; released by close() */
@@ -160,6 +191,11 @@ plat_hresult lyr_open(lyr *l, int want_meta) {
     lyr_close(l);
     return lyr_fail(PLAT_E_NOT_FOUND, "%s layer %s: no such layer in %s", l->op, l->id, l->home);
   }
+  if (nheld < HELD_MAX) {
+    held[nheld].dev = a.st_dev;
+    held[nheld++].ino = a.st_ino;
+    l->held = 1;
+  }
   if (want_meta) {
     plat_hresult hr = lyr_meta_read(l->dir, &l->meta, why, sizeof why);
     if (hr < 0) {
@@ -172,6 +208,9 @@ plat_hresult lyr_open(lyr *l, int want_meta) {
 }
 
 void lyr_close(lyr *l) {
+  struct stat st;
+  if (l->held && fstat(l->dfd, &st) == 0) held_drop(st.st_dev, st.st_ino);
+  l->held = 0;
   if (l->dfd >= 0) close(l->dfd);
   l->dfd = -1;
   if (l->sfd >= 0) close(l->sfd);

@@ -23,8 +23,9 @@ typedef struct lyr {
   const char *op; /* for messages: "create", "prepare", ... */
   char home[LYR_PATH_MAX];
   char dir[LYR_PATH_MAX];
-  int dfd; /* layer folder, flock'ed; -1 when not open */
-  int sfd; /* staging folder, flock'ed; -1 when none */
+  int dfd;  /* layer folder, flock'ed; -1 when not open */
+  int sfd;  /* staging folder, flock'ed; -1 when none */
+  int held; /* dfd's lock is in this thread's list (layer_store.c) */
   int have_meta;
   lyr_meta meta;
 } lyr;

@@ -35,24 +35,41 @@ static int listed(const char *text, const char *line) {
   return 0;
 }
 
-/* A target as a path relative to the root ("etc/hosts"), or NULL for one
- * that is empty, the root itself or climbs out. */
+/* A target as the export names it, relative to the root ("etc/hosts"):
+ * empty and "." components dropped.  NULL for one that is the root itself,
+ * climbs out, is too long or holds a control character (a line of the
+ * list must be one path). */
 static const char *relative(const char *target, char *out, size_t len) {
-  while (*target == '/') target++;
-  if (!*target || strlen(target) >= len) return NULL;
-  snprintf(out, len, "%s", target);
-  for (size_t n = strlen(out); n > 0 && out[n - 1] == '/'; n--) out[n - 1] = '\0';
-  for (const char *p = out; p; p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL)
-    if (strncmp(p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0')) return NULL;
-  return out;
+  size_t o = 0;
+  for (const char *p = target; *p;) {
+    size_t n = strcspn(p, "/");
+    for (size_t i = 0; i < n; i++)
+      if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f) return NULL;
+    if (n == 2 && p[0] == '.' && p[1] == '.') return NULL;
+    if (n > 0 && !(n == 1 && p[0] == '.')) {
+      if (o + n + 2 > len) return NULL;
+      if (o) out[o++] = '/';
+      memcpy(out + o, p, n);
+      o += n;
+    }
+    p += n;
+    while (*p == '/') p++;
+  }
+  out[o] = '\0';
+  return o ? out : NULL;
 }
 
 /* Appends `rel` and each of its parents missing in the merged tree at
  * mfd to the list in *text (a growing buffer). */
 static int note_missing(int mfd, char *rel, char **text, size_t *len) {
-  struct stat st;
+  /* resolved inside the container's root, as crun resolves its targets */
+  int fd = cmn_open_in_root(mfd, rel, O_PATH | O_NOFOLLOW);
   char *slash;
-  if (fstatat(mfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT) return 0;
+  if (fd >= 0) {
+    close(fd);
+    return 0;
+  }
+  if (errno != ENOENT) return 0;
   if (!listed(*text, rel)) {
     size_t n = strlen(rel);
     char *t = realloc(*text, *len + n + 2);
@@ -112,25 +129,35 @@ char *lyr_stubs_read(const lyr *l) {
   return cmn_read_file(path, NULL);
 }
 
-/* Whether a directory has no entries (other than . and ..). */
-static int empty_dir(int dirfd, const char *base) {
-  int fd = openat(dirfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+/* Whether directory `name` (base in dirfd) holds stubs only: a missing
+ * parent the runtime made for a target below it (etc/ for etc/hosts in an
+ * image without /etc) is a stub too while nothing else lives in it. */
+static int stub_dir(const char *stubs, const char *name, int parent, const char *base, int depth) {
+  int fd = openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
   struct dirent *e;
-  int empty = d != NULL;
+  int only = d != NULL && depth < 64;
   if (!d) {
     if (fd >= 0) close(fd);
     return 0;
   }
-  while (empty && (e = readdir(d)))
-    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) empty = 0;
+  while (only && (e = readdir(d))) {
+    char child[LYR_PATH_MAX];
+    struct stat st;
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    only = lyr_pathf(child, "%s/%s", name, e->d_name) == 0 &&
+           fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && listed(stubs, child) &&
+           (S_ISREG(st.st_mode)
+                ? st.st_size == 0
+                : S_ISDIR(st.st_mode) && stub_dir(stubs, child, dirfd(d), e->d_name, depth + 1));
+  }
   closedir(d);
-  return empty;
+  return only;
 }
 
 int lyr_is_stub(const char *stubs, const char *name, const struct stat *st, int dirfd,
                 const char *base) {
   if (!stubs || !listed(stubs, name)) return 0;
   if (S_ISREG(st->st_mode)) return st->st_size == 0;
-  return S_ISDIR(st->st_mode) && empty_dir(dirfd, base);
+  return S_ISDIR(st->st_mode) && stub_dir(stubs, name, dirfd, base, 0);
 }

@@ -78,14 +78,14 @@ void layer_users_remove(const char *sandbox_dir) {
 /* A marker counts while its sandbox is mounted; an unreadable one is kept. */
 static int user_live(const char *path, const char *name, char *who, size_t wholen) {
   char mnt[PATH_MAX + 16], *sandbox = cmn_read_file(path, NULL);
-  int live;
+  int r;
   (void)name;
   if (!sandbox) return -1;
   snprintf(mnt, sizeof mnt, "%s/mount", sandbox);
-  live = cmn_is_mountpoint(mnt) > 0;
-  if (live) snprintf(who, wholen, "%s", sandbox);
+  r = cmn_is_mountpoint(mnt);
+  if (r > 0) snprintf(who, wholen, "%s", sandbox);
   free(sandbox);
-  return live;
+  return r > 0 ? 1 : r == 0 || r == -ENOENT ? 0 : -1; /* cannot tell: kept */
 }
 
 int layer_users_busy(const char *layer_dir, char *who, size_t wholen) {

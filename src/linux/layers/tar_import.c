@@ -179,6 +179,10 @@ plat_hresult lay_import_tar(const plat_driver_info *info, const char *id, const 
     if (m.hr < 0) hr = lyr_fail(m.hr, "import of layer %s: %s", id, m.text);
   }
   close(fd);
+  /* the last report (the whole file, every entry) comes before the layer
+   * is published, so a cancel there still rolls it back */
+  if (hr >= 0 && progress && progress->report(progress->ctx, tar_bytes, m.entries))
+    hr = lyr_fail(PLAT_E_ABORT, "import of layer %s: cancelled by the progress callback", id);
   if (hr >= 0) hr = lyr_staging_publish(&l, staging);
   if (hr < 0) {
     int rc = lyr_staging_remove(&l, staging);
@@ -187,7 +191,5 @@ plat_hresult lay_import_tar(const plat_driver_info *info, const char *id, const 
     return finish(hr, result);
   }
   if (size) *size = m.size;
-  /* the last report: the whole file, every entry */
-  if (progress) progress->report(progress->ctx, tar_bytes, m.entries);
   return PLAT_S_OK;
 }

@@ -10,7 +10,9 @@
  * sets the size only while the terminal still has none: a resize that
  * came first (from crun's parent, or the caller) wins.
  *
- * Usage: /.hcsshim-tty ROWS COLS -- COMMAND [ARGS...] */
+ * Usage: /.hcsshim-tty ROWS COLS -- EXECUTABLE ARGV0 [ARGS...]
+ * (EXECUTABLE as the host resolved it in the container, so the stub runs
+ * exactly what crun would have: no PATH search, no shell fallback). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,17 +27,20 @@ static unsigned short dimension(const char *s) {
 
 int main(int argc, char **argv) {
   struct winsize ws;
-  if (argc < 5 || strcmp(argv[3], "--") != 0) {
-    fputs("usage: /.hcsshim-tty ROWS COLS -- COMMAND [ARGS...]\n", stderr);
+  if (argc < 6 || strcmp(argv[3], "--") != 0) {
+    fputs("usage: /.hcsshim-tty ROWS COLS -- EXECUTABLE ARGV0 [ARGS...]\n", stderr);
     return 125;
   }
   memset(&ws, 0, sizeof ws);
+  /* a resize landing between these two calls would lose to the initial
+   * size; it can only come from a caller that resizes a process whose
+   * create call has not returned yet */
   if (ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row == 0 && ws.ws_col == 0) {
     ws.ws_row = dimension(argv[1]);
     ws.ws_col = dimension(argv[2]);
     (void)ioctl(0, TIOCSWINSZ, &ws); /* best effort: crun sets it too */
   }
-  execvp(argv[4], argv + 4);
+  execv(argv[4], argv + 5);
   fprintf(stderr, "%s: %s\n", argv[4], strerror(errno));
   return errno == ENOENT ? 127 : 126;
 }
