@@ -290,8 +290,8 @@ end
 -- once at the end with the file's size and the entry count.  An error it
 -- raises cancels the import, which rolls back and raises that error (also at
 -- the last report).  It runs inside the call: it may not yield (a yield
--- across it cancels), and a layer function it calls on a layer the import
--- holds fails with ERROR_BUSY instead of waiting for itself.
+-- across it cancels), and on Linux a layer function it calls on a layer the
+-- import holds fails with ERROR_BUSY instead of waiting for itself.
 -- @treturn integer|nil,hcsshim.error the sum of regular file sizes (bytes);
 -- an image (docker-archive, oci-archive, OCI layout) is refused with
 -- E_INVALIDARG pointing to `hcsshim.image.import`
@@ -365,8 +365,8 @@ end
 -- written and entries so far, called as the export goes (about every 64
 -- entries or MiB) and once at the end.  An error it raises cancels the
 -- export (no tar is left, an old file at `path` stays) and is raised again.
--- As for `import_layer`, it may not yield, and a layer function it calls on
--- the layer being exported fails with ERROR_BUSY.
+-- As for `import_layer`, it may not yield, and on Linux a layer function it
+-- calls on the layer being exported fails with ERROR_BUSY.
 -- @treturn integer|nil,hcsshim.error the bytes of file data exported
 function M.export_layer(info, id, path, parents, progress)
   if progress ~= nil and type(progress) ~= "function" then
