@@ -170,4 +170,21 @@ describe("what a killed run leaves", function()
     assert.is_true(box.container:is_running())
     for _, l in ipairs(pruned.Layers) do assert.not_equal(kept .. "-sandbox", l) end
   end)
+
+  it("prune() spares the sandbox of a run a live creator is still setting up", function()
+    local id, real, pruned = env.unique("rf-setup"), hns.create_endpoint, nil
+    -- prune runs between the run's sandbox layer and its endpoint
+    hns.create_endpoint = function(ep)
+      pruned = hcsshim.prune({ home = env.home })
+      return real(ep)
+    end
+    local ok, r, err = pcall(hcsshim.run, { rootfs = tar, home = env.home, id = id, network = net.Name,
+      command = "echo ok", timeout = 60 })
+    hns.create_endpoint = real
+    assert.is_true(ok, tostring(r))
+    assert.is_truthy(r, tostring(err))
+    assert.equal("ok\n", r.stdout)
+    for _, l in ipairs(assert(pruned).Layers) do assert.not_equal(id .. "-sandbox", l) end
+    assert.same({}, leftovers(id))
+  end)
 end)

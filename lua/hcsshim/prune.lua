@@ -9,7 +9,8 @@
 -- ("...;creator=<boot id>/<pid>/<start time>", see `hcsshim.run.creator`)
 -- whose process is gone, which is what a killed `run{}` that waited for its
 -- process leaves.  A detached run records no creator: it is kept while it
--- runs, whoever made it.
+-- runs, whoever made it.  A sandbox layer without its system is abandoned
+-- unless a live `run{}` is still setting it up (`hcsshim.run.in_setup`).
 -- @module hcsshim.prune
 local system = require "hcsshim.system"
 local layer = require "hcsshim.layer"
@@ -49,7 +50,7 @@ local function prune_layers(home, removed)
   if not ids then return nil, err end
   for _, id in ipairs(ids) do
     local owner = id:match("^(.+)" .. run.SANDBOX_SUFFIX:gsub("%-", "%%-") .. "$")
-    if owner and not exists(owner) and run.remove(owner, { home = home }) then
+    if owner and not exists(owner) and not run.in_setup(home, owner) and run.remove(owner, { home = home }) then
       removed[#removed + 1] = id
     end
   end

@@ -216,6 +216,36 @@ local function image_parts(opts)
   return image.layers(img), pcfg
 end
 
+-- The setup record of run `id`: "<home>/.run-<id>", holding the creator
+-- tag (see `creator`) from just after its sandbox layer is made until its
+-- compute system exists, so that `prune` tells a sandbox being set up
+-- from an abandoned one.  None where there is no creator tag (Windows).
+local function record_path(home, id) return home .. SEP .. ".run-" .. id end
+
+local function write_record(home, id, later)
+  local tag = M.creator()
+  if not tag then return end
+  later(function() os.remove(record_path(home, id)) end)
+  local f = io.open(record_path(home, id), "w")
+  if f then
+    f:write(tag, "\n")
+    f:close()
+  end
+end
+
+--- Whether run `id` is still being set up by a live creator: its setup
+-- record names a creator that is not gone (see `creator_gone`).
+-- @tparam string home layer home
+-- @tparam string id compute system id
+-- @treturn boolean
+function M.in_setup(home, id)
+  local f = io.open(record_path(home, id))
+  if not f then return false end
+  local tag = f:read("l")
+  f:close()
+  return tag ~= nil and not M.creator_gone(";" .. tag)
+end
+
 -- The parent layers (the image's after opts.layers, the imported rootfs
 -- last) and a prepared sandbox over them.  Returns the ContainerConfig's
 -- layer fields.
@@ -233,6 +263,7 @@ local function make_layers(opts, id, home, later, image_layers)
   local ok, err = layer.create_sandbox_layer(home, sb, parent_id, parents)
   if not ok then return nil, err end
   later(function() layer.destroy_layer(home, sb) end)
+  write_record(home, id, later)
   ok, err = layer.activate_layer(home, sb)
   if not ok then return nil, err end
   later(function() layer.deactivate_layer(home, sb) end)
@@ -375,6 +406,7 @@ function M.remove(id, opts)
   local c = system.open_container(id)
   if c then release(c, id) end
   local ok, err = remove_sandbox(home, id .. M.SANDBOX_SUFFIX)
+  os.remove(record_path(home, id))
   local eps = hns.list_endpoints() or {}
   for _, ep in ipairs(eps) do
     if ep.Name == id then
@@ -426,6 +458,7 @@ local function steps(opts, pols, undo)
   local c
   c, err = check("create and start", start_container(id, cfg, later, left))
   if not c then return nil, err end
+  os.remove(record_path(home, id)) -- the system now tells prune the sandbox is in use
   local p, stdout, stderr = start_process(c, opts, later, pdefaults)
   if not p then return nil, stdout end
   if opts.detach then

@@ -36,17 +36,20 @@ local s = {}
 -- Each step returns true or nil, err.
 local steps = {
   { "import", function()
-    s.base = run.rootfs_layer(home, tar)
-    return s.base ~= nil
+    local err
+    s.base, err = run.rootfs_layer(home, tar)
+    return s.base ~= nil, err
   end },
   { "network", function()
-    s.net = hns.create_network({ Name = os.getenv("CRASH_NET"), Type = "nat",
+    local err
+    s.net, err = hns.create_network({ Name = os.getenv("CRASH_NET"), Type = "nat",
       Subnets = { { AddressPrefix = "172.29.93.0/24", GatewayAddress = "172.29.93.1" } } })
-    return s.net ~= nil
+    return s.net ~= nil, err
   end },
   { "endpoint", function()
-    s.ep = hns.create_endpoint({ Name = id, VirtualNetwork = s.net.ID })
-    return s.ep ~= nil
+    local err
+    s.ep, err = hns.create_endpoint({ Name = id, VirtualNetwork = s.net.ID })
+    return s.ep ~= nil, err
   end },
   { "sandbox", function()
     local sb, parents = id .. run.SANDBOX_SUFFIX, { home .. "/" .. s.base }

@@ -85,11 +85,14 @@ local function recover(id)
   local ok, err = hcsshim.prune({ home = env.home })
   if not ok then notes[#notes + 1] = "prune: " .. tostring(err) end
   hns.cleanup()
-  -- the hot-attached endpoint is no run{}'s: found by its name
-  local ep = hns.get_endpoint_by_name(id .. "-hot")
-  if ep then
-    ok, err = hns.delete_endpoint(ep.ID)
-    if not ok then notes[#notes + 1] = "delete endpoint: " .. tostring(err) end
+  -- endpoints the client made itself (not through run{}, whose endpoint
+  -- prune finds through its sandbox): re-opened by name
+  for _, name in ipairs({ id, id .. "-hot" }) do
+    local ep = hns.get_endpoint_by_name(name)
+    if ep then
+      ok, err = hns.delete_endpoint(ep.ID)
+      if not ok then notes[#notes + 1] = "delete endpoint: " .. tostring(err) end
+    end
   end
   local net = hns.get_network_by_name(NET)
   if net then
@@ -108,10 +111,36 @@ local function recover(id)
   return notes
 end
 
+-- After a case that left something: remove all of it by force, so that
+-- the next case starts clean (its own findings stay its own).
+local function scrub()
+  for _, sys in ipairs(hcsshim.get_containers() or {}) do
+    local c = hcsshim.open_container(sys.Id)
+    if c then
+      c:terminate()
+      c:wait(10)
+      c:close()
+    end
+  end
+  hcsshim.prune({ home = env.home })
+  for _, ep in ipairs(hns.list_endpoints() or {}) do hns.delete_endpoint(ep.ID) end
+  for _, net in ipairs(hns.list_networks() or {}) do hns.delete_network(net.ID, { force = true }) end
+  for _, l in ipairs(hcsshim.list_layers(env.home) or {}) do
+    hcsshim.unprepare_layer(env.home, l)
+    hcsshim.deactivate_layer(env.home, l)
+    hcsshim.destroy_layer(env.home, l)
+  end
+end
+
 -- One case: kill `target` ("client" or "monitor") at `point` of `step`
 -- ("mid": `delay` s after the step began; "after": once it ended).
+local only = os.getenv("CRASH_ONLY") -- e.g. "client:mid:create,monitor:after:start"
+
 local function case(target, point, step, delay)
   cases = cases + 1
+  if only and not ("," .. only .. ","):find("," .. target .. ":" .. point .. ":" .. step .. ",", 1, true) then
+    return nil
+  end
   local id = ("crash-%d"):format(cases)
   local dir = env.tmpdir()
   local t0 = core.monotime()
@@ -153,6 +182,7 @@ local function case(target, point, step, delay)
   r.code = code
   r.reopen = reopen(id)
   for _, n in ipairs(recover(id)) do r.notes[#r.notes + 1] = n end
+  if #r.notes > 0 then scrub() end
   r.seconds = core.monotime() - t0
   r.log = seen
   env.sh("rm -rf " .. dir)
@@ -212,7 +242,8 @@ for _, step in ipairs(STEPS) do
       times[#times + 1] = r.seconds
       if r.hung or #r.notes > 0 then
         bad = bad + 1
-        io.stderr:write(("-- %s %s %s:\n  %s\n"):format(r.target, r.point, step, table.concat(r.log, "\n  ")))
+        io.stderr:write(("-- %s %s %s: %s\n  %s\n"):format(r.target, r.point, step, table.concat(r.notes, "; "),
+          table.concat(r.log, "\n  ")))
       end
     end
   end
@@ -228,5 +259,5 @@ for _, row in ipairs(rows) do
 end
 table.sort(times)
 print(("\n%d kills, %d with something left or hung; %.0f s in all, median %.1f s per kill (max %.1f s)"):format(
-  #times, bad, core.monotime() - t_all, times[(#times + 1) // 2], times[#times]))
+  #times, bad, core.monotime() - t_all, times[(#times + 1) // 2] or 0, times[#times] or 0))
 os.exit(bad == 0 and 0 or 1)

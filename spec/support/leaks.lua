@@ -66,10 +66,10 @@ M.checks = {
   { "no row is left in the HNS store", function()
     local db = env.data_root .. "/hns/hns.db"
     if not io.open(db) then return {} end
-    return lines(("sqlite3 -readonly %q 'SELECT id FROM endpoints; SELECT id FROM networks' 2>/dev/null"):format(db))
+    return lines(("sqlite3 %q 'SELECT id FROM endpoints; SELECT id FROM networks' 2>/dev/null"):format(db))
   end },
   { "no HNS bridge is left", function()
-    return lines("ip -o link show type bridge | awk -F': ' '{print $2}' | grep '^hns'")
+    return new_lines("ip -o link show type bridge | awk -F': ' '{print $2}' | grep '^hns'", env.net_baseline.bridges)
   end },
   { "no veth of this run is left", function()
     return new_lines("ip -o link show type veth | awk -F': ' '{print $2}' | cut -d@ -f1", env.net_baseline.veths)
