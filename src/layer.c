@@ -141,10 +141,48 @@ static int l_unprepare(lua_State *L) {
   return bind_ok_last(L, plat_UnprepareLayer(&info, lua_tostring(L, 2)));
 }
 
-/* core.import_layer_tar(info, id, tar_path, parents) -> size | nil, hr, result */
+/* A Lua progress callback at stack index `fn` (or none), called on this
+ * thread from inside the platform call.  An error it raises cancels the
+ * call and is kept at the top of the stack, to be raised again once the
+ * call has rolled back. */
+typedef struct lua_progress {
+  lua_State *L;
+  int fn, failed;
+  plat_progress p;
+} lua_progress;
+
+static int call_progress(void *ctx, uint64_t bytes, uint64_t entries) {
+  lua_progress *lp = ctx;
+  lua_State *L = lp->L;
+  if (lp->failed) return 1;
+  lua_pushvalue(L, lp->fn);
+  lua_pushinteger(L, (lua_Integer)bytes);
+  lua_pushinteger(L, (lua_Integer)entries);
+  if (lua_pcall(L, 2, 0, 0) != LUA_OK) lp->failed = 1; /* the error stays on the stack */
+  return lp->failed;
+}
+
+static const plat_progress *check_progress(lua_State *L, int idx, lua_progress *lp) {
+  if (lua_isnoneornil(L, idx)) return NULL;
+  luaL_checktype(L, idx, LUA_TFUNCTION);
+  lp->L = L;
+  lp->fn = lua_absindex(L, idx);
+  lp->failed = 0;
+  lp->p.report = call_progress;
+  lp->p.ctx = lp;
+  lua_settop(L, idx);
+  luaL_checkstack(L, 8, "progress callback"); /* room for its calls, never raised mid-call */
+  return &lp->p;
+}
+
+/* core.import_layer_tar(info, id, tar_path, parents[, progress]) -> size | nil, hr, result;
+ * progress(bytes, entries); an error it raises is raised again after the
+ * rollback */
 static int l_import_tar(lua_State *L) {
   plat_driver_info info;
   plat_layer_descriptor *d;
+  lua_progress lp;
+  const plat_progress *pg;
   size_t n;
   const char *id, *tar;
   uint64_t size = 0;
@@ -153,18 +191,26 @@ static int l_import_tar(lua_State *L) {
   bind_check_driver_info(L, 1, &info);
   if (!(id = bind_check_layer_id(L, 2))) return bind_fail_layer_id(L, 2);
   tar = bind_check_plain(L, 3);
+  pg = check_progress(L, 5, &lp);
   n = bind_check_layer_descriptors(L, 4, &d);
-  hr = plat_ImportLayerTar(&info, id, tar, d, n, &size, &result);
+  hr = plat_ImportLayerTar(&info, id, tar, d, n, pg, &size, &result);
+  if (pg && lp.failed) {
+    plat_free(result);
+    return lua_error(L);
+  }
   if (hr < 0) return bind_fail(L, hr, result);
   plat_free(result);
   lua_pushinteger(L, (lua_Integer)size);
   return 1;
 }
 
-/* core.export_layer_tar(info, id, tar_path, parents) -> size | nil, hr, nil, msg */
+/* core.export_layer_tar(info, id, tar_path, parents[, progress]) -> size | nil, hr, nil, msg;
+ * progress as for import_layer_tar */
 static int l_export_tar(lua_State *L) {
   plat_driver_info info;
   plat_layer_descriptor *d;
+  lua_progress lp;
+  const plat_progress *pg;
   size_t n;
   const char *id, *tar;
   uint64_t size = 0;
@@ -172,8 +218,10 @@ static int l_export_tar(lua_State *L) {
   bind_check_driver_info(L, 1, &info);
   if (!(id = bind_check_layer_id(L, 2))) return bind_fail_layer_id(L, 2);
   tar = bind_check_plain(L, 3);
+  pg = check_progress(L, 5, &lp);
   n = bind_check_layer_descriptors(L, 4, &d);
-  hr = plat_ExportLayerTar(&info, id, tar, d, n, &size);
+  hr = plat_ExportLayerTar(&info, id, tar, d, n, pg, &size);
+  if (pg && lp.failed) return lua_error(L);
   if (hr < 0) return bind_fail_last(L, hr);
   lua_pushinteger(L, (lua_Integer)size);
   return 1;

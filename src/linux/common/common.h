@@ -91,9 +91,14 @@ typedef struct cmn_cmd {
   const char *input; /* non-NULL: written to a stdin pipe */
   char **out, **err; /* non-NULL: stdout / stderr captured */
   size_t *out_len;   /* non-NULL: the byte count of *out */
+  /* non-NULL (with out): called with all of stdout so far after each read;
+   * nonzero cancels: every pipe to the program is closed, so its next
+   * write ends it (SIGPIPE), and cmn_run waits for it as usual */
+  int (*on_out)(void *ctx, const char *buf, size_t len);
+  void *out_ctx;
 } cmn_cmd;
 #define CMN_CMD_INIT \
-  { NULL, NULL, NULL, NULL, {-1, -1, -1}, NULL, NULL, NULL, NULL }
+  { NULL, NULL, NULL, NULL, {-1, -1, -1}, NULL, NULL, NULL, NULL, NULL, NULL }
 /* Default dispositions for every signal and an empty mask: for a child
  * between fork and exec (async-signal-safe). */
 void cmn_reset_signals(void);
