@@ -101,6 +101,11 @@ local function recover(id)
   end
   ok, err = hcsshim.prune({ home = env.home }) -- the cached rootfs layer once no sandbox holds it
   if not ok then notes[#notes + 1] = "prune: " .. tostring(err) end
+  if os.getenv("CRASH_DEBUG") then
+    io.stderr:write("networks seen here: ", #(hns.list_networks() or {}), "; in the store: ",
+      env.sh(("sqlite3 %s/hns/hns.db 'SELECT id FROM networks'"):format(env.data_root)), "; a fresh process: ",
+      env.sh(env.lua .. [[ -e 'print(#require("hcsshim.hns").list_networks())']]), "\n")
+  end
   local found
   for _ = 1, 30 do
     found = leaks.find()
