@@ -14,12 +14,15 @@ static const char *opt_id(lua_State *L, int idx) {
   return bind_check_layer_id(L, idx);
 }
 
-static int l_activate(lua_State *L) {
+/* f(info, id): the layer functions that take nothing more */
+static int info_id_call(lua_State *L, plat_hresult (*f)(const plat_driver_info *, const char *)) {
   plat_driver_info info;
   bind_check_driver_info(L, 1, &info);
   if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
-  return bind_ok_last(L, plat_ActivateLayer(&info, lua_tostring(L, 2)));
+  return bind_ok_last(L, f(&info, lua_tostring(L, 2)));
 }
+
+static int l_activate(lua_State *L) { return info_id_call(L, plat_ActivateLayer); }
 
 static int l_create(lua_State *L) {
   plat_driver_info info;
@@ -51,19 +54,9 @@ static int l_expand(lua_State *L) {
   return bind_ok_last(L, plat_ExpandSandboxSize(&info, lua_tostring(L, 2), (uint64_t)size));
 }
 
-static int l_deactivate(lua_State *L) {
-  plat_driver_info info;
-  bind_check_driver_info(L, 1, &info);
-  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
-  return bind_ok_last(L, plat_DeactivateLayer(&info, lua_tostring(L, 2)));
-}
+static int l_deactivate(lua_State *L) { return info_id_call(L, plat_DeactivateLayer); }
 
-static int l_destroy(lua_State *L) {
-  plat_driver_info info;
-  bind_check_driver_info(L, 1, &info);
-  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
-  return bind_ok_last(L, plat_DestroyLayer(&info, lua_tostring(L, 2)));
-}
+static int l_destroy(lua_State *L) { return info_id_call(L, plat_DestroyLayer); }
 
 /* GetLayerMountPath's two-call pattern: ask for the length, then fill a
  * caller-allocated buffer (never CoTaskMem). */
@@ -134,12 +127,7 @@ static int l_prepare(lua_State *L) {
   return bind_ok_last(L, plat_PrepareLayer(&info, id, d, n));
 }
 
-static int l_unprepare(lua_State *L) {
-  plat_driver_info info;
-  bind_check_driver_info(L, 1, &info);
-  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
-  return bind_ok_last(L, plat_UnprepareLayer(&info, lua_tostring(L, 2)));
-}
+static int l_unprepare(lua_State *L) { return info_id_call(L, plat_UnprepareLayer); }
 
 /* A Lua progress callback at stack index `fn` (or none), called on this
  * thread from inside the platform call.  An error it raises cancels the

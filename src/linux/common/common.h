@@ -122,14 +122,6 @@ int cmn_cgroup_v2(void);
 char *cmn_cgroup_path(const char *ctl, const char *cg, const char *file);
 /* Its text (cmn_read_file), or NULL with errno set. */
 char *cmn_cgroup_read(const char *ctl, const char *cg, const char *file);
-
-/* ---- the OCI runtime (crun.c) ---- */
-/* crun --root <runtime root>/crun <args>; stdio from fds (-1: /dev/null);
- * returns the wait status (0 ok) or -errno; on failure *errmsg (if
- * errmsg) is crun's own last message. */
-int cmn_crun_run(const char *const *args, int in, int out, int err, char **errmsg);
-
-/* ---- cgroups (oom.c) ---- */
 /* How many processes of the cgroup (a path below the hierarchies, as in
  * an OCI cgroupsPath) the OOM killer killed: memory.oom_control on v1,
  * memory.events on v2; -1 where the kernel does not count them. */
@@ -137,6 +129,13 @@ int64_t cmn_cgroup_oom_kills(const char *cgpath);
 /* The value of the "key value" line of text (memory.stat, memory.events
  * and the like), or -1 when there is none. */
 int64_t cmn_keyed_value(const char *text, const char *key);
+
+/* ---- the OCI runtime (crun.c) ---- */
+/* crun --root <runtime root>/crun <args>; stdio from fds (-1: /dev/null);
+ * returns the wait status (0 ok) or -errno; on failure *errmsg (if
+ * errmsg) is crun's own last message. */
+int cmn_crun_run(const char *const *args, int in, int out, int err, char **errmsg);
+
 
 /* ---- sockets (socket.c) ---- */
 int cmn_seqpacket_connect(const char *path); /* fd or -errno */
