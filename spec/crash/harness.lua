@@ -130,6 +130,10 @@ local function scrub()
   hcsshim.prune({ home = env.home })
   for _, ep in ipairs(hns.list_endpoints() or {}) do hns.delete_endpoint(ep.ID) end
   for _, net in ipairs(hns.list_networks() or {}) do hns.delete_network(net.ID, { force = true }) end
+  -- and again from a fresh process: this one's view of the HNS store was
+  -- seen to miss a network a killed client committed (see the report)
+  env.sh(env.lua .. [[ -e 'local hns = require "hcsshim.hns"
+    for _, n in ipairs(hns.list_networks() or {}) do hns.delete_network(n.ID, { force = true }) end']])
   for _, l in ipairs(hcsshim.list_layers(env.home) or {}) do
     hcsshim.unprepare_layer(env.home, l)
     hcsshim.deactivate_layer(env.home, l)
