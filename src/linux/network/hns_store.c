@@ -67,16 +67,7 @@ sqlite3 *hns_db(char **err) {
   char dir[PATH_MAX], path[PATH_MAX + 16];
   sqlite3 *db = NULL;
   char *emsg = NULL;
-  if (the_db && the_pid == getpid()) {
-    /* a read left open (a statement not reset, a transaction not ended)
-     * would pin this long-lived connection to an old snapshot of the
-     * store: other processes' networks and endpoints would stay unseen */
-    sqlite3_stmt *st = NULL;
-    while ((st = sqlite3_next_stmt(the_db, st)) != NULL)
-      if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
-    hns_rollback(the_db);
-    return the_db;
-  }
+  if (the_db && the_pid == getpid()) return the_db;
   the_db = NULL; /* a forked child never reuses its parent's connection */
   snprintf(dir, sizeof dir, "%s/hns", hns_data_root());
   if (cmn_mkdir_p(dir, 0700) < 0) {
