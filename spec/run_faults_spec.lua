@@ -7,7 +7,11 @@ local hcsshim = require "hcsshim"
 local hns = require "hcsshim.hns"
 local run = require "hcsshim.run"
 
-local NET = { Type = "nat", Subnets = { { AddressPrefix = "172.29.91.0/24", GatewayAddress = "172.29.91.1" } } }
+-- A nat network on 172.29.<n>.0/24 named after prefix.
+local function nat_net(prefix, n)
+  return assert(hns.create_network({ Name = env.unique(prefix), Type = "nat",
+    Subnets = { { AddressPrefix = ("172.29.%d.0/24"):format(n), GatewayAddress = ("172.29.%d.1"):format(n) } } }))
+end
 
 -- What run{} made for compute system id and is still there.
 local function leftovers(id)
@@ -59,9 +63,7 @@ describe("run{} on errors and interrupts", function()
   local tar, net
   setup(function()
     tar = env.busybox_tar()
-    local spec = { Name = env.unique("hns-runf") }
-    for k, v in pairs(NET) do spec[k] = v end
-    net = assert(hns.create_network(spec))
+    net = nat_net("hns-runf", 91)
   end)
   teardown(function() assert(hns.delete_network(net.ID)) end)
 
@@ -128,10 +130,7 @@ describe("what a killed run leaves", function()
   local tar, net
   setup(function()
     tar = env.busybox_tar()
-    local spec = { Name = env.unique("hns-runk") }
-    for k, v in pairs(NET) do spec[k] = v end
-    spec.Subnets = { { AddressPrefix = "172.29.92.0/24", GatewayAddress = "172.29.92.1" } }
-    net = assert(hns.create_network(spec))
+    net = nat_net("hns-runk", 92)
   end)
   teardown(function() assert(hns.delete_network(net.ID)) end)
 
