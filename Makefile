@@ -51,7 +51,7 @@ WIN32_TESTS ?= 1
 RUN_ENV = LUA_PATH="./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;" \
           LUA_CPATH="./$(BUILD)/?.so;;"
 
-.PHONY: all setup demo test test-lua test-leaks test-vm rock bench clean install install-lib install-bin \
+.PHONY: all setup demo test crash test-lua test-leaks test-vm rock bench clean install install-lib install-bin \
         doc sanitize valgrind test-unit check-rooms
 
 all: $(CORE_SO) $(MONITOR) $(HELPER) $(EXTRACT) $(TTY)
@@ -104,6 +104,12 @@ demo: setup
 test: setup
 	@$(MAKE) --no-print-directory all $(BUILD)/hcs_linux_test $(BUILD)/spec/layer_test
 	BUILD=$(BUILD) HCSSHIM_WIN32_TESTS=$(WIN32_TESTS) $(RUN_ENV) sh scripts/run-tests.sh $(LUA)
+
+# The crash harness: the client and the monitor SIGKILLed at every step,
+# then recovery and the leak checks; prints the step x outcome table.
+crash: setup
+	@$(MAKE) --no-print-directory all
+	$(RUN_ENV) sh scripts/run-crash.sh $(LUA)
 
 # The suite, the demo, a systemd stop scenario and the README's LuaRocks
 # commands inside a Debian 12 VM (systemd, cgroup v2) under QEMU, TCG when

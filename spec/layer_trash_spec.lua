@@ -57,6 +57,16 @@ describe("layer deletion", function()
     assert.is_true(hcsshim.layer_exists(home, "next"))
   end)
 
+  it("sweeps them on the next call of any kind, so prune() finds a killed import's staging gone", function()
+    assert(hcsshim.create_layer(home, "keep", ""))
+    env.must(("mkdir -p %s/.staging-killed-DDDDDD/rootfs"):format(home))
+    assert.is_true(hcsshim.layer_exists(home, "keep"))
+    assert.equal(0, entries(home, ".staging-"))
+    env.must(("mkdir -p %s/.trash-killed-EEEEEE/rootfs"):format(home))
+    assert(hcsshim.prune({ home = home }))
+    assert.equal(0, entries(home, ".trash-"))
+  end)
+
   it("leaves a staging folder alone while another process is still filling it", function()
     assert(hcsshim.create_layer(home, "keep", ""))
     local busy = home .. "/.staging-busy-CCCCCC"

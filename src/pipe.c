@@ -58,18 +58,14 @@ static stream check_stream(lua_State *L, int idx) {
 static int wait_ready(stream *files, int n, double timeout, int *rd) {
   struct pollfd p[MAX_FILES];
   int i, r, ms = timeout >= 2147483.0 ? -1 : (int)ceil(timeout * 1000.0);
-  double end = plat_monotime() + timeout;
   for (i = 0; i < n; i++) {
     p[i].fd = files[i] ? fileno(files[i]) : -1;
     p[i].events = POLLIN;
     p[i].revents = 0;
   }
-  while ((r = poll(p, (nfds_t)n, ms)) < 0 && errno == EINTR) {
-    if (ms >= 0) {
-      double left = end - plat_monotime();
-      ms = left > 0 ? (int)ceil(left * 1000.0) : 0;
-    }
-  }
+  /* a signal ends the wait early (nothing ready, as for a timeout): the
+   * host's handler may have asked Lua to act (lua.c's Ctrl-C hook) */
+  r = poll(p, (nfds_t)n, ms);
   for (i = 0; i < n; i++) rd[i] = r > 0 && p[i].revents != 0;
   return r > 0;
 }
@@ -92,7 +88,8 @@ static int l_fileno(lua_State *L) {
 }
 
 /* core.read_ready(files, timeout) -> {[i] = chunk | false (end of file)}
- * for the files that were ready; an empty table when the timeout passed.
+ * for the files that were ready; an empty table when the timeout passed
+ * or a signal interrupted the wait (Linux).
  * files is an array of n read-end files (false for one already at end);
  * timeout in seconds, math.huge for none. */
 static int l_read_ready(lua_State *L) {

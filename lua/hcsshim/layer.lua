@@ -221,7 +221,9 @@ end
 --- The layers under a layer home: the folder names for which
 -- `layer_exists` is true, sorted.  Not an HCS function (HCS keeps no
 -- list; docker reads its own graph folder the same way); it uses
--- LuaFileSystem to read the folder.
+-- LuaFileSystem to read the folder, after one store call (which sweeps
+-- what crashed calls left: a killed import's staging folder, a killed
+-- deletion's trash).
 -- @tparam table|string info DriverInfo
 -- @treturn table|nil,hcsshim.error array of layer ids (empty when the
 -- home does not exist yet)
@@ -230,6 +232,7 @@ function M.list_layers(info)
   if type(home) ~= "string" then error("bad argument #1 to 'list_layers' (DriverInfo expected)", 2) end
   local lfs = require "lfs"
   if not lfs.attributes(home, "mode") then return {} end
+  M.layer_exists(info, "list") -- any store call sweeps the home first
   local ids = {}
   for name in lfs.dir(home) do
     if name:sub(1, 1) ~= "." and lfs.attributes(home .. "/" .. name, "mode") == "directory"

@@ -34,4 +34,28 @@ function M.timeout(timeout, op)
   return 240
 end
 
+--- The longest single wait in the C core, seconds: longer waits are
+-- made of waits this long, so that Lua runs between them.  A signal
+-- handler of the host (lua.c's Ctrl-C sets a hook that raises
+-- "interrupted!") acts within this time, even where the wait it
+-- interrupts would not return (a condition variable; Windows).
+M.SLICE = 0.25
+
+--- Wait for a notification of type ntype on handle h (its `_wait`), in
+-- slices of at most `SLICE` seconds.
+-- @param h a system or process handle
+-- @tparam integer ntype notification type
+-- @tparam[opt] number timeout seconds; nil or `math.huge` = forever
+-- @return as `_wait`: true, status, data | false, reason, status
+function M.wait(h, ntype, timeout)
+  if timeout and timeout <= M.SLICE then return h:_wait(ntype, timeout) end
+  local deadline = timeout and timeout < math.huge and core.monotime() + timeout or nil
+  while true do
+    local slice = M.SLICE
+    if deadline then slice = math.min(slice, math.max(0, deadline - core.monotime())) end
+    local ok, a, b = h:_wait(ntype, slice)
+    if ok or a ~= "timeout" or (deadline and core.monotime() >= deadline) then return ok, a, b end
+  end
+end
+
 return M

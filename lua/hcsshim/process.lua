@@ -142,7 +142,7 @@ end
 -- ErrHandleClose, or the failure status ProcessExited carried)
 function M:wait(timeout)
   local op = timeout and "WaitTimeout" or "Wait"
-  local ok, reason, status = self:_wait(N.PROCESS_EXITED, timeout)
+  local ok, reason, status = N.wait(self, N.PROCESS_EXITED, timeout)
   if ok then
     -- reason is the notification's status: a failure is the wait's error
     if reason == 0 then return true end

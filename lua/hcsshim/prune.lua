@@ -1,8 +1,16 @@
---- Remove what hcsshim for Lua left behind: stopped compute systems made
--- by `hcsshim.run` (Owner "hcsshim-lua..."), sandbox layers of `run` whose
--- compute system is gone, cached `rootfs-<sha256>` layers no sandbox uses,
--- and endpoints of vanished containers.  Only things recognisably ours:
--- other owners' systems and layers with other names are never touched.
+--- Remove what hcsshim for Lua left behind: compute systems made by
+-- `hcsshim.run` (Owner "hcsshim-lua...") that are abandoned, sandbox
+-- layers of `run` whose compute system is gone, cached `rootfs-<sha256>`
+-- layers no sandbox uses, and endpoints of vanished containers.  Only
+-- things recognisably ours: other owners' systems and layers with other
+-- names are never touched.
+--
+-- Abandoned means: stopped; or running with a creator tag in its Owner
+-- ("...;creator=<boot id>/<pid>/<start time>", see `hcsshim.run.creator`)
+-- whose process is gone, which is what a killed `run{}` that waited for its
+-- process leaves.  A detached run records no creator: it is kept while it
+-- runs, whoever made it.  A sandbox layer without its system is abandoned
+-- unless a live `run{}` is still setting it up (`hcsshim.run.in_setup`).
 -- @module hcsshim.prune
 local system = require "hcsshim.system"
 local layer = require "hcsshim.layer"
@@ -20,7 +28,8 @@ local function prune_systems(home, removed)
   local list, err = system.get_containers({})
   if not list then return nil, err end
   for _, s in ipairs(list) do
-    if ours(s) and json.get(s, "State") == "Stopped" then
+    local abandoned = json.get(s, "State") == "Stopped" or run.creator_gone(json.get(s, "Owner"))
+    if ours(s) and abandoned then
       local id = json.get(s, "Id")
       if run.remove(id, { home = home }) then removed[#removed + 1] = id end
     end
@@ -41,7 +50,7 @@ local function prune_layers(home, removed)
   if not ids then return nil, err end
   for _, id in ipairs(ids) do
     local owner = id:match("^(.+)" .. run.SANDBOX_SUFFIX:gsub("%-", "%%-") .. "$")
-    if owner and not exists(owner) and run.remove(owner, { home = home }) then
+    if owner and not exists(owner) and not run.in_setup(home, owner) and run.remove(owner, { home = home }) then
       removed[#removed + 1] = id
     end
   end

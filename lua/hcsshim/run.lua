@@ -128,12 +128,76 @@ M.ROOTFS_PREFIX = "rootfs-"
 -- Owner starts with it.
 M.OWNER = "hcsshim-lua"
 
--- Whether t has the key, in any case (HCS reads keys case-insensitively).
-local function has_key(t, lower)
+-- t's key that is `lower` in any case (HCS reads keys case-insensitively).
+local function key_of(t, lower)
   for k in pairs(t) do
-    if type(k) == "string" and k:lower() == lower then return true end
+    if type(k) == "string" and k:lower() == lower then return k end
   end
-  return false
+  return nil
+end
+
+-- The first line of a file, or nil.
+local function first_line(path)
+  local f = io.open(path)
+  if not f then return nil end
+  local l = f:read("l")
+  f:close()
+  return l
+end
+
+-- The start time of process `pid` (clock ticks after boot, /proc/<pid>/stat
+-- field 22): with the pid, it names one process for the life of a boot.
+local function start_time(pid)
+  local stat = first_line(("/proc/%s/stat"):format(pid))
+  local rest = stat and stat:match("^.*%) (.*)$") -- after the command name
+  if not rest then return nil end
+  local i = 2 -- rest begins with field 3
+  for word in rest:gmatch("%S+") do
+    i = i + 1
+    if i == 22 then return word end
+  end
+  return nil
+end
+
+--- The creator tag `run{}` appends to the Owner of the systems it waits
+-- for: "creator=<boot id>/<pid>/<start time>" of this Lua process (Linux:
+-- `/proc/sys/kernel/random/boot_id`, `/proc/self/stat`); nil where there
+-- is no /proc (Windows), and then no tag is recorded.
+-- @treturn string|nil
+function M.creator()
+  local boot, stat = first_line("/proc/sys/kernel/random/boot_id"), first_line("/proc/self/stat")
+  local pid = stat and stat:match("^(%d+) ")
+  local start = pid and start_time(pid)
+  if not (boot and start) then return nil end
+  return ("creator=%s/%s/%s"):format(boot, pid, start)
+end
+
+--- Whether an Owner names a creator that is recognisably gone: its tag
+-- (see `creator`) is of this boot and no process with that pid and start
+-- time lives.  An Owner without a tag (a detached run, another owner) or
+-- of another boot is never "gone".
+-- @tparam string owner a ContainerConfig Owner
+-- @treturn boolean
+function M.creator_gone(owner)
+  local boot, pid, start = tostring(owner):match(";creator=([%x%-]+)/(%d+)/(%d+)")
+  if not boot or boot ~= first_line("/proc/sys/kernel/random/boot_id") then return false end
+  return start_time(pid) ~= start
+end
+
+-- The Owner and lifetime of the system: Owner "hcsshim-lua" unless the
+-- config names one.  A run that waits for its process dies with its
+-- creator: TerminateOnLastHandleClosed (unless the config says), and the
+-- creator tag on an Owner of ours, so that `prune` recognises what a
+-- killed creator left.  A detached run outlives its creator: neither.
+local function set_owner(cfg, detach)
+  local k = key_of(cfg, "owner") or "Owner"
+  if cfg[k] == nil then cfg[k] = M.OWNER end
+  if detach then return end
+  if key_of(cfg, "terminateonlasthandleclosed") == nil then cfg.TerminateOnLastHandleClosed = true end
+  local tag = M.creator()
+  if tag and type(cfg[k]) == "string" and cfg[k]:sub(1, #M.OWNER) == M.OWNER then
+    cfg[k] = cfg[k] .. ";" .. tag
+  end
 end
 
 --- Sandbox layers of run{} are named "<compute system id>-sandbox".
@@ -150,6 +214,36 @@ local function image_parts(opts)
   pcfg, err = image.process_config(img, { CommandLine = opts.command, CommandArgs = opts.args })
   if not pcfg then return nil, err end
   return image.layers(img), pcfg
+end
+
+-- The setup record of run `id`: "<home>/.run-<id>", holding the creator
+-- tag (see `creator`) from just after its sandbox layer is made until its
+-- compute system exists, so that `prune` tells a sandbox being set up
+-- from an abandoned one.  None where there is no creator tag (Windows).
+local function record_path(home, id) return home .. SEP .. ".run-" .. id end
+
+local function write_record(home, id, later)
+  local tag = M.creator()
+  if not tag then return end
+  later(function() os.remove(record_path(home, id)) end)
+  local f = io.open(record_path(home, id), "w")
+  if f then
+    f:write(tag, "\n")
+    f:close()
+  end
+end
+
+--- Whether run `id` is still being set up by a live creator: its setup
+-- record names a creator that is not gone (see `creator_gone`).
+-- @tparam string home layer home
+-- @tparam string id compute system id
+-- @treturn boolean
+function M.in_setup(home, id)
+  local f = io.open(record_path(home, id))
+  if not f then return false end
+  local tag = f:read("l")
+  f:close()
+  return tag ~= nil and not M.creator_gone(";" .. tag)
 end
 
 -- The parent layers (the image's after opts.layers, the imported rootfs
@@ -169,6 +263,7 @@ local function make_layers(opts, id, home, later, image_layers)
   local ok, err = layer.create_sandbox_layer(home, sb, parent_id, parents)
   if not ok then return nil, err end
   later(function() layer.destroy_layer(home, sb) end)
+  write_record(home, id, later)
   ok, err = layer.activate_layer(home, sb)
   if not ok then return nil, err end
   later(function() layer.deactivate_layer(home, sb) end)
@@ -227,13 +322,20 @@ local function remove_sandbox(home, sb)
   return layer.destroy_layer(home, sb)
 end
 
+-- An ErrTimeout of run{} when `timeout` seconds passed during `step`.
+local function timeout_error(opts, id, step)
+  return errors.new({ kind = "container", op = "WaitTimeout", name = "ErrTimeout", id = id,
+    message = ("run: timeout of %g s expired during %s"):format(opts.timeout, step) })
+end
+
 -- A started container of cfg; its removal waits until the id is free.
-local function start_container(id, cfg, later)
-  local c, err = system.create_container(id, cfg)
+-- left() is the time left of run's timeout (nil: none).
+local function start_container(id, cfg, later, left)
+  local c, err = system.create_container(id, cfg, left())
   if not c then return nil, err end
   later(function() release(c, id) end)
   local ok
-  ok, err = c:start()
+  ok, err = c:start(left())
   if not ok then return nil, err end
   return c
 end
@@ -270,9 +372,8 @@ local function start_process(c, opts, later, defaults)
 end
 
 -- Output (both streams together, to callbacks as it arrives), then the
--- exit; everything is removed before returning.  The timeout covers both.
-local function collect(p, stdout, stderr, opts, fail, unwind)
-  local deadline = opts.timeout and (core.monotime() + opts.timeout) or nil
+-- exit, by the run's deadline.
+local function collect(p, stdout, stderr, opts, deadline)
   local sinks = { opts.on_stdout, opts.on_stderr }
   local texts, terr = stdio.read_all({ stdout, stderr }, { n = 2, deadline = deadline,
     on_chunk = function(i, chunk)
@@ -281,13 +382,12 @@ local function collect(p, stdout, stderr, opts, fail, unwind)
       return true
     end })
   if not texts then
-    return fail(errors.new({ kind = "process", op = "WaitTimeout", name = "ErrTimeout",
-      id = p:system_id(), pid = p:pid(), message = "timeout waiting for output: " .. terr }))
+    return nil, errors.new({ kind = "process", op = "WaitTimeout", name = "ErrTimeout",
+      id = p:system_id(), pid = p:pid(), message = "timeout waiting for output: " .. terr })
   end
   local ok, err = p:wait(deadline and math.max(0, deadline - core.monotime()) or nil)
-  if not ok then return fail(err) end
+  if not ok then return nil, err end
   local code, sig, oom = p:exit_code()
-  unwind()
   if code == nil then
     return nil, errors.is_error(sig) and sig or errors.new({ message = tostring(sig) })
   end
@@ -306,6 +406,7 @@ function M.remove(id, opts)
   local c = system.open_container(id)
   if c then release(c, id) end
   local ok, err = remove_sandbox(home, id .. M.SANDBOX_SUFFIX)
+  os.remove(record_path(home, id))
   local eps = hns.list_endpoints() or {}
   for _, ep in ipairs(eps) do
     if ep.Name == id then
@@ -317,6 +418,59 @@ function M.remove(id, opts)
   return true
 end
 
+
+-- Undo functions, last first; each runs once, and one that fails (or
+-- raises) does not stop the others.
+local function unwind(undo)
+  for i = #undo, 1, -1 do
+    local f = undo[i]
+    undo[i] = nil
+    pcall(f)
+  end
+end
+
+-- The steps of run{} after its options were checked.  Everything made
+-- goes on `undo`; a detached run moves it into its handle.
+local function steps(opts, pols, undo)
+  local id = opts.id or guid.new_guid()
+  local home = opts.home or M.default_home()
+  local deadline = opts.timeout and (core.monotime() + opts.timeout) or nil
+  local function later(f) undo[#undo + 1] = f end
+  -- the time left, nil without a timeout; nil plus ErrTimeout once none is
+  local function left() return deadline and math.max(0, deadline - core.monotime()) or nil end
+  local function check(step, ok, err)
+    if not ok then return nil, err end
+    if deadline and core.monotime() >= deadline then return nil, timeout_error(opts, id, step) end
+    return ok
+  end
+  local image_layers, pdefaults = image_parts(opts)
+  if not image_layers then return nil, pdefaults end
+  local cfg, err = check("the sandbox layer", make_layers(opts, id, home, later, image_layers))
+  if not cfg then return nil, err end
+  for k, v in pairs(opts.config or {}) do cfg[k] = v end
+  set_owner(cfg, opts.detach)
+  local ep
+  if opts.network then
+    ep, err = check("the endpoint", make_endpoint(opts, id, pols, later))
+    if not ep then return nil, err end
+    cfg.EndpointList = { ep.ID }
+  end
+  local c
+  c, err = check("create and start", start_container(id, cfg, later, left))
+  if not c then return nil, err end
+  os.remove(record_path(home, id)) -- the system now tells prune the sandbox is in use
+  local p, stdout, stderr = start_process(c, opts, later, pdefaults)
+  if not p then return nil, stdout end
+  if opts.detach then
+    local mine = table.move(undo, 1, #undo, 1, {})
+    for i = #undo, 1, -1 do undo[i] = nil end
+    local h = { id = id, container = c, process = p, endpoint = ep }
+    --- Terminate the container and remove everything the run made.
+    function h.stop() unwind(mine) return true end
+    return h
+  end
+  return collect(p, stdout, stderr, opts, deadline)
+end
 
 --- Run a command in a new container.
 -- @tparam table opts
@@ -346,9 +500,12 @@ end
 --    arrives; a stream with a callback is not kept in the result
 --  * `id`: compute system id (default a new GUID)
 --  * `detach`: return at once with a handle instead of waiting
---  * `timeout`: seconds for the whole process, output and exit (default:
---    forever); on expiry the container is terminated, everything
---    removed, and nil plus the ErrTimeout error returned
+--  * `timeout`: seconds for the whole run: layers, endpoint, create
+--    and start (their waits get the time left), the process, its output
+--    and exit (default: forever); on expiry the container is terminated,
+--    everything removed, and nil plus an ErrTimeout error returned.  A
+--    layer or endpoint step is not cut short: the expiry is seen once it
+--    returned.
 --
 -- Every option is checked before anything is made: a bad or unknown
 -- option raises an error and leaves nothing behind.
@@ -364,44 +521,24 @@ end
 -- (everything is removed before returning); with `detach`: a handle
 -- `{id, container, process, endpoint}` whose `stop()` terminates the
 -- container and removes everything.  On failure nil and an error, with
--- whatever was made already removed.
+-- whatever was made already removed.  A raised error (a callback's, a
+-- late bad value) or an interrupt (Ctrl-C in `lua`: "interrupted!") also
+-- removes everything made first, then goes on unchanged.
+--
+-- A run that waits (no `detach`) dies with its creator: its system has
+-- TerminateOnLastHandleClosed (unless `config` sets it) and Owner
+-- "hcsshim-lua;creator=<boot id>/<pid>/<start time>" (see `creator`), so
+-- that `hcsshim.prune` removes what a killed run left.  A detached run
+-- has neither: it runs until `stop`, `remove` or its own exit.
 function M.run(opts)
   if type(opts) ~= "table" then error("bad argument #1 to 'run' (table expected)", 2) end
-  local id = opts.id or guid.new_guid()
-  local home = opts.home or M.default_home()
-  local undo = {}
-  local function later(f) undo[#undo + 1] = f end
-  local function unwind()
-    for i = #undo, 1, -1 do pcall(undo[i]) end
-    undo = {}
-  end
-  local function fail(err) unwind() return nil, err end
-
   local pols = check_options(opts)
-  local image_layers, pdefaults = image_parts(opts)
-  if not image_layers then return nil, pdefaults end
-  local cfg, err = make_layers(opts, id, home, later, image_layers)
-  if not cfg then return fail(err) end
-  for k, v in pairs(opts.config or {}) do cfg[k] = v end
-  if not has_key(cfg, "owner") then cfg.Owner = M.OWNER end
-  local ep
-  if opts.network then
-    ep, err = make_endpoint(opts, id, pols, later)
-    if not ep then return fail(err) end
-    cfg.EndpointList = { ep.ID }
-  end
-  local c
-  c, err = start_container(id, cfg, later)
-  if not c then return fail(err) end
-  local p, stdout, stderr = start_process(c, opts, later, pdefaults)
-  if not p then return fail(stdout) end
-  if opts.detach then
-    local h = { id = id, container = c, process = p, endpoint = ep }
-    --- Terminate the container and remove everything the run made.
-    function h.stop() unwind() return true end
-    return h
-  end
-  return collect(p, stdout, stderr, opts, fail, unwind)
+  -- However the steps end (a result, a failure, a raised error, an
+  -- interrupt), what they made and did not hand over is removed; a raised
+  -- error goes on unchanged, with its traceback.
+  local undo = {}
+  local _ <close> = setmetatable({}, { __close = function() unwind(undo) end })
+  return steps(opts, pols, undo)
 end
 
 return M

@@ -11,6 +11,7 @@
 -- 10 ms (PeekNamedPipe).
 -- @module hcsshim.stdio
 local core = require "hcsshim.core"
+local N = require "hcsshim.notification"
 
 local M = {}
 
@@ -29,7 +30,8 @@ M.fileno = core.fileno
 -- @tparam table files array of 1..16 read-end files (`false` for one to skip)
 -- @tparam[opt] number timeout seconds (default forever; 0 polls)
 -- @treturn table `{[i] = chunk}` for files with data, `[i] = false` at
--- end of file; empty when the timeout passed
+-- end of file; empty when the timeout passed, or early when a signal
+-- interrupted the wait (Linux; the caller looks at the clock)
 M.read_ready = core.read_ready
 
 --- Read every file to its end, together, in arrival order.
@@ -51,9 +53,11 @@ function M.read_all(files, opts)
     if files[i] then left = left + 1 end
   end
   while left > 0 do
-    local wait = opts.deadline and math.max(0, opts.deadline - core.monotime()) or nil
-    local got = core.read_ready(live, wait)
-    if next(got) == nil and opts.deadline then return nil, "timeout" end
+    -- waits of at most SLICE seconds: a signal handler's hook (Ctrl-C)
+    -- runs between them
+    local wait = opts.deadline and math.max(0, opts.deadline - core.monotime()) or math.huge
+    local got = core.read_ready(live, math.min(wait, N.SLICE))
+    if next(got) == nil and opts.deadline and core.monotime() >= opts.deadline then return nil, "timeout" end
     for i, chunk in pairs(got) do
       if chunk == false then
         live[i], left = false, left - 1

@@ -139,7 +139,7 @@ end
 -- @local
 function S:_complete(op, ntype, timeout)
   -- _wait: true, status, data | false, reason, status
-  local ok, a, b = self:_wait(ntype, timeout)
+  local ok, a, b = N.wait(self, ntype, timeout)
   if not ok then return nil, wait_error(self, op, a, b) end
   if a ~= 0 then return nil, cerr(self, op, a, nil) end
   return true
@@ -207,7 +207,7 @@ end
 -- ErrHandleClose, or the failure status SystemExited carried)
 function S:wait(timeout)
   local op = timeout and "WaitTimeout" or "Wait"
-  local ok, reason, status = self:_wait(N.SYSTEM_EXITED, timeout)
+  local ok, reason, status = N.wait(self, N.SYSTEM_EXITED, timeout)
   if not ok then return nil, wait_error(self, op, reason, status) end
   -- reason is the notification's status here: an unexpected exit is still
   -- an exit (see exit_error); any other failure is the wait's error, as in

@@ -217,6 +217,7 @@ M.net_lines = lines_of
 if not M.net_baseline then
   M.net_baseline = {
     veths = lines_of("ip -o link show type veth | awk -F': ' '{print $2}' | cut -d@ -f1"),
+    bridges = lines_of("ip -o link show type bridge | awk -F': ' '{print $2}' | grep '^hns'"),
     chains = lines_of("iptables -w -t nat -S | grep '^-N'"),
     -- rules the CNI plugins tagged with an HNS network's name (hns-<id>)
     hns_rules = lines_of("{ iptables -w -t nat -S; iptables -w -t filter -S; } | grep -F 'hns-'"),

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A system directory whose lock nobody holds has no creator and no
@@ -18,6 +20,8 @@
 int hl_reap_stale(const char *id) {
   char *dir = cmn_sysdir(id), *lock = dir ? cmn_path(dir, "lock") : NULL,
        *mp = dir ? cmn_path(dir, "meta.json") : NULL;
+  struct stat st;
+  struct timespec now;
   int fd, stale = 0;
   if (!lock || !mp) goto out;
   fd = open(lock, O_RDWR | O_CLOEXEC);
@@ -26,11 +30,23 @@ int hl_reap_stale(const char *id) {
      * removing the directory right now; both are someone else's */
     goto out;
   }
+  /* a lock file made in the last 200 ms may be a creator's between its
+   * open and its flock */
+  clock_gettime(CLOCK_REALTIME, &now);
+  if (fstat(fd, &st) == 0 &&
+      (double)(now.tv_sec - st.st_mtim.tv_sec) + (double)(now.tv_nsec - st.st_mtim.tv_nsec) / 1e9 <
+          0.2) {
+    close(fd);
+    goto out;
+  }
   if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
     char *text = cmn_read_file(mp, NULL);
     json_t *meta = text ? json_loads(text, 0, NULL) : NULL;
     free(text);
-    if (meta) hl_teardown_system(id, meta);
+    /* no meta.json: a creator killed mid-create; what it may have made
+     * (endpoints, netns, the files tmpfs) is found by the id alone */
+    if (!meta) meta = json_object();
+    hl_teardown_system(id, meta);
     json_decref(meta);
     cmn_remove_tree(dir);
     stale = 1;

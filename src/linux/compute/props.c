@@ -161,7 +161,12 @@ plat_hresult hl_enumerate_systems(const char *query, char **systems, char **resu
     const char *name, *owner;
     if (cmn_check_id("id", e->d_name, NULL) < 0) continue;
     meta = hl_read_meta(e->d_name);
-    if (!meta) continue; /* being created */
+    if (!meta) {
+      /* being created, or its creator was killed mid-create: then nobody
+       * holds its lock and it is reaped */
+      hl_reap_stale(e->d_name);
+      continue;
+    }
     name = cmn_str(meta, "Name") ? cmn_str(meta, "Name") : "";
     owner = cmn_str(meta, "Owner") ? cmn_str(meta, "Owner") : "";
     if (!matches(q, "Ids", e->d_name) || !matches(q, "Names", name) ||

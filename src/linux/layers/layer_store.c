@@ -97,6 +97,9 @@ plat_hresult lyr_init(lyr *l, const plat_driver_info *info, const char *id, cons
                     op, l->id);
   copy_trimmed(l->home, info->HomeDir);
   lyr_pathf(l->dir, "%s/%s", l->home, id);
+  /* every call of the store removes what a crashed one left (a killed
+   * import's staging folder, a killed destroy's trash): one readdir */
+  lyr_sweep(l);
   return PLAT_S_OK;
 }
 
@@ -106,7 +109,6 @@ plat_hresult lyr_ensure_home(const lyr *l) {
     return lyr_fail(rc == -EACCES ? PLAT_E_ACCESSDENIED : PLAT_E_FAIL,
                     "%s layer %s: cannot create HomeDir %s: %s", l->op, l->id, l->home,
                     strerror(-rc));
-  lyr_sweep(l);
   return PLAT_S_OK;
 }
 

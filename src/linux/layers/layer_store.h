@@ -43,9 +43,10 @@ __attribute__((format(printf, 2, 3)))
 int lyr_pathf(char *out, const char *fmt, ...);
 void lyr_clear_error(void);
 
-/* Validates info and id and fills l->home / l->dir (nothing touches disk). */
+/* Validates info and id, fills l->home / l->dir and sweeps the home of a
+ * crashed call's staging and trash folders (lyr_sweep). */
 plat_hresult lyr_init(lyr *l, const plat_driver_info *info, const char *id, const char *op);
-/* Creates HomeDir (0700) if missing, and sweeps it (lyr_sweep). */
+/* Creates HomeDir (0700) if missing (lyr_init already swept it). */
 plat_hresult lyr_ensure_home(const lyr *l);
 /* Opens and locks the layer folder; with want_meta also reads layer.json.
  * A missing layer -> PLAT_E_NOT_FOUND. */
