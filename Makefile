@@ -43,6 +43,7 @@ CORE_SO   = $(BUILD)/hcsshim/core.so
 MONITOR   = $(BUILD)/hcsshim/monitor
 HELPER    = $(BUILD)/hcsshim/helper
 EXTRACT   = $(BUILD)/hcsshim/extract
+TTY       = $(BUILD)/hcsshim/tty
 
 # `make test WIN32_TESTS=0` leaves out the Wine suite (the test VM does)
 WIN32_TESTS ?= 1
@@ -53,7 +54,7 @@ RUN_ENV = LUA_PATH="./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;" \
 .PHONY: all setup demo test test-lua test-leaks test-vm rock bench clean install install-lib install-bin \
         doc sanitize valgrind test-unit check-rooms
 
-all: $(CORE_SO) $(MONITOR) $(HELPER) $(EXTRACT)
+all: $(CORE_SO) $(MONITOR) $(HELPER) $(EXTRACT) $(TTY)
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -77,6 +78,12 @@ $(HELPER): $(HELPER_OBJ) $(LIB_OBJ)
 $(EXTRACT): $(EXTRACT_OBJ) $(LAYER_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(EXTRACT_OBJ) $(LAYER_OBJ) $(LINUX_LIBS)
+
+# static, and never sanitized: it runs inside containers, whatever libc
+# their image has (src/linux/tty/main.c)
+$(TTY): src/linux/tty/main.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -std=c11 -D_GNU_SOURCE $(WARN) -static -s -o $@ $<
 
 # include and cycle rules between the rooms of src/
 check-rooms:
@@ -133,6 +140,7 @@ install-lib: all
 	install -m 0755 $(MONITOR) $(DESTDIR)$(LIBDIR)/hcsshim/monitor
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBDIR)/hcsshim/helper
 	install -m 0755 $(EXTRACT) $(DESTDIR)$(LIBDIR)/hcsshim/extract
+	install -m 0755 $(TTY) $(DESTDIR)$(LIBDIR)/hcsshim/tty
 	install -m 0644 lua/hcsshim/*.lua $(DESTDIR)$(LUADIR)/hcsshim/
 	install -m 0644 lua/hcsshim/cli/*.lua $(DESTDIR)$(LUADIR)/hcsshim/cli/
 

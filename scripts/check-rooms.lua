@@ -16,6 +16,7 @@ local may_use = {
   monitor = { common = true },
   helper = { compute = true, network = true, layers = true, common = true },
   extract = { layers = true, common = true },
+  tty = {},
   binding = {},
   win32 = {},
 }

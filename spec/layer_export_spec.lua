@@ -193,4 +193,117 @@ describe("layer export (Linux)", function()
     assert.matches("^committed\n", r.stdout)
     assert.matches("No such file", r.stdout, 1, true)
   end)
+
+  it("leaves the runtime's mount stubs out of a commit, and keeps the container's own empty files", function()
+    local target = "/data-" .. env.unique("m"):gsub("[^%w]", "")
+    local h = assert(hcsshim.run { layers = { base.path }, detach = true, timeout = 60,
+      config = { MappedDirectories = { { HostPath = tmp, ContainerPath = target } } },
+      args = { "sh", "-c", "echo x > /etc/note && touch /etc/empty && mkdir /emptydir" } })
+    local done = false
+    finally(function() if not done then h.stop() end end)
+    assert(h.process:wait(30))
+    -- the base lacks these: the runtime made them to mount over
+    for _, p in ipairs({ "/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/.hcsshim-init", target }) do
+      assert.is_nil(io.open(base.path .. "/rootfs" .. p), p .. " is in the base")
+    end
+    local t = tmp .. "/commit.tar"
+    local c = assert(hcsshim.commit { container = h, layer = env.unique("stubs"), tar = t })
+    h.stop()
+    done = true
+    layer(c.id)
+    local list = "\n" .. env.must("tar -tf " .. t)
+    for _, stub in ipairs({ "etc/hosts", "etc/hostname", "etc/resolv.conf", ".hcsshim-init", target:sub(2) }) do
+      assert.is_nil(list:find("\n" .. stub .. "/?\n"), stub .. " is in the commit:" .. list)
+    end
+    for _, own in ipairs({ "etc/note", "etc/empty", "emptydir/" }) do
+      assert.truthy(list:find("\n" .. own .. "\n", 1, true), own .. " is not in the commit:" .. list)
+    end
+  end)
+
+  describe("progress", function()
+    -- a sandbox with n files of 20 KiB each, exported to tar; returns the tar
+    local function many(n)
+      local sb = env.unique("prog")
+      local m = sandbox(sb, { base.path })
+      env.must(("mkdir %s/many && cd %s/many && for i in $(seq %d); do head -c 20480 /dev/urandom > f$i; done")
+        :format(m, m, n))
+      return sb
+    end
+
+    local function recorder()
+      local calls = {}
+      return calls, function(bytes, entries)
+        assert.equal("integer", math.type(bytes))
+        assert.equal("integer", math.type(entries))
+        calls[#calls + 1] = { bytes, entries }
+      end
+    end
+
+    local function assert_rising(calls)
+      for i = 2, #calls do
+        assert.is_true(calls[i][1] >= calls[i - 1][1], "bytes went back")
+        assert.is_true(calls[i][2] >= calls[i - 1][2], "entries went back")
+      end
+    end
+
+    it("export and import report bytes and entries as they go, and the totals at the end", function()
+      local sb = many(300)
+      local t = tmp .. "/p.tar"
+      local calls, cb = recorder()
+      assert(hcsshim.export_layer(env.home, sb, t, { base.path }, cb))
+      local size = tonumber(env.must("stat -c %s " .. t))
+      local entries = #env.must("tar -tf " .. t):gsub("[^\n]", "")
+      assert.is_true(#calls >= 4, "only " .. #calls .. " reports")
+      assert_rising(calls)
+      assert.same({ size, entries }, calls[#calls])
+
+      local imp = env.unique("prog-import")
+      local icalls, icb = recorder()
+      assert(hcsshim.import_layer(env.home, imp, t, { base.path }, icb))
+      layer(imp)
+      assert.is_true(#icalls >= 4, "only " .. #icalls .. " reports")
+      assert_rising(icalls)
+      assert.same({ size, entries }, icalls[#icalls])
+      assert.is_true(icalls[1][1] < size)
+    end)
+
+    it("an error raised by the callback cancels, rolls back and is raised again", function()
+      local sb = many(200)
+      local t = tmp .. "/c.tar"
+      local function stop_at(k)
+        local n = 0
+        return function()
+          n = n + 1
+          if n == k then error({ stop = k }) end
+        end
+      end
+      local ok, e = pcall(hcsshim.export_layer, env.home, sb, t, { base.path }, stop_at(2))
+      assert.is_false(ok)
+      assert.same({ stop = 2 }, e)
+      assert.equal("", env.must("ls -A " .. tmp))
+      -- an old tar stays as it was
+      env.must("echo old > " .. t)
+      assert.is_false(pcall(hcsshim.export_layer, env.home, sb, t, { base.path }, stop_at(1)))
+      assert.equal("old\n", slurp(t))
+      assert(hcsshim.export_layer(env.home, sb, t, { base.path }))
+
+      local imp = env.unique("prog-cancel")
+      local before = env.must("ls -A " .. env.home)
+      ok, e = pcall(hcsshim.import_layer, env.home, imp, t, { base.path }, stop_at(2))
+      assert.is_false(ok)
+      assert.same({ stop = 2 }, e)
+      assert.is_false(hcsshim.layer_exists(env.home, imp))
+      assert.equal(before, env.must("ls -A " .. env.home))
+      -- and the same id imports afterwards
+      assert(hcsshim.import_layer(env.home, imp, t, { base.path }))
+      layer(imp)
+    end)
+
+    it("refuses a progress that is not a function", function()
+      assert.has_error(function() hcsshim.import_layer(env.home, "x", "/nonexistent.tar", nil, 5) end,
+        "bad argument #5 to 'import_layer' (function expected, got number)")
+      assert.has_error(function() hcsshim.export_layer(env.home, "x", "/nonexistent.tar", nil, {}) end,
+        "bad argument #5 to 'export_layer' (function expected, got table)")
+    end)
+  end)
 end)

@@ -14,12 +14,15 @@ static const char *opt_id(lua_State *L, int idx) {
   return bind_check_layer_id(L, idx);
 }
 
-static int l_activate(lua_State *L) {
+/* f(info, id): the layer functions that take nothing more */
+static int info_id_call(lua_State *L, plat_hresult (*f)(const plat_driver_info *, const char *)) {
   plat_driver_info info;
   bind_check_driver_info(L, 1, &info);
   if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
-  return bind_ok_last(L, plat_ActivateLayer(&info, lua_tostring(L, 2)));
+  return bind_ok_last(L, f(&info, lua_tostring(L, 2)));
 }
+
+static int l_activate(lua_State *L) { return info_id_call(L, plat_ActivateLayer); }
 
 static int l_create(lua_State *L) {
   plat_driver_info info;
@@ -51,19 +54,9 @@ static int l_expand(lua_State *L) {
   return bind_ok_last(L, plat_ExpandSandboxSize(&info, lua_tostring(L, 2), (uint64_t)size));
 }
 
-static int l_deactivate(lua_State *L) {
-  plat_driver_info info;
-  bind_check_driver_info(L, 1, &info);
-  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
-  return bind_ok_last(L, plat_DeactivateLayer(&info, lua_tostring(L, 2)));
-}
+static int l_deactivate(lua_State *L) { return info_id_call(L, plat_DeactivateLayer); }
 
-static int l_destroy(lua_State *L) {
-  plat_driver_info info;
-  bind_check_driver_info(L, 1, &info);
-  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
-  return bind_ok_last(L, plat_DestroyLayer(&info, lua_tostring(L, 2)));
-}
+static int l_destroy(lua_State *L) { return info_id_call(L, plat_DestroyLayer); }
 
 /* GetLayerMountPath's two-call pattern: ask for the length, then fill a
  * caller-allocated buffer (never CoTaskMem). */
@@ -134,17 +127,50 @@ static int l_prepare(lua_State *L) {
   return bind_ok_last(L, plat_PrepareLayer(&info, id, d, n));
 }
 
-static int l_unprepare(lua_State *L) {
-  plat_driver_info info;
-  bind_check_driver_info(L, 1, &info);
-  if (!bind_check_layer_id(L, 2)) return bind_fail_layer_id(L, 2);
-  return bind_ok_last(L, plat_UnprepareLayer(&info, lua_tostring(L, 2)));
+static int l_unprepare(lua_State *L) { return info_id_call(L, plat_UnprepareLayer); }
+
+/* A Lua progress callback at stack index `fn` (or none), called on this
+ * thread from inside the platform call.  An error it raises cancels the
+ * call and is kept at the top of the stack, to be raised again once the
+ * call has rolled back. */
+typedef struct lua_progress {
+  lua_State *L;
+  int fn, failed;
+  plat_progress p;
+} lua_progress;
+
+static int call_progress(void *ctx, uint64_t bytes, uint64_t entries) {
+  lua_progress *lp = ctx;
+  lua_State *L = lp->L;
+  if (lp->failed) return 1;
+  lua_pushvalue(L, lp->fn);
+  lua_pushinteger(L, (lua_Integer)bytes);
+  lua_pushinteger(L, (lua_Integer)entries);
+  if (lua_pcall(L, 2, 0, 0) != LUA_OK) lp->failed = 1; /* the error stays on the stack */
+  return lp->failed;
 }
 
-/* core.import_layer_tar(info, id, tar_path, parents) -> size | nil, hr, result */
+static const plat_progress *check_progress(lua_State *L, int idx, lua_progress *lp) {
+  if (lua_isnoneornil(L, idx)) return NULL;
+  luaL_checktype(L, idx, LUA_TFUNCTION);
+  lp->L = L;
+  lp->fn = lua_absindex(L, idx);
+  lp->failed = 0;
+  lp->p.report = call_progress;
+  lp->p.ctx = lp;
+  lua_settop(L, idx);
+  luaL_checkstack(L, 8, "progress callback"); /* room for its calls, never raised mid-call */
+  return &lp->p;
+}
+
+/* core.import_layer_tar(info, id, tar_path, parents[, progress]) -> size | nil, hr, result;
+ * progress(bytes, entries); an error it raises is raised again after the
+ * rollback */
 static int l_import_tar(lua_State *L) {
   plat_driver_info info;
   plat_layer_descriptor *d;
+  lua_progress lp;
+  const plat_progress *pg;
   size_t n;
   const char *id, *tar;
   uint64_t size = 0;
@@ -153,18 +179,26 @@ static int l_import_tar(lua_State *L) {
   bind_check_driver_info(L, 1, &info);
   if (!(id = bind_check_layer_id(L, 2))) return bind_fail_layer_id(L, 2);
   tar = bind_check_plain(L, 3);
+  pg = check_progress(L, 5, &lp);
   n = bind_check_layer_descriptors(L, 4, &d);
-  hr = plat_ImportLayerTar(&info, id, tar, d, n, &size, &result);
+  hr = plat_ImportLayerTar(&info, id, tar, d, n, pg, &size, &result);
+  if (pg && lp.failed) {
+    plat_free(result);
+    return lua_error(L);
+  }
   if (hr < 0) return bind_fail(L, hr, result);
   plat_free(result);
   lua_pushinteger(L, (lua_Integer)size);
   return 1;
 }
 
-/* core.export_layer_tar(info, id, tar_path, parents) -> size | nil, hr, nil, msg */
+/* core.export_layer_tar(info, id, tar_path, parents[, progress]) -> size | nil, hr, nil, msg;
+ * progress as for import_layer_tar */
 static int l_export_tar(lua_State *L) {
   plat_driver_info info;
   plat_layer_descriptor *d;
+  lua_progress lp;
+  const plat_progress *pg;
   size_t n;
   const char *id, *tar;
   uint64_t size = 0;
@@ -172,8 +206,10 @@ static int l_export_tar(lua_State *L) {
   bind_check_driver_info(L, 1, &info);
   if (!(id = bind_check_layer_id(L, 2))) return bind_fail_layer_id(L, 2);
   tar = bind_check_plain(L, 3);
+  pg = check_progress(L, 5, &lp);
   n = bind_check_layer_descriptors(L, 4, &d);
-  hr = plat_ExportLayerTar(&info, id, tar, d, n, &size);
+  hr = plat_ExportLayerTar(&info, id, tar, d, n, pg, &size);
+  if (pg && lp.failed) return lua_error(L);
   if (hr < 0) return bind_fail_last(L, hr);
   lua_pushinteger(L, (lua_Integer)size);
   return 1;

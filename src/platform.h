@@ -40,6 +40,7 @@ typedef intptr_t plat_handle;
 #define PLAT_E_OUTOFMEMORY ((plat_hresult)0x8007000E)
 #define PLAT_E_ACCESSDENIED ((plat_hresult)0x80070005)
 #define PLAT_E_FAIL ((plat_hresult)0x80004005)
+#define PLAT_E_ABORT ((plat_hresult)0x80004004) /* cancelled by the caller */
 #define PLAT_E_FILE_NOT_FOUND ((plat_hresult)0x80070002)
 #define PLAT_E_PATH_NOT_FOUND ((plat_hresult)0x80070003)
 #define PLAT_E_INVALID_HANDLE ((plat_hresult)0x80070006)
@@ -193,21 +194,33 @@ plat_hresult plat_PrepareLayer(const plat_driver_info *info, const char *id,
                                const plat_layer_descriptor *layers, size_t count);
 plat_hresult plat_UnprepareLayer(const plat_driver_info *info, const char *id);
 
+/* Progress of a layer tar import or export, reported on the calling
+ * thread (so a binding may call its language from it): `bytes` of the tar
+ * read or written so far and `entries` done.  A nonzero return cancels the
+ * call, which fails with PLAT_E_ABORT and rolls back as any failure does. */
+typedef struct plat_progress {
+  int (*report)(void *ctx, uint64_t bytes, uint64_t entries);
+  void *ctx;
+} plat_progress;
+
 /* Linux addition: import an OCI layer tar (libarchive) into a new read-only
  * layer `id` whose parents are `layers`.  *size receives the sum of regular
  * file sizes (bytes).  On failure nothing of the layer is left behind and
- * *result carries a result document naming the offending entry. */
+ * *result carries a result document naming the offending entry.  progress
+ * may be NULL. */
 plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
-                                 const plat_layer_descriptor *layers, size_t count, uint64_t *size,
-                                 char **result);
+                                 const plat_layer_descriptor *layers, size_t count,
+                                 const plat_progress *progress, uint64_t *size, char **result);
 
 /* Linux addition: the layer's diff (a sandbox's changes, a read-only
  * layer's contents) as an OCI layer tar: overlay whiteouts become
  * ".wh.<name>", opaque directories ".wh..wh..opq"; deterministic (sorted,
  * stable headers).  tar_path is replaced atomically; *size receives the
- * bytes of regular file data.  The parents are checked, not read. */
+ * bytes of regular file data.  The parents are checked, not read.  progress
+ * may be NULL. */
 plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
-                                 const plat_layer_descriptor *layers, size_t count, uint64_t *size);
+                                 const plat_layer_descriptor *layers, size_t count,
+                                 const plat_progress *progress, uint64_t *size);
 
 /* CopyLayer; Linux: a new read-only layer dst_id holding src_id's diff
  * (a sandbox's changes become a layer), parents `layers`. */

@@ -2,7 +2,9 @@
 -- read-only layer (as `docker commit` does for a container's layer), on
 -- which further containers run.  It exports the sandbox's diff as an OCI
 -- layer tar (`export_layer`) and imports that over the same parents
--- (`import_layer`); the tar is kept only when asked for.
+-- (`import_layer`); the tar is kept only when asked for.  The runtime's
+-- mount stubs (/etc/hosts, /etc/resolv.conf, ... made empty when the image
+-- lacked them) are not changes and stay out of the commit.
 -- @module hcsshim.commit
 local errors = require "hcsshim.error"
 local json = require "hcsshim.json"

@@ -62,6 +62,7 @@ M.codes = {
   [H.E_INVALIDARG] = { "E_INVALIDARG", "The parameter is incorrect." },
   [H.E_NOTIMPL] = { "E_NOTIMPL", "Not implemented." },
   [H.E_FAIL] = { "E_FAIL", "Unspecified error." },
+  [H.E_ABORT] = { "E_ABORT", "Operation aborted." },
   [H.E_OUTOFMEMORY] = { "E_OUTOFMEMORY",
     "Not enough memory resources are available to complete this operation." },
   [H.E_FILE_NOT_FOUND] = { "ERROR_FILE_NOT_FOUND", "The system cannot find the file specified." },

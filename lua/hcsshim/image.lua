@@ -97,7 +97,9 @@ local function import_layers(home, img, chain, progress, made)
     local exists, err = layer.layer_exists(home, id)
     if exists == nil then return nil, err end
     if not exists then
-      local ok, lerr = layer.import_layer(home, id, l.file, parents)
+      local done = bytes
+      local step = progress and function(b) progress(done + math.min(b, l.bytes or b), i - 1, "import") end
+      local ok, lerr = layer.import_layer(home, id, l.file, parents, step)
       -- (it may exist now all the same: a concurrent import made it)
       if ok then made[#made + 1] = id
       elseif not layer.layer_exists(home, id) then return nil, lerr end

@@ -270,10 +270,18 @@ end
 -- @tparam string id new layer id
 -- @tparam string tar_path path of the tar file
 -- @tparam[opt] table parents parent layer paths, nearest first
+-- @tparam[opt] function progress `progress(bytes, entries)`: bytes of the
+-- tar file read so far (compressed, as the file holds them) and entries
+-- extracted, called as the import goes (about every 64 entries or MiB) and
+-- once at the end with the file's size and the entry count.  An error it
+-- raises cancels the import, which rolls back and raises that error.
 -- @treturn integer|nil,hcsshim.error the sum of regular file sizes (bytes);
 -- an image (docker-archive, oci-archive, OCI layout) is refused with
 -- E_INVALIDARG pointing to `hcsshim.image.import`
-function M.import_layer(info, id, tar_path, parents)
+function M.import_layer(info, id, tar_path, parents, progress)
+  if progress ~= nil and type(progress) ~= "function" then
+    error("bad argument #5 to 'import_layer' (function expected, got " .. type(progress) .. ")", 2)
+  end
   if core.platform ~= "linux" then
     return nil, errors.new({ kind = "hcs", op = "hcsshim::ImportLayer",
       name = "ErrPlatformNotSupported" })
@@ -287,7 +295,7 @@ function M.import_layer(info, id, tar_path, parents)
       .. " image, not a layer tar: import it with hcsshim.image.import")
   end
   return call("ImportLayer", string.format("id=%s tar=%s", id, tar_path), core.import_layer_tar,
-    info, id, tar_path, d)
+    info, id, tar_path, d, progress)
 end
 
 --- Copy a layer (CopyLayer).  Linux: a new read-only layer `dst_id` that
@@ -320,20 +328,32 @@ end
 -- whiteouts become `.wh.<name>`, opaque directories `.wh..wh..opq`;
 -- PAX headers with xattrs (`SCHILY.xattr.*`), numeric owners only, file
 -- mtimes in whole seconds, no atime/ctime, entries sorted by name, so the
--- same diff always gives the same bytes.  `path` is replaced atomically; the
+-- same diff always gives the same bytes.  A sandbox's mount stubs (the
+-- empty files and directories the runtime made to mount over, such as
+-- /etc/hosts or a MappedDirectory's target, when the image lacked them)
+-- are left out while they are still empty, as docker's init layer keeps
+-- them out of a commit.  `path` is replaced atomically; the
 -- parents are checked, not read.  A file overlay keeps only as a redirect
 -- or metacopy is refused.
 -- @tparam table|string info DriverInfo
 -- @tparam string id layer id
 -- @tparam string path the folder (Windows) or tar file (Linux) to write
 -- @tparam[opt] table parents parent layer paths, nearest first
+-- @tparam[opt] function progress Linux: `progress(bytes, entries)`, bytes
+-- of tar written and entries so far, called as the export goes (about
+-- every 64 entries or MiB) and once at the end.  An error it raises
+-- cancels the export (no tar is left, an old file at `path` stays) and is
+-- raised again.
 -- @treturn true|integer|nil,hcsshim.error Linux: the bytes of file data exported
-function M.export_layer(info, id, path, parents)
+function M.export_layer(info, id, path, parents, progress)
+  if progress ~= nil and type(progress) ~= "function" then
+    error("bad argument #5 to 'export_layer' (function expected, got " .. type(progress) .. ")", 2)
+  end
   local d, err = descriptors(parents)
   if not d then return nil, err end
   if core.platform == "linux" then
     return call("ExportLayer", string.format("id=%s tar=%s", id, path), core.export_layer_tar,
-      info, id, path, d)
+      info, id, path, d, progress)
   end
   return by_folder("ExportLayer", BACKUP, core.export_layer, info, id, path, d)
 end

@@ -237,7 +237,7 @@ static void test_real_tar(void) {
   CHECK(setxattr(pathf("%s/xattr", src), "user.test", "hello", 5, 0) == 0, "setxattr: %s",
         strerror(errno));
   sh("tar --xattrs --xattrs-include='*' --numeric-owner -czpf %s -C %s .", tarp, src);
-  HR(plat_ImportLayerTar(&info, "real", tarp, NULL, 0, &size, &result), PLAT_S_OK);
+  HR(plat_ImportLayerTar(&info, "real", tarp, NULL, 0, NULL, &size, &result), PLAT_S_OK);
   CHECK(result == NULL, "result %s", result);
   free(result);
   /* hello(5) + 12345678(8) + x(1) + xa(2); the hard link counts once */
@@ -267,7 +267,8 @@ static void test_real_tar(void) {
   xn = getxattr(pathf("%s/xattr", L), "user.test", xv, sizeof xv);
   CHECK(xn == 5 && memcmp(xv, "hello", 5) == 0, "xattr %zd", xn);
   CHECK(lstat(L, &st) == 0 && (st.st_mode & 07777) == 0755, "root mode %o", st.st_mode);
-  HR(plat_ImportLayerTar(&info, "real", tarp, NULL, 0, &size, &result), PLAT_E_ALREADY_EXISTS);
+  HR(plat_ImportLayerTar(&info, "real", tarp, NULL, 0, NULL, &size, &result),
+     PLAT_E_ALREADY_EXISTS);
   free(result);
   HR(plat_DestroyLayer(&info, "real"), PLAT_S_OK);
   /* other compressions: xz and zstd (if the tools exist), plain */
@@ -277,7 +278,7 @@ static void test_real_tar(void) {
       if (i == 1 && system("command -v zstd >/dev/null") != 0) continue;
       sh("tar %s --numeric-owner -cpf %s/c.tar -C %s .", flags[i], root, src);
       result = NULL;
-      HR(plat_ImportLayerTar(&info, "comp", pathf("%s/c.tar", root), NULL, 0, &size, &result),
+      HR(plat_ImportLayerTar(&info, "comp", pathf("%s/c.tar", root), NULL, 0, NULL, &size, &result),
          PLAT_S_OK);
       CHECK(size == 16 && exists(pathf("%s/comp/rootfs/d/hl", home)), "%s", flags[i]);
       free(result);
@@ -301,10 +302,11 @@ static void test_whiteouts(void) {
   char M[1500];
   write_tar(pathf("%s/low.tar", root), low, sizeof low / sizeof *low);
   write_tar(pathf("%s/up.tar", root), up, sizeof up / sizeof *up);
-  HR(plat_ImportLayerTar(&info, "low", pathf("%s/low.tar", root), NULL, 0, &size, &result),
+  HR(plat_ImportLayerTar(&info, "low", pathf("%s/low.tar", root), NULL, 0, NULL, &size, &result),
      PLAT_S_OK);
   ds[0] = desc("low");
-  HR(plat_ImportLayerTar(&info, "up", pathf("%s/up.tar", root), ds, 1, &size, &result), PLAT_S_OK);
+  HR(plat_ImportLayerTar(&info, "up", pathf("%s/up.tar", root), ds, 1, NULL, &size, &result),
+     PLAT_S_OK);
   free_descs(ds, 1);
   CHECK(lstat(pathf("%s/up/rootfs/gone.txt", home), &st) == 0 && S_ISCHR(st.st_mode) &&
             st.st_rdev == makedev(0, 0),
@@ -368,7 +370,7 @@ static void hostile(const char *name, const ent *es, size_t n, const char *needl
   plat_hresult hr;
   snprintf(tarp, sizeof tarp, "%s/%s.tar", root, name);
   write_tar(tarp, es, n);
-  hr = plat_ImportLayerTar(&info, name, tarp, NULL, 0, &size, &result);
+  hr = plat_ImportLayerTar(&info, name, tarp, NULL, 0, NULL, &size, &result);
   CHECK(hr == PLAT_E_BAD_FORMAT, "%s: hr 0x%08x", name, (unsigned)hr);
   {
     json_t *doc = result ? json_loads(result, 0, NULL) : NULL;
@@ -426,12 +428,12 @@ static void test_hostile(void) {
     char *result = NULL;
     uint64_t size;
     spit(pathf("%s/garbage.tar", root), "this is not a tar archive at all, not even close......");
-    HR(plat_ImportLayerTar(&info, "garbage", pathf("%s/garbage.tar", root), NULL, 0, &size,
+    HR(plat_ImportLayerTar(&info, "garbage", pathf("%s/garbage.tar", root), NULL, 0, NULL, &size,
                            &result),
        PLAT_E_BAD_FORMAT);
     free(result);
     result = NULL;
-    HR(plat_ImportLayerTar(&info, "missing", pathf("%s/missing.tar", root), NULL, 0, &size,
+    HR(plat_ImportLayerTar(&info, "missing", pathf("%s/missing.tar", root), NULL, 0, NULL, &size,
                            &result),
        PLAT_E_FILE_NOT_FOUND);
     CHECK(result && strstr(result, "missing.tar"), "missing result %s", result ? result : "");
@@ -446,7 +448,7 @@ static void test_implicit_parents(void) {
   uint64_t size = 0;
   struct stat st;
   write_tar(pathf("%s/implicit.tar", root), e, 1);
-  HR(plat_ImportLayerTar(&info, "implicit", pathf("%s/implicit.tar", root), NULL, 0, &size,
+  HR(plat_ImportLayerTar(&info, "implicit", pathf("%s/implicit.tar", root), NULL, 0, NULL, &size,
                          &result),
      PLAT_S_OK);
   CHECK(size == 4, "size %llu", (unsigned long long)size);
@@ -461,7 +463,7 @@ static void test_implicit_parents(void) {
     /* a later entry replaces a symlink instead of writing through it */
     ent r[] = {{"x", 'l', pathf("%s/canary/target", root)}, {"x", 'f', "plain"}};
     write_tar(pathf("%s/replace.tar", root), r, 2);
-    HR(plat_ImportLayerTar(&info, "replace", pathf("%s/replace.tar", root), NULL, 0, &size,
+    HR(plat_ImportLayerTar(&info, "replace", pathf("%s/replace.tar", root), NULL, 0, NULL, &size,
                            &result),
        PLAT_S_OK);
     CHECK(lstat(pathf("%s/replace/rootfs/x", home), &st) == 0 && S_ISREG(st.st_mode),

@@ -54,8 +54,8 @@ plat_hresult plat_UnprepareLayer(const plat_driver_info *info, const char *id) {
 
 plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
                                  const plat_layer_descriptor *layers, size_t count,
-                                 uint64_t *size) {
-  return lay_export_tar(info, id, tar_path, layers, count, size);
+                                 const plat_progress *progress, uint64_t *size) {
+  return lay_export_tar(info, id, tar_path, layers, count, progress, size);
 }
 
 plat_hresult plat_CopyLayer(const plat_driver_info *info, const char *src_id, const char *dst_id,
@@ -64,7 +64,7 @@ plat_hresult plat_CopyLayer(const plat_driver_info *info, const char *src_id, co
 }
 
 plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
-                                 const plat_layer_descriptor *layers, size_t count, uint64_t *size,
-                                 char **result) {
-  return lay_import_tar(info, id, tar_path, layers, count, size, result);
+                                 const plat_layer_descriptor *layers, size_t count,
+                                 const plat_progress *progress, uint64_t *size, char **result) {
+  return lay_import_tar(info, id, tar_path, layers, count, progress, size, result);
 }

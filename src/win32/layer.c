@@ -422,8 +422,9 @@ plat_hresult plat_ExportLayerEnd(plat_layer_stream ctx) {
  * streaming Export* functions or the legacy folder instead. */
 plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
                                  const plat_layer_descriptor *layers, size_t count,
-                                 uint64_t *size) {
+                                 const plat_progress *progress, uint64_t *size) {
   (void)info;
+  (void)progress;
   (void)id;
   (void)tar_path;
   (void)layers;
@@ -436,9 +437,10 @@ plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, c
 /* The Linux service's OCI tar import; Windows layers come through the
  * streaming Import* functions or the legacy folder instead. */
 plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, const char *tar_path,
-                                 const plat_layer_descriptor *layers, size_t count, uint64_t *size,
-                                 char **result) {
+                                 const plat_layer_descriptor *layers, size_t count,
+                                 const plat_progress *progress, uint64_t *size, char **result) {
   (void)info;
+  (void)progress;
   (void)id;
   (void)tar_path;
   (void)layers;

@@ -31,8 +31,6 @@ function M.layer_ls(a)
   return 0
 end
 
--- The import is one call into the layer service, so progress is reported
--- per stage: started (0 of the tar's size) and done.
 --- `hcsshim layer import`.
 -- @tparam table a parsed arguments
 -- @treturn integer exit code
@@ -40,7 +38,7 @@ function M.layer_import(a)
   local total = file_size(a.tar)
   local bar = progress_new("layer import " .. a.id, total)
   bar.update(0)
-  local size = out.check(hcsshim.import_layer(home(a), a.id, a.tar, a.parent))
+  local size = out.check(hcsshim.import_layer(home(a), a.id, a.tar, a.parent, bar.update))
   bar.finish(total)
   out.emit(a, { ID = a.id, Path = home(a) .. "/" .. a.id, Size = size },
     function(d) io.stdout:write(d.ID, "\n") end)
@@ -52,9 +50,13 @@ end
 -- @treturn integer exit code
 function M.layer_export(a)
   local bar = progress_new("layer export " .. a.id, 0)
+  local written = 0
   bar.update(0)
-  out.check(hcsshim.export_layer(home(a), a.id, a.folder, a.parent))
-  bar.finish(0)
+  out.check(hcsshim.export_layer(home(a), a.id, a.folder, a.parent, function(bytes)
+    written = bytes
+    bar.update(bytes)
+  end))
+  bar.finish(written)
   out.emit(a, { ID = a.id, Folder = a.folder }, function(d) io.stdout:write(d.Folder, "\n") end)
   return 0
 end

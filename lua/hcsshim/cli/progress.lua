@@ -21,6 +21,9 @@ local function mode()
 end
 
 local function bar_text(self, done, elapsed)
+  if self.total <= 0 then -- the size is not known ahead (an export)
+    return ("\r%s %s  %s/s "):format(self.label, out.bytes(done), out.bytes(elapsed > 0 and done / elapsed or 0))
+  end
   local frac = self.total > 0 and math.min(1, done / self.total) or 1
   local rate = elapsed > 0 and done / elapsed or 0
   local left = rate > 0 and (self.total - done) / rate or 0
@@ -31,26 +34,35 @@ local function bar_text(self, done, elapsed)
 end
 
 local function line_text(self, done, elapsed)
+  if self.total <= 0 then return ("%s: %s (%.1f s)\n"):format(self.label, out.bytes(done), elapsed) end
   local pct = self.total > 0 and math.floor(100 * done / self.total) or 100
   return ("%s: %d%% (%s of %s, %.1f s)\n"):format(self.label, pct, out.bytes(done),
     out.bytes(self.total), elapsed)
 end
 
+-- Seconds between two reports: a bar redraws often, a log gets a line a second.
+local EVERY = { bar = 0.1, lines = 1 }
+
 --- A progress reporter.
 -- @tparam string label what is in progress ("layer import base")
--- @tparam integer total bytes expected
--- @treturn table with `update(done_bytes)` and `finish([done_bytes])`
+-- @tparam integer total bytes expected (0: unknown, the bar shows bytes only)
+-- @treturn table with `update(done_bytes)` (drawn at most every 0.1 s on a
+-- bar, every second as lines; the first always) and `finish([done_bytes])`
 function M.new(label, total)
   local self = { label = label, total = total, mode = mode(), t0 = hcsshim.monotime() }
-  function self.update(done)
-    local elapsed = hcsshim.monotime() - self.t0
+  local last
+  function self.update(done, force)
+    local now = hcsshim.monotime()
+    if not force and last and now - last < (EVERY[self.mode] or 0) then return end
+    last = now
+    local elapsed = now - self.t0
     if self.mode == "bar" then io.stderr:write(bar_text(self, done, elapsed))
     elseif self.mode == "lines" then io.stderr:write(line_text(self, done, elapsed)) end
     io.stderr:flush()
   end
   function self.finish(done)
     done = done or self.total
-    self.update(done)
+    self.update(done, true)
     if self.mode == "bar" then io.stderr:write("\n") end
     if self.mode ~= "none" then
       local elapsed = math.max(hcsshim.monotime() - self.t0, 1e-6)

@@ -1,12 +1,14 @@
 /* Files of a cgroup on either layout of /sys/fs/cgroup: the unified v2
  * tree (one directory per cgroup) or v1/hybrid (one tree per controller).
  * The library (statistics, teardown) and the monitor (the shutdown's TERM
- * rounds) both name a file by its v1 controller and let this decide. */
+ * rounds, which process died of the OOM killer) both name a file by its v1
+ * controller and let this decide.  Plain files, libc only. */
 #include "linux/common/common.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/statfs.h>
 
 #define CGROUP2_MAGIC 0x63677270 /* linux/magic.h: CGROUP2_SUPER_MAGIC */
@@ -39,4 +41,23 @@ char *cmn_cgroup_read(const char *ctl, const char *cg, const char *file) {
   free(p);
   errno = e;
   return text;
+}
+
+int64_t cmn_keyed_value(const char *text, const char *key) {
+  size_t kl = strlen(key);
+  for (const char *l = text; l && *l;) {
+    if (strncmp(l, key, kl) == 0 && l[kl] == ' ') return strtoll(l + kl + 1, NULL, 10);
+    l = strchr(l, '\n');
+    if (l) l++;
+  }
+  return -1;
+}
+
+int64_t cmn_cgroup_oom_kills(const char *cgpath) {
+  /* v1: memory.oom_control (kernel 4.13+); v2: memory.events */
+  char *text =
+      cmn_cgroup_read("memory", cgpath, cmn_cgroup_v2() ? "memory.events" : "memory.oom_control");
+  int64_t v = text ? cmn_keyed_value(text, "oom_kill") : -1;
+  free(text);
+  return v;
 }

@@ -91,10 +91,15 @@ typedef struct cmn_cmd {
   const char *input; /* non-NULL: written to a stdin pipe */
   char **out, **err; /* non-NULL: stdout / stderr captured */
   size_t *out_len;   /* non-NULL: the byte count of *out */
-  int pgroup;        /* 1: in a process group of its own (cmn_child_kill) */
+  /* non-NULL (with out): called with all of stdout so far after each read;
+   * nonzero cancels: every pipe to the program is closed, so its next
+   * write ends it (SIGPIPE), and cmn_run waits for it as usual */
+  int (*on_out)(void *ctx, const char *buf, size_t len);
+  void *out_ctx;
+  int pgroup; /* 1: in a process group of its own (cmn_child_kill) */
 } cmn_cmd;
 #define CMN_CMD_INIT \
-  { NULL, NULL, NULL, NULL, {-1, -1, -1}, NULL, NULL, NULL, NULL, 0 }
+  { NULL, NULL, NULL, NULL, {-1, -1, -1}, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
 /* Default dispositions for every signal and an empty mask: for a child
  * between fork and exec (async-signal-safe). */
 void cmn_reset_signals(void);
@@ -133,6 +138,13 @@ int cmn_cgroup_v2(void);
 char *cmn_cgroup_path(const char *ctl, const char *cg, const char *file);
 /* Its text (cmn_read_file), or NULL with errno set. */
 char *cmn_cgroup_read(const char *ctl, const char *cg, const char *file);
+/* How many processes of the cgroup (a path below the hierarchies, as in
+ * an OCI cgroupsPath) the OOM killer killed: memory.oom_control on v1,
+ * memory.events on v2; -1 where the kernel does not count them. */
+int64_t cmn_cgroup_oom_kills(const char *cgpath);
+/* The value of the "key value" line of text (memory.stat, memory.events
+ * and the like), or -1 when there is none. */
+int64_t cmn_keyed_value(const char *text, const char *key);
 
 /* ---- the OCI runtime (crun.c) ---- */
 /* crun --root <runtime root>/crun <args>; stdio from fds (-1: /dev/null);
@@ -150,15 +162,6 @@ typedef struct cmn_crun_job {
 int cmn_crun_start(const char *const *args, int in, int out, int err, cmn_crun_job *job,
                    char **errmsg);
 int cmn_crun_end(cmn_crun_job *job, int status, char **errmsg);
-
-/* ---- cgroups (oom.c) ---- */
-/* How many processes of the cgroup (a path below the hierarchies, as in
- * an OCI cgroupsPath) the OOM killer killed: memory.oom_control on v1,
- * memory.events on v2; -1 where the kernel does not count them. */
-int64_t cmn_cgroup_oom_kills(const char *cgpath);
-/* The value of the "key value" line of text (memory.stat, memory.events
- * and the like), or -1 when there is none. */
-int64_t cmn_keyed_value(const char *text, const char *key);
 
 /* ---- sockets (socket.c) ---- */
 /* Deadlines: CLOCK_MONOTONIC milliseconds; CMN_NO_DEADLINE = none. */

@@ -265,7 +265,15 @@ static void pump_write(pump *p) {
   }
 }
 
-static void pump_all(pump *pp) {
+static void pump_close(pump *pp) {
+  for (int i = 0; i < 3; i++)
+    if (pp[i].fd >= 0) {
+      close(pp[i].fd);
+      pp[i].fd = -1;
+    }
+}
+
+static void pump_all(pump *pp, const cmn_cmd *c) {
   for (;;) {
     struct pollfd pf[3];
     int n = 0, idx[3];
@@ -282,6 +290,10 @@ static void pump_all(pump *pp) {
       if (!pf[k].revents) continue;
       if (idx[k] == 0) pump_write(&pp[0]);
       else pump_read(&pp[idx[k]]);
+      if (idx[k] == 1 && c->on_out && pp[1].n && c->on_out(c->out_ctx, pp[1].buf, pp[1].n)) {
+        pump_close(pp);
+        return;
+      }
     }
   }
 }
@@ -333,7 +345,7 @@ int cmn_run(const cmn_cmd *c) {
     close(pp[0].fd);
     pp[0].fd = -1;
   }
-  pump_all(pp);
+  pump_all(pp, c);
   rc = wait_child(pid, pidfd);
   if (c->out_len) *c->out_len = pp[1].n;
   give(&pp[1], c->out);

@@ -243,7 +243,7 @@ static int base_spec(const hl_sysconf *c, const char *id, const char *sysdir, co
                      const char *netns_path, json_t *spec) {
   json_t *linux_ = json_object_get(spec, "linux"), *mounts = json_object_get(spec, "mounts");
   json_t *ns = json_object_get(linux_, "namespaces"), *caps = hl_default_caps();
-  char host[64], *cg;
+  char host[64], *cg, *tty;
   json_object_set_new(json_object_get(spec, "root"), "path", json_string(rootfs));
   json_object_set_new(json_object_get(spec, "process"), "capabilities",
                       json_pack("{s:O,s:O,s:[],s:O,s:[]}", "bounding", caps, "effective", caps,
@@ -252,6 +252,10 @@ static int base_spec(const hl_sysconf *c, const char *id, const char *sysdir, co
   snprintf(host, sizeof host, "%s", nonempty(c->hostname) ? c->hostname : id);
   json_object_set_new(spec, "hostname", json_string(host));
   if (host_files(sysdir, host, mounts) < 0) return -1;
+  tty = cmn_program_path("tty", "HCSSHIM_TTY");
+  /* without the stub (an incomplete install) consoles start at crun's pace */
+  if (tty && access(tty, X_OK) == 0) add_mount(mounts, HL_TTY_STUB, tty, "bind", "ro");
+  free(tty);
   for (size_t i = 0; c->mapped && i < json_array_size(c->mapped); i++) {
     json_t *m = json_array_get(c->mapped, i);
     /* "rro": read-only all the way down, mounts under HostPath included */

@@ -234,6 +234,21 @@ static plat_hresult attach_endpoints(hl_create *k, char **result) {
   return PLAT_S_OK;
 }
 
+/* The spec's mount targets the sandbox lacks are the runtime's stubs, left
+ * out of the sandbox's exports (see layers/layer_stubs.c). */
+static plat_hresult note_stubs(hl_create *k, char **result) {
+  json_t *mounts = json_object_get(k->spec, "mounts");
+  size_t n = json_array_size(mounts);
+  const char **targets = calloc(n ? n : 1, sizeof *targets);
+  plat_hresult hr;
+  if (!targets) return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+  for (size_t i = 0; i < n; i++) targets[i] = cmn_str(json_array_get(mounts, i), "destination");
+  hr = lay_note_stubs(k->rootfs, targets, n);
+  free(targets);
+  if (hr < 0) return cmn_fail(result, hr, "%s", lay_last_error());
+  return PLAT_S_OK;
+}
+
 /* config.json and meta.json (what the monitor, the helper and later
  * handles read). */
 static plat_hresult write_bundle(hl_create *k, char **result) {
@@ -322,7 +337,7 @@ plat_hresult hl_create_system(const char *id, const char *configuration, char **
       (hr = hl_build_spec(&k.c, id, k.files, k.rootfs, k.netns, &k.spec, result)) >= 0 &&
       (!k.net_made ||
        ((hr = write_resolv(&k, result)) >= 0 && (hr = attach_endpoints(&k, result)) >= 0)) &&
-      (hr = write_bundle(&k, result)) >= 0)
+      (hr = note_stubs(&k, result)) >= 0 && (hr = write_bundle(&k, result)) >= 0)
     hr = start_monitor(&k, result);
   rollback(&k);
   if (k.lockfd >= 0) close(k.lockfd);

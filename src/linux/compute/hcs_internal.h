@@ -66,6 +66,11 @@ plat_hresult hl_build_spec(const hl_sysconf *c, const char *id, const char *file
                            char **result);
 json_t *hl_default_caps(void);
 
+/* The console stub (src/linux/tty/main.c) in every container: a console
+ * process with a ConsoleSize starts through it, so it has its size before
+ * its first instruction. */
+#define HL_TTY_STUB "/.hcsshim-tty"
+
 /* ---- procspec.c: ProcessConfig -> OCI process ---- */
 typedef struct hl_procconf {
   json_t *process; /* OCI process object */

@@ -410,6 +410,30 @@ static plat_hresult take_env(pstate *s, int console, char **result) {
   return PLAT_S_OK;
 }
 
+/* A console with a size starts through the console stub, when the
+ * container has it: `HL_TTY_STUB ROWS COLS -- args...`. */
+static plat_hresult via_tty_stub(pstate *s, const hl_procconf *p, int rootfd) {
+  json_t *args;
+  char n[16];
+  if (!p->console || !p->rows || !p->cols || exe_kind(rootfd, HL_TTY_STUB) != EXE_OK)
+    return PLAT_S_OK;
+  if (!(args = json_array())) return PLAT_E_OUTOFMEMORY;
+  json_array_append_new(args, json_string(HL_TTY_STUB));
+  snprintf(n, sizeof n, "%u", p->rows);
+  json_array_append_new(args, json_string(n));
+  snprintf(n, sizeof n, "%u", p->cols);
+  json_array_append_new(args, json_string(n));
+  json_array_append_new(args, json_string("--"));
+  if (json_array_extend(args, s->args) < 0 ||
+      json_array_size(args) != json_array_size(s->args) + 4) {
+    json_decref(args);
+    return PLAT_E_OUTOFMEMORY;
+  }
+  json_decref(s->args);
+  s->args = args;
+  return PLAT_S_OK;
+}
+
 static plat_hresult make_process(pstate *s, hl_procconf *p, char **result) {
   /* no ambient capabilities: a non-root User loses them at exec, as
    * under Docker */
@@ -443,8 +467,10 @@ plat_hresult hl_parse_process(const char *json, int rootfd, hl_procconf *p, char
   else if ((hr = check_fields(s.cfg, result)) >= 0 && (hr = take_stdio(s.cfg, p, result)) >= 0 &&
            (hr = take_args(&s, result)) >= 0 && (hr = take_user(&s, rootfd, result)) >= 0 &&
            (hr = take_env(&s, p->console, result)) >= 0 &&
-           (hr = check_exec(rootfd, &s, result)) >= 0)
-    hr = make_process(&s, p, result);
+           (hr = check_exec(rootfd, &s, result)) >= 0) {
+    hr = via_tty_stub(&s, p, rootfd);
+    hr = hr < 0 ? cmn_fail(result, hr, "out of memory") : make_process(&s, p, result);
+  }
   json_decref(s.cfg);
   json_decref(s.args);
   json_decref(s.env);

@@ -105,6 +105,28 @@ lay_xfail(xmsg *m, int32_t hr, const char *name, const char *fmt, ...) {
   return hr;
 }
 
+int lay_pace_due(lay_pace *p, uint64_t bytes) {
+  if (p->entries - p->last_entries < PROGRESS_ENTRIES && bytes - p->last_bytes < PROGRESS_BYTES)
+    return 0;
+  p->last_entries = p->entries;
+  p->last_bytes = bytes;
+  return 1;
+}
+
+/* A progress record on stdout when one is due (the parent, tar_import.c,
+ * passes it on to its caller's progress callback). */
+static lay_pace pace;
+static void send_progress(struct archive *a) {
+  xprog r;
+  uint64_t bytes = (uint64_t)archive_filter_bytes(a, -1);
+  if (!lay_pace_due(&pace, bytes)) return;
+  memset(&r, 0, sizeof r);
+  r.kind = XREC_PROGRESS;
+  r.bytes = bytes;
+  r.entries = pace.entries;
+  cmn_write_all(1, &r, sizeof r);
+}
+
 static int32_t errno_hr(int e) {
   return e == ENOSPC || e == EDQUOT ? PLAT_E_DISK_FULL : PLAT_E_FAIL;
 }
@@ -206,9 +228,11 @@ static int32_t copy_data(xmsg *m, const char *raw, struct archive *a, struct arc
   size_t len;
   la_int64_t off;
   int r;
-  while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK)
+  while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
     if (archive_write_data_block(w, buf, len, off) < ARCHIVE_OK)
       return lay_xfail(m, errno_hr(archive_errno(w)), raw, "writing: %s", archive_error_string(w));
+    send_progress(a);
+  }
   if (r != ARCHIVE_EOF)
     return lay_xfail(m, PLAT_E_BAD_FORMAT, raw, "reading: %s", archive_error_string(a));
   return 0;
@@ -281,6 +305,8 @@ static void extract(xmsg *m, int tarfd) {
       goto out;
     }
     if (one_entry(m, &wl, a, w, e) < 0) goto out;
+    pace.entries++;
+    send_progress(a);
     snprintf(last, sizeof last, " after entry \"%.1024s\"", archive_entry_pathname(e));
   }
   /* before the close, which then restores the directories' times */
@@ -306,7 +332,9 @@ out:
 int lay_extract_main(void) {
   xmsg m;
   memset(&m, 0, sizeof m);
+  m.kind = XREC_RESULT;
   umask(022); /* parents created implicitly get 0755 */
   extract(&m, 0);
+  m.entries = pace.entries;
   return cmn_write_all(1, &m, sizeof m) == 0 ? 0 : 1;
 }

@@ -40,12 +40,12 @@ plat_hresult lay_copy(const plat_driver_info *info, const char *src_id, const ch
                     "copy of layer %s: temporary file in %s: %s", src_id, src.home,
                     strerror(errno));
   if ((hr = lyr_open(&src, 1)) >= 0) {
-    hr = lyr_export_fd(&src, fd, NULL);
+    hr = lyr_export_fd(&src, fd, NULL, NULL);
     lyr_close(&src);
   }
   /* the import opens its own description of the file, from the start */
   snprintf(via, sizeof via, "/proc/self/fd/%d", fd);
-  if (hr >= 0) hr = lay_import_tar(info, dst_id, via, layers, count, NULL, NULL);
+  if (hr >= 0) hr = lay_import_tar(info, dst_id, via, layers, count, NULL, NULL, NULL);
   close(fd);
   return hr;
 }

@@ -49,33 +49,36 @@ void layer_holds_remove(const char *layer_dir, const char *system) {
   unlink(path);
 }
 
+int layer_records_live(const char *layer_dir, const char *sub, layer_record_live live, char *who,
+                       size_t wholen) {
+  char dir[PATH_MAX + 16], path[PATH_MAX + 300];
+  DIR *d;
+  struct dirent *e;
+  int found = 0;
+  snprintf(dir, sizeof dir, "%s/%s", layer_dir, sub);
+  d = opendir(dir);
+  if (!d) return 0;
+  while (!found && (e = readdir(d))) {
+    int r;
+    if (e->d_name[0] == '.') continue; /* no record name starts with '.' */
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    if ((r = live(path, e->d_name, who, wholen)) == 0) unlink(path);
+    found = r == 1;
+  }
+  closedir(d);
+  return found;
+}
+
 /* A hold counts while its alive path exists; an unreadable one counts too
  * (a layer is never given up on a guess). */
-static int hold_live(const char *path) {
+static int hold_live(const char *path, const char *system, char *who, size_t wholen) {
   char *alive = cmn_read_file(path, NULL);
   int live = !alive || !*alive || access(alive, F_OK) == 0 || errno != ENOENT;
   free(alive);
+  if (live) snprintf(who, wholen, "%s", system);
   return live;
 }
 
 int layer_holds_live(const char *layer_dir, char *who, size_t wholen) {
-  char dir[PATH_MAX + 16], path[PATH_MAX + 300];
-  DIR *d;
-  struct dirent *e;
-  int live = 0;
-  snprintf(dir, sizeof dir, "%s/holders", layer_dir);
-  d = opendir(dir);
-  if (!d) return 0;
-  while (!live && (e = readdir(d))) {
-    if (e->d_name[0] == '.') continue; /* no system id starts with '.' */
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    if (hold_live(path)) {
-      live = 1;
-      snprintf(who, wholen, "%s", e->d_name);
-    } else {
-      unlink(path);
-    }
-  }
-  closedir(d);
-  return live;
+  return layer_records_live(layer_dir, "holders", hold_live, who, wholen);
 }

@@ -12,4 +12,12 @@ void layer_holds_remove(const char *layer_dir, const char *system);
  * none; stale holds are dropped on the way. */
 int layer_holds_live(const char *layer_dir, char *who, size_t wholen);
 
+/* The walk both kinds of use record share: over the records in
+ * `layer_dir`/`sub`, `live(path, name, who, wholen)` answers 1 (in use:
+ * the walk stops, `who` filled), 0 (stale: the record is removed) or -1
+ * (cannot tell: kept).  Returns 1 if a record is live, else 0. */
+typedef int (*layer_record_live)(const char *path, const char *name, char *who, size_t wholen);
+int layer_records_live(const char *layer_dir, const char *sub, layer_record_live live, char *who,
+                       size_t wholen);
+
 #endif

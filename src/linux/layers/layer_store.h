@@ -5,6 +5,8 @@
 
 #include "platform.h"
 
+#include <sys/stat.h>
+
 #define LYR_ID_MAX 128
 #define LYR_PATH_MAX 4096
 #define LYR_HOME_MAX 3000 /* leaves room for "/<id>/<leaf>" and staging names */
@@ -74,7 +76,17 @@ void lyr_meta_free(lyr_meta *m);
 /* tar_export.c: the layer's diff folder (upper/ or rootfs/), and the diff
  * as a tar into fd (l open with its meta) */
 void lyr_diff_dir(const lyr *l, char *out);
-plat_hresult lyr_export_fd(lyr *l, int fd, uint64_t *size);
+plat_hresult lyr_export_fd(lyr *l, int fd, const plat_progress *progress, uint64_t *size);
+/* layer_use.c: opens and locks the layer behind path (the layer folder, or
+ * its mount/ or rootfs/), filling home and id (LYR_PATH_MAX, LYR_ID_MAX);
+ * PLAT_E_NOT_FOUND if path is no layer. */
+plat_hresult lyr_open_path(lyr *l, const char *path, const char *op, char *home, char *id,
+                           int want_meta);
+/* layer_stubs.c: a sandbox's stub list (NULL: none), and whether a diff
+ * entry is a listed stub still as the runtime made it */
+char *lyr_stubs_read(const lyr *l);
+int lyr_is_stub(const char *stubs, const char *name, const struct stat *st, int dirfd,
+                const char *base);
 /* layer_copy.c: an anonymous read-write file in HomeDir: an fd or -1 (errno) */
 int lyr_tmpfile(const lyr *l);
 /* With the layer locked and its meta read (a sandbox): */

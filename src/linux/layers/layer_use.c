@@ -39,13 +39,13 @@ static int layer_of(const char *path, char *home, char *id) {
   return 1;
 }
 
-/* Opens and locks the layer behind path; PLAT_E_NOT_FOUND if it is none. */
-static plat_hresult open_path(lyr *l, const char *path, const char *op, char *home, char *id) {
+plat_hresult lyr_open_path(lyr *l, const char *path, const char *op, char *home, char *id,
+                           int want_meta) {
   plat_driver_info di = {1, home};
   plat_hresult hr;
   if (!layer_of(path, home, id)) return PLAT_E_NOT_FOUND;
   if ((hr = lyr_init(l, &di, id, op)) < 0) return hr;
-  return lyr_open(l, 0);
+  return lyr_open(l, want_meta);
 }
 
 plat_hresult lay_hold(const char *path, const char *system, const char *alive) {
@@ -54,7 +54,7 @@ plat_hresult lay_hold(const char *path, const char *system, const char *alive) {
   plat_hresult hr;
   int rc;
   lyr_clear_error();
-  hr = open_path(&l, path, "hold", home, id);
+  hr = lyr_open_path(&l, path, "hold", home, id, 0);
   if (hr == PLAT_E_NOT_FOUND) return PLAT_S_OK; /* not a layer of a store */
   if (hr < 0) return hr;
   rc = layer_holds_add(l.dir, system, alive);
@@ -68,7 +68,7 @@ plat_hresult lay_hold(const char *path, const char *system, const char *alive) {
 void lay_release(const char *path, const char *system) {
   lyr l;
   char home[LYR_PATH_MAX], id[LYR_ID_MAX];
-  if (open_path(&l, path, "release", home, id) < 0) return;
+  if (lyr_open_path(&l, path, "release", home, id, 0) < 0) return;
   layer_holds_remove(l.dir, system);
   lyr_close(&l);
 }

@@ -12,8 +12,8 @@
  * side of "busy" only as long as the mount exists. */
 #include "linux/layers/layer_users.h"
 #include "linux/common/common.h"
+#include "linux/layers/layer_holds.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -75,29 +75,19 @@ void layer_users_remove(const char *sandbox_dir) {
   unlink(path);
 }
 
+/* A marker counts while its sandbox is mounted; an unreadable one is kept. */
+static int user_live(const char *path, const char *name, char *who, size_t wholen) {
+  char mnt[PATH_MAX + 16], *sandbox = cmn_read_file(path, NULL);
+  int live;
+  (void)name;
+  if (!sandbox) return -1;
+  snprintf(mnt, sizeof mnt, "%s/mount", sandbox);
+  live = cmn_is_mountpoint(mnt) > 0;
+  if (live) snprintf(who, wholen, "%s", sandbox);
+  free(sandbox);
+  return live;
+}
+
 int layer_users_busy(const char *layer_dir, char *who, size_t wholen) {
-  char dir[PATH_MAX + 16], path[PATH_MAX + 300], mnt[PATH_MAX + 16];
-  DIR *d;
-  struct dirent *e;
-  int busy = 0;
-  snprintf(dir, sizeof dir, "%s/users", layer_dir);
-  d = opendir(dir);
-  if (!d) return 0;
-  while (!busy && (e = readdir(d))) {
-    char *sandbox = NULL;
-    if (e->d_name[0] == '.') continue;
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    if ((sandbox = cmn_read_file(path, NULL))) {
-      snprintf(mnt, sizeof mnt, "%s/mount", sandbox);
-      if (cmn_is_mountpoint(mnt) > 0) {
-        busy = 1;
-        snprintf(who, wholen, "%s", sandbox);
-      } else {
-        unlink(path);
-      }
-    }
-    free(sandbox);
-  }
-  closedir(d);
-  return busy;
+  return layer_records_live(layer_dir, "users", user_live, who, wholen);
 }

@@ -31,12 +31,13 @@ plat_hresult lay_prepare(const plat_driver_info *info, const char *id,
                          const plat_layer_descriptor *layers, size_t count);
 plat_hresult lay_unprepare(const plat_driver_info *info, const char *id);
 plat_hresult lay_import_tar(const plat_driver_info *info, const char *id, const char *tar_path,
-                            const plat_layer_descriptor *layers, size_t count, uint64_t *size,
-                            char **result);
+                            const plat_layer_descriptor *layers, size_t count,
+                            const plat_progress *progress, uint64_t *size, char **result);
 /* tar_export.c: the layer's diff as an OCI layer tar at tar_path (replaced
  * atomically); *size: bytes of regular file data */
 plat_hresult lay_export_tar(const plat_driver_info *info, const char *id, const char *tar_path,
-                            const plat_layer_descriptor *layers, size_t count, uint64_t *size);
+                            const plat_layer_descriptor *layers, size_t count,
+                            const plat_progress *progress, uint64_t *size);
 /* layer_copy.c: a new read-only layer dst_id holding src_id's diff */
 plat_hresult lay_copy(const plat_driver_info *info, const char *src_id, const char *dst_id,
                       const plat_layer_descriptor *layers, size_t count);
@@ -58,6 +59,12 @@ plat_hresult lay_mount_for(const plat_driver_info *info, const char *id,
 /* Drops the system's hold and unprepares and deactivates the sandbox,
  * unless another live system holds it too. */
 plat_hresult lay_unmount_for(const plat_driver_info *info, const char *id, const char *system);
+
+/* layer_stubs.c: before the runtime mounts over `targets` (absolute paths
+ * in the container) in `rootfs`, records those missing as mount stubs of
+ * the sandbox whose mount rootfs is, which its exports leave out.  A
+ * rootfs that is no sandbox's mount: nothing to do. */
+plat_hresult lay_note_stubs(const char *rootfs, const char *const *targets, size_t count);
 
 /* The body of the extract helper program (see tar_import.c). */
 int lay_extract_main(void);

@@ -22,6 +22,7 @@
  * failed export leaves the old file (or none). */
 #include "linux/common/common.h"
 #include "linux/layers/diff_tree.h"
+#include "linux/layers/extract.h"
 #include "linux/layers/layer_store.h"
 #include "linux/layers/layers.h"
 
@@ -50,7 +51,21 @@ typedef struct exporter {
   void *links; /* tsearch tree of first_link */
   char *buf;
   uint64_t size; /* bytes of regular file data */
+  const plat_progress *progress;
+  lay_pace pace;
+  char *stubs; /* a sandbox's mount stubs, left out */
 } exporter;
+
+/* The caller's progress callback when a report is due (or `last`);
+ * PLAT_E_ABORT when it cancels. */
+static plat_hresult report(exporter *x, int last) {
+  uint64_t bytes = (uint64_t)archive_filter_bytes(x->a, -1);
+  if (!x->progress || (!lay_pace_due(&x->pace, bytes) && !last)) return PLAT_S_OK;
+  if (x->progress->report(x->progress->ctx, bytes, x->pace.entries))
+    return lyr_fail(PLAT_E_ABORT, "export of layer %s: cancelled by the progress callback",
+                    x->l->id);
+  return PLAT_S_OK;
+}
 
 static int link_cmp(const void *x, const void *y) {
   const first_link *a = x, *b = y;
@@ -111,6 +126,10 @@ static plat_hresult copy_data(exporter *x, const dtree_item *it) {
       return arch_fail(x, it->name);
     }
     left -= (uint64_t)n;
+    if (report(x, 0) < 0) {
+      close(fd);
+      return PLAT_E_ABORT;
+    }
   }
   close(fd);
   x->size += (uint64_t)it->st.st_size;
@@ -192,9 +211,16 @@ static plat_hresult write_tar(exporter *x, const char *diff, int fd) {
     hr = dtree_to_lyr(x, rc, why);
     goto out;
   }
-  while (hr >= 0 && (rc = dtree_next(t, &it, why, sizeof why)) > 0) hr = write_item(x, it);
+  while (hr >= 0 && (rc = dtree_next(t, &it, why, sizeof why)) > 0) {
+    if (it->kind == DTREE_ENTRY && lyr_is_stub(x->stubs, it->name, &it->st, it->dirfd, it->base))
+      continue;
+    hr = write_item(x, it);
+    x->pace.entries++;
+    if (hr >= 0) hr = report(x, 0);
+  }
   if (hr >= 0 && rc < 0) hr = dtree_to_lyr(x, rc, why);
   if (hr >= 0 && archive_write_close(x->a) != ARCHIVE_OK) hr = arch_fail(x, "(end of archive)");
+  if (hr >= 0) hr = report(x, 1);
 out:
   dtree_close(t);
   if (x->a) archive_write_free(x->a);
@@ -208,14 +234,17 @@ void lyr_diff_dir(const lyr *l, char *out) {
   lyr_sub(l, l->meta.sandbox ? "upper" : "rootfs", out);
 }
 
-plat_hresult lyr_export_fd(lyr *l, int fd, uint64_t *size) {
+plat_hresult lyr_export_fd(lyr *l, int fd, const plat_progress *progress, uint64_t *size) {
   char diff[LYR_PATH_MAX];
   exporter x;
   plat_hresult hr;
   memset(&x, 0, sizeof x);
   x.l = l;
+  x.progress = progress;
+  x.stubs = lyr_stubs_read(l);
   lyr_diff_dir(l, diff);
   hr = write_tar(&x, diff, fd);
+  free(x.stubs);
   if (hr >= 0 && fsync(fd) < 0 && errno != EINVAL && errno != EROFS)
     hr = lyr_fail(errno == ENOSPC ? PLAT_E_DISK_FULL : PLAT_E_FAIL, "export of layer %s: fsync: %s",
                   l->id, strerror(errno));
@@ -224,7 +253,8 @@ plat_hresult lyr_export_fd(lyr *l, int fd, uint64_t *size) {
 }
 
 plat_hresult lay_export_tar(const plat_driver_info *info, const char *id, const char *tar_path,
-                            const plat_layer_descriptor *layers, size_t count, uint64_t *size) {
+                            const plat_layer_descriptor *layers, size_t count,
+                            const plat_progress *progress, uint64_t *size) {
   lyr l;
   char tmp[LYR_PATH_MAX];
   plat_hresult hr;
@@ -247,7 +277,7 @@ plat_hresult lay_export_tar(const plat_driver_info *info, const char *id, const 
                                   : PLAT_E_FAIL,
                     "export of layer %s: creating %s: %s", id, tmp, strerror(e));
   }
-  hr = lyr_export_fd(&l, fd, size);
+  hr = lyr_export_fd(&l, fd, progress, size);
   if (hr >= 0 && (fchmod(fd, 0644) < 0 || rename(tmp, tar_path) < 0))
     hr = lyr_fail(PLAT_E_FAIL, "export of layer %s: %s: %s", id, tar_path, strerror(errno));
   if (hr < 0) unlink(tmp);

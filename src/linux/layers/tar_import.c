@@ -33,15 +33,49 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Reads the extract program's records as they arrive: progress goes to
+ * the caller's callback, the result is kept. */
+typedef struct records {
+  const plat_progress *progress;
+  size_t off;
+  int cancelled, done;
+  xmsg result;
+} records;
+
+static int on_records(void *ctx, const char *buf, size_t len) {
+  records *r = ctx;
+  uint32_t kind;
+  while (!r->done && len - r->off >= sizeof kind) {
+    size_t need;
+    memcpy(&kind, buf + r->off, sizeof kind);
+    need = kind == XREC_PROGRESS ? sizeof(xprog) : sizeof(xmsg);
+    if (len - r->off < need) break;
+    if (kind == XREC_PROGRESS) {
+      xprog p;
+      memcpy(&p, buf + r->off, sizeof p);
+      if (r->progress && r->progress->report(r->progress->ctx, p.bytes, p.entries))
+        return r->cancelled = 1;
+    } else {
+      memcpy(&r->result, buf + r->off, sizeof r->result);
+      r->done = kind == XREC_RESULT;
+    }
+    r->off += need;
+  }
+  return 0;
+}
+
 /* Runs the extract program with the tar on stdin, the report on stdout and
  * cwd = rootfs; fills *m. */
-static void run_child(xmsg *m, const char *rootfs, int tarfd) {
+static void run_child(xmsg *m, const char *rootfs, int tarfd, const plat_progress *progress) {
   char *exe = cmn_program_path("extract", "HCSSHIM_EXTRACT"), *out = NULL;
   const char *argv[] = {"hcsshim-extract", NULL};
   cmn_cmd c = CMN_CMD_INIT;
+  records r;
   size_t got = 0;
   int st;
   memset(m, 0, sizeof *m);
+  memset(&r, 0, sizeof r);
+  r.progress = progress;
   if (!exe) {
     lay_xfail(m, PLAT_E_OUTOFMEMORY, NULL, "out of memory");
     return;
@@ -52,8 +86,11 @@ static void run_child(xmsg *m, const char *rootfs, int tarfd) {
   c.fds[0] = tarfd;
   c.out = &out;
   c.out_len = &got;
+  c.on_out = on_records;
+  c.out_ctx = &r;
   st = cmn_run(&c);
-  if (out && got == sizeof *m) memcpy(m, out, sizeof *m);
+  if (r.cancelled) lay_xfail(m, PLAT_E_ABORT, NULL, "cancelled by the progress callback");
+  else if (r.done && r.off == got) *m = r.result;
   else if (st < 0)
     lay_xfail(m, PLAT_E_FAIL, NULL, "cannot run the extractor `%s`: %s (set HCSSHIM_EXTRACT)", exe,
               strerror(-st));
@@ -86,12 +123,13 @@ static plat_hresult finish(plat_hresult hr, char **result) {
 }
 
 plat_hresult lay_import_tar(const plat_driver_info *info, const char *id, const char *tar_path,
-                            const plat_layer_descriptor *layers, size_t count, uint64_t *size,
-                            char **result) {
+                            const plat_layer_descriptor *layers, size_t count,
+                            const plat_progress *progress, uint64_t *size, char **result) {
   lyr l;
   char staging[LYR_PATH_MAX], rootfs[LYR_PATH_MAX], pname[LYR_PATH_MAX];
   const char *parent = "";
   struct stat st;
+  uint64_t tar_bytes;
   xmsg m;
   int fd;
   plat_hresult hr;
@@ -112,6 +150,7 @@ plat_hresult lay_import_tar(const plat_driver_info *info, const char *id, const 
                            "import of layer %s: %s: %s", id, tar_path, strerror(e)),
                   result);
   }
+  tar_bytes = (uint64_t)st.st_size;
   hr = lyr_ensure_home(&l);
   if (hr >= 0 && lstat(l.dir, &st) == 0)
     hr = lyr_fail(PLAT_E_ALREADY_EXISTS, "import of layer %s: the layer already exists in %s", id,
@@ -136,7 +175,7 @@ plat_hresult lay_import_tar(const plat_driver_info *info, const char *id, const 
     hr = lyr_fail(PLAT_E_FAIL, "import of layer %s: mkdir %s: %s", id, rootfs, strerror(errno));
   if (hr >= 0) hr = lyr_meta_write(&l, staging, 0, parent, layers, count);
   if (hr >= 0) {
-    run_child(&m, rootfs, fd);
+    run_child(&m, rootfs, fd, progress);
     if (m.hr < 0) hr = lyr_fail(m.hr, "import of layer %s: %s", id, m.text);
   }
   close(fd);
@@ -148,5 +187,7 @@ plat_hresult lay_import_tar(const plat_driver_info *info, const char *id, const 
     return finish(hr, result);
   }
   if (size) *size = m.size;
+  /* the last report: the whole file, every entry */
+  if (progress) progress->report(progress->ctx, tar_bytes, m.entries);
   return PLAT_S_OK;
 }
