@@ -15,8 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *const verbs[] = {
-    [MON_START] = "start", [MON_PAUSE] = "pause", [MON_RESUME] = "resume", [MON_EXEC] = "exec"};
+static const char *const verbs[] = {[MON_START] = "start",
+                                    [MON_PAUSE] = "pause",
+                                    [MON_RESUME] = "resume",
+                                    [MON_EXEC] = "exec",
+                                    [MON_CREATE] = "create"};
 
 static int fd_of(const mon_job *j) { return j->conn ? j->conn->fd : -1; }
 
@@ -71,12 +74,13 @@ static int job_begin(mon_job *j) {
       [MON_START] = MON_CREATED, [MON_PAUSE] = MON_RUNNING, [MON_RESUME] = MON_PAUSED};
   static const char *const done[] = {
       [MON_START] = "started", [MON_PAUSE] = "paused", [MON_RESUME] = "resumed"};
-  const char *args[] = {verbs[j->q.op], M.id, NULL};
+  const char *args[] = {NULL, M.id, NULL};
   char *err = NULL;
   int rc;
   if (j->q.op == MON_EXEC) return mon_exec_begin(j);
   if (j->q.op == MON_CREATE) return mon_create_begin(j);
   if (!need_state(j, need[j->q.op], done[j->q.op])) return -1;
+  args[0] = verbs[j->q.op];
   rc = cmn_crun_start(args, -1, -1, -1, &j->run, &err);
   if (rc < 0) {
     M.rseq = j->q.seq;
