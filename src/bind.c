@@ -77,6 +77,12 @@ lua_Integer bind_opt_integer(lua_State *L, int idx, lua_Integer dflt) {
   return lua_isnoneornil(L, idx) ? dflt : bind_check_integer(L, idx);
 }
 
+void bind_set_timeout(lua_State *L, int idx) {
+  lua_Number t = lua_isnoneornil(L, idx) ? -1 : bind_check_number(L, idx);
+  luaL_argcheck(L, t == t && (t >= 0 || lua_isnoneornil(L, idx)), idx, "timeout must be >= 0");
+  plat_set_timeout((double)t);
+}
+
 void bind_push_owned(lua_State *L, char *s) {
   if (s) {
     /* only a memory error can raise here; leaking s then is acceptable */

@@ -49,6 +49,10 @@ const char *bind_opt_plain(lua_State *L, int idx, const char *def);
 lua_Number bind_check_number(lua_State *L, int idx);
 lua_Integer bind_check_integer(lua_State *L, int idx);
 lua_Integer bind_opt_integer(lua_State *L, int idx, lua_Integer dflt);
+/* The optional timeout in seconds at idx (nil: the platform's default;
+ * math.huge: none) for this thread's next platform calls: plat_set_timeout.
+ * The caller resets it with plat_set_timeout(-1) after its call. */
+void bind_set_timeout(lua_State *L, int idx);
 /* Pushes the string (or nil) and frees it with plat_free. */
 void bind_push_owned(lua_State *L, char *s);
 /* Pushes t[k] of the table at idx without metamethods; returns its type. */

@@ -123,6 +123,15 @@ const char *plat_unavailable(const char *function);
  * loaded libraries) once the last Lua state using the module closes. */
 void plat_shutdown(void);
 
+/* The timeout of the calls this thread makes from now on, in seconds
+ * (< 0: back to the platform's default; HUGE_VAL: none), until the next
+ * call of this.  HCS's functions take none: on Windows they return
+ * HCS_E_OPERATION_PENDING and the caller's wait for the completion has the
+ * timeout, so this does nothing there.  The Linux service answers
+ * synchronously; past the deadline a call gives up with PLAT_E_TIMEOUT
+ * and the handle stays usable (src/linux/compute/monclient.c). */
+void plat_set_timeout(double seconds);
+
 /* Service options ("RuntimeRoot", "DataRoot", "CgroupParent" on Linux),
  * settable only before the service first uses them.  Windows has none. */
 plat_hresult plat_set_option(const char *name, const char *value);

@@ -29,15 +29,19 @@ static hsystem *new_system(lua_State *L) {
   return (hsystem *)handle_new(L, sizeof(hsystem), SYSTEM_MT, &system_ops);
 }
 
-/* core.create_compute_system(id, config_json) -> system, hr | nil, hr, result */
+/* core.create_compute_system(id, config_json[, timeout]) -> system, hr | nil, hr, result */
 static int l_create(lua_State *L) {
   const char *id = bind_check_plain(L, 1);
   const char *cfg = bind_check_plain(L, 2);
-  hsystem *s = new_system(L);
+  hsystem *s;
   plat_system h = NULL;
   char *result = NULL;
-  plat_hresult hr = plat_HcsCreateComputeSystem(id, cfg, &h, &result);
-  plat_hresult rr;
+  plat_hresult hr, rr;
+  lua_settop(L, 3);
+  bind_set_timeout(L, 3); /* before the new handle takes a stack slot */
+  s = new_system(L);
+  hr = plat_HcsCreateComputeSystem(id, cfg, &h, &result);
+  plat_set_timeout(-1);
   if (hr < 0 && hr != PLAT_HCS_E_OPERATION_PENDING) return bind_fail(L, hr, result);
   plat_free(result);
   rr = handle_attach(L, &s->b, h, id);
@@ -89,7 +93,8 @@ static int l_service_properties(lua_State *L) {
   return bind_json_result(L, hr, props, result);
 }
 
-/* s:_op(name, options) -> true, hr | nil, hr, result; hr may be pending */
+/* s:_op(name, options[, timeout]) -> true, hr | nil, hr, result; hr may be
+ * pending */
 static int m_op(lua_State *L) {
   static const char *const names[] = {"start", "shutdown", "terminate", "pause", "resume", NULL};
   hsystem *s = check_system(L, 1);
@@ -97,6 +102,7 @@ static int m_op(lua_State *L) {
   const char *options = bind_opt_plain(L, 3, "");
   char *result = NULL;
   plat_hresult hr;
+  bind_set_timeout(L, 4);
   switch (op) {
   case 0: hr = plat_HcsStartComputeSystem(s->b.h, options, &result); break;
   case 1: hr = plat_HcsShutdownComputeSystem(s->b.h, options, &result); break;
@@ -104,6 +110,7 @@ static int m_op(lua_State *L) {
   case 3: hr = plat_HcsPauseComputeSystem(s->b.h, options, &result); break;
   default: hr = plat_HcsResumeComputeSystem(s->b.h, options, &result); break;
   }
+  plat_set_timeout(-1);
   if (hr < 0 && hr != PLAT_HCS_E_OPERATION_PENDING) return bind_fail(L, hr, result);
   plat_free(result);
   lua_pushboolean(L, 1);

@@ -287,6 +287,10 @@ end
 -- @treturn hcsshim.error
 function M.from_core(fields, hr, result, detail)
   local msg, events = M.parse_result(result)
+  -- a call that gave up at its deadline (Linux: the monitor did not
+  -- answer in time) is hcsshim's ErrTimeout, so is_timeout holds; the
+  -- HRESULT and the service's words stay
+  if u32(hr) == H.E_TIMEOUT then fields.name = fields.name or "ErrTimeout" end
   fields.hresult = hr
   fields.events = events
   local c = M.codes[u32(hr)]

@@ -56,7 +56,8 @@ end
 -- ProcessorCount, ProcessorWeight (1..10000), ProcessorMaximum
 -- (1..10000, percent x 100), MemoryMaximumInMB, StorageIOPSMaximum,
 -- StorageBandwidthMaximum (bytes/s), ...  SystemType defaults to "Container".
--- @tparam[opt] number timeout seconds (default 240)
+-- @tparam[opt] number timeout seconds (default 240, `math.huge` = forever);
+-- on Linux it bounds the exchanges with the new system's monitor
 -- @treturn hcsshim.system|nil,hcsshim.error (already exists 0xC037010F;
 -- Linux: E_ACCESSDENIED "requires root (CAP_SYS_ADMIN)" without that
 -- capability, E_NOTSUPPORTED naming scripts/setup-host.sh on a hybrid
@@ -71,7 +72,7 @@ function M.create_container(id, config, timeout)
     return nil, errors.new({ kind = "container", op = "CreateContainer", id = id,
       hresult = E_INVALIDARG, message = "invalid configuration: " .. err })
   end
-  local sys, hr, result = core.create_compute_system(id, text)
+  local sys, hr, result = core.create_compute_system(id, text, N.timeout(timeout, "CreateContainer"))
   if not sys then
     return nil, errors.from_core({ kind = "container", op = "CreateContainer", id = id,
       extra = text }, hr, result)
@@ -145,39 +146,47 @@ function S:_complete(op, ntype, timeout)
   return true
 end
 
+-- The timeout bounds the call itself too: on Linux the service answers
+-- synchronously, and a runtime step that hangs must not hold the caller.
 local function async_op(self, opname, op, ntype, timeout)
-  local ok, hr, result = self:_op(op, "")
+  timeout = N.timeout(timeout, opname)
+  local ok, hr, result = self:_op(op, "", timeout)
   if not ok then return nil, cerr(self, opname, hr, result) end
   if errors.u32(hr) == PENDING then
-    return self:_complete(opname, ntype, N.timeout(timeout, opname))
+    return self:_complete(opname, ntype, timeout)
   end
   return true
 end
 
 --- Start the compute system (HcsStartComputeSystem; waits for
 -- SystemStartCompleted when the start is asynchronous).
--- @tparam[opt] number timeout seconds (default 240, `math.huge` = forever)
--- @treturn true|nil,hcsshim.error (invalid state 0xC0370105 when not created)
+-- @tparam[opt] number timeout seconds (default 240, `math.huge` = forever):
+-- the call returns within it (plus a little) even when a runtime step
+-- hangs (Linux: `crun start`); the step goes on, and `terminate` cuts it short
+-- @treturn true|nil,hcsshim.error (invalid state 0xC0370105 when not created;
+-- ErrTimeout on timeout, `hcsshim.is_timeout(err)` (Linux: with HRESULT
+-- ERROR_TIMEOUT 0x800705B4 and the service's words); terminated
+-- 0xC0370107 when a terminate or shutdown cut the start short)
 function S:start(timeout)
   return async_op(self, "Start", "start", N.START_COMPLETED, timeout)
 end
 
 --- Pause every process of the system (HcsPauseComputeSystem; freezer on Linux).
--- @tparam[opt] number timeout seconds (default 240)
--- @treturn true|nil,hcsshim.error
+-- @tparam[opt] number timeout seconds (default 240), as in `start`
+-- @treturn true|nil,hcsshim.error (timeout and cut short as in `start`)
 function S:pause(timeout)
   return async_op(self, "Pause", "pause", N.PAUSE_COMPLETED, timeout)
 end
 
 --- Resume a paused system (HcsResumeComputeSystem).
--- @tparam[opt] number timeout seconds (default 240)
--- @treturn true|nil,hcsshim.error
+-- @tparam[opt] number timeout seconds (default 240), as in `start`
+-- @treturn true|nil,hcsshim.error (timeout and cut short as in `start`)
 function S:resume(timeout)
   return async_op(self, "Resume", "resume", N.RESUME_COMPLETED, timeout)
 end
 
-local function stop(self, opname, op)
-  local ok, hr, result = self:_op(op, "")
+local function stop(self, opname, op, timeout)
+  local ok, hr, result = self:_op(op, "", timeout)
   if ok then return true end -- S_OK or pending: the request was accepted
   local e = cerr(self, opname, hr, result)
   if errors.is_already_stopped(e) then return true end
@@ -187,17 +196,26 @@ end
 --- Ask the system to shut down gracefully (HcsShutdownComputeSystem).
 -- Every process gets SIGTERM (Linux) and the chance to exit; the call
 -- never force-terminates.  It returns once the request is accepted: use
--- `wait` for the exit.  Shutting down a stopped system succeeds.
+-- `wait` for the exit.  Shutting down a stopped system succeeds.  A
+-- runtime step in progress (a start, pause, resume or process creation
+-- that hangs) is cut short: its caller gets terminated 0xC0370107.
+-- @tparam[opt] number timeout seconds for the request to be accepted
+-- (Linux; default 240, `math.huge` = forever; ErrTimeout beyond it)
 -- @treturn true|nil,hcsshim.error
-function S:shutdown()
-  return stop(self, "Shutdown", "shutdown")
+function S:shutdown(timeout)
+  return stop(self, "Shutdown", "shutdown", timeout)
 end
 
 --- Terminate the system at once (HcsTerminateComputeSystem; SIGKILL to
--- every process on Linux).  Terminating a stopped system succeeds.
+-- every process on Linux).  Terminating a stopped system succeeds.  It
+-- works on a system stuck in a runtime step (a `crun start` that hangs,
+-- even one another process waits for): the step is killed first and its
+-- caller gets terminated 0xC0370107.
+-- @tparam[opt] number timeout seconds for the request to be accepted
+-- (Linux; default 240, `math.huge` = forever; ErrTimeout beyond it)
 -- @treturn true|nil,hcsshim.error
-function S:terminate()
-  return stop(self, "Terminate", "terminate")
+function S:terminate(timeout)
+  return stop(self, "Terminate", "terminate", timeout)
 end
 
 --- Wait for the system to exit (the SystemExited notification).

@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+void plat_set_timeout(double seconds) { hl_set_timeout(seconds); }
+
 plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configuration,
                                          plat_system *system, char **result) {
   hl_system *h = NULL;

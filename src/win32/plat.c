@@ -18,6 +18,9 @@ void plat_free(void *p) { free(p); }
  * hcsshim's lazy DLLs do. */
 void plat_shutdown(void) {}
 
+/* vmcompute returns HCS_E_OPERATION_PENDING and the wait has the timeout */
+void plat_set_timeout(double seconds) { (void)seconds; }
+
 void plat_handle_close(plat_handle h) {
   if (h != PLAT_NO_HANDLE && h != 0) CloseHandle((HANDLE)h);
 }

@@ -96,9 +96,10 @@ typedef struct cmn_cmd {
    * write ends it (SIGPIPE), and cmn_run waits for it as usual */
   int (*on_out)(void *ctx, const char *buf, size_t len);
   void *out_ctx;
+  int pgroup; /* 1: in a process group of its own (cmn_child_kill) */
 } cmn_cmd;
 #define CMN_CMD_INIT \
-  { NULL, NULL, NULL, NULL, {-1, -1, -1}, NULL, NULL, NULL, NULL, NULL, NULL }
+  { NULL, NULL, NULL, NULL, {-1, -1, -1}, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
 /* Default dispositions for every signal and an empty mask: for a child
  * between fork and exec (async-signal-safe). */
 void cmn_reset_signals(void);
@@ -110,6 +111,21 @@ void cmn_reset_signals(void);
 int cmn_run_fn(int (*fn)(void *), void *arg);
 /* Runs the command to its end; returns its wait status or -errno. */
 int cmn_run(const cmn_cmd *c);
+/* A command started without waiting, for a caller that polls (the
+ * monitor runs its runtime steps so, and keeps serving requests).  No
+ * capture: input, out and err must be NULL (EINVAL).  pidfd is readable
+ * once it ended (-1 on kernels without clone3: then the caller's SIGCHLD
+ * tells, and waitpid(-1) reaps pid itself). */
+typedef struct cmn_child {
+  pid_t pid;
+  int pidfd, group;
+} cmn_child;
+int cmn_spawn(const cmn_cmd *c, cmn_child *ch);
+/* Its wait status (blocks until it ended) or -errno. */
+int cmn_child_wait(cmn_child *ch);
+/* SIGKILL to it and, if it has one, its whole process group: what it
+ * started (a runtime and its helpers) goes with it. */
+void cmn_child_kill(const cmn_child *ch);
 /* PATH (the caller's or CMN_DEFAULT_PATH) and every HCSSHIM_* variable;
  * one static copy, built on first use. */
 char *const *cmn_child_env(void);
@@ -135,9 +151,27 @@ int64_t cmn_keyed_value(const char *text, const char *key);
  * returns the wait status (0 ok) or -errno; on failure *errmsg (if
  * errmsg) is crun's own last message. */
 int cmn_crun_run(const char *const *args, int in, int out, int err, char **errmsg);
+/* The same in two halves, for a caller that polls job->child.pidfd:
+ * start (0 or -errno, *errmsg then set) and, with the wait status, end
+ * (frees the job; *errmsg as above on failure). */
+typedef struct cmn_crun_job {
+  cmn_child child;
+  char *log;
+  const char *verb;
+} cmn_crun_job;
+int cmn_crun_start(const char *const *args, int in, int out, int err, cmn_crun_job *job,
+                   char **errmsg);
+int cmn_crun_end(cmn_crun_job *job, int status, char **errmsg);
 
 /* ---- sockets (socket.c) ---- */
-int cmn_seqpacket_connect(const char *path); /* fd or -errno */
+/* Deadlines: CLOCK_MONOTONIC milliseconds; CMN_NO_DEADLINE = none. */
+#define CMN_NO_DEADLINE INT64_MAX
+int64_t cmn_now_ms(void);
+/* Waits until fd has events (poll) or the deadline passed: 0, -ETIMEDOUT
+ * or -errno. */
+int cmn_wait_fd(int fd, short events, int64_t deadline);
+/* fd or -errno (-ETIMEDOUT when the listener's backlog stayed full). */
+int cmn_seqpacket_connect(const char *path, int64_t deadline);
 void cmn_bigbuf(int fd);
 /* One datagram with up to CMN_MAX_FDS fds (SCM_RIGHTS). */
 int cmn_sendmsg(int fd, const void *buf, size_t len, const int *fds, int nfds, int flags);

@@ -10,39 +10,67 @@
 #include <string.h>
 #include <unistd.h>
 
-int cmn_crun_run(const char *const *args, int in, int out, int err, char **errmsg) {
+/* In a process group of its own: a step the monitor cuts short (a stuck
+ * start) is killed with whatever it started. */
+int cmn_crun_start(const char *const *args, int in, int out, int err, cmn_crun_job *job,
+                   char **errmsg) {
   static atomic_uint counter;
   const char *argv[32];
-  char *rootarg, *log, *logarg;
-  int n = 0, status = -ENOMEM;
+  char *rootarg, *logarg = NULL;
+  int n = 0, rc = -ENOMEM;
   cmn_cmd c = CMN_CMD_INIT;
-  rootarg = cmn_printf("--root=%s/crun", cmn_runtime_root());
-  log = cmn_printf("%s/crun-%d-%u.log", cmn_runtime_root(), (int)getpid(),
-                   atomic_fetch_add(&counter, 1));
-  logarg = cmn_printf("--log=%s", log ? log : "/dev/null");
+  memset(job, 0, sizeof *job);
+  job->child.pid = -1;
+  job->child.pidfd = -1;
+  job->verb = args[0];
   if (errmsg) *errmsg = NULL;
-  if (!rootarg || !log || !logarg) goto out;
-  argv[n++] = cmn_crun();
-  argv[n++] = rootarg;
-  argv[n++] = logarg;
-  argv[n++] = "--log-format=text";
-  for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
-  argv[n] = NULL;
-  c.prog = argv[0];
-  c.argv = argv;
-  c.fds[0] = in;
-  c.fds[1] = out;
-  c.fds[2] = err;
-  status = cmn_run(&c);
-  if (status < 0 && errmsg) *errmsg = cmn_printf("cannot run `%s`: %s", argv[0], strerror(-status));
-  else if (status != 0 && errmsg) {
-    *errmsg = cmn_log_tail(log, 1); /* crun's last message */
-    if (!*errmsg) *errmsg = cmn_printf("crun %s failed (status %d)", args[0], status);
+  rootarg = cmn_printf("--root=%s/crun", cmn_runtime_root());
+  job->log = cmn_printf("%s/crun-%d-%u.log", cmn_runtime_root(), (int)getpid(),
+                        atomic_fetch_add(&counter, 1));
+  if (job->log) logarg = cmn_printf("--log=%s", job->log);
+  if (rootarg && logarg) {
+    argv[n++] = cmn_crun();
+    argv[n++] = rootarg;
+    argv[n++] = logarg;
+    argv[n++] = "--log-format=text";
+    for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    c.prog = argv[0];
+    c.argv = argv;
+    c.fds[0] = in;
+    c.fds[1] = out;
+    c.fds[2] = err;
+    c.pgroup = 1;
+    rc = cmn_spawn(&c, &job->child);
+    if (rc < 0 && errmsg) *errmsg = cmn_printf("cannot run `%s`: %s", argv[0], strerror(-rc));
   }
-out:
-  if (log) unlink(log);
   free(rootarg);
-  free(log);
   free(logarg);
+  if (rc < 0) {
+    if (job->log) unlink(job->log);
+    free(job->log);
+    job->log = NULL;
+  }
+  return rc;
+}
+
+int cmn_crun_end(cmn_crun_job *job, int status, char **errmsg) {
+  if (errmsg) *errmsg = NULL;
+  if (status < 0 && errmsg)
+    *errmsg = cmn_printf("cannot wait for crun %s: %s", job->verb, strerror(-status));
+  else if (status != 0 && errmsg) {
+    *errmsg = job->log ? cmn_log_tail(job->log, 1) : NULL; /* crun's last message */
+    if (!*errmsg) *errmsg = cmn_printf("crun %s failed (status %d)", job->verb, status);
+  }
+  if (job->log) unlink(job->log);
+  free(job->log);
+  job->log = NULL;
   return status;
+}
+
+int cmn_crun_run(const char *const *args, int in, int out, int err, char **errmsg) {
+  cmn_crun_job job;
+  int rc = cmn_crun_start(args, in, out, err, &job, errmsg);
+  if (rc < 0) return rc;
+  return cmn_crun_end(&job, cmn_child_wait(&job.child), errmsg);
 }

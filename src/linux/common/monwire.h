@@ -4,7 +4,12 @@
  * NUL) follows it: the OCI process (JSON, passed through unparsed) for
  * exec, the endpoint id for network, the message of an error reply.
  * Events ({kind MON_EVENT, pid, status}) follow a subscribe: pid 0 = the
- * system (status an HRESULT), else status is the raw wait status. */
+ * system (status an HRESULT), else status is the raw wait status.
+ * A reply carries the seq of its request: a runtime step (start, pause,
+ * resume, exec) answers when it ends, after later requests of the same
+ * connection (a terminate) were answered, and a client that stopped
+ * waiting for a reply must know a late one for what it is.  Events have
+ * seq 0. */
 #ifndef HCSSHIM_LINUX_COMMON_MONWIRE_H
 #define HCSSHIM_LINUX_COMMON_MONWIRE_H
 
@@ -25,7 +30,8 @@ enum mon_op {
   MON_SIGNAL,
   MON_RESIZE,
   MON_CLOSESTDIN,
-  MON_GETPTY
+  MON_GETPTY,
+  MON_CREATE /* the monitor's own first step (crun create); never a request */
 };
 
 /* request flags */
@@ -42,6 +48,7 @@ enum mon_kind { MON_REPLY = 1, MON_EVENT = 2 };
 
 typedef struct mon_req {
   uint64_t start; /* process ops: the start time the handle knows (0: any) */
+  uint32_t seq;
   int32_t op, pid, signal;
   uint32_t flags;
   uint32_t rows, cols;
@@ -49,6 +56,7 @@ typedef struct mon_req {
 } mon_req;
 
 typedef struct mon_rep {
+  uint32_t seq;
   int32_t kind;
   int32_t hr; /* >= 0: ok */
   int32_t pid, exited, status;

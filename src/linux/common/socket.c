@@ -4,11 +4,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 void cmn_bigbuf(int fd) {
@@ -100,7 +102,40 @@ ssize_t cmn_recvmsg(int fd, void **data, int *fds, int *nfds) {
   return r;
 }
 
-int cmn_seqpacket_connect(const char *path) {
+int64_t cmn_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int cmn_wait_fd(int fd, short events, int64_t deadline) {
+  struct pollfd pf = {fd, events, 0};
+  for (;;) {
+    int64_t left = deadline == CMN_NO_DEADLINE ? -1 : deadline - cmn_now_ms();
+    int rc;
+    if (deadline != CMN_NO_DEADLINE && left <= 0) return -ETIMEDOUT;
+    rc = poll(&pf, 1, left < 0 ? -1 : left > INT32_MAX ? INT32_MAX : (int)left);
+    if (rc > 0) return 0;
+    if (rc < 0 && errno != EINTR) return -errno;
+  }
+}
+
+/* Non-blocking: a listener whose backlog is full (a monitor that stopped
+ * accepting) answers EAGAIN, retried until the deadline, where a blocking
+ * connect would wait for ever. */
+static int connect_by(int fd, const struct sockaddr_un *sa, int64_t deadline) {
+  for (;;) {
+    int e;
+    struct timespec pause = {0, 10 * 1000000};
+    if (connect(fd, (const struct sockaddr *)sa, sizeof *sa) == 0) return 0;
+    e = errno;
+    if (e != EAGAIN && e != EINTR) return -e;
+    if (deadline != CMN_NO_DEADLINE && cmn_now_ms() >= deadline) return -ETIMEDOUT;
+    nanosleep(&pause, NULL);
+  }
+}
+
+int cmn_seqpacket_connect(const char *path, int64_t deadline) {
   struct sockaddr_un sa;
   int fd, pfd = -1, rc;
   memset(&sa, 0, sizeof sa);
@@ -114,18 +149,20 @@ int cmn_seqpacket_connect(const char *path) {
     if (pfd < 0) return -errno;
     snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d", pfd);
   }
-  fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
     rc = -errno;
     if (pfd >= 0) close(pfd);
     return rc;
   }
-  rc = connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ? -errno : 0;
+  rc = connect_by(fd, &sa, deadline);
   if (pfd >= 0) close(pfd);
   if (rc < 0) {
     close(fd);
     return rc;
   }
+  /* blocking again: its readers and writers wait with cmn_wait_fd */
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   cmn_bigbuf(fd);
   return fd;
 }

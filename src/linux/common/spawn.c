@@ -94,6 +94,7 @@ static void intermediate(const char *exe, const cmn_cmd *c, const int io[3], cha
   pid_t pid;
   int st = 0;
   cmn_reset_signals();
+  if (c->pgroup) setpgid(0, 0);
   /* the raw system call: glibc's fork() would run atfork handlers and take
    * locks that other threads of the caller may have held at the clone */
   pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
@@ -130,11 +131,15 @@ static pid_t start(const char *exe, const cmn_cmd *c, const int io[3], char *con
     pid = fork(); /* kernels before 5.3, valgrind: the plain way */
     if (pid == 0) {
       cmn_reset_signals();
+      if (c->pgroup) setpgid(0, 0);
       child(exe, c, io, envp);
     }
-    return pid;
+  } else if (pid == 0) {
+    intermediate(exe, c, io, envp);
   }
-  if (pid == 0) intermediate(exe, c, io, envp);
+  /* here too: a kill of the group right after we return must not miss a
+   * child that has not run setpgid yet */
+  if (pid > 0 && c->pgroup) setpgid(pid, pid);
   return pid;
 }
 
@@ -154,6 +159,36 @@ static int wait_child(pid_t pid, int pidfd) {
   while (waitpid(pid, &st, 0) < 0)
     if (errno != EINTR) return -errno;
   return st;
+}
+
+int cmn_spawn(const cmn_cmd *c, cmn_child *ch) {
+  char *const *envp = c->envp ? c->envp : cmn_child_env();
+  char *exe = resolve(c->prog, envp);
+  int e;
+  ch->pid = -1;
+  ch->pidfd = -1;
+  ch->group = c->pgroup;
+  if (!exe) return -errno;
+  if (c->input || c->out || c->err) {
+    free(exe);
+    return -EINVAL; /* nobody would pump the pipes */
+  }
+  ch->pid = start(exe, c, c->fds, envp, &ch->pidfd);
+  e = errno;
+  free(exe);
+  return ch->pid < 0 ? -e : 0;
+}
+
+int cmn_child_wait(cmn_child *ch) {
+  int st = wait_child(ch->pid, ch->pidfd);
+  ch->pid = -1;
+  ch->pidfd = -1;
+  return st;
+}
+
+void cmn_child_kill(const cmn_child *ch) {
+  if (ch->pid <= 0) return;
+  if (!ch->group || kill(-ch->pid, SIGKILL) < 0) kill(ch->pid, SIGKILL);
 }
 
 int cmn_run_fn(int (*fn)(void *), void *arg) {

@@ -280,22 +280,35 @@ static plat_hresult write_bundle(hl_create *k, char **result) {
   return PLAT_S_OK;
 }
 
+/* A create that outlived the caller's timeout was cut short: the caller
+ * hears ERROR_TIMEOUT whatever the report says.  When the report is a
+ * success (the create ended as the terminate came) the system is the
+ * monitor's to take down, as after any success. */
 static plat_hresult start_monitor(hl_create *k, char **result) {
   char *why = NULL;
-  json_t *rep = hl_spawn_monitor(k->id, k->dir, k->lockfd, k->meta, &why);
+  int late = 0, ok;
+  json_t *rep = hl_spawn_monitor(k->id, k->dir, k->lockfd, k->meta, &why, &late);
   plat_hresult hr = PLAT_S_OK;
-  if (!rep) hr = cmn_fail(result, PLAT_E_FAIL, "%s", why ? why : "monitor failed");
-  else if (!json_is_true(cmn_get(rep, "ok"))) hr = cmn_fail_json(result, rep);
+  double secs;
+  ok = rep && json_is_true(cmn_get(rep, "ok"));
+  hl_deadline(&secs);
+  if (late)
+    hr = cmn_fail(result, PLAT_E_TIMEOUT,
+                  "create of compute system %s timed out after %g s (crun create did not "
+                  "finish): it was cut short and undone",
+                  k->id, secs);
+  else if (!rep) hr = cmn_fail(result, PLAT_E_FAIL, "%s", why ? why : "monitor failed");
+  else if (!ok) hr = cmn_fail_json(result, rep);
   json_decref(rep);
   free(why);
-  if (hr < 0) return hr;
+  if (!ok) return hr;
   /* from here the monitor owns the system and its teardown */
   k->layers_up = k->net_made = k->dir_made = k->files_made = 0;
   json_decref(k->holds);
   k->holds = NULL;
   close(k->lockfd);
   k->lockfd = -1;
-  return PLAT_S_OK;
+  return hr;
 }
 
 static void rollback(hl_create *k) {

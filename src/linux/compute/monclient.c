@@ -4,16 +4,47 @@
 
 #include "linux/common/monwire.h"
 
+#include <poll.h>
+#include <stddef.h>
+
 #include <errno.h>
-#include <stdio.h>
-#include <strings.h>
 #include <fcntl.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The deadline of this thread's monitor exchanges (plat_set_timeout):
+ * 0 = none set, each exchange gets HL_DEFAULT_TIMEOUT_MS. */
+static _Thread_local int64_t call_deadline;
+static _Thread_local double call_seconds;
+
+void hl_set_timeout(double seconds) {
+  if (seconds < 0 || isnan(seconds)) {
+    call_deadline = 0;
+  } else if (isinf(seconds) || seconds > 1e12) {
+    call_deadline = CMN_NO_DEADLINE;
+  } else {
+    call_deadline = cmn_now_ms() + (int64_t)(seconds * 1000 + 0.5);
+    call_seconds = seconds;
+  }
+}
+
+int64_t hl_deadline(double *seconds) {
+  if (call_deadline) {
+    *seconds = call_seconds;
+    return call_deadline;
+  }
+  *seconds = HL_DEFAULT_TIMEOUT_MS / 1000.0;
+  return cmn_now_ms() + HL_DEFAULT_TIMEOUT_MS;
+}
 
 /* A system directory whose lock nobody holds has no creator and no
  * monitor: undo what it left and forget it.  Returns 1 if it was stale. */
@@ -61,13 +92,14 @@ out:
 
 plat_hresult hl_mon_connect(const char *id, int *fd, char **result) {
   char *dir = cmn_sysdir(id), *sock = dir ? cmn_path(dir, "monitor.sock") : NULL;
+  double secs;
   int e;
   *fd = -1;
   if (!sock) {
     free(dir);
     return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
   }
-  *fd = cmn_seqpacket_connect(sock);
+  *fd = cmn_seqpacket_connect(sock, hl_deadline(&secs));
   e = *fd < 0 ? -*fd : 0;
   free(sock);
   if (*fd >= 0) {
@@ -77,6 +109,11 @@ plat_hresult hl_mon_connect(const char *id, int *fd, char **result) {
   *fd = -1;
   if (e == ECONNREFUSED || e == ENOENT) hl_reap_stale(id);
   free(dir);
+  if (e == ETIMEDOUT)
+    return cmn_fail(result, PLAT_E_TIMEOUT,
+                    "timed out after %g s connecting to the monitor of compute system %s: it "
+                    "accepts no connection",
+                    secs, id);
   return cmn_fail(result, PLAT_HCS_E_SYSTEM_NOT_FOUND, "compute system %s not found", id);
 }
 
@@ -193,31 +230,86 @@ json_t *hl_mon_recv(int fd, int *fds, int *nfds, int op) {
   return j;
 }
 
+/* The reply to request seq: replies to earlier requests of this
+ * connection that their callers stopped waiting for (a timeout) are
+ * dropped with the descriptors they carry.  NULL with errno (ETIMEDOUT
+ * past the deadline, 0 on EOF). */
+static json_t *reply_to(int fd, uint32_t seq, int op, int64_t deadline, int *fds, int *nfds) {
+  for (;;) {
+    void *data = NULL;
+    mon_rep r;
+    ssize_t n;
+    int rc = cmn_wait_fd(fd, POLLIN, deadline);
+    if (rc < 0) {
+      errno = -rc;
+      return NULL;
+    }
+    n = cmn_recvmsg(fd, &data, fds, nfds);
+    if (n <= 0) {
+      errno = n < 0 ? (int)-n : 0;
+      return NULL;
+    }
+    if ((size_t)n >= sizeof r) memcpy(&r, data, sizeof r);
+    if ((size_t)n >= sizeof r && r.seq != seq) {
+      for (int i = 0; i < *nfds; i++) close(fds[i]);
+      *nfds = 0;
+      free(data);
+      continue;
+    }
+    json_t *j = hl_mon_decode(data, (size_t)n, op);
+    free(data);
+    if (!j) {
+      for (int i = 0; i < *nfds; i++) close(fds[i]);
+      *nfds = 0;
+      errno = EPROTO;
+    }
+    return j;
+  }
+}
+
+/* One request and its reply, both within the deadline. */
+static json_t *exchange(int fd, pthread_mutex_t *mu, char *msg, size_t len, const int *fds,
+                        int nfds, int op, int *rfds, int *nrfds, int *err, int64_t deadline) {
+  static atomic_uint counter;
+  uint32_t seq = atomic_fetch_add(&counter, 1) + 1;
+  json_t *r = NULL;
+  int rc;
+  if (!seq) seq = atomic_fetch_add(&counter, 1) + 1; /* 0 is the events' */
+  memcpy(msg + offsetof(mon_req, seq), &seq, sizeof seq);
+  if (mu) pthread_mutex_lock(mu);
+  do {
+    rc = cmn_wait_fd(fd, POLLOUT, deadline);
+    if (rc == 0) rc = cmn_sendmsg(fd, msg, len, fds, nfds, MSG_DONTWAIT);
+  } while (rc == -EAGAIN);
+  if (rc == 0 && !(r = reply_to(fd, seq, op, deadline, rfds, nrfds))) rc = -errno;
+  if (mu) pthread_mutex_unlock(mu);
+  *err = -rc;
+  return r;
+}
+
 plat_hresult hl_mon_call(int fd, pthread_mutex_t *mu, const char *id, json_t *req, const int *fds,
                          int nfds, json_t **reply, int *rfds, int *nrfds, char **result) {
   json_t *r;
-  int tmpfds[CMN_MAX_FDS], ntmp = 0, rc, op = op_code(cmn_str(req, "op"));
+  int tmpfds[CMN_MAX_FDS], ntmp = 0, e, op = op_code(cmn_str(req, "op"));
+  double secs;
   plat_hresult hr = PLAT_S_OK;
   size_t len = 0;
   char *msg = encode_req(req, &len);
   if (reply) *reply = NULL;
   if (nrfds) *nrfds = 0;
   if (!msg) return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
-  if (mu) pthread_mutex_lock(mu);
-  rc = cmn_sendmsg(fd, msg, len, fds, nfds, 0);
+  r = exchange(fd, mu, msg, len, fds, nfds, op, tmpfds, &ntmp, &e, hl_deadline(&secs));
   free(msg);
-  if (rc < 0) {
-    if (mu) pthread_mutex_unlock(mu);
-    return cmn_fail(result, PLAT_HCS_E_CONNECTION_CLOSED,
-                    "lost the connection to the monitor of compute system %s: %s", id,
-                    strerror(-rc));
+  if (!r && e == ETIMEDOUT) {
+    return cmn_fail(result, PLAT_E_TIMEOUT,
+                    "%s of compute system %s timed out after %g s: its monitor has not answered "
+                    "(a runtime step may be stuck; terminate cuts it short)",
+                    op_names[op] ? op_names[op] : "request", id, secs);
   }
-  r = hl_mon_recv(fd, tmpfds, &ntmp, op);
-  if (mu) pthread_mutex_unlock(mu);
   if (!r)
     return cmn_fail(result, PLAT_HCS_E_CONNECTION_CLOSED,
                     "lost the connection to the monitor of compute system %s%s%s", id,
-                    errno ? ": " : "", errno ? strerror(errno) : "");
+                    e ? ": " : "", e ? strerror(e) : "");
   if (!json_is_true(cmn_get(r, "ok"))) {
     hr = cmn_fail_json(result, r);
     for (int i = 0; i < ntmp; i++) close(tmpfds[i]);
@@ -231,6 +323,21 @@ plat_hresult hl_mon_call(int fd, pthread_mutex_t *mu, const char *id, json_t *re
   if (reply) *reply = r;
   else json_decref(r);
   return hr;
+}
+
+void hl_mon_cut_short(const char *sysdir, int64_t deadline) {
+  char *sock = cmn_path(sysdir, "monitor.sock"), *msg;
+  json_t *req = json_pack("{s:s}", "op", "terminate"), *r = NULL;
+  int fd = sock ? cmn_seqpacket_connect(sock, deadline) : -ENOMEM, e, rf[CMN_MAX_FDS], nr = 0;
+  size_t len = 0;
+  free(sock);
+  msg = fd >= 0 ? encode_req(req, &len) : NULL;
+  if (msg) r = exchange(fd, NULL, msg, len, NULL, 0, MON_TERMINATE, rf, &nr, &e, deadline);
+  for (int i = 0; i < nr; i++) close(rf[i]);
+  json_decref(r);
+  json_decref(req);
+  free(msg);
+  if (fd >= 0) close(fd);
 }
 
 plat_hresult hl_mon_simple(const char *id, json_t *req, json_t **reply, char **result) {

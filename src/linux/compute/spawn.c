@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,7 +52,8 @@ static const char *const *scope_argv(const char **buf, char *unit, size_t unitle
 /* Starts the monitor fully detached (setsid + double fork: it is never
  * our child, so the caller's waitpid(-1) or SIGCHLD handling never sees
  * it) and returns its create report. */
-json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t *meta, char **why) {
+json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t *meta, char **why,
+                         int *late) {
   char *mon = cmn_program_path("monitor", "HCSSHIM_MONITOR");
   char *log = cmn_path(sysdir, "monitor.log");
   char *helper = cmn_program_path("helper", "HCSSHIM_HELPER");
@@ -62,7 +64,10 @@ json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t 
   int rp[2];
   pid_t pid;
   json_t *rep = NULL;
+  double secs;
+  int64_t deadline = hl_deadline(&secs);
   *why = NULL;
+  *late = 0;
   if (!mon || !log || !helper || pipe2(rp, O_CLOEXEC) < 0) {
     *why = cmn_printf("cannot start the monitor: %s", strerror(errno));
     free(mon);
@@ -101,9 +106,16 @@ json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t 
     *why = cmn_printf("cannot start the monitor: fork: %s", strerror(errno));
   } else {
     size_t n = 0;
-    char *buf;
+    char *buf = NULL;
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
-    buf = cmn_read_all(rp[0], 65536, &n); /* until the monitor closes it */
+    if (cmn_wait_fd(rp[0], POLLIN, deadline) == -ETIMEDOUT) {
+      /* a crun create that hangs: cut short, and then its failure report */
+      *late = 1;
+      hl_mon_cut_short(sysdir, cmn_now_ms() + HL_CUT_SHORT_MS);
+      deadline = cmn_now_ms() + HL_CUT_SHORT_MS;
+    }
+    if (cmn_wait_fd(rp[0], POLLIN, deadline) == 0)
+      buf = cmn_read_all(rp[0], 65536, &n); /* until the monitor closes it */
     rep = buf && n ? hl_mon_decode(buf, n, -1) : NULL;
     free(buf);
     /* the log goes with the system directory when creation rolls back:

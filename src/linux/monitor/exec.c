@@ -1,5 +1,6 @@
-/* exec: a process in the running system through `crun exec`, optionally
- * with a console whose master crun hands back over a socket. */
+/* exec: a process in the running system through `crun exec` (a step of
+ * monitor/step.c), optionally with a console whose master crun hands back
+ * over a socket. */
 #include "linux/monitor/monitor.h"
 
 #include <errno.h>
@@ -89,43 +90,11 @@ static void await_exec(pid_t pid) {
   mon_log("exec pid %d: still crun after 5 s", (int)pid);
 }
 
-/* crun exec -d; returns the new pid (> 0) or 0 with *err */
-static pid_t run_exec(unsigned n, const char *csockname, const int stdio[3], char **err) {
-  char pjson[64], pidf[64];
-  const char *args[12];
-  int na = 0, rc;
-  pid_t pid = 0;
-  snprintf(pjson, sizeof pjson, "exec-%u.json", n);
-  snprintf(pidf, sizeof pidf, "exec-%u.pid", n);
-  args[na++] = "exec";
-  args[na++] = "-d";
-  args[na++] = "--pid-file";
-  args[na++] = pidf;
-  if (csockname) {
-    args[na++] = "--console-socket";
-    args[na++] = csockname;
-  }
-  args[na++] = "--process";
-  args[na++] = pjson;
-  args[na++] = M.id;
-  args[na] = NULL;
-  rc = cmn_crun_run(args, stdio[0], stdio[1], stdio[2], err);
-  unlink(pjson);
-  if (rc == 0) {
-    char *ptxt = cmn_read_file(pidf, NULL);
-    pid = ptxt ? (pid_t)atoi(ptxt) : 0;
-    free(ptxt);
-  }
-  unlink(pidf);
-  if (pid > 0) await_exec(pid);
-  return pid;
-}
-
-static void add_proc(mon_conn *c, pid_t pid, int master) {
+static void add_proc(int fd, pid_t pid, int master) {
   mon_proc *p = calloc(1, sizeof *p);
   mon_rep r;
   if (!p) {
-    mon_reply_err(c->fd, PLAT_E_OUTOFMEMORY, "out of memory");
+    mon_reply_err(fd, PLAT_E_OUTOFMEMORY, "out of memory");
     kill(pid, SIGKILL);
     if (master >= 0) close(master);
     return;
@@ -140,53 +109,100 @@ static void add_proc(mon_conn *c, pid_t pid, int master) {
   memset(&r, 0, sizeof r);
   r.pid = (int32_t)pid;
   r.start = p->start;
-  mon_reply_ok(c->fd, &r, master >= 0 ? &master : NULL, master >= 0 ? 1 : 0);
+  mon_reply_ok(fd, &r, master >= 0 ? &master : NULL, master >= 0 ? 1 : 0);
 }
 
-void mon_exec(mon_conn *c, const mon_req *q, const char *spec, const int *fds, int nfds) {
-  int console = (q->flags & MON_F_CONSOLE) != 0, stdio[3] = {-1, -1, -1}, k = 0, csock = -1,
-      master = -1;
-  unsigned n = ++M.seq;
-  char pjson[64], csockname[64], *err = NULL;
-  pid_t pid;
+static void names(const mon_job *j, char *pjson, char *csock, char *pidf) {
+  snprintf(pjson, 64, "exec-%u.json", j->n);
+  snprintf(csock, 64, "console-%u.sock", j->n);
+  snprintf(pidf, 64, "exec-%u.pid", j->n);
+}
+
+/* crun exec -d as a step (monitor/step.c): 0 when it runs, -1 when the
+ * request was answered. */
+int mon_exec_begin(mon_job *j) {
+  int console = (j->q.flags & MON_F_CONSOLE) != 0, stdio[3] = {-1, -1, -1}, k = 0, na = 0, fd;
+  char pjson[64], csockname[64], pidf[64], *err = NULL;
+  const char *args[12];
+  M.rseq = j->q.seq;
+  fd = j->conn ? j->conn->fd : -1;
   for (int i = 0; i < 3; i++)
-    if ((q->flags & (MON_F_IN << i)) && !console) stdio[i] = k < nfds ? fds[k++] : -1;
+    if ((j->q.flags & (MON_F_IN << i)) && !console) stdio[i] = k < j->nfds ? j->fds[k++] : -1;
   if (M.state != MON_RUNNING) {
-    mon_reply_err(c->fd, PLAT_HCS_E_INVALID_STATE,
+    mon_reply_err(fd, PLAT_HCS_E_INVALID_STATE,
                   "compute system %s is %s, not Running: cannot create a process", M.id,
                   mon_state_names[M.state]);
-    return;
+    return -1;
   }
-  if (!*spec) {
-    mon_reply_err(c->fd, PLAT_E_INVALIDARG, "exec: missing Process");
-    return;
+  if (!*j->text) {
+    mon_reply_err(fd, PLAT_E_INVALIDARG, "exec: missing Process");
+    return -1;
   }
-  snprintf(pjson, sizeof pjson, "exec-%u.json", n);
-  snprintf(csockname, sizeof csockname, "console-%u.sock", n);
-  if (cmn_write_file(pjson, spec, strlen(spec), 0600) < 0) {
-    mon_reply_err(c->fd, PLAT_E_FAIL, "cannot write the process spec: %s", strerror(errno));
-    return;
+  j->n = ++M.seq;
+  names(j, pjson, csockname, pidf);
+  if (cmn_write_file(pjson, j->text, strlen(j->text), 0600) < 0) {
+    mon_reply_err(fd, PLAT_E_FAIL, "cannot write the process spec: %s", strerror(errno));
+    return -1;
   }
-  if (console && (csock = listen_unix(csockname)) < 0) {
-    mon_reply_err(c->fd, PLAT_E_FAIL, "cannot create the console socket: %s", strerror(errno));
+  if (console && (j->csock = listen_unix(csockname)) < 0) {
+    mon_reply_err(fd, PLAT_E_FAIL, "cannot create the console socket: %s", strerror(errno));
     unlink(pjson);
-    return;
+    return -1;
   }
-  pid = run_exec(n, console ? csockname : NULL, stdio, &err);
+  args[na++] = "exec";
+  args[na++] = "-d";
+  args[na++] = "--pid-file";
+  args[na++] = pidf;
   if (console) {
-    if (pid > 0) master = take_console(csock);
-    close(csock);
-    unlink(csockname);
+    args[na++] = "--console-socket";
+    args[na++] = csockname;
   }
+  args[na++] = "--process";
+  args[na++] = pjson;
+  args[na++] = M.id;
+  args[na] = NULL;
+  if (cmn_crun_start(args, stdio[0], stdio[1], stdio[2], &j->run, &err) == 0) return 0;
+  mon_reply_err(fd, PLAT_E_FAIL, "cannot create a process in compute system %s: %s", M.id, err);
+  free(err);
+  mon_exec_abandon(j);
+  return -1;
+}
+
+/* The files of a step that will not end normally. */
+void mon_exec_abandon(mon_job *j) {
+  char pjson[64], csockname[64], pidf[64];
+  names(j, pjson, csockname, pidf);
+  unlink(pjson);
+  unlink(pidf);
+  if (j->csock >= 0) {
+    close(j->csock);
+    unlink(csockname);
+    j->csock = -1;
+  }
+}
+
+void mon_exec_end(mon_job *j, int rc, const char *err) {
+  int console = (j->q.flags & MON_F_CONSOLE) != 0, master = -1, fd = j->conn ? j->conn->fd : -1;
+  char pjson[64], csockname[64], pidf[64], *ptxt;
+  pid_t pid = 0;
+  names(j, pjson, csockname, pidf);
+  ptxt = rc == 0 ? cmn_read_file(pidf, NULL) : NULL;
+  pid = ptxt ? (pid_t)atoi(ptxt) : 0;
+  free(ptxt);
+  if (pid > 0) await_exec(pid);
+  if (console && pid > 0) master = take_console(j->csock);
+  mon_exec_abandon(j);
   if (pid <= 0 || (console && master < 0)) {
-    mon_reply_err(c->fd, PLAT_E_FAIL, "cannot create a process in compute system %s: %s", M.id,
+    mon_reply_err(fd, PLAT_E_FAIL, "cannot create a process in compute system %s: %s", M.id,
                   err        ? err
                   : pid <= 0 ? "crun wrote no pid"
                              : "no console from crun");
     if (pid > 0) kill(pid, SIGKILL); /* reaped by the main loop */
     if (master >= 0) close(master);
   } else {
-    add_proc(c, pid, master);
+    mon_proc *p;
+    int st;
+    add_proc(fd, pid, master);
+    if (mon_early_take(pid, &st) && (p = mon_find_proc(pid))) mon_proc_ended(p, st);
   }
-  free(err);
 }

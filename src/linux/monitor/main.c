@@ -29,13 +29,10 @@
 static void system_stopped(void) {
   int st;
   pid_t p;
+  mon_jobs_cancel("the system stopped");
   while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
     mon_proc *pr = mon_find_proc(p);
-    if (pr && !pr->exited) {
-      mon_proc_exited(pr, st);
-      if (pr->oom) mon_log("process %d was killed by the OOM killer", (int)p);
-      mon_notify(p, pr->start, st);
-    }
+    if (pr && !pr->exited) mon_proc_ended(pr, st);
   }
   mon_teardown(0);
   for (mon_proc *pr = M.procs; pr; pr = pr->next) {
@@ -56,32 +53,17 @@ void mon_reap(void) {
   pid_t p;
   while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
     mon_proc *pr = mon_find_proc(p);
+    if (mon_job_reaped(p, st)) continue;
     if (p == M.init) {
       M.init_status = st;
       if (pr) mon_proc_exited(pr, st);
       system_stopped();
     } else if (pr && !pr->exited) {
-      mon_proc_exited(pr, st);
-      if (pr->oom) mon_log("process %d was killed by the OOM killer", (int)p);
-      if (pr->pty >= 0) {
-        close(pr->pty);
-        pr->pty = -1;
-      }
-      mon_notify(p, pr->start, st);
+      mon_proc_ended(pr, st);
+    } else if (!pr && M.step_running && M.jobs->q.op == MON_EXEC) {
+      mon_early_exit(p, st);
     }
   }
-}
-
-static void report(int fd, plat_hresult hr, const char *msg) {
-  mon_rep r;
-  memset(&r, 0, sizeof r);
-  r.kind = MON_REPLY;
-  r.hr = hr;
-  r.init_pid = (int32_t)M.init;
-  r.len = (uint32_t)(msg ? strlen(msg) : 0);
-  /* the creator may be gone: nothing to do about a failed write */
-  if (cmn_write_all(fd, &r, sizeof r) == 0 && msg) cmn_write_all(fd, msg, r.len);
-  close(fd);
 }
 
 static void finish(void) {
@@ -121,7 +103,7 @@ static int setup(char **argv, int *rfd) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   if (cmn_valid_id("id", M.id, why, sizeof why) < 0) return -1;
   if (!*M.cgpath) {
-    report(*rfd, PLAT_E_FAIL, "monitor: no cgroups path");
+    mon_report(*rfd, PLAT_E_FAIL, "monitor: no cgroups path");
     return -1;
   }
   return 0;
@@ -136,37 +118,11 @@ static int listen_socket(int rfd) {
   strcpy(sa.sun_path, "monitor.sock");
   if (M.lfd < 0 || bind(M.lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(M.lfd, 64) < 0) {
     char *m = cmn_printf("monitor: cannot listen on monitor.sock: %s", strerror(errno));
-    report(rfd, PLAT_E_FAIL, m ? m : "listen");
+    mon_report(rfd, PLAT_E_FAIL, m ? m : "listen");
     free(m);
     return -1;
   }
   return 0;
-}
-
-static int create_system(int rfd) {
-  const char *args[] = {"create", "--bundle", ".", "--pid-file", "init.pid", M.id, NULL};
-  char *err = NULL, *pidtxt, *msg;
-  int rc;
-  clock_gettime(CLOCK_REALTIME, &M.created);
-  rc = cmn_crun_run(args, -1, -1, -1, &err);
-  pidtxt = rc == 0 ? cmn_read_file("init.pid", NULL) : NULL;
-  M.init = pidtxt ? (pid_t)atoi(pidtxt) : 0;
-  free(pidtxt);
-  if (rc == 0 && M.init > 0) {
-    free(err);
-    M.state = MON_CREATED;
-    mon_log("created, init pid %d", (int)M.init);
-    report(rfd, PLAT_S_OK, NULL);
-    return 0;
-  }
-  msg = cmn_printf("crun create of compute system %s failed: %s", M.id, err ? err : "no init pid");
-  mon_log("%s", msg ? msg : "create failed");
-  mon_teardown(1); /* the layer mount is the creator's to undo */
-  report(rfd, PLAT_E_FAIL, msg ? msg : "create failed");
-  free(msg);
-  free(err);
-  unlink("monitor.sock");
-  return -1;
 }
 
 static void accept_all(void) {
@@ -188,6 +144,7 @@ static void drop_closed(void) {
   for (mon_conn **pp = &M.conns; *pp;) {
     mon_conn *c = *pp;
     if (c->fd < 0) {
+      mon_jobs_forget(c);
       close(-c->fd - 1);
       if (c->handle) M.handles--;
       *pp = c->next;
@@ -203,17 +160,18 @@ static void last_handle_check(void) {
   if (!M.tolhc || !M.had_handle || M.handles || M.state == MON_STOPPED || M.requested == 2) return;
   mon_log("last handle closed: terminating");
   M.requested = 2;
-  if (mon_crun("kill", "--all", M.id, "9", &e2) != 0) kill(M.init, SIGKILL);
+  mon_jobs_cancel("last handle closed");
+  if (mon_crun("kill", "--all", M.id, "9", &e2) != 0 && M.init > 0) kill(M.init, SIGKILL);
   free(e2);
 }
 
-/* One round: poll the listener, the signalfd and every connection (sized
- * each round: every handle is a connection, and a fixed array would
- * silently stop serving the oldest ones). */
+/* One round: poll the listener, the signalfd, the running step and every
+ * connection (sized each round: every handle is a connection, and a fixed
+ * array would silently stop serving the oldest ones). */
 static void round_once(void) {
   struct pollfd *pf;
   mon_conn **cv;
-  int n = 0, cap = 2, rc;
+  int n = 0, cap = 3, rc;
   for (mon_conn *c = M.conns; c; c = c->next) cap++;
   pf = calloc((size_t)cap, sizeof *pf);
   cv = calloc((size_t)cap, sizeof *cv);
@@ -222,6 +180,9 @@ static void round_once(void) {
   pf[n].events = POLLIN;
   cv[n++] = NULL;
   pf[n].fd = M.sfd;
+  pf[n].events = POLLIN;
+  cv[n++] = NULL;
+  pf[n].fd = mon_job_pollfd(); /* negative: ignored by poll */
   pf[n].events = POLLIN;
   cv[n++] = NULL;
   for (mon_conn *c = M.conns; c && n < cap; c = c->next) {
@@ -236,7 +197,8 @@ static void round_once(void) {
     while (read(M.sfd, &si, sizeof si) > 0) {}
     mon_reap();
   }
-  for (int i = 2; i < n; i++) {
+  if (pf[2].revents || M.step_reaped) mon_job_done();
+  for (int i = 3; i < n; i++) {
     if (pf[i].revents & POLLIN) mon_handle_request(cv[i]);
     else if (pf[i].revents & (POLLHUP | POLLERR | POLLNVAL)) cv[i]->fd = -cv[i]->fd - 1;
   }
@@ -273,8 +235,14 @@ int main(int argc, char **argv) {
             argv[0]);
     return 2;
   }
-  if (setup(argv, &rfd) < 0 || listen_socket(rfd) < 0 || create_system(rfd) < 0) return 1;
+  if (setup(argv, &rfd) < 0 || listen_socket(rfd) < 0) return 1;
+  M.rfd = rfd;
+  mon_job_create();
   for (;;) {
+    if (M.create_failed) { /* after the round that answered a terminate */
+      unlink("monitor.sock");
+      return 1;
+    }
     if (M.state == MON_STOPPED && !M.conns) finish();
     round_once();
   }

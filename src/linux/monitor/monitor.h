@@ -28,6 +28,18 @@ typedef struct mon_conn {
   struct mon_conn *next;
 } mon_conn;
 
+/* A request that runs a runtime step (monitor/step.c): queued, then run. */
+typedef struct mon_job {
+  mon_conn *conn; /* NULL once its connection closed */
+  mon_req q;
+  char *text;
+  int fds[CMN_MAX_FDS], nfds;
+  cmn_crun_job run;
+  unsigned n; /* exec: the number in its file names */
+  int csock;  /* exec: the console socket */
+  struct mon_job *next;
+} mon_job;
+
 typedef struct mon_state_t {
   const char *id, *cgpath, *helper, *netns;
   enum mon_state state;
@@ -43,6 +55,16 @@ typedef struct mon_state_t {
   int lfd, sfd;
   unsigned seq;
   int64_t oom_kills; /* the cgroup's OOM kill count when last read */
+  mon_job *jobs;     /* the running step (if step_running) first, then the queue */
+  int step_running, step_reaped, step_status;
+  uint32_t rseq; /* the seq the replies being sent carry */
+  struct {
+    pid_t pid;
+    int status;
+  } early[8]; /* mon_early_exit */
+  int nearly;
+  int rfd;           /* the creator's report pipe, until the create reported */
+  int create_failed; /* the monitor exits after this round */
 } mon_state_t;
 
 extern mon_state_t M;
@@ -62,13 +84,41 @@ mon_proc *mon_find_ident(pid_t pid, uint64_t start, int *stale);
 uint64_t mon_start_time(pid_t pid); /* 0 if unknown */
 void mon_handle_request(mon_conn *c);
 void mon_reap(void);
+/* A reaped process's end: recorded, its console closed, its subscribers
+ * told. */
+void mon_proc_ended(mon_proc *p, int status);
+/* Exits of pids not known yet, while an exec step runs: the exec'd
+ * process can end, and come to us as a zombie when crun exec exits,
+ * before the step has read its pid (then mon_early_take gives it). */
+void mon_early_exit(pid_t pid, int status);
+int mon_early_take(pid_t pid, int *status);
 /* Records a reaped process's exit; tells whether the OOM killer did it. */
 void mon_proc_exited(mon_proc *p, int status);
 int64_t mon_oom_kills(void); /* the cgroup's count, or the last one read */
 void mon_drain_check(void);
 void mon_term_others(void);
 void mon_trim_procs(void);
-void mon_exec(mon_conn *c, const mon_req *q, const char *spec, const int *fds, int nfds);
+/* Runtime steps (step.c): queue a request (its fds become the job's),
+ * start the next, the pidfd to poll (-1: none runs), its end; a pid that
+ * mon_reap took was the step's (kernels without pidfds); cut everything
+ * short (returns the op of the step it killed, 0 if none); a connection
+ * that closes. */
+void mon_job_add(mon_conn *c, const mon_req *q, const char *text, int *fds, int *nfds);
+void mon_job_create(void); /* the system's crun create, the first step */
+void mon_jobs_next(void);
+int mon_job_pollfd(void);
+void mon_job_done(void);
+int mon_job_reaped(pid_t pid, int status);
+int mon_jobs_cancel(const char *why);
+void mon_jobs_forget(const mon_conn *c);
+/* crun create as a step (create.c); its end reports to the creator */
+void mon_report(int fd, plat_hresult hr, const char *msg);
+int mon_create_begin(mon_job *j);
+void mon_create_end(int rc, const char *err);
+/* exec as a step (exec.c) */
+int mon_exec_begin(mon_job *j);
+void mon_exec_end(mon_job *j, int rc, const char *err);
+void mon_exec_abandon(mon_job *j);
 int mon_crun(const char *a0, const char *a1, const char *a2, const char *a3, char **err);
 /* Runs the compute helper with args; *out its stdout (if out). */
 int mon_helper(const char *const *args, char **out);

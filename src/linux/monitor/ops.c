@@ -15,14 +15,12 @@
 #include <termios.h>
 #include <unistd.h>
 
-static int bad_state(mon_conn *c, const char *what, const char *need) {
-  return mon_reply_err(c->fd, PLAT_HCS_E_INVALID_STATE,
-                       "compute system %s is %s, not %s: it cannot be %s", M.id,
-                       mon_state_names[M.state], need, what);
-}
-
-static int op_stop(mon_conn *c, int term, char **err) {
-  int rc;
+/* A stop cuts a runtime step short first: a stuck step would otherwise
+ * hold the system, and killed mid-way a pause or resume may leave the
+ * freezer frozen, which a SIGKILL does not get through (cgroup v1). */
+static int op_stop(int term, char **err) {
+  int rc, cut = mon_jobs_cancel(term ? "terminate" : "shutdown");
+  if (cut == MON_CREATE) return 0; /* its failure took the system down */
   if (!M.requested || term) M.requested = term ? 2 : 1;
   if (term || M.state == MON_CREATED) {
     /* a created system has no catatonit yet, only crun's helper waiting
@@ -32,7 +30,7 @@ static int op_stop(mon_conn *c, int term, char **err) {
     if (rc != 0) {
       free(*err);
       *err = NULL;
-      rc = kill(M.init, SIGKILL) == 0 ? 0 : -1;
+      rc = M.init > 0 && kill(M.init, SIGKILL) == 0 ? 0 : -1;
     }
   } else {
     /* TERM everything but the init; the init when the rest is gone */
@@ -40,85 +38,28 @@ static int op_stop(mon_conn *c, int term, char **err) {
     M.draining = 1;
     rc = 0;
   }
-  if (M.state == MON_PAUSED) {
+  if (M.state == MON_PAUSED || cut == MON_PAUSE || cut == MON_RESUME) {
     char *e2 = NULL;
-    if (mon_crun("resume", M.id, NULL, NULL, &e2) == 0) M.state = MON_RUNNING;
+    if (mon_crun("resume", M.id, NULL, NULL, &e2) == 0 && M.state == MON_PAUSED)
+      M.state = MON_RUNNING;
     free(e2);
   }
-  (void)c;
   return rc;
 }
 
-/* A pid namespace's init only receives the signals it handles, and
- * catatonit sets its handling up only after exec: a TERM sent in that
- * window is lost and the shutdown would never finish.  So start reports
- * success only once the init blocks or catches SIGTERM (catatonit uses a
- * signalfd, so the signal shows in SigBlk). */
-static void wait_init_ready(void) {
-  char path[64];
-  unsigned long long mask = 1ULL << (SIGTERM - 1);
-  snprintf(path, sizeof path, "/proc/%d/status", (int)M.init);
-  for (int i = 0; i < 2000; i++) {
-    char *st = cmn_read_file(path, NULL), *blk, *cgt;
-    int ready = 0;
-    if (!st) return; /* gone: the exit is reported the normal way */
-    blk = strstr(st, "\nSigBlk:");
-    cgt = strstr(st, "\nSigCgt:");
-    if ((blk && (strtoull(blk + 8, NULL, 16) & mask)) ||
-        (cgt && (strtoull(cgt + 8, NULL, 16) & mask)))
-      ready = 1;
-    free(st);
-    if (ready) return;
-    usleep(500);
-  }
-  mon_log("init %d did not set up SIGTERM handling within 1 s", (int)M.init);
-}
-
-static void op_transition(mon_conn *c, int op) {
-  static const char *const names[] = {[MON_START] = "start",
-                                      [MON_PAUSE] = "pause",
-                                      [MON_RESUME] = "resume",
-                                      [MON_SHUTDOWN] = "shutdown",
-                                      [MON_TERMINATE] = "terminate"};
+static void op_stop_request(mon_conn *c, int op) {
   char *err = NULL;
   int rc;
-  if (op == MON_START) {
-    if (M.state != MON_CREATED) {
-      bad_state(c, "started", "Created");
-      return;
-    }
-    rc = mon_crun("start", M.id, NULL, NULL, &err);
-    if (rc == 0) {
-      wait_init_ready();
-      M.state = MON_RUNNING;
-      clock_gettime(CLOCK_REALTIME, &M.started);
-    }
-  } else if (op == MON_PAUSE) {
-    if (M.state != MON_RUNNING) {
-      bad_state(c, "paused", "Running");
-      return;
-    }
-    rc = mon_crun("pause", M.id, NULL, NULL, &err);
-    if (rc == 0) M.state = MON_PAUSED;
-  } else if (op == MON_RESUME) {
-    if (M.state != MON_PAUSED) {
-      bad_state(c, "resumed", "Paused");
-      return;
-    }
-    rc = mon_crun("resume", M.id, NULL, NULL, &err);
-    if (rc == 0) M.state = MON_RUNNING;
-  } else {
-    if (M.state == MON_STOPPED) {
-      mon_reply_err(c->fd, PLAT_HCS_E_SYSTEM_ALREADY_STOPPED,
-                    "compute system %s has already stopped", M.id);
-      return;
-    }
-    rc = op_stop(c, op == MON_TERMINATE, &err);
-    if (rc == 0) mon_drain_check();
+  if (M.state == MON_STOPPED) {
+    mon_reply_err(c->fd, PLAT_HCS_E_SYSTEM_ALREADY_STOPPED, "compute system %s has already stopped",
+                  M.id);
+    return;
   }
+  rc = op_stop(op == MON_TERMINATE, &err);
+  if (rc == 0) mon_drain_check();
   if (rc != 0)
-    mon_reply_err(c->fd, PLAT_E_FAIL, "%s of compute system %s failed: %s", names[op], M.id,
-                  err ? err : "crun failed");
+    mon_reply_err(c->fd, PLAT_E_FAIL, "%s of compute system %s failed: %s",
+                  op == MON_TERMINATE ? "terminate" : "shutdown", M.id, err ? err : "crun failed");
   else mon_reply_ok(c->fd, NULL, NULL, 0);
   free(err);
 }
@@ -302,6 +243,7 @@ void mon_handle_request(mon_conn *c) {
     return;
   }
   memcpy(&q, data, sizeof q);
+  M.rseq = q.seq;
   text = (char *)data + sizeof q;
   if (q.len > (size_t)n - sizeof q) q.len = (uint32_t)((size_t)n - sizeof q);
   text[q.len] = '\0';
@@ -317,9 +259,12 @@ void mon_handle_request(mon_conn *c) {
   case MON_START:
   case MON_PAUSE:
   case MON_RESUME:
+  case MON_EXEC:
+    mon_job_add(c, &q, text, fds, &nfds);
+    mon_jobs_next();
+    break;
   case MON_SHUTDOWN:
-  case MON_TERMINATE: op_transition(c, q.op); break;
-  case MON_EXEC: mon_exec(c, &q, text, fds, nfds); break;
+  case MON_TERMINATE: op_stop_request(c, q.op); break;
   case MON_SUBSCRIBE: op_subscribe(c, &q); break;
   case MON_NETWORK: op_network(c, &q, text); break;
   case MON_PROC:

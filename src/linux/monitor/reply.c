@@ -45,6 +45,7 @@ int mon_reply_err(int fd, plat_hresult hr, const char *fmt, ...) {
   va_end(ap);
   memset(&r, 0, sizeof r);
   r.kind = MON_REPLY;
+  r.seq = M.rseq;
   r.hr = hr < 0 ? hr : PLAT_E_FAIL;
   rc = send_rep(fd, &r, msg ? msg : "error", NULL, 0, 0);
   free(msg);
@@ -56,6 +57,7 @@ int mon_reply_ok(int fd, const mon_rep *extra, const int *fds, int nfds) {
   if (extra) r = *extra;
   else memset(&r, 0, sizeof r);
   r.kind = MON_REPLY;
+  r.seq = M.rseq;
   r.hr = 0;
   return send_rep(fd, &r, NULL, fds, nfds, 0);
 }

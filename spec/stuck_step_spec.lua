@@ -1,0 +1,215 @@
+-- Issue 9, item 2: calls that outlive their timeout.  A runtime step that
+-- really hangs: crun run through a wrapper that stops itself (SIGSTOP)
+-- before it execs the real crun for one verb, so the step is a stopped
+-- process of the monitor's, as a crun blocked on something that never
+-- comes would be.  No call may block past its timeout (plus slack), and
+-- terminate, from this or another process, always works and kills the step.
+local hcsshim = require "hcsshim"
+local env = require "support.env"
+
+local SLACK = 1.5 -- seconds a call may take beyond its timeout
+
+-- A crun that hangs at verb $HCSSHIM_TEST_HANG (passed to the monitor's
+-- children like every HCSSHIM_* variable).
+local function hanging_crun(dir)
+  local path = dir .. "/crun"
+  local f = assert(io.open(path, "w"))
+  f:write("#!/bin/sh\n",
+    "for a; do [ \"$a\" = \"$HCSSHIM_TEST_HANG\" ] && kill -STOP $$; done\n",
+    "exec crun \"$@\"\n")
+  f:close()
+  env.must("chmod +x " .. path)
+  return path
+end
+
+-- pids of stopped processes running the wrapper at `path`
+local function stuck(path)
+  local out = env.sh(("for p in /proc/[0-9]*; do "
+    .. "grep -qs '^State:.*T (stopped)' $p/status && tr '\\0' ' ' < $p/cmdline 2>/dev/null "
+    .. "| grep -qF %q && echo ${p#/proc/}; done"):format(path))
+  local pids = {}
+  for pid in out:gmatch("%d+") do pids[#pids + 1] = pid end
+  return pids
+end
+
+local function wait_for(what, fn, seconds)
+  local deadline = hcsshim.monotime() + (seconds or 10)
+  repeat
+    local v = fn()
+    if v then return v end
+    os.execute("sleep 0.05")
+  until hcsshim.monotime() > deadline
+  error("timed out waiting for " .. what, 2)
+end
+
+-- A Lua child with the wrapper as its crun; its monitor and the monitor's
+-- crun steps inherit both variables.  Bounded: before the fix it hung.
+local function child_cmd(crun, verb, code, dir)
+  local script = dir .. "/child.lua"
+  local f = assert(io.open(script, "w"))
+  f:write(code)
+  f:close()
+  local lua = env.lua:sub(1, -#env.lua_bin - 1)
+    .. ("HCSSHIM_CRUN=%q HCSSHIM_TEST_HANG=%q "):format(crun, verb) .. env.lua_bin
+  return ("timeout -s KILL 30 env %s %s"):format(lua, script)
+end
+
+local function config(id, mount)
+  return ([[{ VolumePath = %q, LayerFolderPath = %q,
+    Layers = { { ID = %q, Path = %q } } }]]):format(mount, env.home .. "/" .. id .. "-sb",
+    hcsshim.new_guid(), env.base_layer().path)
+end
+
+-- A fresh system id and sandbox (its mount path), both gone after the test.
+local function fresh()
+  local id = env.unique("stuck")
+  local mount, undo = env.sandbox(id .. "-sb")
+  finally(function()
+    env.forget(id)
+    undo()
+  end)
+  return id, mount
+end
+
+-- Nothing of system id is left: no crun state, cgroup, system folder.
+local function assert_gone(id)
+  assert.is_nil((hcsshim.open_container(id)))
+  assert.equal("", env.sh("crun --root " .. env.runtime_root .. "/crun list -q | grep -x " .. id))
+  assert.equal("", env.sh("ls -d " .. env.runtime_root .. "/systems/" .. id .. " /sys/fs/cgroup/*"
+    .. env.cgroup_parent .. "/" .. id .. " /sys/fs/cgroup" .. env.cgroup_parent .. "/" .. id
+    .. " 2>/dev/null"))
+end
+
+describe("a runtime step that hangs", function()
+  local dir, crun
+  before_each(function()
+    dir = env.tmpdir()
+    crun = hanging_crun(dir)
+  end)
+  after_each(function() env.sh("rm -rf " .. dir) end)
+
+  -- In a child whose crun hangs at `verb`: `setup`, then `call` (an
+  -- expression giving value, err), timed.  Returns the value as text, the
+  -- seconds, is_timeout(err) as text, the error's text and all the output.
+  local function timed_child(verb, setup, call)
+    local out = env.sh(child_cmd(crun, verb, ([[
+      local h = require "hcsshim"
+      %s
+      local t0 = h.monotime()
+      local v, err = %s
+      io.write(("%%s %%.3f %%s\n%%s\n"):format(tostring(v), h.monotime() - t0,
+        tostring(h.is_timeout(err)), tostring(err)))
+    ]]):format(setup, call), dir))
+    local v, secs, timeout, msg = out:match("^(%S+) ([%d.]+) (%S+)\n(.*)$")
+    return v, tonumber(secs), timeout, msg, out
+  end
+
+  it("start(2) gives up with ErrTimeout in about 2 s; terminate(5) from another process kills the step",
+    function()
+      local id, mount = fresh()
+      local ok, secs, timeout, msg, out = timed_child("start",
+        ("local c = assert(h.create_container(%q, %s))"):format(id, config(id, mount)), "c:start(2)")
+      assert.equal("nil", ok, out)
+      assert.equal("true", timeout, out)
+      assert.matches("0x5b4", msg, 1, true)
+      print(("stuck start(2) returned after %.3f s"):format(secs))
+      assert.is_true(secs >= 1.9 and secs < 2 + SLACK, out)
+
+      local steps = stuck(crun)
+      assert.equal(1, #steps, "the start step is a stopped process")
+      local c = assert(hcsshim.open_container(id))
+      local t0 = hcsshim.monotime()
+      assert(c:terminate(5))
+      local took = hcsshim.monotime() - t0
+      print(("terminate(5) of a system stuck in start returned after %.3f s"):format(took))
+      assert.is_true(took < 5)
+      assert(c:wait(10))
+      assert.same({}, stuck(crun))
+      assert.equal("", env.sh("kill -0 " .. steps[1] .. " 2>/dev/null && echo alive"))
+      c:close()
+      env.forget(id)
+      assert_gone(id)
+    end)
+
+  it("create_container(id, cfg, 2) of a system whose crun create hangs gives up in time and leaves nothing",
+    function()
+      local id, mount = fresh()
+      local c, secs, timeout, msg, out = timed_child("create", "",
+        ("h.create_container(%q, %s, 2)"):format(id, config(id, mount)))
+      assert.equal("nil", c, out)
+      assert.equal("true", timeout, out)
+      assert.matches("cut short", msg, 1, true)
+      print(("stuck create(2) returned after %.3f s"):format(secs))
+      -- the deadline, then the cut short create's teardown
+      assert.is_true(secs >= 1.9 and secs < 2 + SLACK + 3, out)
+      assert.same({}, stuck(crun))
+      assert_gone(id)
+    end)
+
+  it("a caller blocked in start hears 'terminated' as soon as another process terminates", function()
+    local id, mount = fresh()
+    local cmd = child_cmd(crun, "start", ([[
+      local h = require "hcsshim"
+      local c = assert(h.create_container(%q, %s))
+      io.stdout:write("created\n")
+      io.stdout:flush()
+      local t0 = h.monotime()
+      local ok, err = c:start(60)
+      io.write(("%%s %%.3f %%s\n"):format(tostring(ok), h.monotime() - t0, err and err.name))
+      c:close()
+    ]]):format(id, config(id, mount)), dir)
+    local outf = dir .. "/out"
+    env.must(("(%s) > %s 2>&1 &"):format(cmd, outf))
+    local function output()
+      local f = io.open(outf)
+      local s = f and f:read("a")
+      if f then f:close() end
+      return s
+    end
+    wait_for("the stuck start", function() return #stuck(crun) == 1 end, 20)
+    local c = assert(hcsshim.open_container(id))
+    local t0 = hcsshim.monotime()
+    assert(c:terminate(5))
+    local line = wait_for("the child's answer", function() return (output() or ""):match("\n(nil .-)\n") end)
+    local answered = hcsshim.monotime() - t0
+    print(("a caller blocked in start(60) answered %.3f s after terminate"):format(answered))
+    assert.matches("^nil [%d.]+ ErrVmcomputeTerminated$", line)
+    assert.is_true(answered < 5)
+    assert(c:wait(10))
+    assert.same({}, stuck(crun))
+    c:close()
+    env.forget(id)
+    assert_gone(id)
+  end)
+
+  it("pause(1) gives up in time; terminate(5) on the same handle then works", function()
+    local id, mount = fresh()
+    local out = env.sh(child_cmd(crun, "pause", ([[
+      local h = require "hcsshim"
+      local c = assert(h.create_container(%q, %s))
+      assert(c:start(30))
+      local t0 = h.monotime()
+      local ok, err = c:pause(1)
+      io.write(("pause %%s %%.3f %%s\n"):format(tostring(ok), h.monotime() - t0, tostring(h.is_timeout(err))))
+      t0 = h.monotime()
+      ok, err = c:terminate(5)
+      io.write(("terminate %%s %%.3f %%s\n"):format(tostring(ok), h.monotime() - t0, tostring(err)))
+      io.write(("wait %%s\n"):format(tostring(c:wait(10))))
+      -- the handle still answers: the late reply of the pause was dropped
+      local props, perr = c:properties()
+      io.write(("state %%s\n"):format(props and props.State or tostring(perr)))
+      c:close()
+    ]]):format(id, config(id, mount)), dir))
+    local secs = tonumber(out:match("pause nil ([%d.]+) true\n"))
+    assert.is_truthy(secs, out)
+    print(("stuck pause(1) returned after %.3f s"):format(secs))
+    assert.is_true(secs < 1 + SLACK, out)
+    local tsecs = tonumber(out:match("terminate true ([%d.]+) nil\n"))
+    assert.is_truthy(tsecs, out)
+    assert.is_true(tsecs < 5, out)
+    assert.matches("wait true\nstate Stopped\n", out, 1, true)
+    assert.same({}, stuck(crun))
+    env.forget(id)
+    assert_gone(id)
+  end)
+end)
