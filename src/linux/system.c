@@ -33,6 +33,7 @@ plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configurati
   hr = hl_open_handle(id, &h, result);
   if (hr >= 0 && system) *system = h;
   else if (hr >= 0) plat_HcsCloseComputeSystem(h);
+  else hl_create_undo(id); /* created, but nobody could hold it: a failed create leaves nothing */
   return hr;
 }
 

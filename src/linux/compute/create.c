@@ -280,10 +280,28 @@ static plat_hresult write_bundle(hl_create *k, char **result) {
   return PLAT_S_OK;
 }
 
+/* After a create cut short whose report was a success (it ended as the
+ * terminate came), the terminated system goes with its monitor's
+ * teardown; the caller hears the timeout only once that is done, so that
+ * nothing of the failed create is left (the sandbox it held included). */
+static void wait_gone(const char *dir) {
+  int64_t deadline = cmn_now_ms() + HL_CUT_SHORT_MS;
+  struct stat st;
+  while (lstat(dir, &st) == 0 && cmn_now_ms() < deadline) usleep(10 * 1000);
+}
+
+void hl_create_undo(const char *id) {
+  char *dir = cmn_sysdir(id);
+  if (!dir) return;
+  hl_mon_cut_short(dir, cmn_now_ms() + HL_CUT_SHORT_MS);
+  wait_gone(dir);
+  free(dir);
+}
+
 /* A create that outlived the caller's timeout was cut short: the caller
  * hears ERROR_TIMEOUT whatever the report says.  When the report is a
- * success (the create ended as the terminate came) the system is the
- * monitor's to take down, as after any success. */
+ * success the system is the monitor's to take down, as after any
+ * success, and this waits for that (wait_gone). */
 static plat_hresult start_monitor(hl_create *k, char **result) {
   char *why = NULL;
   int late = 0, ok;
@@ -308,6 +326,7 @@ static plat_hresult start_monitor(hl_create *k, char **result) {
   k->holds = NULL;
   close(k->lockfd);
   k->lockfd = -1;
+  if (late) wait_gone(k->dir);
   return hr;
 }
 

@@ -47,6 +47,10 @@ plat_hresult hl_host_ready(char **result);
 /* Everything up to a running monitor that owns the new system; on failure
  * nothing of it is left. */
 plat_hresult hl_create_system(const char *id, const char *configuration, char **result);
+/* Takes down a system this call created but cannot hand over (its handle
+ * could not be opened before the caller's deadline): terminate, and wait
+ * (bounded) until its monitor's teardown removed it. */
+void hl_create_undo(const char *id);
 
 /* ---- config.c: ContainerConfig -> OCI bundle ---- */
 typedef struct hl_sysconf {

@@ -107,15 +107,17 @@ json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t 
   } else {
     size_t n = 0;
     char *buf = NULL;
+    int w;
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
-    if (cmn_wait_fd(rp[0], POLLIN, deadline) == -ETIMEDOUT) {
-      /* a crun create that hangs: cut short, and then its failure report */
+    if ((w = cmn_wait_fd(rp[0], POLLIN, deadline)) == -ETIMEDOUT) {
+      /* a crun create that hangs: cut short, and then its report (the
+       * deadline is not asked again once the report is there: it may
+       * pass while the report is read) */
       *late = 1;
       hl_mon_cut_short(sysdir, cmn_now_ms() + HL_CUT_SHORT_MS);
-      deadline = cmn_now_ms() + HL_CUT_SHORT_MS;
+      w = cmn_wait_fd(rp[0], POLLIN, cmn_now_ms() + HL_CUT_SHORT_MS);
     }
-    if (cmn_wait_fd(rp[0], POLLIN, deadline) == 0)
-      buf = cmn_read_all(rp[0], 65536, &n); /* until the monitor closes it */
+    if (w == 0) buf = cmn_read_all(rp[0], 65536, &n); /* until the monitor closes it */
     rep = buf && n ? hl_mon_decode(buf, n, -1) : NULL;
     free(buf);
     /* the log goes with the system directory when creation rolls back:
