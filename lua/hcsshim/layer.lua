@@ -58,14 +58,15 @@ end
 -- NameToGuid is returned as the error (never a zero LayerId).  No
 -- parents are an empty list.  The list must be a sequence: a single
 -- {ID=, Path=} table or a list with a hole would otherwise lose parents
--- without a word; that misuse raises at the caller of the public function,
--- which must call this itself.
-local function descriptors(parents)
+-- without a word; that misuse raises at the caller of the public function:
+-- `level` (default 3) is its error level from here.
+local function descriptors(parents, level)
   if parents == nil then return {} end
   if type(parents) == "table" then
     local ok, why = json.is_sequence(parents)
     if not ok then
-      error("bad argument (parent layers: a list of layer paths or {ID=, Path=} tables expected, " .. why .. ")", 3)
+      error("bad argument (parent layers: a list of layer paths or {ID=, Path=} tables expected, " .. why .. ")",
+        level or 3)
     end
   end
   if core.platform ~= "windows" or type(parents) ~= "table" then return parents end
@@ -110,6 +111,21 @@ local BACKUP_RESTORE = { "SeBackupPrivilege", "SeRestorePrivilege" }
 local function privileges(names)
   if core.platform ~= "windows" then return true end
   return M.enable_process_privileges(names)
+end
+
+-- What a tar import or export (`fname`) checks and sets up first: its
+-- progress callback, its parents (as descriptors, returned) and the
+-- privileges `names`.  Raises at the public function's caller.
+local function tar_call_args(fname, parents, progress, names)
+  if progress ~= nil and type(progress) ~= "function" then
+    error("bad argument #5 to '" .. fname .. "' (function expected, got " .. type(progress) .. ")", 3)
+  end
+  local d, err = descriptors(parents, 4)
+  if not d then return nil, err end
+  local ok
+  ok, err = privileges(names)
+  if not ok then return nil, err end
+  return d
 end
 
 -- The DriverInfo's Flavour (1 when given as a home-dir string).
@@ -299,13 +315,8 @@ end
 -- an image (docker-archive, oci-archive, OCI layout) is refused with
 -- E_INVALIDARG pointing to `hcsshim.image.import`
 function M.import_layer(info, id, tar_path, parents, progress)
-  if progress ~= nil and type(progress) ~= "function" then
-    error("bad argument #5 to 'import_layer' (function expected, got " .. type(progress) .. ")", 2)
-  end
-  local d, err = descriptors(parents)
+  local d, err = tar_call_args("import_layer", parents, progress, BACKUP_RESTORE)
   if not d then return nil, err end
-  local ok, perr = privileges(BACKUP_RESTORE)
-  if not ok then return nil, perr end
   local image_kind = type(tar_path) == "string" and require("hcsshim.image_format").detect(tar_path)
   if image_kind then
     return nil, errors.hcs("ImportLayer", string.format("id=%s tar=%s", id, tar_path),
@@ -332,9 +343,13 @@ function M.copy_layer(info, src_id, dst_id, parents)
 end
 
 -- A legacy transport-folder function f(info, id, folder, descriptors),
--- after the privileges it needs.
-local function by_folder(title, names, f, info, id, folder, d)
-  local ok, err = privileges(names)
+-- after the privileges it needs.  Always tail-called by the public
+-- function, so its caller is level 3 from `descriptors`.
+local function by_folder(title, names, f, info, id, folder, parents)
+  local d, err = descriptors(parents, 3)
+  if not d then return nil, err end
+  local ok
+  ok, err = privileges(names)
   if not ok then return nil, err end
   return call(title, string.format("layerId=%s flavour=%d folder=%s", id, flavour(info), folder),
     f, info, id, folder, d)
@@ -372,13 +387,8 @@ end
 -- calls on the layer being exported fails with ERROR_BUSY.
 -- @treturn integer|nil,hcsshim.error the bytes of file data exported
 function M.export_layer(info, id, path, parents, progress)
-  if progress ~= nil and type(progress) ~= "function" then
-    error("bad argument #5 to 'export_layer' (function expected, got " .. type(progress) .. ")", 2)
-  end
-  local d, err = descriptors(parents)
+  local d, err = tar_call_args("export_layer", parents, progress, BACKUP)
   if not d then return nil, err end
-  local ok, perr = privileges(BACKUP)
-  if not ok then return nil, perr end
   return call("ExportLayer", string.format("id=%s tar=%s", id, path), core.export_layer_tar,
     info, id, path, d, progress)
 end
@@ -391,9 +401,7 @@ end
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn true|nil,hcsshim.error
 function M.export_layer_folder(info, id, folder, parents)
-  local d, err = descriptors(parents)
-  if not d then return nil, err end
-  return by_folder("ExportLayer", BACKUP, core.export_layer, info, id, folder, d)
+  return by_folder("ExportLayer", BACKUP, core.export_layer, info, id, folder, parents)
 end
 
 --- Import a layer from the legacy transport folder (vmcompute ImportLayer;
@@ -404,9 +412,7 @@ end
 -- @tparam[opt] table parents parent layer paths, nearest first
 -- @treturn true|nil,hcsshim.error
 function M.import_layer_folder(info, id, folder, parents)
-  local d, err = descriptors(parents)
-  if not d then return nil, err end
-  return by_folder("ImportLayer", BACKUP_RESTORE, core.import_layer_folder, info, id, folder, d)
+  return by_folder("ImportLayer", BACKUP_RESTORE, core.import_layer_folder, info, id, folder, parents)
 end
 
 --- Post-process an extracted base layer (ProcessBaseImage).

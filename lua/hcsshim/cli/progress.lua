@@ -24,7 +24,7 @@ local function bar_text(self, done, elapsed)
   if self.total <= 0 then -- the size is not known ahead (an export)
     return ("\r%s %s  %s/s "):format(self.label, out.bytes(done), out.bytes(elapsed > 0 and done / elapsed or 0))
   end
-  local frac = self.total > 0 and math.min(1, done / self.total) or 1
+  local frac = math.min(1, done / self.total)
   local rate = elapsed > 0 and done / elapsed or 0
   local left = rate > 0 and (self.total - done) / rate or 0
   local cells = math.floor(frac * 30 + 0.5)
@@ -35,7 +35,7 @@ end
 
 local function line_text(self, done, elapsed)
   if self.total <= 0 then return ("%s: %s (%.1f s)\n"):format(self.label, out.bytes(done), elapsed) end
-  local pct = self.total > 0 and math.floor(100 * done / self.total) or 100
+  local pct = math.floor(100 * done / self.total)
   return ("%s: %d%% (%s of %s, %.1f s)\n"):format(self.label, pct, out.bytes(done),
     out.bytes(self.total), elapsed)
 end
