@@ -81,7 +81,7 @@ local ok, err = pcall(function()
   print(("hns_endpoint ratio %.2f"):format(ml / mr))
 end)
 c:terminate() c:wait(30) c:close()
-for _ = 1, 100 do local h = hcsshim.open_container(cid) if not h then break end h:close() os.execute("sleep 0.05") end
+hcsshim.wait_forgotten(cid, 5)
 hns.delete_network(net.ID, { force = true })
 os.execute(("umount %s 2>/dev/null; rm -rf %s"):format(ns, root))
 if not ok then error(err, 0) end

@@ -45,13 +45,8 @@ end
 -- A Lua child with the wrapper as its crun; its monitor and the monitor's
 -- crun steps inherit both variables.  Bounded: before the fix it hung.
 local function child_cmd(crun, verb, code, dir)
-  local script = dir .. "/child.lua"
-  local f = assert(io.open(script, "w"))
-  f:write(code)
-  f:close()
-  local lua = env.lua:sub(1, -#env.lua_bin - 1)
-    .. ("HCSSHIM_CRUN=%q HCSSHIM_TEST_HANG=%q "):format(crun, verb) .. env.lua_bin
-  return ("timeout -s KILL 30 env %s %s"):format(lua, script)
+  return ("timeout -s KILL 30 env %s %s"):format(env.lua_with({ HCSSHIM_CRUN = crun, HCSSHIM_TEST_HANG = verb }),
+    env.write_script(code, dir))
 end
 
 local function config(id, mount)
@@ -130,6 +125,25 @@ describe("a runtime step that hangs", function()
       env.forget(id)
       assert_gone(id)
     end)
+
+  it("create_process(cfg, 2) whose crun exec hangs gives up with ErrTimeout; terminate(5) still works", function()
+    local id, mount = fresh()
+    local p, secs, timeout, msg, out = timed_child("exec",
+      ("local c = assert(h.create_container(%q, %s)) assert(c:start(20))"):format(id, config(id, mount)),
+      [[c:create_process({ CommandLine = "true" }, 2)]])
+    assert.equal("nil", p, out)
+    assert.equal("true", timeout, out)
+    assert.matches("0x5b4", msg, 1, true)
+    print(("stuck create_process(2) returned after %.3f s"):format(secs))
+    assert.is_true(secs >= 1.9 and secs < 2 + SLACK, out)
+    local c = assert(hcsshim.open_container(id))
+    assert(c:terminate(5))
+    assert(c:wait(10))
+    assert.same({}, stuck(crun))
+    c:close()
+    env.forget(id)
+    assert_gone(id)
+  end)
 
   it("create_container(id, cfg, 2) of a system whose crun create hangs gives up in time and leaves nothing",
     function()

@@ -48,12 +48,18 @@ static void push_stdio(lua_State *L, plat_process_info *info) {
   handle_push_files(L, in, out, err);
 }
 
-int process_create(lua_State *L, plat_system sys, const char *sysid, const char *params) {
+int process_create(lua_State *L, plat_system sys, const char *sysid, const char *params,
+                   int timeout_idx) {
   hprocess *p = new_process(L);
   plat_process h = NULL;
   plat_process_info info = {0, PLAT_NO_HANDLE, PLAT_NO_HANDLE, PLAT_NO_HANDLE};
   char *result = NULL;
-  plat_hresult hr = plat_HcsCreateProcess(sys, params, &info, &h, &result);
+  plat_hresult hr;
+  bind_set_timeout(L, timeout_idx);
+  hr = plat_HcsCreateProcess(sys, params, &info, &h, &result);
+  /* a process made but not handed over is killed below: never on the
+   * caller's expired budget */
+  plat_set_timeout(-1);
   if (hr < 0) {
     if (h) plat_HcsCloseProcess(h);
     close_info(&info);

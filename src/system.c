@@ -147,11 +147,11 @@ static int m_id(lua_State *L) {
   return 1;
 }
 
-/* s:_create_process(json) -> process, stdin, stdout, stderr | nil, hr, result */
+/* s:_create_process(json[, timeout]) -> process, stdin, stdout, stderr | nil, hr, result */
 static int m_create_process(lua_State *L) {
   hsystem *s = check_system(L, 1);
   const char *params = bind_check_plain(L, 2);
-  return process_create(L, s->b.h, s->b.sysid, params);
+  return process_create(L, s->b.h, s->b.sysid, params, 3);
 }
 
 /* s:_open_process(pid) -> process | nil, hr, result */

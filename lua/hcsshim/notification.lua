@@ -41,6 +41,15 @@ end
 -- interrupts would not return (a condition variable; Windows).
 M.SLICE = 0.25
 
+--- The next wait's length towards `deadline` (a `hcsshim.monotime()`
+-- value, nil for none): at most `SLICE` seconds, 0 once it passed.
+-- @tparam[opt] number deadline
+-- @treturn number seconds
+function M.slice(deadline)
+  if not deadline then return M.SLICE end
+  return math.min(M.SLICE, math.max(0, deadline - core.monotime()))
+end
+
 --- Wait for a notification of type ntype on handle h (its `_wait`), in
 -- slices of at most `SLICE` seconds.
 -- @param h a system or process handle
@@ -51,9 +60,7 @@ function M.wait(h, ntype, timeout)
   if timeout and timeout <= M.SLICE then return h:_wait(ntype, timeout) end
   local deadline = timeout and timeout < math.huge and core.monotime() + timeout or nil
   while true do
-    local slice = M.SLICE
-    if deadline then slice = math.min(slice, math.max(0, deadline - core.monotime())) end
-    local ok, a, b = h:_wait(ntype, slice)
+    local ok, a, b = h:_wait(ntype, M.slice(deadline))
     if ok or a ~= "timeout" or (deadline and core.monotime() >= deadline) then return ok, a, b end
   end
 end

@@ -28,8 +28,7 @@ local function prune_systems(home, removed)
   local list, err = system.get_containers({})
   if not list then return nil, err end
   for _, s in ipairs(list) do
-    local abandoned = json.get(s, "State") == "Stopped" or run.creator_gone(json.get(s, "Owner"))
-    if ours(s) and abandoned then
+    if ours(s) and (json.get(s, "State") == "Stopped" or run.creator_gone(json.get(s, "Owner"))) then
       local id = json.get(s, "Id")
       if run.remove(id, { home = home }) then removed[#removed + 1] = id end
     end
@@ -50,7 +49,9 @@ local function prune_layers(home, removed)
   if not ids then return nil, err end
   for _, id in ipairs(ids) do
     local owner = id:match("^(.+)" .. run.SANDBOX_SUFFIX:gsub("%-", "%%-") .. "$")
-    if owner and not exists(owner) and not run.in_setup(home, owner) and run.remove(owner, { home = home }) then
+    -- the record before the system: a run removes its record only once its
+    -- system exists, so the other order could miss both
+    if owner and not run.in_setup(home, owner) and not exists(owner) and run.remove(owner, { home = home }) then
       removed[#removed + 1] = id
     end
   end

@@ -145,10 +145,9 @@ local function first_line(path)
   return l
 end
 
--- The start time of process `pid` (clock ticks after boot, /proc/<pid>/stat
--- field 22): with the pid, it names one process for the life of a boot.
-local function start_time(pid)
-  local stat = first_line(("/proc/%s/stat"):format(pid))
+-- The start time in a /proc/<pid>/stat line (clock ticks after boot, field
+-- 22): with the pid, it names one process for the life of a boot.
+local function start_time(stat)
   local rest = stat and stat:match("^.*%) (.*)$") -- after the command name
   if not rest then return nil end
   local i = 2 -- rest begins with field 3
@@ -164,11 +163,18 @@ end
 -- `/proc/sys/kernel/random/boot_id`, `/proc/self/stat`); nil where there
 -- is no /proc (Windows), and then no tag is recorded.
 -- @treturn string|nil
+local boot_id -- of this boot, read once: it cannot change under a process
+
+local function this_boot()
+  boot_id = boot_id or first_line("/proc/sys/kernel/random/boot_id")
+  return boot_id
+end
+
 function M.creator()
-  local boot, stat = first_line("/proc/sys/kernel/random/boot_id"), first_line("/proc/self/stat")
+  local boot, stat = this_boot(), first_line("/proc/self/stat")
   local pid = stat and stat:match("^(%d+) ")
-  local start = pid and start_time(pid)
-  if not (boot and start) then return nil end
+  local start = start_time(stat)
+  if not (boot and pid and start) then return nil end
   return ("creator=%s/%s/%s"):format(boot, pid, start)
 end
 
@@ -180,8 +186,8 @@ end
 -- @treturn boolean
 function M.creator_gone(owner)
   local boot, pid, start = tostring(owner):match(";creator=([%x%-]+)/(%d+)/(%d+)")
-  if not boot or boot ~= first_line("/proc/sys/kernel/random/boot_id") then return false end
-  return start_time(pid) ~= start
+  if not boot or boot ~= this_boot() then return false end
+  return start_time(first_line(("/proc/%s/stat"):format(pid))) ~= start
 end
 
 -- The Owner and lifetime of the system: Owner "hcsshim-lua" unless the
@@ -239,10 +245,7 @@ end
 -- @tparam string id compute system id
 -- @treturn boolean
 function M.in_setup(home, id)
-  local f = io.open(record_path(home, id))
-  if not f then return false end
-  local tag = f:read("l")
-  f:close()
+  local tag = first_line(record_path(home, id))
   return tag ~= nil and not M.creator_gone(";" .. tag)
 end
 
@@ -260,10 +263,11 @@ local function make_layers(opts, id, home, later, image_layers)
   end
   local parent_id = base_name(parents[1])
   local sb = id .. M.SANDBOX_SUFFIX
+  -- the record first: a sandbox is never without it or its system
+  write_record(home, id, later)
   local ok, err = layer.create_sandbox_layer(home, sb, parent_id, parents)
   if not ok then return nil, err end
   later(function() layer.destroy_layer(home, sb) end)
-  write_record(home, id, later)
   ok, err = layer.activate_layer(home, sb)
   if not ok then return nil, err end
   later(function() layer.deactivate_layer(home, sb) end)
@@ -305,12 +309,7 @@ local function release(c, id)
   c:terminate()
   c:wait(60)
   c:close()
-  for _ = 1, 200 do -- the system is gone once its last handle closed
-    local h = system.open_container(id)
-    if not h then break end
-    h:close()
-    core.sleep(0.02)
-  end
+  system.wait_forgotten(id, 4)
 end
 
 -- The sandbox layer `sb`, unmounted and destroyed (each step may already
@@ -341,8 +340,8 @@ local function start_container(id, cfg, later, left)
 end
 
 -- The command's process (over the image's defaults), its stdin written
--- and closed.
-local function start_process(c, opts, later, defaults)
+-- and closed; the create bounded by the run's time left (`left()`).
+local function start_process(c, opts, later, defaults, left)
   local pcfg = {}
   for k, v in pairs(defaults or {}) do pcfg[k] = v end
   if not defaults then
@@ -360,7 +359,7 @@ local function start_process(c, opts, later, defaults)
   end
   pcfg.WorkingDirectory = opts.cwd or pcfg.WorkingDirectory
   pcfg.User = opts.user or pcfg.User
-  local p, err = c:create_process(pcfg)
+  local p, err = c:create_process(pcfg, left())
   if not p then return nil, err end
   later(function() p:close() end)
   local stdin, stdout, stderr = p:stdio()
@@ -436,8 +435,9 @@ local function steps(opts, pols, undo)
   local home = opts.home or M.default_home()
   local deadline = opts.timeout and (core.monotime() + opts.timeout) or nil
   local function later(f) undo[#undo + 1] = f end
-  -- the time left, nil without a timeout; nil plus ErrTimeout once none is
+  -- the time left (0 once none is), nil without a timeout
   local function left() return deadline and math.max(0, deadline - core.monotime()) or nil end
+  -- a step's result, or nil plus ErrTimeout once no time is left
   local function check(step, ok, err)
     if not ok then return nil, err end
     if deadline and core.monotime() >= deadline then return nil, timeout_error(opts, id, step) end
@@ -459,7 +459,7 @@ local function steps(opts, pols, undo)
   c, err = check("create and start", start_container(id, cfg, later, left))
   if not c then return nil, err end
   os.remove(record_path(home, id)) -- the system now tells prune the sandbox is in use
-  local p, stdout, stderr = start_process(c, opts, later, pdefaults)
+  local p, stdout, stderr = start_process(c, opts, later, pdefaults, left)
   if not p then return nil, stdout end
   if opts.detach then
     local mine = table.move(undo, 1, #undo, 1, {})

@@ -25,14 +25,23 @@ local M = {}
 M.fileno = core.fileno
 
 --- Wait up to `timeout` seconds for data on any of the files and read
--- what is there without blocking.
--- @function read_ready
+-- what is there without blocking.  The wait is made of waits of at most
+-- `hcsshim.notification.SLICE` seconds, so that a signal handler's hook
+-- (lua.c's Ctrl-C) runs between them.
 -- @tparam table files array of 1..16 read-end files (`false` for one to skip)
 -- @tparam[opt] number timeout seconds (default forever; 0 polls)
 -- @treturn table `{[i] = chunk}` for files with data, `[i] = false` at
--- end of file; empty when the timeout passed, or early when a signal
--- interrupted the wait (Linux; the caller looks at the clock)
-M.read_ready = core.read_ready
+-- end of file; empty when the timeout passed (or when no file is given)
+function M.read_ready(files, timeout)
+  local deadline = timeout and core.monotime() + timeout
+  local any = false
+  for i = 1, #files do any = any or files[i] ~= false end
+  if not any then return core.read_ready(files, 0) end
+  while true do
+    local got = core.read_ready(files, N.slice(deadline))
+    if next(got) ~= nil or (deadline and core.monotime() >= deadline) then return got end
+  end
+end
 
 --- Read every file to its end, together, in arrival order.
 -- @tparam table files array of read-end files (nil holes allowed up to `n`)
@@ -55,8 +64,7 @@ function M.read_all(files, opts)
   while left > 0 do
     -- waits of at most SLICE seconds: a signal handler's hook (Ctrl-C)
     -- runs between them
-    local wait = opts.deadline and math.max(0, opts.deadline - core.monotime()) or math.huge
-    local got = core.read_ready(live, math.min(wait, N.SLICE))
+    local got = core.read_ready(live, N.slice(opts.deadline))
     if next(got) == nil and opts.deadline and core.monotime() >= opts.deadline then return nil, "timeout" end
     for i, chunk in pairs(got) do
       if chunk == false then

@@ -72,14 +72,16 @@ function M.create_container(id, config, timeout)
     return nil, errors.new({ kind = "container", op = "CreateContainer", id = id,
       hresult = E_INVALIDARG, message = "invalid configuration: " .. err })
   end
-  local sys, hr, result = core.create_compute_system(id, text, N.timeout(timeout, "CreateContainer"))
+  timeout = N.timeout(timeout, "CreateContainer")
+  local deadline = core.monotime() + timeout -- one budget for the call and its completion
+  local sys, hr, result = core.create_compute_system(id, text, timeout)
   if not sys then
     return nil, errors.from_core({ kind = "container", op = "CreateContainer", id = id,
       extra = text }, hr, result)
   end
   if errors.u32(hr) == PENDING then
     local ok, werr = sys:_complete("CreateContainer", N.CREATE_COMPLETED,
-      N.timeout(timeout, "CreateContainer"))
+      math.max(0, deadline - core.monotime()))
     if not ok then
       sys:terminate()
       sys:close()
@@ -122,6 +124,29 @@ end
 -- @function list_containers
 M.list_containers = M.get_containers
 
+--- Wait until the service has forgotten compute system `id` (a stopped
+-- system goes once its last handle closed), watching through the
+-- enumeration: every handle opened to look would be one more reason for
+-- the system to stay.
+-- @tparam string id compute system id
+-- @tparam[opt] number timeout seconds (default 30)
+-- @treturn true|nil,hcsshim.error ErrTimeout while it is still known, or
+-- the enumeration's error
+function M.wait_forgotten(id, timeout)
+  check_arg("wait_forgotten", 1, id, "string")
+  local deadline = core.monotime() + (timeout or 30)
+  while true do
+    local list, err = M.get_containers({ Ids = { id } })
+    if not list then return nil, err end
+    if #list == 0 then return true end
+    if core.monotime() >= deadline then
+      return nil, errors.new({ kind = "container", op = "WaitForgotten", id = id, name = "ErrTimeout",
+        hresult = errors.hresult.E_TIMEOUT, message = "compute system " .. id .. " is still known" })
+    end
+    core.sleep(0.02)
+  end
+end
+
 --- Methods of system handles (the `hcsshim.system` userdata).
 -- @section methods
 
@@ -150,10 +175,11 @@ end
 -- synchronously, and a runtime step that hangs must not hold the caller.
 local function async_op(self, opname, op, ntype, timeout)
   timeout = N.timeout(timeout, opname)
+  local deadline = core.monotime() + timeout -- one budget for the call and its completion
   local ok, hr, result = self:_op(op, "", timeout)
   if not ok then return nil, cerr(self, opname, hr, result) end
   if errors.u32(hr) == PENDING then
-    return self:_complete(opname, ntype, timeout)
+    return self:_complete(opname, ntype, math.max(0, deadline - core.monotime()))
   end
   return true
 end
@@ -341,11 +367,13 @@ end
 -- CommandArgs, User, WorkingDirectory, Environment, EmulateConsole,
 -- ConsoleSize = {height, width}, CreateStdInPipe, CreateStdOutPipe,
 -- CreateStdErrPipe
+-- @tparam[opt] number timeout seconds for the create itself (default 240,
+-- hcsshim's); ERROR_TIMEOUT (ErrTimeout) past it
 -- @treturn hcsshim.process|nil,hcsshim.error; the error's hresult is
 -- ERROR_FILE_NOT_FOUND when the executable is not there (a dangling symlink
 -- included) and E_ACCESSDENIED when it is there but cannot be run (no
 -- execute permission, a directory)
-function S:create_process(config)
+function S:create_process(config, timeout)
   if type(config) ~= "table" then error("bad argument #1 to 'create_process' (ProcessConfig table expected)", 2) end
   local doc, err = schema.normalize("ProcessConfig", config)
   if not doc then
@@ -361,7 +389,7 @@ function S:create_process(config)
     doc.CreateStdInPipe = true
   end
   local text = assert(json.encode(doc))
-  local p, a, b, c = self:_create_process(text)
+  local p, a, b, c = self:_create_process(text, N.timeout(timeout, "CreateProcess"))
   if not p then return nil, cerr(self, "CreateProcess", a, b, text) end
   process._adopt(p, a, b, c)
   return p

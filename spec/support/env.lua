@@ -33,11 +33,27 @@ for _, k in ipairs({ "HCSSHIM_MONITOR", "HCSSHIM_HELPER", "HCSSHIM_EXTRACT", "HC
   "UBSAN_OPTIONS" }) do
   M.child_env[k] = os.getenv(k)
 end
-do
-  local words = {}
-  for k, v in pairs(M.child_env) do words[#words + 1] = k .. "=" .. shell_quote(v) end
+-- M.lua with `vars` (a table of environment variables) set as well; they
+-- win over the suite's own.
+function M.lua_with(vars)
+  local all, words = {}, {}
+  for k, v in pairs(M.child_env) do all[k] = v end
+  for k, v in pairs(vars) do all[k] = v end
+  for k, v in pairs(all) do words[#words + 1] = k .. "=" .. shell_quote(v) end
   table.sort(words)
-  M.lua = table.concat(words, " ") .. " " .. M.lua_bin
+  return table.concat(words, " ") .. " " .. M.lua_bin
+end
+M.lua = M.lua_with({})
+
+-- Writes a Lua snippet to dir/child.lua (dir: a new tmpdir when nil);
+-- returns its path and dir.
+function M.write_script(code, dir)
+  dir = dir or M.tmpdir()
+  local script = dir .. "/child.lua"
+  local f = assert(io.open(script, "w"))
+  f:write(code)
+  f:close()
+  return script, dir
 end
 
 local counter = 0
@@ -128,11 +144,10 @@ end
 -- handles; a stopped one goes once its last handle closes).
 -- A stopped system stays known while any handle to it (or to one of its
 -- processes) is open: handles a failed spec dropped are collected first.
--- The system is gone when its directory is; that is watched without a
--- handle, as every handle opened meanwhile is a new reason for it to
--- stay (opening again every 50 ms kept a slow monitor alive for ever).
+-- That is watched without a handle (hcsshim.wait_forgotten), as every
+-- handle opened meanwhile is a new reason for it to stay (opening again
+-- every 50 ms kept a slow monitor alive for ever).
 function M.forget(id)
-  local dir = M.runtime_root .. "/systems/" .. id
   local deadline = hcsshim.monotime() + 30
   collectgarbage()
   collectgarbage()
@@ -142,13 +157,7 @@ function M.forget(id)
     h:terminate()
     h:wait(30)
     h:close()
-    local gone = hcsshim.monotime() + 5
-    repeat
-      local f = io.open(dir .. "/meta.json")
-      if not f then return end
-      f:close()
-      os.execute("sleep 0.05")
-    until hcsshim.monotime() > gone
+    if hcsshim.wait_forgotten(id, 5) then return end
   until hcsshim.monotime() > deadline
   error("compute system " .. id .. " is still known after 30 s", 2)
 end
@@ -202,15 +211,22 @@ function M.run(c, cmd, opts)
   return out, err, code, sig
 end
 
--- Host network state before the first spec ran (the leak spec compares):
--- veths, iptables nat chains.
-local function lines_of(cmd)
+-- The stdout lines of a command, in order (its stderr dropped).
+function M.lines(cmd)
   local out = {}
   local p = io.popen("unset LD_PRELOAD; " .. cmd .. " 2>/dev/null")
   if p then
-    for l in p:lines() do out[l] = true end
+    for l in p:lines() do out[#out + 1] = l end
     p:close()
   end
+  return out
+end
+
+-- Host network state before the first spec ran (the leak spec compares):
+-- veths, iptables nat chains; as sets of lines.
+local function lines_of(cmd)
+  local out = {}
+  for _, l in ipairs(M.lines(cmd)) do out[l] = true end
   return out
 end
 M.net_lines = lines_of
