@@ -1,13 +1,10 @@
 local env = require "support.env"
 
-local lua = os.getenv("HCSSHIM_TEST_LUA") or "lua5.4"
-
 -- Runs a Lua snippet in a separate OS process whose bounding set lacks
--- CAP_SYS_ADMIN (so it runs as root without it), with this package path;
--- the sanitizer preload of `make sanitize` is kept (env.sh drops it).
+-- CAP_SYS_ADMIN (so it runs as root without it), started as env.lua
+-- starts every Lua child (this build, its programs, the sanitizer preload).
 local function run_without_sys_admin(code)
-  return env.sh(("setpriv --bounding-set=-sys_admin env LD_PRELOAD=%q LUA_PATH=%q LUA_CPATH=%q %s -e %q")
-    :format(os.getenv("LD_PRELOAD") or "", package.path, package.cpath, lua, code))
+  return env.sh(("setpriv --bounding-set=-sys_admin env %s -e %q"):format(env.lua, code))
 end
 
 describe("a caller without CAP_SYS_ADMIN", function()

@@ -1,19 +1,10 @@
 local hcsshim = require "hcsshim"
 local env = require "support.env"
 
--- Writes a Lua snippet to dir/child.lua; returns its path.
-local function write_script(code, dir)
-  local script = dir .. "/child.lua"
-  local f = assert(io.open(script, "w"))
-  f:write(code)
-  f:close()
-  return script
-end
-
 -- Starts a Lua snippet in the background, in a separate OS process running
 -- the suite's build (env.lua); returns its pid.  Output goes to dir/out.
 local function spawn(code, dir)
-  local script = write_script(code, dir)
+  local script = env.write_script(code, dir)
   return (env.must(env.lua .. " " .. script .. " >" .. dir .. "/out 2>&1 & echo $!"):gsub("%s+$", ""))
 end
 
@@ -164,7 +155,7 @@ describe("a monitor that fails before reporting", function()
     f:close()
     env.must("chmod +x " .. fake)
     -- the override goes last, after any the suite's own child environment sets
-    local lua = env.lua:sub(1, -#env.lua_bin - 1) .. ("HCSSHIM_MONITOR=%q "):format(fake) .. env.lua_bin
+    local lua = env.lua_with({ HCSSHIM_MONITOR = fake })
     local out = env.sh(("%s -e %q"):format(lua, ([[
         local h = require "hcsshim"
         local c, err = h.create_container(%q, { VolumePath = %q })
@@ -189,7 +180,7 @@ local it_systemd = systemd and it or pending
 -- Runs a Lua snippet as transient service `unit` (systemd-run), with the
 -- suite's build (env.child_env), working directory and the service's roots.
 local function start_unit(code, dir, unit)
-  local script = write_script(code, dir)
+  local script = env.write_script(code, dir)
   local cmd = { "systemd-run --quiet --collect --unit=" .. unit,
                 ("--working-directory=%q"):format((env.must("pwd"):gsub("%s+$", ""))) }
   for k, v in pairs(env.child_env) do cmd[#cmd + 1] = ("--setenv=%s=%q"):format(k, v) end

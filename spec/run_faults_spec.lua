@@ -43,11 +43,8 @@ end
 -- A Lua child running `code` (with the suite's build), its pid first on
 -- stdout; returns the pipe and the pid.
 local function spawn_lua(code)
-  local dir = env.tmpdir()
-  local f = assert(io.open(dir .. "/child.lua", "w"))
-  f:write(code)
-  f:close()
-  local p = assert(io.popen(("echo $$; exec env %s %s/child.lua 2>&1"):format(env.lua, dir)))
+  local script, dir = env.write_script(code)
+  local p = assert(io.popen(("echo $$; exec env %s %s 2>&1"):format(env.lua, script)))
   return p, assert(tonumber(p:read("l"))), dir
 end
 

@@ -45,12 +45,9 @@ local function reader(f)
 end
 
 local function spawn(id, pause, dir)
-  local vars = { CRASH_ID = id, CRASH_HOME = env.home, CRASH_TAR = tar, CRASH_NET = NET,
-    CRASH_PAUSE = pause or "", CRASH_GO = dir .. "/go" }
-  local words = {}
-  for k, v in pairs(vars) do words[#words + 1] = ("%s=%q"):format(k, v) end
-  local f = assert(io.popen(("echo $$; exec env %s %s spec/crash/child.lua 2>&1"):format(
-    table.concat(words, " "), env.lua)))
+  local lua = env.lua_with({ CRASH_ID = id, CRASH_HOME = env.home, CRASH_TAR = tar, CRASH_NET = NET,
+    CRASH_PAUSE = pause or "", CRASH_GO = dir .. "/go" })
+  local f = assert(io.popen(("echo $$; exec env %s spec/crash/child.lua 2>&1"):format(lua)))
   local next_line = reader(f)
   return f, assert(tonumber((next_line(10)))), next_line
 end

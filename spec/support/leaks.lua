@@ -9,14 +9,7 @@ local hcsshim = require "hcsshim"
 
 local M = {}
 
--- stdout lines of a command (its stderr stays out of the result)
-local function lines(cmd)
-  local out = {}
-  local p = assert(io.popen("unset LD_PRELOAD; " .. cmd))
-  for l in p:lines() do out[#out + 1] = l end
-  p:close()
-  return out
-end
+local lines = env.lines
 
 -- Lines of cmd that were not there at the baseline (a set of lines).
 local function new_lines(cmd, baseline, skip)
