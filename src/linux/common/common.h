@@ -168,7 +168,8 @@ int cmn_crun_end(cmn_crun_job *job, int status, char **errmsg);
 #define CMN_NO_DEADLINE INT64_MAX
 int64_t cmn_now_ms(void);
 /* Waits until fd has events (poll) or the deadline passed: 0, -ETIMEDOUT
- * or -errno. */
+ * or -errno.  What is there already counts, even past the deadline (an
+ * answer that came must not be taken for none). */
 int cmn_wait_fd(int fd, short events, int64_t deadline);
 /* fd or -errno (-ETIMEDOUT when the listener's backlog stayed full). */
 int cmn_seqpacket_connect(const char *path, int64_t deadline);

@@ -113,10 +113,14 @@ int cmn_wait_fd(int fd, short events, int64_t deadline) {
   for (;;) {
     int64_t left = deadline == CMN_NO_DEADLINE ? -1 : deadline - cmn_now_ms();
     int rc;
-    if (deadline != CMN_NO_DEADLINE && left <= 0) return -ETIMEDOUT;
-    rc = poll(&pf, 1, left < 0 ? -1 : left > INT32_MAX ? INT32_MAX : (int)left);
+    /* polled once even past the deadline: what is there already counts */
+    rc = poll(&pf, 1,
+              left < 0           ? (deadline == CMN_NO_DEADLINE ? -1 : 0)
+              : left > INT32_MAX ? INT32_MAX
+                                 : (int)left);
     if (rc > 0) return 0;
     if (rc < 0 && errno != EINTR) return -errno;
+    if (deadline != CMN_NO_DEADLINE && left <= 0) return -ETIMEDOUT;
   }
 }
 

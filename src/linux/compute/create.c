@@ -280,37 +280,39 @@ static plat_hresult write_bundle(hl_create *k, char **result) {
   return PLAT_S_OK;
 }
 
-/* After a create cut short whose report was a success (it ended as the
- * terminate came), the terminated system goes with its monitor's
- * teardown; the caller hears the timeout only once that is done, so that
- * nothing of the failed create is left (the sandbox it held included). */
-static void wait_gone(const char *dir) {
-  int64_t deadline = cmn_now_ms() + HL_CUT_SHORT_MS;
+/* A system that was created but is not handed over (a create cut short
+ * whose report was a success anyway, a handle that could not be opened in
+ * time): terminated, and the caller hears its error only once the
+ * monitor's teardown removed it, so that nothing of the failed create is
+ * left (the sandbox it held included); all by `cut`. */
+static void undo_in(const char *dir, int64_t cut) {
   struct stat st;
-  while (lstat(dir, &st) == 0 && cmn_now_ms() < deadline) usleep(10 * 1000);
+  /* a monitor not listening yet is asked again, while the system is there */
+  while (hl_mon_cut_short(dir, cut) < 0 && lstat(dir, &st) == 0 && cmn_now_ms() < cut)
+    usleep(10 * 1000);
+  while (lstat(dir, &st) == 0 && cmn_now_ms() < cut) usleep(10 * 1000);
 }
 
 void hl_create_undo(const char *id) {
   char *dir = cmn_sysdir(id);
   if (!dir) return;
-  hl_mon_cut_short(dir, cmn_now_ms() + HL_CUT_SHORT_MS);
-  wait_gone(dir);
+  undo_in(dir, cmn_now_ms() + HL_CUT_SHORT_MS);
   free(dir);
 }
 
 /* A create that outlived the caller's timeout was cut short: the caller
  * hears ERROR_TIMEOUT whatever the report says.  When the report is a
- * success the system is the monitor's to take down, as after any
- * success, and this waits for that (wait_gone). */
+ * success the system is taken down (undo_in) before this returns. */
 static plat_hresult start_monitor(hl_create *k, char **result) {
   char *why = NULL;
-  int late = 0, ok;
-  json_t *rep = hl_spawn_monitor(k->id, k->dir, k->lockfd, k->meta, &why, &late);
+  int ok;
+  int64_t cut = 0;
+  json_t *rep = hl_spawn_monitor(k->id, k->dir, k->lockfd, k->meta, &why, &cut);
   plat_hresult hr = PLAT_S_OK;
   double secs;
   ok = rep && json_is_true(cmn_get(rep, "ok"));
   hl_deadline(&secs);
-  if (late)
+  if (cut)
     hr = cmn_fail(result, PLAT_E_TIMEOUT,
                   "create of compute system %s timed out after %g s (crun create did not "
                   "finish): it was cut short and undone",
@@ -326,7 +328,7 @@ static plat_hresult start_monitor(hl_create *k, char **result) {
   k->holds = NULL;
   close(k->lockfd);
   k->lockfd = -1;
-  if (late) wait_gone(k->dir);
+  if (cut) undo_in(k->dir, cut);
   return hr;
 }
 

@@ -212,6 +212,12 @@ json_t *hl_mon_decode(const void *data, size_t n, int op) {
   return j;
 }
 
+/* Closes the descriptors a record brought that nobody takes. */
+static void drop_fds(int *fds, int *nfds) {
+  for (int i = 0; fds && nfds && i < *nfds; i++) close(fds[i]);
+  if (nfds) *nfds = 0;
+}
+
 json_t *hl_mon_recv(int fd, int *fds, int *nfds, int op) {
   void *data = NULL;
   ssize_t n = cmn_recvmsg(fd, &data, fds, nfds);
@@ -223,8 +229,7 @@ json_t *hl_mon_recv(int fd, int *fds, int *nfds, int op) {
   j = hl_mon_decode(data, (size_t)n, op);
   free(data);
   if (!j) {
-    for (int i = 0; fds && nfds && i < *nfds; i++) close(fds[i]);
-    if (nfds) *nfds = 0;
+    drop_fds(fds, nfds);
     errno = EPROTO;
   }
   return j;
@@ -251,16 +256,14 @@ static json_t *reply_to(int fd, uint32_t seq, int op, int64_t deadline, int *fds
     }
     if ((size_t)n >= sizeof r) memcpy(&r, data, sizeof r);
     if ((size_t)n >= sizeof r && r.seq != seq) {
-      for (int i = 0; i < *nfds; i++) close(fds[i]);
-      *nfds = 0;
+      drop_fds(fds, nfds);
       free(data);
       continue;
     }
     json_t *j = hl_mon_decode(data, (size_t)n, op);
     free(data);
     if (!j) {
-      for (int i = 0; i < *nfds; i++) close(fds[i]);
-      *nfds = 0;
+      drop_fds(fds, nfds);
       errno = EPROTO;
     }
     return j;
@@ -277,10 +280,12 @@ static json_t *exchange(int fd, pthread_mutex_t *mu, char *msg, size_t len, cons
   if (!seq) seq = atomic_fetch_add(&counter, 1) + 1; /* 0 is the events' */
   memcpy(msg + offsetof(mon_req, seq), &seq, sizeof seq);
   if (mu) pthread_mutex_lock(mu);
-  do {
+  /* no request goes out once the caller's time is up */
+  rc = deadline != CMN_NO_DEADLINE && cmn_now_ms() >= deadline ? -ETIMEDOUT : -EAGAIN;
+  while (rc == -EAGAIN) {
     rc = cmn_wait_fd(fd, POLLOUT, deadline);
     if (rc == 0) rc = cmn_sendmsg(fd, msg, len, fds, nfds, MSG_DONTWAIT);
-  } while (rc == -EAGAIN);
+  }
   if (rc == 0 && !(r = reply_to(fd, seq, op, deadline, rfds, nrfds))) rc = -errno;
   if (mu) pthread_mutex_unlock(mu);
   *err = -rc;
@@ -312,7 +317,7 @@ plat_hresult hl_mon_call(int fd, pthread_mutex_t *mu, const char *id, json_t *re
                     e ? ": " : "", e ? strerror(e) : "");
   if (!json_is_true(cmn_get(r, "ok"))) {
     hr = cmn_fail_json(result, r);
-    for (int i = 0; i < ntmp; i++) close(tmpfds[i]);
+    drop_fds(tmpfds, &ntmp);
     json_decref(r);
     return hr;
   }
@@ -325,19 +330,22 @@ plat_hresult hl_mon_call(int fd, pthread_mutex_t *mu, const char *id, json_t *re
   return hr;
 }
 
-void hl_mon_cut_short(const char *sysdir, int64_t deadline) {
+int hl_mon_cut_short(const char *sysdir, int64_t deadline) {
   char *sock = cmn_path(sysdir, "monitor.sock"), *msg;
   json_t *req = json_pack("{s:s}", "op", "terminate"), *r = NULL;
-  int fd = sock ? cmn_seqpacket_connect(sock, deadline) : -ENOMEM, e, rf[CMN_MAX_FDS], nr = 0;
+  int fd = sock ? cmn_seqpacket_connect(sock, deadline) : -ENOMEM, e = ENOMEM, rf[CMN_MAX_FDS],
+      nr = 0;
   size_t len = 0;
   free(sock);
   msg = fd >= 0 ? encode_req(req, &len) : NULL;
   if (msg) r = exchange(fd, NULL, msg, len, NULL, 0, MON_TERMINATE, rf, &nr, &e, deadline);
-  for (int i = 0; i < nr; i++) close(rf[i]);
+  drop_fds(rf, &nr);
   json_decref(r);
   json_decref(req);
   free(msg);
   if (fd >= 0) close(fd);
+  /* sent, answered or not: the monitor acts on it */
+  return fd < 0 ? fd : r || e == ETIMEDOUT ? 0 : -e;
 }
 
 plat_hresult hl_mon_simple(const char *id, json_t *req, json_t **reply, char **result) {

@@ -30,8 +30,9 @@ void hl_set_timeout(double seconds);
 /* The deadline of this thread's next exchange; *seconds what it allows. */
 int64_t hl_deadline(double *seconds);
 /* A terminate to the monitor at sysdir, whatever its outcome: a create
- * that outlived its deadline is cut short so. */
-void hl_mon_cut_short(const char *sysdir, int64_t deadline);
+ * that outlived its deadline is cut short so.  0 once sent, else -errno
+ * (a monitor not listening yet refuses the connection). */
+int hl_mon_cut_short(const char *sysdir, int64_t deadline);
 int hl_reap_stale(const char *id);
 plat_hresult hl_mon_connect(const char *id, int *fd, char **result);
 plat_hresult hl_mon_call(int fd, pthread_mutex_t *mu, const char *id, json_t *req, const int *fds,
@@ -42,12 +43,14 @@ json_t *hl_mon_decode(const void *data, size_t n, int op);
 /* The next record on fd (NULL + errno, 0 on EOF). */
 json_t *hl_mon_recv(int fd, int *fds, int *nfds, int op);
 /* Starts the monitor of a new system (its bundle and meta.json are
- * written) and returns its create report; NULL + *why on failure.  *late:
- * the report did not come by the deadline of this thread's call, and the
- * create was cut short (a terminate; the report is then its outcome). */
+ * written) and returns its create report; NULL + *why on failure.  *cut:
+ * 0, or when the report did not come by the deadline of this thread's
+ * call, the one deadline (now + HL_CUT_SHORT_MS) for cutting the create
+ * short and all that follows (a terminate; the report is then its
+ * outcome). */
 #define HL_CUT_SHORT_MS (30 * 1000)
 json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t *meta, char **why,
-                         int *late);
+                         int64_t *cut);
 json_t *hl_read_meta(const char *id); /* the system's meta.json, or NULL */
 /* A new handle: a connection opened with Handle=true. */
 plat_hresult hl_open_handle(const char *id, hl_system **out, char **result);

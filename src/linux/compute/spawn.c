@@ -53,7 +53,7 @@ static const char *const *scope_argv(const char **buf, char *unit, size_t unitle
  * our child, so the caller's waitpid(-1) or SIGCHLD handling never sees
  * it) and returns its create report. */
 json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t *meta, char **why,
-                         int *late) {
+                         int64_t *cut) {
   char *mon = cmn_program_path("monitor", "HCSSHIM_MONITOR");
   char *log = cmn_path(sysdir, "monitor.log");
   char *helper = cmn_program_path("helper", "HCSSHIM_HELPER");
@@ -67,7 +67,7 @@ json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t 
   double secs;
   int64_t deadline = hl_deadline(&secs);
   *why = NULL;
-  *late = 0;
+  *cut = 0;
   if (!mon || !log || !helper || pipe2(rp, O_CLOEXEC) < 0) {
     *why = cmn_printf("cannot start the monitor: %s", strerror(errno));
     free(mon);
@@ -110,12 +110,15 @@ json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t 
     int w;
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
     if ((w = cmn_wait_fd(rp[0], POLLIN, deadline)) == -ETIMEDOUT) {
-      /* a crun create that hangs: cut short, and then its report (the
-       * deadline is not asked again once the report is there: it may
-       * pass while the report is read) */
-      *late = 1;
-      hl_mon_cut_short(sysdir, cmn_now_ms() + HL_CUT_SHORT_MS);
-      w = cmn_wait_fd(rp[0], POLLIN, cmn_now_ms() + HL_CUT_SHORT_MS);
+      /* a crun create that hangs: cut short, and then its report.  A
+       * monitor that does not listen yet is asked again until it does or
+       * reports on its own. */
+      int sent;
+      *cut = cmn_now_ms() + HL_CUT_SHORT_MS;
+      do {
+        sent = hl_mon_cut_short(sysdir, *cut) == 0;
+        w = cmn_wait_fd(rp[0], POLLIN, sent ? *cut : cmn_now_ms() + 10);
+      } while (w == -ETIMEDOUT && !sent && cmn_now_ms() < *cut);
     }
     if (w == 0) buf = cmn_read_all(rp[0], 65536, &n); /* until the monitor closes it */
     rep = buf && n ? hl_mon_decode(buf, n, -1) : NULL;
