@@ -42,8 +42,8 @@ int cmn_crun_start(const char *const *args, int in, int out, int err, cmn_crun_j
     c.fds[2] = err;
     c.pgroup = 1;
     rc = cmn_spawn(&c, &job->child);
-    if (rc < 0 && errmsg) *errmsg = cmn_printf("cannot run `%s`: %s", argv[0], strerror(-rc));
   }
+  if (rc < 0 && errmsg) *errmsg = cmn_printf("cannot run `%s`: %s", cmn_crun(), strerror(-rc));
   free(rootarg);
   free(logarg);
   if (rc < 0) {

@@ -51,11 +51,8 @@ static int64_t cgint(cg_reader *r, const char *ctl, const char *file) {
   return v;
 }
 
-/* "key value" lines (memory.stat, cpu.stat); -1 when the key is missing */
-static int64_t keyed(const char *text, const char *key) { return cmn_keyed_value(text, key); }
-
 static int64_t need_key(cg_reader *r, const char *text, const char *key, const char *file) {
-  int64_t v = text ? keyed(text, key) : 0;
+  int64_t v = text ? cmn_keyed_value(text, key) : 0;
   if (v >= 0) return v;
   if (!r->why) r->why = cmn_printf("cannot read %s: no `%s` line", file, key);
   return 0;

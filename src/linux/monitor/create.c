@@ -38,13 +38,10 @@ int mon_create_begin(mon_job *j) {
  * the pid) and whatever already joined the cgroup.  Not reaped here: the
  * monitor exits, and init reaps them. */
 static void kill_leftovers(void) {
-  char *pidtxt = cmn_read_file("init.pid", NULL),
-       *procs = cmn_cgroup_read("memory", M.cgpath, "cgroup.procs");
+  char *pidtxt = cmn_read_file("init.pid", NULL);
   if (pidtxt && atoi(pidtxt) > 0) kill((pid_t)atoi(pidtxt), SIGKILL);
-  for (char *s = procs, *tok; s && (tok = strsep(&s, "\n"));)
-    if (atoi(tok) > 0) kill((pid_t)atoi(tok), SIGKILL);
   free(pidtxt);
-  free(procs);
+  mon_cgroup_signal(SIGKILL); /* M.init is 0 here: every process of it */
 }
 
 void mon_create_end(int rc, const char *err) {

@@ -159,9 +159,7 @@ static void last_handle_check(void) {
   char *e2 = NULL;
   if (!M.tolhc || !M.had_handle || M.handles || M.state == MON_STOPPED || M.requested == 2) return;
   mon_log("last handle closed: terminating");
-  M.requested = 2;
-  mon_jobs_cancel("last handle closed");
-  if (mon_crun("kill", "--all", M.id, "9", &e2) != 0 && M.init > 0) kill(M.init, SIGKILL);
+  mon_stop(1, &e2);
   free(e2);
 }
 

@@ -96,7 +96,13 @@ int mon_early_take(pid_t pid, int *status);
 void mon_proc_exited(mon_proc *p, int status);
 int64_t mon_oom_kills(void); /* the cgroup's count, or the last one read */
 void mon_drain_check(void);
-void mon_term_others(void);
+/* Sends sig to the processes of the system's cgroup other than its init
+ * (0: none, they are only counted; SIGTERM is followed by SIGCONT);
+ * returns how many there are. */
+int mon_cgroup_signal(int sig);
+/* A stop (term: terminate, else shutdown), a running step cut short
+ * first (ops.c); 0 or -1 with *err. */
+int mon_stop(int term, char **err);
 void mon_trim_procs(void);
 /* Runtime steps (step.c): queue a request (its fds become the job's),
  * start the next, the pidfd to poll (-1: none runs), its end; a pid that

@@ -18,7 +18,7 @@
 /* A stop cuts a runtime step short first: a stuck step would otherwise
  * hold the system, and killed mid-way a pause or resume may leave the
  * freezer frozen, which a SIGKILL does not get through (cgroup v1). */
-static int op_stop(int term, char **err) {
+int mon_stop(int term, char **err) {
   int rc, cut = mon_jobs_cancel(term ? "terminate" : "shutdown");
   if (cut == MON_CREATE) return 0; /* its failure took the system down */
   if (!M.requested || term) M.requested = term ? 2 : 1;
@@ -34,7 +34,7 @@ static int op_stop(int term, char **err) {
     }
   } else {
     /* TERM everything but the init; the init when the rest is gone */
-    mon_term_others();
+    mon_cgroup_signal(SIGTERM);
     M.draining = 1;
     rc = 0;
   }
@@ -55,7 +55,7 @@ static void op_stop_request(mon_conn *c, int op) {
                   M.id);
     return;
   }
-  rc = op_stop(op == MON_TERMINATE, &err);
+  rc = mon_stop(op == MON_TERMINATE, &err);
   if (rc == 0) mon_drain_check();
   if (rc != 0)
     mon_reply_err(c->fd, PLAT_E_FAIL, "%s of compute system %s failed: %s",

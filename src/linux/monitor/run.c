@@ -38,9 +38,7 @@ void mon_teardown(int keep_layer) {
   if (st != 0) mon_log("teardown helper failed (status %d)", st);
 }
 
-/* The pids of the system's cgroup other than the init: counted, or (term)
- * sent SIGTERM. */
-static int others(int term) {
+int mon_cgroup_signal(int sig) {
   /* on either cgroup layout: read from a v1 path on v2 (no such file),
    * this took the system for empty and TERMed the init at once, whose
    * exit SIGKILLs the namespace before a trapping process's handler ran */
@@ -51,25 +49,22 @@ static int others(int term) {
     pid_t p = (pid_t)atoi(tok);
     if (p <= 0 || p == M.init) continue;
     n++;
+    if (sig) kill(p, sig);
     /* then CONT, as systemd does: a stopped process that handles TERM
      * runs its handler instead of holding the shutdown until a timeout */
-    if (term) {
-      kill(p, SIGTERM);
-      kill(p, SIGCONT);
-    }
+    if (sig == SIGTERM) kill(p, SIGCONT);
   }
   free(procs);
   return n;
 }
 
-void mon_term_others(void) { others(1); }
 
 /* Graceful shutdown: the init (catatonit, which exits 0 on TERM and takes
  * the namespace down) gets TERM only when the rest is gone, so a process
  * that traps TERM finishes its handler. */
 void mon_drain_check(void) {
   if (!M.draining || M.state == MON_STOPPED) return;
-  if (others(0) == 0) {
+  if (mon_cgroup_signal(0) == 0) {
     M.draining = 0;
     kill(M.init, SIGTERM);
     kill(M.init, SIGCONT);

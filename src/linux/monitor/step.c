@@ -182,14 +182,12 @@ int mon_jobs_cancel(const char *why) {
   int cut = 0;
   if (M.step_running) {
     mon_job *j = M.jobs;
-    char *err = NULL;
     cut = j->q.op;
     mon_log("%s: cutting the running %s short", why, verbs[cut]);
     cmn_child_kill(&j->run.child);
     if (!M.step_reaped) cmn_child_wait(&j->run.child);
     M.step_running = 0;
-    cmn_crun_end(&j->run, -ECANCELED, &err);
-    free(err);
+    cmn_crun_end(&j->run, -ECANCELED, NULL);
     if (cut == MON_EXEC) mon_exec_abandon(j);
     if (cut == MON_CREATE) mon_create_end(-ECANCELED, "it did not finish and was cut short");
   }
