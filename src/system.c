@@ -38,8 +38,8 @@ static int l_create(lua_State *L) {
   char *result = NULL;
   plat_hresult hr, rr;
   lua_settop(L, 3);
-  bind_set_timeout(L, 3); /* before the new handle takes a stack slot */
   s = new_system(L);
+  bind_set_timeout(L, 3); /* last before the call: nothing may raise with it set */
   hr = plat_HcsCreateComputeSystem(id, cfg, &h, &result);
   plat_set_timeout(-1);
   if (hr < 0 && hr != PLAT_HCS_E_OPERATION_PENDING) return bind_fail(L, hr, result);

@@ -17,6 +17,7 @@
 #include "linux/compute/hcs_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <limits.h>
 #include <stdio.h>
@@ -240,10 +241,14 @@ static plat_hresult blockio_resources(const hl_sysconf *c, const char *rootfs, j
 /* Whether a file can be bind-mounted at `target` in rootfs: nothing there
  * yet, or a regular file (not a directory, nor a symlink to resolve). */
 static int can_bind_file(const char *rootfs, const char *target) {
+  int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC), fd, ok;
   struct stat st;
-  char *p = cmn_printf("%s%s", rootfs, target);
-  int ok = p && (lstat(p, &st) < 0 ? errno == ENOENT : S_ISREG(st.st_mode));
-  free(p);
+  if (root < 0) return 0;
+  /* resolved inside the root, as crun resolves the target */
+  fd = cmn_open_in_root(root, target, O_PATH | O_NOFOLLOW);
+  ok = fd < 0 ? errno == ENOENT : fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (fd >= 0) close(fd);
+  close(root);
   return ok;
 }
 
