@@ -151,6 +151,7 @@ static int m_id(lua_State *L) {
 static int m_create_process(lua_State *L) {
   hsystem *s = check_system(L, 1);
   const char *params = bind_check_plain(L, 2);
+  lua_settop(L, 3); /* the timeout keeps slot 3 when the process takes the next */
   return process_create(L, s->b.h, s->b.sysid, params, 3);
 }
 
