@@ -75,6 +75,21 @@ local function assert_gone(id)
     .. " 2>/dev/null"))
 end
 
+describe("a create whose deadline passed before its monitor listened", function()
+  it("gives ErrTimeout within a few seconds and leaves nothing", function()
+    local id, mount = fresh()
+    local t0 = hcsshim.monotime()
+    local c, err = hcsshim.create_container(id, { VolumePath = mount, LayerFolderPath = env.home .. "/" .. id .. "-sb",
+      Layers = { { ID = hcsshim.new_guid(), Path = env.base_layer().path } } }, 1e-6)
+    local took = hcsshim.monotime() - t0
+    assert.is_nil(c)
+    assert.is_true(hcsshim.is_timeout(err), tostring(err))
+    print(("create_container(..., 1e-6) returned after %.3f s"):format(took))
+    assert.is_true(took < 10, ("took %.1f s"):format(took)) -- 30 s and a system left before
+    assert_gone(id)
+  end)
+end)
+
 describe("a runtime step that hangs", function()
   local dir, crun
   before_each(function()
