@@ -71,6 +71,41 @@ test("an entry that leaves the layer is refused by name; nothing reaches ImportL
   eq(hcsshim.layer_exists(info, "esc"), false)
 end)
 
+test("a whiteout whose name leaves the layer without its .wh. is refused; nothing is imported", function()
+  for _, c in ipairs({ { "wh-dotdot.tar", "Files\\..: invalid tombstone" },
+    { "wh-empty.tar", "Files\\: invalid tombstone" },
+    { "wh-sub-dotdot.tar", "Files\\a\\..: invalid tombstone" } }) do
+    local n0 = t.calls("ImportLayer")
+    local r, err = hcsshim.import_layer(info, "wh-bad", FIX .. c[1], { PARENT })
+    eq(r, nil, c[1])
+    eq(err.hresult, 0x80070057, c[1])
+    has(tostring(err), c[2])
+    eq(t.calls("ImportLayer"), n0, c[1] .. ": nothing reaches ImportLayer")
+    eq(hcsshim.layer_exists(info, "wh-bad"), false)
+  end
+end)
+
+test("a tombstones.txt line that leaves the layer is refused on export; no tar is left", function()
+  assert(hcsshim.create_layer(info, "tomb-src", ""))
+  local folder = t.scratch("tomb")
+  assert(hcsshim.export_layer_folder(info, "tomb-src", folder, {})) -- Files only
+  local f = assert(io.open(folder .. "\\tombstones.txt", "wb"))
+  f:write("\xef\xbb\xbfVersion 1.0\n\\..\n")
+  f:close()
+  assert(hcsshim.import_layer_folder(info, "tomb-bad", folder, { PARENT }))
+  t.rmtree(folder)
+  local tar = t.scratch("tomb") .. ".tar"
+  local r, err = hcsshim.export_layer(info, "tomb-bad", tar, { PARENT })
+  assert(hcsshim.destroy_layer(info, "tomb-bad"))
+  assert(hcsshim.destroy_layer(info, "tomb-src"))
+  if r then os.remove(tar) end
+  eq(r, nil)
+  eq(err.hresult, 0x8007000D)
+  has(tostring(err), "tombstones.txt: a bad line")
+  eq(io.open(tar), nil)
+  eq(io.open(tar .. ".tmp"), nil)
+end)
+
 test("a utility VM in a layer with parents is refused clearly", function()
   local r, err = hcsshim.import_layer(info, "uvm", FIX .. "base.tar", { PARENT })
   eq(r, nil)

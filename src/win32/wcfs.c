@@ -219,6 +219,8 @@ int wc_tombstones_next(wc_err *e, wc_tombs *t, char *out, size_t cap) {
   if (len < 2 || *p != '\\' || len + 6 > cap)
     return wc_fail(e, PLAT_E_INVALID_DATA, "tombstones.txt: a bad line");
   snprintf(out, cap, "Files%.*s", (int)len, p);
+  if (strlen(out) != len + 5 || !wc_name_ok(out))
+    return wc_fail(e, PLAT_E_INVALID_DATA, "tombstones.txt: a bad line");
   return 1;
 }
 

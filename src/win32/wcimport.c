@@ -51,24 +51,15 @@ static const char *entry_name(struct archive_entry *e) {
 /* "./Files/a/" -> "Files\a"; -1 for names that could leave the layer */
 static int clean_name(imp *m, const char *raw, char *out) {
   const char *p = raw;
-  size_t n, i, start;
+  size_t n, i;
   while (p[0] == '.' && p[1] == '/') p += 2;
   n = strlen(p);
   while (n > 0 && p[n - 1] == '/') n--;
   if (n == 0 || n >= NAME_MAX_ || p[0] == '/' || memchr(p, '\\', n))
     return wc_fail(&m->w.err, PLAT_E_INVALIDARG, "bad entry name %s", raw);
-  for (i = start = 0; i <= n; i++) {
-    if (i < n && p[i] != '/') {
-      out[i] = p[i];
-      continue;
-    }
-    /* a component ends: "", "." and ".." are refused */
-    if (i == start || (i - start == 1 && p[start] == '.') ||
-        (i - start == 2 && p[start] == '.' && p[start + 1] == '.'))
-      return wc_fail(&m->w.err, PLAT_E_INVALIDARG, "bad entry name %s", raw);
-    out[i] = i < n ? '\\' : 0;
-    start = i + 1;
-  }
+  for (i = 0; i < n; i++) out[i] = p[i] == '/' ? '\\' : p[i];
+  out[n] = 0;
+  if (!wc_name_ok(out)) return wc_fail(&m->w.err, PLAT_E_INVALIDARG, "bad entry name %s", raw);
   return 0;
 }
 

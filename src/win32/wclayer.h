@@ -58,6 +58,8 @@ typedef struct wc_writer {
   wc_err err;
 } wc_writer;
 
+/* 1 when no '\\'-separated component of name is empty, "." or ".." */
+int wc_name_ok(const char *name);
 /* 1 when name is top or lies under it ("Files", "Files\\a") */
 int wc_under(const char *name, const char *top);
 /* 0, or -1 with the error in m->err (every function below) */

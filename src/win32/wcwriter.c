@@ -23,6 +23,16 @@ int wc_under(const char *name, const char *top) {
   return strncmp(name, top, n) == 0 && (name[n] == 0 || name[n] == '\\');
 }
 
+int wc_name_ok(const char *name) {
+  const char *p = name;
+  for (;;) {
+    size_t n = strcspn(p, "\\");
+    if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) return 0;
+    if (!p[n]) return 1;
+    p += n + 1;
+  }
+}
+
 int wc_writer_check(wc_writer *m, const char *name) {
   if (wc_under(name, "Files") || wc_under(name, "Hives")) return 0;
   if (wc_under(name, "UtilityVM")) {
@@ -42,7 +52,8 @@ int wc_writer_remove(wc_writer *m, const char *name) {
   size_t need = strlen(name) + 2;
   if (m->base)
     return wc_fail(&m->err, PLAT_E_INVALIDARG, "%s: a base layer cannot have tombstones", name);
-  if (!wc_under(name, "Files") || strcmp(name, "Files") == 0)
+  /* the name is checked again here: a whiteout's loses its ".wh." */
+  if (!wc_under(name, "Files") || strcmp(name, "Files") == 0 || !wc_name_ok(name))
     return wc_fail(&m->err, PLAT_E_INVALIDARG, "%s: invalid tombstone", name);
   if (m->tlen + need > m->tcap) {
     size_t cap = (m->tcap + need) * 2;
@@ -193,21 +204,11 @@ static plat_hresult base_done(wc_writer *m) {
   return hr;
 }
 
-
 /* Names are Windows-form paths relative to the layer ("Files\\a\\b"):
  * no empty, "." or ".." component, no "/" or ":". */
 int wc_writer_check_name(wc_writer *m, const char *name) {
-  const char *p = name;
-  if (!*name || strpbrk(name, "/:"))
+  if (strpbrk(name, "/:") || !wc_name_ok(name))
     return wc_fail(&m->err, PLAT_E_INVALIDARG, "bad name %s", name);
-  while (*p) {
-    size_t n = strcspn(p, "\\");
-    if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-      return wc_fail(&m->err, PLAT_E_INVALIDARG, "bad name %s", name);
-    p += n;
-    if (*p) p++;
-    if (!*p && p[-1] == '\\') return wc_fail(&m->err, PLAT_E_INVALIDARG, "bad name %s", name);
-  }
   return wc_writer_check(m, name);
 }
 
