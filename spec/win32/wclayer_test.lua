@@ -85,25 +85,45 @@ test("a whiteout whose name leaves the layer without its .wh. is refused; nothin
   end
 end)
 
-test("a tombstones.txt line that leaves the layer is refused on export; no tar is left", function()
-  assert(hcsshim.create_layer(info, "tomb-src", ""))
+-- a layer (with parents) whose transport folder is Files\ and the given
+-- tombstones.txt lines
+local function layer_with_tombstones(id, lines)
+  assert(hcsshim.create_layer(info, id .. "-src", ""))
   local folder = t.scratch("tomb")
-  assert(hcsshim.export_layer_folder(info, "tomb-src", folder, {})) -- Files only
+  assert(hcsshim.export_layer_folder(info, id .. "-src", folder, {})) -- Files only
   local f = assert(io.open(folder .. "\\tombstones.txt", "wb"))
-  f:write("\xef\xbb\xbfVersion 1.0\n\\..\n")
+  f:write("\xef\xbb\xbfVersion 1.0\n" .. lines)
   f:close()
-  assert(hcsshim.import_layer_folder(info, "tomb-bad", folder, { PARENT }))
+  assert(hcsshim.import_layer_folder(info, id, folder, { PARENT }))
   t.rmtree(folder)
+  assert(hcsshim.destroy_layer(info, id .. "-src"))
+end
+
+test("a tombstones.txt line that leaves the layer is refused on export; no tar is left", function()
+  layer_with_tombstones("tomb-bad", "\\..\n")
   local tar = t.scratch("tomb") .. ".tar"
   local r, err = hcsshim.export_layer(info, "tomb-bad", tar, { PARENT })
   assert(hcsshim.destroy_layer(info, "tomb-bad"))
-  assert(hcsshim.destroy_layer(info, "tomb-src"))
   if r then os.remove(tar) end
   eq(r, nil)
   eq(err.hresult, 0x8007000D)
   has(tostring(err), "tombstones.txt: a bad line")
   eq(io.open(tar), nil)
   eq(io.open(tar .. ".tmp"), nil)
+end)
+
+test("a long deleted name is exported whole as its whiteout (never cut short)", function()
+  local dir, base = string.rep("d", 1000), string.rep("x", 92)
+  layer_with_tombstones("tomb-long", "\\" .. dir .. "\\" .. base .. "\n")
+  local tar = t.scratch("tomb") .. ".tar"
+  local r, err = hcsshim.export_layer(info, "tomb-long", tar, { PARENT })
+  assert(hcsshim.destroy_layer(info, "tomb-long"))
+  ok(r, tostring(err))
+  local f = assert(io.open(tar, "rb"))
+  local bytes = f:read("a")
+  f:close()
+  assert(os.remove(tar))
+  has(bytes, "path=Files/" .. dir .. "/.wh." .. base .. "\n", "the whiteout's whole name")
 end)
 
 test("a utility VM in a layer with parents is refused clearly", function()

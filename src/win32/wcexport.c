@@ -209,21 +209,39 @@ static int copy_spot(exp_ *x, HANDLE h, const spot *sp, const char *name) {
   return 0;
 }
 
+/* a, b and c joined, '\\' as '/', malloc'd (no length limit: a name is
+ * never cut short); NULL with the error recorded */
+static char *tar_name(exp_ *x, const char *a, const char *b, const char *c) {
+  size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
+  char *out = malloc(n), *p;
+  if (!out) {
+    wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
+    return NULL;
+  }
+  snprintf(out, n, "%s%s%s", a, b, c);
+  for (p = out; *p; p++)
+    if (*p == '\\') *p = '/';
+  return out;
+}
+
 static int write_ads(exp_ *x, struct archive_entry *main_e, HANDLE h, const scan *s,
                      const char *name) {
   size_t i;
   for (i = 0; i < s->n_ads; i++) {
-    char *sn = w32_utf8(s->ads[i].name), full[1200];
+    char *sn = w32_utf8(s->ads[i].name), *full;
     size_t l;
     struct archive_entry *e;
     int rc;
     if (!sn) return wc_fail(&x->err, PLAT_E_INVALID_DATA, "%s: a bad stream name", name);
     l = strlen(sn);
     if (l > 6 && strcmp(sn + l - 6, ":$DATA") == 0) sn[l - 6] = 0;
-    snprintf(full, sizeof full, "%s%s", name, sn);
+    full = tar_name(x, name, sn, "");
     free(sn);
-    if (!(e = archive_entry_clone(main_e)))
+    if (!full) return -1;
+    if (!(e = archive_entry_clone(main_e))) {
+      free(full);
       return wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
+    }
     archive_entry_xattr_clear(e);
     archive_entry_set_filetype(e, AE_IFREG);
     archive_entry_set_pathname_utf8(e, full);
@@ -231,16 +249,10 @@ static int write_ads(exp_ *x, struct archive_entry *main_e, HANDLE h, const scan
     rc = archive_write_header(x->a, e) < ARCHIVE_WARN ? ar_fail(x, full)
                                                       : copy_spot(x, h, &s->ads[i], full);
     archive_entry_free(e);
+    free(full);
     if (rc < 0) return -1;
   }
   return 0;
-}
-
-static void tar_name(char *out, size_t cap, const char *rel) {
-  size_t i;
-  snprintf(out, cap, "%s", rel);
-  for (i = 0; out[i]; i++)
-    if (out[i] == '\\') out[i] = '/';
 }
 
 /* a Files\ entry: path is the file, or the directory's sidecar */
@@ -251,12 +263,12 @@ static int files_entry(exp_ *x, const WCHAR *path, const char *rel, int dir) {
   FILE_BASIC_INFO b;
   LARGE_INTEGER fsize;
   DWORD attrs = 0, got = 0;
-  char name[1100], num[16];
+  char *name = NULL, num[16];
   scan s;
   int rc = -1;
   memset(&s, 0, sizeof s);
-  tar_name(name, sizeof name, rel);
   if (h == INVALID_HANDLE_VALUE) return wc_win_fail(&x->err, "open", rel);
+  if (!(name = tar_name(x, rel, "", ""))) goto out;
   if (!GetFileInformationByHandleEx(h, FileBasicInfo, &b, sizeof b) || !GetFileSizeEx(h, &fsize) ||
       fsize.QuadPart < 4 || !ReadFile(h, &attrs, 4, &got, NULL) || got != 4) {
     wc_win_fail(&x->err, "read", rel);
@@ -285,6 +297,7 @@ static int files_entry(exp_ *x, const WCHAR *path, const char *rel, int dir) {
   rc = write_ads(x, e, h, &s, name);
 out:
   if (e) archive_entry_free(e);
+  free(name);
   CloseHandle(h);
   return rc;
 }
@@ -296,20 +309,25 @@ static int plain_entry(exp_ *x, const WCHAR *path, const char *rel, int dir) {
   struct archive_entry *e;
   FILE_BASIC_INFO b;
   LARGE_INTEGER fsize;
-  char name[1100], num[16];
+  char *name, num[16];
   spot sp;
   int rc = 0;
-  tar_name(name, sizeof name, rel);
   if (h == INVALID_HANDLE_VALUE) return wc_win_fail(&x->err, "open", rel);
   if (!GetFileInformationByHandleEx(h, FileBasicInfo, &b, sizeof b) || !GetFileSizeEx(h, &fsize)) {
     CloseHandle(h);
     return wc_win_fail(&x->err, "read", rel);
   }
+  if (!(name = tar_name(x, rel, "", ""))) {
+    CloseHandle(h);
+    return -1;
+  }
   if (!(e = archive_entry_new())) {
+    free(name);
     CloseHandle(h);
     return wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
   }
   archive_entry_set_pathname_utf8(e, name);
+  free(name);
   archive_entry_set_filetype(e, dir ? AE_IFDIR : AE_IFREG);
   set_times(e, &b);
   snprintf(num, sizeof num, "%lu", (unsigned long)b.FileAttributes);
@@ -325,30 +343,33 @@ static int plain_entry(exp_ *x, const WCHAR *path, const char *rel, int dir) {
   return rc;
 }
 
+/* one deleted name ("Files\\dir\\x") -> the whiteout "Files/dir/.wh.x" */
+static int whiteout(exp_ *x, char *rel) {
+  char *base = strrchr(rel, '\\'), *name;
+  struct archive_entry *e;
+  int rc = 0;
+  *base++ = 0; /* rel: the deleted name's directory */
+  if (!(name = tar_name(x, rel, "/.wh.", base))) return -1;
+  if (!(e = archive_entry_new())) {
+    free(name);
+    return wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
+  }
+  archive_entry_set_pathname_utf8(e, name);
+  archive_entry_set_filetype(e, AE_IFREG);
+  if (archive_write_header(x->a, e) < ARCHIVE_WARN) rc = ar_fail(x, name);
+  archive_entry_free(e);
+  free(name);
+  return rc;
+}
+
 /* tombstones.txt -> whiteouts (".wh.<name>" beside the deleted name) */
 static int whiteouts(exp_ *x) {
   wc_tombs t;
-  char rel[1100], name[1100];
+  char rel[1100];
   int got, rc = 0;
   if (wc_tombstones_read(&x->err, x->root, &t) < 0) return -1;
-  while (rc == 0 && (got = wc_tombstones_next(&x->err, &t, rel, sizeof rel)) != 0) {
-    char *base = strrchr(rel, '\\') + 1;
-    struct archive_entry *e;
-    if (got < 0) {
-      rc = -1;
-      break;
-    }
-    if (!(e = archive_entry_new())) {
-      rc = wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
-      break;
-    }
-    snprintf(name, sizeof name, "%.*s.wh.%s", (int)(base - rel), rel, base);
-    tar_name(rel, sizeof rel, name);
-    archive_entry_set_pathname_utf8(e, rel);
-    archive_entry_set_filetype(e, AE_IFREG);
-    if (archive_write_header(x->a, e) < ARCHIVE_WARN) rc = ar_fail(x, rel);
-    archive_entry_free(e);
-  }
+  while (rc == 0 && (got = wc_tombstones_next(&x->err, &t, rel, sizeof rel)) != 0)
+    rc = got < 0 ? -1 : whiteout(x, rel);
   free(t.text);
   return rc;
 }

@@ -121,7 +121,7 @@ static int copy_data(imp *m, w32_sink *s, int64_t size, const char *name) {
 /* Alternate data streams: the entries "<name>:<stream>" that follow the
  * file, as BACKUP_ALTERNATE_DATA records named ":<stream>:$DATA". */
 static int alternate_streams(imp *m, w32_sink *s, const char *name, int plain) {
-  char ads[NAME_MAX_];
+  char ads[NAME_MAX_ + sizeof ":$DATA"]; /* a name and the suffix added below */
   size_t n = strlen(name);
   for (;;) {
     WCHAR *wn;
