@@ -66,7 +66,6 @@ plat_hresult plat_ImportLayerBegin(const plat_driver_info *info, const char *id,
   plat_hresult hr;
   *ctx = NULL;
   if (!s) return PLAT_E_OUTOFMEMORY;
-  s->w.cur.h = INVALID_HANDLE_VALUE;
   if (keep_args(s, info, id, layers, count) < 0) {
     wstream_free(s);
     return PLAT_E_OUTOFMEMORY;
@@ -254,7 +253,7 @@ plat_hresult plat_ExportLayerNext(plat_layer_stream ctx, char **name, plat_file_
                                   int64_t *size, int *deleted) {
   rstream *r = (rstream *)ctx;
   const wc_item *it;
-  int t;
+  int t, files;
   *name = NULL;
   *size = 0;
   *deleted = 0;
@@ -268,13 +267,13 @@ plat_hresult plat_ExportLayerNext(plat_layer_stream ctx, char **name, plat_file_
   it = &r->t.v[r->next++];
   if (basic_info(r, it, info) < 0) return fail_with(&r->err);
   if (!(*name = _strdup(it->rel))) return PLAT_E_OUTOFMEMORY;
-  if (strncmp(it->rel, "Files\\", 6) == 0 ? open_files_entry(r, it, info, size) < 0
-                                          : open_plain_entry(r, it, size) < 0) {
+  files = strncmp(it->rel, "Files\\", 6) == 0;
+  if (files ? open_files_entry(r, it, info, size) < 0 : open_plain_entry(r, it, size) < 0) {
     free(*name);
     *name = NULL;
     return fail_with(&r->err);
   }
-  if (strncmp(it->rel, "Files\\", 6) != 0) /* hcsshim's reader: both forced to LastWriteTime */
+  if (!files) /* hcsshim's reader: both forced to LastWriteTime */
     info->CreationTime = info->LastAccessTime = info->LastWriteTime;
   return PLAT_S_OK;
 }

@@ -155,13 +155,10 @@ static int reapply_dir_times(wc_writer *m) {
                                FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL)
                  : INVALID_HANDLE_VALUE;
     int r = h == INVALID_HANDLE_VALUE || wc_set_basic_info(h, &m->dirs[i].fi) < 0 ? -1 : 0;
+    if (r < 0) wc_win_fail(&m->err, "set the times of", m->dirs[i].name);
+    if (h != INVALID_HANDLE_VALUE) CloseHandle(h);
     free(p);
-    if (r < 0) {
-      wc_win_fail(&m->err, "set the times of", m->dirs[i].name);
-      if (h != INVALID_HANDLE_VALUE) CloseHandle(h);
-      return -1;
-    }
-    CloseHandle(h);
+    if (r < 0) return -1;
   }
   return 0;
 }
