@@ -23,8 +23,6 @@
 
 #include <wincrypt.h>
 
-#define TICKS_1970 116444736000000000LL
-
 typedef struct exp_ {
   struct archive *a;
   WCHAR *root;
@@ -40,9 +38,10 @@ static int ar_fail(exp_ *x, const char *name) {
 
 static void set_time(struct archive_entry *e, LONGLONG t,
                      void (*set)(struct archive_entry *, time_t, long)) {
-  LONGLONG u = t - TICKS_1970;
-  LONGLONG s = u >= 0 ? u / 10000000 : -((-u + 9999999) / 10000000);
-  set(e, (time_t)s, (long)((u - s * 10000000) * 100));
+  time_t s;
+  long ns;
+  wc_unix_time(t, &s, &ns);
+  set(e, s, ns);
 }
 
 static void set_times(struct archive_entry *e, const FILE_BASIC_INFO *b) {
@@ -437,7 +436,7 @@ plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, c
       !(folder = w32_utf8(x.root))) {
     wc_win_fail(&x.err, "create", "the export folder");
   } else if ((hr = plat_ExportLayer(info, id, folder, layers, count)) < 0) {
-    wc_fail(&x.err, hr, "%s", plat_last_error() ? plat_last_error() : "ExportLayer failed");
+    wc_fail_last(&x.err, hr, "ExportLayer failed");
   } else if (write_tar(&x, tmp) == 0 && !MoveFileExW(tmp, dest, MOVEFILE_REPLACE_EXISTING)) {
     wc_win_fail(&x.err, "rename the tar to", tar_path);
   }
@@ -448,11 +447,6 @@ plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, c
   free(folder);
   free(tmp);
   free(dest);
-  if (x.err.hr < 0) {
-    w32_set_error(x.err.msg);
-    return x.err.hr;
-  }
-  w32_set_error(NULL);
-  *size = x.size;
-  return PLAT_S_OK;
+  if (x.err.hr >= 0) *size = x.size;
+  return wc_done(&x.err);
 }

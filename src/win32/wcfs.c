@@ -22,6 +22,15 @@ int wc_win_fail(wc_err *e, const char *what, const char *name) {
   return wc_fail(e, hr, "%s %s: %s", what, name, plat_last_error() ? plat_last_error() : "failed");
 }
 
+int wc_fail_last(wc_err *e, plat_hresult hr, const char *what) {
+  return wc_fail(e, hr, "%s", plat_last_error() ? plat_last_error() : what);
+}
+
+plat_hresult wc_done(const wc_err *e) {
+  w32_set_error(e->hr < 0 ? e->msg : NULL);
+  return e->hr < 0 ? e->hr : PLAT_S_OK;
+}
+
 WCHAR *wc_path(const WCHAR *root, const char *name, const WCHAR *suffix) {
   plat_hresult hr;
   WCHAR *wn = w32_wide(name, "entry name", &hr), *out;
@@ -188,7 +197,7 @@ void wc_tree_free(wc_tree *t) {
 }
 
 int wc_tombstones_read(wc_err *e, const WCHAR *root, wc_tombs *t) {
-  static const char head[] = "\xef\xbb\xbfVersion 1.0\n";
+  static const char head[] = WC_TOMBSTONES_HEAD;
   WCHAR *p = wc_path(root, "tombstones.txt", NULL);
   HANDLE h = p ? CreateFileW(p, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL)
                : INVALID_HANDLE_VALUE;

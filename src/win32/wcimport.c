@@ -26,9 +26,6 @@ typedef struct imp {
   wc_progress progress;
 } imp;
 
-/* what failed when a sink's write did */
-#define WRITE_WHAT(s) ((s)->backup ? "BackupWrite" : "write")
-
 static int next_header(imp *m) {
   int r = archive_read_next_header(m->a, &m->e);
   if (r == ARCHIVE_EOF) {
@@ -68,7 +65,7 @@ static int clean_name(imp *m, const char *raw, char *out) {
 static int meta_records(imp *m, w32_sink *s, wc_meta *md, const char *name) {
   struct archive_entry *e = m->e;
   if (md->sd && w32_bs_record(s, W32_BACKUP_SECURITY_DATA, md->sd, md->sd_len) < 0)
-    return wc_win_fail(&m->w.err, WRITE_WHAT(s), name);
+    return wc_win_fail(&m->w.err, WC_WRITE_WHAT(s), name);
   if (md->n_eas) {
     size_t len = 0;
     BYTE *ea = w32_ea_encode(md->eas, md->n_eas, &len);
@@ -77,7 +74,7 @@ static int meta_records(imp *m, w32_sink *s, wc_meta *md, const char *name) {
       return wc_fail(&m->w.err, PLAT_E_INVALIDARG, "%s: an EA name or value is too long", name);
     r = w32_bs_record(s, W32_BACKUP_EA_DATA, ea, len);
     free(ea);
-    if (r < 0) return wc_win_fail(&m->w.err, WRITE_WHAT(s), name);
+    if (r < 0) return wc_win_fail(&m->w.err, WC_WRITE_WHAT(s), name);
   }
   if (archive_entry_filetype(e) == AE_IFLNK) {
     const char *t = archive_entry_symlink_utf8(e);
@@ -98,7 +95,7 @@ static int meta_records(imp *m, w32_sink *s, wc_meta *md, const char *name) {
     if (!rp) return wc_fail(&m->w.err, PLAT_E_INVALIDARG, "%s: link target too long", name);
     r = w32_bs_record(s, W32_BACKUP_REPARSE_DATA, rp, len);
     free(rp);
-    if (r < 0) return wc_win_fail(&m->w.err, WRITE_WHAT(s), name);
+    if (r < 0) return wc_win_fail(&m->w.err, WC_WRITE_WHAT(s), name);
   }
   return 0;
 }
@@ -109,7 +106,8 @@ static int copy_data(imp *m, w32_sink *s, int64_t size, const char *name) {
   int64_t done = 0;
   la_ssize_t n;
   while ((n = archive_read_data(m->a, buf, sizeof buf)) > 0) {
-    if (w32_sink_write(s, buf, (size_t)n) < 0) return wc_win_fail(&m->w.err, WRITE_WHAT(s), name);
+    if (w32_sink_write(s, buf, (size_t)n) < 0)
+      return wc_win_fail(&m->w.err, WC_WRITE_WHAT(s), name);
     done += n;
   }
   if (n < 0)
@@ -141,7 +139,7 @@ static int alternate_streams(imp *m, w32_sink *s, const char *name, int plain) {
     size = archive_entry_size(m->e);
     r = w32_bs_header(s, W32_BACKUP_ALTERNATE_DATA, 0, (uint64_t)size, wn);
     free(wn);
-    if (r < 0) return wc_win_fail(&m->w.err, WRITE_WHAT(s), ads);
+    if (r < 0) return wc_win_fail(&m->w.err, WC_WRITE_WHAT(s), ads);
     if (copy_data(m, s, size, ads) < 0) return -1;
   }
 }
@@ -166,7 +164,7 @@ static int add_entry(imp *m, const char *name) {
   if (!m->w.plain && meta_records(m, s, &md, name) < 0) goto out;
   if (archive_entry_filetype(e) == AE_IFREG) {
     if (!m->w.plain && w32_bs_header(s, W32_BACKUP_DATA, 0, (uint64_t)size, NULL) < 0) {
-      wc_win_fail(&m->w.err, WRITE_WHAT(s), name);
+      wc_win_fail(&m->w.err, WC_WRITE_WHAT(s), name);
       goto out;
     }
     if (copy_data(m, s, size, name) < 0) goto out;
@@ -243,7 +241,6 @@ plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, c
                                  const plat_layer_descriptor *layers, size_t count,
                                  const plat_progress *progress, uint64_t *size, char **result) {
   imp m;
-  plat_hresult hr;
   memset(&m, 0, sizeof m);
   m.progress.p = progress;
   *size = 0;
@@ -252,12 +249,7 @@ plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, c
     wc_writer_finish(&m.w, info, id, layers, count);
   if (m.a) archive_read_free(m.a);
   wc_writer_free(&m.w);
-  if ((hr = m.w.err.hr) < 0) {
-    *result = w32_result_doc(hr, m.w.err.msg);
-    w32_set_error(m.w.err.msg);
-    return hr;
-  }
-  w32_set_error(NULL);
-  *size = m.w.size;
-  return PLAT_S_OK;
+  if (m.w.err.hr < 0) *result = w32_result_doc(m.w.err.hr, m.w.err.msg);
+  else *size = m.w.size;
+  return wc_done(&m.w.err);
 }

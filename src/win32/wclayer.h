@@ -5,6 +5,8 @@
 #ifndef HCSSHIM_WCLAYER_H
 #define HCSSHIM_WCLAYER_H
 
+#include <time.h>
+
 #include "win32/w32.h"
 
 struct archive_entry;
@@ -18,6 +20,15 @@ typedef struct wc_err {
 int wc_fail(wc_err *e, plat_hresult hr, const char *fmt, ...);
 /* a Win32 call failed (GetLastError) doing `what` to `name`; -1 */
 int wc_win_fail(wc_err *e, const char *what, const char *name);
+/* a plat_ layer call failed with hr: its last error message, else what; -1 */
+int wc_fail_last(wc_err *e, plat_hresult hr, const char *what);
+/* a call's end: the last error is e's message (or cleared); e's HRESULT,
+ * or S_OK when nothing failed */
+plat_hresult wc_done(const wc_err *e);
+/* what failed when a sink's write did */
+#define WC_WRITE_WHAT(s) ((s)->backup ? "BackupWrite" : "write")
+/* a transport folder's tombstones.txt starts with this line */
+#define WC_TOMBSTONES_HEAD "\xef\xbb\xbfVersion 1.0\n"
 
 #define WC_MAX_EAS 64
 
@@ -32,6 +43,9 @@ typedef struct wc_meta {
   char why[96]; /* what was wrong, after a failure */
 } wc_meta;
 
+/* FILETIME ticks (100 ns since 1601) from Unix time, and back */
+LONGLONG wc_ticks(time_t s, long ns);
+void wc_unix_time(LONGLONG ticks, time_t *s, long *ns);
 /* 0, or -1 with m->why set; wc_meta_free in both cases */
 int wc_meta_read(wc_meta *m, struct archive_entry *e);
 void wc_meta_free(wc_meta *m);

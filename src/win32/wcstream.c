@@ -54,11 +54,6 @@ static int keep_args(wstream *s, const plat_driver_info *info, const char *id,
   return 0;
 }
 
-static plat_hresult fail_with(wc_err *e) {
-  w32_set_error(e->msg);
-  return e->hr;
-}
-
 plat_hresult plat_ImportLayerBegin(const plat_driver_info *info, const char *id,
                                    const plat_layer_descriptor *layers, size_t count,
                                    plat_layer_stream *ctx) {
@@ -71,7 +66,7 @@ plat_hresult plat_ImportLayerBegin(const plat_driver_info *info, const char *id,
     return PLAT_E_OUTOFMEMORY;
   }
   if (wc_writer_open(&s->w, info, id, count == 0) < 0) {
-    hr = fail_with(&s->w.err);
+    hr = wc_done(&s->w.err);
     wstream_free(s);
     return hr;
   }
@@ -85,27 +80,26 @@ plat_hresult plat_ImportLayerNext(plat_layer_stream ctx, const char *name,
   wstream *s = (wstream *)ctx;
   w32_file_basic_info fi;
   if (*name == '\\') name++;
-  if (wc_writer_check_name(&s->w, name) < 0) return fail_with(&s->w.err);
-  if (!info) return wc_writer_remove(&s->w, name) < 0 ? fail_with(&s->w.err) : PLAT_S_OK;
+  if (wc_writer_check_name(&s->w, name) < 0) return wc_done(&s->w.err);
+  if (!info) return wc_writer_remove(&s->w, name) < 0 ? wc_done(&s->w.err) : PLAT_S_OK;
   memset(&fi, 0, sizeof fi);
   fi.CreationTime.QuadPart = info->CreationTime;
   fi.LastAccessTime.QuadPart = info->LastAccessTime;
   fi.LastWriteTime.QuadPart = info->LastWriteTime;
   fi.ChangeTime.QuadPart = info->ChangeTime;
   fi.FileAttributes = info->FileAttributes;
-  return wc_writer_add(&s->w, name, &fi) < 0 ? fail_with(&s->w.err) : PLAT_S_OK;
+  return wc_writer_add(&s->w, name, &fi) < 0 ? wc_done(&s->w.err) : PLAT_S_OK;
 }
 
 plat_hresult plat_ImportLayerWrite(plat_layer_stream ctx, const void *buf, uint32_t len) {
   wstream *s = (wstream *)ctx;
-  return wc_writer_write(&s->w, buf, len) < 0 ? fail_with(&s->w.err) : PLAT_S_OK;
+  return wc_writer_write(&s->w, buf, len) < 0 ? wc_done(&s->w.err) : PLAT_S_OK;
 }
 
 plat_hresult plat_ImportLayerEnd(plat_layer_stream ctx) {
   wstream *s = (wstream *)ctx;
   plat_hresult hr = wc_writer_finish(&s->w, &s->info, s->id, s->layers, s->count);
-  if (hr < 0) fail_with(&s->w.err);
-  else w32_set_error(NULL);
+  wc_done(&s->w.err);
   wstream_free(s);
   return hr;
 }
@@ -152,12 +146,12 @@ plat_hresult plat_ExportLayerBegin(const plat_driver_info *info, const char *id,
   if (!(r->root = wc_temp_folder()) || !(folder = w32_utf8(r->root)))
     wc_win_fail(&r->err, "create", "the export folder");
   else if ((hr = plat_ExportLayer(info, id, folder, layers, count)) < 0)
-    wc_fail(&r->err, hr, "%s", plat_last_error() ? plat_last_error() : "ExportLayer failed");
+    wc_fail_last(&r->err, hr, "ExportLayer failed");
   else if (wc_walk(r->root, &r->t) < 0) wc_fail(&r->err, PLAT_E_OUTOFMEMORY, "not enough memory");
   else wc_tombstones_read(&r->err, r->root, &r->tombs);
   free(folder);
   if (r->err.hr < 0) {
-    hr = fail_with(&r->err);
+    hr = wc_done(&r->err);
     rstream_free(r);
     return hr;
   }
@@ -260,18 +254,18 @@ plat_hresult plat_ExportLayerNext(plat_layer_stream ctx, char **name, plat_file_
   close_cur(r);
   while (r->next < r->t.n && skip_item(r->t.v[r->next].rel)) r->next++;
   if (r->next == r->t.n) {
-    if ((t = next_tombstone(r, name)) < 0) return fail_with(&r->err);
+    if ((t = next_tombstone(r, name)) < 0) return wc_done(&r->err);
     *deleted = t;
     return t ? PLAT_S_OK : PLAT_E_NO_MORE_FILES;
   }
   it = &r->t.v[r->next++];
-  if (basic_info(r, it, info) < 0) return fail_with(&r->err);
+  if (basic_info(r, it, info) < 0) return wc_done(&r->err);
   if (!(*name = _strdup(it->rel))) return PLAT_E_OUTOFMEMORY;
   files = strncmp(it->rel, "Files\\", 6) == 0;
   if (files ? open_files_entry(r, it, info, size) < 0 : open_plain_entry(r, it, size) < 0) {
     free(*name);
     *name = NULL;
-    return fail_with(&r->err);
+    return wc_done(&r->err);
   }
   if (!files) /* hcsshim's reader: both forced to LastWriteTime */
     info->CreationTime = info->LastAccessTime = info->LastWriteTime;
@@ -290,7 +284,7 @@ plat_hresult plat_ExportLayerRead(plat_layer_stream ctx, void *buf, uint32_t len
     DWORD want = r->left < len ? (DWORD)r->left : len;
     if (!ReadFile(r->cur, buf, want, &got, NULL) || got == 0) {
       wc_win_fail(&r->err, "read", "the layer");
-      return fail_with(&r->err);
+      return wc_done(&r->err);
     }
     r->left -= got;
     n = got;

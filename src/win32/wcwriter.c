@@ -68,7 +68,7 @@ int wc_writer_remove(wc_writer *m, const char *name) {
 }
 
 static int write_tombstones(wc_writer *m) {
-  static const char head[] = "\xef\xbb\xbfVersion 1.0\n";
+  static const char head[] = WC_TOMBSTONES_HEAD;
   w32_sink s = {INVALID_HANDLE_VALUE, 0, NULL};
   WCHAR *p = wc_path(m->root, "tombstones.txt", NULL);
   int r;
@@ -194,8 +194,7 @@ static plat_hresult base_done(wc_writer *m) {
       hr = PLAT_E_OUTOFMEMORY;
     }
   }
-  if (hr < 0)
-    wc_fail(&m->err, hr, "%s", plat_last_error() ? plat_last_error() : "processing failed");
+  if (hr < 0) wc_fail_last(&m->err, hr, "processing failed");
   free(root);
   free(uvm);
   return hr;
@@ -291,7 +290,7 @@ int wc_writer_write(wc_writer *m, const void *p, size_t n) {
     return wc_fail(&m->err, PLAT_E_INVALID_HANDLE, "data with no file added");
   if (m->plain) return hive_bytes(m, (const BYTE *)p, n);
   if (w32_sink_write(&m->cur, p, n) < 0)
-    return wc_win_fail(&m->err, m->cur.backup ? "BackupWrite" : "write", "the file");
+    return wc_win_fail(&m->err, WC_WRITE_WHAT(&m->cur), "the file");
   return 0;
 }
 
@@ -323,8 +322,7 @@ plat_hresult wc_writer_finish(wc_writer *m, const plat_driver_info *info, const 
     char *folder = w32_utf8(m->root);
     plat_hresult hr =
         folder ? plat_ImportLayer(info, id, folder, layers, count) : PLAT_E_OUTOFMEMORY;
-    if (hr < 0)
-      wc_fail(&m->err, hr, "%s", plat_last_error() ? plat_last_error() : "ImportLayer failed");
+    if (hr < 0) wc_fail_last(&m->err, hr, "ImportLayer failed");
     free(folder);
   }
   if (m->err.hr >= 0) m->done = 1;
