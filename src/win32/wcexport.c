@@ -91,9 +91,8 @@ static BYTE *read_blob(HANDLE h, uint64_t n) {
 static int ea_records(exp_ *x, struct archive_entry *e, const BYTE *p, size_t n) {
   size_t o = 0;
   while (o + 8 <= n) {
-    uint32_t next = (uint32_t)p[o] | (uint32_t)p[o + 1] << 8 | (uint32_t)p[o + 2] << 16 |
-                    (uint32_t)p[o + 3] << 24;
-    size_t nl = p[o + 5], vl = (size_t)p[o + 6] | (size_t)p[o + 7] << 8;
+    uint32_t next = w32_get32(p + o);
+    size_t nl = p[o + 5], vl = w32_get16(p + o + 6);
     char key[16 + 256];
     if (o + 8 + nl + 1 + vl > n) return wc_fail(&x->err, PLAT_E_INVALID_DATA, "a truncated EA");
     snprintf(key, sizeof key, "MSWINDOWS.xattr.%.*s", (int)nl, (const char *)p + o + 8);
@@ -111,12 +110,12 @@ static int reparse_entry(exp_ *x, struct archive_entry *e, const BYTE *p, size_t
   char *target, *c;
   WCHAR *w;
   if (n < 16) return wc_fail(&x->err, PLAT_E_INVALID_DATA, "a truncated reparse point");
-  tag = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+  tag = w32_get32(p);
   if (tag != 0xA0000003u && tag != 0xA000000Cu)
     return wc_fail(&x->err, PLAT_E_NOT_SUPPORTED, "reparse tag 0x%08lx", (unsigned long)tag);
   base = tag == 0xA0000003u ? 16 : 20;
-  off = (size_t)p[12] | (size_t)p[13] << 8;
-  len = (size_t)p[14] | (size_t)p[15] << 8;
+  off = w32_get16(p + 12);
+  len = w32_get16(p + 14);
   if (base + off + len > n || len % 2)
     return wc_fail(&x->err, PLAT_E_INVALID_DATA, "a bad reparse point");
   if (!(w = calloc(len / 2 + 1, sizeof *w)))

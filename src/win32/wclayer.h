@@ -63,9 +63,9 @@ typedef struct wc_writer {
   size_t tlen, tcap;
   struct wc_dir_time *dirs; /* base layers: directory times to apply last */
   size_t ndirs, dcap;
-  w32_sink cur;       /* the file being written */
-  int discard, plain; /* nothing to write; a hive (data records only) */
-  BYTE hd[20];        /* a hive's record header being read */
+  w32_sink cur;           /* the file being written */
+  int discard, plain;     /* nothing to write; a hive (data records only) */
+  BYTE hd[W32_BS_HEADER]; /* a hive's record header being read */
   size_t hd_got;
   uint64_t name_left, data_left;
   uint64_t size; /* regular file bytes (the tar import's count) */

@@ -112,8 +112,8 @@ typedef struct rstream {
   size_t next;
   wc_tombs tombs;
   HANDLE cur;
-  uint64_t left; /* stream bytes of cur still to read */
-  BYTE pre[20];  /* a hive's synthesized data record header */
+  uint64_t left;           /* stream bytes of cur still to read */
+  BYTE pre[W32_BS_HEADER]; /* a hive's synthesized data record header */
   size_t pre_len, pre_off;
   wc_err err;
 } rstream;
@@ -203,15 +203,12 @@ static int open_files_entry(rstream *r, const wc_item *it, plat_file_basic_info 
 static int open_plain_entry(rstream *r, const wc_item *it, int64_t *size) {
   LARGE_INTEGER fsize;
   uint64_t n;
-  int i;
   if (it->attrs & FILE_ATTRIBUTE_DIRECTORY) return 0;
   r->cur = CreateFileW(it->path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
   if (r->cur == INVALID_HANDLE_VALUE || !GetFileSizeEx(r->cur, &fsize))
     return wc_win_fail(&r->err, "read", it->rel);
   n = (uint64_t)fsize.QuadPart;
-  memset(r->pre, 0, sizeof r->pre);
-  r->pre[0] = W32_BACKUP_DATA;
-  for (i = 0; i < 8; i++) r->pre[8 + i] = (BYTE)(n >> (8 * i));
+  w32_bs_pack(r->pre, W32_BACKUP_DATA, 0, n, 0);
   r->pre_len = sizeof r->pre;
   r->left = n;
   *size = (int64_t)n;

@@ -253,26 +253,23 @@ int wc_writer_add(wc_writer *m, const char *name, const w32_file_basic_info *fi)
 static int hive_bytes(wc_writer *m, const BYTE *p, size_t n) {
   while (n > 0) {
     size_t take;
-    if (m->data_left == 0 && m->name_left == 0 && m->hd_got < 20) {
-      take = 20 - m->hd_got < n ? 20 - m->hd_got : n;
+    if (m->data_left == 0 && m->name_left == 0 && m->hd_got < W32_BS_HEADER) {
+      take = W32_BS_HEADER - m->hd_got < n ? W32_BS_HEADER - m->hd_got : n;
       memcpy(m->hd + m->hd_got, p, take);
       m->hd_got += take;
-      if (m->hd_got == 20) {
-        m->data_left = (uint64_t)m->hd[8] | (uint64_t)m->hd[9] << 8 | (uint64_t)m->hd[10] << 16 |
-                       (uint64_t)m->hd[11] << 24 | (uint64_t)m->hd[12] << 32 |
-                       (uint64_t)m->hd[13] << 40 | (uint64_t)m->hd[14] << 48 |
-                       (uint64_t)m->hd[15] << 56;
-        m->name_left = (uint64_t)m->hd[16] | (uint64_t)m->hd[17] << 8 | (uint64_t)m->hd[18] << 16 |
-                       (uint64_t)m->hd[19] << 24;
-        m->hd_got = m->data_left || m->name_left ? 20 : 0;
+      if (m->hd_got == W32_BS_HEADER) {
+        w32_bs_rec r;
+        w32_bs_unpack(m->hd, &r);
+        m->data_left = r.size;
+        m->name_left = r.name_bytes;
+        m->hd_got = m->data_left || m->name_left ? W32_BS_HEADER : 0;
       }
     } else if (m->name_left > 0) {
       take = m->name_left < n ? (size_t)m->name_left : n;
       m->name_left -= take;
     } else {
       take = m->data_left < n ? (size_t)m->data_left : n;
-      if (m->hd[0] == W32_BACKUP_DATA && m->hd[1] == 0 && m->hd[2] == 0 && m->hd[3] == 0 &&
-          w32_sink_write(&m->cur, p, take) < 0)
+      if (w32_get32(m->hd) == W32_BACKUP_DATA && w32_sink_write(&m->cur, p, take) < 0)
         return wc_win_fail(&m->err, "write", "a hive");
       m->data_left -= take;
       if (m->data_left == 0) m->hd_got = 0;
