@@ -196,9 +196,13 @@ local BASE_FOLDER = table.concat({
   "",
 }, "\n")
 
+-- a new base layer's HomeDir (the temp folder) and id
+local function base_place()
+  return os.getenv("TEMP"), t.unique("hcsshim-suite-base") .. "-" .. os.time()
+end
+
 test("a base layer is written in place and processed (BackupWrite; Wine: refused cleanly)", function()
-  local home = os.getenv("TEMP")
-  local id = t.unique("hcsshim-suite-base") .. "-" .. os.time()
+  local home, id = base_place()
   local root = home .. "\\" .. id
   local n0 = t.calls("ProcessBaseImage")
   local size, err = hcsshim.import_layer({ Flavour = 1, HomeDir = home }, id, FIX .. "base.tar")
@@ -217,8 +221,7 @@ test("a base layer is written in place and processed (BackupWrite; Wine: refused
 end)
 
 test("a base layer cannot have tombstones", function()
-  local home = os.getenv("TEMP")
-  local id = t.unique("hcsshim-suite-base") .. "-" .. os.time()
+  local home, id = base_place()
   local r, err = hcsshim.import_layer({ Flavour = 1, HomeDir = home }, id, FIX .. "whiteout.tar")
   eq(r, nil)
   eq(err.hresult, 0x80070057)
