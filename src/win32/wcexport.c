@@ -254,21 +254,21 @@ static int write_ads(exp_ *x, struct archive_entry *main_e, HANDLE h, const scan
 }
 
 /* a Files\ entry: path is the file, or the directory's sidecar */
-static int files_entry(exp_ *x, const WCHAR *path, const char *rel, int dir) {
-  HANDLE h = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
-                         FILE_FLAG_BACKUP_SEMANTICS, NULL);
+static int files_entry(exp_ *x, const wc_item *it) {
+  const char *rel = it->rel;
+  int dir = (it->attrs & FILE_ATTRIBUTE_DIRECTORY) != 0;
   struct archive_entry *e = NULL;
   FILE_BASIC_INFO b;
-  LARGE_INTEGER fsize;
-  DWORD attrs = 0, got = 0;
+  DWORD attrs = 0;
+  uint64_t left = 0;
   char *name = NULL, num[16];
   scan s;
   int rc = -1;
+  HANDLE h = wc_open_entry(&x->err, x->root, it, &attrs, &left);
   memset(&s, 0, sizeof s);
-  if (h == INVALID_HANDLE_VALUE) return wc_win_fail(&x->err, "open", rel);
+  if (h == INVALID_HANDLE_VALUE) return -1;
   if (!(name = tar_name(x, rel, "", ""))) goto out;
-  if (!GetFileInformationByHandleEx(h, FileBasicInfo, &b, sizeof b) || !GetFileSizeEx(h, &fsize) ||
-      fsize.QuadPart < 4 || !ReadFile(h, &attrs, 4, &got, NULL) || got != 4) {
+  if (!GetFileInformationByHandleEx(h, FileBasicInfo, &b, sizeof b)) {
     wc_win_fail(&x->err, "read", rel);
     goto out;
   }
@@ -281,7 +281,7 @@ static int files_entry(exp_ *x, const WCHAR *path, const char *rel, int dir) {
   set_times(e, &b);
   snprintf(num, sizeof num, "%lu", (unsigned long)attrs);
   record(e, "MSWINDOWS.fileattr", num, strlen(num));
-  if (scan_streams(x, e, h, (uint64_t)fsize.QuadPart - 4, &s, rel) < 0) goto out;
+  if (scan_streams(x, e, h, left, &s, rel) < 0) goto out;
   if (s.has_data && archive_entry_filetype(e) == AE_IFREG)
     archive_entry_set_size(e, (la_int64_t)s.data.size);
   if (archive_write_header(x->a, e) < ARCHIVE_WARN) {
@@ -372,28 +372,16 @@ static int whiteouts(exp_ *x) {
   return rc;
 }
 
-static int ends_with(const char *s, const char *tail) {
-  size_t n = strlen(s), t = strlen(tail);
-  return n >= t && strcmp(s + n - t, tail) == 0;
-}
-
 static int one_item(exp_ *x, const wc_item *it) {
   int dir = (it->attrs & FILE_ATTRIBUTE_DIRECTORY) != 0;
   int top = !strchr(it->rel, '\\');
-  if (strcmp(it->rel, "tombstones.txt") == 0 || ends_with(it->rel, ".$wcidirs$")) return 0;
+  if (wc_not_an_entry(it->rel)) return 0;
   if (strncmp(it->rel, "Files\\", 6) != 0 || top) {
     if (!top && strncmp(it->rel, "Hives\\", 6) != 0)
       return wc_fail(&x->err, PLAT_E_INVALID_DATA, "%s: unexpected in an exported layer", it->rel);
     return plain_entry(x, it->path, it->rel, dir);
   }
-  if (dir) {
-    WCHAR *side = wc_path(x->root, it->rel, L".$wcidirs$");
-    int rc =
-        side ? files_entry(x, side, it->rel, 1) : wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
-    free(side);
-    return rc;
-  }
-  return files_entry(x, it->path, it->rel, 0);
+  return files_entry(x, it);
 }
 
 static int report(exp_ *x, int last) {
@@ -424,26 +412,20 @@ plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, c
                                  const plat_layer_descriptor *layers, size_t count,
                                  const plat_progress *progress, uint64_t *size) {
   exp_ x;
-  char *folder = NULL;
   WCHAR *tmp = NULL, *dest = NULL;
   plat_hresult hr;
   memset(&x, 0, sizeof x);
   x.progress.p = progress;
   *size = 0;
   if (!(dest = w32_wide(tar_path, "tar path", &hr))) return hr;
-  if (!(tmp = wc_path(dest, "", L".tmp")) || !(x.root = wc_temp_folder()) ||
-      !(folder = w32_utf8(x.root))) {
-    wc_win_fail(&x.err, "create", "the export folder");
-  } else if ((hr = plat_ExportLayer(info, id, folder, layers, count)) < 0) {
-    wc_fail_last(&x.err, hr, "ExportLayer failed");
-  } else if (write_tar(&x, tmp) == 0 && !MoveFileExW(tmp, dest, MOVEFILE_REPLACE_EXISTING)) {
+  if (!(tmp = wc_path(dest, "", L".tmp"))) wc_fail(&x.err, PLAT_E_OUTOFMEMORY, "not enough memory");
+  else if (wc_export_to_temp(&x.err, info, id, layers, count, &x.root) == 0 &&
+           write_tar(&x, tmp) == 0 && !MoveFileExW(tmp, dest, MOVEFILE_REPLACE_EXISTING))
     wc_win_fail(&x.err, "rename the tar to", tar_path);
-  }
   if (x.a) archive_write_free(x.a);
   if (x.err.hr < 0 && tmp) DeleteFileW(tmp);
   if (x.root) wc_remove_tree(x.root);
   free(x.root);
-  free(folder);
   free(tmp);
   free(dest);
   if (x.err.hr >= 0) *size = x.size;

@@ -196,6 +196,45 @@ void wc_tree_free(wc_tree *t) {
   memset(t, 0, sizeof *t);
 }
 
+int wc_export_to_temp(wc_err *e, const plat_driver_info *info, const char *id,
+                      const plat_layer_descriptor *layers, size_t count, WCHAR **root) {
+  char *folder;
+  plat_hresult hr;
+  if (!(*root = wc_temp_folder()) || !(folder = w32_utf8(*root)))
+    return wc_win_fail(e, "create", "the export folder");
+  hr = plat_ExportLayer(info, id, folder, layers, count);
+  free(folder);
+  return hr < 0 ? wc_fail_last(e, hr, "ExportLayer failed") : 0;
+}
+
+int wc_not_an_entry(const char *rel) {
+  size_t n = strlen(rel);
+  return strcmp(rel, "tombstones.txt") == 0 || (n > 10 && strcmp(rel + n - 10, ".$wcidirs$") == 0);
+}
+
+HANDLE wc_open_entry(wc_err *e, const WCHAR *root, const wc_item *it, DWORD *attrs,
+                     uint64_t *left) {
+  WCHAR *side =
+      (it->attrs & FILE_ATTRIBUTE_DIRECTORY) ? wc_path(root, it->rel, L".$wcidirs$") : NULL;
+  HANDLE h = CreateFileW(side ? side : it->path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+                         FILE_FLAG_BACKUP_SEMANTICS, NULL);
+  LARGE_INTEGER fsize;
+  DWORD got = 0;
+  free(side);
+  if (h == INVALID_HANDLE_VALUE) {
+    wc_win_fail(e, "open", it->rel);
+    return h;
+  }
+  if (!GetFileSizeEx(h, &fsize) || fsize.QuadPart < 4 || !ReadFile(h, attrs, 4, &got, NULL) ||
+      got != 4) {
+    wc_win_fail(e, "read", it->rel);
+    CloseHandle(h);
+    return INVALID_HANDLE_VALUE;
+  }
+  *left = (uint64_t)fsize.QuadPart - 4;
+  return h;
+}
+
 int wc_tombstones_read(wc_err *e, const WCHAR *root, wc_tombs *t) {
   static const char head[] = WC_TOMBSTONES_HEAD;
   WCHAR *p = wc_path(root, "tombstones.txt", NULL);

@@ -115,6 +115,17 @@ typedef struct wc_tree {
 } wc_tree;
 int wc_walk(const WCHAR *root, wc_tree *t);
 void wc_tree_free(wc_tree *t);
+/* ---- reading a legacy transport folder (the tar export, the layer reader) ---- */
+/* ExportLayer(info, id, folder, parents) into a new temp folder, *root
+ * (set when made: the caller removes it, after a failure too) */
+int wc_export_to_temp(wc_err *e, const plat_driver_info *info, const char *id,
+                      const plat_layer_descriptor *layers, size_t count, WCHAR **root);
+/* 1 for what is not an entry of its own: tombstones.txt, the sidecars */
+int wc_not_an_entry(const char *rel);
+/* A Files\ entry opened: the file or a directory's ".$wcidirs$" sidecar,
+ * its 4 bytes of attributes read, positioned at the backup stream, which
+ * has *left bytes; INVALID_HANDLE_VALUE with the error in e */
+HANDLE wc_open_entry(wc_err *e, const WCHAR *root, const wc_item *it, DWORD *attrs, uint64_t *left);
 /* a transport folder's tombstones.txt (none: text NULL) */
 typedef struct wc_tombs {
   char *text;

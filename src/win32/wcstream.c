@@ -138,18 +138,14 @@ plat_hresult plat_ExportLayerBegin(const plat_driver_info *info, const char *id,
                                    const plat_layer_descriptor *layers, size_t count,
                                    plat_layer_stream *ctx) {
   rstream *r = calloc(1, sizeof *r);
-  char *folder = NULL;
   plat_hresult hr;
   *ctx = NULL;
   if (!r) return PLAT_E_OUTOFMEMORY;
   r->cur = INVALID_HANDLE_VALUE;
-  if (!(r->root = wc_temp_folder()) || !(folder = w32_utf8(r->root)))
-    wc_win_fail(&r->err, "create", "the export folder");
-  else if ((hr = plat_ExportLayer(info, id, folder, layers, count)) < 0)
-    wc_fail_last(&r->err, hr, "ExportLayer failed");
-  else if (wc_walk(r->root, &r->t) < 0) wc_fail(&r->err, PLAT_E_OUTOFMEMORY, "not enough memory");
-  else wc_tombstones_read(&r->err, r->root, &r->tombs);
-  free(folder);
+  if (wc_export_to_temp(&r->err, info, id, layers, count, &r->root) == 0) {
+    if (wc_walk(r->root, &r->t) < 0) wc_fail(&r->err, PLAT_E_OUTOFMEMORY, "not enough memory");
+    else wc_tombstones_read(&r->err, r->root, &r->tombs);
+  }
   if (r->err.hr < 0) {
     hr = wc_done(&r->err);
     rstream_free(r);
@@ -160,30 +156,19 @@ plat_hresult plat_ExportLayerBegin(const plat_driver_info *info, const char *id,
   return PLAT_S_OK;
 }
 
-static int skip_item(const char *rel) {
-  size_t n = strlen(rel);
-  return strcmp(rel, "tombstones.txt") == 0 || (n > 10 && strcmp(rel + n - 10, ".$wcidirs$") == 0);
-}
-
 /* A Files\ entry: its attributes from the prefix, its data size from the
  * stream; positioned at the stream's start. */
 static int open_files_entry(rstream *r, const wc_item *it, plat_file_basic_info *info,
                             int64_t *size) {
-  WCHAR *side =
-      (it->attrs & FILE_ATTRIBUTE_DIRECTORY) ? wc_path(r->root, it->rel, L".$wcidirs$") : NULL;
-  LARGE_INTEGER fsize, four;
-  DWORD attrs = 0, got = 0;
+  LARGE_INTEGER four;
+  DWORD attrs = 0;
   w32_bs_rec rec;
-  uint64_t left;
+  uint64_t left = 0;
   int more;
-  r->cur = CreateFileW(side ? side : it->path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
-                       FILE_FLAG_BACKUP_SEMANTICS, NULL);
-  free(side);
-  if (r->cur == INVALID_HANDLE_VALUE || !GetFileSizeEx(r->cur, &fsize) || fsize.QuadPart < 4 ||
-      !ReadFile(r->cur, &attrs, 4, &got, NULL) || got != 4)
-    return wc_win_fail(&r->err, "read", it->rel);
+  if ((r->cur = wc_open_entry(&r->err, r->root, it, &attrs, &left)) == INVALID_HANDLE_VALUE)
+    return -1;
   info->FileAttributes = attrs;
-  left = r->left = (uint64_t)fsize.QuadPart - 4;
+  r->left = left;
   while ((more = w32_bs_next(r->cur, left, &rec)) == 1) {
     LARGE_INTEGER d;
     left -= rec.total;
@@ -249,7 +234,7 @@ plat_hresult plat_ExportLayerNext(plat_layer_stream ctx, char **name, plat_file_
   *size = 0;
   *deleted = 0;
   close_cur(r);
-  while (r->next < r->t.n && skip_item(r->t.v[r->next].rel)) r->next++;
+  while (r->next < r->t.n && wc_not_an_entry(r->t.v[r->next].rel)) r->next++;
   if (r->next == r->t.n) {
     if ((t = next_tombstone(r, name)) < 0) return wc_done(&r->err);
     *deleted = t;
