@@ -32,6 +32,14 @@ static void truth(const char *what, int v) {
   }
 }
 
+/* the REPARSE_DATA_BUFFER of target against its bytes */
+static void reparse(const char *what, const WCHAR *target, int mount_point, const char *hexwant) {
+  size_t n = 0;
+  BYTE *p = w32_reparse_encode(target, mount_point, &n);
+  same(what, p, n, hexwant);
+  free(p);
+}
+
 static void encoders(void) {
   w32_ea two[2];
   size_t n = 0;
@@ -46,21 +54,15 @@ static void encoders(void) {
   /* 12 bytes each, padded to 4 (the last too); offsets 12 then 0 */
   same("EA chain", p, n, "0c0000000001020061007879000000000002000062630000");
   free(p);
-  p = w32_reparse_encode(L"hello.txt", 0, &n);
-  same("relative symlink", p, n,
-       "0c0000a034000000000012001400120001000000680065006c006c006f002e00"
-       "7400780074000000680065006c006c006f002e007400780074000000");
-  free(p);
-  p = w32_reparse_encode(L"C:\\x", 0, &n);
-  same("absolute symlink", p, n,
-       "0c0000a0280000000000100012000800000000005c003f003f005c0043003a00"
-       "5c007800000043003a005c0078000000");
-  free(p);
-  p = w32_reparse_encode(L"C:\\x", 1, &n);
-  same("mount point", p, n,
-       "030000a02400000000001000120008005c003f003f005c0043003a005c007800"
-       "000043003a005c0078000000");
-  free(p);
+  reparse("relative symlink", L"hello.txt", 0,
+          "0c0000a034000000000012001400120001000000680065006c006c006f002e00"
+          "7400780074000000680065006c006c006f002e007400780074000000");
+  reparse("absolute symlink", L"C:\\x", 0,
+          "0c0000a0280000000000100012000800000000005c003f003f005c0043003a00"
+          "5c007800000043003a005c0078000000");
+  reparse("mount point", L"C:\\x", 1,
+          "030000a02400000000001000120008005c003f003f005c0043003a005c007800"
+          "000043003a005c0078000000");
   two[0].size = 70000;
   truth("an EA value over 65535 bytes is refused", w32_ea_encode(two, 1, &n) == NULL);
 }

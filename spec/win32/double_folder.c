@@ -114,6 +114,12 @@ static int by_rel(const void *a, const void *b) {
   return strcmp(((const item *)a)->rel, ((const item *)b)->rel);
 }
 
+/* the tree under root, sorted by name (a directory before its contents) */
+static void tree_read(tree *t, const WCHAR *root) {
+  walk(t, root, "");
+  if (t->n) qsort(t->v, t->n, sizeof *t->v, by_rel);
+}
+
 static void tree_free(tree *t) {
   size_t i;
   for (i = 0; i < t->n; i++) {
@@ -171,15 +177,9 @@ static int records(buf *b, const unsigned char *p, size_t n, char *why, size_t w
       esc(b, p + o + namesz, (size_t)size);
       break;
     case 2:
-      put(b, " ea=");
-      hex(b, p + o + namesz, (size_t)size);
-      break;
     case 3:
-      put(b, " sd=");
-      hex(b, p + o + namesz, (size_t)size);
-      break;
     case 8:
-      put(b, " reparse=");
+      put(b, " %s=", id == 2 ? "ea" : id == 3 ? "sd" : "reparse");
       hex(b, p + o + namesz, (size_t)size);
       break;
     case 4: {
@@ -282,8 +282,7 @@ char *folder_manifest(const WCHAR *root, int legacy, char *why, size_t wl) {
     snprintf(why, wl, "no such folder");
     return NULL;
   }
-  walk(&t, root, "");
-  qsort(t.v, t.n, sizeof *t.v, by_rel);
+  tree_read(&t, root);
   put(&b, "%s", "");
   for (i = 0; i < t.n && r == 0; i++) {
     if (strcmp(t.v[i].rel, "Files") == 0) files = 1;
@@ -305,8 +304,7 @@ int folder_copy(const WCHAR *from, const WCHAR *to) {
   size_t i, fl = wcslen(from);
   int r = 0;
   if (!CreateDirectoryW(to, NULL) && GetLastError() != ERROR_ALREADY_EXISTS) return -1;
-  walk(&t, from, "");
-  qsort(t.v, t.n, sizeof *t.v, by_rel);
+  tree_read(&t, from);
   for (i = 0; i < t.n && r == 0; i++) {
     WCHAR dst[1024];
     swprintf(dst, 1024, L"%ls%ls", to, t.v[i].path + fl);
@@ -320,8 +318,7 @@ int folder_copy(const WCHAR *from, const WCHAR *to) {
 void folder_remove(const WCHAR *root) {
   tree t = {NULL, 0, 0};
   size_t i;
-  walk(&t, root, "");
-  qsort(t.v, t.n, sizeof *t.v, by_rel);
+  tree_read(&t, root);
   for (i = t.n; i-- > 0;) { /* children first */
     SetFileAttributesW(t.v[i].path, FILE_ATTRIBUTE_NORMAL);
     if (t.v[i].attrs & FILE_ATTRIBUTE_DIRECTORY) RemoveDirectoryW(t.v[i].path);
@@ -334,7 +331,7 @@ void folder_remove(const WCHAR *root) {
 int folder_empty(const WCHAR *root) {
   tree t = {NULL, 0, 0};
   int empty;
-  walk(&t, root, "");
+  tree_read(&t, root);
   empty = t.n == 0;
   tree_free(&t);
   return empty;

@@ -6,9 +6,6 @@
  * legacy: ImportLayer's transport folder, else a base layer's folder; or
  * NULL with the reason in why. */
 char *folder_manifest(const WCHAR *root, int legacy, char *why, size_t wl);
-#endif
-#ifndef DOUBLE_FOLDER_MORE
-#define DOUBLE_FOLDER_MORE
 /* copies the tree at from into to (made if missing); 0 or -1 */
 int folder_copy(const WCHAR *from, const WCHAR *to);
 /* removes a folder and everything in it */

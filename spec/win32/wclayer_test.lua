@@ -71,6 +71,61 @@ test("an entry that leaves the layer is refused by name; nothing reaches ImportL
   eq(hcsshim.layer_exists(info, "esc"), false)
 end)
 
+test("a whiteout whose name leaves the layer without its .wh. is refused; nothing is imported", function()
+  for _, c in ipairs({ { "wh-dotdot.tar", "Files\\..: invalid tombstone" },
+    { "wh-empty.tar", "Files\\: invalid tombstone" },
+    { "wh-sub-dotdot.tar", "Files\\a\\..: invalid tombstone" } }) do
+    local n0 = t.calls("ImportLayer")
+    local r, err = hcsshim.import_layer(info, "wh-bad", FIX .. c[1], { PARENT })
+    eq(r, nil, c[1])
+    eq(err.hresult, 0x80070057, c[1])
+    has(tostring(err), c[2])
+    eq(t.calls("ImportLayer"), n0, c[1] .. ": nothing reaches ImportLayer")
+    eq(hcsshim.layer_exists(info, "wh-bad"), false)
+  end
+end)
+
+-- a layer (with parents) whose transport folder is Files\ and the given
+-- tombstones.txt lines
+local function layer_with_tombstones(id, lines)
+  assert(hcsshim.create_layer(info, id .. "-src", ""))
+  local folder = t.scratch("tomb")
+  assert(hcsshim.export_layer_folder(info, id .. "-src", folder, {})) -- Files only
+  local f = assert(io.open(folder .. "\\tombstones.txt", "wb"))
+  f:write("\xef\xbb\xbfVersion 1.0\n" .. lines)
+  f:close()
+  assert(hcsshim.import_layer_folder(info, id, folder, { PARENT }))
+  t.rmtree(folder)
+  assert(hcsshim.destroy_layer(info, id .. "-src"))
+end
+
+test("a tombstones.txt line that leaves the layer is refused on export; no tar is left", function()
+  layer_with_tombstones("tomb-bad", "\\..\n")
+  local tar = t.scratch("tomb") .. ".tar"
+  local r, err = hcsshim.export_layer(info, "tomb-bad", tar, { PARENT })
+  assert(hcsshim.destroy_layer(info, "tomb-bad"))
+  if r then os.remove(tar) end
+  eq(r, nil)
+  eq(err.hresult, 0x8007000D)
+  has(tostring(err), "tombstones.txt: a bad line")
+  eq(io.open(tar), nil)
+  eq(io.open(tar .. ".tmp"), nil)
+end)
+
+test("a long deleted name is exported whole as its whiteout (never cut short)", function()
+  local dir, base = string.rep("d", 1000), string.rep("x", 92)
+  layer_with_tombstones("tomb-long", "\\" .. dir .. "\\" .. base .. "\n")
+  local tar = t.scratch("tomb") .. ".tar"
+  local r, err = hcsshim.export_layer(info, "tomb-long", tar, { PARENT })
+  assert(hcsshim.destroy_layer(info, "tomb-long"))
+  ok(r, tostring(err))
+  local f = assert(io.open(tar, "rb"))
+  local bytes = f:read("a")
+  f:close()
+  assert(os.remove(tar))
+  has(bytes, "path=Files/" .. dir .. "/.wh." .. base .. "\n", "the whiteout's whole name")
+end)
+
 test("a utility VM in a layer with parents is refused clearly", function()
   local r, err = hcsshim.import_layer(info, "uvm", FIX .. "base.tar", { PARENT })
   eq(r, nil)
@@ -141,9 +196,13 @@ local BASE_FOLDER = table.concat({
   "",
 }, "\n")
 
+-- a new base layer's HomeDir (the temp folder) and id
+local function base_place()
+  return os.getenv("TEMP"), t.unique("hcsshim-suite-base") .. "-" .. os.time()
+end
+
 test("a base layer is written in place and processed (BackupWrite; Wine: refused cleanly)", function()
-  local home = os.getenv("TEMP")
-  local id = t.unique("hcsshim-suite-base") .. "-" .. os.time()
+  local home, id = base_place()
   local root = home .. "\\" .. id
   local n0 = t.calls("ProcessBaseImage")
   local size, err = hcsshim.import_layer({ Flavour = 1, HomeDir = home }, id, FIX .. "base.tar")
@@ -162,8 +221,7 @@ test("a base layer is written in place and processed (BackupWrite; Wine: refused
 end)
 
 test("a base layer cannot have tombstones", function()
-  local home = os.getenv("TEMP")
-  local id = t.unique("hcsshim-suite-base") .. "-" .. os.time()
+  local home, id = base_place()
   local r, err = hcsshim.import_layer({ Flavour = 1, HomeDir = home }, id, FIX .. "whiteout.tar")
   eq(r, nil)
   eq(err.hresult, 0x80070057)

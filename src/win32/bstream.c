@@ -45,15 +45,32 @@ static void put16(BYTE *p, unsigned v) {
   p[1] = (BYTE)(v >> 8);
 }
 
-/* WIN32_STREAM_ID up to cStreamName (20 bytes, packed), then the name */
-int w32_bs_header(w32_sink *s, uint32_t id, uint32_t attrs, uint64_t size, const WCHAR *name) {
-  BYTE h[20];
-  size_t nb = name ? wcslen(name) * sizeof(WCHAR) : 0;
+uint32_t w32_get32(const BYTE *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+unsigned w32_get16(const BYTE *p) { return (unsigned)p[0] | (unsigned)p[1] << 8; }
+
+void w32_bs_pack(BYTE *h, uint32_t id, uint32_t attrs, uint64_t size, uint32_t name_bytes) {
   put32(h, id);
   put32(h + 4, attrs);
   put32(h + 8, (uint32_t)size);
   put32(h + 12, (uint32_t)(size >> 32));
-  put32(h + 16, (uint32_t)nb);
+  put32(h + 16, name_bytes);
+}
+
+void w32_bs_unpack(const BYTE *h, w32_bs_rec *r) {
+  r->id = w32_get32(h);
+  r->attrs = w32_get32(h + 4);
+  r->size = (uint64_t)w32_get32(h + 8) | (uint64_t)w32_get32(h + 12) << 32;
+  r->name_bytes = w32_get32(h + 16);
+}
+
+/* the packed header, then the name */
+int w32_bs_header(w32_sink *s, uint32_t id, uint32_t attrs, uint64_t size, const WCHAR *name) {
+  BYTE h[W32_BS_HEADER];
+  size_t nb = name ? wcslen(name) * sizeof(WCHAR) : 0;
+  w32_bs_pack(h, id, attrs, size, (uint32_t)nb);
   if (w32_sink_write(s, h, sizeof h) < 0) return -1;
   return nb ? w32_sink_write(s, name, nb) : 0;
 }
@@ -129,23 +146,16 @@ BYTE *w32_reparse_encode(const WCHAR *target, int mount_point, size_t *len) {
   return out;
 }
 
-static uint32_t get32(const BYTE *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static int read_exact(HANDLE h, void *p, DWORD n) {
   DWORD got = 0;
   return n == 0 || (ReadFile(h, p, n, &got, NULL) && got == n) ? 0 : -1;
 }
 
 int w32_bs_next(HANDLE h, uint64_t left, w32_bs_rec *r) {
-  BYTE hd[20];
+  BYTE hd[W32_BS_HEADER];
   if (left == 0) return 0;
-  if (left < 20 || read_exact(h, hd, 20) < 0) return -1;
-  r->id = get32(hd);
-  r->attrs = get32(hd + 4);
-  r->size = (uint64_t)get32(hd + 8) | (uint64_t)get32(hd + 12) << 32;
-  r->name_bytes = get32(hd + 16);
+  if (left < W32_BS_HEADER || read_exact(h, hd, W32_BS_HEADER) < 0) return -1;
+  w32_bs_unpack(hd, r);
   memset(r->name, 0, sizeof r->name);
   if (r->name_bytes % 2 || r->name_bytes >= sizeof r->name || r->name_bytes > left - 20 ||
       r->size > left - 20 - r->name_bytes || read_exact(h, r->name, r->name_bytes) < 0)

@@ -156,5 +156,13 @@ typedef struct w32_bs_rec {
   WCHAR name[256];      /* NUL-terminated */
 } w32_bs_rec;
 int w32_bs_next(HANDLE h, uint64_t left, w32_bs_rec *r);
+/* WIN32_STREAM_ID up to cStreamName: 20 bytes, packed, little-endian */
+#define W32_BS_HEADER 20
+void w32_bs_pack(BYTE *h, uint32_t id, uint32_t attrs, uint64_t size, uint32_t name_bytes);
+/* r's id, attrs, size and name_bytes from a packed header */
+void w32_bs_unpack(const BYTE *h, w32_bs_rec *r);
+/* little-endian fields of the records (and of EAs, reparse buffers) */
+uint32_t w32_get32(const BYTE *p);
+unsigned w32_get16(const BYTE *p);
 
 #endif

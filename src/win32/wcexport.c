@@ -23,8 +23,6 @@
 
 #include <wincrypt.h>
 
-#define TICKS_1970 116444736000000000LL
-
 typedef struct exp_ {
   struct archive *a;
   WCHAR *root;
@@ -40,9 +38,10 @@ static int ar_fail(exp_ *x, const char *name) {
 
 static void set_time(struct archive_entry *e, LONGLONG t,
                      void (*set)(struct archive_entry *, time_t, long)) {
-  LONGLONG u = t - TICKS_1970;
-  LONGLONG s = u >= 0 ? u / 10000000 : -((-u + 9999999) / 10000000);
-  set(e, (time_t)s, (long)((u - s * 10000000) * 100));
+  time_t s;
+  long ns;
+  wc_unix_time(t, &s, &ns);
+  set(e, s, ns);
 }
 
 static void set_times(struct archive_entry *e, const FILE_BASIC_INFO *b) {
@@ -92,9 +91,8 @@ static BYTE *read_blob(HANDLE h, uint64_t n) {
 static int ea_records(exp_ *x, struct archive_entry *e, const BYTE *p, size_t n) {
   size_t o = 0;
   while (o + 8 <= n) {
-    uint32_t next = (uint32_t)p[o] | (uint32_t)p[o + 1] << 8 | (uint32_t)p[o + 2] << 16 |
-                    (uint32_t)p[o + 3] << 24;
-    size_t nl = p[o + 5], vl = (size_t)p[o + 6] | (size_t)p[o + 7] << 8;
+    uint32_t next = w32_get32(p + o);
+    size_t nl = p[o + 5], vl = w32_get16(p + o + 6);
     char key[16 + 256];
     if (o + 8 + nl + 1 + vl > n) return wc_fail(&x->err, PLAT_E_INVALID_DATA, "a truncated EA");
     snprintf(key, sizeof key, "MSWINDOWS.xattr.%.*s", (int)nl, (const char *)p + o + 8);
@@ -112,12 +110,12 @@ static int reparse_entry(exp_ *x, struct archive_entry *e, const BYTE *p, size_t
   char *target, *c;
   WCHAR *w;
   if (n < 16) return wc_fail(&x->err, PLAT_E_INVALID_DATA, "a truncated reparse point");
-  tag = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+  tag = w32_get32(p);
   if (tag != 0xA0000003u && tag != 0xA000000Cu)
     return wc_fail(&x->err, PLAT_E_NOT_SUPPORTED, "reparse tag 0x%08lx", (unsigned long)tag);
   base = tag == 0xA0000003u ? 16 : 20;
-  off = (size_t)p[12] | (size_t)p[13] << 8;
-  len = (size_t)p[14] | (size_t)p[15] << 8;
+  off = w32_get16(p + 12);
+  len = w32_get16(p + 14);
   if (base + off + len > n || len % 2)
     return wc_fail(&x->err, PLAT_E_INVALID_DATA, "a bad reparse point");
   if (!(w = calloc(len / 2 + 1, sizeof *w)))
@@ -209,21 +207,39 @@ static int copy_spot(exp_ *x, HANDLE h, const spot *sp, const char *name) {
   return 0;
 }
 
+/* a, b and c joined, '\\' as '/', malloc'd (no length limit: a name is
+ * never cut short); NULL with the error recorded */
+static char *tar_name(exp_ *x, const char *a, const char *b, const char *c) {
+  size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
+  char *out = malloc(n), *p;
+  if (!out) {
+    wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
+    return NULL;
+  }
+  snprintf(out, n, "%s%s%s", a, b, c);
+  for (p = out; *p; p++)
+    if (*p == '\\') *p = '/';
+  return out;
+}
+
 static int write_ads(exp_ *x, struct archive_entry *main_e, HANDLE h, const scan *s,
                      const char *name) {
   size_t i;
   for (i = 0; i < s->n_ads; i++) {
-    char *sn = w32_utf8(s->ads[i].name), full[1200];
+    char *sn = w32_utf8(s->ads[i].name), *full;
     size_t l;
     struct archive_entry *e;
     int rc;
     if (!sn) return wc_fail(&x->err, PLAT_E_INVALID_DATA, "%s: a bad stream name", name);
     l = strlen(sn);
     if (l > 6 && strcmp(sn + l - 6, ":$DATA") == 0) sn[l - 6] = 0;
-    snprintf(full, sizeof full, "%s%s", name, sn);
+    full = tar_name(x, name, sn, "");
     free(sn);
-    if (!(e = archive_entry_clone(main_e)))
+    if (!full) return -1;
+    if (!(e = archive_entry_clone(main_e))) {
+      free(full);
       return wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
+    }
     archive_entry_xattr_clear(e);
     archive_entry_set_filetype(e, AE_IFREG);
     archive_entry_set_pathname_utf8(e, full);
@@ -231,34 +247,28 @@ static int write_ads(exp_ *x, struct archive_entry *main_e, HANDLE h, const scan
     rc = archive_write_header(x->a, e) < ARCHIVE_WARN ? ar_fail(x, full)
                                                       : copy_spot(x, h, &s->ads[i], full);
     archive_entry_free(e);
+    free(full);
     if (rc < 0) return -1;
   }
   return 0;
 }
 
-static void tar_name(char *out, size_t cap, const char *rel) {
-  size_t i;
-  snprintf(out, cap, "%s", rel);
-  for (i = 0; out[i]; i++)
-    if (out[i] == '\\') out[i] = '/';
-}
-
 /* a Files\ entry: path is the file, or the directory's sidecar */
-static int files_entry(exp_ *x, const WCHAR *path, const char *rel, int dir) {
-  HANDLE h = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
-                         FILE_FLAG_BACKUP_SEMANTICS, NULL);
+static int files_entry(exp_ *x, const wc_item *it) {
+  const char *rel = it->rel;
+  int dir = (it->attrs & FILE_ATTRIBUTE_DIRECTORY) != 0;
   struct archive_entry *e = NULL;
   FILE_BASIC_INFO b;
-  LARGE_INTEGER fsize;
-  DWORD attrs = 0, got = 0;
-  char name[1100], num[16];
+  DWORD attrs = 0;
+  uint64_t left = 0;
+  char *name = NULL, num[16];
   scan s;
   int rc = -1;
+  HANDLE h = wc_open_entry(&x->err, x->root, it, &attrs, &left);
   memset(&s, 0, sizeof s);
-  tar_name(name, sizeof name, rel);
-  if (h == INVALID_HANDLE_VALUE) return wc_win_fail(&x->err, "open", rel);
-  if (!GetFileInformationByHandleEx(h, FileBasicInfo, &b, sizeof b) || !GetFileSizeEx(h, &fsize) ||
-      fsize.QuadPart < 4 || !ReadFile(h, &attrs, 4, &got, NULL) || got != 4) {
+  if (h == INVALID_HANDLE_VALUE) return -1;
+  if (!(name = tar_name(x, rel, "", ""))) goto out;
+  if (!GetFileInformationByHandleEx(h, FileBasicInfo, &b, sizeof b)) {
     wc_win_fail(&x->err, "read", rel);
     goto out;
   }
@@ -271,7 +281,7 @@ static int files_entry(exp_ *x, const WCHAR *path, const char *rel, int dir) {
   set_times(e, &b);
   snprintf(num, sizeof num, "%lu", (unsigned long)attrs);
   record(e, "MSWINDOWS.fileattr", num, strlen(num));
-  if (scan_streams(x, e, h, (uint64_t)fsize.QuadPart - 4, &s, rel) < 0) goto out;
+  if (scan_streams(x, e, h, left, &s, rel) < 0) goto out;
   if (s.has_data && archive_entry_filetype(e) == AE_IFREG)
     archive_entry_set_size(e, (la_int64_t)s.data.size);
   if (archive_write_header(x->a, e) < ARCHIVE_WARN) {
@@ -285,6 +295,7 @@ static int files_entry(exp_ *x, const WCHAR *path, const char *rel, int dir) {
   rc = write_ads(x, e, h, &s, name);
 out:
   if (e) archive_entry_free(e);
+  free(name);
   CloseHandle(h);
   return rc;
 }
@@ -296,20 +307,25 @@ static int plain_entry(exp_ *x, const WCHAR *path, const char *rel, int dir) {
   struct archive_entry *e;
   FILE_BASIC_INFO b;
   LARGE_INTEGER fsize;
-  char name[1100], num[16];
+  char *name, num[16];
   spot sp;
   int rc = 0;
-  tar_name(name, sizeof name, rel);
   if (h == INVALID_HANDLE_VALUE) return wc_win_fail(&x->err, "open", rel);
   if (!GetFileInformationByHandleEx(h, FileBasicInfo, &b, sizeof b) || !GetFileSizeEx(h, &fsize)) {
     CloseHandle(h);
     return wc_win_fail(&x->err, "read", rel);
   }
+  if (!(name = tar_name(x, rel, "", ""))) {
+    CloseHandle(h);
+    return -1;
+  }
   if (!(e = archive_entry_new())) {
+    free(name);
     CloseHandle(h);
     return wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
   }
   archive_entry_set_pathname_utf8(e, name);
+  free(name);
   archive_entry_set_filetype(e, dir ? AE_IFDIR : AE_IFREG);
   set_times(e, &b);
   snprintf(num, sizeof num, "%lu", (unsigned long)b.FileAttributes);
@@ -325,56 +341,47 @@ static int plain_entry(exp_ *x, const WCHAR *path, const char *rel, int dir) {
   return rc;
 }
 
-/* tombstones.txt -> whiteouts (".wh.<name>" beside the deleted name) */
-static int whiteouts(exp_ *x) {
-  wc_tombs t;
-  char rel[1100], name[1100];
-  int got, rc = 0;
-  if (wc_tombstones_read(&x->err, x->root, &t) < 0) return -1;
-  while (rc == 0 && (got = wc_tombstones_next(&x->err, &t, rel, sizeof rel)) != 0) {
-    char *base = strrchr(rel, '\\') + 1;
-    struct archive_entry *e;
-    if (got < 0) {
-      rc = -1;
-      break;
-    }
-    if (!(e = archive_entry_new())) {
-      rc = wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
-      break;
-    }
-    snprintf(name, sizeof name, "%.*s.wh.%s", (int)(base - rel), rel, base);
-    tar_name(rel, sizeof rel, name);
-    archive_entry_set_pathname_utf8(e, rel);
-    archive_entry_set_filetype(e, AE_IFREG);
-    if (archive_write_header(x->a, e) < ARCHIVE_WARN) rc = ar_fail(x, rel);
-    archive_entry_free(e);
+/* one deleted name ("Files\\dir\\x") -> the whiteout "Files/dir/.wh.x" */
+static int whiteout(exp_ *x, char *rel) {
+  char *base = strrchr(rel, '\\'), *name;
+  struct archive_entry *e;
+  int rc = 0;
+  *base++ = 0; /* rel: the deleted name's directory */
+  if (!(name = tar_name(x, rel, "/.wh.", base))) return -1;
+  if (!(e = archive_entry_new())) {
+    free(name);
+    return wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
   }
-  free(t.text);
+  archive_entry_set_pathname_utf8(e, name);
+  archive_entry_set_filetype(e, AE_IFREG);
+  if (archive_write_header(x->a, e) < ARCHIVE_WARN) rc = ar_fail(x, name);
+  archive_entry_free(e);
+  free(name);
   return rc;
 }
 
-static int ends_with(const char *s, const char *tail) {
-  size_t n = strlen(s), t = strlen(tail);
-  return n >= t && strcmp(s + n - t, tail) == 0;
+/* tombstones.txt -> whiteouts (".wh.<name>" beside the deleted name) */
+static int whiteouts(exp_ *x) {
+  wc_tombs t;
+  char rel[1100];
+  int got, rc = 0;
+  if (wc_tombstones_read(&x->err, x->root, &t) < 0) return -1;
+  while (rc == 0 && (got = wc_tombstones_next(&x->err, &t, rel, sizeof rel)) != 0)
+    rc = got < 0 ? -1 : whiteout(x, rel);
+  free(t.text);
+  return rc;
 }
 
 static int one_item(exp_ *x, const wc_item *it) {
   int dir = (it->attrs & FILE_ATTRIBUTE_DIRECTORY) != 0;
   int top = !strchr(it->rel, '\\');
-  if (strcmp(it->rel, "tombstones.txt") == 0 || ends_with(it->rel, ".$wcidirs$")) return 0;
+  if (wc_not_an_entry(it->rel)) return 0;
   if (strncmp(it->rel, "Files\\", 6) != 0 || top) {
     if (!top && strncmp(it->rel, "Hives\\", 6) != 0)
       return wc_fail(&x->err, PLAT_E_INVALID_DATA, "%s: unexpected in an exported layer", it->rel);
     return plain_entry(x, it->path, it->rel, dir);
   }
-  if (dir) {
-    WCHAR *side = wc_path(x->root, it->rel, L".$wcidirs$");
-    int rc =
-        side ? files_entry(x, side, it->rel, 1) : wc_fail(&x->err, PLAT_E_OUTOFMEMORY, "no memory");
-    free(side);
-    return rc;
-  }
-  return files_entry(x, it->path, it->rel, 0);
+  return files_entry(x, it);
 }
 
 static int report(exp_ *x, int last) {
@@ -405,33 +412,22 @@ plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, c
                                  const plat_layer_descriptor *layers, size_t count,
                                  const plat_progress *progress, uint64_t *size) {
   exp_ x;
-  char *folder = NULL;
   WCHAR *tmp = NULL, *dest = NULL;
   plat_hresult hr;
   memset(&x, 0, sizeof x);
   x.progress.p = progress;
   *size = 0;
   if (!(dest = w32_wide(tar_path, "tar path", &hr))) return hr;
-  if (!(tmp = wc_path(dest, "", L".tmp")) || !(x.root = wc_temp_folder()) ||
-      !(folder = w32_utf8(x.root))) {
-    wc_win_fail(&x.err, "create", "the export folder");
-  } else if ((hr = plat_ExportLayer(info, id, folder, layers, count)) < 0) {
-    wc_fail(&x.err, hr, "%s", plat_last_error() ? plat_last_error() : "ExportLayer failed");
-  } else if (write_tar(&x, tmp) == 0 && !MoveFileExW(tmp, dest, MOVEFILE_REPLACE_EXISTING)) {
+  if (!(tmp = wc_path(dest, "", L".tmp"))) wc_fail(&x.err, PLAT_E_OUTOFMEMORY, "not enough memory");
+  else if (wc_export_to_temp(&x.err, info, id, layers, count, &x.root) == 0 &&
+           write_tar(&x, tmp) == 0 && !MoveFileExW(tmp, dest, MOVEFILE_REPLACE_EXISTING))
     wc_win_fail(&x.err, "rename the tar to", tar_path);
-  }
   if (x.a) archive_write_free(x.a);
   if (x.err.hr < 0 && tmp) DeleteFileW(tmp);
   if (x.root) wc_remove_tree(x.root);
   free(x.root);
-  free(folder);
   free(tmp);
   free(dest);
-  if (x.err.hr < 0) {
-    w32_set_error(x.err.msg);
-    return x.err.hr;
-  }
-  w32_set_error(NULL);
-  *size = x.size;
-  return PLAT_S_OK;
+  if (x.err.hr >= 0) *size = x.size;
+  return wc_done(&x.err);
 }

@@ -22,6 +22,15 @@ int wc_win_fail(wc_err *e, const char *what, const char *name) {
   return wc_fail(e, hr, "%s %s: %s", what, name, plat_last_error() ? plat_last_error() : "failed");
 }
 
+int wc_fail_last(wc_err *e, plat_hresult hr, const char *what) {
+  return wc_fail(e, hr, "%s", plat_last_error() ? plat_last_error() : what);
+}
+
+plat_hresult wc_done(const wc_err *e) {
+  w32_set_error(e->hr < 0 ? e->msg : NULL);
+  return e->hr < 0 ? e->hr : PLAT_S_OK;
+}
+
 WCHAR *wc_path(const WCHAR *root, const char *name, const WCHAR *suffix) {
   plat_hresult hr;
   WCHAR *wn = w32_wide(name, "entry name", &hr), *out;
@@ -187,8 +196,47 @@ void wc_tree_free(wc_tree *t) {
   memset(t, 0, sizeof *t);
 }
 
+int wc_export_to_temp(wc_err *e, const plat_driver_info *info, const char *id,
+                      const plat_layer_descriptor *layers, size_t count, WCHAR **root) {
+  char *folder;
+  plat_hresult hr;
+  if (!(*root = wc_temp_folder()) || !(folder = w32_utf8(*root)))
+    return wc_win_fail(e, "create", "the export folder");
+  hr = plat_ExportLayer(info, id, folder, layers, count);
+  free(folder);
+  return hr < 0 ? wc_fail_last(e, hr, "ExportLayer failed") : 0;
+}
+
+int wc_not_an_entry(const char *rel) {
+  size_t n = strlen(rel);
+  return strcmp(rel, "tombstones.txt") == 0 || (n > 10 && strcmp(rel + n - 10, ".$wcidirs$") == 0);
+}
+
+HANDLE wc_open_entry(wc_err *e, const WCHAR *root, const wc_item *it, DWORD *attrs,
+                     uint64_t *left) {
+  WCHAR *side =
+      (it->attrs & FILE_ATTRIBUTE_DIRECTORY) ? wc_path(root, it->rel, L".$wcidirs$") : NULL;
+  HANDLE h = CreateFileW(side ? side : it->path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+                         FILE_FLAG_BACKUP_SEMANTICS, NULL);
+  LARGE_INTEGER fsize;
+  DWORD got = 0;
+  free(side);
+  if (h == INVALID_HANDLE_VALUE) {
+    wc_win_fail(e, "open", it->rel);
+    return h;
+  }
+  if (!GetFileSizeEx(h, &fsize) || fsize.QuadPart < 4 || !ReadFile(h, attrs, 4, &got, NULL) ||
+      got != 4) {
+    wc_win_fail(e, "read", it->rel);
+    CloseHandle(h);
+    return INVALID_HANDLE_VALUE;
+  }
+  *left = (uint64_t)fsize.QuadPart - 4;
+  return h;
+}
+
 int wc_tombstones_read(wc_err *e, const WCHAR *root, wc_tombs *t) {
-  static const char head[] = "\xef\xbb\xbfVersion 1.0\n";
+  static const char head[] = WC_TOMBSTONES_HEAD;
   WCHAR *p = wc_path(root, "tombstones.txt", NULL);
   HANDLE h = p ? CreateFileW(p, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL)
                : INVALID_HANDLE_VALUE;
@@ -219,6 +267,8 @@ int wc_tombstones_next(wc_err *e, wc_tombs *t, char *out, size_t cap) {
   if (len < 2 || *p != '\\' || len + 6 > cap)
     return wc_fail(e, PLAT_E_INVALID_DATA, "tombstones.txt: a bad line");
   snprintf(out, cap, "Files%.*s", (int)len, p);
+  if (strlen(out) != len + 5 || !wc_name_ok(out))
+    return wc_fail(e, PLAT_E_INVALID_DATA, "tombstones.txt: a bad line");
   return 1;
 }
 

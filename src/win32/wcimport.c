@@ -26,9 +26,6 @@ typedef struct imp {
   wc_progress progress;
 } imp;
 
-/* what failed when a sink's write did */
-#define WRITE_WHAT(s) ((s)->backup ? "BackupWrite" : "write")
-
 static int next_header(imp *m) {
   int r = archive_read_next_header(m->a, &m->e);
   if (r == ARCHIVE_EOF) {
@@ -51,24 +48,15 @@ static const char *entry_name(struct archive_entry *e) {
 /* "./Files/a/" -> "Files\a"; -1 for names that could leave the layer */
 static int clean_name(imp *m, const char *raw, char *out) {
   const char *p = raw;
-  size_t n, i, start;
+  size_t n, i;
   while (p[0] == '.' && p[1] == '/') p += 2;
   n = strlen(p);
   while (n > 0 && p[n - 1] == '/') n--;
   if (n == 0 || n >= NAME_MAX_ || p[0] == '/' || memchr(p, '\\', n))
     return wc_fail(&m->w.err, PLAT_E_INVALIDARG, "bad entry name %s", raw);
-  for (i = start = 0; i <= n; i++) {
-    if (i < n && p[i] != '/') {
-      out[i] = p[i];
-      continue;
-    }
-    /* a component ends: "", "." and ".." are refused */
-    if (i == start || (i - start == 1 && p[start] == '.') ||
-        (i - start == 2 && p[start] == '.' && p[start + 1] == '.'))
-      return wc_fail(&m->w.err, PLAT_E_INVALIDARG, "bad entry name %s", raw);
-    out[i] = i < n ? '\\' : 0;
-    start = i + 1;
-  }
+  for (i = 0; i < n; i++) out[i] = p[i] == '/' ? '\\' : p[i];
+  out[n] = 0;
+  if (!wc_name_ok(out)) return wc_fail(&m->w.err, PLAT_E_INVALIDARG, "bad entry name %s", raw);
   return 0;
 }
 
@@ -77,7 +65,7 @@ static int clean_name(imp *m, const char *raw, char *out) {
 static int meta_records(imp *m, w32_sink *s, wc_meta *md, const char *name) {
   struct archive_entry *e = m->e;
   if (md->sd && w32_bs_record(s, W32_BACKUP_SECURITY_DATA, md->sd, md->sd_len) < 0)
-    return wc_win_fail(&m->w.err, WRITE_WHAT(s), name);
+    return wc_win_fail(&m->w.err, WC_WRITE_WHAT(s), name);
   if (md->n_eas) {
     size_t len = 0;
     BYTE *ea = w32_ea_encode(md->eas, md->n_eas, &len);
@@ -86,7 +74,7 @@ static int meta_records(imp *m, w32_sink *s, wc_meta *md, const char *name) {
       return wc_fail(&m->w.err, PLAT_E_INVALIDARG, "%s: an EA name or value is too long", name);
     r = w32_bs_record(s, W32_BACKUP_EA_DATA, ea, len);
     free(ea);
-    if (r < 0) return wc_win_fail(&m->w.err, WRITE_WHAT(s), name);
+    if (r < 0) return wc_win_fail(&m->w.err, WC_WRITE_WHAT(s), name);
   }
   if (archive_entry_filetype(e) == AE_IFLNK) {
     const char *t = archive_entry_symlink_utf8(e);
@@ -107,7 +95,7 @@ static int meta_records(imp *m, w32_sink *s, wc_meta *md, const char *name) {
     if (!rp) return wc_fail(&m->w.err, PLAT_E_INVALIDARG, "%s: link target too long", name);
     r = w32_bs_record(s, W32_BACKUP_REPARSE_DATA, rp, len);
     free(rp);
-    if (r < 0) return wc_win_fail(&m->w.err, WRITE_WHAT(s), name);
+    if (r < 0) return wc_win_fail(&m->w.err, WC_WRITE_WHAT(s), name);
   }
   return 0;
 }
@@ -118,7 +106,8 @@ static int copy_data(imp *m, w32_sink *s, int64_t size, const char *name) {
   int64_t done = 0;
   la_ssize_t n;
   while ((n = archive_read_data(m->a, buf, sizeof buf)) > 0) {
-    if (w32_sink_write(s, buf, (size_t)n) < 0) return wc_win_fail(&m->w.err, WRITE_WHAT(s), name);
+    if (w32_sink_write(s, buf, (size_t)n) < 0)
+      return wc_win_fail(&m->w.err, WC_WRITE_WHAT(s), name);
     done += n;
   }
   if (n < 0)
@@ -130,7 +119,7 @@ static int copy_data(imp *m, w32_sink *s, int64_t size, const char *name) {
 /* Alternate data streams: the entries "<name>:<stream>" that follow the
  * file, as BACKUP_ALTERNATE_DATA records named ":<stream>:$DATA". */
 static int alternate_streams(imp *m, w32_sink *s, const char *name, int plain) {
-  char ads[NAME_MAX_];
+  char ads[NAME_MAX_ + sizeof ":$DATA"]; /* a name and the suffix added below */
   size_t n = strlen(name);
   for (;;) {
     WCHAR *wn;
@@ -150,7 +139,7 @@ static int alternate_streams(imp *m, w32_sink *s, const char *name, int plain) {
     size = archive_entry_size(m->e);
     r = w32_bs_header(s, W32_BACKUP_ALTERNATE_DATA, 0, (uint64_t)size, wn);
     free(wn);
-    if (r < 0) return wc_win_fail(&m->w.err, WRITE_WHAT(s), ads);
+    if (r < 0) return wc_win_fail(&m->w.err, WC_WRITE_WHAT(s), ads);
     if (copy_data(m, s, size, ads) < 0) return -1;
   }
 }
@@ -175,7 +164,7 @@ static int add_entry(imp *m, const char *name) {
   if (!m->w.plain && meta_records(m, s, &md, name) < 0) goto out;
   if (archive_entry_filetype(e) == AE_IFREG) {
     if (!m->w.plain && w32_bs_header(s, W32_BACKUP_DATA, 0, (uint64_t)size, NULL) < 0) {
-      wc_win_fail(&m->w.err, WRITE_WHAT(s), name);
+      wc_win_fail(&m->w.err, WC_WRITE_WHAT(s), name);
       goto out;
     }
     if (copy_data(m, s, size, name) < 0) goto out;
@@ -252,7 +241,6 @@ plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, c
                                  const plat_layer_descriptor *layers, size_t count,
                                  const plat_progress *progress, uint64_t *size, char **result) {
   imp m;
-  plat_hresult hr;
   memset(&m, 0, sizeof m);
   m.progress.p = progress;
   *size = 0;
@@ -261,12 +249,7 @@ plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, c
     wc_writer_finish(&m.w, info, id, layers, count);
   if (m.a) archive_read_free(m.a);
   wc_writer_free(&m.w);
-  if ((hr = m.w.err.hr) < 0) {
-    *result = w32_result_doc(hr, m.w.err.msg);
-    w32_set_error(m.w.err.msg);
-    return hr;
-  }
-  w32_set_error(NULL);
-  *size = m.w.size;
-  return PLAT_S_OK;
+  if (m.w.err.hr < 0) *result = w32_result_doc(m.w.err.hr, m.w.err.msg);
+  else *size = m.w.size;
+  return wc_done(&m.w.err);
 }

@@ -5,6 +5,8 @@
 #ifndef HCSSHIM_WCLAYER_H
 #define HCSSHIM_WCLAYER_H
 
+#include <time.h>
+
 #include "win32/w32.h"
 
 struct archive_entry;
@@ -18,6 +20,15 @@ typedef struct wc_err {
 int wc_fail(wc_err *e, plat_hresult hr, const char *fmt, ...);
 /* a Win32 call failed (GetLastError) doing `what` to `name`; -1 */
 int wc_win_fail(wc_err *e, const char *what, const char *name);
+/* a plat_ layer call failed with hr: its last error message, else what; -1 */
+int wc_fail_last(wc_err *e, plat_hresult hr, const char *what);
+/* a call's end: the last error is e's message (or cleared); e's HRESULT,
+ * or S_OK when nothing failed */
+plat_hresult wc_done(const wc_err *e);
+/* what failed when a sink's write did */
+#define WC_WRITE_WHAT(s) ((s)->backup ? "BackupWrite" : "write")
+/* a transport folder's tombstones.txt starts with this line */
+#define WC_TOMBSTONES_HEAD "\xef\xbb\xbfVersion 1.0\n"
 
 #define WC_MAX_EAS 64
 
@@ -32,6 +43,9 @@ typedef struct wc_meta {
   char why[96]; /* what was wrong, after a failure */
 } wc_meta;
 
+/* FILETIME ticks (100 ns since 1601) from Unix time, and back */
+LONGLONG wc_ticks(time_t s, long ns);
+void wc_unix_time(LONGLONG ticks, time_t *s, long *ns);
 /* 0, or -1 with m->why set; wc_meta_free in both cases */
 int wc_meta_read(wc_meta *m, struct archive_entry *e);
 void wc_meta_free(wc_meta *m);
@@ -49,15 +63,17 @@ typedef struct wc_writer {
   size_t tlen, tcap;
   struct wc_dir_time *dirs; /* base layers: directory times to apply last */
   size_t ndirs, dcap;
-  w32_sink cur;       /* the file being written */
-  int discard, plain; /* nothing to write; a hive (data records only) */
-  BYTE hd[20];        /* a hive's record header being read */
+  w32_sink cur;           /* the file being written */
+  int discard, plain;     /* nothing to write; a hive (data records only) */
+  BYTE hd[W32_BS_HEADER]; /* a hive's record header being read */
   size_t hd_got;
   uint64_t name_left, data_left;
   uint64_t size; /* regular file bytes (the tar import's count) */
   wc_err err;
 } wc_writer;
 
+/* 1 when no '\\'-separated component of name is empty, "." or ".." */
+int wc_name_ok(const char *name);
 /* 1 when name is top or lies under it ("Files", "Files\\a") */
 int wc_under(const char *name, const char *top);
 /* 0, or -1 with the error in m->err (every function below) */
@@ -99,6 +115,17 @@ typedef struct wc_tree {
 } wc_tree;
 int wc_walk(const WCHAR *root, wc_tree *t);
 void wc_tree_free(wc_tree *t);
+/* ---- reading a legacy transport folder (the tar export, the layer reader) ---- */
+/* ExportLayer(info, id, folder, parents) into a new temp folder, *root
+ * (set when made: the caller removes it, after a failure too) */
+int wc_export_to_temp(wc_err *e, const plat_driver_info *info, const char *id,
+                      const plat_layer_descriptor *layers, size_t count, WCHAR **root);
+/* 1 for what is not an entry of its own: tombstones.txt, the sidecars */
+int wc_not_an_entry(const char *rel);
+/* A Files\ entry opened: the file or a directory's ".$wcidirs$" sidecar,
+ * its 4 bytes of attributes read, positioned at the backup stream, which
+ * has *left bytes; INVALID_HANDLE_VALUE with the error in e */
+HANDLE wc_open_entry(wc_err *e, const WCHAR *root, const wc_item *it, DWORD *attrs, uint64_t *left);
 /* a transport folder's tombstones.txt (none: text NULL) */
 typedef struct wc_tombs {
   char *text;

@@ -18,8 +18,13 @@
 
 #define TICKS_1970 116444736000000000LL /* 100 ns ticks from 1601 to 1970 */
 
-static LONGLONG ticks(time_t s, long ns) {
-  return (LONGLONG)s * 10000000LL + ns / 100 + TICKS_1970;
+LONGLONG wc_ticks(time_t s, long ns) { return (LONGLONG)s * 10000000LL + ns / 100 + TICKS_1970; }
+
+void wc_unix_time(LONGLONG ticks, time_t *s, long *ns) {
+  LONGLONG u = ticks - TICKS_1970;
+  LONGLONG sec = u >= 0 ? u / 10000000 : -((-u + 9999999) / 10000000);
+  *s = (time_t)sec;
+  *ns = (long)((u - sec * 10000000) * 100);
 }
 
 /* base64 text (not NUL-terminated) -> malloc'd bytes */
@@ -117,17 +122,17 @@ int wc_meta_read(wc_meta *m, struct archive_entry *e) {
   time_t mt = archive_entry_mtime(e);
   long mn = archive_entry_mtime_nsec(e);
   memset(m, 0, sizeof *m);
-  m->info.LastWriteTime.QuadPart = ticks(mt, mn);
-  m->info.LastAccessTime.QuadPart = archive_entry_atime_is_set(e)
-                                        ? ticks(archive_entry_atime(e), archive_entry_atime_nsec(e))
-                                        : ticks(mt, mn);
+  m->info.LastWriteTime.QuadPart = wc_ticks(mt, mn);
+  m->info.LastAccessTime.QuadPart =
+      archive_entry_atime_is_set(e) ? wc_ticks(archive_entry_atime(e), archive_entry_atime_nsec(e))
+                                    : wc_ticks(mt, mn);
   m->info.ChangeTime.QuadPart = archive_entry_ctime_is_set(e)
-                                    ? ticks(archive_entry_ctime(e), archive_entry_ctime_nsec(e))
-                                    : ticks(mt, mn);
+                                    ? wc_ticks(archive_entry_ctime(e), archive_entry_ctime_nsec(e))
+                                    : wc_ticks(mt, mn);
   m->info.CreationTime.QuadPart =
       archive_entry_birthtime_is_set(e)
-          ? ticks(archive_entry_birthtime(e), archive_entry_birthtime_nsec(e))
-          : ticks(mt, mn);
+          ? wc_ticks(archive_entry_birthtime(e), archive_entry_birthtime_nsec(e))
+          : wc_ticks(mt, mn);
   archive_entry_xattr_reset(e);
   while (archive_entry_xattr_next(e, &name, &v, &n) == ARCHIVE_OK)
     if (take(m, name, (const char *)v, n) < 0) return -1;

@@ -54,11 +54,6 @@ static int keep_args(wstream *s, const plat_driver_info *info, const char *id,
   return 0;
 }
 
-static plat_hresult fail_with(wc_err *e) {
-  w32_set_error(e->msg);
-  return e->hr;
-}
-
 plat_hresult plat_ImportLayerBegin(const plat_driver_info *info, const char *id,
                                    const plat_layer_descriptor *layers, size_t count,
                                    plat_layer_stream *ctx) {
@@ -66,13 +61,12 @@ plat_hresult plat_ImportLayerBegin(const plat_driver_info *info, const char *id,
   plat_hresult hr;
   *ctx = NULL;
   if (!s) return PLAT_E_OUTOFMEMORY;
-  s->w.cur.h = INVALID_HANDLE_VALUE;
   if (keep_args(s, info, id, layers, count) < 0) {
     wstream_free(s);
     return PLAT_E_OUTOFMEMORY;
   }
   if (wc_writer_open(&s->w, info, id, count == 0) < 0) {
-    hr = fail_with(&s->w.err);
+    hr = wc_done(&s->w.err);
     wstream_free(s);
     return hr;
   }
@@ -86,27 +80,26 @@ plat_hresult plat_ImportLayerNext(plat_layer_stream ctx, const char *name,
   wstream *s = (wstream *)ctx;
   w32_file_basic_info fi;
   if (*name == '\\') name++;
-  if (wc_writer_check_name(&s->w, name) < 0) return fail_with(&s->w.err);
-  if (!info) return wc_writer_remove(&s->w, name) < 0 ? fail_with(&s->w.err) : PLAT_S_OK;
+  if (wc_writer_check_name(&s->w, name) < 0) return wc_done(&s->w.err);
+  if (!info) return wc_writer_remove(&s->w, name) < 0 ? wc_done(&s->w.err) : PLAT_S_OK;
   memset(&fi, 0, sizeof fi);
   fi.CreationTime.QuadPart = info->CreationTime;
   fi.LastAccessTime.QuadPart = info->LastAccessTime;
   fi.LastWriteTime.QuadPart = info->LastWriteTime;
   fi.ChangeTime.QuadPart = info->ChangeTime;
   fi.FileAttributes = info->FileAttributes;
-  return wc_writer_add(&s->w, name, &fi) < 0 ? fail_with(&s->w.err) : PLAT_S_OK;
+  return wc_writer_add(&s->w, name, &fi) < 0 ? wc_done(&s->w.err) : PLAT_S_OK;
 }
 
 plat_hresult plat_ImportLayerWrite(plat_layer_stream ctx, const void *buf, uint32_t len) {
   wstream *s = (wstream *)ctx;
-  return wc_writer_write(&s->w, buf, len) < 0 ? fail_with(&s->w.err) : PLAT_S_OK;
+  return wc_writer_write(&s->w, buf, len) < 0 ? wc_done(&s->w.err) : PLAT_S_OK;
 }
 
 plat_hresult plat_ImportLayerEnd(plat_layer_stream ctx) {
   wstream *s = (wstream *)ctx;
   plat_hresult hr = wc_writer_finish(&s->w, &s->info, s->id, s->layers, s->count);
-  if (hr < 0) fail_with(&s->w.err);
-  else w32_set_error(NULL);
+  wc_done(&s->w.err);
   wstream_free(s);
   return hr;
 }
@@ -119,8 +112,8 @@ typedef struct rstream {
   size_t next;
   wc_tombs tombs;
   HANDLE cur;
-  uint64_t left; /* stream bytes of cur still to read */
-  BYTE pre[20];  /* a hive's synthesized data record header */
+  uint64_t left;           /* stream bytes of cur still to read */
+  BYTE pre[W32_BS_HEADER]; /* a hive's synthesized data record header */
   size_t pre_len, pre_off;
   wc_err err;
 } rstream;
@@ -145,20 +138,16 @@ plat_hresult plat_ExportLayerBegin(const plat_driver_info *info, const char *id,
                                    const plat_layer_descriptor *layers, size_t count,
                                    plat_layer_stream *ctx) {
   rstream *r = calloc(1, sizeof *r);
-  char *folder = NULL;
   plat_hresult hr;
   *ctx = NULL;
   if (!r) return PLAT_E_OUTOFMEMORY;
   r->cur = INVALID_HANDLE_VALUE;
-  if (!(r->root = wc_temp_folder()) || !(folder = w32_utf8(r->root)))
-    wc_win_fail(&r->err, "create", "the export folder");
-  else if ((hr = plat_ExportLayer(info, id, folder, layers, count)) < 0)
-    wc_fail(&r->err, hr, "%s", plat_last_error() ? plat_last_error() : "ExportLayer failed");
-  else if (wc_walk(r->root, &r->t) < 0) wc_fail(&r->err, PLAT_E_OUTOFMEMORY, "not enough memory");
-  else wc_tombstones_read(&r->err, r->root, &r->tombs);
-  free(folder);
+  if (wc_export_to_temp(&r->err, info, id, layers, count, &r->root) == 0) {
+    if (wc_walk(r->root, &r->t) < 0) wc_fail(&r->err, PLAT_E_OUTOFMEMORY, "not enough memory");
+    else wc_tombstones_read(&r->err, r->root, &r->tombs);
+  }
   if (r->err.hr < 0) {
-    hr = fail_with(&r->err);
+    hr = wc_done(&r->err);
     rstream_free(r);
     return hr;
   }
@@ -167,30 +156,19 @@ plat_hresult plat_ExportLayerBegin(const plat_driver_info *info, const char *id,
   return PLAT_S_OK;
 }
 
-static int skip_item(const char *rel) {
-  size_t n = strlen(rel);
-  return strcmp(rel, "tombstones.txt") == 0 || (n > 10 && strcmp(rel + n - 10, ".$wcidirs$") == 0);
-}
-
 /* A Files\ entry: its attributes from the prefix, its data size from the
  * stream; positioned at the stream's start. */
 static int open_files_entry(rstream *r, const wc_item *it, plat_file_basic_info *info,
                             int64_t *size) {
-  WCHAR *side =
-      (it->attrs & FILE_ATTRIBUTE_DIRECTORY) ? wc_path(r->root, it->rel, L".$wcidirs$") : NULL;
-  LARGE_INTEGER fsize, four;
-  DWORD attrs = 0, got = 0;
+  LARGE_INTEGER four;
+  DWORD attrs = 0;
   w32_bs_rec rec;
-  uint64_t left;
+  uint64_t left = 0;
   int more;
-  r->cur = CreateFileW(side ? side : it->path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
-                       FILE_FLAG_BACKUP_SEMANTICS, NULL);
-  free(side);
-  if (r->cur == INVALID_HANDLE_VALUE || !GetFileSizeEx(r->cur, &fsize) || fsize.QuadPart < 4 ||
-      !ReadFile(r->cur, &attrs, 4, &got, NULL) || got != 4)
-    return wc_win_fail(&r->err, "read", it->rel);
+  if ((r->cur = wc_open_entry(&r->err, r->root, it, &attrs, &left)) == INVALID_HANDLE_VALUE)
+    return -1;
   info->FileAttributes = attrs;
-  left = r->left = (uint64_t)fsize.QuadPart - 4;
+  r->left = left;
   while ((more = w32_bs_next(r->cur, left, &rec)) == 1) {
     LARGE_INTEGER d;
     left -= rec.total;
@@ -210,15 +188,12 @@ static int open_files_entry(rstream *r, const wc_item *it, plat_file_basic_info 
 static int open_plain_entry(rstream *r, const wc_item *it, int64_t *size) {
   LARGE_INTEGER fsize;
   uint64_t n;
-  int i;
   if (it->attrs & FILE_ATTRIBUTE_DIRECTORY) return 0;
   r->cur = CreateFileW(it->path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
   if (r->cur == INVALID_HANDLE_VALUE || !GetFileSizeEx(r->cur, &fsize))
     return wc_win_fail(&r->err, "read", it->rel);
   n = (uint64_t)fsize.QuadPart;
-  memset(r->pre, 0, sizeof r->pre);
-  r->pre[0] = W32_BACKUP_DATA;
-  for (i = 0; i < 8; i++) r->pre[8 + i] = (BYTE)(n >> (8 * i));
+  w32_bs_pack(r->pre, W32_BACKUP_DATA, 0, n, 0);
   r->pre_len = sizeof r->pre;
   r->left = n;
   *size = (int64_t)n;
@@ -254,27 +229,27 @@ plat_hresult plat_ExportLayerNext(plat_layer_stream ctx, char **name, plat_file_
                                   int64_t *size, int *deleted) {
   rstream *r = (rstream *)ctx;
   const wc_item *it;
-  int t;
+  int t, files;
   *name = NULL;
   *size = 0;
   *deleted = 0;
   close_cur(r);
-  while (r->next < r->t.n && skip_item(r->t.v[r->next].rel)) r->next++;
+  while (r->next < r->t.n && wc_not_an_entry(r->t.v[r->next].rel)) r->next++;
   if (r->next == r->t.n) {
-    if ((t = next_tombstone(r, name)) < 0) return fail_with(&r->err);
+    if ((t = next_tombstone(r, name)) < 0) return wc_done(&r->err);
     *deleted = t;
     return t ? PLAT_S_OK : PLAT_E_NO_MORE_FILES;
   }
   it = &r->t.v[r->next++];
-  if (basic_info(r, it, info) < 0) return fail_with(&r->err);
+  if (basic_info(r, it, info) < 0) return wc_done(&r->err);
   if (!(*name = _strdup(it->rel))) return PLAT_E_OUTOFMEMORY;
-  if (strncmp(it->rel, "Files\\", 6) == 0 ? open_files_entry(r, it, info, size) < 0
-                                          : open_plain_entry(r, it, size) < 0) {
+  files = strncmp(it->rel, "Files\\", 6) == 0;
+  if (files ? open_files_entry(r, it, info, size) < 0 : open_plain_entry(r, it, size) < 0) {
     free(*name);
     *name = NULL;
-    return fail_with(&r->err);
+    return wc_done(&r->err);
   }
-  if (strncmp(it->rel, "Files\\", 6) != 0) /* hcsshim's reader: both forced to LastWriteTime */
+  if (!files) /* hcsshim's reader: both forced to LastWriteTime */
     info->CreationTime = info->LastAccessTime = info->LastWriteTime;
   return PLAT_S_OK;
 }
@@ -291,7 +266,7 @@ plat_hresult plat_ExportLayerRead(plat_layer_stream ctx, void *buf, uint32_t len
     DWORD want = r->left < len ? (DWORD)r->left : len;
     if (!ReadFile(r->cur, buf, want, &got, NULL) || got == 0) {
       wc_win_fail(&r->err, "read", "the layer");
-      return fail_with(&r->err);
+      return wc_done(&r->err);
     }
     r->left -= got;
     n = got;

@@ -23,6 +23,16 @@ int wc_under(const char *name, const char *top) {
   return strncmp(name, top, n) == 0 && (name[n] == 0 || name[n] == '\\');
 }
 
+int wc_name_ok(const char *name) {
+  const char *p = name;
+  for (;;) {
+    size_t n = strcspn(p, "\\");
+    if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) return 0;
+    if (!p[n]) return 1;
+    p += n + 1;
+  }
+}
+
 int wc_writer_check(wc_writer *m, const char *name) {
   if (wc_under(name, "Files") || wc_under(name, "Hives")) return 0;
   if (wc_under(name, "UtilityVM")) {
@@ -42,7 +52,8 @@ int wc_writer_remove(wc_writer *m, const char *name) {
   size_t need = strlen(name) + 2;
   if (m->base)
     return wc_fail(&m->err, PLAT_E_INVALIDARG, "%s: a base layer cannot have tombstones", name);
-  if (!wc_under(name, "Files") || strcmp(name, "Files") == 0)
+  /* the name is checked again here: a whiteout's loses its ".wh." */
+  if (!wc_under(name, "Files") || strcmp(name, "Files") == 0 || !wc_name_ok(name))
     return wc_fail(&m->err, PLAT_E_INVALIDARG, "%s: invalid tombstone", name);
   if (m->tlen + need > m->tcap) {
     size_t cap = (m->tcap + need) * 2;
@@ -57,7 +68,7 @@ int wc_writer_remove(wc_writer *m, const char *name) {
 }
 
 static int write_tombstones(wc_writer *m) {
-  static const char head[] = "\xef\xbb\xbfVersion 1.0\n";
+  static const char head[] = WC_TOMBSTONES_HEAD;
   w32_sink s = {INVALID_HANDLE_VALUE, 0, NULL};
   WCHAR *p = wc_path(m->root, "tombstones.txt", NULL);
   int r;
@@ -144,13 +155,10 @@ static int reapply_dir_times(wc_writer *m) {
                                FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL)
                  : INVALID_HANDLE_VALUE;
     int r = h == INVALID_HANDLE_VALUE || wc_set_basic_info(h, &m->dirs[i].fi) < 0 ? -1 : 0;
+    if (r < 0) wc_win_fail(&m->err, "set the times of", m->dirs[i].name);
+    if (h != INVALID_HANDLE_VALUE) CloseHandle(h);
     free(p);
-    if (r < 0) {
-      wc_win_fail(&m->err, "set the times of", m->dirs[i].name);
-      if (h != INVALID_HANDLE_VALUE) CloseHandle(h);
-      return -1;
-    }
-    CloseHandle(h);
+    if (r < 0) return -1;
   }
   return 0;
 }
@@ -186,28 +194,17 @@ static plat_hresult base_done(wc_writer *m) {
       hr = PLAT_E_OUTOFMEMORY;
     }
   }
-  if (hr < 0)
-    wc_fail(&m->err, hr, "%s", plat_last_error() ? plat_last_error() : "processing failed");
+  if (hr < 0) wc_fail_last(&m->err, hr, "processing failed");
   free(root);
   free(uvm);
   return hr;
 }
 
-
 /* Names are Windows-form paths relative to the layer ("Files\\a\\b"):
  * no empty, "." or ".." component, no "/" or ":". */
 int wc_writer_check_name(wc_writer *m, const char *name) {
-  const char *p = name;
-  if (!*name || strpbrk(name, "/:"))
+  if (strpbrk(name, "/:") || !wc_name_ok(name))
     return wc_fail(&m->err, PLAT_E_INVALIDARG, "bad name %s", name);
-  while (*p) {
-    size_t n = strcspn(p, "\\");
-    if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-      return wc_fail(&m->err, PLAT_E_INVALIDARG, "bad name %s", name);
-    p += n;
-    if (*p) p++;
-    if (!*p && p[-1] == '\\') return wc_fail(&m->err, PLAT_E_INVALIDARG, "bad name %s", name);
-  }
   return wc_writer_check(m, name);
 }
 
@@ -256,26 +253,23 @@ int wc_writer_add(wc_writer *m, const char *name, const w32_file_basic_info *fi)
 static int hive_bytes(wc_writer *m, const BYTE *p, size_t n) {
   while (n > 0) {
     size_t take;
-    if (m->data_left == 0 && m->name_left == 0 && m->hd_got < 20) {
-      take = 20 - m->hd_got < n ? 20 - m->hd_got : n;
+    if (m->data_left == 0 && m->name_left == 0 && m->hd_got < W32_BS_HEADER) {
+      take = W32_BS_HEADER - m->hd_got < n ? W32_BS_HEADER - m->hd_got : n;
       memcpy(m->hd + m->hd_got, p, take);
       m->hd_got += take;
-      if (m->hd_got == 20) {
-        m->data_left = (uint64_t)m->hd[8] | (uint64_t)m->hd[9] << 8 | (uint64_t)m->hd[10] << 16 |
-                       (uint64_t)m->hd[11] << 24 | (uint64_t)m->hd[12] << 32 |
-                       (uint64_t)m->hd[13] << 40 | (uint64_t)m->hd[14] << 48 |
-                       (uint64_t)m->hd[15] << 56;
-        m->name_left = (uint64_t)m->hd[16] | (uint64_t)m->hd[17] << 8 | (uint64_t)m->hd[18] << 16 |
-                       (uint64_t)m->hd[19] << 24;
-        m->hd_got = m->data_left || m->name_left ? 20 : 0;
+      if (m->hd_got == W32_BS_HEADER) {
+        w32_bs_rec r;
+        w32_bs_unpack(m->hd, &r);
+        m->data_left = r.size;
+        m->name_left = r.name_bytes;
+        m->hd_got = m->data_left || m->name_left ? W32_BS_HEADER : 0;
       }
     } else if (m->name_left > 0) {
       take = m->name_left < n ? (size_t)m->name_left : n;
       m->name_left -= take;
     } else {
       take = m->data_left < n ? (size_t)m->data_left : n;
-      if (m->hd[0] == W32_BACKUP_DATA && m->hd[1] == 0 && m->hd[2] == 0 && m->hd[3] == 0 &&
-          w32_sink_write(&m->cur, p, take) < 0)
+      if (w32_get32(m->hd) == W32_BACKUP_DATA && w32_sink_write(&m->cur, p, take) < 0)
         return wc_win_fail(&m->err, "write", "a hive");
       m->data_left -= take;
       if (m->data_left == 0) m->hd_got = 0;
@@ -293,7 +287,7 @@ int wc_writer_write(wc_writer *m, const void *p, size_t n) {
     return wc_fail(&m->err, PLAT_E_INVALID_HANDLE, "data with no file added");
   if (m->plain) return hive_bytes(m, (const BYTE *)p, n);
   if (w32_sink_write(&m->cur, p, n) < 0)
-    return wc_win_fail(&m->err, m->cur.backup ? "BackupWrite" : "write", "the file");
+    return wc_win_fail(&m->err, WC_WRITE_WHAT(&m->cur), "the file");
   return 0;
 }
 
@@ -325,8 +319,7 @@ plat_hresult wc_writer_finish(wc_writer *m, const plat_driver_info *info, const 
     char *folder = w32_utf8(m->root);
     plat_hresult hr =
         folder ? plat_ImportLayer(info, id, folder, layers, count) : PLAT_E_OUTOFMEMORY;
-    if (hr < 0)
-      wc_fail(&m->err, hr, "%s", plat_last_error() ? plat_last_error() : "ImportLayer failed");
+    if (hr < 0) wc_fail_last(&m->err, hr, "ImportLayer failed");
     free(folder);
   }
   if (m->err.hr >= 0) m->done = 1;

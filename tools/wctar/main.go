@@ -100,8 +100,15 @@ func main() {
 		{name: "Files", typ: tar.TypeDir, pax: attr(16)},
 		{name: "Files/.wh.gone.txt", typ: tar.TypeReg},
 	}
+	// whiteouts whose names leave the layer once ".wh." is removed
+	top := entry{name: "Files", typ: tar.TypeDir, pax: attr(16)}
+	whDotDot := []entry{top, {name: "Files/.wh...", typ: tar.TypeReg}}
+	whEmpty := []entry{top, {name: "Files/.wh.", typ: tar.TypeReg}}
+	whSub := []entry{top, {name: "Files/a", typ: tar.TypeDir, pax: attr(16)},
+		{name: "Files/a/.wh...", typ: tar.TypeReg}}
 	for name, es := range map[string][]entry{"layer.tar": layer, "base.tar": base, "escape.tar": bad,
-		"whiteout.tar": tomb} {
+		"whiteout.tar": tomb, "wh-dotdot.tar": whDotDot, "wh-empty.tar": whEmpty,
+		"wh-sub-dotdot.tar": whSub} {
 		if err := write(filepath.Join(dir, name), es); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
