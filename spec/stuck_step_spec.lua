@@ -98,6 +98,15 @@ describe("a runtime step that hangs", function()
   end)
   after_each(function() env.sh("rm -rf " .. dir) end)
 
+  -- c's system stopped, no step left stopped, and nothing of it left
+  local function ends_clean(c, id)
+    assert(c:wait(10))
+    assert.same({}, stuck(crun))
+    c:close()
+    env.forget(id)
+    assert_gone(id)
+  end
+
   -- In a child whose crun hangs at `verb`: `setup`, then `call` (an
   -- expression giving value, err), timed.  Returns the value as text, the
   -- seconds, is_timeout(err) as text, the error's text and all the output.
@@ -153,11 +162,7 @@ describe("a runtime step that hangs", function()
     assert.is_true(secs >= 1.9 and secs < 2 + SLACK, out)
     local c = assert(hcsshim.open_container(id))
     assert(c:terminate(5))
-    assert(c:wait(10))
-    assert.same({}, stuck(crun))
-    c:close()
-    env.forget(id)
-    assert_gone(id)
+    ends_clean(c, id)
   end)
 
   it("create_container(id, cfg, 2) of a system whose crun create hangs gives up in time and leaves nothing",
@@ -204,11 +209,7 @@ describe("a runtime step that hangs", function()
     print(("a caller blocked in start(60) answered %.3f s after terminate"):format(answered))
     assert.matches("^nil [%d.]+ ErrVmcomputeTerminated$", line)
     assert.is_true(answered < 5)
-    assert(c:wait(10))
-    assert.same({}, stuck(crun))
-    c:close()
-    env.forget(id)
-    assert_gone(id)
+    ends_clean(c, id)
   end)
 
   it("pause(1) gives up in time; terminate(5) on the same handle then works", function()
