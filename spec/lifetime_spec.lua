@@ -141,6 +141,27 @@ describe("a create that fails inside the runtime", function()
   end)
 end)
 
+-- Issue 9, item 11: a creator SIGKILLed between its mkdir and its lock
+-- file leaves a folder without a lock.  A moment after, it is nobody's:
+-- the next look at that id (or an enumeration) removes it, and the id can
+-- be created again; a fresh one (a creator right there) is left alone.
+describe("a system folder without its lock file", function()
+  it("is reaped once it is old, left alone while fresh", function()
+    local old, fresh = env.unique("nolock"), env.unique("nolock")
+    local root = env.runtime_root .. "/systems/"
+    env.must(("mkdir -p %s%s %s%s && touch -d '-10 seconds' %s%s"):format(root, old, root, fresh, root, old))
+    finally(function() env.sh("rm -rf " .. root .. fresh .. " " .. root .. old) end)
+    assert.is_nil((hcsshim.open_container(old)))
+    assert.equal("", env.sh("ls -d " .. root .. old .. " 2>/dev/null"))
+    assert.is_nil((hcsshim.open_container(fresh)))
+    assert.equal(root .. fresh .. "\n", env.sh("ls -d " .. root .. fresh .. " 2>/dev/null"))
+    -- an enumeration reaps it too, once it is old
+    env.must(("touch -d '-10 seconds' %s%s"):format(root, fresh))
+    assert(hcsshim.get_containers())
+    assert.equal("", env.sh("ls -d " .. root .. fresh .. " 2>/dev/null"))
+  end)
+end)
+
 -- Issue 12, item 3: the monitor's log goes with the system directory when
 -- creation rolls back, so the message carries the log's last lines instead
 -- of a path that no longer exists.

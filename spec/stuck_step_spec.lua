@@ -6,16 +6,19 @@
 -- terminate, from this or another process, always works and kills the step.
 local hcsshim = require "hcsshim"
 local env = require "support.env"
+local monitor_pid = require("support.procs").monitor_pid
 
 local SLACK = 1.5 -- seconds a call may take beyond its timeout
 
 -- A crun that hangs at verb $HCSSHIM_TEST_HANG (passed to the monitor's
--- children like every HCSSHIM_* variable).
+-- children like every HCSSHIM_* variable), or, for verb
+-- $HCSSHIM_TEST_HANG_AFTER, once the real crun has done it.
 local function hanging_crun(dir)
   local path = dir .. "/crun"
   local f = assert(io.open(path, "w"))
   f:write("#!/bin/sh\n",
-    "for a; do [ \"$a\" = \"$HCSSHIM_TEST_HANG\" ] && kill -STOP $$; done\n",
+    "for a; do [ \"$a\" = \"$HCSSHIM_TEST_HANG\" ] && kill -STOP $$\n",
+    "  [ \"$a\" = \"$HCSSHIM_TEST_HANG_AFTER\" ] && { crun \"$@\"; rc=$?; kill -STOP $$; exit $rc; }; done\n",
     "exec crun \"$@\"\n")
   f:close()
   env.must("chmod +x " .. path)
@@ -44,9 +47,11 @@ end
 
 -- A Lua child with the wrapper as its crun; its monitor and the monitor's
 -- crun steps inherit both variables.  Bounded: before the fix it hung.
+-- verb "after:<verb>": hang once crun did it.
 local function child_cmd(crun, verb, code, dir)
-  return ("timeout -s KILL 30 env %s %s"):format(env.lua_with({ HCSSHIM_CRUN = crun, HCSSHIM_TEST_HANG = verb }),
-    env.write_script(code, dir))
+  local after = verb:match("^after:(.*)$")
+  return ("timeout -s KILL 30 env %s %s"):format(env.lua_with({ HCSSHIM_CRUN = crun,
+    HCSSHIM_TEST_HANG = after and "" or verb, HCSSHIM_TEST_HANG_AFTER = after or "" }), env.write_script(code, dir))
 end
 
 local function config(id, mount)
@@ -240,6 +245,61 @@ describe("a runtime step that hangs", function()
     assert.matches("wait true\nstate Stopped\n", out, 1, true)
     assert.same({}, stuck(crun))
     env.forget(id)
+    assert_gone(id)
+  end)
+end)
+
+-- Issue 9, item 11: the monitor SIGKILLed in the middle of a step.  What
+-- the step had made (crun create's init waiting on its exec fifo, crun's
+-- state, the cgroup) must go with the system, and the step must not go
+-- on after its monitor (it would make a container after the teardown).
+describe("a monitor killed in the middle of crun create", function()
+  local dir, crun
+  before_each(function()
+    dir = env.tmpdir()
+    crun = hanging_crun(dir)
+  end)
+  after_each(function() env.sh("rm -rf " .. dir) end)
+
+  -- A child creating system id whose crun hangs at `verb`; once the step
+  -- is stopped, the monitor is killed.  Returns the child's output.
+  local function kill_monitor_during(verb, id, mount)
+    local outf = dir .. "/out"
+    env.must(("(%s) > %s 2>&1 &"):format(child_cmd(crun, verb, ([[
+      local h = require "hcsshim"
+      local c, err = h.create_container(%q, %s, 20)
+      io.write(("create %%s %%s\n"):format(tostring(c), tostring(err)))
+    ]]):format(id, config(id, mount)), dir), outf))
+    wait_for("the stuck create", function() return #stuck(crun) == 1 end, 20)
+    local mpid = assert(monitor_pid(id), "no monitor found")
+    local init = env.sh(("cat %s/systems/%s/init.pid 2>/dev/null"):format(env.runtime_root, id))
+    env.must("kill -KILL " .. mpid)
+    return init, wait_for("the child's answer", function()
+      local f = io.open(outf)
+      local s = f and f:read("a")
+      if f then f:close() end
+      return s and s:match("create .-\n")
+    end, 25)
+  end
+
+  it("after crun made the init: the init, crun state and cgroup go, nothing is left", function()
+    local id, mount = fresh()
+    local init, out = kill_monitor_during("after:create", id, mount)
+    assert.matches("^%d+$", init) -- crun made it
+    assert.matches("^create nil ", out)
+    -- gone, or a zombie its new parent has not reaped yet
+    assert.equal("", env.sh("grep -s '^State:' /proc/" .. init .. "/status | grep -v zombie"), out)
+    assert.same({}, stuck(crun)) -- the step died with its monitor
+    assert.is_nil((hcsshim.open_container(id)))
+    assert_gone(id)
+  end)
+
+  it("while crun create itself runs: the step dies with its monitor and nothing is left", function()
+    local id, mount = fresh()
+    local _, out = kill_monitor_during("create", id, mount)
+    assert.matches("^create nil ", out)
+    assert.same({}, stuck(crun))
+    assert.is_nil((hcsshim.open_container(id)))
     assert_gone(id)
   end)
 end)

@@ -245,6 +245,35 @@ static const char *out_id(const char *resp, char *buf, size_t n) {
   json_decref(j);
   return buf;
 }
+/* Issue 9: a program that hangs holds its caller no longer than its
+ * deadline, and is gone (with what it started) when cmn_run returns. */
+static void test_run_deadline(void) {
+  const char *argv[] = {"sh", "-c", "sleep 37.25 & echo started; sleep 37.25", NULL};
+  cmn_cmd c = CMN_CMD_INIT;
+  char *out = NULL;
+  double t0 = now();
+  int rc;
+  c.prog = "sh";
+  c.argv = argv;
+  c.out = &out;
+  c.deadline = cmn_now_ms() + 300;
+  rc = cmn_run(&c);
+  CHECK(rc == -ETIMEDOUT, "rc %d", rc);
+  CHECK(now() - t0 < 2.0, "took %.3f s", now() - t0);
+  CHECK(out && strcmp(out, "started\n") == 0, "output so far kept: `%s`", out ? out : "(null)");
+  free(out);
+  /* the background sleep was in the killed group too */
+  CHECK(system("pgrep -x -f 'sleep 37.25' >/dev/null") != 0,
+        "a sleep of the killed group survived");
+  c = (cmn_cmd)CMN_CMD_INIT;
+  argv[2] = "exit 3";
+  c.prog = "sh";
+  c.argv = argv;
+  c.deadline = cmn_now_ms() + 5000;
+  rc = cmn_run(&c);
+  CHECK(rc == 3 << 8, "a program within its deadline: status %d", rc);
+}
+
 static void test_hns_cni_failures(void) {
   char dir[300], log[320], net[64], ep[64], ep2[64], path[128], *r, *e = NULL, body[512];
   plat_hresult hr;
@@ -856,6 +885,7 @@ int main(int argc, char **argv) {
     }
   }
 
+  test_run_deadline();
   test_hns_cni_failures();
 
 cleanup:

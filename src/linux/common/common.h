@@ -96,10 +96,20 @@ typedef struct cmn_cmd {
    * write ends it (SIGPIPE), and cmn_run waits for it as usual */
   int (*on_out)(void *ctx, const char *buf, size_t len);
   void *out_ctx;
-  int pgroup; /* 1: in a process group of its own (cmn_child_kill) */
+  /* 1: a job of the caller: in a process group of its own (cmn_child_kill),
+   * and SIGKILLed should the caller die first (PR_SET_PDEATHSIG) */
+  int pgroup;
+  /* cmn_run only; 0: none.  Past it (cmn_now_ms) the program and its
+   * group (a deadline makes it a job) are SIGKILLed, its output so far
+   * kept, and cmn_run returns -ETIMEDOUT: no helper program, runtime or
+   * plugin that hangs can hold its caller for ever. */
+  int64_t deadline;
 } cmn_cmd;
+/* What a runtime, plugin or helper program may take at most (their
+ * callers' deadlines): each normally ends in milliseconds. */
+#define CMN_CMD_MAX_MS (60 * 1000)
 #define CMN_CMD_INIT \
-  { NULL, NULL, NULL, NULL, {-1, -1, -1}, NULL, NULL, NULL, NULL, NULL, NULL, 0 }
+  { NULL, NULL, NULL, NULL, {-1, -1, -1}, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0 }
 /* Default dispositions for every signal and an empty mask: for a child
  * between fork and exec (async-signal-safe). */
 void cmn_reset_signals(void);
@@ -123,6 +133,9 @@ typedef struct cmn_child {
 int cmn_spawn(const cmn_cmd *c, cmn_child *ch);
 /* Its wait status (blocks until it ended) or -errno. */
 int cmn_child_wait(cmn_child *ch);
+/* The same, but past deadline (CMN_NO_DEADLINE: none) it and its group
+ * are SIGKILLed and reaped: -ETIMEDOUT. */
+int cmn_child_wait_until(cmn_child *ch, int64_t deadline);
 /* SIGKILL to it and, if it has one, its whole process group: what it
  * started (a runtime and its helpers) goes with it. */
 void cmn_child_kill(const cmn_child *ch);
@@ -147,10 +160,11 @@ int64_t cmn_cgroup_oom_kills(const char *cgpath);
 int64_t cmn_keyed_value(const char *text, const char *key);
 
 /* ---- the OCI runtime (crun.c) ---- */
-/* crun --root <runtime root>/crun <args>; stdio from fds (-1: /dev/null);
- * returns the wait status (0 ok) or -errno; on failure *errmsg (if
- * errmsg) is crun's own last message. */
-int cmn_crun_run(const char *const *args, int in, int out, int err, char **errmsg);
+/* crun --root <runtime root>/crun <args>, stdio on /dev/null; returns the
+ * wait status (0 ok) or -errno, -ETIMEDOUT once deadline (cmn_now_ms)
+ * passed (crun killed); on failure *errmsg (if errmsg) is crun's own last
+ * message. */
+int cmn_crun_run(const char *const *args, int64_t deadline, char **errmsg);
 /* The same in two halves, for a caller that polls job->child.pidfd:
  * start (0 or -errno, *errmsg then set) and, with the wait status, end
  * (frees the job; *errmsg as above on failure). */

@@ -56,7 +56,9 @@ int cmn_crun_start(const char *const *args, int in, int out, int err, cmn_crun_j
 
 int cmn_crun_end(cmn_crun_job *job, int status, char **errmsg) {
   if (errmsg) *errmsg = NULL;
-  if (status < 0 && errmsg)
+  if (status == -ETIMEDOUT && errmsg)
+    *errmsg = cmn_printf("crun %s did not end in time and was killed", job->verb);
+  else if (status < 0 && errmsg)
     *errmsg = cmn_printf("cannot wait for crun %s: %s", job->verb, strerror(-status));
   else if (status != 0 && errmsg) {
     *errmsg = job->log ? cmn_log_tail(job->log, 1) : NULL; /* crun's last message */
@@ -68,9 +70,9 @@ int cmn_crun_end(cmn_crun_job *job, int status, char **errmsg) {
   return status;
 }
 
-int cmn_crun_run(const char *const *args, int in, int out, int err, char **errmsg) {
+int cmn_crun_run(const char *const *args, int64_t deadline, char **errmsg) {
   cmn_crun_job job;
-  int rc = cmn_crun_start(args, in, out, err, &job, errmsg);
+  int rc = cmn_crun_start(args, -1, -1, -1, &job, errmsg);
   if (rc < 0) return rc;
-  return cmn_crun_end(&job, cmn_child_wait(&job.child), errmsg);
+  return cmn_crun_end(&job, cmn_child_wait_until(&job.child, deadline), errmsg);
 }

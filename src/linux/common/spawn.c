@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -70,9 +71,22 @@ void cmn_reset_signals(void) {
   sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* A job dies with the process that runs it (its parent here): a runtime
+ * step of a monitor killed mid-create would otherwise go on and make a
+ * container after its teardown.  The check catches a parent that died
+ * before the prctl. */
+static int is_job(const cmn_cmd *c) { return c->pgroup || c->deadline; }
+
+static void tie_to(const cmn_cmd *c, pid_t parent) {
+  if (!is_job(c)) return;
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) _exit(126);
+}
+
 /* The program's process: only async-signal-safe calls until execve. */
-static void child(const char *exe, const cmn_cmd *c, const int io[3], char *const *envp) {
+static void child(const char *exe, const cmn_cmd *c, const int io[3], char *const *envp,
+                  pid_t parent) {
   int hi[3];
+  tie_to(c, parent);
   /* out of the way first, so that no dup2 clobbers another source */
   for (int i = 0; i < 3; i++) {
     int fd = io[i] >= 0 ? io[i] : open("/dev/null", i ? O_WRONLY : O_RDONLY);
@@ -89,16 +103,18 @@ static void child(const char *exe, const cmn_cmd *c, const int io[3], char *cons
 /* The intermediate process: it never execs, so it keeps exit signal 0;
  * with default dispositions it can wait for the program and passes its
  * status on (a signal by dying of the same signal, without a core). */
-static void intermediate(const char *exe, const cmn_cmd *c, const int io[3], char *const *envp) {
+static void intermediate(const char *exe, const cmn_cmd *c, const int io[3], char *const *envp,
+                         pid_t parent) {
   struct rlimit none = {0, 0};
-  pid_t pid;
+  pid_t pid, self = getpid();
   int st = 0;
   cmn_reset_signals();
-  if (c->pgroup) setpgid(0, 0);
+  if (is_job(c)) setpgid(0, 0);
+  tie_to(c, parent);
   /* the raw system call: glibc's fork() would run atfork handlers and take
    * locks that other threads of the caller may have held at the clone */
   pid = (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, NULL, NULL, NULL, NULL);
-  if (pid == 0) child(exe, c, io, envp);
+  if (pid == 0) child(exe, c, io, envp, self);
   if (pid < 0) _exit(126);
   /* hold no descriptor of the caller's: a pipe end kept open here would
    * keep the program's stdin from ever reaching EOF */
@@ -119,7 +135,7 @@ static void intermediate(const char *exe, const cmn_cmd *c, const int io[3], cha
 static pid_t start(const char *exe, const cmn_cmd *c, const int io[3], char *const *envp,
                    int *pidfd) {
   struct clone_args ca;
-  pid_t pid;
+  pid_t pid, self = getpid();
   memset(&ca, 0, sizeof ca);
   ca.flags = CLONE_PIDFD;
   ca.pidfd = (uint64_t)(uintptr_t)pidfd;
@@ -131,15 +147,15 @@ static pid_t start(const char *exe, const cmn_cmd *c, const int io[3], char *con
     pid = fork(); /* kernels before 5.3, valgrind: the plain way */
     if (pid == 0) {
       cmn_reset_signals();
-      if (c->pgroup) setpgid(0, 0);
-      child(exe, c, io, envp);
+      if (is_job(c)) setpgid(0, 0);
+      child(exe, c, io, envp, self);
     }
   } else if (pid == 0) {
-    intermediate(exe, c, io, envp);
+    intermediate(exe, c, io, envp, self);
   }
   /* here too: a kill of the group right after we return must not miss a
    * child that has not run setpgid yet */
-  if (pid > 0 && c->pgroup) setpgid(pid, pid);
+  if (pid > 0 && is_job(c)) setpgid(pid, pid);
   return pid;
 }
 
@@ -167,7 +183,7 @@ int cmn_spawn(const cmn_cmd *c, cmn_child *ch) {
   int e;
   ch->pid = -1;
   ch->pidfd = -1;
-  ch->group = c->pgroup;
+  ch->group = is_job(c);
   if (!exe) return -errno;
   if (c->input || c->out || c->err) {
     free(exe);
@@ -179,11 +195,28 @@ int cmn_spawn(const cmn_cmd *c, cmn_child *ch) {
   return ch->pid < 0 ? -e : 0;
 }
 
-int cmn_child_wait(cmn_child *ch) {
-  int st = wait_child(ch->pid, ch->pidfd);
+int cmn_child_wait(cmn_child *ch) { return cmn_child_wait_until(ch, CMN_NO_DEADLINE); }
+
+/* Without a pidfd (kernels before 5.3) the status is looked at every
+ * 10 ms instead. */
+static int ended_by(const cmn_child *ch, int64_t deadline) {
+  siginfo_t si;
+  if (ch->pidfd >= 0) return cmn_wait_fd(ch->pidfd, POLLIN, deadline) != -ETIMEDOUT;
+  for (;;) {
+    memset(&si, 0, sizeof si);
+    if (waitid(P_PID, (id_t)ch->pid, &si, WEXITED | WNOWAIT | WNOHANG) == 0 && si.si_pid) return 1;
+    if (cmn_now_ms() >= deadline) return 0;
+    usleep(10 * 1000);
+  }
+}
+
+int cmn_child_wait_until(cmn_child *ch, int64_t deadline) {
+  int late = deadline != CMN_NO_DEADLINE && !ended_by(ch, deadline), st;
+  if (late) cmn_child_kill(ch);
+  st = wait_child(ch->pid, ch->pidfd);
   ch->pid = -1;
   ch->pidfd = -1;
-  return st;
+  return late ? -ETIMEDOUT : st;
 }
 
 void cmn_child_kill(const cmn_child *ch) {
@@ -273,6 +306,14 @@ static void pump_close(pump *pp) {
     }
 }
 
+/* poll's timeout until deadline (0: none) */
+static int wait_ms(int64_t deadline) {
+  int64_t left;
+  if (!deadline) return -1;
+  left = deadline - cmn_now_ms();
+  return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
+}
+
 static void pump_all(pump *pp, const cmn_cmd *c) {
   for (;;) {
     struct pollfd pf[3];
@@ -285,7 +326,8 @@ static void pump_all(pump *pp, const cmn_cmd *c) {
       idx[n++] = i;
     }
     if (n == 0) return;
-    if (poll(pf, (nfds_t)n, -1) < 0 && errno != EINTR) return;
+    if (poll(pf, (nfds_t)n, wait_ms(c->deadline)) < 0 && errno != EINTR) return;
+    if (c->deadline && cmn_now_ms() >= c->deadline) return;
     for (int k = 0; k < n; k++) {
       if (!pf[k].revents) continue;
       if (idx[k] == 0) pump_write(&pp[0]);
@@ -346,7 +388,11 @@ int cmn_run(const cmn_cmd *c) {
     pp[0].fd = -1;
   }
   pump_all(pp, c);
-  rc = wait_child(pid, pidfd);
+  {
+    cmn_child ch = {pid, pidfd, is_job(c)};
+    pump_close(pp); /* past the deadline: pipes the program still holds */
+    rc = cmn_child_wait_until(&ch, c->deadline ? c->deadline : CMN_NO_DEADLINE);
+  }
   if (c->out_len) *c->out_len = pp[1].n;
   give(&pp[1], c->out);
   give(&pp[2], c->err);

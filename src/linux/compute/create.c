@@ -317,8 +317,13 @@ static plat_hresult start_monitor(hl_create *k, char **result) {
                   "create of compute system %s timed out after %g s (crun create did not "
                   "finish): it was cut short and undone",
                   k->id, secs);
-  else if (!rep) hr = cmn_fail(result, PLAT_E_FAIL, "%s", why ? why : "monitor failed");
-  else if (!ok) hr = cmn_fail_json(result, rep);
+  else if (!rep) {
+    hr = cmn_fail(result, PLAT_E_FAIL, "%s", why ? why : "monitor failed");
+    /* a monitor killed before its report may have had crun make the
+     * container (an init waiting on its exec fifo): that part of the
+     * teardown is the rollback's now */
+    hl_runtime_remove(k->id, cmn_str(k->meta, "CgroupsPath"));
+  } else if (!ok) hr = cmn_fail_json(result, rep);
   json_decref(rep);
   free(why);
   if (!ok) return hr;

@@ -19,10 +19,18 @@
 /* Undo what a dead/failed system left: crun state, cgroups, the layer
  * mount recorded in meta.json.  Does not remove the system directory. */
 void hl_teardown_system(const char *id, json_t *meta);
+/* The runtime's part of it: crun's container (its state, its init) and
+ * the cgroup (hl_cgroup_remove; cgpath NULL: none recorded). */
+void hl_runtime_remove(const char *id, const char *cgpath);
 /* Drops the system's holds on the layers at `paths` (a JSON array). */
 void hl_release_layers(const char *id, json_t *paths);
-/* Removes the system's cgroup in every hierarchy (and emptied parents). */
-void hl_cgroup_remove(const char *cgpath);
+/* Removes system id's cgroup `cgpath` in every hierarchy, and the parents
+ * it left empty: whatever still runs in it (an init a killed monitor left
+ * behind, a container's own sub-cgroups) is thawed, killed and waited for
+ * (at most HL_CGROUP_KILL_MS) first.  A path whose last component is not
+ * id is left alone (cgroup_rm.c). */
+#define HL_CGROUP_KILL_MS 2000
+void hl_cgroup_remove(const char *id, const char *cgpath);
 /* The tmpfs of CMN_SYS_FILES: small, so that the container's writes to
  * its hostname, hosts and resolv.conf never grow the runtime root's. */
 #define HL_FILES_OPTS "size=256k,nr_inodes=64,mode=0755"

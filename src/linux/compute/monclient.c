@@ -46,40 +46,54 @@ int64_t hl_deadline(double *seconds) {
   return cmn_now_ms() + HL_DEFAULT_TIMEOUT_MS;
 }
 
+/* Seconds since st was last modified (the clock the file system stamps). */
+static double age_of(const struct stat *st) {
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  return (double)(now.tv_sec - st->st_mtim.tv_sec) +
+         (double)(now.tv_nsec - st->st_mtim.tv_nsec) / 1e9;
+}
+
+/* Undo what system id left and forget its folder. */
+static void reap(const char *id, const char *dir, const char *mp) {
+  char *text = mp ? cmn_read_file(mp, NULL) : NULL;
+  json_t *meta = text ? json_loads(text, 0, NULL) : NULL;
+  free(text);
+  /* no meta.json: a creator killed mid-create; what it may have made
+   * (endpoints, netns, the files tmpfs) is found by the id alone */
+  if (!meta) meta = json_object();
+  hl_teardown_system(id, meta);
+  json_decref(meta);
+  cmn_remove_tree(dir);
+}
+
 /* A system directory whose lock nobody holds has no creator and no
  * monitor: undo what it left and forget it.  Returns 1 if it was stale. */
 int hl_reap_stale(const char *id) {
   char *dir = cmn_sysdir(id), *lock = dir ? cmn_path(dir, "lock") : NULL,
        *mp = dir ? cmn_path(dir, "meta.json") : NULL;
   struct stat st;
-  struct timespec now;
   int fd, stale = 0;
   if (!lock || !mp) goto out;
   fd = open(lock, O_RDWR | O_CLOEXEC);
   if (fd < 0) {
-    /* no lock file: a creator between mkdir and its lock, or a teardown
-     * removing the directory right now; both are someone else's */
+    /* no lock file: a creator between its mkdir and its lock, or a
+     * teardown removing the folder, right now; or either was killed
+     * there, and a folder without a lock for a while is nobody's */
+    if (errno == ENOENT && lstat(dir, &st) == 0 && age_of(&st) > HL_NO_LOCK_GRACE) {
+      reap(id, dir, NULL);
+      stale = 1;
+    }
     goto out;
   }
   /* a lock file made in the last 200 ms may be a creator's between its
    * open and its flock */
-  clock_gettime(CLOCK_REALTIME, &now);
-  if (fstat(fd, &st) == 0 &&
-      (double)(now.tv_sec - st.st_mtim.tv_sec) + (double)(now.tv_nsec - st.st_mtim.tv_nsec) / 1e9 <
-          0.2) {
+  if (fstat(fd, &st) == 0 && age_of(&st) < 0.2) {
     close(fd);
     goto out;
   }
   if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-    char *text = cmn_read_file(mp, NULL);
-    json_t *meta = text ? json_loads(text, 0, NULL) : NULL;
-    free(text);
-    /* no meta.json: a creator killed mid-create; what it may have made
-     * (endpoints, netns, the files tmpfs) is found by the id alone */
-    if (!meta) meta = json_object();
-    hl_teardown_system(id, meta);
-    json_decref(meta);
-    cmn_remove_tree(dir);
+    reap(id, dir, mp);
     stale = 1;
   }
   close(fd);

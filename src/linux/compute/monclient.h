@@ -26,6 +26,9 @@ typedef struct hl_process {
  * resets, infinity = none), else this much per exchange (hcsshim's
  * default of 4 minutes). */
 #define HL_DEFAULT_TIMEOUT_MS (240 * 1000)
+/* Seconds a system folder may be without its lock file before it counts
+ * as a killed creator's (its creator makes the lock right after mkdir). */
+#define HL_NO_LOCK_GRACE 2.0
 void hl_set_timeout(double seconds);
 /* The deadline of this thread's next exchange; *seconds what it allows. */
 int64_t hl_deadline(double *seconds);

@@ -5,7 +5,6 @@
 #include "linux/layers/layers.h"
 #include "linux/network/hns.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -14,19 +13,23 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
-void hl_teardown_system(const char *id, json_t *meta) {
-  const char *cg = cmn_str(meta, "CgroupsPath");
-  json_t *layer = cmn_get(meta, "Layer");
+void hl_runtime_remove(const char *id, const char *cgpath) {
   const char *args[] = {"delete", "--force", id, NULL};
-  char *msg = NULL, *netns;
+  char *msg = NULL;
+  cmn_crun_run(args, cmn_now_ms() + CMN_CMD_MAX_MS, &msg);
+  free(msg);
+  if (cgpath) hl_cgroup_remove(id, cgpath);
+}
+
+void hl_teardown_system(const char *id, json_t *meta) {
+  json_t *layer = cmn_get(meta, "Layer");
+  char *netns;
   /* CNI DEL while the namespace file still exists (linux-host.md 5) */
   hns_detach_all(id);
-  cmn_crun_run(args, -1, -1, -1, &msg);
-  free(msg);
+  hl_runtime_remove(id, cmn_str(meta, "CgroupsPath"));
   netns = hns_netns_path(id);
   hns_netns_remove(netns);
   free(netns);
-  if (cg) hl_cgroup_remove(cg);
   {
     char *dir = cmn_sysdir(id);
     if (dir) hl_files_unmount(dir);
@@ -50,47 +53,6 @@ void hl_files_unmount(const char *sysdir) {
 void hl_release_layers(const char *id, json_t *paths) {
   for (size_t i = 0; i < json_array_size(paths); i++)
     lay_release(json_string_value(json_array_get(paths, i)), id);
-}
-
-/* A frozen leftover cannot be removed: thaw it (either layout), then
- * remove it and, crun removing only the leaf, the parents
- * (HCSSHIM_CGROUP_PARENT) that its last container left empty; parents
- * others still use stay (rmdir fails).  top: the hierarchy's root. */
-static void cgroup_remove_at(const char *top, const char *cgpath) {
-  char p[PATH_MAX], f[PATH_MAX + 32];
-  int fd;
-  snprintf(p, sizeof p, "%s/%s", top, cgpath[0] == '/' ? cgpath + 1 : cgpath);
-  snprintf(f, sizeof f, "%s/%s", p, cmn_cgroup_v2() ? "cgroup.freeze" : "freezer.state");
-  fd = open(f, O_WRONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    const char *thaw = cmn_cgroup_v2() ? "0" : "THAWED";
-    if (write(fd, thaw, strlen(thaw)) < 0) { /* gone already */
-    }
-    close(fd);
-  }
-  rmdir(p);
-  for (char *slash = strrchr(p, '/'); slash && slash > p + strlen(top); slash = strrchr(p, '/')) {
-    *slash = '\0';
-    if (rmdir(p) < 0) break;
-  }
-}
-
-void hl_cgroup_remove(const char *cgpath) {
-  DIR *d;
-  struct dirent *e;
-  if (cmn_cgroup_v2()) {
-    cgroup_remove_at("/sys/fs/cgroup", cgpath);
-    return;
-  }
-  d = opendir("/sys/fs/cgroup");
-  if (!d) return;
-  while ((e = readdir(d))) {
-    char top[PATH_MAX];
-    if (e->d_name[0] == '.') continue;
-    snprintf(top, sizeof top, "/sys/fs/cgroup/%s", e->d_name);
-    cgroup_remove_at(top, cgpath);
-  }
-  closedir(d);
 }
 
 /* /etc/resolv.conf of a running system after a hot attach or detach: the

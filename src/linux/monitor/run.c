@@ -13,7 +13,7 @@
 
 int mon_crun(const char *a0, const char *a1, const char *a2, const char *a3, char **err) {
   const char *args[6] = {a0, a1, a2, a3, NULL, NULL};
-  return cmn_crun_run(args, -1, -1, -1, err);
+  return cmn_crun_run(args, cmn_now_ms() + CMN_CMD_MAX_MS, err);
 }
 
 int mon_helper(const char *const *args, char **out) {
@@ -27,6 +27,7 @@ int mon_helper(const char *const *args, char **out) {
   c.argv = argv;
   c.out = out;
   c.fds[2] = 2; /* its complaints go to monitor.log */
+  c.deadline = cmn_now_ms() + CMN_CMD_MAX_MS;
   return cmn_run(&c);
 }
 

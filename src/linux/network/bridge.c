@@ -32,6 +32,7 @@ static int run_ip(char **errout, const char *const *args) {
   c.argv = argv;
   c.envp = envv;
   c.err = &err;
+  c.deadline = cmn_now_ms() + CMN_CMD_MAX_MS;
   status = cmn_run(&c);
   if (err && *err && err[strlen(err) - 1] == '\n') err[strlen(err) - 1] = 0;
   if (errout) *errout = status != 0 ? strdup(err && *err ? err : "ip failed") : NULL;

@@ -48,8 +48,13 @@ static int run_plugin(const char *type, const char *cmd, const char *cid, const 
   c.envp = envv;
   c.input = in;
   c.out = out;
+  c.deadline = cmn_now_ms() + CMN_CMD_MAX_MS;
   status = prog ? cmn_run(&c) : -ENOMEM;
-  if (status < 0) {
+  if (status == -ETIMEDOUT) {
+    *err = cmn_printf("the CNI plugin `%s` did not end within %d s and was killed", prog,
+                      CMN_CMD_MAX_MS / 1000);
+    status = -1;
+  } else if (status < 0) {
     *err = cmn_printf("cannot run the CNI plugin `%s`: %s", prog ? prog : type, strerror(-status));
     status = -1;
   }
