@@ -14,9 +14,10 @@ local core = require "hcsshim.core"
 
 local STEPS = { "import", "network", "endpoint", "sandbox", "create", "start", "exec", "attach", "detach",
   "shutdown", "remove" }
--- the steps during which the container has a monitor
+-- the steps during which the container has a monitor (by "remove" the
+-- stopped system's monitor has ended: there is none to kill)
 local MONITOR_STEPS = { create = true, start = true, exec = true, attach = true, detach = true,
-  shutdown = true, remove = true }
+  shutdown = true }
 local CHILD_LIMIT = 60 -- seconds a child may take after a kill before it counts as hung
 local NET = "crash-net"
 

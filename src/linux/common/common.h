@@ -100,9 +100,10 @@ typedef struct cmn_cmd {
    * and SIGKILLed should the caller die first (PR_SET_PDEATHSIG) */
   int pgroup;
   /* cmn_run only; 0: none.  Past it (cmn_now_ms) the program and its
-   * group (a deadline makes it a job) are SIGKILLed, its output so far
-   * kept, and cmn_run returns -ETIMEDOUT: no helper program, runtime or
-   * plugin that hangs can hold its caller for ever. */
+   * group (a deadline gives it a group of its own, but it outlives a
+   * caller that dies) are SIGKILLed, its output so far kept, and cmn_run
+   * returns -ETIMEDOUT: no helper program, runtime or plugin that hangs
+   * can hold its caller for ever. */
   int64_t deadline;
 } cmn_cmd;
 /* What a runtime, plugin or helper program may take at most (their

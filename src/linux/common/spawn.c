@@ -73,12 +73,15 @@ void cmn_reset_signals(void) {
 
 /* A job dies with the process that runs it (its parent here): a runtime
  * step of a monitor killed mid-create would otherwise go on and make a
- * container after its teardown.  The check catches a parent that died
- * before the prctl. */
+ * container after its teardown.  Not so a program with only a deadline:
+ * a teardown or a CNI DEL cut in the middle by its caller's death leaves
+ * more behind than one that finishes (the bridge plugin learns the
+ * addresses whose masquerade rules it removes from the link it deletes
+ * first).  The check catches a parent that died before the prctl. */
 static int is_job(const cmn_cmd *c) { return c->pgroup || c->deadline; }
 
 static void tie_to(const cmn_cmd *c, pid_t parent) {
-  if (!is_job(c)) return;
+  if (!c->pgroup) return;
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) _exit(126);
 }
 

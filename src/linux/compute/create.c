@@ -35,6 +35,23 @@ static plat_hresult check_request(hl_create *k, const char *configuration, char 
   return hr;
 }
 
+/* The lock file appears already locked (made and flocked under another
+ * name, then renamed): whoever finds it unlocked knows that nobody holds
+ * the system, with no window in which a live creator looks dead. */
+static plat_hresult make_lock(hl_create *k, char **result) {
+  char *tmp = cmn_path(k->dir, "lock.new");
+  k->lockp = cmn_path(k->dir, "lock");
+  k->lockfd = tmp && k->lockp ? open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+  if (k->lockfd < 0 || flock(k->lockfd, LOCK_EX) < 0 || rename(tmp, k->lockp) < 0) {
+    plat_hresult hr = cmn_fail(result, PLAT_E_FAIL, "cannot lock `%s`: %s",
+                               k->lockp ? k->lockp : k->dir, strerror(errno));
+    free(tmp);
+    return hr;
+  }
+  free(tmp);
+  return PLAT_S_OK;
+}
+
 /* <runtime root>/systems/<id>, locked while we create (a stale folder of
  * a dead system is reaped first). */
 static plat_hresult make_dir(hl_create *k, char **result) {
@@ -57,12 +74,7 @@ static plat_hresult make_dir(hl_create *k, char **result) {
                : cmn_fail(result, PLAT_E_FAIL, "cannot create `%s`: %s", k->dir, strerror(e));
   }
   k->dir_made = 1;
-  k->lockp = cmn_path(k->dir, "lock");
-  k->lockfd = k->lockp ? open(k->lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
-  if (k->lockfd < 0 || flock(k->lockfd, LOCK_EX) < 0)
-    return cmn_fail(result, PLAT_E_FAIL, "cannot lock `%s`: %s", k->lockp ? k->lockp : k->dir,
-                    strerror(errno));
-  return PLAT_S_OK;
+  return make_lock(k, result);
 }
 
 /* The files the system gets bind-mounted read-write (/etc/hostname,

@@ -86,12 +86,7 @@ int hl_reap_stale(const char *id) {
     }
     goto out;
   }
-  /* a lock file made in the last 200 ms may be a creator's between its
-   * open and its flock */
-  if (fstat(fd, &st) == 0 && age_of(&st) < 0.2) {
-    close(fd);
-    goto out;
-  }
+  /* the lock file is renamed into place locked (compute/create.c) */
   if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
     reap(id, dir, mp);
     stale = 1;
