@@ -223,8 +223,8 @@ static plat_hresult plumb(attach *a, char **err) {
   return hr;
 }
 
-plat_hresult hns_endpoint_attach(const char *epid, const char *container, const char *netns,
-                                 char **err) {
+static plat_hresult attach_locked(const char *epid, const char *container, const char *netns,
+                                  char **err) {
   attach a;
   sqlite3 *db;
   plat_hresult hr;
@@ -264,5 +264,15 @@ plat_hresult hns_endpoint_attach(const char *epid, const char *container, const 
   json_decref(a.rt);
   json_decref(a.res);
   free(a.conftext);
+  return hr;
+}
+
+plat_hresult hns_endpoint_attach(const char *epid, const char *container, const char *netns,
+                                 char **err) {
+  int guard = hns_plumbing_lock(epid);
+  plat_hresult hr;
+  if (guard < 0) return hns_plumbing_fail(guard, err, "attaching", epid, "to", container);
+  hr = attach_locked(epid, container, netns, err);
+  hns_plumbing_unlock(guard);
   return hr;
 }

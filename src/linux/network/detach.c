@@ -15,7 +15,7 @@
 #define NS PLAT_E_NOT_SUPPORTED
 #define BAD PLAT_E_INVALIDARG
 
-plat_hresult hns_endpoint_detach(const char *epid, const char *container, char **err) {
+static plat_hresult detach_locked(const char *epid, const char *container, char **err) {
   sqlite3 *db;
   sqlite3_stmt *st = NULL;
   json_t *ep = NULL, *saved = NULL, *prev = NULL;
@@ -81,6 +81,15 @@ out:
   json_decref(prev);
   free(ifname);
   free(netns);
+  return hr;
+}
+
+plat_hresult hns_endpoint_detach(const char *epid, const char *container, char **err) {
+  int guard = hns_plumbing_lock(epid);
+  plat_hresult hr;
+  if (guard < 0) return hns_plumbing_fail(guard, err, "detaching", epid, "from", container);
+  hr = detach_locked(epid, container, err);
+  hns_plumbing_unlock(guard);
   return hr;
 }
 

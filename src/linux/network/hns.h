@@ -36,6 +36,17 @@ plat_hresult hns_fail(char **err, plat_hresult hr, const char *fmt, ...)
 void hns_db_close(void);
 void hns_lock(void);
 void hns_unlock(void);
+/* ---- plumbing.c ---- */
+/* Endpoint epid's plumbing lock (CNI ADD and DEL never overlap), waited
+ * for at most 3 x CMN_CMD_MAX_MS: a token for hns_plumbing_unlock, or
+ * -errno (-ETIMEDOUT: another process kept plumbing it). */
+int hns_plumbing_lock(const char *epid);
+void hns_plumbing_unlock(int token);
+/* The error of a lock that failed with guard: "<doing> endpoint <epid>
+ * <prep> compute system <container>: ..." (ERROR_TIMEOUT when it waited
+ * in vain). */
+plat_hresult hns_plumbing_fail(int guard, char **err, const char *doing, const char *epid,
+                               const char *prep, const char *container);
 int hns_begin(sqlite3 *db, char **err); /* BEGIN IMMEDIATE */
 int hns_commit(sqlite3 *db, char **err);
 void hns_rollback(sqlite3 *db);

@@ -1,0 +1,58 @@
+/* One process at a time plumbs an endpoint.  CNI ADD and DEL of the same
+ * endpoint must never overlap: a DEL that runs while an ADD is half done
+ * (a monitor killed mid-attach, its helper still adding, and the dead
+ * system's teardown detaching) removes the link first, and the bridge
+ * plugin learns from that link which masquerade rules to remove, so the
+ * rules the ADD then writes stay for good.  The store's mutex is not held
+ * over plugin runs, so this is a lock of its own, across processes. */
+#include "linux/network/hns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* An ADD runs up to three plugins (bridge, portmap, bandwidth), each
+ * bounded by CMN_CMD_MAX_MS. */
+#define WAIT_MS (3 * CMN_CMD_MAX_MS)
+
+/* The byte of the lock file that stands for an endpoint (FNV-1a): two
+ * endpoints that share one only wait for each other. */
+static off_t byte_of(const char *epid) {
+  uint32_t h = 2166136261u;
+  for (const unsigned char *p = (const unsigned char *)epid; *p; p++) h = (h ^ *p) * 16777619u;
+  return (off_t)(h & 0xffff);
+}
+
+int hns_plumbing_lock(const char *epid) {
+  char *path = cmn_printf("%s/hns/plumbing.lock", hns_data_root());
+  int fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+  int64_t deadline = cmn_now_ms() + WAIT_MS;
+  /* an open file description's lock: per caller, not per process, and
+   * gone with its holder (killed or not) */
+  struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = byte_of(epid), .l_len = 1};
+  free(path);
+  if (fd < 0) return -errno;
+  while (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+    int e = errno;
+    if ((e != EAGAIN && e != EACCES && e != EINTR) || cmn_now_ms() >= deadline) {
+      close(fd);
+      return e == EAGAIN || e == EACCES ? -ETIMEDOUT : -e;
+    }
+    usleep(10 * 1000);
+  }
+  return fd;
+}
+
+void hns_plumbing_unlock(int fd) {
+  if (fd >= 0) close(fd);
+}
+
+plat_hresult hns_plumbing_fail(int guard, char **err, const char *doing, const char *epid,
+                               const char *prep, const char *container) {
+  return hns_fail(err, guard == -ETIMEDOUT ? PLAT_E_TIMEOUT : PLAT_E_FAIL,
+                  "%s endpoint %s %s compute system %s: %s", doing, epid, prep, container,
+                  guard == -ETIMEDOUT ? "another process kept plumbing it" : strerror(-guard));
+}
