@@ -123,6 +123,51 @@ describe("run{} timeout", function()
   end)
 end)
 
+-- stdin is fed as the process takes it, while its output is read: a
+-- blocking write of all of it first never returned for a process that
+-- answers as it reads (its stdout filled, so it stopped reading), nor for
+-- one that never reads, whatever the timeout.  In a child that is killed
+-- after 60 s, so that the old behaviour fails instead of hanging.
+describe("run{} stdin", function()
+  local tar
+  setup(function() tar = env.busybox_tar() end)
+
+  -- run{} in a child: "<ok or error name> <bytes of stdout> <seconds>"
+  local function child_run(id, fields)
+    local out = env.sh(("timeout -s KILL 60 env %s %s"):format(env.lua, env.write_script(([[
+      local h = require "hcsshim"
+      local t0 = h.monotime()
+      local r, err = h.run{ rootfs = %q, home = %q, id = %q, %s }
+      io.write(("%%s %%d %%.1f\n"):format(r and "ok" or tostring(err and err.name), r and #r.stdout or -1,
+        h.monotime() - t0))
+    ]]):format(tar, env.home, id, fields))))
+    return out
+  end
+
+  it("reaches a process that echoes it back, 300 KB through 64 KB pipes", function()
+    local id = env.unique("rf-cat")
+    local out = child_run(id, [[command = "cat", stdin = ("x"):rep(300000), timeout = 30]])
+    assert.matches("^ok 300000 ", out)
+    assert.same({}, leftovers(id))
+  end)
+
+  it("gives ErrTimeout at the timeout to a process that never reads it", function()
+    local id = env.unique("rf-noread")
+    local out = child_run(id, [[command = "sleep 30", stdin = ("x"):rep(300000), timeout = 2]])
+    local secs = tonumber(out:match("^ErrTimeout %-1 ([%d.]+)\n"))
+    assert.is_truthy(secs, out)
+    assert.is_true(secs < 5, out)
+    assert.same({}, leftovers(id))
+  end)
+
+  it("of a detached run gives ErrTimeout at the timeout when the process never reads it", function()
+    local id = env.unique("rf-detach")
+    local out = child_run(id, [[command = "sleep 30", stdin = ("x"):rep(300000), timeout = 2, detach = true]])
+    assert.matches("^ErrTimeout %-1 ", out)
+    assert.same({}, leftovers(id))
+  end)
+end)
+
 describe("what a killed run leaves", function()
   local tar, net
   setup(function()

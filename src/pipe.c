@@ -18,7 +18,9 @@
 #include <windows.h>
 #else
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <string.h>
 #include <unistd.h>
 #endif
 
@@ -45,6 +47,15 @@ static int wait_ready(stream *files, int n, double timeout, int *rd) {
 static long read_some(stream f, char *buf, size_t len) { return plat_stdio_read_some(f, buf, len); }
 
 static lua_Integer file_no(stream f) { return (lua_Integer)plat_stdio_handle(f); }
+
+static long write_some(stream f, const char *buf, size_t len, double timeout, int *err) {
+  unsigned long e = 0;
+  long put = plat_stdio_write_some(f, buf, len,
+                                   timeout >= 4e6 ? INFINITE : (DWORD)ceil(timeout * 1000.0), &e);
+  /* the reader gone is a broken pipe, as on POSIX */
+  *err = put >= 0 ? 0 : e == ERROR_NO_DATA || e == ERROR_BROKEN_PIPE ? 32 : (int)e;
+  return put;
+}
 #else
 /* Linux: Lua files over the pipes' descriptors, waited for with poll(2). */
 typedef FILE *stream;
@@ -68,6 +79,28 @@ static int wait_ready(stream *files, int n, double timeout, int *rd) {
   r = poll(p, (nfds_t)n, ms);
   for (i = 0; i < n; i++) rd[i] = r > 0 && p[i].revents != 0;
   return r > 0;
+}
+
+/* What the pipe takes within timeout, without blocking past it: the bytes
+ * written (maybe 0), or -1 and the errno in *err (EPIPE: the reader is
+ * gone; SIGPIPE is ignored while hcsshim is loaded). */
+static long write_some(stream f, const char *buf, size_t len, double timeout, int *err) {
+  struct pollfd p;
+  int fd = fileno(f), flags, r;
+  ssize_t put;
+  *err = 0;
+  fflush(f); /* nothing of a file:write may come after these bytes */
+  p.fd = fd;
+  p.events = POLLOUT;
+  p.revents = 0;
+  r = poll(&p, 1, timeout >= 2147483.0 ? -1 : (int)ceil(timeout * 1000.0));
+  if (r <= 0) return 0; /* no room in time, or a signal: nothing written */
+  flags = fcntl(fd, F_GETFL);
+  if (flags >= 0 && !(flags & O_NONBLOCK)) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  while ((put = write(fd, buf, len)) < 0 && errno == EINTR) {}
+  if (put < 0) *err = errno == EAGAIN ? 0 : errno;
+  if (flags >= 0 && !(flags & O_NONBLOCK)) fcntl(fd, F_SETFL, flags);
+  return put < 0 ? (*err ? -1 : 0) : (long)put;
 }
 
 /* Bytes read, or 0 at the end (a read error ends the stream too); poll
@@ -124,7 +157,40 @@ static int l_read_ready(lua_State *L) {
   return 1;
 }
 
+/* core.write_some(file, data, i, timeout) -> the index after the last
+ * byte written (i when the pipe took nothing in time) | nil, message,
+ * code (32: the reader is gone).  Writes data from its byte i on, as much
+ * as the pipe takes within timeout seconds (math.huge: until it takes
+ * some), so that a caller can feed a process's stdin while it reads the
+ * process's output, and never blocks past its own deadline. */
+static int l_write_some(lua_State *L) {
+  stream f = check_stream(L, 1);
+  size_t len;
+  const char *data = luaL_checklstring(L, 2, &len);
+  lua_Integer i = luaL_checkinteger(L, 3);
+  double timeout = lua_isnoneornil(L, 4) ? HUGE_VAL : bind_check_number(L, 4);
+  long put;
+  int err;
+  luaL_argcheck(L, i >= 1 && (lua_Unsigned)i <= (lua_Unsigned)len + 1, 3, "out of range");
+  if ((size_t)i > len) {
+    lua_pushinteger(L, i);
+    return 1;
+  }
+  put = write_some(f, data + i - 1, len - (size_t)(i - 1), timeout < 0 ? 0 : timeout, &err);
+  if (put < 0) {
+    luaL_pushfail(L);
+    lua_pushstring(L, err == 32 ? "Broken pipe" : "write failed");
+    lua_pushinteger(L, err);
+    return 3;
+  }
+  lua_pushinteger(L, i + put);
+  return 1;
+}
+
 void core_open_pipe(lua_State *L) {
-  static const luaL_Reg fns[] = {{"fileno", l_fileno}, {"read_ready", l_read_ready}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {{"fileno", l_fileno},
+                                 {"read_ready", l_read_ready},
+                                 {"write_some", l_write_some},
+                                 {NULL, NULL}};
   luaL_setfuncs(L, fns, 0);
 }

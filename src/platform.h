@@ -288,6 +288,12 @@ void plat_push_stdio(struct lua_State *L, const plat_handle h[3]);
 void *plat_stdio_check(struct lua_State *L, int idx);
 int plat_stdio_ready(void *f);
 long plat_stdio_read_some(void *f, char *buf, size_t len);
+/* Writes what the pipe takes within timeout_ms (a write that is still
+ * pending then is cancelled): the bytes written (maybe 0), or -1 with the
+ * Win32 error in *error (ERROR_NO_DATA / ERROR_BROKEN_PIPE: the reader
+ * is gone). */
+long plat_stdio_write_some(void *f, const char *buf, size_t len, unsigned long timeout_ms,
+                           unsigned long *error);
 long long plat_stdio_handle(void *f);
 #else
 /* Wrap an owned stdio handle in a FILE* ("r" or "w"); the FILE owns it. */

@@ -339,8 +339,8 @@ local function start_container(id, cfg, later, left)
   return c
 end
 
--- The command's process (over the image's defaults), its stdin written
--- and closed; the create bounded by the run's time left (`left()`).
+-- The command's process (over the image's defaults) and its stdio; the
+-- create bounded by the run's time left (`left()`).
 local function start_process(c, opts, later, defaults, left)
   local pcfg = {}
   for k, v in pairs(defaults or {}) do pcfg[k] = v end
@@ -362,19 +362,14 @@ local function start_process(c, opts, later, defaults, left)
   local p, err = c:create_process(pcfg, left())
   if not p then return nil, err end
   later(function() p:close() end)
-  local stdin, stdout, stderr = p:stdio()
-  if opts.stdin then
-    stdin:write(opts.stdin)
-    p:close_stdin()
-  end
-  return p, stdout, stderr
+  return p, p:stdio()
 end
 
--- Output (both streams together, to callbacks as it arrives), then the
--- exit, by the run's deadline.
-local function collect(p, stdout, stderr, opts, deadline)
+-- Output (both streams together, to callbacks as it arrives, while stdin
+-- is written), then the exit, by the run's deadline.
+local function collect(p, input, stdout, stderr, opts, deadline)
   local sinks = { opts.on_stdout, opts.on_stderr }
-  local texts, terr = stdio.read_all({ stdout, stderr }, { n = 2, deadline = deadline,
+  local texts, terr = stdio.read_all({ stdout, stderr }, { n = 2, deadline = deadline, input = input,
     on_chunk = function(i, chunk)
       if not sinks[i] then return false end
       sinks[i](chunk)
@@ -459,8 +454,15 @@ local function steps(opts, pols, undo)
   c, err = check("create and start", start_container(id, cfg, later, left))
   if not c then return nil, err end
   os.remove(record_path(home, id)) -- the system now tells prune the sandbox is in use
-  local p, stdout, stderr = start_process(c, opts, later, pdefaults, left)
-  if not p then return nil, stdout end
+  local p, stdin, stdout, stderr = start_process(c, opts, later, pdefaults, left)
+  if not p then return nil, stdin end
+  -- stdin is fed as the process takes it: a process that answers as it
+  -- reads (cat) fills its stdout meanwhile, and a blocking write of all
+  -- of it would wait for ever
+  local input = opts.stdin and { file = stdin, data = opts.stdin, done = function() p:close_stdin() end }
+  if opts.detach and input then
+    if not stdio.write_all(input, deadline) then return nil, timeout_error(opts, id, "the write of stdin") end
+  end
   if opts.detach then
     local mine = table.move(undo, 1, #undo, 1, {})
     for i = #undo, 1, -1 do undo[i] = nil end
@@ -469,7 +471,7 @@ local function steps(opts, pols, undo)
     function h.stop() unwind(mine) return true end
     return h
   end
-  return collect(p, stdout, stderr, opts, deadline)
+  return collect(p, input, stdout, stderr, opts, deadline)
 end
 
 --- Run a command in a new container.
@@ -495,7 +497,9 @@ end
 --  * `ports`: NAT mappings, "8080:80", "5353:53/udp" or
 --    `{ExternalPort=, InternalPort=, Protocol=}` (needs a nat network)
 --  * `config`: more ContainerConfig fields (MappedDirectories, MemoryMaximumInMB, ...)
---  * `stdin`: text written to the process's stdin
+--  * `stdin`: text written to the process's stdin as it reads it (while
+--    its output is read, so a process that answers as it reads never
+--    blocks), then closed; a detached run writes it all before it returns
 --  * `on_stdout`, `on_stderr`: `function(chunk)` called with output as it
 --    arrives; a stream with a callback is not kept in the result
 --  * `id`: compute system id (default a new GUID)

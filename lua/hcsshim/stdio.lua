@@ -43,28 +43,75 @@ function M.read_ready(files, timeout)
   end
 end
 
---- Read every file to its end, together, in arrival order.
+--- Write `data` to a process's stdin as its pipe takes it, waiting at
+-- most `timeout` seconds for room (core.write_some).
+-- @function write_some
+-- @tparam file file the process's stdin (`process:stdio()`)
+-- @tparam string data
+-- @tparam integer i the first byte of `data` to write (1-based)
+-- @tparam[opt] number timeout seconds (default: until the pipe takes some)
+-- @treturn integer|nil the index after the last byte written (`i` when
+-- nothing fit in time)
+-- @treturn string "Broken pipe" when the process closed its stdin
+-- @treturn integer the error code (32 for a broken pipe)
+M.write_some = core.write_some
+
+-- The stdin feed of read_all: writes what fits within `wait` seconds;
+-- true once all is written (or the process stopped reading: then the
+-- rest of the input does not matter to it), and then calls input.done.
+local function feed(input, wait)
+  local i, err = core.write_some(input.file, input.data, input.at or 1, wait)
+  input.at = i
+  if i and i <= #input.data then return false end
+  if input.done then input.done(err) end
+  return true
+end
+
+--- Write `input` (as `read_all` takes it) to its end, then call its
+-- `done`; waits of at most `hcsshim.notification.SLICE` seconds.
+-- @tparam table input `{file = stdin, data = string, done = function(err)}`
+-- @tparam[opt] number deadline a `hcsshim.monotime()` value (default none)
+-- @treturn true|nil
+-- @treturn nil|string "timeout" when the deadline passed first
+function M.write_all(input, deadline)
+  while not feed(input, N.slice(deadline)) do
+    if deadline and core.monotime() >= deadline then return nil, "timeout" end
+  end
+  return true
+end
+
+--- Read every file to its end, together, in arrival order (and write a
+-- process's stdin meanwhile, so that a process that answers its input
+-- as it reads it never blocks on either pipe).
 -- @tparam table files array of read-end files (nil holes allowed up to `n`)
 -- @tparam[opt] table opts `on_chunk = function(i, chunk)` receives each
 -- chunk as it arrives and returns true when it took the chunk (then it
 -- is not kept in the result);
 -- `deadline` = a `hcsshim.monotime()` value to stop at; `n` = number of
--- slots in `files` (default `#files`)
+-- slots in `files` (default `#files`); `input = {file = stdin, data =
+-- string, done = function(err)}` is written to the process's stdin as it
+-- takes it, then `done` runs (`err` = "Broken pipe" when the process
+-- closed it first), typically `process:close_stdin()`
 -- @treturn table|nil the texts, `[i] = string` (`""` for a nil slot)
 -- @treturn nil|string "timeout" when the deadline passed first
 function M.read_all(files, opts)
   opts = opts or {}
   local n = opts.n or #files
   local live, parts, left = {}, {}, 0
+  local input = opts.input
   for i = 1, n do
     live[i] = files[i] or false
     parts[i] = {}
     if files[i] then left = left + 1 end
   end
-  while left > 0 do
-    -- waits of at most SLICE seconds: a signal handler's hook (Ctrl-C)
-    -- runs between them
-    local got = core.read_ready(live, N.slice(opts.deadline))
+  -- the input first: a process may wait for all of it before it writes
+  if input and feed(input, 0) then input = nil end
+  while left > 0 or input do
+    -- while input is pending both pipes are looked at every 10 ms;
+    -- otherwise waits of at most SLICE seconds: a signal handler's hook
+    -- (Ctrl-C) runs between them
+    if input and feed(input, 0.01) then input = nil end
+    local got = left > 0 and core.read_ready(live, input and 0 or N.slice(opts.deadline)) or {}
     if next(got) == nil and opts.deadline and core.monotime() >= opts.deadline then return nil, "timeout" end
     for i, chunk in pairs(got) do
       if chunk == false then

@@ -298,6 +298,32 @@ long plat_stdio_read_some(void *p, char *buf, size_t len) {
   return (long)got;
 }
 
+long plat_stdio_write_some(void *p, const char *buf, size_t len, unsigned long timeout_ms,
+                           unsigned long *error) {
+  wfile *f = (wfile *)p;
+  OVERLAPPED o;
+  DWORD put = 0;
+  *error = 0;
+  if (!f->writable) {
+    *error = ERROR_INVALID_FUNCTION;
+    return -1;
+  }
+  memset(&o, 0, sizeof o);
+  o.hEvent = f->ev;
+  if (len > 0x40000000u) len = 0x40000000u;
+  if (!WriteFile(f->h, buf, (DWORD)len, NULL, &o) && GetLastError() != ERROR_IO_PENDING) {
+    *error = GetLastError();
+    return -1;
+  }
+  /* still pending at the timeout: cancelled; what it wrote counts */
+  if (WaitForSingleObject(f->ev, timeout_ms) != WAIT_OBJECT_0) CancelIoEx(f->h, &o);
+  if (!GetOverlappedResult(f->h, &o, &put, TRUE) && GetLastError() != ERROR_OPERATION_ABORTED) {
+    *error = GetLastError();
+    return -1;
+  }
+  return (long)put;
+}
+
 /* The HANDLE's value, for event loops that take one (libuv, ...). */
 long long plat_stdio_handle(void *p) { return (long long)(intptr_t)((wfile *)p)->h; }
 

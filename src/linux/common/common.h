@@ -29,6 +29,9 @@ char *cmn_sysdir(const char *id);   /* R/systems/<id> */
 /* R/systems/<id>/etc: a small tmpfs of the system's own for the files it
  * gets bind-mounted read-write (hostname, hosts, resolv.conf) */
 #define CMN_SYS_FILES "etc"
+/* R/systems/<id>/step.pid: the process group of the runtime step the
+ * monitor is running, while it runs */
+#define CMN_SYS_STEP "step.pid"
 /* Ids of systems: 1..128 of [A-Za-z0-9_.-], not starting with '.'; 0 or
  * -EINVAL with the reason in why. */
 int cmn_valid_id(const char *what, const char *id, char *why, size_t whylen);

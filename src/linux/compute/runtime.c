@@ -7,15 +7,32 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
+/* A killed monitor's step dies with it, but not at once: crun making the
+ * container's cgroups in the meantime would make them after their removal.
+ * So wait (at most HL_CGROUP_KILL_MS) until its process group is gone.
+ * Signal 0 only: a group id reused meanwhile costs a wait, no harm. */
+static void wait_step_gone(const char *id) {
+  char *dir = cmn_sysdir(id), *p = dir ? cmn_path(dir, CMN_SYS_STEP) : NULL;
+  char *text = p ? cmn_read_file(p, NULL) : NULL;
+  pid_t pg = text ? (pid_t)atoi(text) : 0;
+  int64_t deadline = cmn_now_ms() + HL_CGROUP_KILL_MS;
+  while (pg > 1 && kill(-pg, 0) == 0 && cmn_now_ms() < deadline) usleep(5 * 1000);
+  free(text);
+  free(p);
+  free(dir);
+}
+
 void hl_runtime_remove(const char *id, const char *cgpath) {
   const char *args[] = {"delete", "--force", id, NULL};
   char *msg = NULL;
+  wait_step_gone(id);
   cmn_crun_run(args, cmn_now_ms() + CMN_CMD_MAX_MS, &msg);
   free(msg);
   if (cgpath) hl_cgroup_remove(id, cgpath);

@@ -140,11 +140,26 @@ static void job_end(mon_job *j, int status) {
   free(err);
 }
 
+/* The running step's process group, named in the system folder (cwd):
+ * if this monitor is killed, the step dies with it (PR_SET_PDEATHSIG),
+ * and whoever tears the system down waits for that before removing what
+ * the step may still be making (hl_runtime_remove). */
+static void step_running(int on) {
+  char text[32];
+  M.step_running = on;
+  if (!on) {
+    unlink(CMN_SYS_STEP);
+    return;
+  }
+  snprintf(text, sizeof text, "%d\n", (int)M.jobs->run.child.pid);
+  if (cmn_write_file(CMN_SYS_STEP, text, strlen(text), 0600) < 0) mon_log("cannot note the step");
+}
+
 void mon_jobs_next(void) {
   while (M.jobs && !M.step_running) {
     mon_job *j = M.jobs;
     if (job_begin(j) == 0) {
-      M.step_running = 1;
+      step_running(1);
       M.step_reaped = 0;
       return;
     }
@@ -162,7 +177,7 @@ void mon_job_done(void) {
   int st;
   if (!M.step_running) return;
   st = M.step_reaped ? M.step_status : cmn_child_wait(&j->run.child);
-  M.step_running = 0;
+  step_running(0);
   M.jobs = j->next;
   job_end(j, st);
   job_free(j);
@@ -186,7 +201,7 @@ int mon_jobs_cancel(const char *why) {
     mon_log("%s: cutting the running %s short", why, verbs[cut]);
     cmn_child_kill(&j->run.child);
     if (!M.step_reaped) cmn_child_wait(&j->run.child);
-    M.step_running = 0;
+    step_running(0);
     cmn_crun_end(&j->run, -ECANCELED, NULL);
     if (cut == MON_EXEC) mon_exec_abandon(j);
     if (cut == MON_CREATE) mon_create_end(-ECANCELED, "it did not finish and was cut short");
