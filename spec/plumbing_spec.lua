@@ -70,7 +70,8 @@ describe("a monitor killed during a hot attach", function()
     -- the next call finds the monitor dead and tears the system down while
     -- the helper's ADD is still held open; the ADD ends a moment later
     env.must(("(sleep 1; touch %s/go) &"):format(dir))
-    assert.equal("nil\n", env.sh(("timeout -s KILL 60 env %s -e 'local h = require \"hcsshim\" print((h.open_container(%q)))'")
+    local reopen = "local h = require \"hcsshim\" print((h.open_container(%q)))"
+    assert.equal("nil\n", env.sh(("timeout -s KILL 60 env %s -e '" .. reopen .. "'")
       :format(env.lua_with({ HCSSHIM_CNI_PATH = cni }), id)))
     -- the teardown's DEL began only once the ADD had ended
     assert.equal("ADD begin\nADD end\nDEL begin\nDEL end\n", env.sh("cat " .. dir .. "/log"))
