@@ -108,12 +108,16 @@ typedef struct cmn_cmd {
    * returns -ETIMEDOUT: no helper program, runtime or plugin that hangs
    * can hold its caller for ever. */
   int64_t deadline;
+  /* >= 0: handed to the program as its fd 3, so that a lock on it (an
+   * OFD or flock lock) is held for as long as the program runs, even
+   * past its caller's death */
+  int keep_fd;
 } cmn_cmd;
 /* What a runtime, plugin or helper program may take at most (their
  * callers' deadlines): each normally ends in milliseconds. */
 #define CMN_CMD_MAX_MS (60 * 1000)
 #define CMN_CMD_INIT \
-  { NULL, NULL, NULL, NULL, {-1, -1, -1}, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0 }
+  { NULL, NULL, NULL, NULL, {-1, -1, -1}, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, -1 }
 /* Default dispositions for every signal and an empty mask: for a child
  * between fork and exec (async-signal-safe). */
 void cmn_reset_signals(void);

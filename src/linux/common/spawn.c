@@ -98,6 +98,9 @@ static void child(const char *exe, const cmn_cmd *c, const int io[3], char *cons
   }
   for (int i = 0; i < 3; i++)
     if (dup2(hi[i], i) < 0) _exit(126);
+  /* dup2 onto itself would keep close-on-exec */
+  if (c->keep_fd >= 0 && (c->keep_fd == 3 ? fcntl(3, F_SETFD, 0) : dup2(c->keep_fd, 3)) < 0)
+    _exit(126);
   if (c->cwd && chdir(c->cwd) < 0) _exit(125);
   execve(exe, (char *const *)(uintptr_t)c->argv, envp);
   _exit(127);

@@ -33,6 +33,7 @@ static int run_ip(char **errout, const char *const *args) {
   c.envp = envv;
   c.err = &err;
   c.deadline = cmn_now_ms() + CMN_CMD_MAX_MS;
+  c.keep_fd = hns_plumbing_fd();
   status = cmn_run(&c);
   if (err && *err && err[strlen(err) - 1] == '\n') err[strlen(err) - 1] = 0;
   if (errout) *errout = status != 0 ? strdup(err && *err ? err : "ip failed") : NULL;

@@ -49,6 +49,7 @@ static int run_plugin(const char *type, const char *cmd, const char *cid, const 
   c.input = in;
   c.out = out;
   c.deadline = cmn_now_ms() + CMN_CMD_MAX_MS;
+  c.keep_fd = hns_plumbing_fd();
   status = prog ? cmn_run(&c) : -ENOMEM;
   if (status == -ETIMEDOUT) {
     *err = cmn_printf("the CNI plugin `%s` did not end within %d s and was killed", prog,

@@ -42,6 +42,9 @@ void hns_unlock(void);
  * -errno (-ETIMEDOUT: another process kept plumbing it). */
 int hns_plumbing_lock(const char *epid);
 void hns_plumbing_unlock(int token);
+/* The lock this thread holds (-1: none), for the plumbing programs it
+ * runs to inherit (cmn_cmd.keep_fd). */
+int hns_plumbing_fd(void);
 /* The error of a lock that failed with guard: "<doing> endpoint <epid>
  * <prep> compute system <container>: ..." (ERROR_TIMEOUT when it waited
  * in vain). */

@@ -180,11 +180,14 @@ plat_hresult hns_network_create(sqlite3 *db, json_t *req, json_t **out, char **e
   char type[16], *id = NULL;
   json_t *doc;
   plat_hresult hr;
-  int existed;
+  int existed, guard;
   if ((hr = hns_network_check(req, type, err)) < 0 || (hr = network_id(req, &id, err)) < 0)
     return hr;
   doc = network_doc(req, id, type);
   hr = store(db, doc, err);
+  /* its bridge is made under the network's plumbing lock: a delete after
+   * this creator's death waits for the `ip` it left running */
+  guard = hr >= 0 ? hns_plumbing_lock(id) : -1;
   existed = hns_network_bridge_exists(doc);
   if (hr >= 0 && (hr = hns_network_plumb(doc, err)) < 0) {
     const char *p[] = {id};
@@ -194,6 +197,7 @@ plat_hresult hns_network_create(sqlite3 *db, json_t *req, json_t **out, char **e
     hns_exec(db, &e2, "DELETE FROM networks WHERE id = ?1", 1, p);
     free(e2);
   }
+  hns_plumbing_unlock(guard);
   if (hr >= 0) *out = json_incref(doc);
   json_decref(doc);
   free(id);

@@ -81,7 +81,12 @@ plat_hresult hns_network_delete(sqlite3 *db, const char *id, int force, json_t *
       return hr;
     }
   }
-  hns_network_unplumb(net);
+  {
+    /* after the `ip` of a creator killed while it made the bridge */
+    int guard = hns_plumbing_lock(cmn_str(net, "ID"));
+    hns_network_unplumb(net);
+    hns_plumbing_unlock(guard);
+  }
   *out = net;
   return PLAT_S_OK;
 }

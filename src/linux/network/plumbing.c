@@ -1,10 +1,13 @@
-/* One process at a time plumbs an endpoint.  CNI ADD and DEL of the same
+/* One process at a time plumbs an endpoint (or a network's bridge).  CNI ADD and DEL of the same
  * endpoint must never overlap: a DEL that runs while an ADD is half done
  * (a monitor killed mid-attach, its helper still adding, and the dead
  * system's teardown detaching) removes the link first, and the bridge
  * plugin learns from that link which masquerade rules to remove, so the
  * rules the ADD then writes stay for good.  The store's mutex is not held
- * over plugin runs, so this is a lock of its own, across processes. */
+ * over plugin runs, so this is a lock of its own, across processes.  The
+ * programs that do the plumbing (CNI plugins, ip) get the lock's file as
+ * their fd 3: one whose caller was killed goes on, and the lock with it,
+ * until it ends. */
 #include "linux/network/hns.h"
 
 #include <errno.h>
@@ -26,6 +29,11 @@ static off_t byte_of(const char *epid) {
   return (off_t)(h & 0xffff);
 }
 
+/* The lock this thread holds (hns_plumbing_fd); plumbing never nests. */
+static _Thread_local int held = -1;
+
+int hns_plumbing_fd(void) { return held; }
+
 int hns_plumbing_lock(const char *epid) {
   char *path = cmn_printf("%s/hns/plumbing.lock", hns_data_root());
   int fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
@@ -43,11 +51,14 @@ int hns_plumbing_lock(const char *epid) {
     }
     usleep(10 * 1000);
   }
+  held = fd;
   return fd;
 }
 
 void hns_plumbing_unlock(int fd) {
-  if (fd >= 0) close(fd);
+  if (fd < 0) return;
+  if (fd == held) held = -1;
+  close(fd);
 }
 
 plat_hresult hns_plumbing_fail(int guard, char **err, const char *doing, const char *epid,
