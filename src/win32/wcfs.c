@@ -113,6 +113,18 @@ int wc_remove_tree(const WCHAR *path) {
   return r;
 }
 
+void *wc_grow(wc_err *e, void *v, size_t n, size_t *cap, size_t size) {
+  size_t c = *cap * 2 + 16;
+  void *grown;
+  if (n < *cap) return v;
+  if (!(grown = realloc(v, c * size))) {
+    wc_fail(e, PLAT_E_OUTOFMEMORY, "not enough memory");
+    return NULL;
+  }
+  *cap = c;
+  return grown;
+}
+
 int wc_set_basic_info(HANDLE h, const w32_file_basic_info *fi) {
   FILE_BASIC_INFO b;
   memset(&b, 0, sizeof b);

@@ -5,8 +5,10 @@
  * it: security descriptor (MSWINDOWS.rawsd or .sd), EAs (MSWINDOWS.xattr.*),
  * reparse data (a symlink; MSWINDOWS.mountpoint: a junction), the data, and
  * the alternate data streams, the "<name>:<stream>" entries that follow it.
- * ".wh.<name>" entries are tombstones; hard links are made in base layers.
- * Entry names must lie under Files/, Hives/ or (base layers) UtilityVM/;
+ * ".wh.<name>" entries are tombstones, ".wh..wh..opq" (an opaque
+ * directory, which Windows layers do not have) is refused; hard links are
+ * made in place (base layers) or after ImportLayer (wcdest.c).
+ * Entry names must lie under Files/, Hives/ or UtilityVM/;
  * "..", absolute names and backslashes are refused, naming the entry, and
  * a failed import leaves nothing. */
 #include <archive.h>
@@ -191,8 +193,13 @@ static int one_entry(imp *m) {
   base = strrchr(name, '\\');
   base = base ? base + 1 : name;
   if (strncmp(base, ".wh.", 4) == 0) {
+    /* hcsshim's ociwclayer has no opaque directories either: it would take
+     * the marker for the tombstone of a file ".wh..opq" and keep the
+     * parent's contents of the directory */
     if (strcmp(base, ".wh..wh..opq") == 0)
-      return wc_fail(&m->w.err, PLAT_E_NOT_SUPPORTED, "%s: opaque directories in a Windows layer",
+      return wc_fail(&m->w.err, PLAT_E_NOT_SUPPORTED,
+                     "%s: an opaque directory whiteout; Windows layers have no opaque directories "
+                     "(hcsshim's ociwclayer does not support them either)",
                      name);
     memmove(base, base + 4, strlen(base + 4) + 1);
     return wc_writer_remove(&m->w, name) < 0 ? -1 : next_header(m);
@@ -245,7 +252,7 @@ plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, c
   m.progress.p = progress;
   *size = 0;
   *result = NULL;
-  if (wc_writer_open(&m.w, info, id, count == 0) == 0 && read_all(&m, tar_path) == 0)
+  if (wc_writer_open(&m.w, info, id, layers, count) == 0 && read_all(&m, tar_path) == 0)
     wc_writer_finish(&m.w, info, id, layers, count);
   if (m.a) archive_read_free(m.a);
   wc_writer_free(&m.w);

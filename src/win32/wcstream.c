@@ -65,7 +65,7 @@ plat_hresult plat_ImportLayerBegin(const plat_driver_info *info, const char *id,
     wstream_free(s);
     return PLAT_E_OUTOFMEMORY;
   }
-  if (wc_writer_open(&s->w, info, id, count == 0) < 0) {
+  if (wc_writer_open(&s->w, info, id, s->layers, s->count) < 0) {
     hr = wc_done(&s->w.err);
     wstream_free(s);
     return hr;
