@@ -297,7 +297,12 @@ int folder_same_file(const WCHAR *a, const WCHAR *b) {
 static int base_item(buf *b, const item *it, char *why, size_t wl) {
   size_t n = 0;
   unsigned char *p;
-  if (!starts(it->rel, "Files") && !starts(it->rel, "Hives") && !starts(it->rel, "UtilityVM"))
+  /* and ociwclayer's copies of the utility VM's BCD files at the top */
+  size_t l = strlen(it->rel);
+  int bak = l > 7 && strncmp(it->rel, "bcd", 3) == 0 && !strchr(it->rel, '\\') &&
+            strcmp(it->rel + l - 4, ".bak") == 0;
+  if (!starts(it->rel, "Files") && !starts(it->rel, "Hives") && !starts(it->rel, "UtilityVM") &&
+      !bak)
     return refuse(why, wl, "unexpected %s", it->rel);
   if (it->attrs & FILE_ATTRIBUTE_DIRECTORY) {
     put(b, "dir %s\n", it->rel);

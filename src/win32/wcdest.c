@@ -160,15 +160,17 @@ static int copy_with_metadata(wc_writer *m, const WCHAR *src, const char *name, 
   return r;
 }
 
-/* the files ProcessUtilityImage changes: copied, never linked */
-static int mutated(const char *name) {
-  static const char *const bcd[] = {"BCD", "BCD.LOG", "BCD.LOG1", "BCD.LOG2"};
+const char *wc_bcd_copy_name(const char *name) {
+  static const char *const bcd[][2] = {{"BCD", "bcd.bak"},
+                                       {"BCD.LOG", "bcd.log.bak"},
+                                       {"BCD.LOG1", "bcd.log1.bak"},
+                                       {"BCD.LOG2", "bcd.log2.bak"}};
   static const char boot[] = UVM_FILES "\\EFI\\Microsoft\\Boot\\";
   size_t i;
-  if (strncmp(name, boot, sizeof boot - 1) != 0) return 0;
+  if (strncmp(name, boot, sizeof boot - 1) != 0) return NULL;
   for (i = 0; i < sizeof bcd / sizeof bcd[0]; i++)
-    if (strcmp(name + sizeof boot - 1, bcd[i]) == 0) return 1;
-  return 0;
+    if (strcmp(name + sizeof boot - 1, bcd[i][0]) == 0) return bcd[i][1];
+  return NULL;
 }
 
 /* one entry of the parent's UtilityVM\Files (rel: below it, "" for itself) */
@@ -177,7 +179,8 @@ static int clone_one(wc_writer *m, const WCHAR *src, const char *rel, DWORD attr
   int dir = (attrs & FILE_ATTRIBUTE_DIRECTORY) != 0, r;
   WCHAR *to;
   snprintf(name, sizeof name, "%s%s%s", UVM_FILES, *rel ? "\\" : "", rel);
-  if (dir || (attrs & FILE_ATTRIBUTE_REPARSE_POINT) || mutated(name))
+  /* the BCD files ProcessUtilityImage changes: copied, never linked */
+  if (dir || (attrs & FILE_ATTRIBUTE_REPARSE_POINT) || wc_bcd_copy_name(name))
     return copy_with_metadata(m, src, name, dir);
   if (!(to = wc_path(m->dest, name, NULL)))
     return wc_fail(&m->err, PLAT_E_OUTOFMEMORY, "not enough memory");

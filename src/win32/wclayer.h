@@ -117,6 +117,10 @@ int wc_dest_uvm_init(wc_writer *m);
  * file, a link of the parent's, is replaced) */
 int wc_dest_uvm_open(wc_writer *m, const char *name, int dir, w32_sink *s);
 int wc_dest_uvm_remove(wc_writer *m, const char *name);
+/* a utility VM BCD file's (UtilityVM\\Files\\EFI\\Microsoft\\Boot\\BCD,
+ * BCD.LOG, BCD.LOG1, BCD.LOG2) copy name in the layer's folder, as
+ * ociwclayer keeps it ("bcd.bak", ...), or NULL for other names */
+const char *wc_bcd_copy_name(const char *name);
 /* a hard link, checked and found now, made by wc_dest_finish */
 int wc_dest_link(wc_writer *m, const char *name, const char *target);
 /* after ImportLayer: the hard links, the directories' times again, and

@@ -114,11 +114,14 @@ func main() {
 		link("Files/d.txt", "Files/b.txt")}
 	linkMissing := []entry{top, link("Files/x.txt", "Files/nowhere.txt")}
 	linkHive := []entry{top, link("Files/x.txt", "Hives/Software_Delta")}
-	// a utility VM in a layer with parents: cloned from the first parent
+	// a utility VM in a layer with parents: cloned from the first parent,
+	// its BCD (kept as bcd.bak too) replaced
 	uvmDir := func(name string) entry { return entry{name: name, typ: tar.TypeDir, pax: attr(16)} }
 	uvm := []entry{top, uvmDir("UtilityVM"), uvmDir("UtilityVM/Files"),
 		{name: "UtilityVM/Files/new.txt", typ: tar.TypeReg, data: "uvm child", pax: attr(32)},
-		{name: "UtilityVM/Files/.wh.old.txt", typ: tar.TypeReg}}
+		{name: "UtilityVM/Files/.wh.old.txt", typ: tar.TypeReg}, uvmDir("UtilityVM/Files/EFI"),
+		uvmDir("UtilityVM/Files/EFI/Microsoft"), uvmDir("UtilityVM/Files/EFI/Microsoft/Boot"),
+		{name: "UtilityVM/Files/EFI/Microsoft/Boot/BCD", typ: tar.TypeReg, data: "bcd child", pax: attr(32)}}
 	uvmNoTop := []entry{top, {name: "UtilityVM/Files/new.txt", typ: tar.TypeReg, data: "x", pax: attr(32)}}
 	opaque := []entry{top, {name: "Files/dir", typ: tar.TypeDir, pax: attr(16)},
 		{name: "Files/dir/.wh..wh..opq", typ: tar.TypeReg}}
