@@ -3,8 +3,8 @@
  * shares nothing with the core's encoder).
  *   - ImportLayer's legacy transport folder (hcs-api.md 7.1): only Files\,
  *     Hives\ and tombstones.txt at the top; every Files\ file is 4 bytes of
- *     attributes followed by whole WIN32_STREAM_ID records (ids 1, 2, 3, 4
- *     and 8), nothing left over; every directory has its ".$wcidirs$"
+ *     attributes followed by whole WIN32_STREAM_ID records (ids 1, 2, 3, 4,
+ *     8 and 9), nothing left over; every directory has its ".$wcidirs$"
  *     sidecar with FILE_ATTRIBUTE_DIRECTORY; tombstones.txt starts with the
  *     UTF-8 BOM and "Version 1.0" and lists "\"-rooted names.
  *   - ProcessBaseImage's layer folder: a Files\ directory, its tree as is.
@@ -177,7 +177,8 @@ static int each_record(buf *b, const unsigned char *p, size_t n, record_fn *fn, 
     o += 20;
     if (namesz % 2 || namesz > n - o || size > n - o - namesz)
       return refuse(why, wl, "a stream record past the end");
-    if (id < 1 || id > 8 || (id > 4 && id < 8)) return refuse(why, wl, "unknown stream id %lu", id);
+    if (id < 1 || id > 9 || (id > 4 && id < 8)) return refuse(why, wl, "unknown stream id %lu", id);
+    if (id == 9 && size < 8) return refuse(why, wl, "a sparse block without its offset");
     if (id != 4 && namesz) return refuse(why, wl, "a name on stream id %lu", id);
     fn(b, id, p + o, namesz, p + o + namesz, (size_t)size);
     o += namesz + (size_t)size;
@@ -200,6 +201,10 @@ static void print_record(buf *b, unsigned long id, const unsigned char *name, si
     esc(b, data, size);
     break;
   }
+  case 9:
+    put(b, " sparse@%lu=", le32(data));
+    esc(b, data + 8, size - 8);
+    break;
   default: put(b, " %s=", id == 2 ? "ea" : id == 3 ? "sd" : "reparse"); hex(b, data, size);
   }
 }

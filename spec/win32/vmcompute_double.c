@@ -1522,6 +1522,9 @@ static int keep_folder(layer *l, LPCWSTR folder) {
   GetTempPathW(MAX_PATH + 1, base);
   swprintf(l->store, MAX_PATH + 64, L"%lsvmcompute-double-%lu-%ld", base,
            (unsigned long)GetCurrentProcessId(), (long)InterlockedIncrement(&n));
+  /* an earlier run's store of a layer it never destroyed (Wine reuses
+   * process ids) */
+  folder_remove(l->store);
   return folder_copy(folder, l->store);
 }
 

@@ -124,6 +124,64 @@ test("a long deleted name is exported whole as its whiteout (never cut short)", 
   has(bytes, "path=Files/" .. dir .. "/.wh." .. base .. "\n", "the whiteout's whole name")
 end)
 
+-- a backup record: WIN32_STREAM_ID (id, attributes, size, no name), data
+local function record(id, attrs, data) return string.pack("<I4I4I8I4", id, attrs, #data, 0) .. data end
+
+-- a layer (with parents) whose transport folder is Files\\sparse.bin with
+-- these 4 bytes of attributes and records
+local function layer_with_file(id, content)
+  assert(hcsshim.create_layer(info, id .. "-src", ""))
+  local folder = t.scratch("sparse")
+  assert(hcsshim.export_layer_folder(info, id .. "-src", folder, {})) -- Files only
+  local f = assert(io.open(folder .. "\\Files\\sparse.bin", "wb"))
+  f:write(content)
+  f:close()
+  assert(hcsshim.import_layer_folder(info, id, folder, { PARENT }))
+  t.rmtree(folder)
+  assert(hcsshim.destroy_layer(info, id .. "-src"))
+end
+
+-- the layer's export (size, tar bytes; or nil, error), the layer destroyed
+local function export_of(id)
+  local tar = t.scratch("sparse") .. ".tar"
+  local size, err = hcsshim.export_layer(info, id, tar, { PARENT })
+  assert(hcsshim.destroy_layer(info, id))
+  if not size then return nil, err end
+  local bytes = t.read(tar)
+  assert(os.remove(tar))
+  return size, bytes
+end
+
+-- A sparse file as BackupRead gives it: an empty data record marked
+-- sparse, then BACKUP_SPARSE_BLOCK records (offset, bytes) in file order,
+-- the last one empty at the file's size.
+test("a sparse file is exported with its blocks and zeros between, as go-winio's backuptar", function()
+  layer_with_file("sparse", string.pack("<I4", 0x220) .. record(1, 8, "")
+    .. record(9, 0, string.pack("<I8", 4) .. "hello") .. record(9, 0, string.pack("<I8", 12) .. "ab")
+    .. record(9, 0, string.pack("<I8", 16)))
+  has(t.last("ImportLayer.folder"), "file Files\\sparse.bin attr=544 data= sparse@4=hello sparse@12=ab sparse@16=\n")
+  local size, bytes = export_of("sparse")
+  ok(size, tostring(bytes))
+  eq(size, 16)
+  local data -- the ustar entry's data (after its PAX header)
+  for at in bytes:gmatch("()Files/sparse%.bin%z") do
+    if (at - 1) % 512 == 0 then
+      data = bytes:sub(at + 512, at + 511 + tonumber(bytes:sub(at + 124, at + 135):match("[0-7]+"), 8))
+    end
+  end
+  eq(data, "\0\0\0\0hello\0\0\0ab\0\0")
+end)
+
+test("a sparse alternate data stream is refused on export by name, as go-winio's backuptar", function()
+  local name = (":s:$DATA"):gsub(".", "%0\0") -- UTF-16LE
+  layer_with_file("sparse-ads", string.pack("<I4", 0x20) .. record(1, 0, "x")
+    .. string.pack("<I4I4I8I4", 4, 8, 0, #name) .. name)
+  local size, err = export_of("sparse-ads")
+  eq(size, nil)
+  ok(hcsshim.is_not_supported(err), tostring(err))
+  has(tostring(err), "Files\\sparse.bin: tar of sparse alternate data streams is unsupported")
+end)
+
 -- a layer's folder, where HCS keeps it (the double expands the transport
 -- folder there) and hcsshim's legacy writer puts hard links and the UVM
 local function layer_dir(id) return info.HomeDir .. "\\" .. id end
