@@ -459,7 +459,8 @@ local function with_slash(name)
 end
 
 --- A streaming layer writer (hcsshim's LayerWriter): `w:add(name, info)`,
--- `w:add_link(name, target)` (a hard link to an earlier file; Linux),
+-- `w:add_link(name, target)` (a hard link to an earlier file; Windows: or
+-- to a parent layer's, made after ImportLayer, as hcsshim's AddLink),
 -- `w:remove(name)`, `w:write(data)`, then `w:close()`, whose result must be
 -- checked: the layer is committed there, atomically.
 -- Windows (as hcsshim's wclayer, not vmcompute's streaming exports): names
@@ -501,6 +502,9 @@ function M.new_layer_writer(info, id, parents)
   end
   function w.remove(_, name)
     return call("ImportLayerNext", "name=" .. name, raw.next, raw, with_slash(name), nil)
+  end
+  function w.add_link(_, name, target)
+    return call("AddLink", "name=" .. name, raw.link, raw, with_slash(name), with_slash(target))
   end
   function w.write(_, data)
     return call("ImportLayerWrite", "", raw.write, raw, data)

@@ -96,6 +96,16 @@ plat_hresult plat_ImportLayerWrite(plat_layer_stream ctx, const void *buf, uint3
   return wc_writer_write(&s->w, buf, len) < 0 ? wc_done(&s->w.err) : PLAT_S_OK;
 }
 
+plat_hresult plat_ImportLayerLink(plat_layer_stream ctx, const char *name, const char *target) {
+  wstream *s = (wstream *)ctx;
+  if (*name == '\\') name++;
+  if (*target == '\\') target++;
+  if (wc_writer_check_name(&s->w, name) < 0 || wc_writer_check_name(&s->w, target) < 0 ||
+      wc_writer_link(&s->w, name, target) < 0)
+    return wc_done(&s->w.err);
+  return PLAT_S_OK;
+}
+
 plat_hresult plat_ImportLayerEnd(plat_layer_stream ctx) {
   wstream *s = (wstream *)ctx;
   plat_hresult hr = wc_writer_finish(&s->w, &s->info, s->id, s->layers, s->count);
