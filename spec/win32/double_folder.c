@@ -349,6 +349,16 @@ char *folder_manifest(const WCHAR *root, int legacy, char *why, size_t wl) {
 
 /* ---- the layer store: what ImportLayer took, ExportLayer gives back ---- */
 
+/* the index of an earlier item of t that is the same file as item i, or i */
+static size_t first_link(const tree *t, size_t i) {
+  size_t j;
+  if (file_links(t->v[i].path) < 2) return i;
+  for (j = 0; j < i; j++)
+    if (!(t->v[j].attrs & FILE_ATTRIBUTE_DIRECTORY) && folder_same_file(t->v[j].path, t->v[i].path))
+      return j;
+  return i;
+}
+
 int folder_copy(const WCHAR *from, const WCHAR *to) {
   tree t = {NULL, 0, 0};
   size_t i, fl = wcslen(from);
@@ -356,10 +366,17 @@ int folder_copy(const WCHAR *from, const WCHAR *to) {
   if (!CreateDirectoryW(to, NULL) && GetLastError() != ERROR_ALREADY_EXISTS) return -1;
   tree_read(&t, from);
   for (i = 0; i < t.n && r == 0; i++) {
-    WCHAR dst[1024];
+    WCHAR dst[1024], src[1024];
+    size_t j;
     swprintf(dst, 1024, L"%ls%ls", to, t.v[i].path + fl);
-    if (t.v[i].attrs & FILE_ATTRIBUTE_DIRECTORY) r = CreateDirectoryW(dst, NULL) ? 0 : -1;
-    else r = CopyFileW(t.v[i].path, dst, TRUE) ? 0 : -1;
+    if (t.v[i].attrs & FILE_ATTRIBUTE_DIRECTORY) {
+      r = CreateDirectoryW(dst, NULL) ? 0 : -1;
+    } else if ((j = first_link(&t, i)) != i) { /* hard links stay links */
+      swprintf(src, 1024, L"%ls%ls", to, t.v[j].path + fl);
+      r = CreateHardLinkW(dst, src, NULL) ? 0 : -1;
+    } else {
+      r = CopyFileW(t.v[i].path, dst, TRUE) ? 0 : -1;
+    }
   }
   tree_free(&t);
   return r;

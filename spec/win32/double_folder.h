@@ -6,7 +6,8 @@
  * legacy: ImportLayer's transport folder, else a base layer's folder; or
  * NULL with the reason in why. */
 char *folder_manifest(const WCHAR *root, int legacy, char *why, size_t wl);
-/* copies the tree at from into to (made if missing); 0 or -1 */
+/* copies the tree at from into to (made if missing), hard links as links;
+ * 0 or -1 */
 int folder_copy(const WCHAR *from, const WCHAR *to);
 /* removes a folder and everything in it */
 void folder_remove(const WCHAR *root);

@@ -1982,6 +1982,12 @@ __declspec(dllexport) int WINAPI DoubleCtl(const char *cmd, char *out, int outle
     MultiByteToWideChar(CP_UTF8, 0, a, -1, w, 256);
     MultiByteToWideChar(CP_UTF8, 0, b, -1, w2, 256);
     snprintf(out, (size_t)outlen, "%d", folder_same_file(w, w2));
+  } else if (sscanf(cmd, "link %255[^|]|%255[^\n]", a, b) == 2) {
+    /* a hard link a of the file b, for the suite's own transport folders */
+    WCHAR w[256], w2[256];
+    MultiByteToWideChar(CP_UTF8, 0, a, -1, w, 256);
+    MultiByteToWideChar(CP_UTF8, 0, b, -1, w2, 256);
+    r = CreateHardLinkW(w, w2, NULL) ? 0 : -1;
   } else if (sscanf(cmd, "mkdir %255[^\n]", a) == 1) {
     /* a folder and those above it, for the suite's own parent layers */
     WCHAR w[256];

@@ -127,15 +127,24 @@ end)
 -- a backup record: WIN32_STREAM_ID (id, attributes, size, no name), data
 local function record(id, attrs, data) return string.pack("<I4I4I8I4", id, attrs, #data, 0) .. data end
 
--- a layer (with parents) whose transport folder is Files\\sparse.bin with
--- these 4 bytes of attributes and records
-local function layer_with_file(id, content)
+-- a layer's folder, where HCS keeps it (the double expands the transport
+-- folder there) and hcsshim's legacy writer puts hard links and the UVM
+local function layer_dir(id) return info.HomeDir .. "\\" .. id end
+
+-- a layer (with parents) whose transport folder is Files\\ with these files
+-- (name = 4 bytes of attributes and records) and hard links (name = target)
+local function layer_with_files(id, files, links)
   assert(hcsshim.create_layer(info, id .. "-src", ""))
-  local folder = t.scratch("sparse")
+  local folder = t.scratch("files")
   assert(hcsshim.export_layer_folder(info, id .. "-src", folder, {})) -- Files only
-  local f = assert(io.open(folder .. "\\Files\\sparse.bin", "wb"))
-  f:write(content)
-  f:close()
+  for name, content in pairs(files) do
+    local f = assert(io.open(folder .. "\\Files\\" .. name, "wb"))
+    f:write(content)
+    f:close()
+  end
+  for name, target in pairs(links or {}) do
+    t.ctl("link " .. folder .. "\\Files\\" .. name .. "|" .. folder .. "\\Files\\" .. target)
+  end
   assert(hcsshim.import_layer_folder(info, id, folder, { PARENT }))
   t.rmtree(folder)
   assert(hcsshim.destroy_layer(info, id .. "-src"))
@@ -152,39 +161,63 @@ local function export_of(id)
   return size, bytes
 end
 
+-- the ustar header of name in a tar's bytes (after its PAX header): its
+-- type flag, link name and data
+local function tar_entry(bytes, name)
+  for at in bytes:gmatch("()" .. name:gsub("%p", "%%%0") .. "%z") do
+    if (at - 1) % 512 == 0 then
+      local size = tonumber(bytes:sub(at + 124, at + 135):match("[0-7]+"), 8)
+      return { type = bytes:sub(at + 156, at + 156), link = bytes:sub(at + 157, at + 256):match("^[^%z]*"),
+        data = bytes:sub(at + 512, at + 511 + size) }
+    end
+  end
+end
+
+-- A file with two names exports as the file and a hard link entry to its
+-- first name (ociwclayer's linkRecords); the tar imports back as the link.
+test("hard links export as hard link entries and import back as links", function()
+  layer_with_files("lnk-rt", { ["a.txt"] = string.pack("<I4", 32) .. record(1, 0, "shared") },
+    { ["b.txt"] = "a.txt" })
+  local size, bytes = export_of("lnk-rt")
+  ok(size, tostring(bytes))
+  eq(size, 6, "the data once")
+  local a, b = tar_entry(bytes, "Files/a.txt"), tar_entry(bytes, "Files/b.txt")
+  eq(a.type .. a.data, "0shared")
+  eq(b.type .. b.link, "1Files/a.txt")
+  local tar = t.scratch("lnk") .. ".tar"
+  local f = assert(io.open(tar, "wb"))
+  f:write(bytes)
+  f:close()
+  assert(hcsshim.import_layer(info, "lnk-rt2", tar, { PARENT }))
+  assert(os.remove(tar))
+  local files = layer_dir("lnk-rt2") .. "\\Files\\"
+  eq(t.ctl("samefile " .. files .. "b.txt|" .. files .. "a.txt"), "1")
+  assert(hcsshim.destroy_layer(info, "lnk-rt2"))
+end)
+
 -- A sparse file as BackupRead gives it: an empty data record marked
 -- sparse, then BACKUP_SPARSE_BLOCK records (offset, bytes) in file order,
 -- the last one empty at the file's size.
 test("a sparse file is exported with its blocks and zeros between, as go-winio's backuptar", function()
-  layer_with_file("sparse", string.pack("<I4", 0x220) .. record(1, 8, "")
+  layer_with_files("sparse", { ["sparse.bin"] = string.pack("<I4", 0x220) .. record(1, 8, "")
     .. record(9, 0, string.pack("<I8", 4) .. "hello") .. record(9, 0, string.pack("<I8", 12) .. "ab")
-    .. record(9, 0, string.pack("<I8", 16)))
+    .. record(9, 0, string.pack("<I8", 16)) })
   has(t.last("ImportLayer.folder"), "file Files\\sparse.bin attr=544 data= sparse@4=hello sparse@12=ab sparse@16=\n")
   local size, bytes = export_of("sparse")
   ok(size, tostring(bytes))
   eq(size, 16)
-  local data -- the ustar entry's data (after its PAX header)
-  for at in bytes:gmatch("()Files/sparse%.bin%z") do
-    if (at - 1) % 512 == 0 then
-      data = bytes:sub(at + 512, at + 511 + tonumber(bytes:sub(at + 124, at + 135):match("[0-7]+"), 8))
-    end
-  end
-  eq(data, "\0\0\0\0hello\0\0\0ab\0\0")
+  eq(tar_entry(bytes, "Files/sparse.bin").data, "\0\0\0\0hello\0\0\0ab\0\0")
 end)
 
 test("a sparse alternate data stream is refused on export by name, as go-winio's backuptar", function()
   local name = (":s:$DATA"):gsub(".", "%0\0") -- UTF-16LE
-  layer_with_file("sparse-ads", string.pack("<I4", 0x20) .. record(1, 0, "x")
-    .. string.pack("<I4I4I8I4", 4, 8, 0, #name) .. name)
+  layer_with_files("sparse-ads", { ["sparse.bin"] = string.pack("<I4", 0x20) .. record(1, 0, "x")
+    .. string.pack("<I4I4I8I4", 4, 8, 0, #name) .. name })
   local size, err = export_of("sparse-ads")
   eq(size, nil)
   ok(hcsshim.is_not_supported(err), tostring(err))
   has(tostring(err), "Files\\sparse.bin: tar of sparse alternate data streams is unsupported")
 end)
-
--- a layer's folder, where HCS keeps it (the double expands the transport
--- folder there) and hcsshim's legacy writer puts hard links and the UVM
-local function layer_dir(id) return info.HomeDir .. "\\" .. id end
 
 -- the import of tar fails with hresult and a message naming what; nothing
 -- reaches ImportLayer and nothing is left

@@ -10,6 +10,8 @@
  *     sparse file's blocks with zeros between them, as go-winio's
  *     backuptar writes it), and each alternate data stream an entry
  *     "<file>:<stream>" after it (a sparse one is refused, as there);
+ *     A file seen before by another name (a hard link) is a hard link
+ *     entry to that name, with no data (ociwclayer's linkRecords);
  *   - Hives\ files are plain data;
  *   - tombstones.txt's names become ".wh.<name>" whiteouts.
  * Times come from the folder's files (FILE_BASIC_INFO); the creation time
@@ -28,6 +30,7 @@
 typedef struct exp_ {
   struct archive *a;
   WCHAR *root;
+  wc_links links; /* files with more than one name: the first written */
   uint64_t size;
   wc_progress progress;
   wc_err err;
@@ -323,6 +326,13 @@ static int write_ads(exp_ *x, struct archive_entry *main_e, HANDLE h, const scan
   return 0;
 }
 
+/* another name of a file written before: a hard link entry, no data */
+static int link_entry(exp_ *x, struct archive_entry *e, const char *first, const char *rel) {
+  archive_entry_set_hardlink_utf8(e, first);
+  archive_entry_set_size(e, 0);
+  return archive_write_header(x->a, e) < ARCHIVE_WARN ? ar_fail(x, rel) : 0;
+}
+
 /* a Files\ entry: path is the file, or the directory's sidecar */
 static int files_entry(exp_ *x, const wc_item *it) {
   const char *rel = it->rel;
@@ -351,6 +361,14 @@ static int files_entry(exp_ *x, const wc_item *it) {
   set_times(e, &b);
   snprintf(num, sizeof num, "%lu", (unsigned long)attrs);
   record(e, "MSWINDOWS.fileattr", num, strlen(num));
+  if (!dir) {
+    const char *first = NULL;
+    if (wc_links_check(&x->err, &x->links, h, name, &first) < 0) goto out;
+    if (first) {
+      rc = link_entry(x, e, first, rel);
+      goto out;
+    }
+  }
   if (scan_streams(x, e, h, left, &s, rel) < 0) goto out;
   if (s.has_data && archive_entry_filetype(e) == AE_IFREG)
     archive_entry_set_size(e, (la_int64_t)data_size(&s));
@@ -496,6 +514,7 @@ plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, c
   if (x.a) archive_write_free(x.a);
   if (x.err.hr < 0 && tmp) DeleteFileW(tmp);
   if (x.root) wc_remove_tree(x.root);
+  wc_links_free(&x.links);
   free(x.root);
   free(tmp);
   free(dest);

@@ -186,6 +186,19 @@ int wc_report(wc_progress *g, wc_err *e, uint64_t bytes, int last);
 /* v (n items of size bytes, room for *cap) with room for one more: v
  * itself, or grown (*cap updated); NULL with "not enough memory" in e */
 void *wc_grow(wc_err *e, void *v, size_t n, size_t *cap, size_t size);
+/* Files seen by more than one name (hard links), by file id, and the
+ * first name each was seen by */
+typedef struct wc_links {
+  struct wc_seen {
+    DWORD volume, hi, lo;
+    char *name;
+  } * v;
+  size_t n, cap;
+} wc_links;
+/* h's file seen before under another name: *first is that name (owned by
+ * l); else *first is NULL and name is kept when the file has more links */
+int wc_links_check(wc_err *e, wc_links *l, HANDLE h, const char *name, const char **first);
+void wc_links_free(wc_links *l);
 /* FILE_BASIC_INFO onto an open handle */
 int wc_set_basic_info(HANDLE h, const w32_file_basic_info *fi);
 
