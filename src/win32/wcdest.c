@@ -101,7 +101,8 @@ static int make_links(wc_writer *m) {
 
 /* ---- the utility VM ---- */
 
-/* BackupRead's whole stream of src (security included) into dst */
+/* BackupRead's whole stream of src (security included) into dst, which is
+ * closed (its BackupWrite context ended first) */
 static int copy_stream(wc_writer *m, HANDLE src, HANDLE dst, const char *name) {
   BYTE buf[65536];
   w32_sink s;
@@ -123,7 +124,6 @@ static int copy_stream(wc_writer *m, HANDLE src, HANDLE dst, const char *name) {
     }
   }
   if (rctx) BackupRead(src, NULL, 0, &got, TRUE, TRUE, &rctx);
-  s.h = INVALID_HANDLE_VALUE; /* dst is the caller's */
   w32_sink_close(&s);
   return r;
 }
@@ -151,9 +151,12 @@ static int copy_with_metadata(wc_writer *m, const WCHAR *src, const char *name, 
     fi.LastWriteTime = b.LastWriteTime;
     fi.ChangeTime = b.ChangeTime;
     fi.FileAttributes = b.FileAttributes;
-    if (wc_set_basic_info(d, &fi) < 0) wc_win_fail(&m->err, "set file information of", name);
-    else if (copy_stream(m, s, d, name) == 0) r = dir ? wc_remember_dir(m, name, &fi) : 0;
-    CloseHandle(d);
+    if (wc_set_basic_info(d, &fi) < 0) {
+      wc_win_fail(&m->err, "set file information of", name);
+      CloseHandle(d);
+    } else if (copy_stream(m, s, d, name) == 0) {
+      r = dir ? wc_remember_dir(m, name, &fi) : 0;
+    }
   }
   if (s != INVALID_HANDLE_VALUE) CloseHandle(s);
   free(to);
