@@ -73,7 +73,7 @@ build = {
             "src/win32/dll.c", "src/win32/hns.c", "src/win32/layer.c", "src/win32/plat.c",
             "src/win32/priv.c", "src/win32/process.c", "src/win32/stdio.c", "src/win32/system.c",
             "src/win32/utf.c", "src/win32/bstream.c", "src/win32/wcfs.c", "src/win32/wcimport.c",
-            "src/win32/wcmeta.c", "src/win32/wcexport.c", "src/win32/wcwriter.c", "src/win32/wcstream.c",
+            "src/win32/wcmeta.c", "src/win32/wcexport.c", "src/win32/wcwriter.c", "src/win32/wcdest.c", "src/win32/wcstream.c",
           },
           incdirs = { "src", "$(LIBARCHIVE_INCDIR)" },
           libdirs = { "$(LIBARCHIVE_LIBDIR)" },

@@ -256,6 +256,9 @@ plat_hresult plat_ImportLayerBegin(const plat_driver_info *info, const char *id,
 plat_hresult plat_ImportLayerNext(plat_layer_stream ctx, const char *name,
                                   const plat_file_basic_info *info);
 plat_hresult plat_ImportLayerWrite(plat_layer_stream ctx, const void *buf, uint32_t len);
+/* hcsshim's LayerWriter.AddLink (no vmcompute export): name becomes a hard
+ * link of target, a file added before or of a parent layer */
+plat_hresult plat_ImportLayerLink(plat_layer_stream ctx, const char *name, const char *target);
 plat_hresult plat_ImportLayerEnd(plat_layer_stream ctx);
 /* Streaming export: Next gives PLAT_E_NO_MORE_FILES at the end; *name is
  * freed with plat_free; Read's *read == 0 ends the current file. */

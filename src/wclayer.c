@@ -131,6 +131,13 @@ static int w_next(lua_State *L) {
   return bind_ok_last(L, plat_ImportLayerNext(s->ctx, name, &fi));
 }
 
+/* w:link(name, target) -> true | nil, hr, nil, msg */
+static int w_link(lua_State *L) {
+  stream *s = check_stream(L, WRITER_MT);
+  const char *name = bind_check_plain(L, 2), *target = bind_check_plain(L, 3);
+  return bind_ok_last(L, plat_ImportLayerLink(s->ctx, name, target));
+}
+
 static int w_write(lua_State *L) {
   stream *s = check_stream(L, WRITER_MT);
   size_t len;
@@ -220,7 +227,7 @@ static int r_read(lua_State *L) {
 }
 
 static const luaL_Reg writer_methods[] = {
-    {"next", w_next}, {"write", w_write}, {"close", w_close}, {NULL, NULL}};
+    {"next", w_next}, {"link", w_link}, {"write", w_write}, {"close", w_close}, {NULL, NULL}};
 static const luaL_Reg reader_methods[] = {
     {"next", r_next}, {"read", r_read}, {"close", r_close}, {NULL, NULL}};
 

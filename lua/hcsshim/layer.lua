@@ -285,7 +285,7 @@ end
 -- Linux: an OCI layer tar (plain, gzip, xz or zstd); whiteouts and opaque
 -- directories become overlayfs whiteouts.
 -- Windows: a Windows layer tar (plain or gzip): entries under `Files/`,
--- `Hives/` and, for a base layer, `UtilityVM/Files/`, with go-winio's PAX
+-- `Hives/` and `UtilityVM/Files/`, with go-winio's PAX
 -- records `MSWINDOWS.fileattr`, `MSWINDOWS.rawsd` (or `MSWINDOWS.sd`),
 -- `MSWINDOWS.mountpoint`, `MSWINDOWS.xattr.<name>` and
 -- `LIBARCHIVE.creationtime`; `<file>:<stream>` entries are alternate data
@@ -293,9 +293,17 @@ end
 -- backup streams in the legacy transport folder (a temporary folder),
 -- imported with ImportLayer; a base layer (no parents) is written in
 -- place in `HomeDir\<id>` with BackupWrite and finished with
--- ProcessBaseImage (and ProcessUtilityImage for a utility VM).  Enables
--- SeBackupPrivilege and SeRestorePrivilege first.  Hard links and opaque
--- directories are refused in a layer with parents.
+-- ProcessBaseImage (and ProcessUtilityImage for a utility VM).  With
+-- parents, as hcsshim's legacy layer writer: a hard link (both names under
+-- `Files/` or `UtilityVM/Files/`) to a file added before in the tar or of
+-- a parent layer (nearest first) is made in `HomeDir\<id>` after
+-- ImportLayer; `UtilityVM/` clones the first parent's `UtilityVM\Files`
+-- into `HomeDir\<id>` (hard links; BackupRead/BackupWrite copies of
+-- directories, reparse points and BCD files), the tar's utility VM entries
+-- are written over it with BackupWrite, and ProcessUtilityImage runs after
+-- ImportLayer.  Enables SeBackupPrivilege and SeRestorePrivilege first.
+-- Opaque directories (`.wh..wh..opq`) are refused with ERROR_NOT_SUPPORTED
+-- (`is_not_supported`): Windows layers (and hcsshim) have none.
 -- Both: an entry that would write outside the layer (`..`, absolute
 -- paths, through a symlink, a hard link outside) fails the import with an
 -- error naming the entry, and nothing is left behind.
@@ -451,12 +459,14 @@ local function with_slash(name)
 end
 
 --- A streaming layer writer (hcsshim's LayerWriter): `w:add(name, info)`,
--- `w:add_link(name, target)` (a hard link to an earlier file; Linux),
+-- `w:add_link(name, target)` (a hard link to an earlier file; Windows: or
+-- to a parent layer's, made after ImportLayer, as hcsshim's AddLink),
 -- `w:remove(name)`, `w:write(data)`, then `w:close()`, whose result must be
 -- checked: the layer is committed there, atomically.
 -- Windows (as hcsshim's wclayer, not vmcompute's streaming exports): names
--- are relative to the layer (`Files\foo`, `Hives\...`; `UtilityVM\Files\...`
--- in a base layer); data is a Win32 backup stream; info is
+-- are relative to the layer (`Files\foo`, `Hives\...`, `UtilityVM\Files\...`,
+-- the utility VM handled as `import_layer` does); data is a Win32 backup
+-- stream; info is
 -- `{CreationTime, LastAccessTime, LastWriteTime, ChangeTime, FileAttributes}`.
 -- With parents, the files go into a temporary legacy transport folder
 -- (backup streams after their 4-byte attributes, directories as
@@ -492,6 +502,9 @@ function M.new_layer_writer(info, id, parents)
   end
   function w.remove(_, name)
     return call("ImportLayerNext", "name=" .. name, raw.next, raw, with_slash(name), nil)
+  end
+  function w.add_link(_, name, target)
+    return call("AddLink", "name=" .. name, raw.link, raw, with_slash(name), with_slash(target))
   end
   function w.write(_, data)
     return call("ImportLayerWrite", "", raw.write, raw, data)

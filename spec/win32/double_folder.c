@@ -3,8 +3,8 @@
  * shares nothing with the core's encoder).
  *   - ImportLayer's legacy transport folder (hcs-api.md 7.1): only Files\,
  *     Hives\ and tombstones.txt at the top; every Files\ file is 4 bytes of
- *     attributes followed by whole WIN32_STREAM_ID records (ids 1, 2, 3, 4
- *     and 8), nothing left over; every directory has its ".$wcidirs$"
+ *     attributes followed by whole WIN32_STREAM_ID records (ids 1, 2, 3, 4,
+ *     8 and 9), nothing left over; every directory has its ".$wcidirs$"
  *     sidecar with FILE_ATTRIBUTE_DIRECTORY; tombstones.txt starts with the
  *     UTF-8 BOM and "Version 1.0" and lists "\"-rooted names.
  *   - ProcessBaseImage's layer folder: a Files\ directory, its tree as is.
@@ -158,8 +158,14 @@ static unsigned long le32(const unsigned char *p) {
          (unsigned long)p[3] << 24;
 }
 
-/* the records after the attributes; -1 with why set when malformed */
-static int records(buf *b, const unsigned char *p, size_t n, char *why, size_t wl) {
+/* one record: id, UTF-16 name (namesz bytes), data */
+typedef void record_fn(buf *b, unsigned long id, const unsigned char *name, size_t namesz,
+                       const unsigned char *data, size_t size);
+
+/* the records after the attributes, each to fn; -1 with why set when
+ * malformed */
+static int each_record(buf *b, const unsigned char *p, size_t n, record_fn *fn, char *why,
+                       size_t wl) {
   size_t o = 0;
   while (o < n) {
     unsigned long id, namesz;
@@ -171,30 +177,47 @@ static int records(buf *b, const unsigned char *p, size_t n, char *why, size_t w
     o += 20;
     if (namesz % 2 || namesz > n - o || size > n - o - namesz)
       return refuse(why, wl, "a stream record past the end");
-    switch (id) {
-    case 1:
-      put(b, " data=");
-      esc(b, p + o + namesz, (size_t)size);
-      break;
-    case 2:
-    case 3:
-    case 8:
-      put(b, " %s=", id == 2 ? "ea" : id == 3 ? "sd" : "reparse");
-      hex(b, p + o + namesz, (size_t)size);
-      break;
-    case 4: {
-      char *name = u8of((const WCHAR *)(const void *)(p + o), namesz / 2);
-      put(b, " ads[%s]=", name);
-      free(name);
-      esc(b, p + o + namesz, (size_t)size);
-      break;
-    }
-    default: return refuse(why, wl, "unknown stream id %lu", id);
-    }
+    if (id < 1 || id > 9 || (id > 4 && id < 8)) return refuse(why, wl, "unknown stream id %lu", id);
+    if (id == 9 && size < 8) return refuse(why, wl, "a sparse block without its offset");
     if (id != 4 && namesz) return refuse(why, wl, "a name on stream id %lu", id);
+    fn(b, id, p + o, namesz, p + o + namesz, (size_t)size);
     o += namesz + (size_t)size;
   }
   return 0;
+}
+
+/* a record as a manifest field */
+static void print_record(buf *b, unsigned long id, const unsigned char *name, size_t namesz,
+                         const unsigned char *data, size_t size) {
+  switch (id) {
+  case 1:
+    put(b, " data=");
+    esc(b, data, size);
+    break;
+  case 4: {
+    char *n8 = u8of((const WCHAR *)(const void *)name, namesz / 2);
+    put(b, " ads[%s]=", n8);
+    free(n8);
+    esc(b, data, size);
+    break;
+  }
+  case 9:
+    put(b, " sparse@%lu=", le32(data));
+    esc(b, data + 8, size - 8);
+    break;
+  default: put(b, " %s=", id == 2 ? "ea" : id == 3 ? "sd" : "reparse"); hex(b, data, size);
+  }
+}
+
+/* the data records alone: the file's content */
+static void data_record(buf *b, unsigned long id, const unsigned char *name, size_t namesz,
+                        const unsigned char *data, size_t size) {
+  (void)name;
+  (void)namesz;
+  if (id != 1) return;
+  if (b->n + size + 1 > b->cap) b->s = realloc(b->s, b->cap = (b->n + size + 1) * 2);
+  memcpy(b->s + b->n, data, size);
+  b->n += size;
 }
 
 static int tombstones(buf *b, const unsigned char *p, size_t n, char *why, size_t wl) {
@@ -246,7 +269,7 @@ static int legacy_item(buf *b, const tree *t, const item *it, char *why, size_t 
     if (side != ((le32(p) & FILE_ATTRIBUTE_DIRECTORY) != 0))
       r = refuse(why, wl, "%s: directory attribute on a file or missing on a sidecar", it->rel);
     put(b, "file %s attr=%lu", it->rel, le32(p));
-    if (r == 0) r = records(b, p + 4, n - 4, why, wl);
+    if (r == 0) r = each_record(b, p + 4, n - 4, print_record, why, wl);
     put(b, "\n");
   } else {
     r = refuse(why, wl, "unexpected %s", it->rel);
@@ -255,10 +278,36 @@ static int legacy_item(buf *b, const tree *t, const item *it, char *why, size_t 
   return r;
 }
 
+/* a file's identity: volume serial and index, and its link count */
+static int file_id(const WCHAR *path, BY_HANDLE_FILE_INFORMATION *fi) {
+  HANDLE h = CreateFileW(path, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                         OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+  int ok = h != INVALID_HANDLE_VALUE && GetFileInformationByHandle(h, fi);
+  if (h != INVALID_HANDLE_VALUE) CloseHandle(h);
+  return ok ? 0 : -1;
+}
+
+static unsigned long file_links(const WCHAR *path) {
+  BY_HANDLE_FILE_INFORMATION fi;
+  return file_id(path, &fi) == 0 ? fi.nNumberOfLinks : 0;
+}
+
+int folder_same_file(const WCHAR *a, const WCHAR *b) {
+  BY_HANDLE_FILE_INFORMATION x, y;
+  return file_id(a, &x) == 0 && file_id(b, &y) == 0 &&
+         x.dwVolumeSerialNumber == y.dwVolumeSerialNumber && x.nFileIndexHigh == y.nFileIndexHigh &&
+         x.nFileIndexLow == y.nFileIndexLow;
+}
+
 static int base_item(buf *b, const item *it, char *why, size_t wl) {
   size_t n = 0;
   unsigned char *p;
-  if (!starts(it->rel, "Files") && !starts(it->rel, "Hives") && !starts(it->rel, "UtilityVM"))
+  /* and ociwclayer's copies of the utility VM's BCD files at the top */
+  size_t l = strlen(it->rel);
+  int bak = l > 7 && strncmp(it->rel, "bcd", 3) == 0 && !strchr(it->rel, '\\') &&
+            strcmp(it->rel + l - 4, ".bak") == 0;
+  if (!starts(it->rel, "Files") && !starts(it->rel, "Hives") && !starts(it->rel, "UtilityVM") &&
+      !bak)
     return refuse(why, wl, "unexpected %s", it->rel);
   if (it->attrs & FILE_ATTRIBUTE_DIRECTORY) {
     put(b, "dir %s\n", it->rel);
@@ -267,6 +316,7 @@ static int base_item(buf *b, const item *it, char *why, size_t wl) {
   if (!(p = slurp(it->path, &n))) return refuse(why, wl, "cannot read %s", it->rel);
   put(b, "file %s data=", it->rel);
   esc(b, p, n);
+  if (file_links(it->path) > 1) put(b, " links=%lu", file_links(it->path));
   put(b, "\n");
   free(p);
   return 0;
@@ -299,6 +349,16 @@ char *folder_manifest(const WCHAR *root, int legacy, char *why, size_t wl) {
 
 /* ---- the layer store: what ImportLayer took, ExportLayer gives back ---- */
 
+/* the index of an earlier item of t that is the same file as item i, or i */
+static size_t first_link(const tree *t, size_t i) {
+  size_t j;
+  if (file_links(t->v[i].path) < 2) return i;
+  for (j = 0; j < i; j++)
+    if (!(t->v[j].attrs & FILE_ATTRIBUTE_DIRECTORY) && folder_same_file(t->v[j].path, t->v[i].path))
+      return j;
+  return i;
+}
+
 int folder_copy(const WCHAR *from, const WCHAR *to) {
   tree t = {NULL, 0, 0};
   size_t i, fl = wcslen(from);
@@ -306,10 +366,17 @@ int folder_copy(const WCHAR *from, const WCHAR *to) {
   if (!CreateDirectoryW(to, NULL) && GetLastError() != ERROR_ALREADY_EXISTS) return -1;
   tree_read(&t, from);
   for (i = 0; i < t.n && r == 0; i++) {
-    WCHAR dst[1024];
+    WCHAR dst[1024], src[1024];
+    size_t j;
     swprintf(dst, 1024, L"%ls%ls", to, t.v[i].path + fl);
-    if (t.v[i].attrs & FILE_ATTRIBUTE_DIRECTORY) r = CreateDirectoryW(dst, NULL) ? 0 : -1;
-    else r = CopyFileW(t.v[i].path, dst, TRUE) ? 0 : -1;
+    if (t.v[i].attrs & FILE_ATTRIBUTE_DIRECTORY) {
+      r = CreateDirectoryW(dst, NULL) ? 0 : -1;
+    } else if ((j = first_link(&t, i)) != i) { /* hard links stay links */
+      swprintf(src, 1024, L"%ls%ls", to, t.v[j].path + fl);
+      r = CreateHardLinkW(dst, src, NULL) ? 0 : -1;
+    } else {
+      r = CopyFileW(t.v[i].path, dst, TRUE) ? 0 : -1;
+    }
   }
   tree_free(&t);
   return r;
@@ -335,4 +402,58 @@ int folder_empty(const WCHAR *root) {
   empty = t.n == 0;
   tree_free(&t);
   return empty;
+}
+
+/* ---- what HCS makes of an imported layer: its folder HomeDir\id ---- */
+
+/* one transport-folder entry expanded into the layer's folder */
+static int expand_item(const item *it, const WCHAR *dst) {
+  size_t n = 0, l = strlen(it->rel);
+  unsigned char *p;
+  buf b = {NULL, 0, 0};
+  char why[100];
+  HANDLE h;
+  DWORD done = 0;
+  int r = 0;
+  if (it->attrs & FILE_ATTRIBUTE_DIRECTORY)
+    return CreateDirectoryW(dst, NULL) || GetLastError() == ERROR_ALREADY_EXISTS ? 0 : -1;
+  if (l > 10 && strcmp(it->rel + l - 10, ".$wcidirs$") == 0) return 0;
+  if (!(p = slurp(it->path, &n))) return -1;
+  if (starts(it->rel, "Files")) /* the data of the backup stream; a hive as it is */
+    r = n >= 4 ? each_record(&b, p + 4, n - 4, data_record, why, sizeof why) : -1;
+  else data_record(&b, 1, NULL, 0, p, n);
+  h = r == 0 ? CreateFileW(dst, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL)
+             : INVALID_HANDLE_VALUE;
+  if (h == INVALID_HANDLE_VALUE || (b.n && !WriteFile(h, b.s, (DWORD)b.n, &done, NULL))) r = -1;
+  if (h != INVALID_HANDLE_VALUE) CloseHandle(h);
+  free(b.s);
+  free(p);
+  return r;
+}
+
+int folder_make(const WCHAR *path) {
+  WCHAR *p = _wcsdup(path), *c;
+  for (c = wcschr(p + 3, L'\\'); c; c = wcschr(c + 1, L'\\')) { /* those above it */
+    *c = 0;
+    CreateDirectoryW(p, NULL);
+    *c = L'\\';
+  }
+  free(p);
+  return CreateDirectoryW(path, NULL) || GetLastError() == ERROR_ALREADY_EXISTS ? 0 : -1;
+}
+
+int folder_expand(const WCHAR *transport, const WCHAR *layer) {
+  tree t = {NULL, 0, 0};
+  size_t i, fl = wcslen(transport);
+  int r = 0;
+  if (folder_make(layer) < 0) return -1;
+  tree_read(&t, transport);
+  for (i = 0; i < t.n && r == 0; i++) {
+    WCHAR dst[1024];
+    if (strcmp(t.v[i].rel, "tombstones.txt") == 0) continue;
+    swprintf(dst, 1024, L"%ls%ls", layer, t.v[i].path + fl);
+    r = expand_item(&t.v[i], dst);
+  }
+  tree_free(&t);
+  return r;
 }

@@ -82,6 +82,19 @@ test("layer writer: the legacy folder with the stream as given, tombstones, then
   assert(hcsshim.destroy_layer(info, "streamed"))
 end)
 
+test("layer writer: add_link makes the hard link in the layer's folder after ImportLayer", function()
+  local w = assert(hcsshim.new_layer_writer(info, "streamed-link", { "C:\\layers\\4" }))
+  assert(w:add("Files", { LastWriteTime = 3, FileAttributes = 16 }))
+  assert(w:add("Files\\a.txt", { LastWriteTime = 3, FileAttributes = 32 }))
+  assert(w:write(data_record("linked")))
+  assert(w:add_link("Files\\b.txt", "Files\\a.txt"))
+  assert(w:close())
+  eq(t.last("ImportLayer.folder"), "dir Files\nfile Files\\a.txt attr=32 data=linked\n")
+  local files = info.HomeDir .. "\\streamed-link\\Files\\"
+  eq(t.ctl("samefile " .. files .. "b.txt|" .. files .. "a.txt"), "1")
+  assert(hcsshim.destroy_layer(info, "streamed-link"))
+end)
+
 test("layer writer: bad names are refused and the layer is not imported", function()
   local n0 = t.calls("ImportLayer")
   local w = assert(hcsshim.new_layer_writer(info, "bad-names", { "C:\\layers\\4" }))

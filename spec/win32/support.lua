@@ -26,6 +26,12 @@ function M.raises(fn, sub)
   return err
 end
 
+-- a file's bytes
+function M.read(path)
+  local f <close> = assert(io.open(path, "rb"))
+  return f:read("a")
+end
+
 local n = 0
 function M.unique(p) n = n + 1; return (p or "t") .. "-" .. n end
 

@@ -1457,14 +1457,22 @@ API DeactivateLayer(const driver_info *info, LPCWSTR id) {
   LAYER_LEAVE(S_OK);
 }
 
+/* the layer's folder HomeDir\id, where HCS keeps an imported layer */
+static void layer_dir(const driver_info *info, LPCWSTR id, WCHAR *out, size_t n) {
+  swprintf(out, n, L"%ls\\%ls", info->HomeDir ? info->HomeDir : L"", id);
+}
+
 API DestroyLayer(const driver_info *info, LPCWSTR id) {
   layer *l;
+  WCHAR dir[1024];
   LAYER_ENTER("DestroyLayer", id);
   record("DestroyLayer", "%s id=%s", it, id8);
   NEED_BACKUP_RESTORE();
   l = find_layer(info, id, 0);
   if (!l) LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
   forget_layer(l);
+  layer_dir(info, id, dir, 1024);
+  if (GetFileAttributesW(dir) != INVALID_FILE_ATTRIBUTES) folder_remove(dir);
   LAYER_LEAVE(S_OK);
 }
 
@@ -1514,6 +1522,9 @@ static int keep_folder(layer *l, LPCWSTR folder) {
   GetTempPathW(MAX_PATH + 1, base);
   swprintf(l->store, MAX_PATH + 64, L"%lsvmcompute-double-%lu-%ld", base,
            (unsigned long)GetCurrentProcessId(), (long)InterlockedIncrement(&n));
+  /* an earlier run's store of a layer it never destroyed (Wine reuses
+   * process ids) */
+  folder_remove(l->store);
   return folder_copy(folder, l->store);
 }
 
@@ -1555,6 +1566,12 @@ static HRESULT two_ids(const char *name, const driver_info *info, LPCWSTR id, LP
     free(manifest);
     if (keep_folder(find_layer(info, id, 1), second) < 0)
       LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_DISK_FULL));
+    /* and the layer's folder, where hcsshim makes hard links afterwards */
+    {
+      WCHAR dir[1024];
+      layer_dir(info, id, dir, 1024);
+      if (folder_expand(second, dir) < 0) LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_DISK_FULL));
+    }
   } else if (strcmp(name, "ExportLayer") == 0) {
     layer *l = find_layer(info, id, 0);
     if (!l) LAYER_LEAVE(HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND));
@@ -1960,6 +1977,30 @@ __declspec(dllexport) int WINAPI DoubleCtl(const char *cmd, char *out, int outle
     WCHAR w[256];
     MultiByteToWideChar(CP_UTF8, 0, a, -1, w, 256);
     folder_remove(w);
+  } else if (sscanf(cmd, "samefile %255[^|]|%255[^\n]", a, b) == 2) {
+    WCHAR w[256], w2[256];
+    MultiByteToWideChar(CP_UTF8, 0, a, -1, w, 256);
+    MultiByteToWideChar(CP_UTF8, 0, b, -1, w2, 256);
+    snprintf(out, (size_t)outlen, "%d", folder_same_file(w, w2));
+  } else if (sscanf(cmd, "link %255[^|]|%255[^\n]", a, b) == 2) {
+    /* a hard link a of the file b, for the suite's own transport folders */
+    WCHAR w[256], w2[256];
+    MultiByteToWideChar(CP_UTF8, 0, a, -1, w, 256);
+    MultiByteToWideChar(CP_UTF8, 0, b, -1, w2, 256);
+    r = CreateHardLinkW(w, w2, NULL) ? 0 : -1;
+  } else if (sscanf(cmd, "mkdir %255[^\n]", a) == 1) {
+    /* a folder and those above it, for the suite's own parent layers */
+    WCHAR w[256];
+    MultiByteToWideChar(CP_UTF8, 0, a, -1, w, 256);
+    r = folder_make(w);
+  } else if (sscanf(cmd, "tree %255[^\n]", a) == 1) {
+    /* a layer folder's manifest, as ProcessBaseImage.folder */
+    WCHAR w[256];
+    char why[300], *m;
+    MultiByteToWideChar(CP_UTF8, 0, a, -1, w, 256);
+    m = folder_manifest(w, 0, why, sizeof why);
+    snprintf(out, (size_t)outlen, "%s", m ? m : why);
+    free(m);
   } else if (sscanf(cmd, "exists %255[^\n]", a) == 1) {
     WCHAR w[256];
     MultiByteToWideChar(CP_UTF8, 0, a, -1, w, 256);

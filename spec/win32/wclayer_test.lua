@@ -119,18 +119,209 @@ test("a long deleted name is exported whole as its whiteout (never cut short)", 
   local r, err = hcsshim.export_layer(info, "tomb-long", tar, { PARENT })
   assert(hcsshim.destroy_layer(info, "tomb-long"))
   ok(r, tostring(err))
-  local f = assert(io.open(tar, "rb"))
-  local bytes = f:read("a")
-  f:close()
+  local bytes = t.read(tar)
   assert(os.remove(tar))
   has(bytes, "path=Files/" .. dir .. "/.wh." .. base .. "\n", "the whiteout's whole name")
 end)
 
-test("a utility VM in a layer with parents is refused clearly", function()
-  local r, err = hcsshim.import_layer(info, "uvm", FIX .. "base.tar", { PARENT })
-  eq(r, nil)
+-- a backup record: WIN32_STREAM_ID (id, attributes, size, no name), data
+local function record(id, attrs, data) return string.pack("<I4I4I8I4", id, attrs, #data, 0) .. data end
+
+-- a layer's folder, where HCS keeps it (the double expands the transport
+-- folder there) and hcsshim's legacy writer puts hard links and the UVM
+local function layer_dir(id) return info.HomeDir .. "\\" .. id end
+
+-- a layer (with parents) whose transport folder is Files\\ with these files
+-- (name = 4 bytes of attributes and records) and hard links (name = target)
+local function layer_with_files(id, files, links)
+  assert(hcsshim.create_layer(info, id .. "-src", ""))
+  local folder = t.scratch("files")
+  assert(hcsshim.export_layer_folder(info, id .. "-src", folder, {})) -- Files only
+  for name, content in pairs(files) do
+    local f = assert(io.open(folder .. "\\Files\\" .. name, "wb"))
+    f:write(content)
+    f:close()
+  end
+  for name, target in pairs(links or {}) do
+    t.ctl("link " .. folder .. "\\Files\\" .. name .. "|" .. folder .. "\\Files\\" .. target)
+  end
+  assert(hcsshim.import_layer_folder(info, id, folder, { PARENT }))
+  t.rmtree(folder)
+  assert(hcsshim.destroy_layer(info, id .. "-src"))
+end
+
+-- the layer's export (size, tar bytes; or nil, error), the layer destroyed
+local function export_of(id)
+  local tar = t.scratch("sparse") .. ".tar"
+  local size, err = hcsshim.export_layer(info, id, tar, { PARENT })
+  assert(hcsshim.destroy_layer(info, id))
+  if not size then return nil, err end
+  local bytes = t.read(tar)
+  assert(os.remove(tar))
+  return size, bytes
+end
+
+-- the ustar header of name in a tar's bytes (after its PAX header): its
+-- type flag, link name and data
+local function tar_entry(bytes, name)
+  for at in bytes:gmatch("()" .. name:gsub("%p", "%%%0") .. "%z") do
+    if (at - 1) % 512 == 0 then
+      local size = tonumber(bytes:sub(at + 124, at + 135):match("[0-7]+"), 8)
+      return { type = bytes:sub(at + 156, at + 156), link = bytes:sub(at + 157, at + 256):match("^[^%z]*"),
+        data = bytes:sub(at + 512, at + 511 + size) }
+    end
+  end
+end
+
+-- A file with two names exports as the file and a hard link entry to its
+-- first name (ociwclayer's linkRecords); the tar imports back as the link.
+test("hard links export as hard link entries and import back as links", function()
+  layer_with_files("lnk-rt", { ["a.txt"] = string.pack("<I4", 32) .. record(1, 0, "shared") },
+    { ["b.txt"] = "a.txt" })
+  local size, bytes = export_of("lnk-rt")
+  ok(size, tostring(bytes))
+  eq(size, 6, "the data once")
+  local a, b = tar_entry(bytes, "Files/a.txt"), tar_entry(bytes, "Files/b.txt")
+  eq(a.type .. a.data, "0shared")
+  eq(b.type .. b.link, "1Files/a.txt")
+  local tar = t.scratch("lnk") .. ".tar"
+  local f = assert(io.open(tar, "wb"))
+  f:write(bytes)
+  f:close()
+  assert(hcsshim.import_layer(info, "lnk-rt2", tar, { PARENT }))
+  assert(os.remove(tar))
+  local files = layer_dir("lnk-rt2") .. "\\Files\\"
+  eq(t.ctl("samefile " .. files .. "b.txt|" .. files .. "a.txt"), "1")
+  assert(hcsshim.destroy_layer(info, "lnk-rt2"))
+end)
+
+-- A sparse file as BackupRead gives it: an empty data record marked
+-- sparse, then BACKUP_SPARSE_BLOCK records (offset, bytes) in file order,
+-- the last one empty at the file's size.
+test("a sparse file is exported with its blocks and zeros between, as go-winio's backuptar", function()
+  layer_with_files("sparse", { ["sparse.bin"] = string.pack("<I4", 0x220) .. record(1, 8, "")
+    .. record(9, 0, string.pack("<I8", 4) .. "hello") .. record(9, 0, string.pack("<I8", 12) .. "ab")
+    .. record(9, 0, string.pack("<I8", 16)) })
+  has(t.last("ImportLayer.folder"), "file Files\\sparse.bin attr=544 data= sparse@4=hello sparse@12=ab sparse@16=\n")
+  local size, bytes = export_of("sparse")
+  ok(size, tostring(bytes))
+  eq(size, 16)
+  eq(tar_entry(bytes, "Files/sparse.bin").data, "\0\0\0\0hello\0\0\0ab\0\0")
+end)
+
+test("a sparse alternate data stream is refused on export by name, as go-winio's backuptar", function()
+  local name = (":s:$DATA"):gsub(".", "%0\0") -- UTF-16LE
+  layer_with_files("sparse-ads", { ["sparse.bin"] = string.pack("<I4", 0x20) .. record(1, 0, "x")
+    .. string.pack("<I4I4I8I4", 4, 8, 0, #name) .. name })
+  local size, err = export_of("sparse-ads")
+  eq(size, nil)
   ok(hcsshim.is_not_supported(err), tostring(err))
-  has(tostring(err), "UtilityVM")
+  has(tostring(err), "Files\\sparse.bin: tar of sparse alternate data streams is unsupported")
+end)
+
+-- the import of tar fails with hresult and a message naming what; nothing
+-- reaches ImportLayer and nothing is left
+local function refused(id, tar, parents, hresult, what)
+  local n0 = t.calls("ImportLayer")
+  local r, err = hcsshim.import_layer(info, id, FIX .. tar, parents)
+  eq(r, nil, tar)
+  eq(err.hresult, hresult, tar .. ": " .. tostring(err))
+  has(tostring(err), what)
+  eq(t.calls("ImportLayer"), n0, tar .. ": nothing reaches ImportLayer")
+  eq(hcsshim.layer_exists(info, id), false)
+  eq(t.ctl("exists " .. layer_dir(id)), "0", tar .. ": no layer folder is left")
+  return err
+end
+
+-- Wine's BackupRead/BackupWrite are stubs: the import fails naming what
+-- the stub refused, never reaches call (n0 calls before) and leaves no folder
+local function refused_by_stub(err, what, call, n0, folder)
+  eq(err.hresult, 0x80070032, tostring(err)) -- ERROR_NOT_SUPPORTED from the stub
+  has(tostring(err), what)
+  eq(t.calls(call), n0)
+  eq(t.ctl("exists " .. folder), "0", "the layer folder is removed")
+end
+
+test("hard links in a layer with parents are made in its folder after ImportLayer (hcsshim's AddLink)", function()
+  assert(hcsshim.import_layer(info, "wcl-lparent", FIX .. "layer.tar", { PARENT }))
+  local parent = layer_dir("wcl-lparent")
+  local n0 = t.calls("ImportLayer")
+  -- b.txt links a.txt of the same tar, d.txt links b.txt, c.txt the
+  -- parent's Files\hello.txt
+  local size = assert(hcsshim.import_layer(info, "wcl-links", FIX .. "links.tar", { parent, PARENT }))
+  eq(size, 11) -- a.txt; links add no bytes
+  eq(t.calls("ImportLayer"), n0 + 1)
+  has(t.last("ImportLayer"), "id=wcl-links")
+  -- the transport folder has the files alone: links are made afterwards
+  eq(t.last("ImportLayer.folder"), "dir Files\nfile Files\\a.txt attr=32 data=linked\\x20data\n")
+  local files = layer_dir("wcl-links") .. "\\Files\\"
+  for _, n in ipairs({ "b.txt", "d.txt" }) do
+    eq(t.ctl("samefile " .. files .. n .. "|" .. files .. "a.txt"), "1", n .. " is a link of a.txt")
+    eq(t.read(files .. n), "linked data")
+  end
+  eq(t.ctl("samefile " .. files .. "c.txt|" .. parent .. "\\Files\\hello.txt"), "1", "a link of the parent's file")
+  eq(t.read(files .. "c.txt"), "hello, layer")
+  assert(hcsshim.destroy_layer(info, "wcl-links"))
+  assert(hcsshim.destroy_layer(info, "wcl-lparent"))
+  eq(t.ctl("exists " .. parent), "0")
+end)
+
+-- what hcsshim's legacy writer refuses too: a link to nothing of the layer
+-- or its parents, or outside Files\ and UtilityVM\Files\; a utility VM
+-- entry before "UtilityVM", or with no utility VM in the first parent
+test("bad hard links and utility VMs of a layer with parents are refused by name", function()
+  for _, c in ipairs({
+    { "link-missing.tar", 0x80070002,
+      "Files\\x.txt: hard link target Files\\nowhere.txt is neither in this layer nor in a parent layer" },
+    { "link-hive.tar", 0x80070057, "Files\\x.txt: invalid hard link to Hives\\Software_Delta" },
+    { "uvm-no-top.tar", 0x80070057, "UtilityVM\\Files\\new.txt: missing UtilityVM directory before it" },
+    { "uvm-child.tar", 0x80070057,
+      "UtilityVM: the first parent layer C:\\layers\\4 has no UtilityVM\\Files folder" },
+  }) do
+    refused("wcl-bad", c[1], { PARENT }, c[2], c[3])
+  end
+end)
+
+-- The first parent's UtilityVM\Files is cloned into the layer's folder:
+-- files as hard links, directories and the BCD files as BackupRead/
+-- BackupWrite copies.  Wine's BackupRead is a stub: there the import fails
+-- at the first directory, naming it, and leaves nothing.
+test("a utility VM in a layer with parents is cloned from the first parent (Wine: refused cleanly)", function()
+  local parent = t.scratch("uvm-parent")
+  local boot = parent .. "\\UtilityVM\\Files\\EFI\\Microsoft\\Boot"
+  t.ctl("mkdir " .. boot)
+  for path, data in pairs({ [boot .. "\\BCD"] = "bcd", [parent .. "\\UtilityVM\\Files\\kept.txt"] = "kept",
+    [parent .. "\\UtilityVM\\Files\\old.txt"] = "old" }) do
+    local f = assert(io.open(path, "wb"))
+    f:write(data)
+    f:close()
+  end
+  local n0 = t.calls("ImportLayer")
+  local size, err = hcsshim.import_layer(info, "wcl-uvm", FIX .. "uvm-child.tar", { parent, PARENT })
+  local dir = layer_dir("wcl-uvm")
+  if size then
+    eq(t.last("ImportLayer.folder"), "dir Files\n", "the utility VM is not in the transport folder")
+    eq(t.last("ProcessUtilityImage"), dir .. "\\UtilityVM")
+    local tree = t.ctl("tree " .. dir)
+    has(tree, "file UtilityVM\\Files\\kept.txt data=kept links=2\n")
+    has(tree, "file UtilityVM\\Files\\EFI\\Microsoft\\Boot\\BCD data=bcd\\x20child\n")
+    eq(t.read(dir .. "\\bcd.bak"), "bcd child", "ociwclayer's copy of the BCD as it came")
+    has(tree, "file UtilityVM\\Files\\new.txt data=uvm\\x20child\n")
+    eq(tree:find("old.txt", 1, true), nil, "the whiteout removed the clone's old.txt")
+    assert(hcsshim.destroy_layer(info, "wcl-uvm"))
+  else
+    refused_by_stub(err, "BackupRead UtilityVM\\Files:", "ImportLayer", n0, dir)
+  end
+  t.rmtree(parent)
+end)
+
+-- hcsshim's ociwclayer has no opaque directories: it would take the
+-- marker for the tombstone of a file ".wh..opq" (a base layer: "base layer
+-- cannot have tombstones") and keep the parent's contents.
+test("an opaque directory whiteout is refused clearly; nothing is imported", function()
+  local err = refused("wcl-opq", "opaque.tar", { PARENT }, 0x80070032,
+    "Files\\dir\\.wh..wh..opq: an opaque directory whiteout; Windows layers have no opaque directories")
+  ok(hcsshim.is_not_supported(err), tostring(err))
 end)
 
 test("ImportLayer's failure is the import's", function()
@@ -154,9 +345,7 @@ test("export writes the Windows layer tar; importing it again gives the same fol
   local size = assert(hcsshim.export_layer(info, "wcl-rt", tar, { PARENT }))
   eq(size, 12 + 9 + 10)
   has(t.last("ExportLayer"), "id=wcl-rt second=")
-  local f = assert(io.open(tar, "rb"))
-  local bytes = f:read("a")
-  f:close()
+  local bytes = t.read(tar)
   for _, s in ipairs({ "MSWINDOWS.fileattr=32\n", "MSWINDOWS.fileattr=1056\n",
     "MSWINDOWS.rawsd=AQAAgAAAAAAAAAAAAAAAAAAAAAA=\n", "MSWINDOWS.xattr.user.test=dg==\n",
     "Files/hello.txt:note", "Files/dir/.wh.gone.txt", "Hives/Software_Delta", "hello, layer",
@@ -213,10 +402,7 @@ test("a base layer is written in place and processed (BackupWrite; Wine: refused
     eq(t.last("ProcessUtilityImage"), root .. "\\UtilityVM")
     t.rmtree(root)
   else
-    eq(err.hresult, 0x80070032, tostring(err)) -- ERROR_NOT_SUPPORTED from the stub
-    has(tostring(err), "BackupWrite Files\\Windows")
-    eq(t.calls("ProcessBaseImage"), n0)
-    eq(t.ctl("exists " .. root), "0", "the layer folder is removed")
+    refused_by_stub(err, "BackupWrite Files\\Windows", "ProcessBaseImage", n0, root)
   end
 end)
 

@@ -66,6 +66,13 @@ plat_hresult plat_ImportLayerWrite(plat_layer_stream ctx, const void *buf, uint3
   return PLAT_E_NOT_SUPPORTED;
 }
 
+plat_hresult plat_ImportLayerLink(plat_layer_stream ctx, const char *name, const char *target) {
+  UNUSED(ctx);
+  UNUSED(name);
+  UNUSED(target);
+  return PLAT_E_NOT_SUPPORTED;
+}
+
 plat_hresult plat_ImportLayerEnd(plat_layer_stream ctx) {
   UNUSED(ctx);
   return PLAT_E_NOT_SUPPORTED;

@@ -119,6 +119,10 @@ void w32_layer_args_free(w32_layer_args *a);
 #define W32_BACKUP_SECURITY_DATA 3
 #define W32_BACKUP_ALTERNATE_DATA 4
 #define W32_BACKUP_REPARSE_DATA 8
+/* a range of a sparse file: 8 bytes of file offset, then its bytes */
+#define W32_BACKUP_SPARSE_BLOCK 9
+/* dwStreamAttributes: the stream is sparse (its data in sparse blocks) */
+#define W32_STREAM_SPARSE_ATTRIBUTE 8
 
 /* Where records go: WriteFile on h, or BackupWrite on h (backup != 0,
  * security processed, ctx its context). */

@@ -6,8 +6,12 @@
  *     bytes of attributes and a Win32 backup stream: attributes become
  *     MSWINDOWS.fileattr, the security descriptor MSWINDOWS.rawsd (base64),
  *     EAs MSWINDOWS.xattr.<name>, reparse data a symlink (plus
- *     MSWINDOWS.mountpoint for a junction), the data the entry's data, and
- *     each alternate data stream an entry "<file>:<stream>" after it;
+ *     MSWINDOWS.mountpoint for a junction), the data the entry's data (a
+ *     sparse file's blocks with zeros between them, as go-winio's
+ *     backuptar writes it), and each alternate data stream an entry
+ *     "<file>:<stream>" after it (a sparse one is refused, as there);
+ *     A file seen before by another name (a hard link) is a hard link
+ *     entry to that name, with no data (ociwclayer's linkRecords);
  *   - Hives\ files are plain data;
  *   - tombstones.txt's names become ".wh.<name>" whiteouts.
  * Times come from the folder's files (FILE_BASIC_INFO); the creation time
@@ -26,6 +30,7 @@
 typedef struct exp_ {
   struct archive *a;
   WCHAR *root;
+  wc_links links; /* files with more than one name: the first written */
   uint64_t size;
   wc_progress progress;
   wc_err err;
@@ -142,10 +147,18 @@ typedef struct spot {
 
 #define MAX_ADS 32
 
+/* a sparse file's allocated range; the last, empty one ends the file */
+typedef struct block {
+  uint64_t offset, size;
+  LARGE_INTEGER at;
+} block;
+
 typedef struct scan {
   int has_data;
   spot data, ads[MAX_ADS];
   size_t n_ads;
+  block *blocks;
+  size_t n_blocks, cap_blocks;
 } scan;
 
 static int meta_record(exp_ *x, struct archive_entry *e, HANDLE h, const w32_bs_rec *r) {
@@ -168,6 +181,26 @@ static int skip(HANDLE h, uint64_t n, LARGE_INTEGER *at) {
   return SetFilePointerEx(h, d, NULL, FILE_CURRENT) ? 0 : -1;
 }
 
+/* a BACKUP_SPARSE_BLOCK record, located; they come in file order */
+static int sparse_block(exp_ *x, HANDLE h, const w32_bs_rec *r, scan *s, const char *name) {
+  const block *last = s->n_blocks ? &s->blocks[s->n_blocks - 1] : NULL;
+  BYTE *off = r->size >= 8 ? read_blob(h, 8) : NULL;
+  block b, *v;
+  if (!off) return wc_fail(&x->err, PLAT_E_INVALID_DATA, "%s: a bad sparse block", name);
+  b.offset = w32_get32(off) | (uint64_t)w32_get32(off + 4) << 32;
+  b.size = r->size - 8;
+  free(off);
+  if ((last && (last->size == 0 || b.offset < last->offset + last->size)) ||
+      b.offset > UINT64_MAX - b.size)
+    return wc_fail(&x->err, PLAT_E_INVALID_DATA, "%s: sparse blocks out of order", name);
+  if (skip(h, b.size, &b.at) < 0) return wc_win_fail(&x->err, "read", name);
+  if (!(v = wc_grow(&x->err, s->blocks, s->n_blocks, &s->cap_blocks, sizeof *v))) return -1;
+  s->blocks = v;
+  s->blocks[s->n_blocks++] = b;
+  s->has_data = 1;
+  return 0;
+}
+
 /* pass 1: metadata into the entry, data and streams located */
 static int scan_streams(exp_ *x, struct archive_entry *e, HANDLE h, uint64_t left, scan *s,
                         const char *name) {
@@ -175,7 +208,12 @@ static int scan_streams(exp_ *x, struct archive_entry *e, HANDLE h, uint64_t lef
   int got;
   while ((got = w32_bs_next(h, left, &r)) == 1) {
     left -= r.total;
-    if (r.id == W32_BACKUP_DATA || r.id == W32_BACKUP_ALTERNATE_DATA) {
+    if (r.id == W32_BACKUP_ALTERNATE_DATA && (r.attrs & W32_STREAM_SPARSE_ATTRIBUTE))
+      return wc_fail(&x->err, PLAT_E_NOT_SUPPORTED,
+                     "%s: tar of sparse alternate data streams is unsupported", name);
+    if (r.id == W32_BACKUP_SPARSE_BLOCK) {
+      if (sparse_block(x, h, &r, s, name) < 0) return -1;
+    } else if (r.id == W32_BACKUP_DATA || r.id == W32_BACKUP_ALTERNATE_DATA) {
       spot *sp = r.id == W32_BACKUP_DATA ? &s->data : &s->ads[s->n_ads];
       if (r.id == W32_BACKUP_ALTERNATE_DATA && s->n_ads == MAX_ADS)
         return wc_fail(&x->err, PLAT_E_NOT_SUPPORTED, "%s: too many streams", name);
@@ -191,7 +229,17 @@ static int scan_streams(exp_ *x, struct archive_entry *e, HANDLE h, uint64_t lef
       return wc_win_fail(&x->err, "read", name);
     }
   }
-  return got < 0 ? wc_fail(&x->err, PLAT_E_INVALID_DATA, "%s: a malformed backup stream", name) : 0;
+  if (got < 0) return wc_fail(&x->err, PLAT_E_INVALID_DATA, "%s: a malformed backup stream", name);
+  /* go-winio: a data record with bytes, or sparse blocks ending in an
+   * empty one at the file's size */
+  if (s->n_blocks && (s->blocks[s->n_blocks - 1].size != 0 || s->data.size != 0))
+    return wc_fail(&x->err, PLAT_E_INVALID_DATA, "%s: bad sparse blocks", name);
+  return 0;
+}
+
+/* the file's size: its data record's, or the end of its sparse blocks */
+static uint64_t data_size(const scan *s) {
+  return s->n_blocks ? s->blocks[s->n_blocks - 1].offset : s->data.size;
 }
 
 static int copy_spot(exp_ *x, HANDLE h, const spot *sp, const char *name) {
@@ -203,6 +251,31 @@ static int copy_spot(exp_ *x, HANDLE h, const spot *sp, const char *name) {
     if (!ReadFile(h, buf, want, &got, NULL) || got == 0) return wc_win_fail(&x->err, "read", name);
     if (archive_write_data(x->a, buf, got) < 0) return ar_fail(x, name);
     left -= got;
+  }
+  return 0;
+}
+
+static int zeros(exp_ *x, uint64_t n, const char *name) {
+  static const char z[4096];
+  while (n > 0) {
+    size_t k = n > sizeof z ? sizeof z : (size_t)n;
+    if (archive_write_data(x->a, z, k) < 0) return ar_fail(x, name);
+    n -= k;
+  }
+  return 0;
+}
+
+/* the data: the data record's, or the sparse blocks with zeros between */
+static int write_data(exp_ *x, HANDLE h, const scan *s, const char *name) {
+  uint64_t at = 0;
+  size_t i;
+  if (!s->n_blocks) return copy_spot(x, h, &s->data, name);
+  for (i = 0; i < s->n_blocks; i++) {
+    spot sp;
+    sp.at = s->blocks[i].at;
+    sp.size = s->blocks[i].size;
+    if (zeros(x, s->blocks[i].offset - at, name) < 0 || copy_spot(x, h, &sp, name) < 0) return -1;
+    at = s->blocks[i].offset + s->blocks[i].size;
   }
   return 0;
 }
@@ -253,6 +326,13 @@ static int write_ads(exp_ *x, struct archive_entry *main_e, HANDLE h, const scan
   return 0;
 }
 
+/* another name of a file written before: a hard link entry, no data */
+static int link_entry(exp_ *x, struct archive_entry *e, const char *first, const char *rel) {
+  archive_entry_set_hardlink_utf8(e, first);
+  archive_entry_set_size(e, 0);
+  return archive_write_header(x->a, e) < ARCHIVE_WARN ? ar_fail(x, rel) : 0;
+}
+
 /* a Files\ entry: path is the file, or the directory's sidecar */
 static int files_entry(exp_ *x, const wc_item *it) {
   const char *rel = it->rel;
@@ -281,20 +361,29 @@ static int files_entry(exp_ *x, const wc_item *it) {
   set_times(e, &b);
   snprintf(num, sizeof num, "%lu", (unsigned long)attrs);
   record(e, "MSWINDOWS.fileattr", num, strlen(num));
+  if (!dir) {
+    const char *first = NULL;
+    if (wc_links_check(&x->err, &x->links, h, name, &first) < 0) goto out;
+    if (first) {
+      rc = link_entry(x, e, first, rel);
+      goto out;
+    }
+  }
   if (scan_streams(x, e, h, left, &s, rel) < 0) goto out;
   if (s.has_data && archive_entry_filetype(e) == AE_IFREG)
-    archive_entry_set_size(e, (la_int64_t)s.data.size);
+    archive_entry_set_size(e, (la_int64_t)data_size(&s));
   if (archive_write_header(x->a, e) < ARCHIVE_WARN) {
     ar_fail(x, rel);
     goto out;
   }
   if (s.has_data && archive_entry_filetype(e) == AE_IFREG) {
-    if (copy_spot(x, h, &s.data, rel) < 0) goto out;
-    x->size += s.data.size;
+    if (write_data(x, h, &s, rel) < 0) goto out;
+    x->size += data_size(&s);
   }
   rc = write_ads(x, e, h, &s, name);
 out:
   if (e) archive_entry_free(e);
+  free(s.blocks);
   free(name);
   CloseHandle(h);
   return rc;
@@ -425,6 +514,7 @@ plat_hresult plat_ExportLayerTar(const plat_driver_info *info, const char *id, c
   if (x.a) archive_write_free(x.a);
   if (x.err.hr < 0 && tmp) DeleteFileW(tmp);
   if (x.root) wc_remove_tree(x.root);
+  wc_links_free(&x.links);
   free(x.root);
   free(tmp);
   free(dest);

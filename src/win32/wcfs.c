@@ -113,6 +113,47 @@ int wc_remove_tree(const WCHAR *path) {
   return r;
 }
 
+void *wc_grow(wc_err *e, void *v, size_t n, size_t *cap, size_t size) {
+  size_t c = *cap * 2 + 16;
+  void *grown;
+  if (n < *cap) return v;
+  if (!(grown = realloc(v, c * size))) {
+    wc_fail(e, PLAT_E_OUTOFMEMORY, "not enough memory");
+    return NULL;
+  }
+  *cap = c;
+  return grown;
+}
+
+int wc_links_check(wc_err *e, wc_links *l, HANDLE h, const char *name, const char **first) {
+  BY_HANDLE_FILE_INFORMATION fi;
+  struct wc_seen *v;
+  size_t i;
+  *first = NULL;
+  if (!GetFileInformationByHandle(h, &fi)) return wc_win_fail(e, "read", name);
+  if (fi.nNumberOfLinks < 2) return 0;
+  for (i = 0; i < l->n; i++)
+    if (l->v[i].volume == fi.dwVolumeSerialNumber && l->v[i].hi == fi.nFileIndexHigh &&
+        l->v[i].lo == fi.nFileIndexLow) {
+      *first = l->v[i].name;
+      return 0;
+    }
+  if (!(v = wc_grow(e, l->v, l->n, &l->cap, sizeof *v))) return -1;
+  l->v = v;
+  if (!(v[l->n].name = _strdup(name))) return wc_fail(e, PLAT_E_OUTOFMEMORY, "not enough memory");
+  v[l->n].volume = fi.dwVolumeSerialNumber;
+  v[l->n].hi = fi.nFileIndexHigh;
+  v[l->n++].lo = fi.nFileIndexLow;
+  return 0;
+}
+
+void wc_links_free(wc_links *l) {
+  while (l->n > 0) free(l->v[--l->n].name);
+  free(l->v);
+  l->v = NULL;
+  l->cap = 0;
+}
+
 int wc_set_basic_info(HANDLE h, const w32_file_basic_info *fi) {
   FILE_BASIC_INFO b;
   memset(&b, 0, sizeof b);

@@ -5,8 +5,10 @@
  * it: security descriptor (MSWINDOWS.rawsd or .sd), EAs (MSWINDOWS.xattr.*),
  * reparse data (a symlink; MSWINDOWS.mountpoint: a junction), the data, and
  * the alternate data streams, the "<name>:<stream>" entries that follow it.
- * ".wh.<name>" entries are tombstones; hard links are made in base layers.
- * Entry names must lie under Files/, Hives/ or (base layers) UtilityVM/;
+ * ".wh.<name>" entries are tombstones, ".wh..wh..opq" (an opaque
+ * directory, which Windows layers do not have) is refused; hard links are
+ * made in place (base layers) or after ImportLayer (wcdest.c).
+ * Entry names must lie under Files/, Hives/ or UtilityVM/;
  * "..", absolute names and backslashes are refused, naming the entry, and
  * a failed import leaves nothing. */
 #include <archive.h>
@@ -100,14 +102,19 @@ static int meta_records(imp *m, w32_sink *s, wc_meta *md, const char *name) {
   return 0;
 }
 
-/* the entry's data, as it comes from libarchive */
-static int copy_data(imp *m, w32_sink *s, int64_t size, const char *name) {
+/* the entry's data, as it comes from libarchive (and to copy too, when
+ * that is not INVALID_HANDLE_VALUE) */
+static int copy_data(imp *m, w32_sink *s, int64_t size, const char *name, HANDLE copy) {
   char buf[65536];
   int64_t done = 0;
   la_ssize_t n;
   while ((n = archive_read_data(m->a, buf, sizeof buf)) > 0) {
+    DWORD put = 0;
     if (w32_sink_write(s, buf, (size_t)n) < 0)
       return wc_win_fail(&m->w.err, WC_WRITE_WHAT(s), name);
+    if (copy != INVALID_HANDLE_VALUE &&
+        (!WriteFile(copy, buf, (DWORD)n, &put, NULL) || put != (DWORD)n))
+      return wc_win_fail(&m->w.err, "write the backup copy of", name);
     done += n;
   }
   if (n < 0)
@@ -140,11 +147,36 @@ static int alternate_streams(imp *m, w32_sink *s, const char *name, int plain) {
     r = w32_bs_header(s, W32_BACKUP_ALTERNATE_DATA, 0, (uint64_t)size, wn);
     free(wn);
     if (r < 0) return wc_win_fail(&m->w.err, WC_WRITE_WHAT(s), ads);
-    if (copy_data(m, s, size, ads) < 0) return -1;
+    if (copy_data(m, s, size, ads, INVALID_HANDLE_VALUE) < 0) return -1;
   }
 }
 
 /* ---- adding a file or directory ---- */
+
+/* ociwclayer keeps the utility VM's BCD files, which ProcessUtilityImage
+ * changes, as they came: bcd.bak, bcd.log.bak, ... in the layer's folder;
+ * INVALID_HANDLE_VALUE for other names (or after a failure) */
+static HANDLE bcd_copy(imp *m, const char *name) {
+  const char *bak = wc_bcd_copy_name(name);
+  WCHAR *p = bak ? wc_path(m->w.base ? m->w.root : m->w.dest, bak, NULL) : NULL;
+  HANDLE h =
+      p ? CreateFileW(p, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, 0, NULL) : INVALID_HANDLE_VALUE;
+  free(p);
+  if (bak && h == INVALID_HANDLE_VALUE) wc_win_fail(&m->w.err, "create", bak);
+  return h;
+}
+
+/* the data record and the data (the BCD files copied as they come) */
+static int data_of(imp *m, w32_sink *s, int64_t size, const char *name) {
+  HANDLE copy = bcd_copy(m, name);
+  int r;
+  if (m->w.err.hr < 0) return -1;
+  r = !m->w.plain && w32_bs_header(s, W32_BACKUP_DATA, 0, (uint64_t)size, NULL) < 0
+          ? wc_win_fail(&m->w.err, WC_WRITE_WHAT(s), name)
+          : copy_data(m, s, size, name, copy);
+  if (copy != INVALID_HANDLE_VALUE) CloseHandle(copy);
+  return r;
+}
 
 static int add_entry(imp *m, const char *name) {
   struct archive_entry *e = m->e;
@@ -163,11 +195,7 @@ static int add_entry(imp *m, const char *name) {
   }
   if (!m->w.plain && meta_records(m, s, &md, name) < 0) goto out;
   if (archive_entry_filetype(e) == AE_IFREG) {
-    if (!m->w.plain && w32_bs_header(s, W32_BACKUP_DATA, 0, (uint64_t)size, NULL) < 0) {
-      wc_win_fail(&m->w.err, WC_WRITE_WHAT(s), name);
-      goto out;
-    }
-    if (copy_data(m, s, size, name) < 0) goto out;
+    if (data_of(m, s, size, name) < 0) goto out;
     m->w.size += (uint64_t)size;
   }
   r = alternate_streams(m, s, name, m->w.plain);
@@ -191,8 +219,13 @@ static int one_entry(imp *m) {
   base = strrchr(name, '\\');
   base = base ? base + 1 : name;
   if (strncmp(base, ".wh.", 4) == 0) {
+    /* hcsshim's ociwclayer has no opaque directories either: it would take
+     * the marker for the tombstone of a file ".wh..opq" and keep the
+     * parent's contents of the directory */
     if (strcmp(base, ".wh..wh..opq") == 0)
-      return wc_fail(&m->w.err, PLAT_E_NOT_SUPPORTED, "%s: opaque directories in a Windows layer",
+      return wc_fail(&m->w.err, PLAT_E_NOT_SUPPORTED,
+                     "%s: an opaque directory whiteout; Windows layers have no opaque directories "
+                     "(hcsshim's ociwclayer does not support them either)",
                      name);
     memmove(base, base + 4, strlen(base + 4) + 1);
     return wc_writer_remove(&m->w, name) < 0 ? -1 : next_header(m);
@@ -245,7 +278,7 @@ plat_hresult plat_ImportLayerTar(const plat_driver_info *info, const char *id, c
   m.progress.p = progress;
   *size = 0;
   *result = NULL;
-  if (wc_writer_open(&m.w, info, id, count == 0) == 0 && read_all(&m, tar_path) == 0)
+  if (wc_writer_open(&m.w, info, id, layers, count) == 0 && read_all(&m, tar_path) == 0)
     wc_writer_finish(&m.w, info, id, layers, count);
   if (m.a) archive_read_free(m.a);
   wc_writer_free(&m.w);

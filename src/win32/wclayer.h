@@ -56,9 +56,24 @@ struct wc_dir_time {
   w32_file_basic_info fi;
 };
 
+/* a hard link of a layer with parents, made in its folder after ImportLayer */
+struct wc_link {
+  WCHAR *from, *to; /* the new name; the file it links (this layer's or a parent's) */
+  char *name;       /* "Files\\..." as added, for later links to it and errors */
+};
+
 typedef struct wc_writer {
   WCHAR *root; /* the temp transport folder, or the base layer's folder */
   int base, uvm, done;
+  /* with parents (hcsshim's legacy writer): the parents, nearest first,
+   * and the layer's own folder HomeDir\id (its destRoot), where hard links
+   * and the utility VM go; made here for a utility VM */
+  const plat_layer_descriptor *parents;
+  size_t nparents;
+  WCHAR *dest;
+  int made_dest;
+  struct wc_link *links;
+  size_t nlinks, lcap;
   char *tombs; /* tombstones.txt lines */
   size_t tlen, tcap;
   struct wc_dir_time *dirs; /* base layers: directory times to apply last */
@@ -77,7 +92,9 @@ int wc_name_ok(const char *name);
 /* 1 when name is top or lies under it ("Files", "Files\\a") */
 int wc_under(const char *name, const char *top);
 /* 0, or -1 with the error in m->err (every function below) */
-int wc_writer_open(wc_writer *m, const plat_driver_info *info, const char *id, int base);
+/* a base layer when count is 0; parents must outlive the writer */
+int wc_writer_open(wc_writer *m, const plat_driver_info *info, const char *id,
+                   const plat_layer_descriptor *parents, size_t count);
 int wc_writer_check(wc_writer *m, const char *name);      /* a checked name's place */
 int wc_writer_check_name(wc_writer *m, const char *name); /* a caller's name */
 /* a file or directory (FILE_ATTRIBUTE_DIRECTORY) with its times and
@@ -91,6 +108,31 @@ int wc_writer_link(wc_writer *m, const char *name, const char *target);
 plat_hresult wc_writer_finish(wc_writer *m, const plat_driver_info *info, const char *id,
                               const plat_layer_descriptor *layers, size_t count);
 void wc_writer_free(wc_writer *m);
+
+/* ---- wcdest.c: a layer with parents, in its own folder (hcsshim's destRoot) ---- */
+/* "UtilityVM": the folder, and the first parent's UtilityVM\Files cloned
+ * into it (hard links; copies of directories, reparse points, BCD files) */
+int wc_dest_uvm_init(wc_writer *m);
+/* opens a UtilityVM\Files entry in place for BackupWrite (an existing
+ * file, a link of the parent's, is replaced) */
+int wc_dest_uvm_open(wc_writer *m, const char *name, int dir, w32_sink *s);
+int wc_dest_uvm_remove(wc_writer *m, const char *name);
+/* a utility VM BCD file's (UtilityVM\\Files\\EFI\\Microsoft\\Boot\\BCD,
+ * BCD.LOG, BCD.LOG1, BCD.LOG2) copy name in the layer's folder, as
+ * ociwclayer keeps it ("bcd.bak", ...), or NULL for other names */
+const char *wc_bcd_copy_name(const char *name);
+/* a hard link, checked and found now, made by wc_dest_finish */
+int wc_dest_link(wc_writer *m, const char *name, const char *target);
+/* after ImportLayer: the hard links, the directories' times again, and
+ * ProcessUtilityImage for a utility VM */
+int wc_dest_finish(wc_writer *m);
+void wc_dest_free(wc_writer *m);
+/* directory times of m->dirs[from..] applied under root, children first,
+ * then forgotten (wcwriter.c) */
+int wc_reapply_dir_times(wc_writer *m, const WCHAR *root, size_t from);
+int wc_remember_dir(wc_writer *m, const char *name, const w32_file_basic_info *fi);
+/* the open flags of a layer's files written in place with BackupWrite */
+DWORD wc_backup_rights(void);
 
 /* ---- wcfs.c (and wc_fail, wc_win_fail above) ---- */
 /* root + "\" + name (UTF-8, '\'-separated) + suffix, malloc'd; NULL on
@@ -141,6 +183,22 @@ typedef struct wc_progress {
   uint64_t entries, told_bytes, told_entries;
 } wc_progress;
 int wc_report(wc_progress *g, wc_err *e, uint64_t bytes, int last);
+/* v (n items of size bytes, room for *cap) with room for one more: v
+ * itself, or grown (*cap updated); NULL with "not enough memory" in e */
+void *wc_grow(wc_err *e, void *v, size_t n, size_t *cap, size_t size);
+/* Files seen by more than one name (hard links), by file id, and the
+ * first name each was seen by */
+typedef struct wc_links {
+  struct wc_seen {
+    DWORD volume, hi, lo;
+    char *name;
+  } * v;
+  size_t n, cap;
+} wc_links;
+/* h's file seen before under another name: *first is that name (owned by
+ * l); else *first is NULL and name is kept when the file has more links */
+int wc_links_check(wc_err *e, wc_links *l, HANDLE h, const char *name, const char **first);
+void wc_links_free(wc_links *l);
 /* FILE_BASIC_INFO onto an open handle */
 int wc_set_basic_info(HANDLE h, const w32_file_basic_info *fi);
 

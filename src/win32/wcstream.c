@@ -65,7 +65,7 @@ plat_hresult plat_ImportLayerBegin(const plat_driver_info *info, const char *id,
     wstream_free(s);
     return PLAT_E_OUTOFMEMORY;
   }
-  if (wc_writer_open(&s->w, info, id, count == 0) < 0) {
+  if (wc_writer_open(&s->w, info, id, s->layers, s->count) < 0) {
     hr = wc_done(&s->w.err);
     wstream_free(s);
     return hr;
@@ -94,6 +94,16 @@ plat_hresult plat_ImportLayerNext(plat_layer_stream ctx, const char *name,
 plat_hresult plat_ImportLayerWrite(plat_layer_stream ctx, const void *buf, uint32_t len) {
   wstream *s = (wstream *)ctx;
   return wc_writer_write(&s->w, buf, len) < 0 ? wc_done(&s->w.err) : PLAT_S_OK;
+}
+
+plat_hresult plat_ImportLayerLink(plat_layer_stream ctx, const char *name, const char *target) {
+  wstream *s = (wstream *)ctx;
+  if (*name == '\\') name++;
+  if (*target == '\\') target++;
+  if (wc_writer_check_name(&s->w, name) < 0 || wc_writer_check_name(&s->w, target) < 0 ||
+      wc_writer_link(&s->w, name, target) < 0)
+    return wc_done(&s->w.err);
+  return PLAT_S_OK;
 }
 
 plat_hresult plat_ImportLayerEnd(plat_layer_stream ctx) {

@@ -36,9 +36,6 @@ int wc_name_ok(const char *name) {
 int wc_writer_check(wc_writer *m, const char *name) {
   if (wc_under(name, "Files") || wc_under(name, "Hives")) return 0;
   if (wc_under(name, "UtilityVM")) {
-    if (!m->base)
-      return wc_fail(&m->err, PLAT_E_NOT_SUPPORTED,
-                     "%s: a utility VM image in a layer with parents is not supported", name);
     if (strcmp(name, "UtilityVM") != 0 && !wc_under(name, "UtilityVM\\Files"))
       return wc_fail(&m->err, PLAT_E_INVALIDARG, "%s: invalid UtilityVM layer", name);
     return 0;
@@ -52,6 +49,10 @@ int wc_writer_remove(wc_writer *m, const char *name) {
   size_t need = strlen(name) + 2;
   if (m->base)
     return wc_fail(&m->err, PLAT_E_INVALIDARG, "%s: a base layer cannot have tombstones", name);
+  /* the utility VM is in the layer's folder already: removed there */
+  if (wc_under(name, "UtilityVM\\Files") && strcmp(name, "UtilityVM\\Files") != 0 &&
+      wc_name_ok(name))
+    return wc_dest_uvm_remove(m, name);
   /* the name is checked again here: a whiteout's loses its ".wh." */
   if (!wc_under(name, "Files") || strcmp(name, "Files") == 0 || !wc_name_ok(name))
     return wc_fail(&m->err, PLAT_E_INVALIDARG, "%s: invalid tombstone", name);
@@ -84,9 +85,8 @@ static int write_tombstones(wc_writer *m) {
   return r;
 }
 
-static DWORD rights(int base) {
-  return base ? GENERIC_READ | GENERIC_WRITE | WRITE_DAC | WRITE_OWNER | ACCESS_SYSTEM_SECURITY
-              : GENERIC_READ | GENERIC_WRITE;
+DWORD wc_backup_rights(void) {
+  return GENERIC_READ | GENERIC_WRITE | WRITE_DAC | WRITE_OWNER | ACCESS_SYSTEM_SECURITY;
 }
 
 /* Opens where the entry's stream goes: the file itself (base; legacy
@@ -104,8 +104,9 @@ static int open_target(wc_writer *m, const char *name, int dir, w32_sink *s) {
     free(path);
     return wc_fail(&m->err, PLAT_E_OUTOFMEMORY, "not enough memory");
   }
-  s->h = CreateFileW(side ? side : path, rights(m->base), FILE_SHARE_READ, NULL,
-                     dir && m->base ? OPEN_EXISTING : CREATE_NEW, flags, NULL);
+  s->h =
+      CreateFileW(side ? side : path, m->base ? wc_backup_rights() : GENERIC_READ | GENERIC_WRITE,
+                  FILE_SHARE_READ, NULL, dir && m->base ? OPEN_EXISTING : CREATE_NEW, flags, NULL);
   free(path);
   free(side);
   if (s->h == INVALID_HANDLE_VALUE) return wc_win_fail(&m->err, "create", name);
@@ -130,27 +131,23 @@ static int ensure_top(wc_writer *m, const char *name) {
   return r;
 }
 
-/* Creating a directory's contents changes its times: a base layer's
- * directories get theirs again at the end, children first (hcsshim's
+/* Creating a directory's contents changes its times: the directories
+ * written in place get theirs again at the end, children first (hcsshim's
  * reapplyDirectoryTimes). */
-static int remember_dir(wc_writer *m, const char *name, const w32_file_basic_info *fi) {
-  if (m->ndirs == m->dcap) {
-    size_t cap = m->dcap * 2 + 16;
-    struct wc_dir_time *v = realloc(m->dirs, cap * sizeof *v);
-    if (!v) return wc_fail(&m->err, PLAT_E_OUTOFMEMORY, "not enough memory");
-    m->dirs = v;
-    m->dcap = cap;
-  }
+int wc_remember_dir(wc_writer *m, const char *name, const w32_file_basic_info *fi) {
+  struct wc_dir_time *v = wc_grow(&m->err, m->dirs, m->ndirs, &m->dcap, sizeof *v);
+  if (!v) return -1;
+  m->dirs = v;
   if (!(m->dirs[m->ndirs].name = _strdup(name)))
     return wc_fail(&m->err, PLAT_E_OUTOFMEMORY, "no memory");
   m->dirs[m->ndirs++].fi = *fi;
   return 0;
 }
 
-static int reapply_dir_times(wc_writer *m) {
+int wc_reapply_dir_times(wc_writer *m, const WCHAR *root, size_t from) {
   size_t i;
-  for (i = m->ndirs; i-- > 0;) {
-    WCHAR *p = wc_path(m->root, m->dirs[i].name, NULL);
+  for (i = m->ndirs; i-- > from;) {
+    WCHAR *p = wc_path(root, m->dirs[i].name, NULL);
     HANDLE h = p ? CreateFileW(p, FILE_WRITE_ATTRIBUTES, FILE_SHARE_READ, NULL, OPEN_EXISTING,
                                FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL)
                  : INVALID_HANDLE_VALUE;
@@ -160,6 +157,7 @@ static int reapply_dir_times(wc_writer *m) {
     free(p);
     if (r < 0) return -1;
   }
+  while (m->ndirs > from) free(m->dirs[--m->ndirs].name);
   return 0;
 }
 
@@ -208,11 +206,25 @@ int wc_writer_check_name(wc_writer *m, const char *name) {
   return wc_writer_check(m, name);
 }
 
-int wc_writer_open(wc_writer *m, const plat_driver_info *info, const char *id, int base) {
+/* the layer's folder HomeDir\id, not made (hcsshim's destRoot) */
+static int dest_path(wc_writer *m, const plat_driver_info *info, const char *id) {
+  plat_hresult hr;
+  WCHAR *home = w32_wide(info->HomeDir, "DriverInfo.HomeDir", &hr);
+  if (!home) return wc_fail(&m->err, hr, "bad HomeDir");
+  m->dest = wc_path(home, id, NULL);
+  free(home);
+  return m->dest ? 0 : wc_fail(&m->err, PLAT_E_INVALIDARG, "bad layer id");
+}
+
+int wc_writer_open(wc_writer *m, const plat_driver_info *info, const char *id,
+                   const plat_layer_descriptor *parents, size_t count) {
   memset(m, 0, sizeof *m);
   m->cur.h = INVALID_HANDLE_VALUE;
-  m->base = base;
-  if (base) return make_base_root(m, info, id);
+  m->base = count == 0;
+  if (m->base) return make_base_root(m, info, id);
+  m->parents = parents;
+  m->nparents = count;
+  if (dest_path(m, info, id) < 0) return -1;
   if (!(m->root = wc_temp_folder())) return wc_win_fail(&m->err, "create", "the import folder");
   return 0;
 }
@@ -224,11 +236,27 @@ static void close_current(wc_writer *m) {
   m->name_left = m->data_left = 0;
 }
 
+/* a utility VM entry of a layer with parents, written in its folder */
+static int add_uvm(wc_writer *m, const char *name, int dir, const w32_file_basic_info *fi) {
+  if (strcmp(name, "UtilityVM") == 0) {
+    m->discard = 1; /* as hcsshim: the folder only, its clone made now */
+    return wc_dest_uvm_init(m);
+  }
+  if (!m->uvm)
+    return wc_fail(&m->err, PLAT_E_INVALIDARG, "%s: missing UtilityVM directory before it", name);
+  if (wc_dest_uvm_open(m, name, dir, &m->cur) < 0) return -1;
+  if (wc_set_basic_info(m->cur.h, fi) < 0)
+    return wc_win_fail(&m->err, "set file information of", name);
+  return dir ? wc_remember_dir(m, name, fi) : 0;
+}
+
 int wc_writer_add(wc_writer *m, const char *name, const w32_file_basic_info *fi) {
   int dir = (fi->FileAttributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
   w32_file_basic_info stripped = *fi;
   close_current(m);
-  if (m->err.hr < 0 || ensure_top(m, name) < 0) return -1;
+  if (m->err.hr < 0) return -1;
+  if (!m->base && wc_under(name, "UtilityVM")) return add_uvm(m, name, dir, fi);
+  if (ensure_top(m, name) < 0) return -1;
   /* the legacy folder's top directories carry nothing (hcsshim's reader
    * takes their times from Hives\\System_Delta) */
   if (!m->base && dir && !strchr(name, '\\')) {
@@ -244,7 +272,7 @@ int wc_writer_add(wc_writer *m, const char *name, const w32_file_basic_info *fi)
   if (!m->base && !m->plain && w32_sink_write(&m->cur, &fi->FileAttributes, 4) < 0)
     return wc_win_fail(&m->err, "write", name);
   if (m->base && wc_under(name, "UtilityVM\\Files")) m->uvm = 1;
-  if (m->base && dir) return remember_dir(m, name, fi);
+  if (dir) return wc_remember_dir(m, name, fi);
   return 0;
 }
 
@@ -295,8 +323,8 @@ int wc_writer_link(wc_writer *m, const char *name, const char *target) {
   WCHAR *from, *to;
   int r = 0;
   close_current(m);
-  if (!m->base)
-    return wc_fail(&m->err, PLAT_E_NOT_SUPPORTED, "%s: hard links in a layer with parents", name);
+  if (m->err.hr < 0) return -1;
+  if (!m->base) return wc_dest_link(m, name, target);
   if (!(wc_under(name, "Files") || wc_under(name, "UtilityVM\\Files")) ||
       !(wc_under(target, "Files") || wc_under(target, "UtilityVM\\Files")))
     return wc_fail(&m->err, PLAT_E_INVALIDARG, "%s: invalid hard link to %s", name, target);
@@ -314,12 +342,14 @@ plat_hresult wc_writer_finish(wc_writer *m, const plat_driver_info *info, const 
   close_current(m);
   if (m->err.hr < 0) return m->err.hr;
   if (m->base) {
-    if (reapply_dir_times(m) == 0) base_done(m);
+    if (wc_reapply_dir_times(m, m->root, 0) == 0) base_done(m);
   } else if (write_tombstones(m) == 0) {
     char *folder = w32_utf8(m->root);
     plat_hresult hr =
         folder ? plat_ImportLayer(info, id, folder, layers, count) : PLAT_E_OUTOFMEMORY;
     if (hr < 0) wc_fail_last(&m->err, hr, "ImportLayer failed");
+    /* what ImportLayer made goes again when the rest fails */
+    else if (wc_dest_finish(m) < 0) plat_DestroyLayer(info, id);
     free(folder);
   }
   if (m->err.hr >= 0) m->done = 1;
@@ -333,6 +363,7 @@ void wc_writer_free(wc_writer *m) {
   free(m->tombs);
   while (m->ndirs > 0) free(m->dirs[--m->ndirs].name);
   free(m->dirs);
+  wc_dest_free(m);
   m->root = NULL;
   m->tombs = NULL;
   m->dirs = NULL;

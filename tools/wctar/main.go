@@ -4,7 +4,7 @@
 // the records backuptar writes (MSWINDOWS.fileattr, MSWINDOWS.rawsd,
 // MSWINDOWS.xattr.<name>, LIBARCHIVE.creationtime), alternate data streams
 // as "<file>:<stream>" entries after their file, a symlink, whiteouts, a
-// hive.  Standard library only: `make wclayer-fixtures` runs it; the suite
+// hive, hard links, a utility VM on a parent's, an opaque directory.  Standard library only: `make wclayer-fixtures` runs it; the suite
 // needs only the files it wrote.
 package main
 
@@ -106,9 +106,30 @@ func main() {
 	whEmpty := []entry{top, {name: "Files/.wh.", typ: tar.TypeReg}}
 	whSub := []entry{top, {name: "Files/a", typ: tar.TypeDir, pax: attr(16)},
 		{name: "Files/a/.wh...", typ: tar.TypeReg}}
+	// hard links in a layer with parents: to a file of the same layer, to
+	// a link of it, and to a parent layer's Files/hello.txt (layer.tar)
+	link := func(name, target string) entry { return entry{name: name, typ: tar.TypeLink, link: target} }
+	links := []entry{top, {name: "Files/a.txt", typ: tar.TypeReg, data: "linked data", pax: attr(32)},
+		link("Files/b.txt", "Files/a.txt"), link("Files/c.txt", "Files/hello.txt"),
+		link("Files/d.txt", "Files/b.txt")}
+	linkMissing := []entry{top, link("Files/x.txt", "Files/nowhere.txt")}
+	linkHive := []entry{top, link("Files/x.txt", "Hives/Software_Delta")}
+	// a utility VM in a layer with parents: cloned from the first parent,
+	// its BCD (kept as bcd.bak too) replaced
+	uvmDir := func(name string) entry { return entry{name: name, typ: tar.TypeDir, pax: attr(16)} }
+	uvm := []entry{top, uvmDir("UtilityVM"), uvmDir("UtilityVM/Files"),
+		{name: "UtilityVM/Files/new.txt", typ: tar.TypeReg, data: "uvm child", pax: attr(32)},
+		{name: "UtilityVM/Files/.wh.old.txt", typ: tar.TypeReg}, uvmDir("UtilityVM/Files/EFI"),
+		uvmDir("UtilityVM/Files/EFI/Microsoft"), uvmDir("UtilityVM/Files/EFI/Microsoft/Boot"),
+		{name: "UtilityVM/Files/EFI/Microsoft/Boot/BCD", typ: tar.TypeReg, data: "bcd child", pax: attr(32)}}
+	uvmNoTop := []entry{top, {name: "UtilityVM/Files/new.txt", typ: tar.TypeReg, data: "x", pax: attr(32)}}
+	opaque := []entry{top, {name: "Files/dir", typ: tar.TypeDir, pax: attr(16)},
+		{name: "Files/dir/.wh..wh..opq", typ: tar.TypeReg}}
 	for name, es := range map[string][]entry{"layer.tar": layer, "base.tar": base, "escape.tar": bad,
 		"whiteout.tar": tomb, "wh-dotdot.tar": whDotDot, "wh-empty.tar": whEmpty,
-		"wh-sub-dotdot.tar": whSub} {
+		"wh-sub-dotdot.tar": whSub, "links.tar": links, "link-missing.tar": linkMissing,
+		"link-hive.tar": linkHive, "uvm-child.tar": uvm, "uvm-no-top.tar": uvmNoTop,
+		"opaque.tar": opaque} {
 		if err := write(filepath.Join(dir, name), es); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
