@@ -90,11 +90,7 @@ describe("waiters in other processes", function()
         os.rename(done .. ".tmp", done) -- the reader never sees it half written
       ]]):format(id, dir .. "/ready" .. i, dir .. "/done" .. i), env.tmpdir())
     end
-    local function exists(p)
-      local f = io.open(p)
-      if f then f:close() end
-      return f ~= nil
-    end
+    local exists = env.exists
     local deadline = hcsshim.monotime() + 30
     while not (exists(dir .. "/ready1") and exists(dir .. "/ready2")) and hcsshim.monotime() < deadline do
       os.execute("sleep 0.02")

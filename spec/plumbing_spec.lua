@@ -31,11 +31,7 @@ local function slow_cni(dir)
   return cni
 end
 
-local function exists(path)
-  local f = io.open(path)
-  if f then f:close() end
-  return f ~= nil
-end
+local exists = env.exists
 
 describe("a monitor killed during a hot attach", function()
   it("leaves the attach whole before the dead system's teardown detaches: no rule is left", function()

@@ -56,6 +56,13 @@ function M.write_script(code, dir)
   return script, dir
 end
 
+-- Whether path can be opened (a file that exists and may be read).
+function M.exists(path)
+  local f = io.open(path)
+  if f then f:close() end
+  return f ~= nil
+end
+
 local counter = 0
 function M.unique(prefix)
   counter = counter + 1
