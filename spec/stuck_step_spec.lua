@@ -25,6 +25,17 @@ local function hanging_crun(dir)
   return path
 end
 
+-- Hooks that give each test of a describe a fresh folder with the
+-- wrapper in it, set(dir, crun) before it; the folder goes after it.
+local function each_hanging_crun(set)
+  local dir
+  before_each(function()
+    dir = env.tmpdir()
+    set(dir, hanging_crun(dir))
+  end)
+  after_each(function() env.sh("rm -rf " .. dir) end)
+end
+
 -- pids of stopped processes running the wrapper at `path`
 local function stuck(path)
   local out = env.sh(("for p in /proc/[0-9]*; do "
@@ -97,11 +108,7 @@ end)
 
 describe("a runtime step that hangs", function()
   local dir, crun
-  before_each(function()
-    dir = env.tmpdir()
-    crun = hanging_crun(dir)
-  end)
-  after_each(function() env.sh("rm -rf " .. dir) end)
+  each_hanging_crun(function(d, c) dir, crun = d, c end)
 
   -- c's system stopped, no step left stopped, and nothing of it left
   local function ends_clean(c, id)
@@ -255,11 +262,7 @@ end)
 -- on after its monitor (it would make a container after the teardown).
 describe("a monitor killed in the middle of crun create", function()
   local dir, crun
-  before_each(function()
-    dir = env.tmpdir()
-    crun = hanging_crun(dir)
-  end)
-  after_each(function() env.sh("rm -rf " .. dir) end)
+  each_hanging_crun(function(d, c) dir, crun = d, c end)
 
   -- A child creating system id whose crun hangs at `verb`; once the step
   -- is stopped, the monitor is killed.  Returns the child's output.
