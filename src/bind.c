@@ -1,4 +1,5 @@
 /* The binding's shared helpers (see bind.h for the conventions). */
+#include <math.h>
 #include <string.h>
 
 #include "bind.h"
@@ -75,6 +76,14 @@ lua_Integer bind_check_integer(lua_State *L, int idx) {
 
 lua_Integer bind_opt_integer(lua_State *L, int idx, lua_Integer dflt) {
   return lua_isnoneornil(L, idx) ? dflt : bind_check_integer(L, idx);
+}
+
+double bind_opt_seconds(lua_State *L, int idx) {
+  lua_Number t;
+  if (lua_isnoneornil(L, idx)) return HUGE_VAL;
+  t = bind_check_number(L, idx);
+  luaL_argcheck(L, t == t, idx, "timeout is NaN");
+  return t < 0 ? 0 : (double)t;
 }
 
 void bind_set_timeout(lua_State *L, int idx) {

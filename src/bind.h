@@ -52,6 +52,9 @@ lua_Integer bind_opt_integer(lua_State *L, int idx, lua_Integer dflt);
 /* The optional timeout in seconds at idx (nil: the platform's default;
  * math.huge: none) for this thread's next platform calls: plat_set_timeout.
  * The caller resets it with plat_set_timeout(-1) after its call. */
+/* An optional wait in seconds at idx: none/nil -> HUGE_VAL (no bound),
+ * a negative one -> 0; NaN is an argument error (it would wait for ever). */
+double bind_opt_seconds(lua_State *L, int idx);
 void bind_set_timeout(lua_State *L, int idx);
 /* Pushes the string (or nil) and frees it with plat_free. */
 void bind_push_owned(lua_State *L, char *s);

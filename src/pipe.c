@@ -128,7 +128,7 @@ static int l_fileno(lua_State *L) {
 static int l_read_ready(lua_State *L) {
   stream files[MAX_FILES];
   int rd[MAX_FILES], i, n;
-  double timeout = lua_isnoneornil(L, 2) ? HUGE_VAL : bind_check_number(L, 2);
+  double timeout = bind_opt_seconds(L, 2);
   lua_Unsigned len;
   char *buf;
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -140,7 +140,6 @@ static int l_read_ready(lua_State *L) {
     files[i] = lua_toboolean(L, -1) ? check_stream(L, -1) : NULL;
     lua_pop(L, 1);
   }
-  if (timeout < 0) timeout = 0;
   lua_createtable(L, 0, n);
   if (!wait_ready(files, n, timeout, rd)) return 1;
   buf = (char *)lua_newuserdatauv(L, CHUNK, 0);
@@ -168,7 +167,7 @@ static int l_write_some(lua_State *L) {
   size_t len;
   const char *data = luaL_checklstring(L, 2, &len);
   lua_Integer i = luaL_checkinteger(L, 3);
-  double timeout = lua_isnoneornil(L, 4) ? HUGE_VAL : bind_check_number(L, 4);
+  double timeout = bind_opt_seconds(L, 4);
   long put;
   int err;
   luaL_argcheck(L, i >= 1 && (lua_Unsigned)i <= (lua_Unsigned)len + 1, 3, "out of range");
@@ -176,7 +175,7 @@ static int l_write_some(lua_State *L) {
     lua_pushinteger(L, i);
     return 1;
   }
-  put = write_some(f, data + i - 1, len - (size_t)(i - 1), timeout < 0 ? 0 : timeout, &err);
+  put = write_some(f, data + i - 1, len - (size_t)(i - 1), timeout, &err);
   if (put < 0) {
     luaL_pushfail(L);
     lua_pushstring(L, err == 32 ? "Broken pipe" : "write failed");

@@ -44,40 +44,52 @@ function M.read_ready(files, timeout)
 end
 
 --- Write `data` to a process's stdin as its pipe takes it, waiting at
--- most `timeout` seconds for room (core.write_some).
+-- most `timeout` seconds for room (core.write_some; on Windows an
+-- overlapped write, cancelled at the timeout).
 -- @function write_some
 -- @tparam file file the process's stdin (`process:stdio()`)
 -- @tparam string data
--- @tparam integer i the first byte of `data` to write (1-based)
--- @tparam[opt] number timeout seconds (default: until the pipe takes some)
+-- @tparam integer i the first byte of `data` to write (1-based; 1 ..
+-- `#data + 1`, else an argument error)
+-- @tparam[opt] number timeout seconds (default: until the pipe takes
+-- some; on Windows, all); NaN is an argument error
 -- @treturn integer|nil the index after the last byte written (`i` when
 -- nothing fit in time)
--- @treturn string "Broken pipe" when the process closed its stdin
--- @treturn integer the error code (32 for a broken pipe)
+-- @treturn string "Broken pipe" when the process closed its stdin, else
+-- "write failed"
+-- @treturn integer the error code: 32 for a broken pipe, else the errno
+-- (Linux) or Win32 error (Windows)
 M.write_some = core.write_some
 
--- The stdin feed of read_all: writes what fits within `wait` seconds;
--- true once all is written (or the process stopped reading: then the
--- rest of the input does not matter to it), and then calls input.done.
+-- The stdin feed of read_all and write_all: writes what fits within
+-- `wait` seconds.  Returns done (all written, or the process stopped
+-- reading: the rest of the input is nothing to it; input.done has run),
+-- whether anything was written, and an error other than a broken pipe.
 local function feed(input, wait)
-  local i, err = core.write_some(input.file, input.data, input.at or 1, wait)
+  local from = input.at or 1
+  local i, msg, code = core.write_some(input.file, input.data, from, wait)
+  if not i and code ~= 32 then return true, false, msg .. " (" .. tostring(code) .. ")" end
   input.at = i
-  if i and i <= #input.data then return false end
-  if input.done then input.done(err) end
-  return true
+  if i and i <= #input.data then return false, i > from end
+  if input.done then input.done(msg) end
+  return true, true
 end
 
 --- Write `input` (as `read_all` takes it) to its end, then call its
 -- `done`; waits of at most `hcsshim.notification.SLICE` seconds.
 -- @tparam table input `{file = stdin, data = string, done = function(err)}`
 -- @tparam[opt] number deadline a `hcsshim.monotime()` value (default none)
--- @treturn true|nil
--- @treturn nil|string "timeout" when the deadline passed first
+-- @treturn true|nil true also when the process closed its stdin first
+-- (the rest of the input is dropped)
+-- @treturn nil|string "timeout" when the deadline passed first, or the
+-- write's error
 function M.write_all(input, deadline)
-  while not feed(input, N.slice(deadline)) do
+  while true do
+    local done, _, err = feed(input, N.slice(deadline))
+    if err then return nil, err end
+    if done then return true end
     if deadline and core.monotime() >= deadline then return nil, "timeout" end
   end
-  return true
 end
 
 --- Read every file to its end, together, in arrival order (and write a
@@ -93,7 +105,8 @@ end
 -- takes it, then `done` runs (`err` = "Broken pipe" when the process
 -- closed it first), typically `process:close_stdin()`
 -- @treturn table|nil the texts, `[i] = string` (`""` for a nil slot)
--- @treturn nil|string "timeout" when the deadline passed first
+-- @treturn nil|string "timeout" when the deadline passed first, or the
+-- stdin write's error
 function M.read_all(files, opts)
   opts = opts or {}
   local n = opts.n or #files
@@ -104,14 +117,19 @@ function M.read_all(files, opts)
     parts[i] = {}
     if files[i] then left = left + 1 end
   end
-  -- the input first: a process may wait for all of it before it writes
-  if input and feed(input, 0) then input = nil end
   while left > 0 or input do
-    -- while input is pending both pipes are looked at every 10 ms;
-    -- otherwise waits of at most SLICE seconds: a signal handler's hook
-    -- (Ctrl-C) runs between them
-    if input and feed(input, 0.01) then input = nil end
-    local got = left > 0 and core.read_ready(live, input and 0 or N.slice(opts.deadline)) or {}
+    -- the input first: a process may wait for all of it before it writes.
+    -- While it is pending, the outputs are waited for at most 10 ms when
+    -- the input made no progress (0 when it did); otherwise waits of at
+    -- most SLICE seconds: a signal handler's hook (Ctrl-C) runs between
+    local wait = N.slice(opts.deadline)
+    if input then
+      local done, moved, err = feed(input, 0)
+      if err then return nil, err end
+      if done then input = nil else wait = moved and 0 or math.min(wait, 0.01) end
+    end
+    local got = left > 0 and core.read_ready(live, wait) or {}
+    if left == 0 and input and wait > 0 then core.sleep(wait) end
     if next(got) == nil and opts.deadline and core.monotime() >= opts.deadline then return nil, "timeout" end
     for i, chunk in pairs(got) do
       if chunk == false then

@@ -262,7 +262,10 @@ static void test_run_deadline(void) {
   CHECK(now() - t0 < 2.0, "took %.3f s", now() - t0);
   CHECK(out && strcmp(out, "started\n") == 0, "output so far kept: `%s`", out ? out : "(null)");
   free(out);
-  /* the background sleep was in the killed group too */
+  /* the background sleep was in the killed group too (SIGKILLed already:
+   * allow it a moment to be gone) */
+  for (int i = 0; i < 100 && system("pgrep -x -f 'sleep 37.25' >/dev/null") == 0; i++)
+    usleep(10000);
   CHECK(system("pgrep -x -f 'sleep 37.25' >/dev/null") != 0,
         "a sleep of the killed group survived");
   c = (cmn_cmd)CMN_CMD_INIT;

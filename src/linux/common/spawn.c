@@ -88,19 +88,19 @@ static void tie_to(const cmn_cmd *c, pid_t parent) {
 /* The program's process: only async-signal-safe calls until execve. */
 static void child(const char *exe, const cmn_cmd *c, const int io[3], char *const *envp,
                   pid_t parent) {
-  int hi[3];
+  int hi[3], keep = -1;
   tie_to(c, parent);
-  /* out of the way first, so that no dup2 clobbers another source */
+  /* out of the way first, so that no dup2 clobbers another source (the
+   * copies close at exec: only 0-2 and the kept fd 3 reach the program) */
   for (int i = 0; i < 3; i++) {
     int fd = io[i] >= 0 ? io[i] : open("/dev/null", i ? O_WRONLY : O_RDONLY);
-    hi[i] = fd >= 0 ? fcntl(fd, F_DUPFD, 10) : -1;
+    hi[i] = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 10) : -1;
     if (hi[i] < 0) _exit(126);
   }
+  if (c->keep_fd >= 0 && (keep = fcntl(c->keep_fd, F_DUPFD_CLOEXEC, 10)) < 0) _exit(126);
   for (int i = 0; i < 3; i++)
     if (dup2(hi[i], i) < 0) _exit(126);
-  /* dup2 onto itself would keep close-on-exec */
-  if (c->keep_fd >= 0 && (c->keep_fd == 3 ? fcntl(3, F_SETFD, 0) : dup2(c->keep_fd, 3)) < 0)
-    _exit(126);
+  if (keep >= 0 && dup2(keep, 3) < 0) _exit(126);
   if (c->cwd && chdir(c->cwd) < 0) _exit(125);
   execve(exe, (char *const *)(uintptr_t)c->argv, envp);
   _exit(127);
@@ -210,7 +210,10 @@ static int ended_by(const cmn_child *ch, int64_t deadline) {
   if (ch->pidfd >= 0) return cmn_wait_fd(ch->pidfd, POLLIN, deadline) != -ETIMEDOUT;
   for (;;) {
     memset(&si, 0, sizeof si);
-    if (waitid(P_PID, (id_t)ch->pid, &si, WEXITED | WNOWAIT | WNOHANG) == 0 && si.si_pid) return 1;
+    int r = waitid(P_PID, (id_t)ch->pid, &si, WEXITED | WNOWAIT | WNOHANG);
+    /* an error (ECHILD: the host reaped it itself) ends the wait: its pid
+     * may be anyone's by now, so no kill may follow */
+    if ((r == 0 && si.si_pid) || (r < 0 && errno != EINTR)) return 1;
     if (cmn_now_ms() >= deadline) return 0;
     usleep(10 * 1000);
   }

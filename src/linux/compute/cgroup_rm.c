@@ -110,13 +110,33 @@ static int remove_tree(const char *dir) {
   return walk(dir, remove_dir, 0) ? 0 : remove_parents(dir);
 }
 
+/* v2 (kernel 5.14+): the whole tree at once, forks racing it included */
+static int kill_tree(const char *dir) { return put(dir, "cgroup.kill", "1") < 0; }
+
+/* A name systemd gives its units' cgroups: with HCSSHIM_CGROUP_PARENT at
+ * /system.slice, a system named ssh.service would be sshd's cgroup. */
+static int unit_like(const char *id) {
+  static const char *const kinds[] = {".service", ".scope", ".slice", ".socket", ".mount"};
+  size_t n = strlen(id);
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+    size_t k = strlen(kinds[i]);
+    if (n > k && strcmp(id + n - k, kinds[i]) == 0) return 1;
+  }
+  return 0;
+}
+
 void hl_cgroup_remove(const char *id, const char *cgpath) {
   const char *last = strrchr(cgpath, '/');
   int64_t deadline = cmn_now_ms() + HL_CGROUP_KILL_MS;
   /* the path comes from the system's meta.json: never act on a cgroup
    * that is not this system's own (a root or parent would be the host's) */
-  if (strcmp(last ? last + 1 : cgpath, id) != 0 || strstr(cgpath, "..")) return;
+  if (strcmp(last ? last + 1 : cgpath, id) != 0 || strstr(cgpath, "..") || unit_like(id)) return;
   each_copy(cgpath, thaw); /* all first: v1's freezer is one tree of many */
+  if (cmn_cgroup_v2()) {
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "/sys/fs/cgroup/%s", cgpath[0] == '/' ? cgpath + 1 : cgpath);
+    kill_tree(p);
+  }
   while (each_copy(cgpath, kill_all) > 0 && cmn_now_ms() < deadline) usleep(10 * 1000);
   each_copy(cgpath, remove_tree);
 }

@@ -35,20 +35,15 @@ static plat_hresult check_request(hl_create *k, const char *configuration, char 
   return hr;
 }
 
-/* The lock file appears already locked (made and flocked under another
- * name, then renamed): whoever finds it unlocked knows that nobody holds
- * the system, with no window in which a live creator looks dead. */
+/* The lock file appears already locked (hl_lock_claim): whoever finds it
+ * unlocked knows that nobody holds the system. */
 static plat_hresult make_lock(hl_create *k, char **result) {
-  char *tmp = cmn_path(k->dir, "lock.new");
+  int fd = hl_lock_claim(k->dir);
   k->lockp = cmn_path(k->dir, "lock");
-  k->lockfd = tmp && k->lockp ? open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
-  if (k->lockfd < 0 || flock(k->lockfd, LOCK_EX) < 0 || rename(tmp, k->lockp) < 0) {
-    plat_hresult hr = cmn_fail(result, PLAT_E_FAIL, "cannot lock `%s`: %s",
-                               k->lockp ? k->lockp : k->dir, strerror(errno));
-    free(tmp);
-    return hr;
-  }
-  free(tmp);
+  if (fd < 0)
+    return cmn_fail(result, PLAT_E_FAIL, "cannot lock `%s`: %s", k->lockp ? k->lockp : k->dir,
+                    strerror(-fd));
+  k->lockfd = fd;
   return PLAT_S_OK;
 }
 
@@ -329,13 +324,13 @@ static plat_hresult start_monitor(hl_create *k, char **result) {
                   "create of compute system %s timed out after %g s (crun create did not "
                   "finish): it was cut short and undone",
                   k->id, secs);
-  else if (!rep) {
-    hr = cmn_fail(result, PLAT_E_FAIL, "%s", why ? why : "monitor failed");
-    /* a monitor killed before its report may have had crun make the
-     * container (an init waiting on its exec fifo): that part of the
-     * teardown is the rollback's now */
-    hl_runtime_remove(k->id, cmn_str(k->meta, "CgroupsPath"));
-  } else if (!ok) hr = cmn_fail_json(result, rep);
+  else if (!rep) hr = cmn_fail(result, PLAT_E_FAIL, "%s", why ? why : "monitor failed");
+  else if (!ok) hr = cmn_fail_json(result, rep);
+  /* no report (a monitor killed before it, or still silent when the cut
+   * short create's budget ran out): crun may have made the container (an
+   * init waiting on its exec fifo), and that part of the teardown is the
+   * rollback's now, as the rest is */
+  if (!rep) hl_runtime_remove(k->id, cmn_str(k->meta, "CgroupsPath"));
   json_decref(rep);
   free(why);
   if (!ok) return hr;

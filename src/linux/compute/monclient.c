@@ -67,6 +67,42 @@ static void reap(const char *id, const char *dir, const char *mp) {
   cmn_remove_tree(dir);
 }
 
+/* Links the file open at fd (an O_TMPFILE one, or *named) in as path. */
+static int link_in(int fd, const char *named, const char *path) {
+  char proc[64];
+  if (named) return link(named, path);
+  if (linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0) return 0;
+  if (errno == EEXIST) return -1;
+  /* without CAP_DAC_READ_SEARCH: the same through /proc */
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+  return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+}
+
+int hl_lock_claim(const char *dir) {
+  static atomic_uint counter;
+  char *lock = cmn_path(dir, "lock"), *named = NULL;
+  int fd = lock ? open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600) : -1, e = 0;
+  if (fd < 0 && lock && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    /* a file system without O_TMPFILE: a name of this caller's own */
+    named = cmn_printf("%s/lock.%d.%u", dir, (int)getpid(), atomic_fetch_add(&counter, 1));
+    fd = named ? open(named, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+  }
+  if (fd < 0 || flock(fd, LOCK_EX) < 0 || link_in(fd, named, lock) < 0) e = lock ? errno : ENOMEM;
+  if (named) unlink(named);
+  free(named);
+  free(lock);
+  if (!e) return fd;
+  if (fd >= 0) close(fd);
+  return -e;
+}
+
+/* 1 when the file at path is the one open at fd (a lock taken on a lock
+ * file that was replaced meanwhile is no lock on the system). */
+static int same_file(int fd, const char *path) {
+  struct stat a, b;
+  return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 /* A system directory whose lock nobody holds has no creator and no
  * monitor: undo what it left and forget it.  Returns 1 if it was stale. */
 int hl_reap_stale(const char *id) {
@@ -80,14 +116,17 @@ int hl_reap_stale(const char *id) {
     /* no lock file: a creator between its mkdir and its lock, or a
      * teardown removing the folder, right now; or either was killed
      * there, and a folder without a lock for a while is nobody's */
-    if (errno == ENOENT && lstat(dir, &st) == 0 && age_of(&st) > HL_NO_LOCK_GRACE) {
-      reap(id, dir, NULL);
+    /* ...claimed first, so that one reaper alone goes on */
+    if (errno == ENOENT && lstat(dir, &st) == 0 && age_of(&st) > HL_NO_LOCK_GRACE &&
+        (fd = hl_lock_claim(dir)) >= 0) {
+      reap(id, dir, mp);
+      close(fd);
       stale = 1;
     }
     goto out;
   }
-  /* the lock file is renamed into place locked (compute/create.c) */
-  if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+  /* the lock file is put in place locked (hl_lock_claim) */
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0 && same_file(fd, lock)) {
     reap(id, dir, mp);
     stale = 1;
   }

@@ -36,7 +36,14 @@ int64_t hl_deadline(double *seconds);
  * that outlived its deadline is cut short so.  0 once sent, else -errno
  * (a monitor not listening yet refuses the connection). */
 int hl_mon_cut_short(const char *sysdir, int64_t deadline);
+/* Reaps system id's folder if nobody holds it (no creator, no monitor):
+ * 1 if it was stale and is gone. */
 int hl_reap_stale(const char *id);
+/* Puts dir/lock in place already locked (a locked anonymous file linked
+ * in): the locked fd, or -EEXIST when dir/lock exists (another process
+ * got there first), or -errno.  No window in which a live holder looks
+ * dead, and no name left behind by a holder killed half-way. */
+int hl_lock_claim(const char *dir);
 plat_hresult hl_mon_connect(const char *id, int *fd, char **result);
 plat_hresult hl_mon_call(int fd, pthread_mutex_t *mu, const char *id, json_t *req, const int *fds,
                          int nfds, json_t **reply, int *rfds, int *nrfds, char **result);

@@ -10,6 +10,12 @@
 #include "linux/common/monwire.h"
 #include "platform.h"
 
+/* What the compute helper may take (teardown, hot attach or detach): more
+ * than all it may wait for inside (an endpoint's plumbing lock, 3 min; a
+ * few plugins and crun, 1 min each), so that its own bounds answer first
+ * and name what hung. */
+#define MON_HELPER_MS (10 * 60 * 1000)
+
 typedef struct mon_proc {
   pid_t pid;
   /* identity with the pid: /proc/<pid>/stat starttime (clock ticks since

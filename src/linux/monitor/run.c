@@ -27,7 +27,7 @@ int mon_helper(const char *const *args, char **out) {
   c.argv = argv;
   c.out = out;
   c.fds[2] = 2; /* its complaints go to monitor.log */
-  c.deadline = cmn_now_ms() + CMN_CMD_MAX_MS;
+  c.deadline = cmn_now_ms() + MON_HELPER_MS;
   return cmn_run(&c);
 }
 

@@ -269,7 +269,7 @@ static plat_hresult attach_locked(const char *epid, const char *container, const
 
 plat_hresult hns_endpoint_attach(const char *epid, const char *container, const char *netns,
                                  char **err) {
-  int guard = hns_plumbing_lock(epid);
+  int guard = hns_plumbing_lock(HNS_PLUMB_ENDPOINT, epid);
   plat_hresult hr;
   if (guard < 0) return hns_plumbing_fail(guard, err, "attaching", epid, "to", container);
   hr = attach_locked(epid, container, netns, err);

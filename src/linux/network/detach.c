@@ -85,7 +85,7 @@ out:
 }
 
 plat_hresult hns_endpoint_detach(const char *epid, const char *container, char **err) {
-  int guard = hns_plumbing_lock(epid);
+  int guard = hns_plumbing_lock(HNS_PLUMB_ENDPOINT, epid);
   plat_hresult hr;
   if (guard < 0) return hns_plumbing_fail(guard, err, "detaching", epid, "from", container);
   hr = detach_locked(epid, container, err);

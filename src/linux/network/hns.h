@@ -37,10 +37,12 @@ void hns_db_close(void);
 void hns_lock(void);
 void hns_unlock(void);
 /* ---- plumbing.c ---- */
-/* Endpoint epid's plumbing lock (CNI ADD and DEL never overlap), waited
+/* The plumbing lock of an endpoint (CNI ADD and DEL never overlap) or of
+ * a network (its bridge), by kind and id, waited
  * for at most 3 x CMN_CMD_MAX_MS: a token for hns_plumbing_unlock, or
  * -errno (-ETIMEDOUT: another process kept plumbing it). */
-int hns_plumbing_lock(const char *epid);
+enum { HNS_PLUMB_ENDPOINT, HNS_PLUMB_NETWORK };
+int hns_plumbing_lock(int kind, const char *id);
 void hns_plumbing_unlock(int token);
 /* The lock this thread holds (-1: none), for the plumbing programs it
  * runs to inherit (cmn_cmd.keep_fd). */

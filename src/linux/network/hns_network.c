@@ -17,6 +17,7 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #define NS PLAT_E_NOT_SUPPORTED
@@ -174,30 +175,40 @@ static plat_hresult store(sqlite3 *db, json_t *doc, char **err) {
   return hr;
 }
 
+/* The new network's bridge, under its plumbing lock (a delete after this
+ * creator's death waits for the `ip` it left running); on failure the
+ * record goes again, and a bridge this call made. */
+static plat_hresult plumb_new(sqlite3 *db, json_t *doc, const char *id, char **err) {
+  const char *p[] = {id};
+  char *e2 = NULL;
+  int guard = hns_plumbing_lock(HNS_PLUMB_NETWORK, id), existed;
+  plat_hresult hr;
+  if (guard < 0) {
+    hr = hns_fail(err, guard == -ETIMEDOUT ? PLAT_E_TIMEOUT : PLAT_E_FAIL,
+                  "creating network %s: its plumbing lock: %s", id, strerror(-guard));
+  } else {
+    existed = hns_network_bridge_exists(doc);
+    hr = hns_network_plumb(doc, err);
+    /* a bridge this call did not make is not this call's to remove */
+    if (hr < 0 && !existed) hns_network_unplumb(doc);
+  }
+  if (hr < 0) hns_exec(db, &e2, "DELETE FROM networks WHERE id = ?1", 1, p);
+  free(e2);
+  hns_plumbing_unlock(guard);
+  return hr;
+}
+
 /* The record is committed first and the bridge made after; a failed
  * plumbing removes the record again. */
 plat_hresult hns_network_create(sqlite3 *db, json_t *req, json_t **out, char **err) {
   char type[16], *id = NULL;
   json_t *doc;
   plat_hresult hr;
-  int existed, guard;
   if ((hr = hns_network_check(req, type, err)) < 0 || (hr = network_id(req, &id, err)) < 0)
     return hr;
   doc = network_doc(req, id, type);
   hr = store(db, doc, err);
-  /* its bridge is made under the network's plumbing lock: a delete after
-   * this creator's death waits for the `ip` it left running */
-  guard = hr >= 0 ? hns_plumbing_lock(id) : -1;
-  existed = hns_network_bridge_exists(doc);
-  if (hr >= 0 && (hr = hns_network_plumb(doc, err)) < 0) {
-    const char *p[] = {id};
-    char *e2 = NULL;
-    /* a bridge this call did not make is not this call's to remove */
-    if (!existed) hns_network_unplumb(doc);
-    hns_exec(db, &e2, "DELETE FROM networks WHERE id = ?1", 1, p);
-    free(e2);
-  }
-  hns_plumbing_unlock(guard);
+  if (hr >= 0) hr = plumb_new(db, doc, id, err);
   if (hr >= 0) *out = json_incref(doc);
   json_decref(doc);
   free(id);

@@ -83,7 +83,7 @@ plat_hresult hns_network_delete(sqlite3 *db, const char *id, int force, json_t *
   }
   {
     /* after the `ip` of a creator killed while it made the bridge */
-    int guard = hns_plumbing_lock(cmn_str(net, "ID"));
+    int guard = hns_plumbing_lock(HNS_PLUMB_NETWORK, cmn_str(net, "ID"));
     hns_network_unplumb(net);
     hns_plumbing_unlock(guard);
   }

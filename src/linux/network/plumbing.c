@@ -21,12 +21,15 @@
  * bounded by CMN_CMD_MAX_MS. */
 #define WAIT_MS (3 * CMN_CMD_MAX_MS)
 
-/* The byte of the lock file that stands for an endpoint (FNV-1a): two
- * endpoints that share one only wait for each other. */
-static off_t byte_of(const char *epid) {
+/* The byte of the lock file that stands for an endpoint or a network
+ * (FNV-1a of the id, in a range per kind): two of one kind that share a
+ * byte only wait for each other, and an endpoint's lock never stands in
+ * for a network's (a network create waits for its lock with the store's
+ * mutex held, which an attach holding its endpoint's lock may want). */
+static off_t byte_of(int kind, const char *id) {
   uint32_t h = 2166136261u;
-  for (const unsigned char *p = (const unsigned char *)epid; *p; p++) h = (h ^ *p) * 16777619u;
-  return (off_t)(h & 0xffff);
+  for (const unsigned char *p = (const unsigned char *)id; *p; p++) h = (h ^ *p) * 16777619u;
+  return (off_t)kind * 0x10000 + (off_t)(h & 0xffff);
 }
 
 /* The lock this thread holds (hns_plumbing_fd); plumbing never nests. */
@@ -34,13 +37,14 @@ static _Thread_local int held = -1;
 
 int hns_plumbing_fd(void) { return held; }
 
-int hns_plumbing_lock(const char *epid) {
+int hns_plumbing_lock(int kind, const char *id) {
   char *path = cmn_printf("%s/hns/plumbing.lock", hns_data_root());
   int fd = path ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
   int64_t deadline = cmn_now_ms() + WAIT_MS;
   /* an open file description's lock: per caller, not per process, and
    * gone with its holder (killed or not) */
-  struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = byte_of(epid), .l_len = 1};
+  struct flock fl = {
+      .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = byte_of(kind, id), .l_len = 1};
   free(path);
   if (fd < 0) return -errno;
   while (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
