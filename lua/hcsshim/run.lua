@@ -375,9 +375,12 @@ local function collect(p, input, stdout, stderr, opts, deadline)
       sinks[i](chunk)
       return true
     end })
-  if not texts then
+  if terr == "timeout" then
     return nil, errors.new({ kind = "process", op = "WaitTimeout", name = "ErrTimeout",
       id = p:system_id(), pid = p:pid(), message = "timeout waiting for output: " .. terr })
+  elseif not texts then
+    return nil, errors.new({ kind = "process", op = "Write", id = p:system_id(), pid = p:pid(),
+      message = "writing the process's stdin failed: " .. tostring(terr) })
   end
   local ok, err = p:wait(deadline and math.max(0, deadline - core.monotime()) or nil)
   if not ok then return nil, err end
