@@ -5,6 +5,7 @@
 #include "linux/layers/layers.h"
 #include "linux/network/hns.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -14,16 +15,42 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+/* 1 while a process of group pg runs: zombies count as gone (they make no
+ * cgroup), and a host whose init reaps late keeps them in the group. */
+static int group_runs(pid_t pg) {
+  DIR *d;
+  struct dirent *e;
+  int runs = 0;
+  if (kill(-pg, 0) < 0) return 0;
+  if (!(d = opendir("/proc"))) return 1;
+  while (!runs && (e = readdir(d))) {
+    char path[300], *stat, *close_paren;
+    char state;
+    int pgrp;
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+    /* "pid (comm) state ppid pgrp ...": comm may hold anything */
+    if (!(stat = cmn_read_file(path, NULL))) continue;
+    close_paren = strrchr(stat, ')');
+    if (close_paren && sscanf(close_paren + 1, " %c %*d %d", &state, &pgrp) == 2 && pgrp == pg &&
+        state != 'Z' && state != 'X')
+      runs = 1;
+    free(stat);
+  }
+  closedir(d);
+  return runs;
+}
+
 /* A killed monitor's step dies with it, but not at once: crun making the
  * container's cgroups in the meantime would make them after their removal.
  * So wait (at most HL_CGROUP_KILL_MS) until its process group is gone.
- * Signal 0 only: a group id reused meanwhile costs a wait, no harm. */
+ * Looks only: a group id reused meanwhile costs a wait, no harm. */
 static void wait_step_gone(const char *id) {
   char *dir = cmn_sysdir(id), *p = dir ? cmn_path(dir, CMN_SYS_STEP) : NULL;
   char *text = p ? cmn_read_file(p, NULL) : NULL;
   pid_t pg = text ? (pid_t)atoi(text) : 0;
   int64_t deadline = cmn_now_ms() + HL_CGROUP_KILL_MS;
-  while (pg > 1 && kill(-pg, 0) == 0 && cmn_now_ms() < deadline) usleep(5 * 1000);
+  while (pg > 1 && group_runs(pg) && cmn_now_ms() < deadline) usleep(5 * 1000);
   free(text);
   free(p);
   free(dir);
