@@ -345,10 +345,7 @@ static plat_hresult start_monitor(hl_create *k, char **result) {
 }
 
 static void rollback(hl_create *k) {
-  if (k->net_made) {
-    hns_detach_all(k->id);
-    hns_netns_remove(k->netns);
-  }
+  if (k->net_made) hns_container_unplumb(k->id, k->netns);
   if (k->layers_up) {
     plat_driver_info di = {1, k->layer_home};
     lay_unmount_for(&di, k->layer_id, k->id);

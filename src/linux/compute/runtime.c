@@ -68,12 +68,10 @@ void hl_runtime_remove(const char *id, const char *cgpath) {
 void hl_teardown_system(const char *id, json_t *meta) {
   json_t *layer = cmn_get(meta, "Layer");
   char *netns;
-  /* CNI DEL while the namespace file still exists (linux-host.md 5) */
-  hns_detach_all(id);
-  hl_runtime_remove(id, cmn_str(meta, "CgroupsPath"));
   netns = hns_netns_path(id);
-  hns_netns_remove(netns);
+  hns_container_unplumb(id, netns);
   free(netns);
+  hl_runtime_remove(id, cmn_str(meta, "CgroupsPath"));
   {
     char *dir = cmn_sysdir(id);
     if (dir) hl_files_unmount(dir);

@@ -269,10 +269,23 @@ static plat_hresult attach_locked(const char *epid, const char *container, const
 
 plat_hresult hns_endpoint_attach(const char *epid, const char *container, const char *netns,
                                  char **err) {
-  int guard = hns_plumbing_lock(HNS_PLUMB_ENDPOINT, epid);
+  /* the container's lock first (a teardown of it holds it), then the
+   * endpoint's: the same order as hns_container_unplumb */
+  int cguard = hns_plumbing_lock(HNS_PLUMB_CONTAINER, container), guard = -1;
   plat_hresult hr;
-  if (guard < 0) return hns_plumbing_fail(guard, err, "attaching", epid, "to", container);
-  hr = attach_locked(epid, container, netns, err);
+  if (cguard < 0) {
+    hr = hns_plumbing_fail(cguard, err, "attaching", epid, "to", container);
+  } else if (!netns || access(netns, F_OK) < 0) {
+    hr = hns_fail(err, PLAT_HCS_E_INVALID_STATE,
+                  "attaching endpoint %s to compute system %s: its network namespace is gone (the "
+                  "system is being torn down)",
+                  epid, container);
+  } else if ((guard = hns_plumbing_lock(HNS_PLUMB_ENDPOINT, epid)) < 0) {
+    hr = hns_plumbing_fail(guard, err, "attaching", epid, "to", container);
+  } else {
+    hr = attach_locked(epid, container, netns, err);
+  }
   hns_plumbing_unlock(guard);
+  hns_plumbing_unlock(cguard);
   return hr;
 }

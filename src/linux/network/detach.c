@@ -129,6 +129,15 @@ int hns_detach_all(const char *container) {
   return failed;
 }
 
+/* Under the container's plumbing lock (plumbing.c says why). */
+void hns_container_unplumb(const char *container, const char *netns) {
+  int guard = hns_plumbing_lock(HNS_PLUMB_CONTAINER, container);
+  /* CNI DEL while the namespace file still exists (linux-host.md 5) */
+  hns_detach_all(container);
+  hns_netns_remove(netns);
+  hns_plumbing_unlock(guard);
+}
+
 plat_hresult hns_check_endpoint_list(json_t *list, char **err) {
   sqlite3 *db;
   size_t i;

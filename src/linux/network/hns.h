@@ -41,12 +41,15 @@ void hns_unlock(void);
  * a network (its bridge), by kind and id, waited
  * for at most 3 x CMN_CMD_MAX_MS: a token for hns_plumbing_unlock, or
  * -errno (-ETIMEDOUT: another process kept plumbing it). */
-enum { HNS_PLUMB_ENDPOINT, HNS_PLUMB_NETWORK };
+enum { HNS_PLUMB_ENDPOINT, HNS_PLUMB_NETWORK, HNS_PLUMB_CONTAINER };
 int hns_plumbing_lock(int kind, const char *id);
 void hns_plumbing_unlock(int token);
-/* The lock this thread holds (-1: none), for the plumbing programs it
- * runs to inherit (cmn_cmd.keep_fd). */
+/* The innermost lock this thread holds (-1: none), for the plumbing
+ * programs it runs to inherit (cmn_cmd.keep_fd). */
 int hns_plumbing_fd(void);
+/* A container's network teardown under its plumbing lock: CNI DEL of its
+ * endpoints (hns_detach_all), then its namespace at netns (may be NULL). */
+void hns_container_unplumb(const char *container, const char *netns);
 /* The error of a lock that failed with guard: "<doing> endpoint <epid>
  * <prep> compute system <container>: ..." (ERROR_TIMEOUT when it waited
  * in vain). */

@@ -7,7 +7,11 @@
  * over plugin runs, so this is a lock of its own, across processes.  The
  * programs that do the plumbing (CNI plugins, ip) get the lock's file as
  * their fd 3: one whose caller was killed goes on, and the lock with it,
- * until it ends. */
+ * until it ends.  A container's lock covers its teardown (every DEL, then
+ * the namespace) against an attach to it, which takes it too and needs
+ * the namespace: an attach that a dead system's teardown did not see
+ * (not claimed yet when it listed the endpoints) would add plumbing after
+ * the DELs, and with the namespace gone no DEL could remove its rules. */
 #include "linux/network/hns.h"
 
 #include <errno.h>
@@ -21,10 +25,10 @@
  * bounded by CMN_CMD_MAX_MS. */
 #define WAIT_MS (3 * CMN_CMD_MAX_MS)
 
-/* The byte of the lock file that stands for an endpoint or a network
- * (FNV-1a of the id, in a range per kind): two of one kind that share a
- * byte only wait for each other, and an endpoint's lock never stands in
- * for a network's (a network create waits for its lock with the store's
+/* The byte of the lock file that stands for an endpoint, a network or a
+ * container (FNV-1a of the id, in a range per kind): two of one kind that
+ * share a byte only wait for each other, and one kind's lock never stands
+ * in for another's (a network create waits for its lock with the store's
  * mutex held, which an attach holding its endpoint's lock may want). */
 static off_t byte_of(int kind, const char *id) {
   uint32_t h = 2166136261u;
@@ -32,10 +36,11 @@ static off_t byte_of(int kind, const char *id) {
   return (off_t)kind * 0x10000 + (off_t)(h & 0xffff);
 }
 
-/* The lock this thread holds (hns_plumbing_fd); plumbing never nests. */
-static _Thread_local int held = -1;
+/* The locks this thread holds, innermost last (a container's, then one of
+ * its endpoints'): the programs run meanwhile inherit the innermost. */
+static _Thread_local int held[4], depth;
 
-int hns_plumbing_fd(void) { return held; }
+int hns_plumbing_fd(void) { return depth ? held[depth - 1] : -1; }
 
 int hns_plumbing_lock(int kind, const char *id) {
   char *path = cmn_printf("%s/hns/plumbing.lock", hns_data_root());
@@ -55,15 +60,16 @@ int hns_plumbing_lock(int kind, const char *id) {
     }
     usleep(10 * 1000);
   }
-  held = fd;
+  if (depth < 4) held[depth++] = fd;
   return fd;
 }
 
 void hns_plumbing_unlock(int fd) {
   if (fd < 0) return;
-  if (fd == held) held = -1;
+  if (depth && held[depth - 1] == fd) depth--;
   close(fd);
 }
+
 
 plat_hresult hns_plumbing_fail(int guard, char **err, const char *doing, const char *epid,
                                const char *prep, const char *container) {
