@@ -278,7 +278,7 @@ static void test_run_deadline(void) {
 }
 
 static void test_hns_cni_failures(void) {
-  char dir[300], log[320], net[64], ep[64], ep2[64], path[128], *r, *e = NULL, body[512];
+  char dir[300], log[320], ns[320], net[64], ep[64], ep2[64], path[128], *r, *e = NULL, body[512];
   plat_hresult hr;
   FILE *f;
   snprintf(dir, sizeof dir, "%s/fakecni", T);
@@ -337,8 +337,18 @@ static void test_hns_cni_failures(void) {
     sqlite3_close(db);
   }
 
-  /* a failed DEL keeps the attachment and reports the error */
+  /* an attach to a system whose namespace is gone (its teardown removed
+   * it) is refused: plumbing added then could never be removed */
   hr = hns_endpoint_attach(ep, "ctest-gone", "/nonexistent/netns", &e);
+  CHECK(hr == PLAT_HCS_E_INVALID_STATE && e && strstr(e, "network namespace is gone"),
+        "attach without a namespace: 0x%08x %s", (unsigned)hr, e ?: "");
+  free(e);
+  e = NULL;
+  /* the fake plugins need no namespace, only a file that stands for one */
+  snprintf(ns, sizeof ns, "%s/netns", dir);
+  sh("touch %s", ns);
+  /* a failed DEL keeps the attachment and reports the error */
+  hr = hns_endpoint_attach(ep, "ctest-gone", ns, &e);
   CHECK(hr == 0, "fake attach: %s", e ?: "");
   free(e);
   e = NULL;
@@ -366,7 +376,7 @@ static void test_hns_cni_failures(void) {
   /* the record cannot be written after ADD: the plumbing is undone (DEL) */
   sh(": >%s", log);
   setenv("HCSSHIM_TEST_HNS_FAIL", "attach-record", 1);
-  hr = hns_endpoint_attach(ep2, "ctest-gone", "/nonexistent/netns", &e);
+  hr = hns_endpoint_attach(ep2, "ctest-gone", ns, &e);
   unsetenv("HCSSHIM_TEST_HNS_FAIL");
   CHECK(hr < 0 && e && strstr(e, "cannot record"), "attach whose record fails: 0x%08x %s",
         (unsigned)hr, e ?: "");
