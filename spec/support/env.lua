@@ -146,6 +146,16 @@ function M.sandbox(id)
   end
 end
 
+-- A monitor that ended its system goes on removing the system's folder
+-- for a moment after it stopped answering (an open then finds nothing):
+-- the id is free, and the folder gone, only after that.
+local function folder_gone(id, deadline)
+  local dir = M.runtime_root .. "/systems/" .. id
+  while M.sh("test -e " .. dir .. " && echo there") ~= "" and hcsshim.monotime() < deadline do
+    require("hcsshim.core").sleep(0.02)
+  end
+end
+
 -- Stops compute system `id` through fresh handles and waits until the
 -- service has forgotten it (a created or running system outlives its
 -- handles; a stopped one goes once its last handle closes).
@@ -160,11 +170,11 @@ function M.forget(id)
   collectgarbage()
   repeat
     local h = hcsshim.open_container(id)
-    if not h then return end
+    if not h then return folder_gone(id, deadline) end
     h:terminate()
     h:wait(30)
     h:close()
-    if hcsshim.wait_forgotten(id, 5) then return end
+    if hcsshim.wait_forgotten(id, 5) then return folder_gone(id, deadline) end
   until hcsshim.monotime() > deadline
   error("compute system " .. id .. " is still known after 30 s", 2)
 end
