@@ -151,6 +151,17 @@ void cmn_child_kill(const cmn_child *ch);
  * one static copy, built on first use. */
 char *const *cmn_child_env(void);
 
+/* ---- processes (proc.c) ---- */
+/* What the service reads of /proc/<pid>/stat (times in clock ticks). */
+typedef struct cmn_proc_stat_t {
+  char comm[64];
+  char state; /* R, S, D, Z, X, ... */
+  int pgrp;
+  unsigned long long utime, stime, starttime;
+} cmn_proc_stat_t;
+/* 0, or -1 when the process is gone (or its stat does not parse). */
+int cmn_proc_stat(int pid, cmn_proc_stat_t *st);
+
 /* ---- cgroups (cgroup.c) ---- */
 /* 1 when /sys/fs/cgroup is the unified (v2) hierarchy, 0 for v1/hybrid. */
 int cmn_cgroup_v2(void);

@@ -24,18 +24,10 @@ static int group_runs(pid_t pg) {
   if (kill(-pg, 0) < 0) return 0;
   if (!(d = opendir("/proc"))) return 1;
   while (!runs && (e = readdir(d))) {
-    char path[300], *stat, *close_paren;
-    char state;
-    int pgrp;
+    cmn_proc_stat_t st;
     if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
-    snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-    /* "pid (comm) state ppid pgrp ...": comm may hold anything */
-    if (!(stat = cmn_read_file(path, NULL))) continue;
-    close_paren = strrchr(stat, ')');
-    if (close_paren && sscanf(close_paren + 1, " %c %*d %d", &state, &pgrp) == 2 && pgrp == pg &&
-        state != 'Z' && state != 'X')
-      runs = 1;
-    free(stat);
+    runs = cmn_proc_stat(atoi(e->d_name), &st) == 0 && st.pgrp == pg && st.state != 'Z' &&
+           st.state != 'X';
   }
   closedir(d);
   return runs;

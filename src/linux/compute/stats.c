@@ -190,39 +190,28 @@ json_t *hl_process_list(const char *cg, char **why) {
   list = json_array();
   for (char *s = procs, *tok; s && (tok = strsep(&s, "\n"));) {
     int pid = atoi(tok);
-    char path[64], *stat, *status, *rp, comm[64] = "";
-    unsigned long long ut = 0, kt = 0, start = 0;
+    char path[64], *status;
+    cmn_proc_stat_t ps;
     char ts[64];
     if (pid <= 0) continue;
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    stat = cmn_read_file(path, NULL);
-    if (!stat) continue; /* exited meanwhile */
-    rp = strrchr(stat, ')');
-    {
-      char *lp = strchr(stat, '(');
-      if (lp && rp && rp > lp) snprintf(comm, sizeof comm, "%.*s", (int)(rp - lp - 1), lp + 1);
-    }
-    /* after ") ": state(3) ... utime(14) stime(15) ... starttime(22) */
-    if (rp)
-      sscanf(rp + 2,
-             "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
-             &ut, &kt, &start);
-    free(stat);
+    if (cmn_proc_stat(pid, &ps) < 0) continue; /* exited meanwhile */
     snprintf(path, sizeof path, "/proc/%d/status", pid);
     status = cmn_read_file(path, NULL);
     {
-      long long ns = (long long)(start % (unsigned long long)hz) * (1000000000LL / hz);
-      cmn_rfc3339(ts, sizeof ts, btime + (long long)(start / (unsigned long long)hz), (long)ns);
+      long long ns = (long long)(ps.starttime % (unsigned long long)hz) * (1000000000LL / hz);
+      cmn_rfc3339(ts, sizeof ts, btime + (long long)(ps.starttime / (unsigned long long)hz),
+                  (long)ns);
     }
     json_array_append_new(
         list,
-        json_pack("{s:i,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "ProcessId", pid, "ImageName", comm,
-                  "CreateTimestamp", ts, "UserTime100ns",
-                  (json_int_t)(ut * (10000000ULL / (unsigned long long)hz)), "KernelTime100ns",
-                  (json_int_t)(kt * (10000000ULL / (unsigned long long)hz)), "MemoryCommitBytes",
-                  (json_int_t)status_kb(status, "VmSize:"), "MemoryWorkingSetPrivateBytes",
-                  (json_int_t)status_kb(status, "RssAnon:"), "MemoryWorkingSetSharedBytes",
-                  (json_int_t)(status_kb(status, "RssFile:") + status_kb(status, "RssShmem:"))));
+        json_pack(
+            "{s:i,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "ProcessId", pid, "ImageName", ps.comm,
+            "CreateTimestamp", ts, "UserTime100ns",
+            (json_int_t)(ps.utime * (10000000ULL / (unsigned long long)hz)), "KernelTime100ns",
+            (json_int_t)(ps.stime * (10000000ULL / (unsigned long long)hz)), "MemoryCommitBytes",
+            (json_int_t)status_kb(status, "VmSize:"), "MemoryWorkingSetPrivateBytes",
+            (json_int_t)status_kb(status, "RssAnon:"), "MemoryWorkingSetSharedBytes",
+            (json_int_t)(status_kb(status, "RssFile:") + status_kb(status, "RssShmem:"))));
     free(status);
   }
   free(procs);

@@ -33,19 +33,8 @@ mon_proc *mon_find_ident(pid_t pid, uint64_t start, int *stale) {
 }
 
 uint64_t mon_start_time(pid_t pid) {
-  char path[64], *stat, *rp;
-  unsigned long long start = 0;
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  stat = cmn_read_file(path, NULL);
-  rp = stat ? strrchr(stat, ')') : NULL;
-  /* after ") ": state(3) ... starttime(22) */
-  if (rp && sscanf(rp + 2,
-                   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
-                   "%*d %llu",
-                   &start) != 1)
-    start = 0;
-  free(stat);
-  return start;
+  cmn_proc_stat_t st;
+  return cmn_proc_stat((int)pid, &st) == 0 ? st.starttime : 0;
 }
 
 /* Exit records are kept so that a late open_process, even from another
