@@ -6,6 +6,7 @@
 #include "linux/common/common.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,4 +61,16 @@ int64_t cmn_cgroup_oom_kills(const char *cgpath) {
   int64_t v = text ? cmn_keyed_value(text, "oom_kill") : -1;
   free(text);
   return v;
+}
+
+int cmn_signal_listed(char *procs, int sig, int then, pid_t skip) {
+  int n = 0;
+  for (char *s = procs, *tok; s && (tok = strsep(&s, "\n"));) {
+    pid_t p = (pid_t)atoi(tok);
+    if (p <= 0 || p == skip) continue;
+    n++;
+    if (sig) kill(p, sig);
+    if (then) kill(p, then);
+  }
+  return n;
 }

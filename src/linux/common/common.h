@@ -163,6 +163,10 @@ typedef struct cmn_proc_stat_t {
 int cmn_proc_stat(int pid, cmn_proc_stat_t *st);
 
 /* ---- cgroups (cgroup.c) ---- */
+/* sig (0: none) and then `then` (0: none) to every pid a cgroup.procs
+ * text lists, but skip (0: none); returns how many it lists (skip not
+ * counted).  procs is cut up on the way (strsep). */
+int cmn_signal_listed(char *procs, int sig, int then, pid_t skip);
 /* 1 when /sys/fs/cgroup is the unified (v2) hierarchy, 0 for v1/hybrid. */
 int cmn_cgroup_v2(void);
 /* The file `file` of cgroup `cg` (a path below the hierarchy's root): on

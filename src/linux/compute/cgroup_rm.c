@@ -41,13 +41,10 @@ static int thaw(const char *dir) {
 /* SIGKILL to every process still listed; returns how many were. */
 static int kill_all(const char *dir) {
   char p[PATH_MAX], *procs;
-  int n = 0;
+  int n;
   snprintf(p, sizeof p, "%s/cgroup.procs", dir);
   procs = cmn_read_file(p, NULL);
-  for (char *s = procs, *tok; s && (tok = strsep(&s, "\n"));) {
-    pid_t pid = (pid_t)atoi(tok);
-    if (pid > 0 && kill(pid, SIGKILL) == 0) n++;
-  }
+  n = procs ? cmn_signal_listed(procs, SIGKILL, 0, 0) : 0;
   free(procs);
   return n;
 }

@@ -44,17 +44,9 @@ int mon_cgroup_signal(int sig) {
    * this took the system for empty and TERMed the init at once, whose
    * exit SIGKILLs the namespace before a trapping process's handler ran */
   char *procs = cmn_cgroup_read("memory", M.cgpath, "cgroup.procs");
-  int n = 0;
-  if (!procs) return 0;
-  for (char *s = procs, *tok; (tok = strsep(&s, "\n"));) {
-    pid_t p = (pid_t)atoi(tok);
-    if (p <= 0 || p == M.init) continue;
-    n++;
-    if (sig) kill(p, sig);
-    /* then CONT, as systemd does: a stopped process that handles TERM
-     * runs its handler instead of holding the shutdown until a timeout */
-    if (sig == SIGTERM) kill(p, SIGCONT);
-  }
+  /* TERM then CONT, as systemd does: a stopped process that handles TERM
+   * runs its handler instead of holding the shutdown until a timeout */
+  int n = procs ? cmn_signal_listed(procs, sig, sig == SIGTERM ? SIGCONT : 0, M.init) : 0;
   free(procs);
   return n;
 }
