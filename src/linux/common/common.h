@@ -204,6 +204,8 @@ int cmn_crun_end(cmn_crun_job *job, int status, char **errmsg);
 /* Deadlines: CLOCK_MONOTONIC milliseconds; CMN_NO_DEADLINE = none. */
 #define CMN_NO_DEADLINE INT64_MAX
 int64_t cmn_now_ms(void);
+/* poll(2)'s timeout until deadline: -1 for none, 0 once it passed. */
+int cmn_poll_ms(int64_t deadline);
 /* Waits until fd has events (poll) or the deadline passed: 0, -ETIMEDOUT
  * or -errno.  What is there already counts, even past the deadline (an
  * answer that came must not be taken for none). */

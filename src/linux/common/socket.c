@@ -108,19 +108,21 @@ int64_t cmn_now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int cmn_poll_ms(int64_t deadline) {
+  int64_t left = deadline - cmn_now_ms();
+  if (deadline == CMN_NO_DEADLINE) return -1;
+  return left <= 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
+}
+
 int cmn_wait_fd(int fd, short events, int64_t deadline) {
   struct pollfd pf = {fd, events, 0};
   for (;;) {
-    int64_t left = deadline == CMN_NO_DEADLINE ? -1 : deadline - cmn_now_ms();
-    int rc;
+    int ms = cmn_poll_ms(deadline);
     /* polled once even past the deadline: what is there already counts */
-    rc = poll(&pf, 1,
-              left < 0           ? (deadline == CMN_NO_DEADLINE ? -1 : 0)
-              : left > INT32_MAX ? INT32_MAX
-                                 : (int)left);
+    int rc = poll(&pf, 1, ms);
     if (rc > 0) return 0;
     if (rc < 0 && errno != EINTR) return -errno;
-    if (deadline != CMN_NO_DEADLINE && left <= 0) return -ETIMEDOUT;
+    if (ms == 0) return -ETIMEDOUT;
   }
 }
 

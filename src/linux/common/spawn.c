@@ -315,13 +315,8 @@ static void pump_close(pump *pp) {
     }
 }
 
-/* poll's timeout until deadline (0: none) */
-static int wait_ms(int64_t deadline) {
-  int64_t left;
-  if (!deadline) return -1;
-  left = deadline - cmn_now_ms();
-  return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
-}
+/* cmn_cmd.deadline (0: none) as a deadline */
+static int64_t until(const cmn_cmd *c) { return c->deadline ? c->deadline : CMN_NO_DEADLINE; }
 
 static void pump_all(pump *pp, const cmn_cmd *c) {
   for (;;) {
@@ -335,7 +330,7 @@ static void pump_all(pump *pp, const cmn_cmd *c) {
       idx[n++] = i;
     }
     if (n == 0) return;
-    if (poll(pf, (nfds_t)n, wait_ms(c->deadline)) < 0 && errno != EINTR) return;
+    if (poll(pf, (nfds_t)n, cmn_poll_ms(until(c))) < 0 && errno != EINTR) return;
     if (c->deadline && cmn_now_ms() >= c->deadline) return;
     for (int k = 0; k < n; k++) {
       if (!pf[k].revents) continue;
@@ -400,7 +395,7 @@ int cmn_run(const cmn_cmd *c) {
   {
     cmn_child ch = {pid, pidfd, is_job(c)};
     pump_close(pp); /* past the deadline: pipes the program still holds */
-    rc = cmn_child_wait_until(&ch, c->deadline ? c->deadline : CMN_NO_DEADLINE);
+    rc = cmn_child_wait_until(&ch, until(c));
   }
   if (c->out_len) *c->out_len = pp[1].n;
   give(&pp[1], c->out);
