@@ -274,14 +274,16 @@ plat_hresult hns_endpoint_attach(const char *epid, const char *container, const 
   int cguard = hns_plumbing_lock(HNS_PLUMB_CONTAINER, container), guard = -1;
   plat_hresult hr;
   if (cguard < 0) {
-    hr = hns_plumbing_fail(cguard, err, "attaching", epid, "to", container);
+    hr = hns_plumbing_fail(cguard, err, "attaching endpoint %s to compute system %s", epid,
+                           container);
   } else if (!netns || access(netns, F_OK) < 0) {
     hr = hns_fail(err, PLAT_HCS_E_INVALID_STATE,
                   "attaching endpoint %s to compute system %s: its network namespace is gone (the "
                   "system is being torn down)",
                   epid, container);
   } else if ((guard = hns_plumbing_lock(HNS_PLUMB_ENDPOINT, epid)) < 0) {
-    hr = hns_plumbing_fail(guard, err, "attaching", epid, "to", container);
+    hr = hns_plumbing_fail(guard, err, "attaching endpoint %s to compute system %s", epid,
+                           container);
   } else {
     hr = attach_locked(epid, container, netns, err);
   }

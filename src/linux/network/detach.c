@@ -87,7 +87,9 @@ out:
 plat_hresult hns_endpoint_detach(const char *epid, const char *container, char **err) {
   int guard = hns_plumbing_lock(HNS_PLUMB_ENDPOINT, epid);
   plat_hresult hr;
-  if (guard < 0) return hns_plumbing_fail(guard, err, "detaching", epid, "from", container);
+  if (guard < 0)
+    return hns_plumbing_fail(guard, err, "detaching endpoint %s from compute system %s", epid,
+                             container);
   hr = detach_locked(epid, container, err);
   hns_plumbing_unlock(guard);
   return hr;

@@ -50,11 +50,10 @@ int hns_plumbing_fd(void);
 /* A container's network teardown under its plumbing lock: CNI DEL of its
  * endpoints (hns_detach_all), then its namespace at netns (may be NULL). */
 void hns_container_unplumb(const char *container, const char *netns);
-/* The error of a lock that failed with guard: "<doing> endpoint <epid>
- * <prep> compute system <container>: ..." (ERROR_TIMEOUT when it waited
- * in vain). */
-plat_hresult hns_plumbing_fail(int guard, char **err, const char *doing, const char *epid,
-                               const char *prep, const char *container);
+/* The error of a plumbing lock that failed with guard: "<what fmt
+ * says>: <why>" (ERROR_TIMEOUT when it waited in vain). */
+plat_hresult hns_plumbing_fail(int guard, char **err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int hns_begin(sqlite3 *db, char **err); /* BEGIN IMMEDIATE */
 int hns_commit(sqlite3 *db, char **err);
 void hns_rollback(sqlite3 *db);

@@ -184,8 +184,7 @@ static plat_hresult plumb_new(sqlite3 *db, json_t *doc, const char *id, char **e
   int guard = hns_plumbing_lock(HNS_PLUMB_NETWORK, id), existed;
   plat_hresult hr;
   if (guard < 0) {
-    hr = hns_fail(err, guard == -ETIMEDOUT ? PLAT_E_TIMEOUT : PLAT_E_FAIL,
-                  "creating network %s: its plumbing lock: %s", id, strerror(-guard));
+    hr = hns_plumbing_fail(guard, err, "creating network %s", id);
   } else {
     existed = hns_network_bridge_exists(doc);
     hr = hns_network_plumb(doc, err);

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,9 +72,16 @@ void hns_plumbing_unlock(int fd) {
 }
 
 
-plat_hresult hns_plumbing_fail(int guard, char **err, const char *doing, const char *epid,
-                               const char *prep, const char *container) {
-  return hns_fail(err, guard == -ETIMEDOUT ? PLAT_E_TIMEOUT : PLAT_E_FAIL,
-                  "%s endpoint %s %s compute system %s: %s", doing, epid, prep, container,
-                  guard == -ETIMEDOUT ? "another process kept plumbing it" : strerror(-guard));
+plat_hresult hns_plumbing_fail(int guard, char **err, const char *fmt, ...) {
+  va_list ap;
+  char *what = NULL;
+  plat_hresult hr;
+  va_start(ap, fmt);
+  if (vasprintf(&what, fmt, ap) < 0) what = NULL;
+  va_end(ap);
+  hr = hns_fail(err, guard == -ETIMEDOUT ? PLAT_E_TIMEOUT : PLAT_E_FAIL, "%s: %s",
+                what ? what : "plumbing",
+                guard == -ETIMEDOUT ? "another process kept plumbing it" : strerror(-guard));
+  free(what);
+  return hr;
 }
