@@ -67,6 +67,16 @@ describe("layer deletion", function()
     assert.equal(0, entries(home, ".trash-"))
   end)
 
+  it("leaves a maker's .new-* folder alone a moment (not locked yet), then sweeps it", function()
+    assert(hcsshim.create_layer(home, "keep", ""))
+    env.must(("mkdir %s/.new-fresh-FFFFFF %s/.new-old-GGGGGG && touch -d '-10 seconds' %s/.new-old-GGGGGG")
+      :format(home, home, home))
+    assert.is_true(hcsshim.layer_exists(home, "keep"))
+    assert.equal(1, entries(home, ".new-"))
+    assert.equal(0, entries(home, ".new-old"))
+    env.must("rmdir " .. home .. "/.new-fresh-FFFFFF")
+  end)
+
   it("leaves a staging folder alone while another process is still filling it", function()
     assert(hcsshim.create_layer(home, "keep", ""))
     local busy = home .. "/.staging-busy-CCCCCC"

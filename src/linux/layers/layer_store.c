@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static _Thread_local char last_error[1024];
@@ -114,14 +115,19 @@ plat_hresult lyr_ensure_home(const lyr *l) {
 
 /* A staging or trash folder is in use while its maker holds its flock
  * (lyr_staging_new; lay_destroy keeps the layer's lock through the
- * deletion); one nobody holds was left by a crash or a failed deletion. */
-static void sweep_one(const lyr *l, const char *name) {
+ * deletion); one nobody holds was left by a crash or a failed deletion.
+ * A `.new-` folder is a staging folder its maker has not locked yet (a
+ * moment), so it is only swept once it is old (min_age seconds). */
+static void sweep_one(const lyr *l, const char *name, int min_age) {
   char path[LYR_PATH_MAX];
+  struct stat st;
   int fd;
   if (lyr_pathf(path, "%s/%s", l->home, name) < 0) return;
   fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return;
-  if (flock(fd, LOCK_EX | LOCK_NB) == 0) cmn_remove_tree(path);
+  if ((!min_age || (fstat(fd, &st) == 0 && time(NULL) - st.st_mtime > min_age)) &&
+      flock(fd, LOCK_EX | LOCK_NB) == 0)
+    cmn_remove_tree(path);
   close(fd);
 }
 
@@ -129,9 +135,11 @@ void lyr_sweep(const lyr *l) {
   DIR *d = opendir(l->home);
   struct dirent *e;
   if (!d) return;
-  while ((e = readdir(d)))
+  while ((e = readdir(d))) {
     if (strncmp(e->d_name, ".trash-", 7) == 0 || strncmp(e->d_name, ".staging-", 9) == 0)
-      sweep_one(l, e->d_name);
+      sweep_one(l, e->d_name, 0);
+    else if (strncmp(e->d_name, ".new-", 5) == 0) sweep_one(l, e->d_name, 2);
+  }
   closedir(d);
 }
 
@@ -361,20 +369,23 @@ plat_hresult lyr_check_parents(const lyr *l, const plat_layer_descriptor *layers
 }
 
 plat_hresult lyr_staging_new(lyr *l, char *out) {
+  char fresh[LYR_PATH_MAX];
   int e;
-  /* ids never start with '.', so staging names cannot collide with layers */
-  lyr_pathf(out, "%s/.staging-%s-XXXXXX", l->home, l->id);
-  if (!mkdtemp(out)) {
+  /* ids never start with '.', so staging names cannot collide with layers;
+   * made as .new-*, locked, then renamed: a .staging-* folder is always
+   * locked while its maker lives, so lyr_sweep never takes a live one */
+  lyr_pathf(fresh, "%s/.new-%s-XXXXXX", l->home, l->id);
+  if (!mkdtemp(fresh)) {
     e = errno;
     return lyr_fail(e == ENOSPC ? PLAT_E_DISK_FULL : PLAT_E_FAIL, "%s layer %s: mkdtemp in %s: %s",
                     l->op, l->id, l->home, strerror(e));
   }
-  /* locked until published or removed, so that lyr_sweep leaves it be */
-  l->sfd = open(out, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (l->sfd >= 0 && flock(l->sfd, LOCK_EX) == 0) return PLAT_S_OK;
+  lyr_pathf(out, "%s/.staging-%s", l->home, fresh + strlen(l->home) + 6);
+  l->sfd = open(fresh, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (l->sfd >= 0 && flock(l->sfd, LOCK_EX) == 0 && rename(fresh, out) == 0) return PLAT_S_OK;
   e = errno;
-  lyr_staging_remove(l, out);
-  return lyr_fail(PLAT_E_FAIL, "%s layer %s: locking %s: %s", l->op, l->id, out, strerror(e));
+  lyr_staging_remove(l, fresh);
+  return lyr_fail(PLAT_E_FAIL, "%s layer %s: locking %s: %s", l->op, l->id, fresh, strerror(e));
 }
 
 plat_hresult lyr_staging_publish(lyr *l, const char *staging) {
