@@ -289,25 +289,13 @@ int wc_dest_uvm_remove(wc_writer *m, const char *name) {
 /* ---- after ImportLayer ---- */
 
 int wc_dest_finish(wc_writer *m) {
-  char *uvm;
   plat_hresult hr;
   if (make_links(m) < 0) return -1;
   /* the links and the utility VM changed directory times (tombstones go
    * through tombstones.txt: the rest of the folder is HCS's) */
   if ((m->nlinks || m->uvm) && wc_reapply_dir_times(m, m->dest, 0) < 0) return -1;
   if (!m->uvm) return 0;
-  if (!(uvm = w32_utf8(m->dest))) return wc_fail(&m->err, PLAT_E_OUTOFMEMORY, "not enough memory");
-  {
-    size_t n = strlen(uvm) + sizeof "\\UtilityVM";
-    char *p = realloc(uvm, n);
-    if (!p) {
-      free(uvm);
-      return wc_fail(&m->err, PLAT_E_OUTOFMEMORY, "not enough memory");
-    }
-    uvm = strcat(p, "\\UtilityVM");
-  }
-  hr = plat_ProcessUtilityImage(uvm);
-  free(uvm);
+  hr = wc_process_uvm(m->dest);
   return hr < 0 ? wc_fail_last(&m->err, hr, "ProcessUtilityImage failed") : 0;
 }
 
