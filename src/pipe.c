@@ -66,9 +66,14 @@ static stream check_stream(lua_State *L, int idx) {
   return s->f;
 }
 
+/* poll(2)'s milliseconds for a timeout in seconds (-1: none) */
+static int poll_ms(double timeout) {
+  return timeout >= 2147483.0 ? -1 : (int)ceil(timeout * 1000.0);
+}
+
 static int wait_ready(stream *files, int n, double timeout, int *rd) {
   struct pollfd p[MAX_FILES];
-  int i, r, ms = timeout >= 2147483.0 ? -1 : (int)ceil(timeout * 1000.0);
+  int i, r, ms = poll_ms(timeout);
   for (i = 0; i < n; i++) {
     p[i].fd = files[i] ? fileno(files[i]) : -1;
     p[i].events = POLLIN;
@@ -93,7 +98,7 @@ static long write_some(stream f, const char *buf, size_t len, double timeout, in
   p.fd = fd;
   p.events = POLLOUT;
   p.revents = 0;
-  r = poll(&p, 1, timeout >= 2147483.0 ? -1 : (int)ceil(timeout * 1000.0));
+  r = poll(&p, 1, poll_ms(timeout));
   if (r <= 0) return 0; /* no room in time, or a signal: nothing written */
   flags = fcntl(fd, F_GETFL);
   if (flags >= 0 && !(flags & O_NONBLOCK)) fcntl(fd, F_SETFL, flags | O_NONBLOCK);

@@ -51,6 +51,10 @@ uint32_t w32_get32(const BYTE *p) {
 
 unsigned w32_get16(const BYTE *p) { return (unsigned)p[0] | (unsigned)p[1] << 8; }
 
+uint64_t w32_get64(const BYTE *p) {
+  return (uint64_t)w32_get32(p) | (uint64_t)w32_get32(p + 4) << 32;
+}
+
 void w32_bs_pack(BYTE *h, uint32_t id, uint32_t attrs, uint64_t size, uint32_t name_bytes) {
   put32(h, id);
   put32(h + 4, attrs);
@@ -62,7 +66,7 @@ void w32_bs_pack(BYTE *h, uint32_t id, uint32_t attrs, uint64_t size, uint32_t n
 void w32_bs_unpack(const BYTE *h, w32_bs_rec *r) {
   r->id = w32_get32(h);
   r->attrs = w32_get32(h + 4);
-  r->size = (uint64_t)w32_get32(h + 8) | (uint64_t)w32_get32(h + 12) << 32;
+  r->size = w32_get64(h + 8);
   r->name_bytes = w32_get32(h + 16);
 }
 

@@ -168,5 +168,6 @@ void w32_bs_unpack(const BYTE *h, w32_bs_rec *r);
 /* little-endian fields of the records (and of EAs, reparse buffers) */
 uint32_t w32_get32(const BYTE *p);
 unsigned w32_get16(const BYTE *p);
+uint64_t w32_get64(const BYTE *p);
 
 #endif

@@ -178,17 +178,20 @@ const char *wc_bcd_copy_name(const char *name) {
 
 /* one entry of the parent's UtilityVM\Files (rel: below it, "" for itself) */
 static int clone_one(wc_writer *m, const WCHAR *src, const char *rel, DWORD attrs) {
-  char name[1024];
+  size_t n = sizeof UVM_FILES + 1 + strlen(rel);
+  char *name = malloc(n); /* never cut short: a deep parent tree's names are long */
   int dir = (attrs & FILE_ATTRIBUTE_DIRECTORY) != 0, r;
-  WCHAR *to;
-  snprintf(name, sizeof name, "%s%s%s", UVM_FILES, *rel ? "\\" : "", rel);
+  WCHAR *to = NULL;
+  if (!name) return wc_fail(&m->err, PLAT_E_OUTOFMEMORY, "not enough memory");
+  snprintf(name, n, "%s%s%s", UVM_FILES, *rel ? "\\" : "", rel);
   /* the BCD files ProcessUtilityImage changes: copied, never linked */
   if (dir || (attrs & FILE_ATTRIBUTE_REPARSE_POINT) || wc_bcd_copy_name(name))
-    return copy_with_metadata(m, src, name, dir);
-  if (!(to = wc_path(m->dest, name, NULL)))
-    return wc_fail(&m->err, PLAT_E_OUTOFMEMORY, "not enough memory");
-  r = CreateHardLinkW(to, src, NULL) ? 0 : wc_win_fail(&m->err, "link the parent's", name);
+    r = copy_with_metadata(m, src, name, dir);
+  else if (!(to = wc_path(m->dest, name, NULL)))
+    r = wc_fail(&m->err, PLAT_E_OUTOFMEMORY, "not enough memory");
+  else r = CreateHardLinkW(to, src, NULL) ? 0 : wc_win_fail(&m->err, "link the parent's", name);
   free(to);
+  free(name);
   return r;
 }
 
@@ -286,25 +289,13 @@ int wc_dest_uvm_remove(wc_writer *m, const char *name) {
 /* ---- after ImportLayer ---- */
 
 int wc_dest_finish(wc_writer *m) {
-  char *uvm;
   plat_hresult hr;
   if (make_links(m) < 0) return -1;
   /* the links and the utility VM changed directory times (tombstones go
    * through tombstones.txt: the rest of the folder is HCS's) */
   if ((m->nlinks || m->uvm) && wc_reapply_dir_times(m, m->dest, 0) < 0) return -1;
   if (!m->uvm) return 0;
-  if (!(uvm = w32_utf8(m->dest))) return wc_fail(&m->err, PLAT_E_OUTOFMEMORY, "not enough memory");
-  {
-    size_t n = strlen(uvm) + sizeof "\\UtilityVM";
-    char *p = realloc(uvm, n);
-    if (!p) {
-      free(uvm);
-      return wc_fail(&m->err, PLAT_E_OUTOFMEMORY, "not enough memory");
-    }
-    uvm = strcat(p, "\\UtilityVM");
-  }
-  hr = plat_ProcessUtilityImage(uvm);
-  free(uvm);
+  hr = wc_process_uvm(m->dest);
   return hr < 0 ? wc_fail_last(&m->err, hr, "ProcessUtilityImage failed") : 0;
 }
 

@@ -187,7 +187,7 @@ static int sparse_block(exp_ *x, HANDLE h, const w32_bs_rec *r, scan *s, const c
   BYTE *off = r->size >= 8 ? read_blob(h, 8) : NULL;
   block b, *v;
   if (!off) return wc_fail(&x->err, PLAT_E_INVALID_DATA, "%s: a bad sparse block", name);
-  b.offset = w32_get32(off) | (uint64_t)w32_get32(off + 4) << 32;
+  b.offset = w32_get64(off);
   b.size = r->size - 8;
   free(off);
   if ((last && (last->size == 0 || b.offset < last->offset + last->size)) ||

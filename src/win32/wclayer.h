@@ -131,6 +131,8 @@ void wc_dest_free(wc_writer *m);
  * then forgotten (wcwriter.c) */
 int wc_reapply_dir_times(wc_writer *m, const WCHAR *root, size_t from);
 int wc_remember_dir(wc_writer *m, const char *name, const w32_file_basic_info *fi);
+/* ProcessUtilityImage of root\UtilityVM (wcwriter.c) */
+plat_hresult wc_process_uvm(const WCHAR *root);
 /* the open flags of a layer's files written in place with BackupWrite */
 DWORD wc_backup_rights(void);
 

@@ -161,16 +161,24 @@ int wc_reapply_dir_times(wc_writer *m, const WCHAR *root, size_t from) {
   return 0;
 }
 
+/* the layer's folder HomeDir\id, not made (hcsshim's destRoot) */
+static WCHAR *layer_folder(wc_writer *m, const plat_driver_info *info, const char *id) {
+  plat_hresult hr;
+  WCHAR *home = w32_wide(info->HomeDir, "DriverInfo.HomeDir", &hr), *p;
+  if (!home) {
+    wc_fail(&m->err, hr, "bad HomeDir");
+    return NULL;
+  }
+  if (!(p = wc_path(home, id, NULL))) wc_fail(&m->err, PLAT_E_INVALIDARG, "bad layer id");
+  free(home);
+  return p;
+}
+
 /* the base layer's folder HomeDir\id, new */
 static int make_base_root(wc_writer *m, const plat_driver_info *info, const char *id) {
-  plat_hresult hr;
-  WCHAR *home = w32_wide(info->HomeDir, "DriverInfo.HomeDir", &hr);
-  if (!home) return wc_fail(&m->err, hr, "bad HomeDir");
-  m->root = wc_path(home, id, NULL);
+  if (!(m->root = layer_folder(m, info, id))) return -1;
   /* HomeDir as needed (hcsshim's ImportLayerFromTar: os.MkdirAll) */
-  if (m->root) wc_make_parents(m->root);
-  free(home);
-  if (!m->root) return wc_fail(&m->err, PLAT_E_INVALIDARG, "bad layer id");
+  wc_make_parents(m->root);
   if (!CreateDirectoryW(m->root, NULL)) {
     int r = wc_win_fail(&m->err, "create layer folder", id);
     free(m->root);
@@ -180,21 +188,21 @@ static int make_base_root(wc_writer *m, const plat_driver_info *info, const char
   return 0;
 }
 
+plat_hresult wc_process_uvm(const WCHAR *root) {
+  WCHAR *p = wc_path(root, "UtilityVM", NULL);
+  char *uvm = p ? w32_utf8(p) : NULL;
+  plat_hresult hr = uvm ? plat_ProcessUtilityImage(uvm) : PLAT_E_OUTOFMEMORY;
+  free(p);
+  free(uvm);
+  return hr;
+}
+
 static plat_hresult base_done(wc_writer *m) {
-  char *root = w32_utf8(m->root), *uvm = NULL;
+  char *root = w32_utf8(m->root);
   plat_hresult hr = root ? plat_ProcessBaseImage(root) : PLAT_E_OUTOFMEMORY;
-  if (hr >= 0 && m->uvm) {
-    size_t n = strlen(root) + 16;
-    if ((uvm = malloc(n))) {
-      snprintf(uvm, n, "%s\\UtilityVM", root);
-      hr = plat_ProcessUtilityImage(uvm);
-    } else {
-      hr = PLAT_E_OUTOFMEMORY;
-    }
-  }
+  if (hr >= 0 && m->uvm) hr = wc_process_uvm(m->root);
   if (hr < 0) wc_fail_last(&m->err, hr, "processing failed");
   free(root);
-  free(uvm);
   return hr;
 }
 
@@ -206,16 +214,6 @@ int wc_writer_check_name(wc_writer *m, const char *name) {
   return wc_writer_check(m, name);
 }
 
-/* the layer's folder HomeDir\id, not made (hcsshim's destRoot) */
-static int dest_path(wc_writer *m, const plat_driver_info *info, const char *id) {
-  plat_hresult hr;
-  WCHAR *home = w32_wide(info->HomeDir, "DriverInfo.HomeDir", &hr);
-  if (!home) return wc_fail(&m->err, hr, "bad HomeDir");
-  m->dest = wc_path(home, id, NULL);
-  free(home);
-  return m->dest ? 0 : wc_fail(&m->err, PLAT_E_INVALIDARG, "bad layer id");
-}
-
 int wc_writer_open(wc_writer *m, const plat_driver_info *info, const char *id,
                    const plat_layer_descriptor *parents, size_t count) {
   memset(m, 0, sizeof *m);
@@ -224,7 +222,7 @@ int wc_writer_open(wc_writer *m, const plat_driver_info *info, const char *id,
   if (m->base) return make_base_root(m, info, id);
   m->parents = parents;
   m->nparents = count;
-  if (dest_path(m, info, id) < 0) return -1;
+  if (!(m->dest = layer_folder(m, info, id))) return -1;
   if (!(m->root = wc_temp_folder())) return wc_win_fail(&m->err, "create", "the import folder");
   return 0;
 }
