@@ -158,11 +158,6 @@ local function start_time(stat)
   return nil
 end
 
---- The creator tag `run{}` appends to the Owner of the systems it waits
--- for: "creator=<boot id>/<pid>/<start time>" of this Lua process (Linux:
--- `/proc/sys/kernel/random/boot_id`, `/proc/self/stat`); nil where there
--- is no /proc (Windows), and then no tag is recorded.
--- @treturn string|nil
 local boot_id -- of this boot, read once: it cannot change under a process
 
 local function this_boot()
@@ -170,6 +165,11 @@ local function this_boot()
   return boot_id
 end
 
+--- The creator tag `run{}` appends to the Owner of the systems it waits
+-- for: "creator=<boot id>/<pid>/<start time>" of this Lua process (Linux:
+-- `/proc/sys/kernel/random/boot_id`, `/proc/self/stat`); nil where there
+-- is no /proc (Windows), and then no tag is recorded.
+-- @treturn string|nil
 function M.creator()
   local boot, stat = this_boot(), first_line("/proc/self/stat")
   local pid = stat and stat:match("^(%d+) ")
