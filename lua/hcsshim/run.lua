@@ -365,6 +365,19 @@ local function start_process(c, opts, later, defaults, left)
   return p, p:stdio()
 end
 
+-- The error of a write of p's stdin that failed with `err`.
+local function write_error(p, err)
+  return errors.new({ kind = "process", op = "Write", id = p:system_id(), pid = p:pid(),
+    message = "writing the process's stdin failed: " .. tostring(err) })
+end
+
+-- A detached run's stdin, written whole by the deadline.
+local function write_stdin(p, input, opts, id, deadline)
+  local ok, err = stdio.write_all(input, deadline)
+  if ok then return true end
+  return nil, err == "timeout" and timeout_error(opts, id, "the write of stdin") or write_error(p, err)
+end
+
 -- Output (both streams together, to callbacks as it arrives, while stdin
 -- is written), then the exit, by the run's deadline.
 local function collect(p, input, stdout, stderr, opts, deadline)
@@ -379,8 +392,7 @@ local function collect(p, input, stdout, stderr, opts, deadline)
     return nil, errors.new({ kind = "process", op = "WaitTimeout", name = "ErrTimeout",
       id = p:system_id(), pid = p:pid(), message = "timeout waiting for output: " .. terr })
   elseif not texts then
-    return nil, errors.new({ kind = "process", op = "Write", id = p:system_id(), pid = p:pid(),
-      message = "writing the process's stdin failed: " .. tostring(terr) })
+    return nil, write_error(p, terr)
   end
   local ok, err = p:wait(deadline and math.max(0, deadline - core.monotime()) or nil)
   if not ok then return nil, err end
@@ -464,7 +476,8 @@ local function steps(opts, pols, undo)
   -- of it would wait for ever
   local input = opts.stdin and { file = stdin, data = opts.stdin, done = function() p:close_stdin() end }
   if opts.detach and input then
-    if not stdio.write_all(input, deadline) then return nil, timeout_error(opts, id, "the write of stdin") end
+    local ok, werr = write_stdin(p, input, opts, id, deadline)
+    if not ok then return nil, werr end
   end
   if opts.detach then
     local mine = table.move(undo, 1, #undo, 1, {})
