@@ -9,6 +9,7 @@ local network = require "hcsshim.network"
 local errors = require "hcsshim.error"
 local stdio = require "hcsshim.stdio"
 local core = require "hcsshim.core"
+local N = require "hcsshim.notification"
 
 local M = {}
 
@@ -394,7 +395,7 @@ local function collect(p, input, stdout, stderr, opts, deadline)
   elseif not texts then
     return nil, write_error(p, terr)
   end
-  local ok, err = p:wait(deadline and math.max(0, deadline - core.monotime()) or nil)
+  local ok, err = p:wait(N.left(deadline))
   if not ok then return nil, err end
   local code, sig, oom = p:exit_code()
   if code == nil then
@@ -446,7 +447,7 @@ local function steps(opts, pols, undo)
   local deadline = opts.timeout and (core.monotime() + opts.timeout) or nil
   local function later(f) undo[#undo + 1] = f end
   -- the time left (0 once none is), nil without a timeout
-  local function left() return deadline and math.max(0, deadline - core.monotime()) or nil end
+  local function left() return N.left(deadline) end
   -- a step's result, or nil plus ErrTimeout once no time is left
   local function check(step, ok, err)
     if not ok then return nil, err end
