@@ -114,6 +114,11 @@ describe("the hcsshim command", function()
     local echoed, err, code = hcs("exec -i " .. id .. " cat", "through stdin\n")
     assert.equal(0, code, err)
     assert.equal("through stdin\n", echoed)
+    -- more than the pipes hold, through a process that answers as it reads
+    -- with more than it read (200000 lines of 11 bytes, printed 4 times over)
+    local big = env.sh(("yes 0123456789 2>/dev/null | head -c 2200000 | timeout -s KILL 60 env %s %s/bin/hcsshim "
+      .. "exec -i %s awk '{ print $0 $0 $0 $0 }' | wc -c"):format(paths, tree, id))
+    assert.equal("8200000", (big:gsub("%s", "")))
     local _
     _, _, code = hcs("exec " .. id .. " sh -c 'exit 7'")
     assert.equal(7, code)

@@ -41,13 +41,20 @@ end
 -- interrupts would not return (a condition variable; Windows).
 M.SLICE = 0.25
 
+--- The time left until `deadline` (a `hcsshim.monotime()` value, nil
+-- for none): 0 once it passed.
+-- @tparam[opt] number deadline
+-- @treturn number|nil seconds, nil without a deadline
+function M.left(deadline)
+  return deadline and math.max(0, deadline - core.monotime()) or nil
+end
+
 --- The next wait's length towards `deadline` (a `hcsshim.monotime()`
 -- value, nil for none): at most `SLICE` seconds, 0 once it passed.
 -- @tparam[opt] number deadline
 -- @treturn number seconds
 function M.slice(deadline)
-  if not deadline then return M.SLICE end
-  return math.min(M.SLICE, math.max(0, deadline - core.monotime()))
+  return math.min(M.SLICE, M.left(deadline) or M.SLICE)
 end
 
 --- Wait for a notification of type ntype on handle h (its `_wait`), in

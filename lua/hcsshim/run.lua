@@ -9,6 +9,7 @@ local network = require "hcsshim.network"
 local errors = require "hcsshim.error"
 local stdio = require "hcsshim.stdio"
 local core = require "hcsshim.core"
+local N = require "hcsshim.notification"
 
 local M = {}
 
@@ -158,11 +159,6 @@ local function start_time(stat)
   return nil
 end
 
---- The creator tag `run{}` appends to the Owner of the systems it waits
--- for: "creator=<boot id>/<pid>/<start time>" of this Lua process (Linux:
--- `/proc/sys/kernel/random/boot_id`, `/proc/self/stat`); nil where there
--- is no /proc (Windows), and then no tag is recorded.
--- @treturn string|nil
 local boot_id -- of this boot, read once: it cannot change under a process
 
 local function this_boot()
@@ -170,6 +166,11 @@ local function this_boot()
   return boot_id
 end
 
+--- The creator tag `run{}` appends to the Owner of the systems it waits
+-- for: "creator=<boot id>/<pid>/<start time>" of this Lua process (Linux:
+-- `/proc/sys/kernel/random/boot_id`, `/proc/self/stat`); nil where there
+-- is no /proc (Windows), and then no tag is recorded.
+-- @treturn string|nil
 function M.creator()
   local boot, stat = this_boot(), first_line("/proc/self/stat")
   local pid = stat and stat:match("^(%d+) ")
@@ -365,6 +366,19 @@ local function start_process(c, opts, later, defaults, left)
   return p, p:stdio()
 end
 
+-- The error of a write of p's stdin that failed with `err`.
+local function write_error(p, err)
+  return errors.new({ kind = "process", op = "Write", id = p:system_id(), pid = p:pid(),
+    message = "writing the process's stdin failed: " .. tostring(err) })
+end
+
+-- A detached run's stdin, written whole by the deadline.
+local function write_stdin(p, input, opts, id, deadline)
+  local ok, err = stdio.write_all(input, deadline)
+  if ok then return true end
+  return nil, err == "timeout" and timeout_error(opts, id, "the write of stdin") or write_error(p, err)
+end
+
 -- Output (both streams together, to callbacks as it arrives, while stdin
 -- is written), then the exit, by the run's deadline.
 local function collect(p, input, stdout, stderr, opts, deadline)
@@ -379,10 +393,9 @@ local function collect(p, input, stdout, stderr, opts, deadline)
     return nil, errors.new({ kind = "process", op = "WaitTimeout", name = "ErrTimeout",
       id = p:system_id(), pid = p:pid(), message = "timeout waiting for output: " .. terr })
   elseif not texts then
-    return nil, errors.new({ kind = "process", op = "Write", id = p:system_id(), pid = p:pid(),
-      message = "writing the process's stdin failed: " .. tostring(terr) })
+    return nil, write_error(p, terr)
   end
-  local ok, err = p:wait(deadline and math.max(0, deadline - core.monotime()) or nil)
+  local ok, err = p:wait(N.left(deadline))
   if not ok then return nil, err end
   local code, sig, oom = p:exit_code()
   if code == nil then
@@ -434,7 +447,7 @@ local function steps(opts, pols, undo)
   local deadline = opts.timeout and (core.monotime() + opts.timeout) or nil
   local function later(f) undo[#undo + 1] = f end
   -- the time left (0 once none is), nil without a timeout
-  local function left() return deadline and math.max(0, deadline - core.monotime()) or nil end
+  local function left() return N.left(deadline) end
   -- a step's result, or nil plus ErrTimeout once no time is left
   local function check(step, ok, err)
     if not ok then return nil, err end
@@ -464,7 +477,8 @@ local function steps(opts, pols, undo)
   -- of it would wait for ever
   local input = opts.stdin and { file = stdin, data = opts.stdin, done = function() p:close_stdin() end }
   if opts.detach and input then
-    if not stdio.write_all(input, deadline) then return nil, timeout_error(opts, id, "the write of stdin") end
+    local ok, werr = write_stdin(p, input, opts, id, deadline)
+    if not ok then return nil, werr end
   end
   if opts.detach then
     local mine = table.move(undo, 1, #undo, 1, {})

@@ -117,7 +117,7 @@ function M.read_all(files, opts)
     parts[i] = {}
     if files[i] then left = left + 1 end
   end
-  while left > 0 or input do
+  while left > 0 do
     -- the input first: a process may wait for all of it before it writes.
     -- While it is pending, the outputs are waited for at most 10 ms when
     -- the input made no progress (0 when it did); otherwise waits of at
@@ -128,8 +128,7 @@ function M.read_all(files, opts)
       if err then return nil, err end
       if done then input = nil else wait = moved and 0 or math.min(wait, 0.01) end
     end
-    local got = left > 0 and core.read_ready(live, wait) or {}
-    if left == 0 and input and wait > 0 then core.sleep(wait) end
+    local got = core.read_ready(live, wait)
     if next(got) == nil and opts.deadline and core.monotime() >= opts.deadline then return nil, "timeout" end
     for i, chunk in pairs(got) do
       if chunk == false then
@@ -138,6 +137,10 @@ function M.read_all(files, opts)
         parts[i][#parts[i] + 1] = chunk
       end
     end
+  end
+  if input then -- the outputs ended first: the rest as the process takes it
+    local ok, err = M.write_all(input, opts.deadline)
+    if not ok then return nil, err end
   end
   for i = 1, n do parts[i] = table.concat(parts[i]) end
   return parts

@@ -80,8 +80,7 @@ function M.create_container(id, config, timeout)
       extra = text }, hr, result)
   end
   if errors.u32(hr) == PENDING then
-    local ok, werr = sys:_complete("CreateContainer", N.CREATE_COMPLETED,
-      math.max(0, deadline - core.monotime()))
+    local ok, werr = sys:_complete("CreateContainer", N.CREATE_COMPLETED, N.left(deadline))
     if not ok then
       sys:terminate()
       sys:close()
@@ -179,7 +178,7 @@ local function async_op(self, opname, op, ntype, timeout)
   local ok, hr, result = self:_op(op, "", timeout)
   if not ok then return nil, cerr(self, opname, hr, result) end
   if errors.u32(hr) == PENDING then
-    return self:_complete(opname, ntype, math.max(0, deadline - core.monotime()))
+    return self:_complete(opname, ntype, N.left(deadline))
   end
   return true
 end
