@@ -77,6 +77,18 @@ describe("layer deletion", function()
     env.must("rmdir " .. home .. "/.new-fresh-FFFFFF")
   end)
 
+  it("sweeps a .new-* folder at once when its maker is gone, never while it lives", function()
+    assert(hcsshim.create_layer(home, "keep", ""))
+    local dead, live = ".new-" .. env.maker_tag(true) .. "-x-AAAAAA", ".new-" .. env.maker_tag() .. "-y-BBBBBB"
+    -- both fresh, neither locked; the live maker's is old too: age alone
+    -- decides nothing once the maker can be told
+    env.must(("mkdir %s/%s %s/%s && touch -d '-10 seconds' %s/%s"):format(home, dead, home, live, home, live))
+    assert.is_true(hcsshim.layer_exists(home, "keep"))
+    assert.equal(0, entries(home, dead))
+    assert.equal(1, entries(home, live))
+    env.must(("rmdir %s/%s"):format(home, live))
+  end)
+
   it("leaves a staging folder alone while another process is still filling it", function()
     assert(hcsshim.create_layer(home, "keep", ""))
     local busy = home .. "/.staging-busy-CCCCCC"

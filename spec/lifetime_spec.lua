@@ -137,10 +137,11 @@ describe("a create that fails inside the runtime", function()
   end)
 end)
 
--- Issue 9, item 11: a creator SIGKILLed between its mkdir and its lock
--- file leaves a folder without a lock.  A moment after, it is nobody's:
--- the next look at that id (or an enumeration) removes it, and the id can
--- be created again; a fresh one (a creator right there) is left alone.
+-- Issue 9, item 11: a system's folder is made pending, its lock put in,
+-- then renamed into place; a public folder without a lock file is one a
+-- teardown is removing (or a killed one left).  A moment after, it is
+-- nobody's: the next look at that id (or an enumeration) removes it, and
+-- the id can be created again; a fresh one is left alone.
 describe("a system folder without its lock file", function()
   it("is reaped once it is old, left alone while fresh", function()
     local old, fresh = env.unique("nolock"), env.unique("nolock")
@@ -155,6 +156,24 @@ describe("a system folder without its lock file", function()
     env.must(("touch -d '-10 seconds' %s%s"):format(root, fresh))
     assert(hcsshim.get_containers())
     assert.equal("", env.sh("ls -d " .. root .. fresh .. " 2>/dev/null"))
+  end)
+end)
+
+-- Issue 9, item 11: a creator SIGKILLed before its rename leaves a
+-- pending folder (".new-<maker>-<id>-XXXXXX", with or without its lock
+-- file).  Once its maker is gone the next enumeration removes it, at once;
+-- a live maker's stays, however old.
+describe("a pending system folder", function()
+  it("goes with its maker, and stays while the maker lives", function()
+    local root = env.runtime_root .. "/systems/"
+    local nolock = ".new-" .. env.maker_tag(true) .. "-a-AAAAAA"
+    local locked = ".new-" .. env.maker_tag(true) .. "-b-BBBBBB"
+    local live = ".new-" .. env.maker_tag() .. "-c-CCCCCC"
+    env.must(("mkdir %s%s %s%s %s%s && touch %s%s/lock && touch -d '-10 seconds' %s%s"):format(root, nolock, root,
+      locked, root, live, root, locked, root, live))
+    finally(function() env.sh(("rm -rf %s%s %s%s %s%s"):format(root, nolock, root, locked, root, live)) end)
+    assert(hcsshim.get_containers())
+    assert.equal(root .. live .. "\n", env.sh(("ls -d %s.new-*-[abc]-* 2>/dev/null"):format(root)))
   end)
 end)
 

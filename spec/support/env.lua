@@ -69,6 +69,17 @@ function M.unique(prefix)
   return ("%s-%d-%d"):format(prefix or "t", os.time() % 100000, counter)
 end
 
+-- The maker part of a pending folder's name (cmn_pending_dir):
+-- "<pid ns inode>.<pid>.<start time>" of this Lua process, or with
+-- `gone` of a process that had its pid and is gone (another start time).
+function M.maker_tag(gone)
+  local out = M.sh([[pid=$PPID; start=$(sed 's/.*) //' /proc/$pid/stat | cut -d' ' -f20)
+    echo "$(stat -Lc %i /proc/self/ns/pid).$pid.$start"]])
+  local ns, pid, start = out:match("^(%d+)%.(%d+)%.(%d+)\n$")
+  assert(ns, "cannot read this process's identity: " .. out)
+  return ("%s.%s.%d"):format(ns, pid, tonumber(start) + (gone and 1 or 0))
+end
+
 M.data_root = os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hcsshim"
 M.runtime_root = os.getenv("HCSSHIM_RUNTIME_ROOT") or "/run/hcsshim"
 M.cgroup_parent = os.getenv("HCSSHIM_CGROUP_PARENT") or "/hcsshim"

@@ -162,6 +162,20 @@ typedef struct cmn_proc_stat_t {
 /* 0, or -1 when the process is gone (or its stat does not parse). */
 int cmn_proc_stat(int pid, cmn_proc_stat_t *st);
 
+/* A folder being made (a layer's staging folder, a system's folder) is
+ * made under a pending name and renamed into place once locked, so a
+ * public folder is never unlocked while its maker lives.  The pending
+ * name says who made it: ".new-<pid ns inode>.<pid>.<start time>-<label>-XXXXXX"
+ * in parent; out gets its path (len bytes).  0, or -errno. */
+int cmn_pending_dir(const char *parent, const char *label, char *out, size_t len);
+/* 1 when pending folder `name` (in parent) is nobody's: its maker is gone
+ * (same pid namespace as ours, and no process with its pid and start
+ * time), or, when that cannot be told from here, it is older than
+ * CMN_PENDING_GRACE seconds.  The caller still checks its lock: a
+ * maker's pid ns or pid can be unreadable here (another namespace). */
+#define CMN_PENDING_GRACE 2
+int cmn_pending_stale(const char *parent, const char *name);
+
 /* ---- cgroups (cgroup.c) ---- */
 /* sig (0: none) and then `then` (0: none) to every pid a cgroup.procs
  * text lists, but skip (0: none); returns how many it lists (skip not

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,41 +36,51 @@ static plat_hresult check_request(hl_create *k, const char *configuration, char 
   return hr;
 }
 
-/* The lock file appears already locked (hl_lock_claim): whoever finds it
- * unlocked knows that nobody holds the system. */
-static plat_hresult make_lock(hl_create *k, char **result) {
-  int fd = hl_lock_claim(k->dir);
-  k->lockp = cmn_path(k->dir, "lock");
-  if (fd < 0)
-    return cmn_fail(result, PLAT_E_FAIL, "cannot lock `%s`: %s", k->lockp ? k->lockp : k->dir,
-                    strerror(-fd));
-  k->lockfd = fd;
-  return PLAT_S_OK;
+/* A pending folder (cmn_pending_dir) with its lock file put in already
+ * locked (hl_lock_claim), at tmp: renamed into place, a system's folder
+ * never shows an unlocked lock while its maker lives. */
+static plat_hresult make_pending(hl_create *k, char *tmp, size_t len, char **result) {
+  char *sd = cmn_path(cmn_runtime_root(), "systems");
+  int rc = sd ? cmn_pending_dir(sd, k->id, tmp, len) : -ENOMEM;
+  free(sd);
+  if (rc < 0)
+    return cmn_fail(result, PLAT_E_FAIL, "cannot create a folder for compute system %s: %s", k->id,
+                    strerror(-rc));
+  if ((k->lockfd = hl_lock_claim(tmp)) >= 0) return PLAT_S_OK;
+  rc = -k->lockfd;
+  k->lockfd = -1;
+  cmn_remove_tree(tmp);
+  return cmn_fail(result, PLAT_E_FAIL, "cannot lock `%s/lock`: %s", tmp, strerror(rc));
 }
 
 /* <runtime root>/systems/<id>, locked while we create (a stale folder of
  * a dead system is reaped first). */
 static plat_hresult make_dir(hl_create *k, char **result) {
-  char *why = NULL;
+  char *why = NULL, tmp[PATH_MAX];
   plat_hresult hr;
+  int e;
   if (cmn_ensure_root(&why) < 0) {
     hr = cmn_fail(result, PLAT_E_ACCESSDENIED, "%s", why);
     free(why);
     return hr;
   }
   k->dir = cmn_sysdir(k->id);
-  if (!k->dir) return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
-  if (mkdir(k->dir, 0700) < 0 &&
-      !(errno == EEXIST && hl_reap_stale(k->id) && mkdir(k->dir, 0700) == 0)) {
-    int e = errno;
-    if (access(k->dir, F_OK) == 0) e = EEXIST; /* hl_reap_stale clobbers errno */
-    return e == EEXIST
-               ? cmn_fail(result, PLAT_HCS_E_SYSTEM_ALREADY_EXISTS,
-                          "compute system %s already exists", k->id)
-               : cmn_fail(result, PLAT_E_FAIL, "cannot create `%s`: %s", k->dir, strerror(e));
+  k->lockp = k->dir ? cmn_path(k->dir, "lock") : NULL;
+  if (!k->lockp) return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
+  if ((hr = make_pending(k, tmp, sizeof tmp, result)) < 0) return hr;
+  if (renameat2(AT_FDCWD, tmp, AT_FDCWD, k->dir, RENAME_NOREPLACE) == 0 ||
+      (errno == EEXIST && hl_reap_stale(k->id) &&
+       renameat2(AT_FDCWD, tmp, AT_FDCWD, k->dir, RENAME_NOREPLACE) == 0)) {
+    k->dir_made = 1;
+    return PLAT_S_OK;
   }
-  k->dir_made = 1;
-  return make_lock(k, result);
+  e = access(k->dir, F_OK) == 0 ? EEXIST : errno; /* hl_reap_stale clobbers errno */
+  close(k->lockfd);
+  k->lockfd = -1;
+  cmn_remove_tree(tmp);
+  return e == EEXIST ? cmn_fail(result, PLAT_HCS_E_SYSTEM_ALREADY_EXISTS,
+                                "compute system %s already exists", k->id)
+                     : cmn_fail(result, PLAT_E_FAIL, "cannot create `%s`: %s", k->dir, strerror(e));
 }
 
 /* The files the system gets bind-mounted read-write (/etc/hostname,

@@ -113,9 +113,9 @@ int hl_reap_stale(const char *id) {
   if (!lock || !mp) goto out;
   fd = open(lock, O_RDWR | O_CLOEXEC);
   if (fd < 0) {
-    /* no lock file: a creator between its mkdir and its lock, or a
-     * teardown removing the folder, right now; or either was killed
-     * there, and a folder without a lock for a while is nobody's */
+    /* no lock file: a teardown removing the folder right now, or one
+     * killed there (a creator's folder has its lock before it shows:
+     * make_dir), and a folder without a lock for a while is nobody's */
     /* ...claimed first, so that one reaper alone goes on */
     if (errno == ENOENT && lstat(dir, &st) == 0 && age_of(&st) > HL_NO_LOCK_GRACE &&
         (fd = hl_lock_claim(dir)) >= 0) {
@@ -136,6 +136,21 @@ out:
   free(lock);
   free(mp);
   return stale;
+}
+
+void hl_sweep_pending(const char *name) {
+  char *sd = cmn_path(cmn_runtime_root(), "systems"), *dir = sd ? cmn_path(sd, name) : NULL,
+       *lock = dir ? cmn_path(dir, "lock") : NULL;
+  int fd;
+  if (lock && cmn_pending_stale(sd, name) == 1) {
+    /* no lock file: its maker died before hl_lock_claim */
+    fd = open(lock, O_RDWR | O_CLOEXEC);
+    if (fd < 0 ? errno == ENOENT : flock(fd, LOCK_EX | LOCK_NB) == 0) cmn_remove_tree(dir);
+    if (fd >= 0) close(fd);
+  }
+  free(sd);
+  free(dir);
+  free(lock);
 }
 
 plat_hresult hl_mon_connect(const char *id, int *fd, char **result) {

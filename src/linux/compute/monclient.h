@@ -39,6 +39,9 @@ int hl_mon_cut_short(const char *sysdir, int64_t deadline);
 /* Reaps system id's folder if nobody holds it (no creator, no monitor):
  * 1 if it was stale and is gone. */
 int hl_reap_stale(const char *id);
+/* Removes pending system folder `name` (create's make_dir, a name in
+ * <runtime root>/systems starting ".new-") when its maker is gone. */
+void hl_sweep_pending(const char *name);
 /* Puts dir/lock in place already locked (a locked anonymous file linked
  * in): the locked fd, or -EEXIST when dir/lock exists (another process
  * got there first), or -errno.  No window in which a live holder looks

@@ -159,6 +159,7 @@ plat_hresult hl_enumerate_systems(const char *query, char **systems, char **resu
   while (d && (e = readdir(d))) {
     json_t *meta, *st = NULL, *req, *item;
     const char *name, *owner;
+    if (strncmp(e->d_name, ".new-", 5) == 0) hl_sweep_pending(e->d_name);
     if (cmn_check_id("id", e->d_name, NULL) < 0) continue;
     meta = hl_read_meta(e->d_name);
     if (!meta) {

@@ -116,17 +116,15 @@ plat_hresult lyr_ensure_home(const lyr *l) {
 /* A staging or trash folder is in use while its maker holds its flock
  * (lyr_staging_new; lay_destroy keeps the layer's lock through the
  * deletion); one nobody holds was left by a crash or a failed deletion.
- * A `.new-` folder is a staging folder its maker has not locked yet (a
- * moment), so it is only swept once it is old (min_age seconds). */
-static void sweep_one(const lyr *l, const char *name, int min_age) {
+ * A `.new-` folder may be one its maker has not locked yet (a moment):
+ * it is swept once its maker is gone (cmn_pending_stale). */
+static void sweep_one(const lyr *l, const char *name, int pending) {
   char path[LYR_PATH_MAX];
-  struct stat st;
   int fd;
   if (lyr_pathf(path, "%s/%s", l->home, name) < 0) return;
   fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return;
-  if ((!min_age || (fstat(fd, &st) == 0 && time(NULL) - st.st_mtime > min_age)) &&
-      flock(fd, LOCK_EX | LOCK_NB) == 0)
+  if ((!pending || cmn_pending_stale(l->home, name) == 1) && flock(fd, LOCK_EX | LOCK_NB) == 0)
     cmn_remove_tree(path);
   close(fd);
 }
@@ -138,7 +136,7 @@ void lyr_sweep(const lyr *l) {
   while ((e = readdir(d))) {
     if (strncmp(e->d_name, ".trash-", 7) == 0 || strncmp(e->d_name, ".staging-", 9) == 0)
       sweep_one(l, e->d_name, 0);
-    else if (strncmp(e->d_name, ".new-", 5) == 0) sweep_one(l, e->d_name, 2);
+    else if (strncmp(e->d_name, ".new-", 5) == 0) sweep_one(l, e->d_name, 1);
   }
   closedir(d);
 }
@@ -372,14 +370,12 @@ plat_hresult lyr_staging_new(lyr *l, char *out) {
   char fresh[LYR_PATH_MAX];
   int e;
   /* ids never start with '.', so staging names cannot collide with layers;
-   * made as .new-*, locked, then renamed: a .staging-* folder is always
-   * locked while its maker lives, so lyr_sweep never takes a live one */
-  lyr_pathf(fresh, "%s/.new-%s-XXXXXX", l->home, l->id);
-  if (!mkdtemp(fresh)) {
-    e = errno;
+   * made pending (cmn_pending_dir), locked, then renamed: a .staging-*
+   * folder is always locked while its maker lives, so lyr_sweep never
+   * takes a live one */
+  if ((e = -cmn_pending_dir(l->home, l->id, fresh, sizeof fresh)) != 0)
     return lyr_fail(e == ENOSPC ? PLAT_E_DISK_FULL : PLAT_E_FAIL, "%s layer %s: mkdtemp in %s: %s",
                     l->op, l->id, l->home, strerror(e));
-  }
   lyr_pathf(out, "%s/.staging-%s", l->home, fresh + strlen(l->home) + 6);
   l->sfd = open(fresh, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (l->sfd >= 0 && flock(l->sfd, LOCK_EX) == 0 && rename(fresh, out) == 0) return PLAT_S_OK;
