@@ -142,6 +142,10 @@ end
 -- One case: kill `target` ("client" or "monitor") at `point` of `step`
 -- ("mid": `delay` s after the step began; "after": once it ended).
 local only = os.getenv("CRASH_ONLY") -- e.g. "client:mid:create,monitor:after:start"
+-- where in a step the "mid" kills of the client land, as fractions of
+-- the step's uninterrupted duration (CRASH_MID=0.1,0.9 probes others)
+local MID = {}
+for f in (os.getenv("CRASH_MID") or "0.25,0.5,0.75"):gmatch("[^,]+") do MID[#MID + 1] = assert(tonumber(f)) end
 
 local function case(target, point, step, delay)
   cases = cases + 1
@@ -209,7 +213,15 @@ local function cell(r)
     words[#words + 1] = "client finished"
   end
   words[#words + 1] = #r.notes == 0 and "clean" or ("**LEFT: " .. table.concat(r.notes, "; ") .. "**")
-  return table.concat(words, ", ") .. (" (%.1f s)"):format(r.seconds)
+  return (r.at and ("%d%%: "):format(math.floor(r.at * 100 + 0.5)) or "") .. table.concat(words, ", ")
+    .. (" (%.1f s)"):format(r.seconds)
+end
+
+-- A column's cell: its cases (the mid kills have one per fraction).
+local function cells(list)
+  local out = {}
+  for _, r in ipairs(list) do out[#out + 1] = cell(r) end
+  return table.concat(out, "<br>")
 end
 
 -- A run without kills: every step's duration, for the "mid" kills.
@@ -235,17 +247,23 @@ end
 local t_all = core.monotime()
 local took = calibrate()
 local rows, bad, times = {}, 0, {}
+local COLUMNS = { "client_mid", "client_after", "monitor_mid", "monitor_after" }
 for _, step in ipairs(STEPS) do
-  local row = { step = step }
-  row.client_mid = case("client", "mid", step, took[step] / 2)
-  row.client_after = case("client", "after", step)
-  if MONITOR_STEPS[step] then
-    row.monitor_mid = case("monitor", "mid", step)
-    row.monitor_after = case("monitor", "after", step)
-  end
-  for _, k in ipairs({ "client_mid", "client_after", "monitor_mid", "monitor_after" }) do
-    local r = row[k]
+  local row = { step = step, client_mid = {}, client_after = {}, monitor_mid = {}, monitor_after = {} }
+  for _, f in ipairs(MID) do
+    local r = case("client", "mid", step, took[step] * f)
     if r then
+      r.at = #MID > 1 and f or nil
+      table.insert(row.client_mid, r)
+    end
+  end
+  table.insert(row.client_after, case("client", "after", step))
+  if MONITOR_STEPS[step] then
+    table.insert(row.monitor_mid, case("monitor", "mid", step))
+    table.insert(row.monitor_after, case("monitor", "after", step))
+  end
+  for _, k in ipairs(COLUMNS) do
+    for _, r in ipairs(row[k]) do
       times[#times + 1] = r.seconds
       if r.hung or #r.notes > 0 then
         bad = bad + 1
@@ -261,8 +279,8 @@ print("| step (duration) | client killed mid-step | client killed after | monito
   .. "| monitor killed after |")
 print("|---|---|---|---|---|")
 for _, row in ipairs(rows) do
-  print(("| %s (%.0f ms) | %s | %s | %s | %s |"):format(row.step, took[row.step] * 1000, cell(row.client_mid),
-    cell(row.client_after), cell(row.monitor_mid), cell(row.monitor_after)))
+  print(("| %s (%.0f ms) | %s | %s | %s | %s |"):format(row.step, took[row.step] * 1000, cells(row.client_mid),
+    cells(row.client_after), cells(row.monitor_mid), cells(row.monitor_after)))
 end
 table.sort(times)
 print(("\n%d kills, %d with something left or hung; %.0f s in all, median %.1f s per kill (max %.1f s)"):format(
