@@ -2,6 +2,7 @@
 -- of a crash swept by the layer store (issue 9, item 6).
 local hcsshim = require "hcsshim"
 local env = require "support.env"
+local core = require "hcsshim.core"
 
 local function entries(dir, prefix)
   local n = 0
@@ -77,15 +78,29 @@ describe("layer deletion", function()
     env.must("rmdir " .. home .. "/.new-fresh-FFFFFF")
   end)
 
-  it("sweeps a .new-* folder at once when its maker is gone, never while it lives", function()
+  it("sweeps a .new-* folder at once when its maker is gone or a zombie, a live maker's only once very old", function()
     assert(hcsshim.create_layer(home, "keep", ""))
-    local dead, live = ".new-" .. env.maker_tag(true) .. "-x-AAAAAA", ".new-" .. env.maker_tag() .. "-y-BBBBBB"
-    -- both fresh, neither locked; the live maker's is old too: age alone
-    -- decides nothing once the maker can be told
-    env.must(("mkdir %s/%s %s/%s && touch -d '-10 seconds' %s/%s"):format(home, dead, home, live, home, live))
+    -- a zombie: `true` in the background of a shell that then becomes a
+    -- sleep, which never reaps it
+    local p = assert(io.popen("sh -c 'true & echo $! $$; exec sleep 30'"))
+    local zpid, sleeper = p:read("l"):match("^(%d+) (%d+)$")
+    finally(function()
+      env.sh("kill " .. sleeper)
+      p:close()
+    end)
+    for _ = 1, 100 do
+      if env.sh("sed 's/.*) //' /proc/" .. zpid .. "/stat | cut -c1") == "Z\n" then break end
+      core.sleep(0.01)
+    end
+    local name = function(tag, label) return ".new-" .. tag .. "-" .. label .. "-AAAAAA" end
+    local dead, zombie = name(env.maker_tag(true), "dead"), name(env.maker_tag(false, zpid), "zombie")
+    local live, ancient = name(env.maker_tag(), "live"), name(env.maker_tag(), "ancient")
+    -- all unlocked; the live maker's are old too: a few seconds decide
+    -- nothing once the maker can be told, ten minutes do
+    env.must(("cd %s && mkdir %s %s %s %s && touch -d '-10 seconds' %s && touch -d '-11 minutes' %s"):format(home,
+      dead, zombie, live, ancient, live, ancient))
     assert.is_true(hcsshim.layer_exists(home, "keep"))
-    assert.equal(0, entries(home, dead))
-    assert.equal(1, entries(home, live))
+    assert.same({ live }, env.lines("ls -A " .. home .. " | grep '^[.]new-'"))
     env.must(("rmdir %s/%s"):format(home, live))
   end)
 

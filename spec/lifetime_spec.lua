@@ -167,11 +167,11 @@ describe("a pending system folder", function()
   it("goes with its maker, and stays while the maker lives", function()
     local root = env.runtime_root .. "/systems/"
     local nolock = ".new-" .. env.maker_tag(true) .. "-a-AAAAAA"
-    local locked = ".new-" .. env.maker_tag(true) .. "-b-BBBBBB"
+    local unheld = ".new-" .. env.maker_tag(true) .. "-b-BBBBBB"
     local live = ".new-" .. env.maker_tag() .. "-c-CCCCCC"
     env.must(("mkdir %s%s %s%s %s%s && touch %s%s/lock && touch -d '-10 seconds' %s%s"):format(root, nolock, root,
-      locked, root, live, root, locked, root, live))
-    finally(function() env.sh(("rm -rf %s%s %s%s %s%s"):format(root, nolock, root, locked, root, live)) end)
+      unheld, root, live, root, unheld, root, live))
+    finally(function() env.sh(("rm -rf %s%s %s%s %s%s"):format(root, nolock, root, unheld, root, live)) end)
     assert(hcsshim.get_containers())
     assert.equal(root .. live .. "\n", env.sh(("ls -d %s.new-*-[abc]-* 2>/dev/null"):format(root)))
   end)

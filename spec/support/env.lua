@@ -69,15 +69,17 @@ function M.unique(prefix)
   return ("%s-%d-%d"):format(prefix or "t", os.time() % 100000, counter)
 end
 
--- The maker part of a pending folder's name (cmn_pending_dir):
--- "<pid ns inode>.<pid>.<start time>" of this Lua process, or with
--- `gone` of a process that had its pid and is gone (another start time).
-function M.maker_tag(gone)
-  local out = M.sh([[pid=$PPID; start=$(sed 's/.*) //' /proc/$pid/stat | cut -d' ' -f20)
-    echo "$(stat -Lc %i /proc/self/ns/pid).$pid.$start"]])
-  local ns, pid, start = out:match("^(%d+)%.(%d+)%.(%d+)\n$")
-  assert(ns, "cannot read this process's identity: " .. out)
-  return ("%s.%s.%d"):format(ns, pid, tonumber(start) + (gone and 1 or 0))
+-- The maker part of a pending folder's name (common/pending.c):
+-- "<pid ns>.<time ns>.<pid>.<start time>" of process pid (default: this
+-- Lua process); with `gone`, of a process that had its pid and is gone
+-- (another start time).
+function M.maker_tag(gone, pid)
+  local out = M.sh(([[pid=%s; start=$(sed 's/.*) //' /proc/$pid/stat | cut -d' ' -f20)
+    t=$(stat -Lc %%i /proc/self/ns/time 2>/dev/null || echo 0)
+    echo "$(stat -Lc %%i /proc/self/ns/pid).$t.$pid.$start"]]):format(pid or "$PPID"))
+  local ns, pid_, start = out:match("^(%d+%.%d+)%.(%d+)%.(%d+)\n$")
+  assert(ns, "cannot read the identity of a process: " .. out)
+  return ("%s.%s.%d"):format(ns, pid_, tonumber(start) + (gone and 1 or 0))
 end
 
 M.data_root = os.getenv("HCSSHIM_DATA_ROOT") or "/var/lib/hcsshim"

@@ -162,18 +162,30 @@ typedef struct cmn_proc_stat_t {
 /* 0, or -1 when the process is gone (or its stat does not parse). */
 int cmn_proc_stat(int pid, cmn_proc_stat_t *st);
 
+/* ---- pending folders (pending.c) ---- */
 /* A folder being made (a layer's staging folder, a system's folder) is
  * made under a pending name and renamed into place once locked, so a
- * public folder is never unlocked while its maker lives.  The pending
- * name says who made it: ".new-<pid ns inode>.<pid>.<start time>-<label>-XXXXXX"
- * in parent; out gets its path (len bytes).  0, or -errno. */
+ * public folder is never unlocked while its maker lives; one being
+ * removed is renamed to a pending name first, so it never shows without
+ * its lock either.  A pending name says who made it:
+ * ".new-<pid ns>.<time ns>.<pid>.<start time>-<label>-XXXXXX". */
+/* Makes one in parent; out gets its path (len bytes).  0, or -errno. */
 int cmn_pending_dir(const char *parent, const char *label, char *out, size_t len);
+/* Renames path to a pending name in its folder, then removes it (a
+ * removal killed half-way is swept as a dead maker's pending folder).
+ * 0, or -errno (-ENOENT: nothing there). */
+int cmn_pending_remove(const char *path);
+/* Renames `from` to "<dir>/<prefix>XXXXXX" (random, never replacing), out
+ * getting the new path (len bytes).  0, or -errno. */
+int cmn_rename_fresh(const char *from, const char *dir, const char *prefix, char *out, size_t len);
 /* 1 when pending folder `name` (in parent) is nobody's: its maker is gone
- * (same pid namespace as ours, and no process with its pid and start
- * time), or, when that cannot be told from here, it is older than
- * CMN_PENDING_GRACE seconds.  The caller still checks its lock: a
- * maker's pid ns or pid can be unreadable here (another namespace). */
+ * or a zombie (it shares our pid and time namespaces and /proc, and no
+ * live process has its pid and start time), or it is older than
+ * CMN_PENDING_GRACE seconds when the maker cannot be told from here, or
+ * older than CMN_PENDING_OLD (a live maker's leftover).  The caller still
+ * checks the folder's lock. */
 #define CMN_PENDING_GRACE 2
+#define CMN_PENDING_OLD 600
 int cmn_pending_stale(const char *parent, const char *name);
 
 /* ---- cgroups (cgroup.c) ---- */

@@ -36,6 +36,15 @@ static void env_build(void) {
       child_env[k++] = strdup(*e);
 }
 
+/* The copy lives as long as the library: freed when it is unloaded (a
+ * Lua state closing dlcloses the core), not left for a leak checker to
+ * find with its last pointer gone with the library. */
+__attribute__((destructor)) static void env_free(void) {
+  for (char **e = child_env; e && *e; e++) free(*e);
+  free(child_env);
+  child_env = NULL;
+}
+
 char *const *cmn_child_env(void) {
   static char *empty[] = {NULL};
   pthread_once(&env_once, env_build);

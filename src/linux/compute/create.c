@@ -68,13 +68,13 @@ static plat_hresult make_dir(hl_create *k, char **result) {
   k->lockp = k->dir ? cmn_path(k->dir, "lock") : NULL;
   if (!k->lockp) return cmn_fail(result, PLAT_E_OUTOFMEMORY, "out of memory");
   if ((hr = make_pending(k, tmp, sizeof tmp, result)) < 0) return hr;
-  if (renameat2(AT_FDCWD, tmp, AT_FDCWD, k->dir, RENAME_NOREPLACE) == 0 ||
-      (errno == EEXIST && hl_reap_stale(k->id) &&
-       renameat2(AT_FDCWD, tmp, AT_FDCWD, k->dir, RENAME_NOREPLACE) == 0)) {
+  e = renameat2(AT_FDCWD, tmp, AT_FDCWD, k->dir, RENAME_NOREPLACE) == 0 ? 0 : errno;
+  if (e == EEXIST && hl_reap_stale(k->id))
+    e = renameat2(AT_FDCWD, tmp, AT_FDCWD, k->dir, RENAME_NOREPLACE) == 0 ? 0 : errno;
+  if (!e) {
     k->dir_made = 1;
     return PLAT_S_OK;
   }
-  e = access(k->dir, F_OK) == 0 ? EEXIST : errno; /* hl_reap_stale clobbers errno */
   close(k->lockfd);
   k->lockfd = -1;
   cmn_remove_tree(tmp);
@@ -363,7 +363,7 @@ static void rollback(hl_create *k) {
   }
   hl_release_layers(k->id, k->holds);
   if (k->files_made) hl_files_unmount(k->dir);
-  if (k->dir_made) cmn_remove_tree(k->dir);
+  if (k->dir_made) cmn_pending_remove(k->dir);
 }
 
 plat_hresult hl_create_system(const char *id, const char *configuration, char **result) {

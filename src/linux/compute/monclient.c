@@ -64,7 +64,7 @@ static void reap(const char *id, const char *dir, const char *mp) {
   if (!meta) meta = json_object();
   hl_teardown_system(id, meta);
   json_decref(meta);
-  cmn_remove_tree(dir);
+  cmn_pending_remove(dir);
 }
 
 /* Links the file open at fd (an O_TMPFILE one, or *named) in as path. */

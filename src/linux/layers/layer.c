@@ -15,7 +15,8 @@
  *   empty/           sandbox layer without parents: an empty lowerdir
  *
  * HomeDir is created 0700 on demand.  New layers are assembled in
- * HomeDir/.staging-<id>-XXXXXX and renamed into place (RENAME_NOREPLACE), so a
+ * HomeDir/.new-<maker>-<id>-XXXXXX, locked, renamed to
+ * HomeDir/.staging-<maker>-<id>-XXXXXX, filled and renamed into place (RENAME_NOREPLACE), so a
  * layer exists completely or not at all; DestroyLayer renames the folder to
  * HomeDir/.trash-<id>-XXXXXX before deleting it.  Operations on one layer are
  * serialised with flock() on its folder.
@@ -392,7 +393,7 @@ static plat_hresult check_no_users(const lyr *l) {
 
 plat_hresult lay_destroy(const plat_driver_info *info, const char *id) {
   lyr l;
-  char trash[LYR_PATH_MAX];
+  char trash[LYR_PATH_MAX], prefix[LYR_PATH_MAX];
   int m, rc;
   plat_hresult hr;
   lyr_clear_error();
@@ -414,13 +415,12 @@ plat_hresult lay_destroy(const plat_driver_info *info, const char *id) {
     lyr_close(&l);
     return hr;
   }
-  /* rename first: the id disappears atomically even if deletion is slow */
-  lyr_pathf(trash, "%s/.trash-%s-XXXXXX", l.home, id);
-  /* mkdtemp only picks a free name; HomeDir is ours (0700), so it stays free */
-  if (!mkdtemp(trash) || rmdir(trash) < 0 ||
-      renameat2(AT_FDCWD, l.dir, AT_FDCWD, trash, RENAME_NOREPLACE) < 0) {
-    hr = lyr_fail(errno_hr(errno), "destroy layer %s: moving %s aside: %s", id, l.dir,
-                  strerror(errno));
+  /* rename first: the id disappears atomically even if deletion is slow;
+   * to a name never used before (no placeholder folder another call's
+   * sweep could take meanwhile) */
+  lyr_pathf(prefix, ".trash-%s-", id);
+  if ((rc = cmn_rename_fresh(l.dir, l.home, prefix, trash, sizeof trash)) < 0) {
+    hr = lyr_fail(errno_hr(-rc), "destroy layer %s: moving %s aside: %s", id, l.dir, strerror(-rc));
     lyr_close(&l);
     return hr;
   }

@@ -120,11 +120,14 @@ plat_hresult lyr_ensure_home(const lyr *l) {
  * it is swept once its maker is gone (cmn_pending_stale). */
 static void sweep_one(const lyr *l, const char *name, int pending) {
   char path[LYR_PATH_MAX];
+  struct stat a, b;
   int fd;
   if (lyr_pathf(path, "%s/%s", l->home, name) < 0) return;
   fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return;
-  if ((!pending || cmn_pending_stale(l->home, name) == 1) && flock(fd, LOCK_EX | LOCK_NB) == 0)
+  /* the lock counts only on the folder that still has the name */
+  if ((!pending || cmn_pending_stale(l->home, name) == 1) && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+      fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
     cmn_remove_tree(path);
   close(fd);
 }

@@ -73,7 +73,7 @@ static void finish(void) {
   umount2(CMN_SYS_FILES, MNT_DETACH | UMOUNT_NOFOLLOW);
   if (chdir("/") < 0) { /* the removal uses absolute paths */
   }
-  if (d) cmn_remove_tree(d);
+  if (d) cmn_pending_remove(d);
   free(d);
   mon_log("exiting");
   exit(0);
