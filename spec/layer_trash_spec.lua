@@ -80,17 +80,19 @@ describe("layer deletion", function()
 
   it("sweeps a .new-* folder at once when its maker is gone or a zombie, a live maker's only once very old", function()
     assert(hcsshim.create_layer(home, "keep", ""))
-    -- a zombie: `true` in the background of a shell that then becomes a
-    -- sleep, which never reaps it
-    local p = assert(io.popen("sh -c 'true & echo $! $$; exec sleep 30'"))
+    -- a zombie: a `sleep 1` in the background of a shell that has become
+    -- a `sleep 30` by the time it ends, and never reaps it (a child that
+    -- ended before the exec would be reaped by the shell itself)
+    local p = assert(io.popen("sh -c 'sleep 1 & echo $! $$; exec sleep 30'"))
     local zpid, sleeper = p:read("l"):match("^(%d+) (%d+)$")
     finally(function()
       env.sh("kill " .. sleeper)
       p:close()
     end)
-    for _ = 1, 100 do
-      if env.sh("sed 's/.*) //' /proc/" .. zpid .. "/stat | cut -c1") == "Z\n" then break end
-      core.sleep(0.01)
+    local deadline = core.monotime() + 20
+    while env.sh("sed 's/.*) //' /proc/" .. zpid .. "/stat | cut -c1") ~= "Z\n" do
+      assert(core.monotime() < deadline, "no zombie came")
+      core.sleep(0.05)
     end
     local name = function(tag, label) return ".new-" .. tag .. "-" .. label .. "-AAAAAA" end
     local dead, zombie = name(env.maker_tag(true), "dead"), name(env.maker_tag(false, zpid), "zombie")
