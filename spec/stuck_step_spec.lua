@@ -256,6 +256,81 @@ describe("a runtime step that hangs", function()
   end)
 end)
 
+-- A started system's init takes a moment to handle SIGTERM (a TERM sent
+-- before is lost), so a start's outcome waits for that, up to 1 s; an
+-- exec's for its process to run its own image, up to 5 s.  The monitor
+-- serves every other request meanwhile (before, it sat in the wait: a
+-- terminate(0.5) from another process timed out), and a shutdown that
+-- comes meanwhile holds the init's TERM until the init can take it.
+describe("a start whose init is slow to take SIGTERM", function()
+  -- A system whose init (the container's own /bin/sh, bind-mounted where
+  -- catatonit would be) sets up its TERM handler only after `delay` s,
+  -- created and started by a child: our handle on it, the child (which
+  -- prints the start's outcome and when it returned), once the start is
+  -- past crun's part and waits for the init.
+  local function slow_start(delay)
+    local dir = env.tmpdir()
+    finally(function() env.sh("rm -rf " .. dir) end)
+    local init, crun = dir .. "/slowinit", dir .. "/crun"
+    local f = assert(io.open(init, "w"))
+    f:write("#!/bin/sh\nsleep ", delay, "\ntrap 'exit 0' TERM\nwhile :; do sleep 0.1; done\n")
+    f:close()
+    f = assert(io.open(crun, "w"))
+    f:write("#!/bin/sh\n", "for a; do [ \"$a\" = create ] && sed -i 's#\"source\":\"/usr/bin/catatonit\"#\"source\":\"",
+      init, "\"#' config.json; done\n", "exec crun \"$@\"\n")
+    f:close()
+    env.must(("chmod +x %s %s"):format(init, crun))
+    local id, mount = fresh()
+    local child = assert(io.popen(("env %s %s"):format(env.lua_with({ HCSSHIM_CRUN = crun }), env.write_script(([[
+      local h = require "hcsshim"
+      local c = assert(h.create_container(%q, %s))
+      print("created") io.stdout:flush()
+      local ok = c:start(20)
+      print(tostring(ok) .. " " .. h.monotime())
+    ]]):format(id, config(id, mount)), dir))))
+    assert.equal("created", child:read("l"))
+    -- our handle first: an open waits like any request
+    local c = assert(hcsshim.open_container(id))
+    local step = env.runtime_root .. "/systems/" .. id .. "/step.pid"
+    local deadline = hcsshim.monotime() + 10
+    while env.sh("ps -eo args= | grep -c '^/bin/sh /.hcsshim-init'") == "0\n" or env.exists(step) do
+      assert(hcsshim.monotime() < deadline, "the slow init never ran")
+      os.execute("sleep 0.02")
+    end
+    return c, child
+  end
+
+  -- The child's start said true, and was still waiting at t0.
+  local function started_after(child, t0)
+    local started, at = child:read("l"):match("^(%S+) ([%d.]+)$")
+    child:close()
+    assert.equal("true", started)
+    assert.is_true(tonumber(at) >= t0, "the start had returned before the stop came")
+  end
+
+  it("keeps the monitor serving: a terminate from another process meanwhile works at once", function()
+    local c, child = slow_start(3)
+    local t0 = hcsshim.monotime()
+    local ok, err = c:terminate(0.5)
+    print(("terminate(0.5) while a start waited for its init: %s after %.3f s"):format(tostring(ok),
+      hcsshim.monotime() - t0))
+    assert.is_true(ok, tostring(err))
+    assert(c:wait(10))
+    c:close()
+    started_after(child, t0)
+  end)
+
+  it("a shutdown meanwhile still ends the system: the init's TERM waits until the init takes it", function()
+    local c, child = slow_start(0.6)
+    local t0 = hcsshim.monotime()
+    assert(c:shutdown(5))
+    assert(c:wait(10))
+    print(("shutdown while a start waited for its init: stopped after %.3f s"):format(hcsshim.monotime() - t0))
+    c:close()
+    started_after(child, t0)
+  end)
+end)
+
 -- Issue 9, item 11: the monitor SIGKILLed in the middle of a step.  What
 -- the step had made (crun create's init waiting on its exec fifo, crun's
 -- state, the cgroup) must go with the system, and the step must not go

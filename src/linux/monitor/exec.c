@@ -71,26 +71,19 @@ static int crun_binary(struct stat *st) {
 
 /* `crun exec -d` returns once its child is about to execve, so the pid may
  * still be that pre-exec copy of crun.  HCS's CreateProcess returns with the
- * process running its image: wait (bounded) until /proc/<pid>/exe is no
- * longer crun's binary, or the process is gone (a zombie has no exe; it is
- * our child, so its pid cannot be reused before the main loop reaps it). */
-static void await_exec(pid_t pid) {
+ * process running its image: the step settles (monitor/step.c) until
+ * /proc/<pid>/exe is no longer crun's binary, or the process is gone (a
+ * zombie has no exe; it is our child, so its pid cannot be reused before
+ * the main loop reaps it). */
+int mon_exec_settled(pid_t pid) {
   struct stat crun, now;
   char exe[64];
-  struct timespec ts = {0, 100000};
-  long slept = 0; /* ns */
-  if (crun_binary(&crun) < 0) return;
+  if (crun_binary(&crun) < 0) return 1;
   snprintf(exe, sizeof exe, "/proc/%d/exe", (int)pid);
-  while (slept < 5000000000L) {
-    if (stat(exe, &now) < 0 || now.st_dev != crun.st_dev || now.st_ino != crun.st_ino) return;
-    nanosleep(&ts, NULL);
-    slept += ts.tv_nsec;
-    if (ts.tv_nsec < 20000000) ts.tv_nsec *= 2;
-  }
-  mon_log("exec pid %d: still crun after 5 s", (int)pid);
+  return stat(exe, &now) < 0 || now.st_dev != crun.st_dev || now.st_ino != crun.st_ino;
 }
 
-static void add_proc(int fd, pid_t pid, int master) {
+static void add_proc(int fd, pid_t pid, uint64_t start, int master) {
   mon_proc *p = calloc(1, sizeof *p);
   mon_rep r;
   if (!p) {
@@ -100,7 +93,7 @@ static void add_proc(int fd, pid_t pid, int master) {
     return;
   }
   p->pid = pid;
-  p->start = mon_start_time(pid); /* not reaped yet: still this process */
+  p->start = start ? start : mon_start_time(pid); /* not reaped yet: still this process */
   p->pty = master;
   p->next = M.procs;
   M.procs = p;
@@ -181,15 +174,20 @@ void mon_exec_abandon(mon_job *j) {
   }
 }
 
-void mon_exec_end(mon_job *j, int rc, const char *err) {
-  int console = (j->q.flags & MON_F_CONSOLE) != 0, master = -1, fd = j->conn ? j->conn->fd : -1;
+pid_t mon_exec_pid(const mon_job *j) {
   char pjson[64], csockname[64], pidf[64], *ptxt;
-  pid_t pid = 0;
+  pid_t pid;
   names(j, pjson, csockname, pidf);
-  ptxt = rc == 0 ? cmn_read_file(pidf, NULL) : NULL;
+  ptxt = cmn_read_file(pidf, NULL);
   pid = ptxt ? (pid_t)atoi(ptxt) : 0;
   free(ptxt);
-  if (pid > 0) await_exec(pid);
+  return pid;
+}
+
+void mon_exec_end(mon_job *j) {
+  int console = (j->q.flags & MON_F_CONSOLE) != 0, master = -1, fd = j->conn ? j->conn->fd : -1;
+  const char *err = j->err;
+  pid_t pid = j->rc == 0 ? (j->pid ? j->pid : mon_exec_pid(j)) : 0;
   if (console && pid > 0) master = take_console(j->csock);
   mon_exec_abandon(j);
   if (pid <= 0 || (console && master < 0)) {
@@ -202,7 +200,7 @@ void mon_exec_end(mon_job *j, int rc, const char *err) {
   } else {
     mon_proc *p;
     int st;
-    add_proc(fd, pid, master);
+    add_proc(fd, pid, j->start, master);
     if (mon_early_take(pid, &st) && (p = mon_find_proc(pid))) mon_proc_ended(p, st);
   }
 }

@@ -60,8 +60,9 @@ void mon_reap(void) {
       system_stopped();
     } else if (pr && !pr->exited) {
       mon_proc_ended(pr, st);
-    } else if (!pr && M.step_running && M.jobs->q.op == MON_EXEC) {
+    } else if (!pr && (M.step_running || M.settling) && M.jobs->q.op == MON_EXEC) {
       mon_early_exit(p, st);
+      if (M.settling && p == M.jobs->pid) M.jobs->gone = 1;
     }
   }
 }
@@ -163,6 +164,13 @@ static void last_handle_check(void) {
   free(e2);
 }
 
+/* How long a round may wait: for ever, unless a shutdown drains (every
+ * 20 ms) or a step settles (every few ms). */
+static int poll_ms(void) {
+  int s = mon_settle_ms(), d = M.draining ? 20 : -1;
+  return s < 0 ? d : d < 0 || s < d ? s : d;
+}
+
 /* One round: poll the listener, the signalfd, the running step and every
  * connection (sized each round: every handle is a connection, and a fixed
  * array would silently stop serving the oldest ones). */
@@ -188,7 +196,7 @@ static void round_once(void) {
     pf[n].events = POLLIN;
     cv[n++] = c;
   }
-  rc = poll(pf, (nfds_t)n, M.draining ? 20 : -1);
+  rc = poll(pf, (nfds_t)n, poll_ms());
   if (rc < 0 && errno != EINTR) goto pause;
   if (pf[1].revents) {
     struct signalfd_siginfo si;
@@ -196,6 +204,7 @@ static void round_once(void) {
     mon_reap();
   }
   if (pf[2].revents || M.step_reaped) mon_job_done();
+  mon_settle_check();
   for (int i = 3; i < n; i++) {
     if (pf[i].revents & POLLIN) mon_handle_request(cv[i]);
     else if (pf[i].revents & (POLLHUP | POLLERR | POLLNVAL)) cv[i]->fd = -cv[i]->fd - 1;

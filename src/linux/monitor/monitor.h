@@ -43,6 +43,12 @@ typedef struct mon_job {
   cmn_crun_job run;
   unsigned n; /* exec: the number in its file names */
   int csock;  /* exec: the console socket */
+  int rc;     /* once its step ended: cmn_crun_end's outcome, and why */
+  char *err;
+  pid_t pid;      /* exec: the process the step made */
+  uint64_t start; /* its start time, read before it could be reaped */
+  int gone;       /* it was reaped while the step settled */
+  int64_t until;  /* settling (step.c): the latest end (cmn_now_ms) */
   struct mon_job *next;
 } mon_job;
 
@@ -61,9 +67,11 @@ typedef struct mon_state_t {
   int lfd, sfd;
   unsigned seq;
   int64_t oom_kills; /* the cgroup's OOM kill count when last read */
-  mon_job *jobs;     /* the running step (if step_running) first, then the queue */
+  mon_job *jobs;     /* the running or settling step first, then the queue */
   int step_running, step_reaped, step_status;
-  uint32_t rseq; /* the seq the replies being sent carry */
+  int settling, settle_ms; /* the head job's step ended, its outcome waits */
+  int64_t init_ready_by;   /* a start's settling: when the init should take TERM */
+  uint32_t rseq;           /* the seq the replies being sent carry */
   struct {
     pid_t pid;
     int status;
@@ -93,7 +101,7 @@ void mon_reap(void);
 /* A reaped process's end: recorded, its console closed, its subscribers
  * told. */
 void mon_proc_ended(mon_proc *p, int status);
-/* Exits of pids not known yet, while an exec step runs: the exec'd
+/* Exits of pids not known yet, while an exec step runs or settles: the exec'd
  * process can end, and come to us as a zombie when crun exec exits,
  * before the step has read its pid (then mon_early_take gives it). */
 void mon_early_exit(pid_t pid, int status);
@@ -122,6 +130,14 @@ int mon_job_pollfd(void);
 void mon_job_done(void);
 int mon_job_reaped(pid_t pid, int status);
 int mon_jobs_cancel(const char *why);
+/* A step that ended may wait, bounded, for what it made to settle before
+ * its outcome is sent (step.c): the loop polls every mon_settle_ms() ms
+ * (-1: nothing settles) and calls mon_settle_check() each round, serving
+ * every other request meanwhile. */
+int mon_settle_ms(void);
+void mon_settle_check(void);
+/* 1 when the init blocks or catches SIGTERM, or is gone. */
+int mon_init_ready(void);
 void mon_jobs_forget(const mon_conn *c);
 /* crun create as a step (create.c); its end reports to the creator */
 void mon_report(int fd, plat_hresult hr, const char *msg);
@@ -129,7 +145,11 @@ int mon_create_begin(mon_job *j);
 void mon_create_end(int rc, const char *err);
 /* exec as a step (exec.c) */
 int mon_exec_begin(mon_job *j);
-void mon_exec_end(mon_job *j, int rc, const char *err);
+void mon_exec_end(mon_job *j);
+/* The pid crun exec wrote (0: none), and whether it runs its own image
+ * yet (1), not crun's pre-exec copy. */
+pid_t mon_exec_pid(const mon_job *j);
+int mon_exec_settled(pid_t pid);
 void mon_exec_abandon(mon_job *j);
 int mon_crun(const char *a0, const char *a1, const char *a2, const char *a3, char **err);
 /* Runs the compute helper with args; *out its stdout (if out). */

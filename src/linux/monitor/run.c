@@ -52,11 +52,35 @@ int mon_cgroup_signal(int sig) {
 }
 
 
+/* A pid namespace's init only receives the signals it handles, and
+ * catatonit sets its handling up only after exec: a TERM sent in that
+ * window is lost and the shutdown would never finish.  So a start settles
+ * until the init blocks or catches SIGTERM (catatonit uses a signalfd, so
+ * the signal shows in SigBlk), or is gone (its exit is reported the
+ * normal way). */
+int mon_init_ready(void) {
+  char path[64], *st, *blk, *cgt;
+  unsigned long long mask = 1ULL << (SIGTERM - 1);
+  int ready;
+  snprintf(path, sizeof path, "/proc/%d/status", (int)M.init);
+  if (!(st = cmn_read_file(path, NULL))) return 1;
+  blk = strstr(st, "\nSigBlk:");
+  cgt = strstr(st, "\nSigCgt:");
+  ready = (blk && (strtoull(blk + 8, NULL, 16) & mask)) ||
+          (cgt && (strtoull(cgt + 8, NULL, 16) & mask));
+  free(st);
+  return ready;
+}
+
 /* Graceful shutdown: the init (catatonit, which exits 0 on TERM and takes
  * the namespace down) gets TERM only when the rest is gone, so a process
  * that traps TERM finishes its handler. */
 void mon_drain_check(void) {
   if (!M.draining || M.state == MON_STOPPED) return;
+  /* a shutdown that cut a start's settling short: the TERM waits for the
+   * init to take it (a TERM sent before is lost), as long as the start
+   * would have */
+  if (M.init_ready_by && cmn_now_ms() < M.init_ready_by && !mon_init_ready()) return;
   if (mon_cgroup_signal(0) == 0) {
     M.draining = 0;
     kill(M.init, SIGTERM);

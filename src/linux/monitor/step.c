@@ -3,8 +3,11 @@
  * through its pidfd, so a step that hangs never keeps the monitor from
  * serving the system's other requests.  One step runs at a time (crun
  * serialises on the container's state anyway); the requests behind it
- * wait in order.  A shutdown or terminate cuts the running step short by
- * killing its group, and fails the queued ones. */
+ * wait in order.  A step that ended may settle before its outcome goes
+ * out (a start until the init takes SIGTERM, an exec until its process
+ * runs its own image), still without blocking the loop.  A shutdown or
+ * terminate cuts the running step short by killing its group, sends a
+ * settling one's outcome as it stands, and fails the queued ones. */
 #include "linux/monitor/monitor.h"
 
 #include <errno.h>
@@ -25,6 +28,7 @@ static int fd_of(const mon_job *j) { return j->conn ? j->conn->fd : -1; }
 
 static void job_free(mon_job *j) {
   for (int i = 0; i < j->nfds; i++) close(j->fds[i]);
+  free(j->err);
   free(j->text);
   free(j);
 }
@@ -91,45 +95,18 @@ static int job_begin(mon_job *j) {
   return rc < 0 ? -1 : 0;
 }
 
-/* A pid namespace's init only receives the signals it handles, and
- * catatonit sets its handling up only after exec: a TERM sent in that
- * window is lost and the shutdown would never finish.  So start reports
- * success only once the init blocks or catches SIGTERM (catatonit uses a
- * signalfd, so the signal shows in SigBlk). */
-static void wait_init_ready(void) {
-  char path[64];
-  unsigned long long mask = 1ULL << (SIGTERM - 1);
-  snprintf(path, sizeof path, "/proc/%d/status", (int)M.init);
-  for (int i = 0; i < 2000; i++) {
-    char *st = cmn_read_file(path, NULL), *blk, *cgt;
-    int ready = 0;
-    if (!st) return; /* gone: the exit is reported the normal way */
-    blk = strstr(st, "\nSigBlk:");
-    cgt = strstr(st, "\nSigCgt:");
-    if ((blk && (strtoull(blk + 8, NULL, 16) & mask)) ||
-        (cgt && (strtoull(cgt + 8, NULL, 16) & mask)))
-      ready = 1;
-    free(st);
-    if (ready) return;
-    usleep(500);
-  }
-  mon_log("init %d did not set up SIGTERM handling within 1 s", (int)M.init);
-}
-
-static void job_end(mon_job *j, int status) {
-  char *err = NULL;
-  int rc = cmn_crun_end(&j->run, status, &err);
+/* The step's outcome, sent. */
+static void job_end(mon_job *j) {
   M.rseq = j->q.seq;
   if (j->q.op == MON_CREATE) {
-    mon_create_end(rc, err);
+    mon_create_end(j->rc, j->err);
   } else if (j->q.op == MON_EXEC) {
-    mon_exec_end(j, rc, err);
-  } else if (rc != 0) {
+    mon_exec_end(j);
+  } else if (j->rc != 0) {
     mon_reply_err(fd_of(j), PLAT_E_FAIL, "%s of compute system %s failed: %s", verbs[j->q.op], M.id,
-                  err ? err : "crun failed");
+                  j->err ? j->err : "crun failed");
   } else {
     if (j->q.op == MON_START) {
-      wait_init_ready();
       M.state = MON_RUNNING;
       clock_gettime(CLOCK_REALTIME, &M.started);
     } else {
@@ -137,7 +114,62 @@ static void job_end(mon_job *j, int status) {
     }
     mon_reply_ok(fd_of(j), NULL, NULL, 0);
   }
-  free(err);
+}
+
+static int settled(const mon_job *j) {
+  return j->q.op == MON_START ? mon_init_ready() : j->gone || mon_exec_settled(j->pid);
+}
+
+/* 1 when the ended step j waits to settle: a start until its init takes
+ * SIGTERM (at most 1 s), an exec until its process runs its own image
+ * (at most 5 s).  The loop goes on serving meanwhile: a terminate or a
+ * state query never waits for it. */
+static int settle_begin(mon_job *j) {
+  int ms;
+  if (j->rc != 0) return 0;
+  if (j->q.op == MON_START) ms = 1000;
+  else if (j->q.op == MON_EXEC && (j->pid = mon_exec_pid(j)) > 0) ms = 5000;
+  else return 0;
+  /* unreaped until the loop's next round: still the process crun made */
+  if (j->q.op == MON_EXEC) j->start = mon_start_time(j->pid);
+  if (settled(j)) return 0;
+  j->until = cmn_now_ms() + ms;
+  if (j->q.op == MON_START) M.init_ready_by = j->until;
+  M.settling = 1;
+  M.settle_ms = 1;
+  return 1;
+}
+
+/* The head job's outcome goes out, and the job goes. */
+static void job_finish(void) {
+  mon_job *j = M.jobs;
+  M.settling = 0;
+  M.jobs = j->next;
+  job_end(j);
+  job_free(j);
+  M.nearly = 0; /* what the step did not claim was not its */
+}
+
+int mon_settle_ms(void) {
+  int64_t left = M.settling ? M.jobs->until - cmn_now_ms() : -1;
+  if (!M.settling) return -1;
+  return left <= 0 ? 0 : left < M.settle_ms ? (int)left : M.settle_ms;
+}
+
+void mon_settle_check(void) {
+  mon_job *j = M.jobs;
+  if (!M.settling) return;
+  if (!settled(j)) {
+    if (cmn_now_ms() < j->until) {
+      if (M.settle_ms < 16) M.settle_ms *= 2;
+      return;
+    }
+    mon_log(j->q.op == MON_START ? "init %d did not set up SIGTERM handling within 1 s"
+                                 : "exec pid %d: still crun after 5 s",
+            (int)(j->q.op == MON_START ? M.init : j->pid));
+  }
+  job_finish();
+  mon_jobs_next();
 }
 
 /* The running step's process group, named in the system folder (cwd):
@@ -156,7 +188,7 @@ static void step_running(int on) {
 }
 
 void mon_jobs_next(void) {
-  while (M.jobs && !M.step_running) {
+  while (M.jobs && !M.step_running && !M.settling) {
     mon_job *j = M.jobs;
     if (job_begin(j) == 0) {
       step_running(1);
@@ -178,10 +210,9 @@ void mon_job_done(void) {
   if (!M.step_running) return;
   st = M.step_reaped ? M.step_status : cmn_child_wait(&j->run.child);
   step_running(0);
-  M.jobs = j->next;
-  job_end(j, st);
-  job_free(j);
-  M.nearly = 0; /* what the step did not claim was not its */
+  j->rc = cmn_crun_end(&j->run, st, &j->err);
+  if (settle_begin(j)) return;
+  job_finish();
   mon_jobs_next();
 }
 
@@ -195,6 +226,9 @@ int mon_job_reaped(pid_t pid, int status) {
 int mon_jobs_cancel(const char *why) {
   uint32_t rseq = M.rseq; /* the stop request's own reply follows ours */
   int cut = 0;
+  /* a settling step did its work: its outcome as it stands (a started
+   * system is stopped as a running one, an exec'd process is reported) */
+  if (M.settling) job_finish();
   if (M.step_running) {
     mon_job *j = M.jobs;
     cut = j->q.op;
@@ -224,7 +258,7 @@ void mon_jobs_forget(const mon_conn *c) {
     mon_job *j = *pp;
     if (j->conn != c) {
       pp = &j->next;
-    } else if (M.step_running && j == M.jobs) {
+    } else if ((M.step_running || M.settling) && j == M.jobs) {
       j->conn = NULL; /* it runs on: its end is the system's state */
       pp = &j->next;
     } else {
