@@ -6,6 +6,7 @@
 -- terminate, from this or another process, always works and kills the step.
 local hcsshim = require "hcsshim"
 local env = require "support.env"
+local core = require "hcsshim.core"
 local monitor_pid = require("support.procs").monitor_pid
 
 local SLACK = 1.5 -- seconds a call may take beyond its timeout
@@ -260,14 +261,23 @@ end)
 -- before is lost), so a start's outcome waits for that, up to 1 s; an
 -- exec's for its process to run its own image, up to 5 s.  The monitor
 -- serves every other request meanwhile (before, it sat in the wait: a
--- terminate(0.5) from another process timed out), and a shutdown that
--- comes meanwhile holds the init's TERM until the init can take it.
+-- terminate from another process waited it out, a terminate(0.5) timed
+-- out), and a shutdown that comes meanwhile holds the init's TERM until
+-- the init can take it.
 describe("a start whose init is slow to take SIGTERM", function()
   -- A system whose init (the container's own /bin/sh, bind-mounted where
   -- catatonit would be) sets up its TERM handler only after `delay` s,
   -- created and started by a child: our handle on it, the child (which
   -- prints the start's outcome and when it returned), once the start is
   -- past crun's part and waits for the init.
+  local function slurp(path)
+    local f = io.open(path)
+    if not f then return "" end
+    local text = f:read("a")
+    f:close()
+    return text
+  end
+
   local function slow_start(delay)
     local dir = env.tmpdir()
     finally(function() env.sh("rm -rf " .. dir) end)
@@ -296,13 +306,20 @@ describe("a start whose init is slow to take SIGTERM", function()
     assert.equal("created", child:read("l"))
     -- our handle first: an open waits like any request
     local c = assert(hcsshim.open_container(id))
-    local step = env.runtime_root .. "/systems/" .. id .. "/step.pid"
+    -- read here, no shell started: the wait the start is in is 1 s at
+    -- most, and the test must come well inside it even in an emulator
+    local sys = env.runtime_root .. "/systems/" .. id
+    local initpid = slurp(sys .. "/init.pid"):match("%d+")
     local deadline = hcsshim.monotime() + 10
-    while env.sh("ps -eo args= | grep -c '^/bin/sh /.hcsshim-init'") == "0\n" or env.exists(step) do
-      assert(hcsshim.monotime() < deadline, "the slow init never ran")
-      os.execute("sleep 0.02")
+    local function waiting()
+      return slurp("/proc/" .. initpid .. "/cmdline"):find("/.hcsshim-init", 1, true)
+        and not env.exists(sys .. "/step.pid")
     end
-    return c, child
+    while not waiting() do
+      assert(hcsshim.monotime() < deadline, "the slow init never ran")
+      core.sleep(0.002)
+    end
+    return c, child, sys
   end
 
   -- The child's start said true, and was still waiting at t0.
@@ -314,12 +331,15 @@ describe("a start whose init is slow to take SIGTERM", function()
   end
 
   it("keeps the monitor serving: a terminate from another process meanwhile works at once", function()
-    local c, child = slow_start(3)
+    local c, child, sys = slow_start(3)
     local t0 = hcsshim.monotime()
-    local ok, err = c:terminate(0.5)
-    print(("terminate(0.5) while a start waited for its init: %s after %.3f s"):format(tostring(ok),
+    local ok, err = c:terminate(5)
+    print(("terminate(5) while a start waited for its init: %s after %.3f s"):format(tostring(ok),
       hcsshim.monotime() - t0))
     assert.is_true(ok, tostring(err))
+    -- it was served while the start waited: the wait never ran out
+    local log = slurp(sys .. "/monitor.log")
+    assert.is_nil(log:find("did not set up SIGTERM handling", 1, true), log)
     assert(c:wait(10))
     c:close()
     started_after(child, t0)
