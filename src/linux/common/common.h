@@ -66,6 +66,9 @@ int cmn_open_in_root(int root, const char *path, int flags); /* RESOLVE_IN_ROOT 
 int cmn_write_file(const char *path, const char *data, size_t len, mode_t mode);
 /* mkdir -p: missing parents get 0755, the last component gets mode. */
 int cmn_mkdir_p(const char *path, mode_t mode);
+/* 1 when path (not followed) is the file open at fd: a lock taken on a
+ * file that was renamed or replaced meanwhile is no lock on path. */
+int cmn_same_file(int fd, const char *path);
 /* rm -rf without following symlinks or crossing into other mounts. */
 int cmn_remove_tree(const char *path);
 int cmn_is_mountpoint(const char *path);   /* 1, 0 or -errno */

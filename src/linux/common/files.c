@@ -359,3 +359,8 @@ int cmn_has_mounts_under(const char *dir) {
   fclose(f);
   return found;
 }
+
+int cmn_same_file(int fd, const char *path) {
+  struct stat a, b;
+  return fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}

@@ -96,13 +96,6 @@ int hl_lock_claim(const char *dir) {
   return -e;
 }
 
-/* 1 when the file at path is the one open at fd (a lock taken on a lock
- * file that was replaced meanwhile is no lock on the system). */
-static int same_file(int fd, const char *path) {
-  struct stat a, b;
-  return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
 /* A system directory whose lock nobody holds has no creator and no
  * monitor: undo what it left and forget it.  Returns 1 if it was stale. */
 int hl_reap_stale(const char *id) {
@@ -126,7 +119,7 @@ int hl_reap_stale(const char *id) {
     goto out;
   }
   /* the lock file is put in place locked (hl_lock_claim) */
-  if (flock(fd, LOCK_EX | LOCK_NB) == 0 && same_file(fd, lock)) {
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0 && cmn_same_file(fd, lock)) {
     reap(id, dir, mp);
     stale = 1;
   }

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 static _Thread_local char last_error[1024];
@@ -120,14 +119,13 @@ plat_hresult lyr_ensure_home(const lyr *l) {
  * it is swept once its maker is gone (cmn_pending_stale). */
 static void sweep_one(const lyr *l, const char *name, int pending) {
   char path[LYR_PATH_MAX];
-  struct stat a, b;
   int fd;
   if (lyr_pathf(path, "%s/%s", l->home, name) < 0) return;
   fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return;
   /* the lock counts only on the folder that still has the name */
   if ((!pending || cmn_pending_stale(l->home, name) == 1) && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
-      fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+      cmn_same_file(fd, path))
     cmn_remove_tree(path);
   close(fd);
 }
@@ -171,7 +169,7 @@ static void held_drop(dev_t dev, ino_t ino) {
 }
 
 plat_hresult lyr_open(lyr *l, int want_meta) {
-  struct stat a, b;
+  struct stat a;
   char why[512];
   l->dfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (l->dfd < 0) {
@@ -197,8 +195,7 @@ plat_hresult lyr_open(lyr *l, int want_meta) {
     }
   }
   /* destroyed (renamed away) while we waited for the lock? */
-  if (fstat(l->dfd, &a) < 0 || lstat(l->dir, &b) < 0 || a.st_dev != b.st_dev ||
-      a.st_ino != b.st_ino) {
+  if (!cmn_same_file(l->dfd, l->dir)) {
     lyr_close(l);
     return lyr_fail(PLAT_E_NOT_FOUND, "%s layer %s: no such layer in %s", l->op, l->id, l->home);
   }
