@@ -25,6 +25,7 @@ const char *cmn_crun(void);
 /* 1 once the settings above were read (environment changes no longer count) */
 int cmn_settings_frozen(void);
 int cmn_ensure_root(char **errmsg); /* mkdir -p R, R/crun, R/systems (0700) */
+char *cmn_systems_dir(void);        /* R/systems */
 char *cmn_sysdir(const char *id);   /* R/systems/<id> */
 /* R/systems/<id>/etc: a small tmpfs of the system's own for the files it
  * gets bind-mounted read-write (hostname, hosts, resolv.conf) */

@@ -61,11 +61,12 @@ const char *cmn_crun(void) {
   return env_crun;
 }
 
+char *cmn_systems_dir(void) { return cmn_path(cmn_runtime_root(), "systems"); }
 char *cmn_sysdir(const char *id) { return cmn_printf("%s/systems/%s", cmn_runtime_root(), id); }
 
 int cmn_ensure_root(char **errmsg) {
   const char *r = cmn_runtime_root();
-  char *a = cmn_path(r, "crun"), *b = cmn_path(r, "systems");
+  char *a = cmn_path(r, "crun"), *b = cmn_systems_dir();
   int rc = !a || !b ? -ENOMEM : cmn_mkdir_p(r, 0700);
   if (rc == 0) rc = cmn_mkdir_p(a, 0700);
   if (rc == 0) rc = cmn_mkdir_p(b, 0700);

@@ -40,7 +40,7 @@ static plat_hresult check_request(hl_create *k, const char *configuration, char 
  * locked (hl_lock_claim), at tmp: renamed into place, a system's folder
  * never shows an unlocked lock while its maker lives. */
 static plat_hresult make_pending(hl_create *k, char *tmp, size_t len, char **result) {
-  char *sd = cmn_path(cmn_runtime_root(), "systems");
+  char *sd = cmn_systems_dir();
   int rc = sd ? cmn_pending_dir(sd, k->id, tmp, len) : -ENOMEM;
   free(sd);
   if (rc < 0)

@@ -132,10 +132,9 @@ out:
 }
 
 void hl_sweep_pending(const char *name) {
-  char *sd = cmn_path(cmn_runtime_root(), "systems"), *dir = sd ? cmn_path(sd, name) : NULL,
-       *lock = dir ? cmn_path(dir, "lock") : NULL;
+  char *sd = cmn_systems_dir(), *dir = cmn_sysdir(name), *lock = dir ? cmn_path(dir, "lock") : NULL;
   int fd;
-  if (lock && cmn_pending_stale(sd, name) == 1) {
+  if (sd && lock && cmn_pending_stale(sd, name) == 1) {
     /* no lock file: its maker died before hl_lock_claim */
     fd = open(lock, O_RDWR | O_CLOEXEC);
     if (fd < 0 ? errno == ENOENT : flock(fd, LOCK_EX | LOCK_NB) == 0) cmn_remove_tree(dir);

@@ -154,7 +154,7 @@ plat_hresult hl_enumerate_systems(const char *query, char **systems, char **resu
     }
   }
   out = json_array();
-  sd = cmn_path(cmn_runtime_root(), "systems");
+  sd = cmn_systems_dir();
   d = sd ? opendir(sd) : NULL;
   while (d && (e = readdir(d))) {
     json_t *meta, *st = NULL, *req, *item;
