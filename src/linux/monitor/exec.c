@@ -83,6 +83,7 @@ int mon_exec_settled(pid_t pid) {
   return stat(exe, &now) < 0 || now.st_dev != crun.st_dev || now.st_ino != crun.st_ino;
 }
 
+/* start: read by settle_begin, before the process could be reaped */
 static void add_proc(int fd, pid_t pid, uint64_t start, int master) {
   mon_proc *p = calloc(1, sizeof *p);
   mon_rep r;
@@ -93,7 +94,7 @@ static void add_proc(int fd, pid_t pid, uint64_t start, int master) {
     return;
   }
   p->pid = pid;
-  p->start = start ? start : mon_start_time(pid); /* not reaped yet: still this process */
+  p->start = start;
   p->pty = master;
   p->next = M.procs;
   M.procs = p;
@@ -187,7 +188,7 @@ pid_t mon_exec_pid(const mon_job *j) {
 void mon_exec_end(mon_job *j) {
   int console = (j->q.flags & MON_F_CONSOLE) != 0, master = -1, fd = j->conn ? j->conn->fd : -1;
   const char *err = j->err;
-  pid_t pid = j->rc == 0 ? (j->pid ? j->pid : mon_exec_pid(j)) : 0;
+  pid_t pid = j->rc == 0 ? j->pid : 0; /* read by settle_begin */
   if (console && pid > 0) master = take_console(j->csock);
   mon_exec_abandon(j);
   if (pid <= 0 || (console && master < 0)) {

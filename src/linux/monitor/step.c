@@ -151,9 +151,8 @@ static void job_finish(void) {
 }
 
 int mon_settle_ms(void) {
-  int64_t left = M.settling ? M.jobs->until - cmn_now_ms() : -1;
-  if (!M.settling) return -1;
-  return left <= 0 ? 0 : left < M.settle_ms ? (int)left : M.settle_ms;
+  int ms = M.settling ? cmn_poll_ms(M.jobs->until) : -1;
+  return ms > M.settle_ms ? M.settle_ms : ms;
 }
 
 void mon_settle_check(void) {
