@@ -61,10 +61,18 @@ end
 -- (Linux) or Win32 error (Windows)
 M.write_some = core.write_some
 
--- The stdin feed of read_all and write_all: writes what fits within
--- `wait` seconds.  Returns done (all written, or the process stopped
--- reading: the rest of the input is nothing to it; input.done has run),
--- whether anything was written, and an error other than a broken pipe.
+--- One step of a stdin feed (read_all's and write_all's, the CLI's pump):
+-- writes what of `input` fits within `wait` seconds, from `input.at`
+-- (default 1), which it moves on.
+-- @tparam table input `{file = stdin, data = string, at = index,
+-- done = function(err)}`; `done` runs once the data is all written (err
+-- nil) or the process closed its stdin (err "Broken pipe")
+-- @tparam number wait seconds to wait for room (0: none)
+-- @treturn boolean done: all written, or the process stopped reading
+-- (the rest is nothing to it), or the write failed
+-- @treturn boolean whether anything was written
+-- @treturn nil|string the write's error, other than a broken pipe (then
+-- `done` did not run)
 local function feed(input, wait)
   local from = input.at or 1
   local i, msg, code = core.write_some(input.file, input.data, from, wait)
@@ -74,6 +82,7 @@ local function feed(input, wait)
   if input.done then input.done(msg) end
   return true, true
 end
+M.feed = feed
 
 --- Write `input` (as `read_all` takes it) to its end, then call its
 -- `done`; waits of at most `hcsshim.notification.SLICE` seconds.

@@ -107,15 +107,6 @@ function M.top(a)
   return 0
 end
 
--- Writes what the process's stdin takes now of `chunk` from byte `at`;
--- returns the next byte, or nil once the chunk is all taken (true) or the
--- process closed its stdin (false).
-local function feed(stdin, chunk, at)
-  local i = hcsshim.stdio.write_some(stdin, chunk, at, 0)
-  if i and i <= #chunk then return i end
-  return nil, i ~= nil
-end
-
 -- Copy our stdin (with -i) to the process and its stdout/stderr to ours,
 -- all at once, until the process closed its output.  A chunk of our stdin
 -- is written as the process takes it, and the next read only after: a
@@ -126,23 +117,23 @@ local function pump(p, interactive)
   local files = { interactive and io.stdin or false, stdout or false, stderr or false }
   local sinks = { false, io.stdout, io.stderr }
   local open_outputs = (stdout and 1 or 0) + (stderr and 1 or 0)
-  local chunk, at, wait -- of our stdin, not all taken yet
+  local input, wait -- a chunk of our stdin, not all taken yet
   while open_outputs > 0 do
-    if chunk then
-      local i, taken = feed(stdin, chunk, at)
-      if i then
-        wait, at = i > at and 0 or 0.01, i
-      else
-        chunk, wait = nil, nil
-        if taken then files[1] = io.stdin else p:close_stdin() end
-      end
+    if input then
+      local done, moved, err = hcsshim.stdio.feed(input, 0)
+      if err then p:close_stdin() end
+      if done then input, wait = nil, nil else wait = moved and 0 or 0.01 end
     end
     for i, got in pairs(hcsshim.stdio.read_ready(files, wait)) do
       if got == false then
         files[i] = false
         if i == 1 then p:close_stdin() else open_outputs = open_outputs - 1 end
       elseif i == 1 then
-        chunk, at, files[1] = got, 1, false
+        files[1] = false
+        -- all taken: read our stdin again; the process closed its stdin: close ours to it
+        input = { file = stdin, data = got, done = function(e)
+          if e then p:close_stdin() else files[1] = io.stdin end
+        end }
       else
         sinks[i]:write(got)
         sinks[i]:flush()
