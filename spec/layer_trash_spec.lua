@@ -96,7 +96,8 @@ describe("layer deletion", function()
     end
     local name = function(tag, label) return ".new-" .. tag .. "-" .. label .. "-AAAAAA" end
     local dead, zombie = name(env.maker_tag(true), "dead"), name(env.maker_tag(false, zpid), "zombie")
-    local live, ancient = name(env.maker_tag(), "live"), name(env.maker_tag(), "ancient")
+    local mine = env.maker_tag()
+    local live, ancient = name(mine, "live"), name(mine, "ancient")
     -- all unlocked; the live maker's are old too: a few seconds decide
     -- nothing once the maker can be told, ten minutes do
     env.must(("cd %s && mkdir %s %s %s %s && touch -d '-10 seconds' %s && touch -d '-11 minutes' %s"):format(home,

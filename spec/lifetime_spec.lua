@@ -166,8 +166,8 @@ end)
 describe("a pending system folder", function()
   it("goes with its maker, and stays while the maker lives", function()
     local root = env.runtime_root .. "/systems/"
-    local nolock = ".new-" .. env.maker_tag(true) .. "-a-AAAAAA"
-    local unheld = ".new-" .. env.maker_tag(true) .. "-b-BBBBBB"
+    local gone = env.maker_tag(true)
+    local nolock, unheld = ".new-" .. gone .. "-a-AAAAAA", ".new-" .. gone .. "-b-BBBBBB"
     local live = ".new-" .. env.maker_tag() .. "-c-CCCCCC"
     env.must(("mkdir %s%s %s%s %s%s && touch %s%s/lock && touch -d '-10 seconds' %s%s"):format(root, nolock, root,
       unheld, root, live, root, unheld, root, live))

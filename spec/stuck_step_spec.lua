@@ -47,12 +47,12 @@ local function stuck(path)
   return pids
 end
 
-local function wait_for(what, fn, seconds)
+local function wait_for(what, fn, seconds, step)
   local deadline = hcsshim.monotime() + (seconds or 10)
   repeat
     local v = fn()
     if v then return v end
-    os.execute("sleep 0.05")
+    core.sleep(step or 0.05)
   until hcsshim.monotime() > deadline
   error("timed out waiting for " .. what, 2)
 end
@@ -310,15 +310,10 @@ describe("a start whose init is slow to take SIGTERM", function()
     -- most, and the test must come well inside it even in an emulator
     local sys = env.runtime_root .. "/systems/" .. id
     local initpid = slurp(sys .. "/init.pid"):match("%d+")
-    local deadline = hcsshim.monotime() + 10
-    local function waiting()
+    wait_for("the slow init to run", function()
       return slurp("/proc/" .. initpid .. "/cmdline"):find("/.hcsshim-init", 1, true)
         and not env.exists(sys .. "/step.pid")
-    end
-    while not waiting() do
-      assert(hcsshim.monotime() < deadline, "the slow init never ran")
-      core.sleep(0.002)
-    end
+    end, 10, 0.002)
     return c, child, sys
   end
 

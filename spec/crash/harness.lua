@@ -202,7 +202,6 @@ end
 
 -- One table cell: what was found after the kill and the recovery.
 local function cell(r)
-  if not r then return "" end
   local words = {}
   if r.hung then words[#words + 1] = "**HUNG**" end
   if r.target == "client" then
@@ -249,13 +248,13 @@ local took = calibrate()
 local rows, bad, times = {}, 0, {}
 local COLUMNS = { "client_mid", "client_after", "monitor_mid", "monitor_after" }
 for _, step in ipairs(STEPS) do
-  local row = { step = step, client_mid = {}, client_after = {}, monitor_mid = {}, monitor_after = {} }
+  local row = { step = step }
+  for _, k in ipairs(COLUMNS) do row[k] = {} end
+  -- case() gives nil for a case CRASH_ONLY leaves out: inserting nil adds nothing
   for _, f in ipairs(MID) do
     local r = case("client", "mid", step, took[step] * f)
-    if r then
-      r.at = #MID > 1 and f or nil
-      table.insert(row.client_mid, r)
-    end
+    if r then r.at = #MID > 1 and f or nil end
+    table.insert(row.client_mid, r)
   end
   table.insert(row.client_after, case("client", "after", step))
   if MONITOR_STEPS[step] then

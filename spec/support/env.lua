@@ -1,6 +1,7 @@
 -- Shared test environment: a busybox root filesystem imported once as a
 -- base layer, and helpers that make (and always tear down) containers.
 local hcsshim = require "hcsshim"
+local core = require "hcsshim.core"
 
 local M = {}
 
@@ -164,9 +165,7 @@ end
 -- the id is free, and the folder gone, only after that.
 local function folder_gone(id, deadline)
   local dir = M.runtime_root .. "/systems/" .. id
-  while M.sh("test -e " .. dir .. " && echo there") ~= "" and hcsshim.monotime() < deadline do
-    require("hcsshim.core").sleep(0.02)
-  end
+  while M.exists(dir) and hcsshim.monotime() < deadline do core.sleep(0.02) end
 end
 
 -- Stops compute system `id` through fresh handles and waits until the
