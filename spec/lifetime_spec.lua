@@ -177,6 +177,53 @@ describe("a pending system folder", function()
   end)
 end)
 
+-- Issue 9, item 11 (the crash harness, under load): a creator SIGKILLed
+-- after it started the monitor and before that monitor listened.  The
+-- monitor-to-be held the system's lock with no socket yet, so an open
+-- from another process said "not found" and prune() could not remove the
+-- system (nor could an endpoint it held be deleted).  A monitor that takes
+-- 2 s to start stands for the load here.
+describe("a creator killed while its monitor starts", function()
+  it("leaves a system that another process opens, and prune() removes", function()
+    local core = require "hcsshim.core"
+    local id = env.unique("slowmon")
+    local mount, undo = env.sandbox(id .. "-sb")
+    local dir, creator = env.tmpdir(), nil
+    finally(function()
+      if creator then env.sh("kill -9 " .. creator) end
+      env.forget(id)
+      undo()
+    end)
+    local real = os.getenv("HCSSHIM_MONITOR") or package.searchpath("hcsshim.core", package.cpath):gsub("core%.so$",
+      "monitor")
+    local fake = dir .. "/monitor"
+    local f = assert(io.open(fake, "w"))
+    real = env.must("readlink -f " .. real):gsub("%s+$", "")
+    f:write(("#!/bin/sh\n: >%s/started\nsleep 2\nexec %s \"$@\"\n"):format(dir, real))
+    f:close()
+    env.must("chmod +x " .. fake)
+    local script = env.write_script(([[
+      local h, run = require "hcsshim", require "hcsshim.run"
+      h.create_container(%q, { VolumePath = %q, Owner = run.OWNER .. ";" .. run.creator() })
+      os.execute("sleep 60")
+    ]]):format(id, mount), dir)
+    creator = (env.must(("%s %s >%s/out 2>&1 & echo $!"):format(env.lua_with({ HCSSHIM_MONITOR = fake }), script,
+      dir)):gsub("%s+$", ""))
+    local deadline = hcsshim.monotime() + 30
+    while not env.exists(dir .. "/started") and hcsshim.monotime() < deadline do core.sleep(0.01) end
+    assert.is_true(env.exists(dir .. "/started"), env.sh("cat " .. dir .. "/out"))
+    env.must("kill -9 " .. creator)
+    creator = nil
+    local c, err = hcsshim.open_container(id)
+    assert.is_not_nil(c, tostring(err))
+    c:close()
+    local removed = assert(hcsshim.prune({ home = env.home }))
+    assert.is_truthy(table.concat(removed.Containers, " "):find(id, 1, true))
+    assert.is_nil((hcsshim.open_container(id)))
+    assert.equal("", env.sh("ls -d " .. env.runtime_root .. "/systems/" .. id .. " 2>/dev/null"))
+  end)
+end)
+
 -- Issue 12, item 3: the monitor's log goes with the system directory when
 -- creation rolls back, so the message carries the log's last lines instead
 -- of a path that no longer exists.

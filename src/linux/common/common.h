@@ -242,6 +242,9 @@ int cmn_poll_ms(int64_t deadline);
 int cmn_wait_fd(int fd, short events, int64_t deadline);
 /* fd or -errno (-ETIMEDOUT when the listener's backlog stayed full). */
 int cmn_seqpacket_connect(const char *path, int64_t deadline);
+/* A listening SOCK_SEQPACKET socket (non-blocking, close-on-exec) bound
+ * as dir/name, whatever dir's length: fd or -errno. */
+int cmn_seqpacket_listen(const char *dir, const char *name, int backlog);
 void cmn_bigbuf(int fd);
 /* One datagram with up to CMN_MAX_FDS fds (SCM_RIGHTS). */
 int cmn_sendmsg(int fd, const void *buf, size_t len, const int *fds, int nfds, int flags);

@@ -172,3 +172,24 @@ int cmn_seqpacket_connect(const char *path, int64_t deadline) {
   cmn_bigbuf(fd);
   return fd;
 }
+
+int cmn_seqpacket_listen(const char *dir, const char *name, int backlog) {
+  struct sockaddr_un sa;
+  int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), fd, e;
+  if (dfd < 0) return -errno;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  /* through the folder's descriptor: any folder path fits sun_path */
+  if (snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, name) >=
+      (int)sizeof sa.sun_path) {
+    close(dfd);
+    return -ENAMETOOLONG;
+  }
+  fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  e = fd < 0 ? errno : 0;
+  if (!e && (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, backlog) < 0)) e = errno;
+  close(dfd);
+  if (!e) return fd;
+  if (fd >= 0) close(fd);
+  return -e;
+}

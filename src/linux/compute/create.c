@@ -305,7 +305,7 @@ static plat_hresult write_bundle(hl_create *k, char **result) {
  * left (the sandbox it held included); all by `cut`. */
 static void undo_in(const char *dir, int64_t cut) {
   struct stat st;
-  /* a monitor not listening yet is asked again, while the system is there */
+  /* a request the monitor never took is sent again, while the system is there */
   while (hl_mon_cut_short(dir, cut) < 0 && lstat(dir, &st) == 0 && cmn_now_ms() < cut)
     usleep(10 * 1000);
   while (lstat(dir, &st) == 0 && cmn_now_ms() < cut) usleep(10 * 1000);

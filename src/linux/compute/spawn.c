@@ -49,9 +49,62 @@ static const char *const *scope_argv(const char **buf, char *unit, size_t unitle
   return buf;
 }
 
+/* The monitor's side of the double fork: its report pipe, lock and
+ * listening socket as fds 3, 4 and 5, stdio on /dev/null and its log. */
+static _Noreturn void exec_monitor(const char *const *argv, char *const *env, const int fds[3],
+                                   const char *log, const char *sysdir) {
+  /* only async-signal-safe calls until execve */
+  int hi[3], lf, nul;
+  cmn_reset_signals();
+  setsid();
+  if (fork() != 0) _exit(0);
+  for (int i = 0; i < 3; i++)
+    if ((hi[i] = fcntl(fds[i], F_DUPFD, 100)) < 0) _exit(127);
+  nul = open("/dev/null", O_RDWR);
+  lf = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (nul < 0 || lf < 0 || chdir(sysdir) < 0) _exit(127);
+  dup2(nul, 0);
+  dup2(lf, 1);
+  dup2(lf, 2);
+  for (int i = 0; i < 3; i++) dup2(hi[i], 3 + i);
+  syscall(SYS_close_range, 6U, ~0U, 0U);
+  execve(argv[0], (char *const *)(uintptr_t)argv, env);
+  _exit(127);
+}
+
+/* The create report on rp (read end), by the deadline; past it the create
+ * is cut short (*cut: the cut's own deadline), and then its report. */
+static json_t *await_report(int rp, const char *sysdir, int64_t deadline, int64_t *cut) {
+  size_t n = 0;
+  char *buf = NULL;
+  json_t *rep;
+  int w = cmn_wait_fd(rp, POLLIN, deadline);
+  if (w == -ETIMEDOUT) {
+    /* a crun create that hangs.  A request the monitor never took (it
+     * died first) is sent again until it reports on its own. */
+    int sent;
+    *cut = cmn_now_ms() + HL_CUT_SHORT_MS;
+    do {
+      sent = hl_mon_cut_short(sysdir, *cut) == 0;
+      w = cmn_wait_fd(rp, POLLIN, sent ? *cut : cmn_now_ms() + 10);
+    } while (w == -ETIMEDOUT && !sent && cmn_now_ms() < *cut);
+  }
+  if (w == 0) buf = cmn_read_all(rp, 65536, &n); /* until the monitor closes it */
+  rep = buf && n ? hl_mon_decode(buf, n, -1) : NULL;
+  free(buf);
+  return rep;
+}
+
 /* Starts the monitor fully detached (setsid + double fork: it is never
  * our child, so the caller's waitpid(-1) or SIGCHLD handling never sees
- * it) and returns its create report. */
+ * it) and returns its create report.  Its socket listens before the fork:
+ * from then on the system's lock is held by the monitor-to-be, and if the
+ * creator dies before that one listened (a start slowed by load), an open
+ * or a prune from elsewhere met a held lock and no socket, took the system
+ * for one still being created, and could neither open nor remove it.  Now
+ * its connections wait in the backlog until the monitor takes them, or are
+ * refused once every holder of the socket is gone (then the lock is free
+ * and the system stale). */
 json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t *meta, char **why,
                          int64_t *cut) {
   char *mon = cmn_program_path("monitor", "HCSSHIM_MONITOR");
@@ -59,70 +112,38 @@ json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t 
   char *helper = cmn_program_path("helper", "HCSSHIM_HELPER");
   const char *cg = cmn_str(meta, "CgroupsPath"), *ns = cmn_str(meta, "NetNs");
   const char *tolhc = json_is_true(cmn_get(meta, "TerminateOnLastHandleClosed")) ? "1" : "0";
-  const char *root = cmn_runtime_root();
-  char *const *env = cmn_child_env(); /* never the caller's NOTIFY_SOCKET etc. */
-  int rp[2];
+  int rp[2], lsn = cmn_seqpacket_listen(sysdir, "monitor.sock", 64);
   pid_t pid;
   json_t *rep = NULL;
   double secs;
   int64_t deadline = hl_deadline(&secs);
   *why = NULL;
   *cut = 0;
-  if (!mon || !log || !helper || pipe2(rp, O_CLOEXEC) < 0) {
+  if (lsn < 0) errno = -lsn;
+  if (lsn < 0 || !mon || !log || !helper || pipe2(rp, O_CLOEXEC) < 0) {
     *why = cmn_printf("cannot start the monitor: %s", strerror(errno));
+    if (lsn >= 0) close(lsn);
     free(mon);
     free(helper);
     free(log);
     return NULL;
   }
-  const char *const mon_argv[] = {mon,    root,         id,    "3",          "4",
-                                  helper, cg ? cg : "", tolhc, ns ? ns : "", NULL};
+  const char *const mon_argv[] = {mon,    cmn_runtime_root(), id,    "3",          "4", "5",
+                                  helper, cg ? cg : "",       tolhc, ns ? ns : "", NULL};
   const char *sbuf[SCOPE_ARGS + sizeof mon_argv / sizeof *mon_argv];
   char unit[200];
+  const int fds[3] = {rp[1], lockfd, lsn};
   const char *const *argv = scope_argv(sbuf, unit, sizeof unit, id, mon_argv);
+  char *const *env = cmn_child_env(); /* never the caller's NOTIFY_SOCKET etc. */
   pid = fork();
-  if (pid == 0) {
-    /* only async-signal-safe calls until execve */
-    int hi_r, hi_l, lf, nul;
-    cmn_reset_signals();
-    setsid();
-    if (fork() != 0) _exit(0);
-    hi_r = fcntl(rp[1], F_DUPFD, 100);
-    hi_l = fcntl(lockfd, F_DUPFD, 100);
-    nul = open("/dev/null", O_RDWR);
-    lf = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (hi_r < 0 || hi_l < 0 || nul < 0 || lf < 0 || chdir(sysdir) < 0) _exit(127);
-    dup2(nul, 0);
-    dup2(lf, 1);
-    dup2(lf, 2);
-    dup2(hi_r, 3);
-    dup2(hi_l, 4);
-    syscall(SYS_close_range, 5U, ~0U, 0U);
-    execve(argv[0], (char *const *)(uintptr_t)argv, env);
-    _exit(127);
-  }
+  if (pid == 0) exec_monitor(argv, env, fds, log, sysdir);
   close(rp[1]);
+  close(lsn);
   if (pid < 0) {
     *why = cmn_printf("cannot start the monitor: fork: %s", strerror(errno));
   } else {
-    size_t n = 0;
-    char *buf = NULL;
-    int w;
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
-    if ((w = cmn_wait_fd(rp[0], POLLIN, deadline)) == -ETIMEDOUT) {
-      /* a crun create that hangs: cut short, and then its report.  A
-       * monitor that does not listen yet is asked again until it does or
-       * reports on its own. */
-      int sent;
-      *cut = cmn_now_ms() + HL_CUT_SHORT_MS;
-      do {
-        sent = hl_mon_cut_short(sysdir, *cut) == 0;
-        w = cmn_wait_fd(rp[0], POLLIN, sent ? *cut : cmn_now_ms() + 10);
-      } while (w == -ETIMEDOUT && !sent && cmn_now_ms() < *cut);
-    }
-    if (w == 0) buf = cmn_read_all(rp[0], 65536, &n); /* until the monitor closes it */
-    rep = buf && n ? hl_mon_decode(buf, n, -1) : NULL;
-    free(buf);
+    rep = await_report(rp[0], sysdir, deadline, cut);
     /* the log goes with the system directory when creation rolls back:
      * the message carries its last lines, not its path */
     if (!rep) {

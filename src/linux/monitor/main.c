@@ -4,9 +4,11 @@
  * libc only: one runs per container.  Work that needs the service's
  * libraries (teardown, endpoints) runs in the compute helper program.
  *
- * usage: monitor <runtime-root> <id> <report-fd> <lock-fd> <helper>
- *                <cgroups-path> <terminate-on-last-handle 0|1> <netns|"">
- *   cwd, stdio and the lock are set up by the spawner (compute/spawn.c).
+ * usage: monitor <runtime-root> <id> <report-fd> <lock-fd> <listen-fd>
+ *                <helper> <cgroups-path> <terminate-on-last-handle 0|1>
+ *                <netns|"">
+ *   cwd, stdio, the lock and the listening monitor.sock are set up by the
+ *   spawner (compute/spawn.c).
  * Protocol: see common/monwire.h. */
 #include "linux/monitor/monitor.h"
 
@@ -22,7 +24,6 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -90,12 +91,15 @@ static int setup(char **argv, int *rfd) {
   M.id = argv[2];
   *rfd = atoi(argv[3]);
   lockfd = atoi(argv[4]);
-  M.helper = argv[5];
-  M.cgpath = argv[6];
-  M.tolhc = strcmp(argv[7], "1") == 0;
-  M.netns = argv[8];
+  M.lfd = atoi(argv[5]);
+  M.helper = argv[6];
+  M.cgpath = argv[7];
+  M.tolhc = strcmp(argv[8], "1") == 0;
+  M.netns = argv[9];
   fcntl(*rfd, F_SETFD, FD_CLOEXEC);
   fcntl(lockfd, F_SETFD, FD_CLOEXEC);
+  fcntl(M.lfd, F_SETFD, FD_CLOEXEC);
+  fcntl(M.lfd, F_SETFL, fcntl(M.lfd, F_GETFL) | O_NONBLOCK);
   signal(SIGPIPE, SIG_IGN);
   sigemptyset(&ss);
   sigaddset(&ss, SIGCHLD);
@@ -105,22 +109,6 @@ static int setup(char **argv, int *rfd) {
   if (cmn_valid_id("id", M.id, why, sizeof why) < 0) return -1;
   if (!*M.cgpath) {
     mon_report(*rfd, PLAT_E_FAIL, "monitor: no cgroups path");
-    return -1;
-  }
-  return 0;
-}
-
-/* the socket exists before the creator hears of success */
-static int listen_socket(int rfd) {
-  struct sockaddr_un sa;
-  M.lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  memset(&sa, 0, sizeof sa);
-  sa.sun_family = AF_UNIX;
-  strcpy(sa.sun_path, "monitor.sock");
-  if (M.lfd < 0 || bind(M.lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(M.lfd, 64) < 0) {
-    char *m = cmn_printf("monitor: cannot listen on monitor.sock: %s", strerror(errno));
-    mon_report(rfd, PLAT_E_FAIL, m ? m : "listen");
-    free(m);
     return -1;
   }
   return 0;
@@ -235,14 +223,14 @@ pause:
 
 int main(int argc, char **argv) {
   int rfd;
-  if (argc != 9) {
+  if (argc != 10) {
     fprintf(stderr,
-            "usage: %s <runtime-root> <id> <report-fd> <lock-fd> <helper> <cgroups-path> <tolhc> "
-            "<netns>\n",
+            "usage: %s <runtime-root> <id> <report-fd> <lock-fd> <listen-fd> <helper> "
+            "<cgroups-path> <tolhc> <netns>\n",
             argv[0]);
     return 2;
   }
-  if (setup(argv, &rfd) < 0 || listen_socket(rfd) < 0) return 1;
+  if (setup(argv, &rfd) < 0) return 1;
   M.rfd = rfd;
   mon_job_create();
   for (;;) {
