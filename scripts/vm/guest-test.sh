@@ -2,10 +2,10 @@
 # Runs as root inside the test VM (run.sh shares it as job.sh): unpacks the
 # project tree from the host's share and runs, each as a part that passes or
 # fails, the suite (Linux part: the Wine part needs mingw-w64, Wine and
-# Debian source packages from the network, which the VM has not), the demo
-# and the README's LuaRocks commands (luarocks-check.sh).  The systemd stop
-# scenario is a spec of the suite, active where systemd is PID 1.  Ends with
-# one "N passed, N failed" line.
+# Debian source packages from the network, which the VM has not), the
+# crash harness, the demo and the README's LuaRocks commands
+# (luarocks-check.sh).  The systemd stop scenario is a spec of the suite,
+# active where systemd is PID 1.  Ends with one "N passed, N failed" line.
 set -u
 share=/mnt/host
 src=/root/hcsshim
@@ -25,6 +25,13 @@ part "make test WIN32_TESTS=0 (the Wine suite is left out in the VM)"
 make --no-print-directory test WIN32_TESTS=0 2>&1 | tee /tmp/test.log
 line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' /tmp/test.log | tail -n 1)
 if [ -n "$line" ]; then count "${line%% *}" "$(echo "$line" | awk '{print $3}')"; else count 0 1; fi
+
+part "make crash (the crash harness; on systemd and cgroup v2 the monitors run in scopes of their own)"
+if make --no-print-directory crash >/tmp/crash.log 2>&1; then
+  tail -n 16 /tmp/crash.log; echo "crash: passed"; count 1 0
+else
+  tail -n 60 /tmp/crash.log; echo "crash: FAILED"; count 0 1
+fi
 
 part "make demo"
 # The image demo imports an image archive.  Building its default one (the
