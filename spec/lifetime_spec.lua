@@ -118,12 +118,9 @@ describe("a create that fails inside the runtime", function()
     local mount, undo = env.sandbox(id .. "-sb")
     finally(undo)
     local dir = env.tmpdir()
-    local fake = dir .. "/crun"
-    local f = assert(io.open(fake, "w"))
-    f:write("#!/bin/sh\nfor a; do [ \"$a\" = create ] && { echo 'injected create failure' >&2; exit 1; }; done\n",
+    local fake = env.write_program(dir .. "/crun",
+      "#!/bin/sh\nfor a; do [ \"$a\" = create ] && { echo 'injected create failure' >&2; exit 1; }; done\n",
       "exec crun \"$@\"\n")
-    f:close()
-    env.must("chmod +x " .. fake)
     local out = env.sh(("HCSSHIM_CRUN=%q %s -e %q"):format(fake, env.lua, ([[
         local h = require "hcsshim"
         local c, err = h.create_container(%q, { VolumePath = %q })
@@ -182,10 +179,32 @@ end)
 -- monitor-to-be held the system's lock with no socket yet, so an open
 -- from another process said "not found" and prune() could not remove the
 -- system (nor could an endpoint it held be deleted).  A monitor that takes
--- 2 s to start stands for the load here.
+-- 2 s to start stands for the load here: it marks dir/started first.
+local function slow_monitor(dir)
+  -- the monitor this build runs (compute's default: next to the core)
+  local real = os.getenv("HCSSHIM_MONITOR")
+    or package.searchpath("hcsshim.core", package.cpath):gsub("core%.so$", "monitor")
+  real = env.must("readlink -f " .. real):gsub("%s+$", "")
+  return env.write_program(dir .. "/monitor",
+    ("#!/bin/sh\n: >%s/started\nsleep 2\nexec %s \"$@\"\n"):format(dir, real))
+end
+
+local core = require "hcsshim.core"
+
+-- Runs a Lua snippet in the background with the slow monitor; returns its
+-- pid once that monitor started.
+local function create_slowly(code, dir)
+  local script = env.write_script(code, dir)
+  local pid = env.must(("%s %s >%s/out 2>&1 & echo $!"):format(env.lua_with({ HCSSHIM_MONITOR = slow_monitor(dir) }),
+    script, dir)):gsub("%s+$", "")
+  local deadline = hcsshim.monotime() + 30
+  while not env.exists(dir .. "/started") and hcsshim.monotime() < deadline do core.sleep(0.01) end
+  assert.is_true(env.exists(dir .. "/started"), env.sh("cat " .. dir .. "/out"))
+  return pid
+end
+
 describe("a creator killed while its monitor starts", function()
   it("leaves a system that another process opens, and prune() removes", function()
-    local core = require "hcsshim.core"
     local id = env.unique("slowmon")
     local mount, undo = env.sandbox(id .. "-sb")
     local dir, creator = env.tmpdir(), nil
@@ -194,24 +213,11 @@ describe("a creator killed while its monitor starts", function()
       env.forget(id)
       undo()
     end)
-    local real = os.getenv("HCSSHIM_MONITOR") or package.searchpath("hcsshim.core", package.cpath):gsub("core%.so$",
-      "monitor")
-    local fake = dir .. "/monitor"
-    local f = assert(io.open(fake, "w"))
-    real = env.must("readlink -f " .. real):gsub("%s+$", "")
-    f:write(("#!/bin/sh\n: >%s/started\nsleep 2\nexec %s \"$@\"\n"):format(dir, real))
-    f:close()
-    env.must("chmod +x " .. fake)
-    local script = env.write_script(([[
+    creator = create_slowly(([[
       local h, run = require "hcsshim", require "hcsshim.run"
       h.create_container(%q, { VolumePath = %q, Owner = run.OWNER .. ";" .. run.creator() })
       os.execute("sleep 60")
     ]]):format(id, mount), dir)
-    creator = (env.must(("%s %s >%s/out 2>&1 & echo $!"):format(env.lua_with({ HCSSHIM_MONITOR = fake }), script,
-      dir)):gsub("%s+$", ""))
-    local deadline = hcsshim.monotime() + 30
-    while not env.exists(dir .. "/started") and hcsshim.monotime() < deadline do core.sleep(0.01) end
-    assert.is_true(env.exists(dir .. "/started"), env.sh("cat " .. dir .. "/out"))
     env.must("kill -9 " .. creator)
     creator = nil
     local c, err = hcsshim.open_container(id)
@@ -220,7 +226,51 @@ describe("a creator killed while its monitor starts", function()
     local removed = assert(hcsshim.prune({ home = env.home }))
     assert.is_truthy(table.concat(removed.Containers, " "):find(id, 1, true))
     assert.is_nil((hcsshim.open_container(id)))
+    -- a monitor that ended removes its folder a moment after it stopped answering
+    env.folder_gone(id, hcsshim.monotime() + 10)
     assert.equal("", env.sh("ls -d " .. env.runtime_root .. "/systems/" .. id .. " 2>/dev/null"))
+  end)
+
+  -- An open that waits in the backlog of a monitor still starting, from a
+  -- caller killed meanwhile, was no handle: its hang-up must not count as
+  -- the last handle closing (TerminateOnLastHandleClosed would stop the
+  -- system under its live creator).
+  it("counts no handle for an open whose caller left before it was answered", function()
+    local id = env.unique("slowmon")
+    local mount, undo = env.sandbox(id .. "-sb")
+    local dir, opener = env.tmpdir(), nil
+    finally(function()
+      if opener then env.sh("kill -9 " .. opener) end
+      env.forget(id)
+      undo()
+    end)
+    create_slowly(([[
+      local h = require "hcsshim"
+      local c, err = h.create_container(%q, { VolumePath = %q, TerminateOnLastHandleClosed = true })
+      if c then
+        require("hcsshim.core").sleep(0.5)
+        local props = c:properties()
+        print(props and props.State)
+        c:terminate()
+        c:wait(10)
+        c:close()
+      else
+        print(err)
+      end
+    ]]):format(id, mount), dir)
+    opener = env.must(("%s -e %q >/dev/null 2>&1 & echo $!"):format(env.lua,
+      ("require('hcsshim').open_container(%q)"):format(id))):gsub("%s+$", "")
+    core.sleep(0.5) -- its open is queued by now: the monitor starts 2 s after it
+    env.must("kill -9 " .. opener)
+    opener = nil
+    local deadline, out = hcsshim.monotime() + 30, ""
+    while not out:find("\n") and hcsshim.monotime() < deadline do
+      core.sleep(0.05)
+      local f = assert(io.open(dir .. "/out"))
+      out = f:read("a")
+      f:close()
+    end
+    assert.equal("Created\n", out)
   end)
 end)
 
@@ -232,11 +282,8 @@ describe("a monitor that fails before reporting", function()
     local id = env.unique("monfail")
     local mount, undo = env.sandbox(id .. "-sb")
     finally(undo)
-    local fake = env.tmpdir() .. "/monitor"
-    local f = assert(io.open(fake, "w"))
-    f:write("#!/bin/sh\necho 'monitor: starting'\necho 'injected monitor failure: no cgroup' >&2\nexit 1\n")
-    f:close()
-    env.must("chmod +x " .. fake)
+    local fake = env.write_program(env.tmpdir() .. "/monitor",
+      "#!/bin/sh\necho 'monitor: starting'\necho 'injected monitor failure: no cgroup' >&2\nexit 1\n")
     -- the override goes last, after any the suite's own child environment sets
     local lua = env.lua_with({ HCSSHIM_MONITOR = fake })
     local out = env.sh(("%s -e %q"):format(lua, ([[

@@ -16,8 +16,7 @@ local monitor_pid = require("support.procs").monitor_pid
 local function slow_cni(dir)
   local cni = dir .. "/cni"
   env.must(("mkdir %s && for p in /usr/lib/cni/*; do ln -s $p %s/; done && rm %s/bridge"):format(cni, cni, cni))
-  local f = assert(io.open(cni .. "/bridge", "w"))
-  f:write("#!/bin/sh\n",
+  env.write_program(cni .. "/bridge", "#!/bin/sh\n",
     ("log=%s/log\n"):format(dir),
     "echo \"$CNI_COMMAND begin\" >> $log\n",
     "out=$(/usr/lib/cni/bridge); rc=$?\n",
@@ -26,8 +25,6 @@ local function slow_cni(dir)
     "echo \"$CNI_COMMAND end\" >> $log\n",
     "[ -n \"$out\" ] && echo \"$out\"\n",
     "exit $rc\n")
-  f:close()
-  env.must("chmod +x " .. cni .. "/bridge")
   return cni
 end
 

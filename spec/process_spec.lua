@@ -163,11 +163,8 @@ describe("processes", function()
     assert.equal("ERROR_FILE_NOT_FOUND", err.name)
     -- a recording stand-in for the stub (HCSSHIM_TTY, in a child that
     -- creates its own container) shows who goes through it
-    local stub = env.tmpdir() .. "/tty"
-    local f = assert(io.open(stub, "w"))
-    f:write('#!/bin/sh\n: > /tmp/.tty-stub-ran\n[ "$3" = -- ] || exit 99\nexe=$4\nshift 5\nexec "$exe" "$@"\n')
-    f:close()
-    env.must("chmod 755 " .. stub)
+    local stub = env.write_program(env.tmpdir() .. "/tty",
+      '#!/bin/sh\n: > /tmp/.tty-stub-ran\n[ "$3" = -- ] || exit 99\nexe=$4\nshift 5\nexec "$exe" "$@"\n')
     local code = [[
       local env = require "support.env"
       local c, cleanup = env.container()

@@ -15,15 +15,10 @@ local SLACK = 1.5 -- seconds a call may take beyond its timeout
 -- children like every HCSSHIM_* variable), or, for verb
 -- $HCSSHIM_TEST_HANG_AFTER, once the real crun has done it.
 local function hanging_crun(dir)
-  local path = dir .. "/crun"
-  local f = assert(io.open(path, "w"))
-  f:write("#!/bin/sh\n",
+  return env.write_program(dir .. "/crun", "#!/bin/sh\n",
     "for a; do [ \"$a\" = \"$HCSSHIM_TEST_HANG\" ] && kill -STOP $$\n",
     "  [ \"$a\" = \"$HCSSHIM_TEST_HANG_AFTER\" ] && { crun \"$@\"; rc=$?; kill -STOP $$; exit $rc; }; done\n",
     "exec crun \"$@\"\n")
-  f:close()
-  env.must("chmod +x " .. path)
-  return path
 end
 
 -- Hooks that give each test of a describe a fresh folder with the

@@ -3,12 +3,12 @@
 # QEMU with a throw-away overlay disk, shares the project tree with it over
 # 9p, and lets the image's job unit run guest-test.sh as root: the suite, the
 # crash harness, the demo, the systemd stop scenario and the README's
-# LuaRocks commands.  The
-# guest's output appears as it comes (serial console); the last line is the
-# guest's "N passed, N failed".  Exits nonzero on any failure, or when the VM
-# has not powered off after VM_TIMEOUT seconds (default 3600), when QEMU is
-# killed.  KVM is used where the CPU has VMX/SVM, TCG otherwise.  The
-# guest's logs are kept in build/test-vm/.
+# LuaRocks commands.  The guest's output appears as it comes (serial
+# console); the last line is the guest's "N passed, N failed".  Exits
+# nonzero on any failure, or when the VM has not powered off after
+# VM_TIMEOUT seconds (default 3600), when QEMU is killed.  KVM is used where
+# the CPU has VMX/SVM, TCG otherwise.  The guest's logs are kept in
+# build/test-vm/.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)

@@ -57,6 +57,16 @@ function M.write_script(code, dir)
   return script, dir
 end
 
+-- Writes an executable script (a stand-in for one of the service's
+-- programs) at path from its text pieces; returns path.
+function M.write_program(path, ...)
+  local f = assert(io.open(path, "w"))
+  f:write(...)
+  f:close()
+  M.must("chmod 755 " .. path)
+  return path
+end
+
 -- Whether path can be opened (a file that exists and may be read).
 function M.exists(path)
   local f = io.open(path)
@@ -163,7 +173,7 @@ end
 -- A monitor that ended its system goes on removing the system's folder
 -- for a moment after it stopped answering (an open then finds nothing):
 -- the id is free, and the folder gone, only after that.
-local function folder_gone(id, deadline)
+function M.folder_gone(id, deadline)
   local dir = M.runtime_root .. "/systems/" .. id
   while M.exists(dir) and hcsshim.monotime() < deadline do core.sleep(0.02) end
 end
@@ -182,11 +192,11 @@ function M.forget(id)
   collectgarbage()
   repeat
     local h = hcsshim.open_container(id)
-    if not h then return folder_gone(id, deadline) end
+    if not h then return M.folder_gone(id, deadline) end
     h:terminate()
     h:wait(30)
     h:close()
-    if hcsshim.wait_forgotten(id, 5) then return folder_gone(id, deadline) end
+    if hcsshim.wait_forgotten(id, 5) then return M.folder_gone(id, deadline) end
   until hcsshim.monotime() > deadline
   error("compute system " .. id .. " is still known after 30 s", 2)
 end

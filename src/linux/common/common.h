@@ -125,6 +125,10 @@ typedef struct cmn_cmd {
 /* Default dispositions for every signal and an empty mask: for a child
  * between fork and exec (async-signal-safe). */
 void cmn_reset_signals(void);
+/* Closes every descriptor from fd up, for a child between fork and exec
+ * (async-signal-safe): close_range, or one by one where the kernel (before
+ * 5.9) or a seccomp filter refuses it. */
+void cmn_close_from(int fd);
 /* Runs fn(arg) in a child process (a copy of this one, default signal
  * dispositions) that exits with fn's result; returns its wait status or
  * -errno.  Made and waited for as cmn_run's intermediate, so the status is

@@ -34,6 +34,10 @@ enum mon_op {
   MON_CREATE /* the monitor's own first step (crun create); never a request */
 };
 
+/* The descriptors a monitor starts with (compute/spawn.c): the creator's
+ * report pipe, the system's lock and the listening monitor.sock. */
+enum mon_fd { MON_FD_REPORT = 3, MON_FD_LOCK, MON_FD_LISTEN, MON_FD_END };
+
 /* request flags */
 #define MON_F_HANDLE 1u /* open: this connection counts as a handle */
 #define MON_F_IN 2u     /* exec: stdio pipes passed (in this order) */

@@ -141,6 +141,18 @@ static int connect_by(int fd, const struct sockaddr_un *sa, int64_t deadline) {
   }
 }
 
+/* The address of a path through a descriptor: fd itself (name NULL) or
+ * name in the folder open at fd.  A 128-character id makes a system's
+ * socket path longer than sun_path; this one is short whatever the path. */
+static int fd_address(struct sockaddr_un *sa, int fd, const char *name) {
+  int n;
+  memset(sa, 0, sizeof *sa);
+  sa->sun_family = AF_UNIX;
+  n = snprintf(sa->sun_path, sizeof sa->sun_path, "/proc/self/fd/%d%s%s", fd, name ? "/" : "",
+               name ? name : "");
+  return n < (int)sizeof sa->sun_path ? 0 : -ENAMETOOLONG;
+}
+
 int cmn_seqpacket_connect(const char *path, int64_t deadline) {
   struct sockaddr_un sa;
   int fd, pfd = -1, rc;
@@ -149,11 +161,9 @@ int cmn_seqpacket_connect(const char *path, int64_t deadline) {
   if (strlen(path) < sizeof sa.sun_path) {
     strcpy(sa.sun_path, path);
   } else {
-    /* a 128-character id makes the path longer than sun_path: connect
-     * through an O_PATH descriptor of the socket file instead */
     pfd = open(path, O_PATH | O_CLOEXEC);
     if (pfd < 0) return -errno;
-    snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d", pfd);
+    fd_address(&sa, pfd, NULL);
   }
   fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
@@ -177,19 +187,14 @@ int cmn_seqpacket_listen(const char *dir, const char *name, int backlog) {
   struct sockaddr_un sa;
   int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), fd, e;
   if (dfd < 0) return -errno;
-  memset(&sa, 0, sizeof sa);
-  sa.sun_family = AF_UNIX;
-  /* through the folder's descriptor: any folder path fits sun_path */
-  if (snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, name) >=
-      (int)sizeof sa.sun_path) {
-    close(dfd);
-    return -ENAMETOOLONG;
+  if ((e = -fd_address(&sa, dfd, name)) == 0) {
+    fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    e = fd < 0 ? errno : 0;
+    if (!e && (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, backlog) < 0)) {
+      e = errno;
+      close(fd);
+    }
   }
-  fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  e = fd < 0 ? errno : 0;
-  if (!e && (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, backlog) < 0)) e = errno;
   close(dfd);
-  if (!e) return fd;
-  if (fd >= 0) close(fd);
-  return -e;
+  return e ? -e : fd;
 }

@@ -80,6 +80,11 @@ void cmn_reset_signals(void) {
   sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+void cmn_close_from(int fd) {
+  if (syscall(SYS_close_range, (unsigned)fd, ~0U, 0U) < 0)
+    for (; fd < 65536; fd++) close(fd);
+}
+
 /* A job dies with the process that runs it (its parent here): a runtime
  * step of a monitor killed mid-create would otherwise go on and make a
  * container after its teardown.  Not so a program with only a deadline:
@@ -133,8 +138,7 @@ static void intermediate(const char *exe, const cmn_cmd *c, const int io[3], cha
   if (pid < 0) _exit(126);
   /* hold no descriptor of the caller's: a pipe end kept open here would
    * keep the program's stdin from ever reaching EOF */
-  if (syscall(SYS_close_range, 0U, ~0U, 0U) < 0)
-    for (int fd = 0; fd < 65536; fd++) close(fd);
+  cmn_close_from(0);
   while (waitpid(pid, &st, 0) < 0)
     if (errno != EINTR) _exit(126);
   if (WIFEXITED(st)) _exit(WEXITSTATUS(st));

@@ -302,19 +302,19 @@ static plat_hresult write_bundle(hl_create *k, char **result) {
  * whose report was a success anyway, a handle that could not be opened in
  * time): terminated, and the caller hears its error only once the
  * monitor's teardown removed it, so that nothing of the failed create is
- * left (the sandbox it held included); all by `cut`. */
-static void undo_in(const char *dir, int64_t cut) {
+ * left (the sandbox it held included); all by `cut`.  A terminate that
+ * cannot be sent found no monitor (the request waits in the backlog for
+ * one still starting): the folder is stale then, and reaped here. */
+static void undo_in(const char *id, const char *dir, int64_t cut) {
   struct stat st;
-  /* a request the monitor never took is sent again, while the system is there */
-  while (hl_mon_cut_short(dir, cut) < 0 && lstat(dir, &st) == 0 && cmn_now_ms() < cut)
-    usleep(10 * 1000);
+  if (hl_mon_cut_short(dir, cut) < 0) hl_reap_stale(id);
   while (lstat(dir, &st) == 0 && cmn_now_ms() < cut) usleep(10 * 1000);
 }
 
 void hl_create_undo(const char *id) {
   char *dir = cmn_sysdir(id);
   if (!dir) return;
-  undo_in(dir, cmn_now_ms() + HL_CUT_SHORT_MS);
+  undo_in(id, dir, cmn_now_ms() + HL_CUT_SHORT_MS);
   free(dir);
 }
 
@@ -351,7 +351,7 @@ static plat_hresult start_monitor(hl_create *k, char **result) {
   k->holds = NULL;
   close(k->lockfd);
   k->lockfd = -1;
-  if (cut) undo_in(k->dir, cut);
+  if (cut) undo_in(k->id, k->dir, cut);
   return hr;
 }
 

@@ -2,6 +2,7 @@
  * environment of common (PATH, HCSSHIM_*), default signal dispositions and
  * an empty mask, and with the arguments it needs so that it reads no JSON. */
 #include "linux/compute/monclient.h"
+#include "linux/common/monwire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,7 +51,8 @@ static const char *const *scope_argv(const char **buf, char *unit, size_t unitle
 }
 
 /* The monitor's side of the double fork: its report pipe, lock and
- * listening socket as fds 3, 4 and 5, stdio on /dev/null and its log. */
+ * listening socket as MON_FD_REPORT.. (monwire.h), stdio on /dev/null
+ * and its log, and no other descriptor of ours. */
 static _Noreturn void exec_monitor(const char *const *argv, char *const *env, const int fds[3],
                                    const char *log, const char *sysdir) {
   /* only async-signal-safe calls until execve */
@@ -59,35 +61,32 @@ static _Noreturn void exec_monitor(const char *const *argv, char *const *env, co
   setsid();
   if (fork() != 0) _exit(0);
   for (int i = 0; i < 3; i++)
-    if ((hi[i] = fcntl(fds[i], F_DUPFD, 100)) < 0) _exit(127);
+    if ((hi[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 100)) < 0) _exit(127);
   nul = open("/dev/null", O_RDWR);
   lf = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
   if (nul < 0 || lf < 0 || chdir(sysdir) < 0) _exit(127);
   dup2(nul, 0);
   dup2(lf, 1);
   dup2(lf, 2);
-  for (int i = 0; i < 3; i++) dup2(hi[i], 3 + i);
-  syscall(SYS_close_range, 6U, ~0U, 0U);
+  for (int i = 0; i < 3; i++) dup2(hi[i], MON_FD_REPORT + i); /* inherited: dup2 clears CLOEXEC */
+  cmn_close_from(MON_FD_END);
   execve(argv[0], (char *const *)(uintptr_t)argv, env);
   _exit(127);
 }
 
 /* The create report on rp (read end), by the deadline; past it the create
- * is cut short (*cut: the cut's own deadline), and then its report. */
+ * is cut short (*cut: the cut's own deadline), and then its report.  The
+ * terminate waits in the socket's backlog for a monitor still starting;
+ * one that cannot be sent found no monitor, whose report pipe is closed. */
 static json_t *await_report(int rp, const char *sysdir, int64_t deadline, int64_t *cut) {
   size_t n = 0;
   char *buf = NULL;
   json_t *rep;
   int w = cmn_wait_fd(rp, POLLIN, deadline);
-  if (w == -ETIMEDOUT) {
-    /* a crun create that hangs.  A request the monitor never took (it
-     * died first) is sent again until it reports on its own. */
-    int sent;
+  if (w == -ETIMEDOUT) { /* a crun create that hangs */
     *cut = cmn_now_ms() + HL_CUT_SHORT_MS;
-    do {
-      sent = hl_mon_cut_short(sysdir, *cut) == 0;
-      w = cmn_wait_fd(rp, POLLIN, sent ? *cut : cmn_now_ms() + 10);
-    } while (w == -ETIMEDOUT && !sent && cmn_now_ms() < *cut);
+    hl_mon_cut_short(sysdir, *cut);
+    w = cmn_wait_fd(rp, POLLIN, *cut);
   }
   if (w == 0) buf = cmn_read_all(rp, 65536, &n); /* until the monitor closes it */
   rep = buf && n ? hl_mon_decode(buf, n, -1) : NULL;
@@ -95,16 +94,24 @@ static json_t *await_report(int rp, const char *sysdir, int64_t deadline, int64_
   return rep;
 }
 
+/* The message of a monitor that never reported: its log's last lines (the
+ * log goes with the system directory when creation rolls back). */
+static char *no_report(const char *mon, const char *log) {
+  char *tail = cmn_log_tail(log, 4);
+  char *why = cmn_printf("the monitor `%s` exited without reporting%s%s", mon, tail ? ": " : "",
+                         tail ? tail : " (its log is empty)");
+  free(tail);
+  return why;
+}
+
 /* Starts the monitor fully detached (setsid + double fork: it is never
  * our child, so the caller's waitpid(-1) or SIGCHLD handling never sees
- * it) and returns its create report.  Its socket listens before the fork:
- * from then on the system's lock is held by the monitor-to-be, and if the
- * creator dies before that one listened (a start slowed by load), an open
- * or a prune from elsewhere met a held lock and no socket, took the system
- * for one still being created, and could neither open nor remove it.  Now
- * its connections wait in the backlog until the monitor takes them, or are
- * refused once every holder of the socket is gone (then the lock is free
- * and the system stale). */
+ * it) and returns its create report.  Its socket listens before the fork,
+ * because from then on the monitor-to-be holds the system's lock: if the
+ * creator dies before the monitor runs (a start slowed by load), an open
+ * or a prune from elsewhere must still reach the system (its connection
+ * waits in the backlog), not meet a held lock with no socket and take the
+ * system for one still being created. */
 json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t *meta, char **why,
                          int64_t *cut) {
   char *mon = cmn_program_path("monitor", "HCSSHIM_MONITOR");
@@ -112,48 +119,34 @@ json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t 
   char *helper = cmn_program_path("helper", "HCSSHIM_HELPER");
   const char *cg = cmn_str(meta, "CgroupsPath"), *ns = cmn_str(meta, "NetNs");
   const char *tolhc = json_is_true(cmn_get(meta, "TerminateOnLastHandleClosed")) ? "1" : "0";
-  int rp[2], lsn = cmn_seqpacket_listen(sysdir, "monitor.sock", 64);
-  pid_t pid;
+  int rp[2] = {-1, -1}, lsn = cmn_seqpacket_listen(sysdir, "monitor.sock", 64);
+  pid_t pid = -1;
   json_t *rep = NULL;
   double secs;
   int64_t deadline = hl_deadline(&secs);
-  *why = NULL;
   *cut = 0;
-  if (lsn < 0) errno = -lsn;
-  if (lsn < 0 || !mon || !log || !helper || pipe2(rp, O_CLOEXEC) < 0) {
+  if (lsn < 0) *why = cmn_printf("cannot listen on `%s/monitor.sock`: %s", sysdir, strerror(-lsn));
+  else if (!mon || !log || !helper || pipe2(rp, O_CLOEXEC) < 0)
     *why = cmn_printf("cannot start the monitor: %s", strerror(errno));
-    if (lsn >= 0) close(lsn);
-    free(mon);
-    free(helper);
-    free(log);
-    return NULL;
+  else {
+    const char *const argv0[] = {mon,   cmn_runtime_root(), id,  helper, cg ? cg : "",
+                                 tolhc, ns ? ns : "",       NULL};
+    const char *sbuf[SCOPE_ARGS + sizeof argv0 / sizeof *argv0];
+    char unit[200];
+    const int fds[3] = {rp[1], lockfd, lsn};
+    const char *const *argv = scope_argv(sbuf, unit, sizeof unit, id, argv0);
+    char *const *env = cmn_child_env(); /* never the caller's NOTIFY_SOCKET etc. */
+    pid = fork();
+    if (pid == 0) exec_monitor(argv, env, fds, log, sysdir);
+    *why = pid < 0 ? cmn_printf("cannot start the monitor: fork: %s", strerror(errno)) : NULL;
+    close(rp[1]);
   }
-  const char *const mon_argv[] = {mon,    cmn_runtime_root(), id,    "3",          "4", "5",
-                                  helper, cg ? cg : "",       tolhc, ns ? ns : "", NULL};
-  const char *sbuf[SCOPE_ARGS + sizeof mon_argv / sizeof *mon_argv];
-  char unit[200];
-  const int fds[3] = {rp[1], lockfd, lsn};
-  const char *const *argv = scope_argv(sbuf, unit, sizeof unit, id, mon_argv);
-  char *const *env = cmn_child_env(); /* never the caller's NOTIFY_SOCKET etc. */
-  pid = fork();
-  if (pid == 0) exec_monitor(argv, env, fds, log, sysdir);
-  close(rp[1]);
-  close(lsn);
-  if (pid < 0) {
-    *why = cmn_printf("cannot start the monitor: fork: %s", strerror(errno));
-  } else {
+  if (lsn >= 0) close(lsn);
+  if (pid > 0) {
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
-    rep = await_report(rp[0], sysdir, deadline, cut);
-    /* the log goes with the system directory when creation rolls back:
-     * the message carries its last lines, not its path */
-    if (!rep) {
-      char *tail = cmn_log_tail(log, 4);
-      *why = cmn_printf("the monitor `%s` exited without reporting%s%s", mon, tail ? ": " : "",
-                        tail ? tail : " (its log is empty)");
-      free(tail);
-    }
+    if (!(rep = await_report(rp[0], sysdir, deadline, cut))) *why = no_report(mon, log);
   }
-  close(rp[0]);
+  if (rp[0] >= 0) close(rp[0]);
   free(mon);
   free(helper);
   free(log);

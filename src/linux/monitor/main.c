@@ -4,10 +4,10 @@
  * libc only: one runs per container.  Work that needs the service's
  * libraries (teardown, endpoints) runs in the compute helper program.
  *
- * usage: monitor <runtime-root> <id> <report-fd> <lock-fd> <listen-fd>
- *                <helper> <cgroups-path> <terminate-on-last-handle 0|1>
- *                <netns|"">
- *   cwd, stdio, the lock and the listening monitor.sock are set up by the
+ * usage: monitor <runtime-root> <id> <helper> <cgroups-path>
+ *                <terminate-on-last-handle 0|1> <netns|"">
+ *   cwd, stdio and the descriptors of common/monwire.h's enum mon_fd (the
+ *   report pipe, the lock, the listening monitor.sock) are set up by the
  *   spawner (compute/spawn.c).
  * Protocol: see common/monwire.h. */
 #include "linux/monitor/monitor.h"
@@ -81,24 +81,35 @@ static void finish(void) {
   exit(0);
 }
 
+/* What setup finds wrong, told to the creator (its report) and the log. */
+static int setup_failed(const char *what, const char *why) {
+  char *m = cmn_printf("monitor of compute system %s: %s%s%s", M.id, what, why ? ": " : "",
+                       why ? why : "");
+  mon_log("%s", m ? m : what);
+  mon_report(M.rfd, PLAT_E_FAIL, m ? m : what);
+  M.rfd = -1;
+  free(m);
+  return -1;
+}
+
 /* Our own fds stay ours: never inherited by crun or the container, or a
- * creator would wait forever and a dead monitor's lock would outlive it. */
-static int setup(char **argv, int *rfd) {
+ * creator would wait forever and a dead monitor's lock would outlive it.
+ * The listener is the creator's socket (compute/spawn.c): non-blocking
+ * here, as accept_all takes connections until none is left. */
+static int setup(char **argv) {
   sigset_t ss;
-  int lockfd;
+  int listening = 0;
+  socklen_t len = sizeof listening;
   char why[512];
   setenv("HCSSHIM_RUNTIME_ROOT", argv[1], 1);
   M.id = argv[2];
-  *rfd = atoi(argv[3]);
-  lockfd = atoi(argv[4]);
-  M.lfd = atoi(argv[5]);
-  M.helper = argv[6];
-  M.cgpath = argv[7];
-  M.tolhc = strcmp(argv[8], "1") == 0;
-  M.netns = argv[9];
-  fcntl(*rfd, F_SETFD, FD_CLOEXEC);
-  fcntl(lockfd, F_SETFD, FD_CLOEXEC);
-  fcntl(M.lfd, F_SETFD, FD_CLOEXEC);
+  M.helper = argv[3];
+  M.cgpath = argv[4];
+  M.tolhc = strcmp(argv[5], "1") == 0;
+  M.netns = argv[6];
+  M.rfd = MON_FD_REPORT;
+  M.lfd = MON_FD_LISTEN;
+  for (int fd = MON_FD_REPORT; fd < MON_FD_END; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
   fcntl(M.lfd, F_SETFL, fcntl(M.lfd, F_GETFL) | O_NONBLOCK);
   signal(SIGPIPE, SIG_IGN);
   sigemptyset(&ss);
@@ -106,11 +117,12 @@ static int setup(char **argv, int *rfd) {
   sigprocmask(SIG_BLOCK, &ss, NULL);
   M.sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
-  if (cmn_valid_id("id", M.id, why, sizeof why) < 0) return -1;
-  if (!*M.cgpath) {
-    mon_report(*rfd, PLAT_E_FAIL, "monitor: no cgroups path");
-    return -1;
-  }
+  if (cmn_valid_id("id", M.id, why, sizeof why) < 0) return setup_failed("bad id", why);
+  if (!*M.cgpath) return setup_failed("no cgroups path", NULL);
+  if (M.sfd < 0) return setup_failed("signalfd", strerror(errno));
+  if (getsockopt(M.lfd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)
+    return setup_failed("no listening socket handed over", strerror(errno));
+  if (!listening) return setup_failed("no listening socket handed over", NULL);
   return 0;
 }
 
@@ -222,16 +234,12 @@ pause:
 }
 
 int main(int argc, char **argv) {
-  int rfd;
-  if (argc != 10) {
-    fprintf(stderr,
-            "usage: %s <runtime-root> <id> <report-fd> <lock-fd> <listen-fd> <helper> "
-            "<cgroups-path> <tolhc> <netns>\n",
+  if (argc != 7) {
+    fprintf(stderr, "usage: %s <runtime-root> <id> <helper> <cgroups-path> <tolhc> <netns>\n",
             argv[0]);
     return 2;
   }
-  if (setup(argv, &rfd) < 0) return 1;
-  M.rfd = rfd;
+  if (setup(argv) < 0) return 1;
   mon_job_create();
   for (;;) {
     if (M.create_failed) { /* after the round that answered a terminate */

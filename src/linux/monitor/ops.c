@@ -64,7 +64,7 @@ static void op_stop_request(mon_conn *c, int op) {
   free(err);
 }
 
-static void state_reply(mon_conn *c) {
+static int state_reply(mon_conn *c) {
   mon_rep r;
   memset(&r, 0, sizeof r);
   r.state = (int32_t)M.state;
@@ -78,7 +78,7 @@ static void state_reply(mon_conn *c) {
   r.exit_type = M.requested == 2   ? MON_EXIT_TERMINATED
                 : M.requested == 1 ? MON_EXIT_SHUTDOWN
                                    : MON_EXIT_UNEXPECTED;
-  mon_reply_ok(c->fd, &r, NULL, 0);
+  return mon_reply_ok(c->fd, &r, NULL, 0);
 }
 
 static int stale_reply(mon_conn *c, pid_t pid) {
@@ -249,12 +249,15 @@ void mon_handle_request(mon_conn *c) {
   text[q.len] = '\0';
   switch (q.op) {
   case MON_OPEN:
-    if ((q.flags & MON_F_HANDLE) && !c->handle) {
+    /* a handle once its open is answered: a caller that gave up while its
+     * open waited in the backlog (a monitor still starting) never had one,
+     * and its hang-up is no last handle closing */
+    if (state_reply(c) == 0 && (q.flags & MON_F_HANDLE) && !c->handle) {
       c->handle = 1;
       M.handles++;
       M.had_handle = 1;
     }
-    /* fall through */
+    break;
   case MON_STATE: state_reply(c); break;
   case MON_START:
   case MON_PAUSE:
