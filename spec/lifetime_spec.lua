@@ -204,22 +204,27 @@ local function create_slowly(code, dir)
 end
 
 describe("a creator killed while its monitor starts", function()
+  -- each test: a system id, its sandbox, a folder, and the processes it
+  -- started (killed after it, if still there)
+  local id, mount, undo, dir, pids
+  before_each(function()
+    id = env.unique("slowmon")
+    mount, undo = env.sandbox(id .. "-sb")
+    dir, pids = env.tmpdir(), {}
+  end)
+  after_each(function()
+    for _, pid in ipairs(pids) do env.sh("kill -9 " .. pid) end
+    env.forget(id)
+    undo()
+  end)
+
   it("leaves a system that another process opens, and prune() removes", function()
-    local id = env.unique("slowmon")
-    local mount, undo = env.sandbox(id .. "-sb")
-    local dir, creator = env.tmpdir(), nil
-    finally(function()
-      if creator then env.sh("kill -9 " .. creator) end
-      env.forget(id)
-      undo()
-    end)
-    creator = create_slowly(([[
+    pids[1] = create_slowly(([[
       local h, run = require "hcsshim", require "hcsshim.run"
       h.create_container(%q, { VolumePath = %q, Owner = run.OWNER .. ";" .. run.creator() })
       os.execute("sleep 60")
     ]]):format(id, mount), dir)
-    env.must("kill -9 " .. creator)
-    creator = nil
+    env.must("kill -9 " .. pids[1])
     local c, err = hcsshim.open_container(id)
     assert.is_not_nil(c, tostring(err))
     c:close()
@@ -236,15 +241,7 @@ describe("a creator killed while its monitor starts", function()
   -- the last handle closing (TerminateOnLastHandleClosed would stop the
   -- system under its live creator).
   it("counts no handle for an open whose caller left before it was answered", function()
-    local id = env.unique("slowmon")
-    local mount, undo = env.sandbox(id .. "-sb")
-    local dir, opener = env.tmpdir(), nil
-    finally(function()
-      if opener then env.sh("kill -9 " .. opener) end
-      env.forget(id)
-      undo()
-    end)
-    create_slowly(([[
+    pids[1] = create_slowly(([[
       local h = require "hcsshim"
       local c, err = h.create_container(%q, { VolumePath = %q, TerminateOnLastHandleClosed = true })
       if c then
@@ -258,11 +255,10 @@ describe("a creator killed while its monitor starts", function()
         print(err)
       end
     ]]):format(id, mount), dir)
-    opener = env.must(("%s -e %q >/dev/null 2>&1 & echo $!"):format(env.lua,
+    pids[2] = env.must(("%s -e %q >/dev/null 2>&1 & echo $!"):format(env.lua,
       ("require('hcsshim').open_container(%q)"):format(id))):gsub("%s+$", "")
     core.sleep(0.5) -- its open is queued by now: the monitor starts 2 s after it
-    env.must("kill -9 " .. opener)
-    opener = nil
+    env.must("kill -9 " .. pids[2])
     local deadline, out = hcsshim.monotime() + 30, ""
     while not out:find("\n") and hcsshim.monotime() < deadline do
       core.sleep(0.05)
