@@ -11,12 +11,7 @@ local tar = require "support.tar"
 
 local BASE, CHILD = "localhost/hcsshim-test/base:1", "localhost/hcsshim-test/child:1"
 
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local slurp = env.slurp
 
 local function spit(path, s)
   local f = assert(io.open(path, "wb"))

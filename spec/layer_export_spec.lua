@@ -3,12 +3,7 @@
 local hcsshim = require "hcsshim"
 local env = require "support.env"
 
-local function slurp(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local slurp = env.slurp
 
 -- Everything a merged tree shows, times of directories aside (a merged
 -- directory's mtime is the upper one's): type, mode, owner, link count,

@@ -8,12 +8,7 @@ local function exists(path)
   return f ~= nil
 end
 
-local function slurp(path)
-  local f = assert(io.open(path))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local slurp = env.slurp
 
 describe("layers", function()
   local home

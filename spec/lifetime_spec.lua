@@ -262,9 +262,7 @@ describe("a creator killed while its monitor starts", function()
     local deadline, out = hcsshim.monotime() + 30, ""
     while not out:find("\n") and hcsshim.monotime() < deadline do
       core.sleep(0.05)
-      local f = assert(io.open(dir .. "/out"))
-      out = f:read("a")
-      f:close()
+      out = env.slurp(dir .. "/out")
     end
     assert.equal("Created\n", out)
   end)

@@ -265,31 +265,20 @@ describe("a start whose init is slow to take SIGTERM", function()
   -- created and started by a child: our handle on it, the child (which
   -- prints the start's outcome and when it returned), once the start is
   -- past crun's part and waits for the init.
-  local function slurp(path)
-    local f = io.open(path)
-    if not f then return "" end
-    local text = f:read("a")
-    f:close()
-    return text
-  end
+  local function slurp(path) return env.slurp(path, "") end
 
   local function slow_start(delay)
     local dir = env.tmpdir()
     finally(function() env.sh("rm -rf " .. dir) end)
     local init, crun = dir .. "/slowinit", dir .. "/crun"
-    local f = assert(io.open(init, "w"))
     -- (it waits in builtin reads: no child of its own that a shutdown's
     -- TERM would end early, or that would keep its drain from ever
     -- finding the system empty)
-    f:write("#!/bin/sh\nmkfifo /dev/shm/slowinit\nexec 3<>/dev/shm/slowinit\n",
+    env.write_program(init, "#!/bin/sh\nmkfifo /dev/shm/slowinit\nexec 3<>/dev/shm/slowinit\n",
       "read -t ", delay, " x <&3\ntrap 'exit 0' TERM\nwhile :; do read x <&3; done\n")
-    f:close()
-    f = assert(io.open(crun, "w"))
-    f:write("#!/bin/sh\n", "for a; do [ \"$a\" = create ] && ",
+    env.write_program(crun, "#!/bin/sh\n", "for a; do [ \"$a\" = create ] && ",
       "sed -i 's#\"source\": *\"/usr/bin/catatonit\"#\"source\": \"", init, "\"#' config.json; done\n",
       "exec crun \"$@\"\n")
-    f:close()
-    env.must(("chmod +x %s %s"):format(init, crun))
     local id, mount = fresh()
     local child = assert(io.popen(("env %s %s"):format(env.lua_with({ HCSSHIM_CRUN = crun }), env.write_script(([[
       local h = require "hcsshim"

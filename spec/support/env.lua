@@ -67,6 +67,18 @@ function M.write_program(path, ...)
   return path
 end
 
+-- The bytes of file path; `missing` (when given) if there is none.
+function M.slurp(path, missing)
+  local f, err = io.open(path, "rb")
+  if not f then
+    if missing ~= nil then return missing end
+    error(err, 2)
+  end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
 -- Whether path can be opened (a file that exists and may be read).
 function M.exists(path)
   local f = io.open(path)
