@@ -189,23 +189,55 @@ local function slow_monitor(dir)
     ("#!/bin/sh\n: >%s/started\nsleep 2\nexec %s \"$@\"\n"):format(dir, real))
 end
 
+-- A crun whose create takes 2 s more: it marks dir/started first.
+local function slow_crun(dir)
+  return env.write_program(dir .. "/crun", "#!/bin/sh\n",
+    ("for a; do [ \"$a\" = create ] && { : >%s/started; sleep 2; }; done\n"):format(dir), "exec crun \"$@\"\n")
+end
+
 local core = require "hcsshim.core"
 
--- Runs a Lua snippet in the background with the slow monitor; returns its
--- pid once that monitor started.
-local function create_slowly(code, dir)
+-- Runs a Lua snippet in the background with environment `vars` (the slow
+-- monitor or crun); returns its pid once dir/started is there.
+local function create_slowly(code, dir, vars)
   local script = env.write_script(code, dir)
-  local pid = env.must(("%s %s >%s/out 2>&1 & echo $!"):format(env.lua_with({ HCSSHIM_MONITOR = slow_monitor(dir) }),
-    script, dir)):gsub("%s+$", "")
+  local pid = env.must(("%s %s >%s/out 2>&1 & echo $!"):format(env.lua_with(vars), script, dir)):gsub("%s+$", "")
   local deadline = hcsshim.monotime() + 30
   while not env.exists(dir .. "/started") and hcsshim.monotime() < deadline do core.sleep(0.01) end
   assert.is_true(env.exists(dir .. "/started"), env.sh("cat " .. dir .. "/out"))
   return pid
 end
 
+-- The first line the snippet printed (dir/out), waiting for it.
+local function first_line(dir)
+  local deadline, out = hcsshim.monotime() + 30, ""
+  while not out:find("\n") and hcsshim.monotime() < deadline do
+    core.sleep(0.05)
+    out = env.slurp(dir .. "/out")
+  end
+  return out
+end
+
+-- A creator that prints the State of the system it made (TerminateOnLast-
+-- HandleClosed), or the create's error.
+local CREATE_AND_TELL = [[
+  local h = require "hcsshim"
+  local c, err = h.create_container(%q, { VolumePath = %q, TerminateOnLastHandleClosed = true })
+  if c then
+    require("hcsshim.core").sleep(0.5)
+    local props = c:properties()
+    print(props and props.State)
+    c:terminate()
+    c:wait(10)
+    c:close()
+  else
+    print(err)
+  end
+]]
+
 describe("a creator killed while its monitor starts", function()
   -- each test: a system id, its sandbox, a folder, and the processes it
-  -- started (killed after it, if still there)
+  -- started that may still run (killed after it)
   local id, mount, undo, dir, pids
   before_each(function()
     id = env.unique("slowmon")
@@ -213,18 +245,19 @@ describe("a creator killed while its monitor starts", function()
     dir, pids = env.tmpdir(), {}
   end)
   after_each(function()
-    for _, pid in ipairs(pids) do env.sh("kill -9 " .. pid) end
+    for _, pid in pairs(pids) do env.sh("kill -9 " .. pid) end
     env.forget(id)
     undo()
   end)
 
   it("leaves a system that another process opens, and prune() removes", function()
-    pids[1] = create_slowly(([[
+    pids.creator = create_slowly(([[
       local h, run = require "hcsshim", require "hcsshim.run"
       h.create_container(%q, { VolumePath = %q, Owner = run.OWNER .. ";" .. run.creator() })
       os.execute("sleep 60")
-    ]]):format(id, mount), dir)
-    env.must("kill -9 " .. pids[1])
+    ]]):format(id, mount), dir, { HCSSHIM_MONITOR = slow_monitor(dir) })
+    env.must("kill -9 " .. pids.creator)
+    pids.creator = nil
     local c, err = hcsshim.open_container(id)
     assert.is_not_nil(c, tostring(err))
     c:close()
@@ -241,30 +274,60 @@ describe("a creator killed while its monitor starts", function()
   -- the last handle closing (TerminateOnLastHandleClosed would stop the
   -- system under its live creator).
   it("counts no handle for an open whose caller left before it was answered", function()
-    pids[1] = create_slowly(([[
-      local h = require "hcsshim"
-      local c, err = h.create_container(%q, { VolumePath = %q, TerminateOnLastHandleClosed = true })
-      if c then
-        require("hcsshim.core").sleep(0.5)
-        local props = c:properties()
-        print(props and props.State)
-        c:terminate()
-        c:wait(10)
-        c:close()
-      else
-        print(err)
-      end
-    ]]):format(id, mount), dir)
-    pids[2] = env.must(("%s -e %q >/dev/null 2>&1 & echo $!"):format(env.lua,
+    create_slowly(CREATE_AND_TELL:format(id, mount), dir, { HCSSHIM_MONITOR = slow_monitor(dir) })
+    pids.opener = env.must(("%s -e %q >/dev/null 2>&1 & echo $!"):format(env.lua,
       ("require('hcsshim').open_container(%q)"):format(id))):gsub("%s+$", "")
-    core.sleep(0.5) -- its open is queued by now: the monitor starts 2 s after it
-    env.must("kill -9 " .. pids[2])
-    local deadline, out = hcsshim.monotime() + 30, ""
-    while not out:find("\n") and hcsshim.monotime() < deadline do
-      core.sleep(0.05)
-      out = env.slurp(dir .. "/out")
+    -- its open waits in the backlog once its socket is connected (the
+    -- monitor starts 2 s after the mark)
+    local deadline, queued = hcsshim.monotime() + 10, false
+    while not queued and hcsshim.monotime() < deadline do
+      queued = ("\n" .. env.sh("ss -xpH")):find("\nu_seq[^\n]*pid=" .. pids.opener .. ",") ~= nil
+      if not queued then core.sleep(0.02) end
     end
-    assert.equal("Created\n", out)
+    assert.is_true(queued, "the open never connected")
+    env.must("kill -9 " .. pids.opener)
+    pids.opener = nil
+    assert.equal("Created\n", first_line(dir))
+  end)
+end)
+
+-- Issue 9 (a cold review of the fix above): the creator's handle exists
+-- from the create on, as HcsCreateComputeSystem's does.  Another process's
+-- open and close while the create ran left no handle, and stopped a
+-- TerminateOnLastHandleClosed system under its live creator; a creator
+-- killed during the create took no handle with it, and its system stayed.
+describe("the creator's handle during a create", function()
+  local id, mount, undo, dir, creator
+  before_each(function()
+    id = env.unique("crhandle")
+    mount, undo = env.sandbox(id .. "-sb")
+    dir = env.tmpdir()
+  end)
+  after_each(function()
+    if creator then env.sh("kill -9 " .. creator) end
+    creator = nil
+    env.forget(id)
+    undo()
+  end)
+
+  it("outlives another process's open and close while crun create runs", function()
+    creator = create_slowly(CREATE_AND_TELL:format(id, mount), dir, { HCSSHIM_CRUN = slow_crun(dir) })
+    local c, err = hcsshim.open_container(id)
+    assert.is_not_nil(c, tostring(err))
+    c:close()
+    assert.equal("Created\n", first_line(dir))
+    creator = nil
+  end)
+
+  it("closes with a creator killed while crun create runs: the system ends on its own", function()
+    creator = create_slowly(CREATE_AND_TELL:format(id, mount), dir, { HCSSHIM_CRUN = slow_crun(dir) })
+    env.must("kill -9 " .. creator)
+    creator = nil
+    -- the create ends 2 s after the mark; then the system goes, no prune()
+    local deadline = hcsshim.monotime() + 20
+    while env.exists(env.runtime_root .. "/systems/" .. id) and hcsshim.monotime() < deadline do core.sleep(0.05) end
+    assert.is_false(env.exists(env.runtime_root .. "/systems/" .. id))
+    assert.is_nil((hcsshim.open_container(id)))
   end)
 end)
 

@@ -30,7 +30,7 @@ plat_hresult plat_HcsCreateComputeSystem(const char *id, const char *configurati
   if (system) *system = NULL;
   if ((hr = hl_host_ready(result)) < 0) return hr;
   if ((hr = hl_create_system(id, configuration, result)) < 0) return hr;
-  hr = hl_open_handle(id, &h, result);
+  hr = hl_open_handle(id, 1, &h, result);
   if (hr >= 0 && system) *system = h;
   else if (hr >= 0) plat_HcsCloseComputeSystem(h);
   else hl_create_undo(id); /* created, but nobody could hold it: a failed create leaves nothing */
@@ -44,7 +44,7 @@ plat_hresult plat_HcsOpenComputeSystem(const char *id, plat_system *system, char
   *system = NULL;
   if ((hr = cmn_check_id("compute system id", id, result)) < 0) return hr;
   if ((hr = hl_host_ready(result)) < 0) return hr;
-  if ((hr = hl_open_handle(id, &h, result)) < 0) return hr;
+  if ((hr = hl_open_handle(id, 0, &h, result)) < 0) return hr;
   *system = h;
   return PLAT_S_OK;
 }

@@ -45,6 +45,10 @@ enum mon_fd { MON_FD_REPORT = 3, MON_FD_LOCK, MON_FD_LISTEN, MON_FD_END };
 #define MON_F_ERR 8u
 #define MON_F_CONSOLE 16u
 #define MON_F_ADD 32u /* network: attach (else detach) */
+/* open: the creator's own handle, which takes over the one the monitor
+ * held for it from the start (as HcsCreateComputeSystem's handle exists
+ * from the create on) */
+#define MON_F_CREATOR 64u
 
 enum mon_state { MON_CREATED, MON_RUNNING, MON_PAUSED, MON_STOPPED };
 enum mon_exit { MON_EXIT_UNEXPECTED, MON_EXIT_SHUTDOWN, MON_EXIT_TERMINATED };

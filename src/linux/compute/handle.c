@@ -16,7 +16,7 @@ json_t *hl_read_meta(const char *id) {
   return m;
 }
 
-plat_hresult hl_open_handle(const char *id, hl_system **out, char **result) {
+plat_hresult hl_open_handle(const char *id, int creator, hl_system **out, char **result) {
   hl_system *s;
   json_t *req, *rep = NULL;
   plat_hresult hr;
@@ -24,7 +24,7 @@ plat_hresult hl_open_handle(const char *id, hl_system **out, char **result) {
   *out = NULL;
   hr = hl_mon_connect(id, &fd, result);
   if (hr < 0) return hr;
-  req = json_pack("{s:s,s:b}", "op", "open", "Handle", 1);
+  req = json_pack("{s:s,s:b,s:b}", "op", "open", "Handle", 1, "Creator", creator);
   hr = hl_mon_call(fd, NULL, id, req, NULL, 0, &rep, NULL, NULL, result);
   json_decref(req);
   json_decref(rep);

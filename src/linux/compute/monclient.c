@@ -203,6 +203,7 @@ static char *encode_req(json_t *req, size_t *len) {
   q.rows = (uint32_t)json_integer_value(cmn_get(req, "Height"));
   q.cols = (uint32_t)json_integer_value(cmn_get(req, "Width"));
   if (json_is_true(cmn_get(req, "Handle"))) q.flags |= MON_F_HANDLE;
+  if (json_is_true(cmn_get(req, "Creator"))) q.flags |= MON_F_CREATOR;
   if (json_is_true(cmn_get(req, "In"))) q.flags |= MON_F_IN;
   if (json_is_true(cmn_get(req, "Out"))) q.flags |= MON_F_OUT;
   if (json_is_true(cmn_get(req, "Err"))) q.flags |= MON_F_ERR;

@@ -65,8 +65,10 @@ json_t *hl_mon_recv(int fd, int *fds, int *nfds, int op);
 json_t *hl_spawn_monitor(const char *id, const char *sysdir, int lockfd, json_t *meta, char **why,
                          int64_t *cut);
 json_t *hl_read_meta(const char *id); /* the system's meta.json, or NULL */
-/* A new handle: a connection opened with Handle=true. */
-plat_hresult hl_open_handle(const char *id, hl_system **out, char **result);
+/* A new handle: a connection opened with Handle=true; creator: the
+ * creator's own, right after its create (it takes over the handle the
+ * monitor held for it). */
+plat_hresult hl_open_handle(const char *id, int creator, hl_system **out, char **result);
 /* A process handle on connection fd (owned from here on success). */
 plat_hresult hl_new_process_handle(const char *id, uint32_t pid, uint64_t start, int fd,
                                    hl_process **out, char **result);

@@ -61,7 +61,7 @@ static _Noreturn void exec_monitor(const char *const *argv, char *const *env, co
   setsid();
   if (fork() != 0) _exit(0);
   for (int i = 0; i < 3; i++)
-    if ((hi[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 100)) < 0) _exit(127);
+    if ((hi[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, MON_FD_END)) < 0) _exit(127);
   nul = open("/dev/null", O_RDWR);
   lf = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
   if (nul < 0 || lf < 0 || chdir(sysdir) < 0) _exit(127);

@@ -98,7 +98,7 @@ static int setup_failed(const char *what, const char *why) {
  * here, as accept_all takes connections until none is left. */
 static int setup(char **argv) {
   sigset_t ss;
-  int listening = 0;
+  int listening = 0, sfd_err;
   socklen_t len = sizeof listening;
   char why[512];
   setenv("HCSSHIM_RUNTIME_ROOT", argv[1], 1);
@@ -116,10 +116,11 @@ static int setup(char **argv) {
   sigaddset(&ss, SIGCHLD);
   sigprocmask(SIG_BLOCK, &ss, NULL);
   M.sfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
+  sfd_err = errno;
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   if (cmn_valid_id("id", M.id, why, sizeof why) < 0) return setup_failed("bad id", why);
   if (!*M.cgpath) return setup_failed("no cgroups path", NULL);
-  if (M.sfd < 0) return setup_failed("signalfd", strerror(errno));
+  if (M.sfd < 0) return setup_failed("signalfd", strerror(sfd_err));
   if (getsockopt(M.lfd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)
     return setup_failed("no listening socket handed over", strerror(errno));
   if (!listening) return setup_failed("no listening socket handed over", NULL);
@@ -240,9 +241,11 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (setup(argv) < 0) return 1;
+  M.creator_held = M.handles = M.had_handle = 1;
   mon_job_create();
   for (;;) {
     if (M.create_failed) { /* after the round that answered a terminate */
+      if (M.create_failed == MON_CREATE_FAILED_ALONE) finish();
       unlink("monitor.sock");
       return 1;
     }

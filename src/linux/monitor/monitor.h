@@ -64,6 +64,7 @@ typedef struct mon_state_t {
   mon_proc *procs;
   mon_conn *conns;
   int handles, had_handle, tolhc;
+  int creator_held; /* the creator's handle, held for it until it opens its own */
   int lfd, sfd;
   unsigned seq;
   int64_t oom_kills; /* the cgroup's OOM kill count when last read */
@@ -77,8 +78,10 @@ typedef struct mon_state_t {
     int status;
   } early[8]; /* mon_early_exit */
   int nearly;
-  int rfd;           /* the creator's report pipe, until the create reported */
-  int create_failed; /* the monitor exits after this round */
+  int rfd;                        /* the creator's report pipe, until the create reported */
+  int create_failed;              /* the monitor exits after this round: */
+#define MON_CREATE_FAILED 1       /* its folder is the creator's to remove */
+#define MON_CREATE_FAILED_ALONE 2 /* with no creator: it removes its folder */
 } mon_state_t;
 
 extern mon_state_t M;
@@ -139,8 +142,13 @@ void mon_settle_check(void);
 /* 1 when the init blocks or catches SIGTERM, or is gone. */
 int mon_init_ready(void);
 void mon_jobs_forget(const mon_conn *c);
+/* The creator's handle: held from the monitor's start (a TerminateOnLast-
+ * HandleClosed system is not ended by other handles that come and go
+ * while it is created), released when the creator opens its own or is
+ * gone before the create reported. */
+void mon_creator_release(void);
 /* crun create as a step (create.c); its end reports to the creator */
-void mon_report(int fd, plat_hresult hr, const char *msg);
+int mon_report(int fd, plat_hresult hr, const char *msg); /* 0 or -errno */
 int mon_create_begin(mon_job *j);
 void mon_create_end(int rc, const char *err);
 /* exec as a step (exec.c) */

@@ -256,6 +256,7 @@ void mon_handle_request(mon_conn *c) {
       c->handle = 1;
       M.handles++;
       M.had_handle = 1;
+      if (q.flags & MON_F_CREATOR) mon_creator_release();
     }
     break;
   case MON_STATE: state_reply(c); break;
