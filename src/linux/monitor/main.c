@@ -159,7 +159,7 @@ static void drop_closed(void) {
 
 static void last_handle_check(void) {
   char *e2 = NULL;
-  if (!M.tolhc || !M.had_handle || M.handles || M.state == MON_STOPPED || M.requested == 2) return;
+  if (!M.tolhc || M.handles || M.state == MON_STOPPED || M.requested == 2) return;
   mon_log("last handle closed: terminating");
   mon_stop(1, &e2);
   free(e2);
@@ -241,7 +241,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (setup(argv) < 0) return 1;
-  M.creator_held = M.handles = M.had_handle = 1;
+  M.creator_held = M.handles = 1;
   mon_job_create();
   for (;;) {
     if (M.create_failed) { /* after the round that answered a terminate */

@@ -63,8 +63,8 @@ typedef struct mon_state_t {
   struct timespec created, started;
   mon_proc *procs;
   mon_conn *conns;
-  int handles, had_handle, tolhc;
-  int creator_held; /* the creator's handle, held for it until it opens its own */
+  int handles, tolhc; /* handles: the creator's (creator_held) counts from the start */
+  int creator_held;   /* the creator's handle, held for it until it opens its own */
   int lfd, sfd;
   unsigned seq;
   int64_t oom_kills; /* the cgroup's OOM kill count when last read */

@@ -255,7 +255,6 @@ void mon_handle_request(mon_conn *c) {
     if (state_reply(c) == 0 && (q.flags & MON_F_HANDLE) && !c->handle) {
       c->handle = 1;
       M.handles++;
-      M.had_handle = 1;
       if (q.flags & MON_F_CREATOR) mon_creator_release();
     }
     break;
