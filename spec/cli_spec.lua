@@ -15,10 +15,7 @@ describe("the hcsshim command", function()
     local cmd = ("%s %s/bin/hcsshim %s 2>%s"):format(paths, tree, args, errfile)
     if stdin then cmd = ("printf %%s %s | %s"):format(q(stdin), cmd) end
     local out, _, code = env.sh(cmd)
-    local f = assert(io.open(errfile))
-    local err = f:read("a")
-    f:close()
-    return out, err, code
+    return out, env.slurp(errfile), code
   end
 
   -- `--json` right after the (sub)command: after a command line it would

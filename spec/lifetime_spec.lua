@@ -2,10 +2,11 @@ local hcsshim = require "hcsshim"
 local env = require "support.env"
 
 -- Starts a Lua snippet in the background, in a separate OS process running
--- the suite's build (env.lua); returns its pid.  Output goes to dir/out.
-local function spawn(code, dir)
+-- the suite's build (env.lua, with environment `vars` if given); returns
+-- its pid.  Output goes to dir/out.
+local function spawn(code, dir, vars)
   local script = env.write_script(code, dir)
-  return (env.must(env.lua .. " " .. script .. " >" .. dir .. "/out 2>&1 & echo $!"):gsub("%s+$", ""))
+  return (env.must(("%s %s >%s/out 2>&1 & echo $!"):format(env.lua_with(vars or {}), script, dir)):gsub("%s+$", ""))
 end
 
 describe("lifetimes", function()
@@ -200,8 +201,7 @@ local core = require "hcsshim.core"
 -- Runs a Lua snippet in the background with environment `vars` (the slow
 -- monitor or crun); returns its pid once dir/started is there.
 local function create_slowly(code, dir, vars)
-  local script = env.write_script(code, dir)
-  local pid = env.must(("%s %s >%s/out 2>&1 & echo $!"):format(env.lua_with(vars), script, dir)):gsub("%s+$", "")
+  local pid = spawn(code, dir, vars)
   local deadline = hcsshim.monotime() + 30
   while not env.exists(dir .. "/started") and hcsshim.monotime() < deadline do core.sleep(0.01) end
   assert.is_true(env.exists(dir .. "/started"), env.sh("cat " .. dir .. "/out"))

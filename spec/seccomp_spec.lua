@@ -15,10 +15,7 @@ local function with_profile(profile, fn)
 end
 
 local function bundle(id)
-  local f = assert(io.open(env.runtime_root .. "/systems/" .. id .. "/config.json"))
-  local spec = assert(hcsshim.json.decode(f:read("a")))
-  f:close()
-  return spec
+  return assert(hcsshim.json.decode(env.slurp(env.runtime_root .. "/systems/" .. id .. "/config.json")))
 end
 
 describe("seccomp", function()

@@ -202,12 +202,7 @@ describe("a runtime step that hangs", function()
     ]]):format(id, config(id, mount)), dir)
     local outf = dir .. "/out"
     env.must(("(%s) > %s 2>&1 &"):format(cmd, outf))
-    local function output()
-      local f = io.open(outf)
-      local s = f and f:read("a")
-      if f then f:close() end
-      return s
-    end
+    local function output() return env.slurp(outf, "") end
     wait_for("the stuck start", function() return #stuck(crun) == 1 end, 20)
     local c = assert(hcsshim.open_container(id))
     local t0 = hcsshim.monotime()
@@ -359,12 +354,7 @@ describe("a monitor killed in the middle of crun create", function()
     local mpid = assert(monitor_pid(id), "no monitor found")
     local init = env.sh(("cat %s/systems/%s/init.pid 2>/dev/null"):format(env.runtime_root, id))
     env.must("kill -KILL " .. mpid)
-    return init, wait_for("the child's answer", function()
-      local f = io.open(outf)
-      local s = f and f:read("a")
-      if f then f:close() end
-      return s and s:match("create .-\n")
-    end, 25)
+    return init, wait_for("the child's answer", function() return env.slurp(outf, ""):match("create .-\n") end, 25)
   end
 
   it("after crun made the init: the init, crun state and cgroup go, nothing is left", function()
